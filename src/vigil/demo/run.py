@@ -1,0 +1,87 @@
+"""`vigil demo`: generate data, profile training and each production day, and show what changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from vigil.demo.data import DRIFT_DAY, production_week, training_set
+from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
+
+Echo = Callable[[str], None]
+
+WATCHED_NUMERIC = ("monthly_charges", "tenure_months", "churn_score")
+WATCHED_MISSING = "income"
+WATCHED_CATEGORY = ("contract", "month-to-month")
+NEW_CATEGORY_COLUMN = "payment_method"
+
+
+def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    echo(f"Vigil demo: a churn model, {rows:,} training rows and a week of production traffic")
+    echo(f"(drift begins on production day {DRIFT_DAY + 1}); files in {out_dir}/\n")
+
+    training_path = out_dir / "training.parquet"
+    pq.write_table(training_set(rows, seed), training_path)
+    reference = profile(training_path)
+    (out_dir / "training.vgp").write_bytes(reference.to_bytes())
+    echo("== Training data profile")
+    echo(reference.summary())
+
+    days: list[tuple[dt.datetime, DatasetProfile]] = []
+    for start, table in production_week(rows_per_day=max(rows // 4, 100), seed=seed):
+        path = out_dir / f"production-{start:%Y-%m-%d}.parquet"
+        pq.write_table(table, path)
+        day_profile = profile(path, window=(start, start + dt.timedelta(days=1)))
+        (out_dir / f"production-{start:%Y-%m-%d}.vgp").write_bytes(day_profile.to_bytes())
+        days.append((start, day_profile))
+
+    echo("\n== Production week, day by day, against training")
+    echo(_daily_table(reference, days))
+    week = DatasetProfile.merge_all(p for _, p in days)
+    echo(f"\nThe week merged from daily profiles: {week!r}")
+    echo(f"Profile size: {len(week.to_bytes()):,} bytes for {week.n_rows:,} rows.")
+
+
+def _daily_table(reference: DatasetProfile, days: list[tuple[dt.datetime, DatasetProfile]]) -> str:
+    header = ["day", "rows"]
+    header += [f"mean {c}" for c in WATCHED_NUMERIC]
+    header += [f"{WATCHED_MISSING} missing", f"{WATCHED_CATEGORY[1]} share", "new payment methods"]
+    known = {value for value, _ in _string(reference, NEW_CATEGORY_COLUMN).top(1000)}
+    rows = [["training", f"{reference.n_rows:,}", *_row(reference, known)]]
+    for start, day in days:
+        rows.append([f"{start:%a %d %b}", f"{day.n_rows:,}", *_row(day, known)])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _row(p: DatasetProfile, known: set[str]) -> list[str]:
+    cells = [f"{_numeric(p, c).mean:.2f}" for c in WATCHED_NUMERIC]
+    income = _numeric(p, WATCHED_MISSING)
+    cells.append(f"{income.missing_count / income.count:.1%}")
+    contract = _string(p, WATCHED_CATEGORY[0])
+    cells.append(
+        f"{contract.categories.count(WATCHED_CATEGORY[1]) / contract.categories.total:.1%}"
+    )
+    new = sorted({v for v, _ in _string(p, NEW_CATEGORY_COLUMN).top(1000)} - known)
+    cells.append(", ".join(new) or "-")
+    return cells
+
+
+def _numeric(p: DatasetProfile, name: str) -> NumericColumn:
+    column = p.columns[name]
+    if not isinstance(column, NumericColumn):
+        raise TypeError(f"demo column {name!r} should be numeric, is {column.kind.value}")
+    return column
+
+
+def _string(p: DatasetProfile, name: str) -> StringColumn:
+    column = p.columns[name]
+    if not isinstance(column, StringColumn):
+        raise TypeError(f"demo column {name!r} should be categorical, is {column.kind.value}")
+    return column

@@ -1,0 +1,279 @@
+"""Readers: every supported input becomes a stream of pyarrow RecordBatches.
+
+After this module nothing in Vigil looks at pandas, polars or file formats. Files are streamed in
+batches, so a file larger than memory is read in bounded memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from vigil.errors import InvalidInputError, UnsupportedFormatError
+
+DEFAULT_BATCH_ROWS = 65_536
+CSV_BLOCK_BYTES = 8 << 20
+
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+CSV_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz")
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class BatchSource:
+    """A named stream of record batches with a known schema."""
+
+    name: str
+    schema: pa.Schema
+    batches: Iterable[pa.RecordBatch]
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(self.batches)
+
+
+def open_source(
+    data: Any,
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    column_types: Mapping[str, pa.DataType] | None = None,
+) -> BatchSource:
+    """Turn any supported input into a `BatchSource`.
+
+    Accepted: pyarrow Table / RecordBatch / RecordBatchReader, pandas and polars DataFrames, a dict
+    of NumPy arrays or lists, and paths (str or Path) to Parquet files, Parquet folders or CSV files.
+    `column_types` forces the type a CSV column is read as (used when the user's schema says so).
+    """
+    if batch_rows < 1:
+        raise InvalidInputError(f"batch_rows must be at least 1, got {batch_rows}")
+    if isinstance(data, str | os.PathLike):
+        return _open_path(Path(data), batch_rows, column_types or {})
+    if isinstance(data, pa.Table):
+        return BatchSource("table", data.schema, data.to_batches(max_chunksize=batch_rows))
+    if isinstance(data, pa.RecordBatch):
+        table = pa.Table.from_batches([data])
+        return BatchSource("record batch", data.schema, table.to_batches(max_chunksize=batch_rows))
+    if isinstance(data, pa.RecordBatchReader):
+        return BatchSource("record batch reader", data.schema, data)
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas" and type(data).__name__ == "DataFrame":
+        return _from_table("pandas DataFrame", _pandas_to_table(data), batch_rows)
+    if module == "polars" and type(data).__name__ in ("DataFrame", "LazyFrame"):
+        frame = data.collect() if type(data).__name__ == "LazyFrame" else data
+        return _from_table("polars DataFrame", frame.to_arrow(), batch_rows)
+    if isinstance(data, Mapping):
+        return _from_table("dict of arrays", _mapping_to_table(data), batch_rows)
+    raise UnsupportedFormatError(
+        f"cannot profile an object of type {type(data).__module__}.{type(data).__name__}; "
+        "pass a pandas or polars DataFrame, a pyarrow Table or RecordBatch, a dict of arrays, "
+        "or the path of a Parquet or CSV file"
+    )
+
+
+def _from_table(name: str, table: pa.Table, batch_rows: int) -> BatchSource:
+    return BatchSource(name, table.schema, table.to_batches(max_chunksize=batch_rows))
+
+
+def _open_path(path: Path, batch_rows: int, column_types: Mapping[str, pa.DataType]) -> BatchSource:
+    if not path.exists():
+        raise InvalidInputError(f"no such file or folder: {str(path)!r}", path=str(path))
+    if path.is_dir():
+        return _open_parquet_folder(path, batch_rows)
+    lower = path.name.lower()
+    if lower.endswith(CSV_SUFFIXES):
+        return _open_csv(path, batch_rows, column_types)
+    if lower.endswith(PARQUET_SUFFIXES) or _has_parquet_magic(path):
+        return _open_parquet(path, batch_rows)
+    raise UnsupportedFormatError(
+        f"{str(path)!r} is neither a Parquet file (no PAR1 magic bytes) nor a .csv/.tsv file",
+        path=str(path),
+    )
+
+
+def _has_parquet_magic(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _open_parquet(path: Path, batch_rows: int) -> BatchSource:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnsupportedFormatError(
+            f"{str(path)!r} is not a readable Parquet file: {exc}", path=str(path)
+        ) from None
+    schema = parquet.schema_arrow
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from parquet.iter_batches(batch_size=batch_rows)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UnsupportedFormatError(
+                f"{str(path)!r} could not be read to the end: {exc}", path=str(path)
+            ) from None
+
+    return BatchSource(str(path), schema, _Replayable(batches))
+
+
+def _open_parquet_folder(path: Path, batch_rows: int) -> BatchSource:
+    try:
+        dataset = pads.dataset(path, format="parquet")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnsupportedFormatError(
+            f"folder {str(path)!r} is not a readable Parquet dataset: {exc}", path=str(path)
+        ) from None
+    if not dataset.files:
+        raise InvalidInputError(f"folder {str(path)!r} holds no Parquet files", path=str(path))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from dataset.to_batches(batch_size=batch_rows)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UnsupportedFormatError(
+                f"folder {str(path)!r} could not be read: {exc}", path=str(path)
+            ) from None
+
+    return BatchSource(str(path), dataset.schema, _Replayable(batches))
+
+
+def _open_csv(path: Path, batch_rows: int, column_types: Mapping[str, pa.DataType]) -> BatchSource:
+    delimiter = "\t" if ".tsv" in path.name.lower() else ","
+    read_options = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter)
+    convert_options = pacsv.ConvertOptions(column_types=dict(column_types), check_utf8=False)
+
+    def open_reader() -> pacsv.CSVStreamingReader:
+        try:
+            return pacsv.open_csv(
+                path,
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
+        except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+            raise _csv_error(path, exc) from None
+
+    schema = open_reader().schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        reader = open_reader()
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+                raise _csv_error(path, exc) from None
+            # The CSV reader's blocks are sized in bytes; re-slice them to the batch size.
+            for start in range(0, batch.num_rows, batch_rows):
+                yield batch.slice(start, batch_rows)
+
+    return BatchSource(str(path), schema, _Replayable(batches))
+
+
+def _csv_error(path: Path, exc: Exception) -> InvalidInputError:
+    message = str(exc).strip()
+    hint = ""
+    if "conversion error" in message.lower():
+        hint = (
+            "; a column's type was inferred from the first rows and later rows do not fit it: "
+            "pass a schema naming that column's kind (e.g. schema={'col': 'categorical'})"
+        )
+    elif "expected" in message.lower() and "columns" in message.lower():
+        hint = "; every row must have as many fields as the header"
+    return InvalidInputError(
+        f"CSV file {str(path)!r} is malformed: {message}{hint}", path=str(path)
+    )
+
+
+class _Replayable:
+    """An iterable that restarts its generator on each iteration, so a file can be read twice."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return iter(self._factory())
+
+
+def _pandas_to_table(frame: Any) -> pa.Table:
+    """pandas -> Arrow column by column, so one awkward object column does not fail the whole frame.
+
+    An object column of mixed Python types (say ints and strings) becomes strings of its values:
+    it is then profiled as a categorical column, and nulls stay null.
+    """
+    names = [str(name) for name in frame.columns]
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        raise InvalidInputError(f"DataFrame has duplicated column names: {duplicated}")
+    arrays = []
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        try:
+            arrays.append(pa.array(series, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+            arrays.append(_stringify(series.tolist(), is_null=series.isna().tolist()))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _stringify(values: list[Any], *, is_null: list[bool]) -> pa.Array:
+    out = [None if null else _as_text(v) for v, null in zip(values, is_null, strict=True)]
+    return pa.array(out, type=pa.string())
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def _mapping_to_table(data: Mapping[Any, Any]) -> pa.Table:
+    if not data:
+        return pa.table({})
+    arrays: dict[str, pa.Array] = {}
+    length: int | None = None
+    for name, values in data.items():
+        array = _to_arrow_array(str(name), values)
+        if length is not None and len(array) != length:
+            raise InvalidInputError(
+                f"columns have different lengths: {str(name)!r} has {len(array)} values, "
+                f"earlier columns have {length}",
+                column=str(name),
+            )
+        length = len(array)
+        arrays[str(name)] = array
+    return pa.table(arrays)
+
+
+def _to_arrow_array(name: str, values: Any) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    if isinstance(values, np.ndarray) and values.ndim == 2:
+        # A 2-D array is one embedding per row.
+        flat = pa.array(np.ascontiguousarray(values).reshape(-1))
+        return pa.FixedSizeListArray.from_arrays(flat, values.shape[1])
+    if isinstance(values, np.ndarray) and values.ndim > 2:
+        raise InvalidInputError(
+            f"column {name!r} is a {values.ndim}-D array; give 1-D values or a 2-D array of "
+            "embeddings (one row per record)",
+            column=name,
+        )
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        as_list = list(values)
+        return _stringify(as_list, is_null=[v is None or v != v for v in as_list])

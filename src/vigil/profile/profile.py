@@ -1,0 +1,155 @@
+"""DatasetProfile: the immutable, mergeable, serialisable summary of a table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from vigil.errors import InvalidInputError
+from vigil.profile.columns import AnyColumn, merge_columns
+
+
+def _utc(value: dt.datetime, name: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise InvalidInputError(
+            f"window {name} must be a datetime, got {type(value).__name__}", value=repr(value)
+        )
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The half-open time span [start, end) a profile covers, in UTC (naive times are read as UTC)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        start, end = _utc(self.start, "start"), _utc(self.end, "end")
+        if end < start:
+            raise InvalidInputError(
+                f"window end {end.isoformat()} is before its start {start.isoformat()}"
+            )
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", end)
+
+    def union(self, other: Window | None) -> Window:
+        if other is None:
+            return self
+        return Window(min(self.start, other.start), max(self.end, other.end))
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    """Per-column statistics of a table: a few KB whatever the row count.
+
+    Build one with `vigil.profile(data)`. Profiles merge (associative and commutative, with
+    `DatasetProfile.empty()` as identity), so chunks, windows, replicas and Spark partitions can be
+    profiled apart and combined.
+    """
+
+    columns: Mapping[str, AnyColumn] = field(default_factory=dict)
+    n_rows: int = 0
+    window: Window | None = None
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    """Columns that were not profiled, with the reason (e.g. a struct column)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        object.__setattr__(self, "skipped", MappingProxyType(dict(self.skipped)))
+
+    @classmethod
+    def empty(cls) -> DatasetProfile:
+        return cls()
+
+    @property
+    def is_empty(self) -> bool:
+        return self.n_rows == 0 and not self.columns
+
+    def merge(self, other: DatasetProfile) -> DatasetProfile:
+        """Combine two profiles, as if their rows had been profiled together.
+
+        A column present in only one profile keeps that profile's statistics (its `count` tells
+        how many rows it was seen in). A column whose kinds conflict raises SchemaConflictError.
+        """
+        if not isinstance(other, DatasetProfile):
+            raise InvalidInputError(
+                f"can only merge a DatasetProfile with another, got {type(other).__name__}"
+            )
+        columns: dict[str, AnyColumn] = dict(self.columns)
+        for name, column in other.columns.items():
+            columns[name] = (
+                merge_columns(name, columns[name], column) if name in columns else column
+            )
+        skipped = {**other.skipped, **self.skipped}
+        for name in columns:
+            skipped.pop(name, None)
+        window = self.window.union(other.window) if self.window else other.window
+        return DatasetProfile(columns, self.n_rows + other.n_rows, window, skipped)
+
+    @classmethod
+    def merge_all(cls, profiles: Iterable[DatasetProfile]) -> DatasetProfile:
+        result = cls.empty()
+        for item in profiles:
+            result = result.merge(item)
+        return result
+
+    def with_window(self, start: dt.datetime, end: dt.datetime) -> DatasetProfile:
+        return DatasetProfile(self.columns, self.n_rows, Window(start, end), self.skipped)
+
+    def select(self, names: Iterable[str]) -> DatasetProfile:
+        """A profile of only the named columns (unknown names raise)."""
+        wanted = list(names)
+        missing = [n for n in wanted if n not in self.columns]
+        if missing:
+            raise InvalidInputError(
+                f"no column(s) {missing} in the profile; it has {sorted(self.columns)}",
+                columns=missing,
+            )
+        return DatasetProfile({n: self.columns[n] for n in wanted}, self.n_rows, self.window, {})
+
+    def to_bytes(self) -> bytes:
+        """A compact, versioned binary form; `DatasetProfile.from_bytes` reads it back."""
+        from vigil.profile.serialization import encode_profile
+
+        return encode_profile(self)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> DatasetProfile:
+        from vigil.profile.serialization import decode_profile
+
+        return decode_profile(blob)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_rows": self.n_rows,
+            "window": self.window.to_dict() if self.window else None,
+            "columns": {name: column.to_dict() for name, column in self.columns.items()},
+            "skipped": dict(self.skipped),
+        }
+
+    def summary(self) -> str:
+        """A readable text table of the profile."""
+        from vigil.profile.summary import render_summary
+
+        return render_summary(self)
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for column in self.columns.values():
+            kinds[column.kind.value] = kinds.get(column.kind.value, 0) + 1
+        described = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        window = (
+            f", window={self.window.start.isoformat()}..{self.window.end.isoformat()}"
+            if self.window
+            else ""
+        )
+        return f"DatasetProfile(n_rows={self.n_rows}, columns={len(self.columns)} [{described}]{window})"
