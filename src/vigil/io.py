@@ -152,7 +152,10 @@ def _open_csv(path: Path, batch_rows: int, column_types: Mapping[str, pa.DataTyp
     delimiter = "\t" if ".tsv" in path.name.lower() else ","
     read_options = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     parse_options = pacsv.ParseOptions(delimiter=delimiter)
-    convert_options = pacsv.ConvertOptions(column_types=dict(column_types), check_utf8=False)
+    # Empty fields are missing values, as pandas and most tools read them.
+    convert_options = pacsv.ConvertOptions(
+        column_types=dict(column_types), check_utf8=False, strings_can_be_null=True
+    )
 
     def open_reader() -> pacsv.CSVStreamingReader:
         try:
@@ -272,8 +275,11 @@ def _to_arrow_array(name: str, values: Any) -> pa.Array:
             "embeddings (one row per record)",
             column=name,
         )
+    # NaN stays NaN in float arrays (it is counted apart from nulls); in object arrays, as in
+    # pandas, NaN means missing.
+    from_pandas = isinstance(values, np.ndarray) and values.dtype == object
     try:
-        return pa.array(values, from_pandas=True)
+        return pa.array(values, from_pandas=from_pandas)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         as_list = list(values)
         return _stringify(as_list, is_null=[v is None or v != v for v in as_list])

@@ -1,0 +1,38 @@
+"""Shared fixtures: seeded data makers used across the suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+
+def mixed_table(n: int, seed: int = 0) -> pa.Table:
+    """A table with every common kind, nulls, NaN and infinities."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(10, 3, n)
+    x[rng.random(n) < 0.05] = np.nan
+    x[rng.random(n) < 0.01] = np.inf
+    y = rng.lognormal(0, 1, n)
+    ints = rng.integers(-50, 50, n)
+    cats = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1])
+    cat_mask = rng.random(n) < 0.1
+    flags = rng.random(n) < 0.3
+    ts = np.datetime64("2026-01-01T00:00:00", "us") + rng.integers(0, 10**12, n).astype(
+        "timedelta64[us]"
+    )
+    return pa.table(
+        {
+            "x": pa.array(x),
+            "y": pa.array(y, mask=rng.random(n) < 0.02),
+            "ints": pa.array(ints),
+            "cat": pa.array(cats, mask=cat_mask),
+            "flag": pa.array(flags),
+            "ts": pa.array(ts, type=pa.timestamp("us")),
+        }
+    )
+
+
+@pytest.fixture
+def table() -> pa.Table:
+    return mixed_table(20_000)

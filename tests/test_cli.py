@@ -1,0 +1,88 @@
+"""The `vigil` command: help, version, profile, and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import vigil
+from vigil.cli import main
+
+
+def _write(tmp_path: Path, name: str, values: list[float]) -> Path:
+    path = tmp_path / name
+    pq.write_table(pa.table({"v": values, "c": ["a"] * len(values)}), path)
+    return path
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert vigil.__version__ in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "profile" in out
+    assert "demo" in out
+
+
+def test_profile_writes_a_profile_and_merges_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _write(tmp_path, "a.parquet", [1.0, 2.0])
+    b = _write(tmp_path, "b.parquet", [3.0])
+    out = tmp_path / "out.vgp"
+    assert main(["profile", str(a), str(b), "-o", str(out)]) == 0
+    assert "3 rows" in capsys.readouterr().out
+    merged = vigil.DatasetProfile.from_bytes(out.read_bytes())
+    assert merged.columns["v"].mean == 2.0  # type: ignore[union-attr]
+    # A written profile is itself an input.
+    assert main(["profile", str(out), str(a), "--format", "json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["n_rows"] == 5
+
+
+def test_schema_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "a.parquet", [1.0, 2.0])
+    assert main(["profile", str(path), "--schema", "v=categorical", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["columns"]["v"]["kind"] == "categorical"
+    assert main(["profile", str(path), "--schema", "novalue"]) == 2
+    assert "COLUMN=KIND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["profile", "/no/such/file.parquet"], "no such file or folder"),
+        (["profile"], "Missing argument"),
+        (["profile", "x.parquet", "--format", "xml"], "Invalid value"),
+        (["nonsense"], "No such command"),
+    ],
+)
+def test_bad_usage_exits_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_profile_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.vgp"
+    bad.write_bytes(b"garbage, not a profile at all")
+    assert main(["profile", str(bad)]) == 2
+    assert "not a Vigil profile" in capsys.readouterr().err
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a.parquet", [1.0])
+    vigil_bin = Path(sys.executable).parent / "vigil"
+    done = subprocess.run([str(vigil_bin), "profile", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "1 rows" in done.stdout
+    missing = subprocess.run([str(vigil_bin), "profile", "/nope"], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert "error: no such file or folder" in missing.stderr
