@@ -1,0 +1,48 @@
+"""`Store`: an opened metadata database plus its artifact store, shared by the server and the
+client's local mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from vigil.store.artifacts import ArtifactStore, open_artifact_store
+from vigil.store.db import create_store_engine, session_factory, upgrade
+from vigil.store.predictions import PredictionStore
+
+
+class Store:
+    """The metadata database (`engine`), the artifact store and the prediction files."""
+
+    def __init__(self, engine: Engine, artifacts: ArtifactStore) -> None:
+        self.engine = engine
+        self.artifacts = artifacts
+        self.predictions = PredictionStore(artifacts)
+        self._sessions: sessionmaker[Session] = session_factory(engine)
+
+    @classmethod
+    def open(
+        cls,
+        store_url: str,
+        artifacts_url: str,
+        *,
+        s3_endpoint_url: str | None = None,
+        migrate: bool = True,
+    ) -> Store:
+        """Connect to the store at `store_url`, bringing its schema up to date when `migrate`."""
+        engine = create_store_engine(store_url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine, open_artifact_store(artifacts_url, s3_endpoint_url=s3_endpoint_url))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session; whatever it did not commit is rolled back when the block ends."""
+        with self._sessions() as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,148 @@
+"""Engines, sessions and migrations for the metadata store.
+
+SQLite runs in WAL mode with a busy timeout, and every transaction starts with `BEGIN IMMEDIATE`,
+so two writers queue on the lock instead of failing with "database is locked" halfway through.
+Migrations run under a lock (a file lock beside the SQLite file, an advisory lock on PostgreSQL),
+so several processes starting at once upgrade the schema exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from vigil.errors import InvalidInputError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"vigil-migrations").digest()[:7], "big")
+
+
+def parse_store_url(url: str) -> URL:
+    """Parse a store URL; `postgresql://` uses the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInputError(
+            f"store URL {url!r} is not a database URL; use sqlite:///path/to/vigil.db "
+            "or postgresql://user@host/db",
+            store_url=url,
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InvalidInputError(
+            f"store URL {url!r} names backend {parsed.get_backend_name()!r}; "
+            "Vigil supports sqlite and postgresql",
+            store_url=url,
+        )
+    return parsed
+
+
+def _is_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def create_store_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for the store at `url`, set up for safe concurrent use."""
+    parsed = parse_store_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    if _is_memory(parsed):
+        engine = create_engine(
+            parsed,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            **kwargs,
+        )
+    else:
+        assert parsed.database is not None
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+    memory = _is_memory(parsed)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode survives a crash of the process (kill -9); only a power cut can
+            # lose the last transactions.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema to `revision`; safe when several processes call it at once."""
+    config = alembic_config()
+    url = engine.url
+    if url.get_backend_name() == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+        return
+    lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if not _is_memory(url):
+        assert url.database is not None
+        lock = _file_lock(Path(url.database).expanduser().with_suffix(".migrate.lock"))
+    with lock, engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

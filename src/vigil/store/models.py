@@ -1,0 +1,141 @@
+"""The metadata store's tables (SQLAlchemy 2.0). Migrations in `vigil/store/migrations` create them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone: store naive UTC)."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class MonitoredModel(Base):
+    """A model in production and the roles of the columns it logs."""
+
+    __tablename__ = "monitored_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    features: Mapped[list[str]] = mapped_column(JSON)
+    predictions: Mapped[list[str]] = mapped_column(JSON)
+    scores: Mapped[list[str]] = mapped_column(JSON)
+    segments: Mapped[list[str]] = mapped_column(JSON)
+    id_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    timestamp_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    target_column: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    window_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    registry_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ProfileWindow(Base):
+    """The merged profile of everything a model logged in one window, with volume and arrivals."""
+
+    __tablename__ = "profile_windows"
+    __table_args__ = (UniqueConstraint("model_id", "version", "start", name="uq_window_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("monitored_models.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[str] = mapped_column(String(200), default="")
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    end: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    n_rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    n_uploads: Mapped[int] = mapped_column(Integer, default=0)
+    first_arrival: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_arrival: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IngestedBatch(Base):
+    """Batch ids already applied: a retried or spooled upload is applied once."""
+
+    __tablename__ = "ingested_batches"
+
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitored_models.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is kept; the secret is shown once, when it is created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    scope: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Kpi(Base):
+    """One value of a business KPI, optionally tied to a model and version."""
+
+    __tablename__ = "kpis"
+    __table_args__ = (Index("ix_kpis_name_timestamp", "name", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[float] = mapped_column(Float)
+    timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    model_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitored_models.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    version: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,162 @@
+"""Predictions and labels: append-only Parquet files per model and day, queried with DuckDB.
+
+Each upload becomes one file per day it touches, named by its batch id
+(`predictions/m<model id>/<YYYY-MM-DD>/<batch id>.parquet`), so a retried upload rewrites the same
+file instead of adding rows twice. Labels arrive later (delayed ground truth) in `labels/...` and
+are joined to predictions by id; the latest label of an id wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vigil.store.artifacts import ArtifactStore
+from vigil.store.specs import DailyVolume
+from vigil.store.wire import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
+
+Kind = Literal["predictions", "labels"]
+TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+def _day_range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, str]:
+    low = start.astimezone(dt.UTC).date().isoformat() if start else "0000-00-00"
+    high = end.astimezone(dt.UTC).date().isoformat() if end else "9999-99-99"
+    return low, high
+
+
+class PredictionStore:
+    """Append and query the prediction and label rows of monitored models."""
+
+    def __init__(self, artifacts: ArtifactStore) -> None:
+        self.artifacts = artifacts
+
+    def append(self, kind: Kind, model_id: int, batch_id: str, table: pa.Table) -> list[str]:
+        """Write `table` (which has a UTC `vigil_timestamp` column) as one file per day."""
+        if table.num_rows == 0:
+            return []
+        days = pc.cast(table[TIMESTAMP_COLUMN], pa.date32())
+        keys = []
+        for day in pc.unique(days).to_pylist():
+            part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            sink = io.BytesIO()
+            pq.write_table(part, sink, compression="zstd")
+            key = f"{kind}/m{model_id}/{day.isoformat()}/{batch_id}.parquet"
+            self.artifacts.put(key, sink.getvalue())
+            keys.append(key)
+        return keys
+
+    def files(
+        self,
+        kind: Kind,
+        model_id: int,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[str]:
+        low, high = _day_range(start, end)
+        keys = []
+        for key in self.artifacts.list(f"{kind}/m{model_id}"):
+            day = key.split("/")[2]
+            if low <= day <= high and key.endswith(".parquet"):
+                keys.append(key)
+        return keys
+
+    @contextmanager
+    def _connect(
+        self, model_id: int, start: dt.datetime | None, end: dt.datetime | None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection with views `predictions` and `labels` over this model's files."""
+        connection = duckdb.connect()
+        try:
+            connection.execute("SET TimeZone = 'UTC'")
+            self._view(connection, "predictions", self.files("predictions", model_id, start, end))
+            # Labels can arrive days after the prediction they belong to: read them all.
+            self._view(connection, "labels", self.files("labels", model_id))
+            yield connection
+        finally:
+            connection.close()
+
+    def _view(self, connection: duckdb.DuckDBPyConnection, name: str, keys: list[str]) -> None:
+        if not keys:
+            empty = pa.table(
+                {
+                    ID_COLUMN: pa.array([], pa.string()),
+                    TIMESTAMP_COLUMN: pa.array([], TIMESTAMP_TYPE),
+                    **({LABEL_COLUMN: pa.array([], pa.float64())} if name == "labels" else {}),
+                }
+            )
+            connection.register(name, empty)
+            return
+        paths = [self.artifacts.local_path(key) for key in keys]
+        if all(path is not None for path in paths):
+            relation = connection.read_parquet([str(p) for p in paths], union_by_name=True)
+            relation.create_view(name)
+            return
+        tables = [pq.read_table(io.BytesIO(self.artifacts.get(key))) for key in keys]
+        connection.register(name, pa.concat_tables(tables, promote_options="permissive"))
+
+    def read(
+        self, model_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> pa.Table:
+        """Prediction rows with `start <= vigil_timestamp < end`, oldest first."""
+        with self._connect(model_id, start, end) as connection:
+            return connection.sql(
+                f"SELECT * FROM predictions WHERE {_between()} ORDER BY {TIMESTAMP_COLUMN}",
+                params=_bounds(start, end),
+            ).to_arrow_table()
+
+    def joined(
+        self, model_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> pa.Table:
+        """Predictions with their latest label (`vigil_label`, null while none has arrived)."""
+        with self._connect(model_id, start, end) as connection:
+            return connection.sql(
+                f"""
+                WITH latest AS (
+                    SELECT {ID_COLUMN},
+                           arg_max({LABEL_COLUMN}, {TIMESTAMP_COLUMN}) AS {LABEL_COLUMN},
+                           max({TIMESTAMP_COLUMN}) AS vigil_label_timestamp
+                    FROM labels GROUP BY {ID_COLUMN}
+                )
+                SELECT p.*, latest.{LABEL_COLUMN}, latest.vigil_label_timestamp
+                FROM predictions p LEFT JOIN latest ON p.{ID_COLUMN} = latest.{ID_COLUMN}
+                WHERE {_between("p.")}
+                ORDER BY p.{TIMESTAMP_COLUMN}
+                """,
+                params=_bounds(start, end),
+            ).to_arrow_table()
+
+    def daily_volume(
+        self, model_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> list[DailyVolume]:
+        """Predictions per day, and how many of them have a label."""
+        with self._connect(model_id, start, end) as connection:
+            rows = connection.execute(
+                f"""
+                WITH labelled AS (SELECT DISTINCT {ID_COLUMN} FROM labels)
+                SELECT CAST(p.{TIMESTAMP_COLUMN} AS DATE) AS day, count(*) AS n,
+                       count(labelled.{ID_COLUMN}) AS n_labelled
+                FROM predictions p LEFT JOIN labelled ON p.{ID_COLUMN} = labelled.{ID_COLUMN}
+                WHERE {_between("p.")}
+                GROUP BY day ORDER BY day
+                """,
+                _bounds(start, end),
+            ).fetchall()
+        return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
+
+
+def _between(prefix: str = "") -> str:
+    column = f"{prefix}{TIMESTAMP_COLUMN}"
+    return f"({column} >= ? OR ? IS NULL) AND ({column} < ? OR ? IS NULL)"
+
+
+def _bounds(start: dt.datetime | None, end: dt.datetime | None) -> list[dt.datetime | None]:
+    return [start, start, end, end]

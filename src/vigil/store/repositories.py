@@ -1,0 +1,281 @@
+"""Typed access to the store's tables. Each repository takes a Session; callers own the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vigil.errors import ConflictError, NotFoundError
+from vigil.store.models import ApiToken, IngestedBatch, Kpi, MonitoredModel, ProfileWindow
+from vigil.store.specs import ModelSpec, Scope
+
+TOKEN_PREFIX = "vgl_"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT DO NOTHING on this session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class ModelRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find(self, name: str) -> MonitoredModel | None:
+        return self.session.scalars(
+            select(MonitoredModel).where(MonitoredModel.name == name)
+        ).one_or_none()
+
+    def get(self, name: str) -> MonitoredModel:
+        model = self.find(name)
+        if model is None:
+            known = self.session.scalars(select(MonitoredModel.name).limit(20)).all()
+            raise NotFoundError(
+                f"no monitored model named {name!r}; create it first "
+                f"(known models: {sorted(known) or 'none'})",
+                model=name,
+            )
+        return model
+
+    def list(self) -> Sequence[MonitoredModel]:
+        return self.session.scalars(select(MonitoredModel).order_by(MonitoredModel.name)).all()
+
+    def create(self, spec: ModelSpec) -> tuple[MonitoredModel, bool]:
+        """Create the model, or return the existing one if its spec is the same.
+
+        Returns (model, created). A different spec under an existing name raises ConflictError.
+        """
+        values = {**spec.model_dump(), "created_at": utcnow()}
+        statement = _insert(self.session, MonitoredModel.__table__).values(**values)
+        statement = statement.on_conflict_do_nothing(index_elements=["name"])
+        created = self.session.execute(statement.returning(MonitoredModel.id)).first() is not None
+        model = self.get(spec.name)
+        existing = spec_of(model)
+        if not created and existing != spec:
+            raise ConflictError(
+                f"a model named {spec.name!r} already exists with a different definition; "
+                "use another name",
+                model=spec.name,
+                existing=existing.model_dump(),
+            )
+        return model, created
+
+
+def spec_of(model: MonitoredModel) -> ModelSpec:
+    return ModelSpec(
+        name=model.name,
+        description=model.description,
+        features=list(model.features),
+        predictions=list(model.predictions),
+        scores=list(model.scores),
+        segments=list(model.segments),
+        id_column=model.id_column,
+        timestamp_column=model.timestamp_column,
+        target_column=model.target_column,
+        window_seconds=model.window_seconds,
+        registry_model=model.registry_model,
+    )
+
+
+class WindowRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def merge(
+        self,
+        model_id: int,
+        version: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        n_rows: int,
+        blob: bytes,
+        combine: Callable[[bytes, bytes], bytes],
+        arrival: dt.datetime,
+    ) -> ProfileWindow:
+        """Fold `blob` into the window's stored profile (created on first upload).
+
+        Concurrent uploads to one window are safe: the row is created with ON CONFLICT DO NOTHING,
+        then locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions hold the write lock).
+        """
+        statement = _insert(self.session, ProfileWindow.__table__).values(
+            model_id=model_id,
+            version=version,
+            start=start,
+            end=end,
+            n_rows=n_rows,
+            n_uploads=1,
+            first_arrival=arrival,
+            last_arrival=arrival,
+            profile=blob,
+        )
+        statement = statement.on_conflict_do_nothing().returning(ProfileWindow.id)
+        created = self.session.execute(statement).first() is not None
+        window = self.session.scalars(
+            select(ProfileWindow)
+            .where(
+                ProfileWindow.model_id == model_id,
+                ProfileWindow.version == version,
+                ProfileWindow.start == start,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if created:
+            return window
+        window.profile = combine(window.profile, blob)
+        window.n_rows += n_rows
+        window.n_uploads += 1
+        window.end = max(window.end, end)
+        window.last_arrival = max(window.last_arrival, arrival)
+        window.first_arrival = min(window.first_arrival, arrival)
+        return window
+
+    def list(
+        self,
+        model_id: int,
+        *,
+        version: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> Sequence[ProfileWindow]:
+        query = select(ProfileWindow).where(ProfileWindow.model_id == model_id)
+        if version is not None:
+            query = query.where(ProfileWindow.version == version)
+        if start is not None:
+            query = query.where(ProfileWindow.start >= start)
+        if end is not None:
+            query = query.where(ProfileWindow.start < end)
+        return self.session.scalars(
+            query.order_by(ProfileWindow.start, ProfileWindow.version)
+        ).all()
+
+    def last_arrivals(self) -> dict[str, dt.datetime]:
+        """The latest arrival time per model name (for /metrics)."""
+        rows = self.session.execute(
+            select(MonitoredModel.name, func.max(ProfileWindow.last_arrival))
+            .join(ProfileWindow, ProfileWindow.model_id == MonitoredModel.id)
+            .group_by(MonitoredModel.name)
+        ).all()
+        return {name: value.replace(tzinfo=dt.UTC) for name, value in rows if value is not None}
+
+
+class BatchRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, batch_id: str, model_id: int | None, kind: str, n_rows: int) -> bool:
+        """Record `batch_id`; False when it had been recorded before (a retry or a replay)."""
+        statement = _insert(self.session, IngestedBatch.__table__).values(
+            batch_id=batch_id, model_id=model_id, kind=kind, n_rows=n_rows, received_at=utcnow()
+        )
+        statement = statement.on_conflict_do_nothing().returning(IngestedBatch.batch_id)
+        return self.session.execute(statement).first() is not None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, scope: Scope, *, name: str = "", owner: str = "") -> tuple[ApiToken, str]:
+        """A new token; returns the row and the secret (which only exists here)."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(
+            id=secrets.token_hex(8),
+            name=name,
+            owner=owner,
+            scope=scope.value,
+            token_hash=hash_token(secret),
+            created_at=utcnow(),
+        )
+        self.session.add(token)
+        self.session.flush()
+        return token, secret
+
+    def authenticate(self, secret: str) -> ApiToken | None:
+        """The live token whose secret this is, or None."""
+        token = self.session.scalars(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(secret))
+        ).one_or_none()
+        if token is None or token.revoked_at is not None:
+            return None
+        return token
+
+    def list(self) -> Sequence[ApiToken]:
+        return self.session.scalars(select(ApiToken).order_by(ApiToken.created_at)).all()
+
+    def count_admins(self) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count())
+                .select_from(ApiToken)
+                .where(ApiToken.scope == Scope.ADMIN.value, ApiToken.revoked_at.is_(None))
+            )
+            or 0
+        )
+
+    def revoke(self, token_id: str) -> ApiToken:
+        token = self.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFoundError(f"no API token with id {token_id!r}", token_id=token_id)
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+        return token
+
+
+class KpiRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self, name: str, value: float, timestamp: dt.datetime, model_id: int | None, version: str
+    ) -> Kpi:
+        kpi = Kpi(
+            name=name,
+            value=value,
+            timestamp=timestamp,
+            model_id=model_id,
+            version=version,
+            created_at=utcnow(),
+        )
+        self.session.add(kpi)
+        self.session.flush()
+        return kpi
+
+    def list(
+        self,
+        *,
+        name: str | None = None,
+        model_id: int | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> Sequence[tuple[Kpi, str | None]]:
+        query = select(Kpi, MonitoredModel.name).outerjoin(
+            MonitoredModel, Kpi.model_id == MonitoredModel.id
+        )
+        if name is not None:
+            query = query.where(Kpi.name == name)
+        if model_id is not None:
+            query = query.where(Kpi.model_id == model_id)
+        if start is not None:
+            query = query.where(Kpi.timestamp >= start)
+        if end is not None:
+            query = query.where(Kpi.timestamp < end)
+        rows = self.session.execute(query.order_by(Kpi.timestamp, Kpi.id)).all()
+        return [(kpi, model_name) for kpi, model_name in rows]

@@ -1,0 +1,287 @@
+"""The store's operations: what the server's routers and the client's local mode both call.
+
+Every function takes a Session and commits its own unit of work, so a request that fails
+validation changes nothing that was stored before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.orm import Session
+
+from vigil.errors import InvalidInputError
+from vigil.profile import DatasetProfile
+from vigil.store.models import MonitoredModel, ProfileWindow
+from vigil.store.predictions import TIMESTAMP_TYPE, PredictionStore
+from vigil.store.repositories import (
+    BatchRepository,
+    KpiRepository,
+    ModelRepository,
+    WindowRepository,
+    spec_of,
+    utcnow,
+)
+from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.store.wire import (
+    ID_COLUMN,
+    LABEL_COLUMN,
+    TIMESTAMP_COLUMN,
+    VERSION_COLUMN,
+    LabelBatch,
+    LogBatch,
+    ipc_to_table,
+)
+
+T = TypeVar("T")
+
+
+def model_out(model: MonitoredModel) -> ModelOut:
+    return ModelOut(**spec_of(model).model_dump(), created_at=model.created_at)
+
+
+def window_out(window: ProfileWindow) -> WindowOut:
+    return WindowOut(
+        version=window.version,
+        start=window.start,
+        end=window.end,
+        n_rows=window.n_rows,
+        n_uploads=window.n_uploads,
+        first_arrival=window.first_arrival,
+        last_arrival=window.last_arrival,
+    )
+
+
+def create_model(session: Session, spec: ModelSpec) -> tuple[ModelOut, bool]:
+    model, created = ModelRepository(session).create(spec)
+    out = model_out(model)
+    session.commit()
+    return out, created
+
+
+def get_model(session: Session, name: str) -> ModelOut:
+    return model_out(ModelRepository(session).get(name))
+
+
+def list_models(session: Session) -> list[ModelOut]:
+    return [model_out(m) for m in ModelRepository(session).list()]
+
+
+def _merge_blobs(a: bytes, b: bytes) -> bytes:
+    return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
+
+
+def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
+    profile = DatasetProfile.from_bytes(blob)
+    if profile.window is None:
+        raise InvalidInputError(
+            f"profile #{index} has no window; profiles sent to a model must cover one window "
+            f"of {spec.window_seconds} s",
+        )
+    start, end = profile.window.start, profile.window.end
+    offset = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
+    if offset % spec.window_seconds or (end - start).total_seconds() != spec.window_seconds:
+        raise InvalidInputError(
+            f"profile #{index} covers {start.isoformat()}..{end.isoformat()}, which is not one of "
+            f"model {spec.name!r}'s windows of {spec.window_seconds} s",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
+    unknown = sorted(set(profile.columns) - set(spec.profiled_columns))
+    if unknown:
+        raise InvalidInputError(
+            f"profile #{index} has column(s) {unknown} that model {spec.name!r} does not declare; "
+            f"its profiled columns are {spec.profiled_columns}",
+            columns=unknown,
+        )
+    return profile
+
+
+def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
+    table = ipc_to_table(blob)
+    allowed = {ID_COLUMN, TIMESTAMP_COLUMN}
+    allowed |= {LABEL_COLUMN} if labels else {VERSION_COLUMN, *spec.row_columns}
+    unknown = sorted(set(table.column_names) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"rows have column(s) {unknown} that model {spec.name!r} does not take; "
+            f"allowed: {sorted(allowed)}",
+            columns=unknown,
+        )
+    required = [TIMESTAMP_COLUMN]
+    if labels or spec.id_column:
+        required.append(ID_COLUMN)
+    if labels:
+        required.append(LABEL_COLUMN)
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"rows lack required column(s) {missing}", columns=missing)
+    if labels and not spec.id_column:
+        raise InvalidInputError(
+            f"model {spec.name!r} has no id column, so labels cannot be joined to its predictions"
+        )
+    timestamps = table[TIMESTAMP_COLUMN]
+    if not pa.types.is_timestamp(timestamps.type) or timestamps.null_count:
+        raise InvalidInputError(
+            f"{TIMESTAMP_COLUMN} must be a timestamp column without nulls, "
+            f"got {timestamps.type} with {timestamps.null_count} null(s)"
+        )
+    index = table.schema.get_field_index(TIMESTAMP_COLUMN)
+    table = table.set_column(index, TIMESTAMP_COLUMN, pc.cast(timestamps, TIMESTAMP_TYPE))
+    if ID_COLUMN in table.column_names:
+        ids = table[ID_COLUMN]
+        if ids.null_count:
+            raise InvalidInputError(
+                f"{ID_COLUMN} has {ids.null_count} null(s); every row needs an id"
+            )
+        if not pa.types.is_string(ids.type):
+            table = table.set_column(
+                table.schema.get_field_index(ID_COLUMN), ID_COLUMN, pc.cast(ids, pa.string())
+            )
+    return table
+
+
+def ingest_log(
+    session: Session,
+    predictions: PredictionStore,
+    model_name: str,
+    batch: LogBatch,
+    *,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Apply one log batch: merge its profiles into their windows and append its rows.
+
+    Everything is checked before anything is written. A batch id seen before is not applied again.
+    """
+    arrival = now or utcnow()
+    model = ModelRepository(session).get(model_name)
+    spec = spec_of(model)
+    profiles = [_check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
+    rows = _check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
+    if rows is not None and VERSION_COLUMN not in rows.column_names:
+        rows = rows.append_column(
+            VERSION_COLUMN, pa.array([batch.version] * rows.num_rows, pa.string())
+        )
+    n_rows = rows.num_rows if rows is not None else sum(p.n_rows for p in profiles)
+    windows = [p.window.start for p in profiles if p.window is not None]
+    result = IngestResult(
+        batch_id=batch.batch_id,
+        duplicate=False,
+        n_rows=n_rows,
+        n_profiles=len(profiles),
+        windows=windows,
+    )
+    if not BatchRepository(session).claim(batch.batch_id, model.id, "log", n_rows):
+        session.rollback()
+        return result.model_copy(update={"duplicate": True})
+    repository = WindowRepository(session)
+    for profile, blob in zip(profiles, batch.profiles, strict=True):
+        assert profile.window is not None
+        repository.merge(
+            model.id,
+            batch.version,
+            profile.window.start,
+            profile.window.end,
+            profile.n_rows,
+            blob,
+            _merge_blobs,
+            arrival,
+        )
+    session.flush()
+    if rows is not None:
+        # Files are named by batch id: if the commit below fails, a retry rewrites the same files.
+        predictions.append("predictions", model.id, batch.batch_id, rows)
+    session.commit()
+    return result
+
+
+def ingest_labels(
+    session: Session, predictions: PredictionStore, model_name: str, batch: LabelBatch
+) -> IngestResult:
+    model = ModelRepository(session).get(model_name)
+    rows = _check_rows(spec_of(model), batch.rows, labels=True)
+    result = IngestResult(
+        batch_id=batch.batch_id, duplicate=False, n_rows=rows.num_rows, n_profiles=0, windows=[]
+    )
+    if not BatchRepository(session).claim(batch.batch_id, model.id, "labels", rows.num_rows):
+        session.rollback()
+        return result.model_copy(update={"duplicate": True})
+    session.flush()
+    predictions.append("labels", model.id, batch.batch_id, rows)
+    session.commit()
+    return result
+
+
+def log_kpi(session: Session, kpi: KpiIn) -> KpiOut:
+    model_id = ModelRepository(session).get(kpi.model).id if kpi.model else None
+    timestamp = kpi.timestamp or utcnow()
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    out = KpiOut(
+        name=kpi.name, value=kpi.value, timestamp=timestamp, model=kpi.model, version=kpi.version
+    )
+    if kpi.batch_id and not BatchRepository(session).claim(kpi.batch_id, model_id, "kpi", 1):
+        session.rollback()
+        return out
+    KpiRepository(session).add(kpi.name, kpi.value, timestamp, model_id, kpi.version)
+    session.commit()
+    return out
+
+
+def list_kpis(
+    session: Session,
+    *,
+    name: str | None = None,
+    model: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[KpiOut]:
+    model_id = ModelRepository(session).get(model).id if model else None
+    rows = KpiRepository(session).list(name=name, model_id=model_id, start=start, end=end)
+    return [
+        KpiOut(name=k.name, value=k.value, timestamp=k.timestamp, model=m, version=k.version)
+        for k, m in rows
+    ]
+
+
+def list_windows(
+    session: Session,
+    model_name: str,
+    *,
+    version: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[WindowOut]:
+    model = ModelRepository(session).get(model_name)
+    windows = WindowRepository(session).list(model.id, version=version, start=start, end=end)
+    return [window_out(w) for w in windows]
+
+
+def merged_profile(
+    session: Session,
+    model_name: str,
+    *,
+    version: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> DatasetProfile:
+    """The merge of every window of the model (one version, or all) in [start, end)."""
+    model = ModelRepository(session).get(model_name)
+    windows = WindowRepository(session).list(model.id, version=version, start=start, end=end)
+    return DatasetProfile.merge_all(DatasetProfile.from_bytes(w.profile) for w in windows)
+
+
+def model_id(session: Session, model_name: str) -> int:
+    return ModelRepository(session).get(model_name).id
+
+
+def read_only(session: Session, action: Callable[[Session], T]) -> T:
+    """Run a read and end the transaction (on SQLite every transaction holds the write lock)."""
+    try:
+        return action(session)
+    finally:
+        session.rollback()
