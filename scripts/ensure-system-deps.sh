@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Installs the system packages the slow test suites need, when they are missing and the machine
-# allows it (root with apt-get). Each suite also checks for itself and, outside CI, skips with a reason.
-set -euo pipefail
-need=()
-command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
-if [ ${#need[@]} -eq 0 ]; then exit 0; fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-system-deps: missing ${need[*]} and cannot install them here (not root with apt-get)" >&2
-  exit 0
+# Makes sure the servers and system packages the test suites use are there: installed when missing
+# and the machine allows it (root with apt-get), started when installed but stopped.
+# Suites check for themselves too: in CI (CI=true) a missing one fails, elsewhere it skips with a reason.
+set -uo pipefail
+
+can_install() { [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_install() {
+  if ! can_install; then
+    echo "ensure-system-deps: $* missing and cannot be installed here (not root with apt-get)" >&2
+    return 1
+  fi
+  echo "ensure-system-deps: installing $*"
+  export DEBIAN_FRONTEND=noninteractive
+  [ -n "${_apt_updated:-}" ] || { apt-get update -qq >/dev/null && _apt_updated=1; }
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL on 127.0.0.1:5432 for the store tests.
+postgres_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
+if ! postgres_ready; then
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    for version in $(ls /etc/postgresql 2>/dev/null); do
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
+    done
+    for _ in $(seq 1 20); do postgres_ready && break; sleep 0.5; done
+  fi
+  postgres_ready || echo "ensure-system-deps: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
 fi
-echo "ensure-system-deps: installing ${need[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq "${need[@]}" >/dev/null
+exit 0
