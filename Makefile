@@ -23,9 +23,11 @@ demo: $(STAMP)
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
+LINTED := src tests $(wildcard benchmarks)
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
