@@ -1,0 +1,122 @@
+"""The FastAPI app factory: `create_app(settings)` builds an app that owns its store and metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vigil.errors import PayloadTooLargeError, VigilError
+from vigil.server.limits import BodySizeLimit
+from vigil.server.metrics import Metrics, RequestMetrics
+from vigil.server.routers import health, ingest, kpis, meta, models, tokens
+from vigil.server.settings import ServerSettings
+from vigil.store import Store
+from vigil.store.repositories import TokenRepository
+
+logger = logging.getLogger("vigil.server")
+
+# Routers carry their full paths (no include prefix), so a route's `path` is its URL template.
+ROUTERS = (health.router, meta.router, models.router, ingest.router, kpis.router, tokens.router)
+
+FIRST_TOKEN_HINT = (
+    "Vigil: the store has no admin API token yet. Create one with\n"
+    "    vigil token create --scope admin --store {store_url}\n"
+    "and send it as 'Authorization: Bearer <token>'."
+)
+
+
+def _json_error(status_code: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=status_code)
+
+
+def _validation_message(errors: list[Any]) -> str:
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(VigilError)
+    async def vigil_error(_: Request, exc: VigilError) -> JSONResponse:
+        return _json_error(exc.status_code, exc.to_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        body = {
+            "error": "invalid_input",
+            "message": _validation_message(errors),
+            "details": {"errors": errors},
+        }
+        return _json_error(422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLargeError.code}
+        code = codes.get(exc.status_code, "http_error")
+        message = str(exc.detail)
+        if exc.status_code in (404, 405) and message in ("Not Found", "Method Not Allowed"):
+            message = (
+                f"{message}: no route {request.method} {request.url.path}; "
+                "the API is described at /openapi.json"
+            )
+        return _json_error(exc.status_code, {"error": code, "message": message})
+
+    @app.exception_handler(OperationalError)
+    async def store_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        logger.warning("store error: %s", exc)
+        body = {"error": "store_unavailable", "message": "the store is busy or down; retry later"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
+    """A Vigil server app. The store is opened (and migrated) in the lifespan unless given."""
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = store or Store.open(
+            settings.store_url,
+            settings.artifacts_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            migrate=settings.migrate,
+        )
+        app.state.store = opened
+        with opened.session() as session:
+            if TokenRepository(session).count_admins() == 0:
+                logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store_url))
+        try:
+            yield
+        finally:
+            if store is None:
+                opened.close()
+
+    app = FastAPI(
+        title="Vigil",
+        summary="Monitoring for machine-learning models in production.",
+        version="1",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    _install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # The last added is outermost: metrics see every answer, 413s from the size limit included.
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    return app

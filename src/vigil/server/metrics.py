@@ -1,0 +1,92 @@
+"""Prometheus metrics of one app: a registry per app, no process-wide state."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The server's metrics, exposed at /metrics in the Prometheus text format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.rows = Counter(
+            "vigil_rows_ingested",
+            "Prediction rows ingested, per model.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.profiles = Counter(
+            "vigil_profiles_ingested",
+            "Window profiles ingested (merged into their windows), per model.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.labels = Counter(
+            "vigil_labels_ingested",
+            "Label rows ingested, per model.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.last_arrival = Gauge(
+            "vigil_last_arrival_timestamp_seconds",
+            "Unix time of the latest data that arrived for a model.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "vigil_ingestion_latency_seconds",
+            "Time to validate and store one upload, per kind (log, labels, kpi).",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "vigil_http_requests",
+            "HTTP requests, per route template, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "vigil_http_request_errors",
+            "HTTP requests answered with a 4xx or 5xx status, per route template and status.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "<unmatched>"
+
+
+class RequestMetrics:
+    """ASGI middleware counting requests and errors by route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = _route_template(scope)
+            self.metrics.requests.labels(route, scope.get("method", ""), str(status)).inc()
+            if status >= 400:
+                self.metrics.errors.labels(route, str(status)).inc()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+
+from vigil.server.deps import BodyDep, MetricsDep, SessionDep, StoreDep, WriteAccess
+from vigil.store import service
+from vigil.store.specs import IngestResult
+from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch
+
+router = APIRouter(tags=["ingestion"])
+
+_BINARY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY)
+def log(
+    _: WriteAccess,
+    name: str,
+    request: Request,
+    body: BodyDep,
+    session: SessionDep,
+    store: StoreDep,
+    metrics: MetricsDep,
+) -> IngestResult:
+    """Ingest one log batch (window profiles and prediction rows), as `vigil.Client.log` sends.
+
+    The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
+    """
+    started = time.perf_counter()
+    result = service.ingest_log(session, store.predictions, name, LogBatch.decode(body))
+    metrics.latency.labels("log").observe(time.perf_counter() - started)
+    if not result.duplicate:
+        metrics.rows.labels(name).inc(result.n_rows)
+        metrics.profiles.labels(name).inc(result.n_profiles)
+        metrics.last_arrival.labels(name).set(time.time())
+    return result
+
+
+@router.post("/api/v1/models/{name}/labels", openapi_extra=_BINARY_BODY)
+def labels(
+    _: WriteAccess,
+    name: str,
+    body: BodyDep,
+    session: SessionDep,
+    store: StoreDep,
+    metrics: MetricsDep,
+) -> IngestResult:
+    """Ingest ground-truth labels (ids and labels), joined to the predictions by id."""
+    started = time.perf_counter()
+    result = service.ingest_labels(session, store.predictions, name, LabelBatch.decode(body))
+    metrics.latency.labels("labels").observe(time.perf_counter() - started)
+    if not result.duplicate:
+        metrics.labels.labels(name).inc(result.n_rows)
+    return result

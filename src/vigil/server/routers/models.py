@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
+from vigil.store import service
+from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
+
+router = APIRouter(tags=["models"])
+
+Start = Annotated[dt.datetime | None, Query(description="Inclusive start (ISO 8601, UTC).")]
+End = Annotated[dt.datetime | None, Query(description="Exclusive end (ISO 8601, UTC).")]
+Version = Annotated[str | None, Query(max_length=200, description="One model version only.")]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+@router.post("/api/v1/models", status_code=status.HTTP_201_CREATED)
+def create_model(
+    _: WriteAccess, spec: ModelSpec, session: SessionDep, response: Response
+) -> ModelOut:
+    """Create a monitored model; creating the same definition again returns it with 200."""
+    model, created = service.create_model(session, spec)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return model
+
+
+@router.get("/api/v1/models")
+def list_models(_: ReadAccess, session: SessionDep) -> list[ModelOut]:
+    return service.read_only(session, service.list_models)
+
+
+@router.get("/api/v1/models/{name}")
+def get_model(_: ReadAccess, name: str, session: SessionDep) -> ModelOut:
+    return service.read_only(session, lambda s: service.get_model(s, name))
+
+
+@router.get("/api/v1/models/{name}/windows")
+def list_windows(
+    _: ReadAccess,
+    name: str,
+    session: SessionDep,
+    version: Version = None,
+    start: Start = None,
+    end: End = None,
+) -> list[WindowOut]:
+    """The model's windows: row counts and first/last arrival, oldest first."""
+    return service.read_only(
+        session,
+        lambda s: service.list_windows(s, name, version=version, start=_utc(start), end=_utc(end)),
+    )
+
+
+@router.get(
+    "/api/v1/models/{name}/profile",
+    responses={200: {"content": {"application/octet-stream": {}, "application/json": {}}}},
+)
+def merged_profile(
+    _: ReadAccess,
+    name: str,
+    session: SessionDep,
+    version: Version = None,
+    start: Start = None,
+    end: End = None,
+    format: Literal["binary", "json"] = "binary",
+) -> Response:
+    """The merge of the model's windows in [start, end): binary (`DatasetProfile.from_bytes`)
+    or JSON."""
+    profile = service.read_only(
+        session,
+        lambda s: service.merged_profile(
+            s, name, version=version, start=_utc(start), end=_utc(end)
+        ),
+    )
+    if format == "json":
+        import json
+
+        return Response(json.dumps(profile.to_dict(), default=str), media_type="application/json")
+    return Response(profile.to_bytes(), media_type="application/octet-stream")
+
+
+@router.get("/api/v1/models/{name}/volume")
+def daily_volume(
+    _: ReadAccess,
+    name: str,
+    session: SessionDep,
+    store: StoreDep,
+    start: Start = None,
+    end: End = None,
+) -> list[DailyVolume]:
+    """Prediction rows per day, and how many of them have a label."""
+    model_id = service.read_only(session, lambda s: service.model_id(s, name))
+    return store.predictions.daily_volume(model_id, _utc(start), _utc(end))

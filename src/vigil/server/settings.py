@@ -1,0 +1,30 @@
+"""Settings of the server process (VIGIL_* environment variables, or given in code)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+
+
+class ServerSettings(BaseSettings):
+    """What `vigil server` needs. Build one at start-up and pass it to `create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True)
+
+    store_url: str = Field(default=DEFAULT_STORE_URL, description="SQLAlchemy URL of the store.")
+    artifacts_url: str = Field(
+        default=DEFAULT_ARTIFACTS_URL, description="A local folder or an s3://bucket/prefix URL."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for a non-AWS S3 server (MinIO, Ceph, moto)."
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the server listens on.")
+    max_request_bytes: int = Field(
+        default=64 << 20, ge=1024, description="Largest request body accepted; larger is a 413."
+    )
+    migrate: bool = Field(
+        default=True, description="Bring the store's schema up to date when the server starts."
+    )

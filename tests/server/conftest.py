@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.store.conftest import postgres_url, store, store_url
+from vigil.server import ServerSettings, create_app
+from vigil.store import Store
+from vigil.store.repositories import TokenRepository
+from vigil.store.specs import Scope
+
+__all__ = ["postgres_url", "store", "store_url"]
+
+
+def make_tokens(store: Store) -> dict[Scope, str]:
+    """One live token per scope."""
+    tokens = {}
+    with store.session() as session:
+        for scope in Scope:
+            _, secret = TokenRepository(session).create(scope, name=f"test-{scope.value}")
+            tokens[scope] = secret
+        session.commit()
+    return tokens
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
+    yield opened
+    opened.close()
+
+
+def _client(store: Store, **settings: object) -> Iterator[TestClient]:
+    config = ServerSettings(
+        store_url=str(store.engine.url), artifacts_url=store.artifacts.url, **settings
+    )  # type: ignore[arg-type]
+    with TestClient(create_app(config, store=store)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(sqlite_store: Store) -> Iterator[TestClient]:
+    """A test client of an app on a fresh SQLite store."""
+    yield from _client(sqlite_store, max_request_bytes=1 << 20)
+
+
+@pytest.fixture
+def tokens(sqlite_store: Store) -> dict[Scope, str]:
+    return make_tokens(sqlite_store)
+
+
+@pytest.fixture
+def any_api(store: Store) -> Iterator[TestClient]:
+    """A test client of an app on each backend (SQLite, PostgreSQL)."""
+    yield from _client(store)
+
+
+@pytest.fixture
+def any_tokens(store: Store) -> dict[Scope, str]:
+    return make_tokens(store)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
