@@ -1,0 +1,350 @@
+"""Benchmark harness: deterministic data, one fresh subprocess per run, wall time and peak memory.
+
+A benchmark script (`bench_*.py`) defines its contenders and a child entry point. The parent
+runs every contender `repeats` times, each run in a new Python process (so its peak RSS is its
+own), reads the child's own timings from a JSON file, keeps the median, writes the results to
+`benchmarks/results/` and prints a markdown table.
+
+Only the standard library is imported at module level: the same file is imported by children
+running in the peers' virtualenv (`benchmarks/.venv-peers`), which does not have Vigil.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE / "data"
+RESULTS_DIR = HERE / "results"
+REPO = HERE.parent
+VIGIL_PYTHON = REPO / ".venv" / "bin" / "python"
+PEERS_PYTHON = HERE / ".venv-peers" / "bin" / "python"
+
+CHILD_ENV = {
+    # Peers must not phone home or print banners during a timed run.
+    "WHYLOGS_NO_ANALYTICS": "True",
+    "DO_NOT_TRACK": "1",
+    "EVIDENTLY_DISABLE_TELEMETRY": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "TQDM_DISABLE": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+
+# ------------------------------------------------------------------------------------- machine
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where a benchmark ran: the numbers mean nothing without it."""
+
+    date: str
+    nproc: int
+    cpu_model: str
+    memory_gb: float
+    os: str
+    python: str
+
+    @classmethod
+    def here(cls) -> Machine:
+        return cls(
+            date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            nproc=os.cpu_count() or 0,
+            cpu_model=_cpu_model(),
+            memory_gb=round(_memory_bytes() / 2**30, 1),
+            os=f"{platform.system()} {platform.release()}",
+            python=platform.python_version(),
+        )
+
+    def markdown(self) -> str:
+        return (
+            f"{self.date}; {self.nproc} CPUs ({self.cpu_model}); {self.memory_gb} GiB RAM; "
+            f"{self.os}; Python {self.python}"
+        )
+
+
+def load_average() -> float:
+    """One-minute load average: how busy the machine was (other work skews wall times)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_bytes() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- data
+
+
+def dataset_path(name: str, build: Callable[[Path], None]) -> Path:
+    """The path of data file `name` in `benchmarks/data/`, built by `build(path)` if missing.
+
+    `name` should encode everything the data depends on (rows, seed, version), so a change to
+    the generator makes a new file instead of silently reusing an old one.
+    """
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / name
+    if not path.exists():
+        partial = path.with_name(path.name + ".partial")
+        started = time.perf_counter()
+        build(partial)
+        partial.rename(path)
+        print(f"built {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return path
+
+
+# --------------------------------------------------------------------------------- contenders
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One thing to measure: `python script child <name> <args...>` in a fresh process."""
+
+    name: str
+    label: str
+    python: Path
+    script: Path
+    args: tuple[str, ...] = ()
+
+    def command(self, out: Path) -> list[str]:
+        return [
+            str(self.python),
+            str(self.script),
+            "child",
+            self.name,
+            "--out",
+            str(out),
+            *self.args,
+        ]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child process: its wall time seen from outside, its peak RSS, and what it reported."""
+
+    wall_s: float
+    cpu_s: float
+    max_rss_bytes: int
+    load_before: float
+    report: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """`repeats` runs of one contender, summarised by their medians (and the worst peak RSS)."""
+
+    name: str
+    label: str
+    runs: tuple[Run, ...]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
+    @property
+    def max_rss_bytes(self) -> int:
+        return max(r.max_rss_bytes for r in self.runs)
+
+    def metric(self, key: str) -> float:
+        """Median over runs of a number the child reported (e.g. `work_s`)."""
+        return statistics.median(float(r.report[key]) for r in self.runs)
+
+    def last(self, key: str) -> Any:
+        """A value the child reported that does not vary between runs (sizes, estimates)."""
+        return self.runs[-1].report[key]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "median_wall_s": self.wall_s,
+            "median_cpu_s": self.cpu_s,
+            "max_rss_bytes": self.max_rss_bytes,
+            "runs": [asdict(r) for r in self.runs],
+        }
+
+
+class ChildFailedError(RuntimeError):
+    pass
+
+
+def run_once(contender: Contender, env: Mapping[str, str] | None = None) -> Run:
+    """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
+    if not contender.python.exists():
+        raise ChildFailedError(
+            f"{contender.label}: interpreter {contender.python} is missing; "
+            "run `bash benchmarks/setup_peers.sh` (peers) or `make demo` (Vigil) first"
+        )
+    load_before = load_average()
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
+        out = Path(tmp) / "report.json"
+        full_env = {**os.environ, **CHILD_ENV, **(env or {})}
+        log_path = Path(tmp) / "output.log"
+        with log_path.open("w") as log:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                contender.command(out), env=full_env, stdout=log, stderr=subprocess.STDOUT
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0 or not out.exists():
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            raise ChildFailedError(f"{contender.label} failed (exit {proc.returncode}):\n{tail}")
+        report = json.loads(out.read_text())
+    return Run(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        max_rss_bytes=int(usage.ru_maxrss) * 1024,  # Linux reports KiB
+        load_before=load_before,
+        report=report,
+    )
+
+
+def measure_all(contenders: Sequence[Contender], repeats: int) -> dict[str, Measurement]:
+    """Run every contender `repeats` times, round-robin, so a slow spell of the machine hits
+    all of them alike rather than whichever happened to run then."""
+    runs: dict[str, list[Run]] = {c.name: [] for c in contenders}
+    for i in range(repeats):
+        for contender in contenders:
+            run = run_once(contender)
+            runs[contender.name].append(run)
+            print(
+                f"  round {i + 1}/{repeats}  {contender.label:<36s} {run.wall_s:7.2f} s wall, "
+                f"{run.cpu_s:7.2f} s CPU, {run.max_rss_bytes / 2**20:7.0f} MiB peak, "
+                f"load {run.load_before:.1f}",
+                file=sys.stderr,
+            )
+    return {c.name: Measurement(c.name, c.label, tuple(runs[c.name])) for c in contenders}
+
+
+def warm_file_cache(path: Path) -> None:
+    """Read a file once so every contender finds it in the page cache, not just the later ones."""
+    with path.open("rb") as handle:
+        while handle.read(16 << 20):
+            pass
+
+
+# ------------------------------------------------------------------------------------- children
+
+
+def child_main(handlers: Mapping[str, Callable[[Sequence[str]], Mapping[str, Any]]]) -> None:
+    """Entry point of a child: `script child <name> --out <file> [args...]`.
+
+    The handler does the work, times its own phases and returns a JSON-able report.
+    """
+    argv = sys.argv[2:]
+    if len(argv) < 3 or argv[1] != "--out":
+        raise SystemExit("usage: script child <name> --out <file> [args...]")
+    name, out, rest = argv[0], Path(argv[2]), argv[3:]
+    if name not in handlers:
+        raise SystemExit(f"unknown contender {name!r}; known: {sorted(handlers)}")
+    report = dict(handlers[name](rest))
+    out.write_text(json.dumps(report))
+
+
+class Timer:
+    """`with Timer() as t: ...` then `t.seconds` (wall) and `t.cpu_seconds` (all threads).
+
+    CPU time is reported next to wall time because a shared machine's load moves wall time a lot
+    and CPU time much less.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+        self._start = 0.0
+        self._cpu_start = 0.0
+
+    def __enter__(self) -> Timer:
+        self._cpu_start = time.process_time()
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+        self.cpu_seconds = time.process_time() - self._cpu_start
+
+
+# -------------------------------------------------------------------------------------- results
+
+
+def write_results(bench: str, payload: Mapping[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"{bench}-{stamp}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(v: object) -> str:
+        return v if isinstance(v, str) else format_number(v)
+
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def format_number(v: object) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != v:  # NaN
+            return "n/a"
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        if abs(v) >= 10:
+            return f"{v:.1f}"
+        return f"{v:.2f}"
+    return str(v)
+
+
+def mib(n_bytes: float) -> float:
+    return n_bytes / 2**20
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
