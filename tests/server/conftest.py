@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.store.conftest import postgres_url, store, store_url
 from vigil.server import ServerSettings, create_app
-from vigil.store import Store
+from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
 from vigil.store.specs import Scope
 

@@ -104,7 +104,7 @@ def test_a_revoked_token_stops_working(api: TestClient, tokens: dict[Scope, str]
 def test_tokens_are_stored_hashed(
     api: TestClient, sqlite_store: object, tokens: dict[Scope, str]
 ) -> None:
-    from vigil.store import Store
+    from vigil.store.core import Store
     from vigil.store.models import ApiToken
 
     assert isinstance(sqlite_store, Store)

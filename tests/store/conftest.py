@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.store.pg import postgres_url
-from vigil.store import Store
+from vigil.store.core import Store
 from vigil.store.models import Base
 
 __all__ = ["postgres_url"]

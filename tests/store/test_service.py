@@ -9,7 +9,8 @@ import vigil
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
 from tests.store.s3 import s3_bucket, s3_endpoint
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError, SerializationError
-from vigil.store import Store, service
+from vigil.store import service
+from vigil.store.core import Store
 from vigil.store.specs import KpiIn, ModelSpec
 from vigil.store.wire import LabelBatch, LogBatch, table_to_ipc
 

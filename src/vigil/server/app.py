@@ -18,7 +18,7 @@ from vigil.server.limits import BodySizeLimit
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import health, ingest, kpis, meta, models, tokens
 from vigil.server.settings import ServerSettings
-from vigil.store import Store
+from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
 
 logger = logging.getLogger("vigil.server")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from vigil.server.metrics import Metrics
 from vigil.server.settings import ServerSettings
-from vigil.store import Store
+from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
 from vigil.store.specs import Scope
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
 from vigil.store import service
 from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
+from vigil.store.wire import table_to_ipc
 
 router = APIRouter(tags=["models"])
 
@@ -99,3 +100,21 @@ def daily_volume(
     """Prediction rows per day, and how many of them have a label."""
     model_id = service.read_only(session, lambda s: service.model_id(s, name))
     return store.predictions.daily_volume(model_id, _utc(start), _utc(end))
+
+
+@router.get(
+    "/api/v1/models/{name}/predictions",
+    responses={200: {"content": {"application/vnd.apache.arrow.stream": {}}}},
+)
+def predictions(
+    _: ReadAccess,
+    name: str,
+    session: SessionDep,
+    store: StoreDep,
+    start: Start = None,
+    end: End = None,
+) -> Response:
+    """Prediction rows in [start, end) with their latest label, as an Arrow IPC stream."""
+    model_id = service.read_only(session, lambda s: service.model_id(s, name))
+    table = store.predictions.joined(model_id, _utc(start), _utc(end))
+    return Response(table_to_ipc(table), media_type="application/vnd.apache.arrow.stream")

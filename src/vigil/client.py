@@ -1,0 +1,666 @@
+"""The Python client: log a model's production traffic to a Vigil server, or to a local store.
+
+>>> client = vigil.Client("http://vigil:8000", token="vgl_...")      # or vigil.Client.local()
+>>> client.create_model("churn", features=["age", "city"], predictions=["label"],
+...                     id_column="request_id", timestamp_column="ts")
+>>> client.log("churn", batch_df, version="v3")       # profiles per window + prediction rows
+>>> client.log_labels("churn", ids, labels)            # ground truth, joined later by id
+
+Raw feature values never leave the process: `log` sends each window's profile, and only the ids,
+predictions and scores as rows. A call made while the server is down is written to an on-disk
+spool and delivered, once, when the server answers again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vigil.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    VigilError,
+)
+from vigil.io import open_source
+from vigil.profile import DatasetProfile, profile
+from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.store.wire import (
+    CONTENT_TYPE,
+    ID_COLUMN,
+    LABEL_COLUMN,
+    TIMESTAMP_COLUMN,
+    LabelBatch,
+    LogBatch,
+    ipc_to_table,
+    new_batch_id,
+    table_to_ipc,
+)
+
+logger = logging.getLogger("vigil.client")
+T = TypeVar("T")
+
+DEFAULT_SPOOL_DIR = Path(".vigil") / "spool"
+_TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+class ServerUnavailableError(VigilError):
+    """The server could not be reached (or kept failing) and the call was not spooled."""
+
+    status_code = 503
+    code = "server_unavailable"
+
+
+_ERRORS: dict[int, type[VigilError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: InvalidInputError,
+}
+
+
+class Transport(Protocol):
+    """Where the client's calls go: a server over HTTP, or the embedded store."""
+
+    def create_model(self, spec: ModelSpec) -> ModelOut: ...
+    def get_model(self, name: str) -> ModelOut: ...
+    def list_models(self) -> list[ModelOut]: ...
+    def send(self, kind: str, model: str, body: bytes) -> IngestResult: ...
+    def send_kpi(self, kpi: KpiIn) -> KpiOut: ...
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]: ...
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table: ...
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]: ...
+    def close(self) -> None: ...
+
+
+class _UnavailableError(Exception):
+    """A transient failure: worth a retry, and a spool entry if retries run out."""
+
+
+class HttpTransport:
+    """Calls a Vigil server; retries connection errors, 429 and 5xx with exponential backoff."""
+
+    def __init__(
+        self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
+    ) -> None:
+        import httpx
+
+        self._httpx = httpx
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+        self.retries = retries
+        self.backoff = backoff
+
+    def _request(
+        self, method: str, path: str, *, attempts: int | None = None, **kwargs: Any
+    ) -> Any:
+        attempts = self.retries + 1 if attempts is None else attempts
+        last = ""
+        for attempt in range(attempts):
+            if attempt:
+                delay = self.backoff * 2 ** (attempt - 1)
+                time.sleep(delay * (0.5 + random.random()))
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except self._httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+                continue
+            if response.status_code >= 400:
+                raise _error_from(response.status_code, response)
+            return response
+        raise _UnavailableError(
+            f"{method} {self._http.base_url}{path} failed {attempts} time(s): {last}"
+        )
+
+    def create_model(self, spec: ModelSpec) -> ModelOut:
+        response = self._request("POST", "/api/v1/models", json=spec.model_dump(mode="json"))
+        return ModelOut.model_validate(response.json())
+
+    def get_model(self, name: str) -> ModelOut:
+        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{name}").json())
+
+    def list_models(self) -> list[ModelOut]:
+        return [ModelOut.model_validate(m) for m in self._request("GET", "/api/v1/models").json()]
+
+    def send(
+        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
+    ) -> IngestResult:
+        response = self._request(
+            "POST",
+            f"/api/v1/models/{model}/{kind}",
+            content=body,
+            headers={"Content-Type": CONTENT_TYPE},
+            attempts=attempts,
+        )
+        return IngestResult.model_validate(response.json())
+
+    def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
+        body = kpi.model_dump(mode="json")
+        response = self._request("POST", "/api/v1/kpis", json=body, attempts=attempts)
+        return KpiOut.model_validate(response.json())
+
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
+        response = self._request("GET", f"/api/v1/models/{model}/windows", params=params)
+        return [WindowOut.model_validate(w) for w in response.json()]
+
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
+        response = self._request("GET", f"/api/v1/models/{model}/profile", params=params)
+        return DatasetProfile.from_bytes(response.content)
+
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
+        response = self._request("GET", f"/api/v1/models/{model}/predictions", params=params)
+        return ipc_to_table(response.content)
+
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
+        return [
+            KpiOut.model_validate(k)
+            for k in self._request("GET", "/api/v1/kpis", params=params).json()
+        ]
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _error_from(status: int, response: Any) -> VigilError:
+    try:
+        body = response.json()
+        message, details = str(body.get("message", body)), body.get("details") or {}
+    except ValueError:
+        message, details = response.text[:500], {}
+    error = _ERRORS.get(status, VigilError)(f"server answered {status}: {message}", **details)
+    return error
+
+
+class LocalTransport:
+    """Writes to the embedded store, in this process, with no server."""
+
+    def __init__(self, store_url: str, artifacts_url: str) -> None:
+        from vigil.store.core import Store
+
+        self.store = Store.open(store_url, artifacts_url)
+
+    def create_model(self, spec: ModelSpec) -> ModelOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.create_model(session, spec)[0]
+
+    def get_model(self, name: str) -> ModelOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.get_model(session, name)
+
+    def list_models(self) -> list[ModelOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_models(session)
+
+    def send(self, kind: str, model: str, body: bytes) -> IngestResult:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            if kind == "log":
+                return service.ingest_log(
+                    session, self.store.predictions, model, LogBatch.decode(body)
+                )
+            return service.ingest_labels(
+                session, self.store.predictions, model, LabelBatch.decode(body)
+            )
+
+    def send_kpi(self, kpi: KpiIn) -> KpiOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.log_kpi(session, kpi)
+
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_windows(session, model, **_typed(params))
+
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.merged_profile(session, model, **_typed(params))
+
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
+        from vigil.store import service
+
+        typed = _typed(params)
+        with self.store.session() as session:
+            model_id = service.model_id(session, model)
+        return self.store.predictions.joined(model_id, typed.get("start"), typed.get("end"))
+
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_kpis(session, **_typed(params))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _typed(params: dict[str, str]) -> dict[str, Any]:
+    return {
+        key: dt.datetime.fromisoformat(value) if key in ("start", "end") else value
+        for key, value in params.items()
+    }
+
+
+def _window_seconds(window: dt.timedelta | int) -> int:
+    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else window
+    if int(seconds) != seconds or seconds <= 0:
+        raise InvalidInputError(
+            f"window must be a whole positive number of seconds, got {window!r}"
+        )
+    return int(seconds)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Client:
+    """Log a model's traffic to Vigil: `Client(url, token=...)`, or `Client.local()` for the
+    embedded store. Both have the same methods."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        spool_dir: str | os.PathLike[str] | None = DEFAULT_SPOOL_DIR,
+    ) -> None:
+        if retries < 0:
+            raise InvalidInputError(f"retries must be 0 or more, got {retries}")
+        if timeout <= 0:
+            raise InvalidInputError(f"timeout must be positive, got {timeout}")
+        self.url = url
+        self._transport: Transport = HttpTransport(
+            url, token, timeout=timeout, retries=retries, backoff=backoff
+        )
+        self.spool_dir = Path(spool_dir) if spool_dir is not None else None
+        self._specs: dict[str, ModelSpec] = {}
+
+    @classmethod
+    def local(cls, store_url: str | None = None, artifacts_url: str | None = None) -> Client:
+        """A client writing straight to the store (SQLite by default), with no server."""
+        from vigil.config import Settings
+
+        settings = Settings()
+        client = cls.__new__(cls)
+        client.url = store_url or settings.store_url
+        client._transport = LocalTransport(client.url, artifacts_url or settings.artifacts_url)
+        client.spool_dir = None
+        client._specs = {}
+        return client
+
+    # models ---------------------------------------------------------------------------------
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        features: Sequence[str] = (),
+        predictions: Sequence[str] = (),
+        scores: Sequence[str] = (),
+        segments: Sequence[str] = (),
+        id_column: str | None = None,
+        timestamp_column: str | None = None,
+        target_column: str | None = None,
+        window: dt.timedelta | int = 3600,
+        description: str = "",
+    ) -> ModelOut:
+        """Declare a monitored model and its columns' roles (again with the same spec is a no-op).
+
+        `window` is the length of the windows its traffic is profiled in (hourly by default).
+        """
+        try:
+            spec = ModelSpec(
+                name=name,
+                description=description,
+                features=list(features),
+                predictions=list(predictions),
+                scores=list(scores),
+                segments=list(segments),
+                id_column=id_column,
+                timestamp_column=timestamp_column,
+                target_column=target_column,
+                window_seconds=_window_seconds(window),
+            )
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid model definition for {name!r}: {exc}") from None
+        model = self._call(lambda: self._transport.create_model(spec))
+        self._specs[name] = spec
+        return model
+
+    def get_model(self, name: str) -> ModelOut:
+        return self._call(lambda: self._transport.get_model(name))
+
+    def models(self) -> list[ModelOut]:
+        return self._call(self._transport.list_models)
+
+    def _spec(self, name: str) -> ModelSpec:
+        if name not in self._specs:
+            model = self.get_model(name)
+            self._specs[name] = ModelSpec(**model.model_dump(exclude={"created_at"}))
+        return self._specs[name]
+
+    # logging --------------------------------------------------------------------------------
+
+    def log(
+        self,
+        model: str,
+        data: Any,
+        *,
+        version: str | None = None,
+        timestamp: dt.datetime | None = None,
+    ) -> IngestResult | None:
+        """Profile `data` per window and send the profiles, plus ids, predictions and scores as rows.
+
+        Row times come from `timestamp` if given, else the model's timestamp column, else now.
+        Columns the model does not declare are ignored. Returns None when the call was spooled.
+        """
+        spec = self._spec(model)
+        table = _as_table(data)
+        times = _row_times(spec, table, timestamp)
+        profiled = [c for c in spec.profiled_columns if c in table.column_names]
+        if spec.id_column and spec.id_column not in table.column_names:
+            raise InvalidInputError(
+                f"model {model!r} has id column {spec.id_column!r}, which the data lacks; "
+                f"its columns are {table.column_names}",
+                column=spec.id_column,
+            )
+        if not profiled and table.num_rows:
+            raise InvalidInputError(
+                f"the data has none of model {model!r}'s columns {spec.profiled_columns}; "
+                f"its columns are {table.column_names}"
+            )
+        profiles = _window_profiles(table.select(profiled), times, spec.window_seconds)
+        rows: dict[str, pa.Array | pa.ChunkedArray] = {TIMESTAMP_COLUMN: times}
+        if spec.id_column:
+            rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
+        rows.update({c: table[c] for c in spec.row_columns if c in table.column_names})
+        batch = LogBatch(
+            version=version or "",
+            profiles=profiles,
+            rows=table_to_ipc(pa.table(rows)) if table.num_rows else None,
+        )
+        return _ingested(self._deliver("log", model, batch.encode()))
+
+    def log_labels(
+        self,
+        model: str,
+        ids: Sequence[Any] | pa.Array,
+        labels: Sequence[Any] | pa.Array,
+        timestamp: dt.datetime | None = None,
+    ) -> IngestResult | None:
+        """Send ground truth for earlier predictions; joined to them by id (latest label wins)."""
+        id_array = pa.array(ids) if not isinstance(ids, pa.Array) else ids
+        label_array = pa.array(labels) if not isinstance(labels, pa.Array) else labels
+        if len(id_array) != len(label_array):
+            raise InvalidInputError(
+                f"ids and labels must have the same length, got {len(id_array)} and {len(label_array)}"
+            )
+        at = _utc(timestamp) if timestamp else dt.datetime.now(dt.UTC)
+        table = pa.table(
+            {
+                ID_COLUMN: pc.cast(id_array, pa.string()),
+                LABEL_COLUMN: label_array,
+                TIMESTAMP_COLUMN: pa.array([at] * len(id_array), _TIMESTAMP_TYPE),
+            }
+        )
+        return _ingested(self._deliver("labels", model, LabelBatch(table_to_ipc(table)).encode()))
+
+    def log_kpi(
+        self,
+        name: str,
+        value: float,
+        timestamp: dt.datetime | None = None,
+        model: str | None = None,
+        version: str | None = None,
+    ) -> KpiOut | None:
+        """Record a business KPI value, optionally for one model (and version)."""
+        try:
+            kpi = KpiIn(
+                name=name,
+                value=value,
+                timestamp=_utc(timestamp or dt.datetime.now(dt.UTC)),
+                model=model,
+                version=version or "",
+                batch_id=new_batch_id(),
+            )
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid KPI {name!r}={value!r}: {exc}") from None
+        body = kpi.model_dump_json().encode()
+        result = self._deliver("kpi", model or "", body)
+        assert result is None or isinstance(result, KpiOut)
+        return result
+
+    # reading --------------------------------------------------------------------------------
+
+    def windows(
+        self,
+        model: str,
+        *,
+        version: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[WindowOut]:
+        params = _params(version=version, start=start, end=end)
+        return self._call(lambda: self._transport.windows(model, params))
+
+    def profile(
+        self,
+        model: str,
+        *,
+        version: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> DatasetProfile:
+        """The merged profile of the model's windows in [start, end)."""
+        params = _params(version=version, start=start, end=end)
+        return self._call(lambda: self._transport.profile(model, params))
+
+    def predictions(
+        self, model: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> pa.Table:
+        """Prediction rows in [start, end) with their latest label (`vigil_label`)."""
+        params = _params(start=start, end=end)
+        return self._call(lambda: self._transport.predictions(model, params))
+
+    def kpis(self, *, name: str | None = None, model: str | None = None) -> list[KpiOut]:
+        params = _params(name=name, model=model)
+        return self._call(lambda: self._transport.kpis(params))
+
+    # delivery and spool ---------------------------------------------------------------------
+
+    def _call(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except _UnavailableError as exc:
+            raise ServerUnavailableError(str(exc), url=self.url) from None
+
+    def _send(
+        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
+    ) -> IngestResult | KpiOut:
+        transport = self._transport
+        if kind == "kpi":
+            kpi = KpiIn.model_validate_json(body)
+            if isinstance(transport, HttpTransport):
+                return transport.send_kpi(kpi, attempts=attempts)
+            return transport.send_kpi(kpi)
+        if isinstance(transport, HttpTransport):
+            return transport.send(kind, model, body, attempts=attempts)
+        return transport.send(kind, model, body)
+
+    def _deliver(self, kind: str, model: str, body: bytes) -> IngestResult | KpiOut | None:
+        if self.spool_dir is not None and self._spooled():
+            self.flush()
+        try:
+            return self._send(kind, model, body)
+        except _UnavailableError as exc:
+            if self.spool_dir is None:
+                raise ServerUnavailableError(str(exc), url=self.url) from None
+            path = self._spool(kind, model, body)
+            logger.warning(
+                "Vigil server unavailable (%s); spooled the %s call to %s", exc, kind, path
+            )
+            return None
+
+    def _spooled(self) -> list[Path]:
+        if self.spool_dir is None or not self.spool_dir.is_dir():
+            return []
+        return sorted(self.spool_dir.glob("*.vsp"))
+
+    def _spool(self, kind: str, model: str, body: bytes) -> Path:
+        assert self.spool_dir is not None
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.{kind}.vsp"
+        header = model.encode()
+        temp = self.spool_dir / f".{name}.tmp"
+        temp.write_bytes(len(header).to_bytes(2, "big") + header + body)
+        path = self.spool_dir / name
+        os.replace(temp, path)
+        return path
+
+    def flush(self) -> int:
+        """Deliver spooled calls, oldest first; returns how many were delivered.
+
+        Stops at the first that still cannot be delivered. A call the server refuses for good
+        (a 4xx) is moved to `rejected/` in the spool folder instead of blocking the others.
+        """
+        delivered = 0
+        for path in self._spooled():
+            try:
+                blob = path.read_bytes()
+            except FileNotFoundError:
+                continue  # another process delivered it
+            size = int.from_bytes(blob[:2], "big")
+            model, body = blob[2 : 2 + size].decode(), blob[2 + size :]
+            kind = path.name.split(".")[-2]
+            try:
+                self._send(kind, model, body, attempts=1)
+            except _UnavailableError:
+                break
+            except VigilError as exc:
+                assert self.spool_dir is not None
+                rejected = self.spool_dir / "rejected"
+                rejected.mkdir(exist_ok=True)
+                os.replace(path, rejected / path.name)
+                logger.error("Vigil refused spooled call %s: %s", path.name, exc)
+                continue
+            path.unlink(missing_ok=True)
+            delivered += 1
+        return delivered
+
+    @property
+    def pending(self) -> int:
+        """How many calls wait in the spool."""
+        return len(self._spooled())
+
+    def close(self) -> None:
+        """Try once more to deliver the spool, then release connections."""
+        if self.spool_dir is not None and self._spooled():
+            self.flush()
+        self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _ingested(result: IngestResult | KpiOut | None) -> IngestResult | None:
+    assert result is None or isinstance(result, IngestResult)
+    return result
+
+
+def _params(**values: str | dt.datetime | None) -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dt.datetime):
+            out[key] = _utc(value).isoformat()
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _as_table(data: Any) -> pa.Table:
+    source = open_source(data)
+    return pa.Table.from_batches(list(source), schema=source.schema)
+
+
+def _row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -> pa.Array:
+    n = table.num_rows
+    if timestamp is not None:
+        return pa.array([_utc(timestamp)] * n, _TIMESTAMP_TYPE)
+    column = spec.timestamp_column
+    if column and column in table.column_names:
+        values = table[column].combine_chunks()
+        if not pa.types.is_timestamp(values.type):
+            raise InvalidInputError(
+                f"timestamp column {column!r} has type {values.type}, not a timestamp; "
+                "convert it, or pass timestamp=",
+                column=column,
+            )
+        if values.null_count:
+            raise InvalidInputError(
+                f"timestamp column {column!r} has {values.null_count} null(s); every row needs a time"
+            )
+        if values.type.tz is None:
+            values = pc.assume_timezone(values, "UTC")
+        return pc.cast(values, _TIMESTAMP_TYPE)
+    return pa.array([dt.datetime.now(dt.UTC)] * n, _TIMESTAMP_TYPE)
+
+
+def _window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> list[bytes]:
+    """One profile per window the rows fall in, each carrying its window."""
+    if table.num_rows == 0:
+        return []
+    width = window_seconds * 1_000_000
+    micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
+    starts = (micros // width) * width  # NumPy floors, also before 1970
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    blobs = []
+    for start in np.unique(starts).tolist():
+        part = table.filter(pa.array(starts == start))
+        begin = epoch + dt.timedelta(microseconds=start)
+        window = (begin, begin + dt.timedelta(seconds=window_seconds))
+        blobs.append(profile(part, window=window).to_bytes())
+    return blobs

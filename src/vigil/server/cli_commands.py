@@ -1,0 +1,170 @@
+"""The store and server commands of `vigil`: `server`, `token create|list|revoke`, `db upgrade`.
+
+`vigil.cli` registers `COMMANDS`. The store URL comes from --store, else VIGIL_STORE_URL, else the
+default SQLite file under ./.vigil.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.errors import VigilError
+from vigil.store.specs import Scope
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def fail(error: VigilError) -> NoReturn:
+    """Report a store error as a usage error (exit code 2), without a traceback."""
+    raise click.ClickException(error.message)
+
+
+@contextmanager
+def _session(store_url: str) -> Iterator[Session]:
+    """A session on the (migrated) store, without touching the artifact store."""
+    from vigil.store.db import create_store_engine, session_factory, upgrade
+
+    engine = create_store_engine(store_url)
+    try:
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="VIGIL_STORE_URL",
+    default=DEFAULT_STORE_URL,
+    show_default=True,
+    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
+)
+
+
+@click.command("server")
+@store_option
+@click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+@click.option("--host", envvar="VIGIL_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="VIGIL_PORT", default=8000, show_default=True, type=int)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def server_command(
+    store_url: str, artifacts_url: str, host: str, port: int, log_level: str
+) -> None:
+    """Run the Vigil server (REST API, /metrics, /health)."""
+    import uvicorn
+
+    from vigil.server.app import create_app
+    from vigil.server.settings import ServerSettings
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    settings = ServerSettings(
+        store_url=store_url, artifacts_url=artifacts_url, host=host, port=port
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token_group.command("create")
+@store_option
+@click.option(
+    "--scope",
+    type=click.Choice([s.value for s in Scope]),
+    required=True,
+    help="read < write < admin; each includes the ones before it.",
+)
+@click.option("--name", default="", help="What the token is for.")
+@click.option("--owner", default="", help="Who holds the token.")
+def token_create(store_url: str, scope: str, name: str, owner: str) -> None:
+    """Create an API token and print it (it is shown only once)."""
+    from vigil.store.repositories import TokenRepository
+
+    try:
+        with _session(store_url) as session:
+            token, secret = TokenRepository(session).create(Scope(scope), name=name, owner=owner)
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(secret)
+    click.echo(f"token {token.id} (scope {scope}) created; it is shown only once", err=True)
+
+
+@token_group.command("list")
+@store_option
+def token_list(store_url: str) -> None:
+    """List tokens (ids, scopes, owners; never secrets)."""
+    from vigil.store.repositories import TokenRepository
+
+    try:
+        with _session(store_url) as session:
+            tokens = TokenRepository(session).list()
+    except VigilError as exc:
+        fail(exc)
+    for token in tokens:
+        state = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
+        click.echo(f"{token.id}\t{token.scope}\t{token.owner or '-'}\t{token.name or '-'}\t{state}")
+
+
+@token_group.command("revoke")
+@store_option
+@click.argument("token_id")
+def token_revoke(store_url: str, token_id: str) -> None:
+    """Revoke the token with id TOKEN_ID."""
+    from vigil.store.repositories import TokenRepository
+
+    try:
+        with _session(store_url) as session:
+            TokenRepository(session).revoke(token_id)
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(f"token {token_id} revoked")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the store's database."""
+
+
+@db_group.command("upgrade")
+@store_option
+def db_upgrade(store_url: str) -> None:
+    """Bring the store's schema up to date (the server also does this when it starts)."""
+    from vigil.store.db import create_store_engine, current_revision, upgrade
+
+    try:
+        engine = create_store_engine(store_url)
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+        engine.dispose()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(f"store at revision {after} (was {before or 'empty'})")
+
+
+COMMANDS: list[click.Command] = [server_command, token_group, db_group]

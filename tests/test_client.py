@@ -1,0 +1,126 @@
+"""The client in local mode (embedded store). The same client against a real server is tested in
+tests/e2e/test_client_server.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import vigil
+from vigil.client import Client, ServerUnavailableError
+from vigil.errors import InvalidInputError, NotFoundError
+
+T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Client]:
+    local = Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"))
+    local.create_model(
+        "churn",
+        features=["age", "city"],
+        predictions=["label"],
+        scores=["proba"],
+        id_column="request_id",
+        timestamp_column="ts",
+    )
+    yield local
+    local.close()
+
+
+def traffic(n: int, hours: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ts = pd.to_datetime(T0) + pd.to_timedelta(np.sort(rng.integers(0, hours * 3600, n)), unit="s")
+    proba = rng.random(n)
+    return pd.DataFrame(
+        {
+            "request_id": [f"s{seed}-{i}" for i in range(n)],
+            "ts": ts,
+            "age": rng.normal(40, 9, n),
+            "city": rng.choice(["Oslo", "Lyon"], n),
+            "label": (proba > 0.5).astype(int),
+            "proba": proba,
+            "raw_email": [f"user{i}@example.com" for i in range(n)],
+        }
+    )
+
+
+def test_log_profiles_each_hour_and_keeps_rows(client: Client) -> None:
+    frame = traffic(600, hours=3)
+    result = client.log("churn", frame, version="v1")
+    assert result is not None
+    assert result.n_rows == 600
+    assert result.n_profiles == 3
+    windows = client.windows("churn")
+    expected = frame.groupby(frame["ts"].dt.floor("h")).size()
+    assert [w.start for w in windows] == [t.to_pydatetime() for t in expected.index]
+    assert [w.n_rows for w in windows] == expected.tolist()
+    assert all(w.end - w.start == dt.timedelta(hours=1) for w in windows)
+    merged = client.profile("churn")
+    assert merged.n_rows == 600
+    assert merged.columns["age"].mean == pytest.approx(frame["age"].mean())
+    assert "raw_email" not in merged.columns  # undeclared columns never leave the process
+    rows = client.predictions("churn")
+    assert rows.num_rows == 600
+    assert "age" not in rows.column_names
+    assert "raw_email" not in rows.column_names
+    assert sorted(rows["vigil_id"].to_pylist()) == sorted(frame["request_id"])
+
+
+def test_labels_join_and_kpis(client: Client) -> None:
+    frame = traffic(50, hours=1)
+    client.log("churn", frame, version="v1")
+    client.log_labels("churn", frame["request_id"][:10].tolist(), [1] * 10, timestamp=T0)
+    joined = client.predictions("churn")
+    assert sum(v is not None for v in joined["vigil_label"].to_pylist()) == 10
+    client.log_kpi("revenue", 99.5, timestamp=T0, model="churn", version="v1")
+    kpis = client.kpis(model="churn")
+    assert [(k.name, k.value, k.version) for k in kpis] == [("revenue", 99.5, "v1")]
+
+
+def test_timestamp_argument_puts_all_rows_in_its_window(client: Client) -> None:
+    client.log(
+        "churn", traffic(40, hours=5).drop(columns="ts"), timestamp=T0 + dt.timedelta(minutes=7)
+    )
+    assert [(w.start, w.n_rows) for w in client.windows("churn")] == [(T0, 40)]
+
+
+def test_rows_before_1970_fall_in_the_window_that_contains_them(tmp_path: Path) -> None:
+    local = Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
+    local.create_model("old", features=["x"], timestamp_column="ts", window=dt.timedelta(days=1))
+    when = dt.datetime(1969, 12, 31, 23, 30, tzinfo=dt.UTC)
+    local.log("old", pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp(when)]}))
+    assert [w.start for w in local.windows("old")] == [dt.datetime(1969, 12, 31, tzinfo=dt.UTC)]
+    local.close()
+
+
+def test_bad_calls_say_what_is_wrong(client: Client) -> None:
+    with pytest.raises(InvalidInputError, match="request_id"):
+        client.log("churn", traffic(5, 1).drop(columns="request_id"))
+    with pytest.raises(InvalidInputError, match="none of model"):
+        client.log("churn", pd.DataFrame({"request_id": ["a"], "other": [1]}))
+    with pytest.raises(InvalidInputError, match="not a timestamp"):
+        client.log("churn", traffic(5, 1).assign(ts="yesterday"))
+    with pytest.raises(NotFoundError, match="ghost"):
+        client.log("ghost", traffic(5, 1))
+    with pytest.raises(InvalidInputError, match="same length"):
+        client.log_labels("churn", ["a", "b"], [1])
+    with pytest.raises(InvalidInputError, match="invalid model definition"):
+        client.create_model("bad name!", features=["x"])
+    assert client.windows("churn") == []
+
+
+def test_remote_client_without_spool_reports_an_unreachable_server() -> None:
+    remote = Client("http://127.0.0.1:9", token="x", retries=1, backoff=0.01, spool_dir=None)
+    with pytest.raises(ServerUnavailableError, match="failed 2 time"):
+        remote.models()
+    remote.close()
+
+
+def test_the_client_is_exported_as_vigil_client() -> None:
+    assert getattr(vigil, "Client", Client) is Client
