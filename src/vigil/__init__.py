@@ -8,6 +8,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
 from vigil.errors import VigilError
 from vigil.profile import DatasetProfile, Window, profile
 from vigil.schema import ColumnKind, Schema
@@ -21,8 +22,11 @@ __all__ = [
     "ColumnKind",
     "DatasetProfile",
     "Schema",
+    "Suite",
+    "ValidationResult",
     "VigilError",
     "Window",
     "__version__",
     "profile",
+    "suggest_checks",
 ]

@@ -14,10 +14,12 @@ from vigil import __version__
 from vigil.cli.common import EXIT_OK, EXIT_USAGE
 from vigil.cli.demo import demo_command
 from vigil.cli.profile import profile_command
+from vigil.cli.validate import validate_command
 
 COMMANDS: list[click.Command] = [
     profile_command,
     demo_command,
+    validate_command,
 ]
 
 

@@ -1,0 +1,2 @@
+"""The built-in validation checks, one small module per family. Register new ones in
+`vigil.analysis.validation.registry`."""

@@ -1,0 +1,80 @@
+"""The outcome of running a suite: every check's result, and the verdict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.analysis.validation.base import CheckResult, Severity, counts_against
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Every check's result, in suite order.
+
+    `passed` is false when a failed check has severity at or above `fail_on` ("warning" by
+    default: failed warnings and errors fail the result, failed info checks are only reported).
+    `failures` lists exactly those checks; `failed` lists every failed check whatever its severity.
+    """
+
+    results: tuple[CheckResult, ...]
+    fail_on: Severity = "warning"
+    n_rows: int = 0
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if not r.passed)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.failed if counts_against(r.severity, self.fail_on))
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def counts(self) -> dict[str, int]:
+        """Failed checks per severity."""
+        counted = {"error": 0, "warning": 0, "info": 0}
+        for r in self.failed:
+            counted[r.severity] += 1
+        return counted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "fail_on": self.fail_on,
+            "n_rows": self.n_rows,
+            "n_checks": len(self.results),
+            "n_failed": len(self.failed),
+            "failed_by_severity": self.counts(),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self, *, show_passed: bool = False) -> str:
+        """A text report: the verdict, then each failed check (and passed ones if asked)."""
+        failed = self.failed
+        if not failed:
+            head = f"validation passed: all {len(self.results)} checks passed"
+        else:
+            by = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
+            verdict = "FAILED" if not self.passed else "passed"
+            head = (
+                f"validation {verdict}: {len(failed)} of {len(self.results)} checks failed "
+                f"({by}); the result fails on {self.fail_on} and above"
+            )
+        lines = [head + f" [{self.n_rows:,} rows]"]
+        shown = self.results if show_passed else failed
+        for r in shown:
+            status = "ok  " if r.passed else "FAIL"
+            lines.append(f"  {status} {r.severity:<7} {r.type:<29} {r.message}")
+        if failed and not show_passed:
+            lines.append(f"  ({len(self.results) - len(failed)} other checks passed)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
