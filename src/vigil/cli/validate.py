@@ -9,8 +9,8 @@ from typing import get_args
 
 import click
 
-from vigil.analysis.validation import Severity, Suite, ValidationResult, suggest_checks
-from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail
+from vigil.analysis.validation import Severity, Suite, suggest_checks
+from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail, parse_schema
 from vigil.cli.profile import load_profile
 from vigil.errors import VigilError
 
@@ -37,6 +37,13 @@ from vigil.errors import VigilError
     default=None,
     help="Lowest failed severity that fails the run [default: the suite's, 'warning'].",
 )
+@click.option(
+    "--schema",
+    "schema_items",
+    multiple=True,
+    metavar="COLUMN=KIND",
+    help="Force a column's kind when profiling REFERENCE and CURRENT data files.",
+)
 @click.option("--all", "show_all", is_flag=True, help="List passed checks too (text format).")
 def validate_command(
     data: tuple[str, ...],
@@ -44,6 +51,7 @@ def validate_command(
     fmt: str,
     save_suite: str | None,
     fail_on: Severity | None,
+    schema_items: tuple[str, ...],
     show_all: bool,
 ) -> None:
     """Validate CURRENT (a Parquet/CSV file or a .vgp profile).
@@ -57,17 +65,18 @@ def validate_command(
     if suite_path is None and len(data) != 2:
         raise click.UsageError("give REFERENCE and CURRENT (or --suite FILE and CURRENT)")
     current_path = data[-1]
+    schema = parse_schema(schema_items) or None
     try:
         if suite_path is not None:
             suite = Suite.load(suite_path)
         else:
-            suite = suggest_checks(load_profile(data[0]))
+            suite = suggest_checks(load_profile(data[0], schema=schema))
         if save_suite:
             _write(save_suite, suite)
-        current = load_profile(current_path) if Path(current_path).suffix == ".vgp" else None
-        result: ValidationResult = suite.validate(
-            current if current is not None else Path(current_path), fail_on=fail_on
-        )
+        if Path(current_path).suffix == ".vgp":
+            result = suite.validate(load_profile(current_path), fail_on=fail_on)
+        else:
+            result = suite.validate(Path(current_path), fail_on=fail_on, schema=schema)
     except VigilError as exc:
         fail(exc)
     if fmt == "json":

@@ -115,3 +115,12 @@ def test_malformed_suite_exits_2(
     err = capsys.readouterr().err
     assert "checks[0] (min_in_range on 'age'): parameter 'min'" in err
     assert "'low'" in err
+
+
+def test_schema_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("zip\n" + "01234\n75001\n" * 50)
+    cur.write_text("zip\n" + "01234\n" * 50 + "99999\n" * 10)
+    assert main(["validate", str(ref), str(cur), "--schema", "zip=categorical"]) == 1
+    assert "'99999' (10)" in capsys.readouterr().out
+    assert main(["validate", str(ref), str(cur), "--schema", "zip"]) == 2

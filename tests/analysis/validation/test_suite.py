@@ -193,3 +193,21 @@ def test_load_errors(tmp_path: Path) -> None:
     bad.write_text("checks:\n  - {type: nope, column: a}\n")
     with pytest.raises(InvalidInputError, match=r"bad\.yaml: checks\[0\]: unknown check type"):
         Suite.load(bad)
+
+
+def test_schema_applies_to_raw_data_only(tmp_path: Path) -> None:
+    path = tmp_path / "zips.csv"
+    path.write_text("zip\n01234\n75001\n01234\n")
+    suite = Suite(
+        [
+            AllowedCategories(column="zip", values=["01234", "75001"]),
+            PatternMatchShareAtLeast(column="zip", pattern="^0", min_share=0.5),
+        ]
+    )
+    as_text = suite.validate(path, schema={"zip": "categorical"})
+    assert as_text.passed, as_text.summary()
+    assert as_text.results[1].observed == pytest.approx(2 / 3)
+    as_numbers = suite.validate(path)
+    assert "column is numeric" in as_numbers.results[0].message
+    with pytest.raises(InvalidInputError, match="already a profile"):
+        suite.validate(vigil.profile(path), schema={"zip": "categorical"})

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-import pyarrow as pa
 import yaml
 
 from vigil.analysis.validation.base import SEVERITIES, Check, Severity
@@ -18,6 +17,7 @@ from vigil.analysis.validation.result import ValidationResult
 from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import DatasetProfile, profile
+from vigil.schema import ColumnKind, Schema
 
 SUITE_FORMAT_VERSION = 1
 _TOP_KEYS = ("version", "name", "fail_on", "checks")
@@ -104,24 +104,42 @@ class Suite:
         """A new suite with `checks` appended."""
         return Suite((*self.checks, *checks), fail_on=self.fail_on, name=self.name)
 
-    def validate(self, current: Any, *, fail_on: Severity | None = None) -> ValidationResult:
+    def validate(
+        self,
+        current: Any,
+        *,
+        fail_on: Severity | None = None,
+        schema: Schema | Mapping[str, str | ColumnKind] | None = None,
+    ) -> ValidationResult:
         """Run every check on `current`: a DatasetProfile, or data (DataFrame, Arrow table, dict of
-        arrays, Parquet/CSV path), which is profiled with the patterns the suite needs."""
-        current_profile = current if isinstance(current, DatasetProfile) else self.profile(current)
+        arrays, Parquet/CSV path), which is profiled with the patterns the suite needs and the
+        column kinds in `schema` (e.g. ``{"zip": "categorical"}``)."""
+        if isinstance(current, DatasetProfile):
+            if schema is not None:
+                raise InvalidInputError(
+                    "schema= applies to raw data, and `current` is already a profile; "
+                    "profile the data with that schema instead"
+                )
+            current_profile = current
+        else:
+            current_profile = self.profile(current, schema=schema)
         verdict = self.fail_on if fail_on is None else _check_fail_on(fail_on)
         results = tuple(check.run(current_profile) for check in self.checks)
         return ValidationResult(results, verdict, current_profile.n_rows)
 
-    def profile(self, data: Any) -> DatasetProfile:
+    def profile(
+        self, data: Any, *, schema: Schema | Mapping[str, str | ColumnKind] | None = None
+    ) -> DatasetProfile:
         """Profile raw data with the patterns this suite needs (for columns the data has)."""
         wanted = self.patterns()
         if not wanted:
-            return profile(data)
-        source = open_source(data)
-        names = set(source.schema.names)
+            return profile(data, schema=schema)
+        # `profile` refuses patterns for columns the data lacks; a missing column must fail its
+        # checks instead, so look at the column names first (files: the header only; in-memory
+        # frames are converted twice, which only suites with patterns pay for).
+        names = set(open_source(data).schema.names)
         patterns = {c: p for c, p in wanted.items() if c in names}
-        reader = pa.RecordBatchReader.from_batches(source.schema, iter(source))
-        return profile(reader, patterns=patterns)
+        return profile(data, schema=schema, patterns=patterns)
 
     # -- plain data and YAML -------------------------------------------------------------------
 
