@@ -211,3 +211,20 @@ def test_schema_applies_to_raw_data_only(tmp_path: Path) -> None:
     assert "column is numeric" in as_numbers.results[0].message
     with pytest.raises(InvalidInputError, match="already a profile"):
         suite.validate(vigil.profile(path), schema={"zip": "categorical"})
+
+
+def test_summary_says_once_that_a_column_is_gone() -> None:
+    suite = Suite(
+        [
+            ColumnPresent(column="gone"),
+            MinInRange(column="gone", min=0),
+            MaxInRange(column="gone", max=1),
+            MinInRange(column="age", min=30),
+        ]
+    )
+    result = suite.validate(vigil.profile(DATA))
+    assert len(result.failures) == 4  # every check keeps its own result
+    text = result.summary()
+    assert "gone: presence = absent, expected present (2 other checks on it could not run)" in text
+    assert "gone: min unavailable" not in text
+    assert "age: min = 25, expected >= 30" in text

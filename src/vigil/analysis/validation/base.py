@@ -5,6 +5,7 @@ its kind, and turning an observation into a `CheckResult`. A new check writes `o
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Self
 
@@ -113,18 +114,18 @@ class Check(BaseModel):
 
     # -- what each check writes ----------------------------------------------------------------
 
+    @abstractmethod
     def expected(self) -> str:
         """The condition the statistic must meet, for a person (e.g. ``in [0, 120]``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def observe(self, column: AnyColumn) -> Observation:
         """The statistic on a column of an accepted kind, and whether it passes."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def example(cls, column: str) -> Self:
         """A typical instance on `column` (used by docs and the contract tests)."""
-        raise NotImplementedError
 
     def patterns(self) -> tuple[str, ...]:
         """Regular expressions this check needs counted while profiling."""

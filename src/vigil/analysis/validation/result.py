@@ -68,10 +68,23 @@ class ValidationResult:
                 f"({by}); the result fails on {self.fail_on} and above"
             )
         lines = [head + f" [{self.n_rows:,} rows]"]
-        shown = self.results if show_passed else failed
-        for r in shown:
+        # Checks on a column that is gone all fail for that one reason: say it once.
+        gone = {r.column for r in failed if r.type == "column_present"}
+        knock_on = [
+            r
+            for r in failed
+            if r.column in gone and r.type != "column_present" and r.observed is None
+        ]
+        for r in self.results if show_passed else failed:
+            if r in knock_on:
+                continue
             status = "ok  " if r.passed else "FAIL"
-            lines.append(f"  {status} {r.severity:<7} {r.type:<29} {r.message}")
+            message = r.message
+            if r.type == "column_present" and r.column in gone:
+                n = sum(1 for k in knock_on if k.column == r.column)
+                if n:
+                    message += f" ({n} other check{'s' if n > 1 else ''} on it could not run)"
+            lines.append(f"  {status} {r.severity:<7} {r.type:<29} {message}")
         if failed and not show_passed:
             lines.append(f"  ({len(self.results) - len(failed)} other checks passed)")
         return "\n".join(lines)
