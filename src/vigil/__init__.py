@@ -8,6 +8,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from vigil.analysis.drift import DriftReport, drift
 from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
 from vigil.errors import VigilError
 from vigil.profile import DatasetProfile, Window, profile
@@ -21,12 +22,14 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "ColumnKind",
     "DatasetProfile",
+    "DriftReport",
     "Schema",
     "Suite",
     "ValidationResult",
     "VigilError",
     "Window",
     "__version__",
+    "drift",
     "profile",
     "suggest_checks",
 ]

@@ -8,6 +8,8 @@ columns). Two detectors, both fitted on the reference with scikit-learn:
 - Domain classifier: a gradient-boosted classifier learns to tell reference rows from current
   rows; the cross-validated ROC AUC is 0.5 when it cannot. Drift when AUC reaches the threshold
   (default 0.55).
+
+scikit-learn is imported when a detector runs, so `import vigil` stays fast.
 """
 
 from __future__ import annotations
@@ -20,12 +22,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import stats
-from sklearn.decomposition import PCA  # type: ignore[import-untyped]
-from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
-from sklearn.impute import SimpleImputer  # type: ignore[import-untyped]
-from sklearn.model_selection import StratifiedKFold, cross_val_score  # type: ignore[import-untyped]
-from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
-from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
 from vigil.errors import InvalidInputError
 from vigil.profile.sketches import FloatArray
@@ -128,6 +124,11 @@ def pca_reconstruction(
     random_state: int = 0,
 ) -> MultivariateDrift:
     """Mean reconstruction error of current rows over that of held-out reference rows."""
+    from sklearn.decomposition import PCA  # type: ignore[import-untyped]
+    from sklearn.impute import SimpleImputer  # type: ignore[import-untyped]
+    from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
+    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+
     x_ref, x_cur = _drop_empty(x_ref, x_cur)
     rng = np.random.default_rng(random_state)
     order = rng.permutation(x_ref.shape[0])
@@ -174,6 +175,12 @@ def domain_classifier(
     random_state: int = 0,
 ) -> MultivariateDrift:
     """Cross-validated ROC AUC of a classifier telling current rows from reference rows."""
+    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
+    from sklearn.model_selection import (  # type: ignore[import-untyped]
+        StratifiedKFold,
+        cross_val_score,
+    )
+
     x_ref, x_cur = _drop_empty(x_ref, x_cur)
     if min(x_ref.shape[0], x_cur.shape[0]) < folds * 2:
         raise InvalidInputError(

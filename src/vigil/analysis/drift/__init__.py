@@ -3,9 +3,9 @@ datasets or profiles column by column and returns a `DriftReport`."""
 
 from vigil.analysis.drift.base import Counts, DriftMethod, MethodResult
 from vigil.analysis.drift.detect import DRIFT_SHARE, EXACT_MAX_ROWS, drift
+from vigil.analysis.drift.effect import EFFECT_NAMES
 from vigil.analysis.drift.options import (
     DEFAULT_METHODS,
-    EFFECT_METHODS,
     EFFECT_THRESHOLDS,
     ColumnOptions,
 )
@@ -15,7 +15,7 @@ from vigil.analysis.drift.report import ColumnDrift, DriftReport
 __all__ = [
     "DEFAULT_METHODS",
     "DRIFT_SHARE",
-    "EFFECT_METHODS",
+    "EFFECT_NAMES",
     "EFFECT_THRESHOLDS",
     "EXACT_MAX_ROWS",
     "METHODS",

@@ -14,6 +14,7 @@ from vigil.analysis.drift.base import (
     NumericExactFn,
     NumericProfileFn,
     normalise,
+    split_points,
 )
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
@@ -32,10 +33,9 @@ def profile_shares(
     ref: NumericColumn, cur: NumericColumn, bins: int = BINS
 ) -> tuple[FloatArray, FloatArray]:
     """Shares of reference and current in bins cut at the reference quantiles (from sketches)."""
-    edges = np.unique(np.asarray(ref.quantiles.quantiles(_inner_qs(bins)), dtype=np.float64))
-    edges = edges[np.isfinite(edges)]
-    p = np.asarray(ref.quantiles.pmf(edges.tolist()), dtype=np.float64)
-    q = np.asarray(cur.quantiles.pmf(edges.tolist()), dtype=np.float64)
+    edges = split_points(np.asarray(ref.quantiles.quantiles(_inner_qs(bins)), dtype=np.float64))
+    p = np.asarray(ref.quantiles.pmf(edges), dtype=np.float64)
+    q = np.asarray(cur.quantiles.pmf(edges), dtype=np.float64)
     return normalise(np.clip(p, 0, None)), normalise(np.clip(q, 0, None))
 
 

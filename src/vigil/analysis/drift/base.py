@@ -89,6 +89,9 @@ class DriftMethod:
     numeric_exact: NumericExactFn | None = None
     counts: CountsFn | None = None
     aliases: tuple[str, ...] = field(default=())
+    n_scaled: bool = False
+    """The statistic is n m / (n + m) times a distance (Cramer-von Mises): its tolerance applies
+    to that distance, i.e. to statistic / (n m / (n + m))."""
 
     def __post_init__(self) -> None:
         if not self.kinds <= DRIFT_KINDS or not self.kinds:
@@ -109,6 +112,15 @@ class DriftMethod:
     def is_test(self) -> bool:
         return self.statistic_type == "p_value"
 
+    def agrees(self, profile: float, exact: float, n: int, m: int) -> bool:
+        """Whether a profile-path statistic is within the documented tolerance of the exact one:
+        |profile - exact| <= tolerance * max(1, |exact|), on the per-pair distance when
+        `n_scaled`."""
+        if self.n_scaled:
+            scale = n * m / (n + m)
+            return abs(profile - exact) / scale <= self.tolerance
+        return abs(profile - exact) <= self.tolerance * max(1.0, abs(exact))
+
     def accepts(self, kind: ColumnKind) -> bool:
         return kind in self.kinds
 
@@ -128,6 +140,13 @@ def smoothed(p: FloatArray, eps: float = 1e-4) -> FloatArray:
     lifted = np.maximum(p, eps)
     result: FloatArray = lifted / lifted.sum()
     return result
+
+
+def split_points(values: FloatArray) -> list[float]:
+    """Finite, strictly increasing split points for a KLL CDF/PMF query. Numeric sketches hold
+    float32, so points are rounded to float32 first (distinct float64 values may collide)."""
+    finite = values[np.isfinite(values)]
+    return [float(v) for v in np.unique(finite.astype(np.float32))]
 
 
 def normalise(p: FloatArray) -> FloatArray:

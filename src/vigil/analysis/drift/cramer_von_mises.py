@@ -2,13 +2,18 @@
 
 Profile path: T = n m / (n + m) * sum over grid points of (F - G)^2 dH, with F and G read from the
 sketches and H the pooled CDF; the p-value is SciPy's asymptotic one for the two-sample statistic.
-T grows with the sample sizes, so its tolerance is relative (see docs/drift.md).
+T grows with the sample sizes, so its tolerance (0.005) applies to T / (n m / (n + m)), the
+integrated squared CDF gap in [0, 1]. With each CDF
+within eps = eps_ref + eps_cur of the truth, (F - G)^2 moves by at most eps * (2 D + eps), so
+|T_profile - T| <= n m / (n + m) * eps * (2 (D + eps) + eps) (approximately: the pooled weights
+are estimated too): the `error_bound`. It grows with n: on large profiles prefer KS or a distance.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+from scipy._lib._array_api import array_namespace
 from scipy.stats import _hypotests
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
@@ -22,7 +27,8 @@ def _p_value(t: float, n: int, m: int) -> float:
     # SciPy's asymptotic two-sample p-value (the one cramervonmises_2samp uses for n > 20); it is
     # not public, and the contract test checks it still matches cramervonmises_2samp.
     k, total = n * m, n + m
-    p = _hypotests._pval_cvm_2samp_asymptotic(np.asarray(t), total, n, m, k, xp=np)
+    stat = np.asarray(t, dtype=np.float64)
+    p = _hypotests._pval_cvm_2samp_asymptotic(stat, total, n, m, k, xp=array_namespace(stat))
     return float(np.clip(p, 0.0, 1.0))
 
 
@@ -35,8 +41,11 @@ def cvm_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     g = np.asarray(cur.quantiles.cdf(points)[:-1])
     h = (n * f + m * g) / (n + m)
     weights = np.diff(np.concatenate([[0.0], h]))
-    t = float(n * m / (n + m) * np.sum((f - g) ** 2 * weights))
-    return MethodResult(t, _p_value(t, n, m))
+    scale = n * m / (n + m)
+    t = float(scale * np.sum((f - g) ** 2 * weights))
+    eps = ref.quantiles.pmf_error + cur.quantiles.pmf_error
+    d = float(np.max(np.abs(f - g))) if f.size else 0.0
+    return MethodResult(t, _p_value(t, n, m), scale * eps * (2 * (d + eps) + eps))
 
 
 def cvm_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
@@ -52,7 +61,8 @@ METHOD = DriftMethod(
     statistic_type="p_value",
     default_threshold=0.05,
     kinds=frozenset({ColumnKind.NUMERIC}),
-    tolerance=0.1,
+    tolerance=0.005,
+    n_scaled=True,
     description="squared CDF gap integrated over the pooled sample (T); two-sample CvM test",
     numeric_profile=cvm_from_profiles,
     numeric_exact=cvm_exact,

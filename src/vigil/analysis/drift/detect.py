@@ -4,7 +4,7 @@ Defaults (see docs/drift.md):
 
 | kind        | test (threshold: p < 0.05 after BH) | effect size (must also pass)      |
 |-------------|-------------------------------------|-----------------------------------|
-| numeric     | Kolmogorov-Smirnov                  | normalised Wasserstein >= 0.05    |
+| numeric     | Kolmogorov-Smirnov                  | Wasserstein on central 98% >= 0.05|
 | categorical | chi-square                          | Jensen-Shannon distance >= 0.02   |
 | boolean     | Z-test for proportions              | Jensen-Shannon distance >= 0.02   |
 
@@ -24,6 +24,12 @@ import pyarrow as pa
 from scipy import stats
 
 from vigil.analysis.drift.base import DRIFT_KINDS, Counts, DriftMethod, MethodResult
+from vigil.analysis.drift.effect import (
+    EFFECT_NAMES,
+    counts_effect,
+    numeric_effect_exact,
+    numeric_effect_from_profiles,
+)
 from vigil.analysis.drift.inputs import (
     counts_from_array,
     counts_from_profile,
@@ -35,7 +41,6 @@ from vigil.analysis.drift.inputs import (
     values_from_array,
 )
 from vigil.analysis.drift.options import (
-    EFFECT_METHODS,
     ColumnOptions,
     Plan,
     check_threshold,
@@ -331,6 +336,30 @@ def _run(
     return method.counts(_counts(ref), _counts(cur))
 
 
+def _effect(
+    kind: ColumnKind,
+    name: str,
+    ref: AnyColumn,
+    cur: AnyColumn,
+    tables: tuple[pa.Table, pa.Table] | None,
+) -> float:
+    if kind is ColumnKind.NUMERIC:
+        if tables is not None:
+            return numeric_effect_exact(
+                values_from_array(tables[0].column(name)), values_from_array(tables[1].column(name))
+            )
+        assert isinstance(ref, NumericColumn)
+        assert isinstance(cur, NumericColumn)
+        return numeric_effect_from_profiles(ref, cur)
+    if tables is not None:
+        boolean = kind is ColumnKind.BOOLEAN
+        return counts_effect(
+            counts_from_array(tables[0].column(name), boolean=boolean),
+            counts_from_array(tables[1].column(name), boolean=boolean),
+        )
+    return counts_effect(_counts(ref), _counts(cur))
+
+
 def _compare(
     name: str,
     kind: ColumnKind,
@@ -343,11 +372,10 @@ def _compare(
     path: DriftPath,
 ) -> ColumnDrift:
     result = _run(plan.method, kind, name, ref, cur, tables)
-    effect_method = get_method(EFFECT_METHODS[kind])
     if plan.method.is_test:
-        effect = _run(effect_method, kind, name, ref, cur, tables).statistic
+        effect_name, effect = EFFECT_NAMES[kind], _effect(kind, name, ref, cur, tables)
     else:
-        effect_method, effect = plan.method, result.statistic
+        effect_name, effect = plan.method.name, result.statistic
     fresh: tuple[Any, ...] = ()
     fresh_share = 0.0
     if isinstance(ref, StringColumn) and isinstance(cur, StringColumn):
@@ -365,7 +393,7 @@ def _compare(
         threshold=plan.threshold,
         drifted=False,
         effect_size=effect,
-        effect_method=effect_method.name,
+        effect_method=effect_name,
         effect_threshold=effect_threshold if plan.method.is_test else None,
         error_bound=result.error_bound,
         path=path,

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.analysis.drift._bins import OTHER
-from vigil.analysis.drift.base import Counts
+from vigil.analysis.drift.base import Counts, split_points
 from vigil.profile.columns import AnyColumn, BooleanColumn, NumericColumn, StringColumn
 from vigil.profile.sketches import FloatArray, item_key
 
@@ -179,7 +179,10 @@ def _numeric_distribution(ref: NumericColumn, cur: NumericColumn) -> Distributio
     def shares(column: NumericColumn) -> tuple[float, ...]:
         if column.finite_count == 0:
             return (0.0,) * CHART_BINS
-        pmf = np.asarray(column.quantiles.pmf(edges[1:-1].tolist()), dtype=np.float64)
+        inner = split_points(edges[1:-1])
+        if len(inner) != CHART_BINS - 1:  # a range too narrow for float32: no chart
+            return (0.0,) * CHART_BINS
+        pmf = np.asarray(column.quantiles.pmf(inner), dtype=np.float64)
         return tuple(round(float(v), 6) for v in np.clip(pmf, 0, None))
 
     labels = tuple(f"{a:.4g}..{b:.4g}" for a, b in itertools.pairwise(edges))

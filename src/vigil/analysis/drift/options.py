@@ -19,11 +19,6 @@ DEFAULT_METHODS: Mapping[ColumnKind, str] = {
     ColumnKind.CATEGORICAL: "chi_square",
     ColumnKind.BOOLEAN: "z_test",
 }
-EFFECT_METHODS: Mapping[ColumnKind, str] = {
-    ColumnKind.NUMERIC: "wasserstein",
-    ColumnKind.CATEGORICAL: "jensen_shannon",
-    ColumnKind.BOOLEAN: "jensen_shannon",
-}
 EFFECT_THRESHOLDS: Mapping[ColumnKind, float] = {
     ColumnKind.NUMERIC: 0.05,
     ColumnKind.CATEGORICAL: 0.02,

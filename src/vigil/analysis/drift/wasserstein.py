@@ -22,7 +22,7 @@ from vigil.schema import ColumnKind
 GRID = 1000
 
 
-def _scale(std: float, mean: float) -> float:
+def scale_of(std: float, mean: float) -> float:
     """The normaliser: the reference std, or |mean| (then 1) for a constant reference."""
     if math.isfinite(std) and std > 0:
         return std
@@ -35,7 +35,7 @@ def wasserstein_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodR
     qs = ((np.arange(GRID) + 0.5) / GRID).tolist()
     a = np.asarray(ref.quantiles.quantiles(qs), dtype=np.float64)
     b = np.asarray(cur.quantiles.quantiles(qs), dtype=np.float64)
-    scale = _scale(ref.std, ref.mean)
+    scale = scale_of(ref.std, ref.mean)
     w = float(np.mean(np.abs(a - b))) / scale
     ranges = (ref.max - ref.min, cur.max - cur.min)
     bound = (
@@ -49,7 +49,7 @@ def wasserstein_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
     if ref.size == 0 or cur.size == 0:
         return MethodResult(float("nan"))
     std = float(np.std(ref, ddof=1)) if ref.size > 1 else math.nan
-    scale = _scale(std, float(np.mean(ref)))
+    scale = scale_of(std, float(np.mean(ref)))
     return MethodResult(float(stats.wasserstein_distance(ref, cur)) / scale)
 
 
@@ -59,7 +59,7 @@ METHOD = DriftMethod(
     statistic_type="distance",
     default_threshold=0.1,
     kinds=frozenset({ColumnKind.NUMERIC}),
-    tolerance=0.02,
+    tolerance=0.03,
     description="Wasserstein-1 distance divided by the reference standard deviation",
     numeric_profile=wasserstein_from_profiles,
     numeric_exact=wasserstein_exact,
