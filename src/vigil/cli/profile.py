@@ -25,8 +25,22 @@ from vigil.profile import DatasetProfile, profile
     metavar="COLUMN=KIND",
     help="Force a column's kind (numeric, categorical, boolean, datetime, text, embedding).",
 )
+@click.option(
+    "--spark",
+    "use_spark",
+    is_flag=True,
+    help="Read DATA (Parquet files or folders) with Spark and profile it there.",
+)
+@click.option(
+    "--spark-master", default="local[*]", show_default=True, help="Spark master URL for --spark."
+)
 def profile_command(
-    data: tuple[str, ...], output: str | None, fmt: str, schema_items: tuple[str, ...]
+    data: tuple[str, ...],
+    output: str | None,
+    fmt: str,
+    schema_items: tuple[str, ...],
+    use_spark: bool,
+    spark_master: str,
 ) -> None:
     """Profile DATA (Parquet or CSV files, Parquet folders, or .vgp profiles) into one profile.
 
@@ -34,9 +48,12 @@ def profile_command(
     """
     schema = parse_schema(schema_items)
     try:
-        merged = DatasetProfile.empty()
-        for item in data:
-            merged = merged.merge(load_profile(item, schema=schema))
+        if use_spark:
+            merged = _profile_on_spark(data, schema, spark_master)
+        else:
+            merged = DatasetProfile.empty()
+            for item in data:
+                merged = merged.merge(load_profile(item, schema=schema))
         if output:
             Path(output).write_bytes(merged.to_bytes())
     except VigilError as exc:
@@ -49,6 +66,17 @@ def profile_command(
         click.echo(merged.summary())
         if output:
             click.echo(f"\nprofile written to {output} ({Path(output).stat().st_size:,} bytes)")
+
+
+def _profile_on_spark(data: tuple[str, ...], schema: dict[str, str], master: str) -> DatasetProfile:
+    from vigil import spark
+
+    missing = [item for item in data if not Path(item).exists() and "://" not in item]
+    if missing:
+        raise VigilError(f"no such file or folder: {missing[0]!r}")
+    session = spark.local_session(master)
+    frame = session.read.parquet(*data)
+    return spark.profile(frame, schema=schema or None)
 
 
 def load_profile(item: str, *, schema: dict[str, str] | None = None) -> DatasetProfile:

@@ -210,11 +210,11 @@ class QuantileSketch:
             return [math.nan] * len(qs)
         return [float(v) for v in self._sketch.get_quantiles(list(qs))]
 
-    def rank(self, value: float) -> float:
-        """Share of values <= `value` (inclusive rank)."""
+    def rank(self, value: float, *, inclusive: bool = True) -> float:
+        """Share of values <= `value` (or < `value` when not inclusive)."""
         if self.is_empty:
             return math.nan
-        return float(self._sketch.get_rank(value, True))
+        return float(self._sketch.get_rank(value, inclusive))
 
     def cdf(self, split_points: Sequence[float]) -> list[float]:
         """Share of values <= each split point, and 1.0 appended for the last interval."""

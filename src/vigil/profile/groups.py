@@ -1,0 +1,177 @@
+"""Profiles per time window and segment, in one pass over the data.
+
+Used wherever rows must be split before profiling: a serving client's batches (hourly windows),
+each Spark partition, a backfill. Window starts are aligned in UTC: hours and days on the clock,
+weeks on Mondays, other sizes on multiples of the size since the epoch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vigil.errors import InvalidInputError
+from vigil.io import DEFAULT_BATCH_ROWS, open_source
+from vigil.profile.build import profile
+from vigil.profile.profile import DatasetProfile, Window
+from vigil.schema import ColumnKind, Schema
+
+WindowSize = Literal["hour", "day", "week"] | dt.timedelta
+
+_MICROS = {"hour": 3_600_000_000, "day": 86_400_000_000, "week": 7 * 86_400_000_000}
+_MONDAY_OFFSET_US = 4 * 86_400_000_000  # 1970-01-01 was a Thursday; 1970-01-05 a Monday
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ProfileKey:
+    """Which window and segment a grouped profile covers (None/() when not grouped by it)."""
+
+    window_start: dt.datetime | None
+    segment: tuple[tuple[str, str | None], ...] = ()
+
+    def segment_dict(self) -> dict[str, str | None]:
+        return dict(self.segment)
+
+
+def window_micros(window: WindowSize) -> int:
+    """The size of a window in microseconds; refuses sizes that are not positive whole microseconds."""
+    if isinstance(window, dt.timedelta):
+        micros = window // dt.timedelta(microseconds=1)
+        if micros <= 0:
+            raise InvalidInputError(f"window must be a positive duration, got {window!r}")
+        return int(micros)
+    if window not in _MICROS:
+        raise InvalidInputError(
+            f"window must be 'hour', 'day', 'week' or a datetime.timedelta, got {window!r}"
+        )
+    return _MICROS[window]
+
+
+def floor_micros(micros: npt.NDArray[np.int64], window: WindowSize) -> npt.NDArray[np.int64]:
+    """Window starts (microseconds since the epoch, UTC) of timestamps given in the same unit."""
+    size = window_micros(window)
+    offset = _MONDAY_OFFSET_US if window == "week" else 0
+    starts: npt.NDArray[np.int64] = ((micros - offset) // size) * size + offset
+    return starts
+
+
+def window_of(start_us: int, window: WindowSize) -> Window:
+    start = _EPOCH + dt.timedelta(microseconds=start_us)
+    return Window(start, start + dt.timedelta(microseconds=window_micros(window)))
+
+
+def profile_groups(
+    data: Any,
+    *,
+    window_column: str | None = None,
+    window: WindowSize = "hour",
+    segment_columns: Sequence[str] = (),
+    schema: Schema | Mapping[str, str | ColumnKind] | None = None,
+    patterns: Mapping[str, Sequence[str]] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> dict[ProfileKey, DatasetProfile]:
+    """One profile per (window, segment) found in the data, each carrying its window.
+
+    Rows whose timestamp is null are grouped under a key with `window_start=None`. Segment values
+    are compared as strings (null stays None).
+    """
+    window_micros(window)
+    source = open_source(data, batch_rows=batch_rows)
+    names = source.schema.names
+    for column in [c for c in [window_column, *segment_columns] if c is not None]:
+        if column not in names:
+            raise InvalidInputError(
+                f"no column {column!r} to group by; the data has {names}", column=column
+            )
+    if window_column is not None:
+        t = source.schema.field(window_column).type
+        if not (pa.types.is_timestamp(t) or pa.types.is_date(t)):
+            raise InvalidInputError(
+                f"window column {window_column!r} must hold timestamps, it is {t}",
+                column=window_column,
+            )
+    groups: dict[ProfileKey, DatasetProfile] = {}
+    for batch in source:
+        for key, rows in split_batch(batch, window_column, window, segment_columns):
+            part = profile(rows, schema=schema, patterns=patterns, batch_rows=batch_rows)
+            if key.window_start is not None:
+                start_us = (key.window_start - _EPOCH) // dt.timedelta(microseconds=1)
+                part = DatasetProfile(
+                    part.columns, part.n_rows, window_of(start_us, window), part.skipped
+                )
+            groups[key] = groups[key].merge(part) if key in groups else part
+    return dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0])))
+
+
+def _sort_key(key: ProfileKey) -> tuple[Any, ...]:
+    return (
+        key.window_start is None,
+        key.window_start or _EPOCH,
+        tuple((n, v is None, v or "") for n, v in key.segment),
+    )
+
+
+def split_batch(
+    batch: pa.RecordBatch,
+    window_column: str | None,
+    window: WindowSize,
+    segment_columns: Sequence[str],
+) -> list[tuple[ProfileKey, pa.Table]]:
+    """Split one batch into the rows of each (window, segment) key."""
+    table = pa.Table.from_batches([batch])
+    if window_column is None and not segment_columns:
+        return [(ProfileKey(None), table)]
+    key_columns: dict[str, pa.Array] = {}
+    if window_column is not None:
+        key_columns["__window"] = _window_starts(table.column(window_column), window)
+    for name in segment_columns:
+        key_columns[f"__segment_{name}"] = pc.cast(table.column(name), pa.string())
+    keys = pa.table(key_columns)
+    # Sort rows by key so that each key's rows are one contiguous slice.
+    order = pc.sort_indices(keys, sort_keys=[(n, "ascending") for n in keys.column_names])
+    keys = keys.take(order)
+    table = table.take(order)
+    codes = np.column_stack([_codes(keys.column(n)) for n in keys.column_names])
+    change = np.ones(len(keys), dtype=bool)
+    change[1:] = (np.diff(codes, axis=0) != 0).any(axis=1)
+    starts = np.flatnonzero(change).tolist()
+    bounds = [*starts, len(keys)]
+    out = []
+    for begin, end in itertools.pairwise(bounds):
+        first = keys.slice(begin, 1).to_pylist()[0]
+        micros = first.get("__window")
+        start = _EPOCH + dt.timedelta(microseconds=micros) if micros is not None else None
+        segment = tuple((name, first[f"__segment_{name}"]) for name in segment_columns)
+        out.append((ProfileKey(start, segment), table.slice(begin, end - begin)))
+    return out
+
+
+def _codes(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """Integer codes equal exactly where the key values are equal (nulls get their own code)."""
+    values = column.combine_chunks()
+    if pa.types.is_integer(values.type):
+        filled = values.fill_null(np.iinfo(np.int64).min)
+    else:
+        filled = pc.dictionary_encode(values).indices.fill_null(-1)
+    codes: npt.NDArray[np.int64] = np.asarray(filled.to_numpy(zero_copy_only=False), np.int64)
+    return codes
+
+
+def _window_starts(column: pa.ChunkedArray, window: WindowSize) -> pa.Array:
+    values = column.combine_chunks()
+    if pa.types.is_date(values.type):
+        values = values.cast(pa.timestamp("us"))
+    tz = values.type.tz
+    micros = pc.cast(values, pa.timestamp("us", tz=tz), safe=False).cast(pa.int64())
+    mask = micros.is_null().to_numpy(zero_copy_only=False)
+    raw = micros.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pa.array(floor_micros(raw, window), mask=mask, type=pa.int64())
