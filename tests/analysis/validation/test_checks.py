@@ -241,3 +241,27 @@ def test_checks_are_frozen() -> None:
     check = MinInRange(column="x", min=0)
     with pytest.raises(Exception, match="frozen"):
         check.min = 5  # type: ignore[misc]
+
+
+def test_datetime_in_range_is_exact_to_the_microsecond() -> None:
+    import datetime as dt
+
+    from vigil.analysis.validation import DatetimeInRange
+
+    first = dt.datetime(2026, 1, 1, 0, 0, 0, 1)
+    values = pa.array([first, dt.datetime(2026, 3, 1), None], type=pa.timestamp("us"))
+    prof = vigil.profile({"t": values})
+    assert DatetimeInRange(column="t", min="2026-01-01T00:00:00.000001Z").run(prof).passed
+    late = DatetimeInRange(column="t", min="2026-01-01T00:00:00.000002+00:00").run(prof)
+    assert not late.passed
+    assert late.observed == "2026-01-01T00:00:00.000001+00:00 to 2026-03-01T00:00:00+00:00"
+    assert not DatetimeInRange(column="t", max=dt.date(2026, 2, 1)).run(prof).passed
+    # a zone is honoured: 01:00 in Paris is midnight UTC
+    paris = dt.timezone(dt.timedelta(hours=1))
+    assert (
+        DatetimeInRange(column="t", max=dt.datetime(2026, 3, 1, 1, tzinfo=paris)).run(prof).passed
+    )
+    with pytest.raises(InvalidInputError, match="not an ISO 8601 time"):
+        DatetimeInRange(column="t", min="yesterday")
+    with pytest.raises(InvalidInputError, match="is after 'max'"):
+        DatetimeInRange(column="t", min="2026-02-01", max="2026-01-01")

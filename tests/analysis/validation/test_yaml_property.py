@@ -3,6 +3,7 @@ each registered check's fields, so a new check is covered without editing this f
 
 from __future__ import annotations
 
+import datetime as dt
 import types
 import typing
 from typing import Any
@@ -47,6 +48,8 @@ def _for(name: str, annotation: Any, metadata: list[Any]) -> st.SearchStrategy[A
     if annotation is int:
         lo = int(bounds.get("min_value", -(10**12)))
         return st.integers(lo, int(bounds.get("max_value", 10**12)))
+    if annotation is dt.datetime:
+        return st.datetimes(timezones=st.sampled_from([dt.UTC, None]))
     if annotation is ColumnKind:
         return st.sampled_from(list(ColumnKind))
     if typing.get_origin(annotation) is tuple:

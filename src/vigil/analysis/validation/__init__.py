@@ -14,6 +14,7 @@ from vigil.analysis.validation.checks.categories import (
     Unique,
 )
 from vigil.analysis.validation.checks.columns import ColumnPresent, KindIs
+from vigil.analysis.validation.checks.datetimes import DatetimeInRange
 from vigil.analysis.validation.checks.missing import MissingShareAtMost
 from vigil.analysis.validation.checks.patterns import PatternMatchShareAtLeast
 from vigil.analysis.validation.checks.statistics import (
@@ -34,6 +35,7 @@ __all__ = [
     "Check",
     "CheckResult",
     "ColumnPresent",
+    "DatetimeInRange",
     "DistinctCountInRange",
     "KindIs",
     "MaxInRange",
