@@ -262,3 +262,20 @@ def test_columns_and_data_as_reference() -> None:
 def test_bad_options_are_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(InvalidInputError, match=next(iter(kwargs))):
         vigil.suggest_checks(vigil.profile({"a": [1]}), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [123_456_789, 123_456_790, 123_456_800],  # large integers: 6 digits would cut inward
+        [1.23456789e-7, 1.2345679e-7, 1.23457e-7],
+        [-98765.4321, -98765.4320],
+        [5.0, 5.0, 5.0],  # constant
+    ],
+)
+def test_rounded_bounds_never_fail_the_reference(values: list[float]) -> None:
+    ref = vigil.profile({"x": values})
+    for margin in (0.0, 0.5):
+        suite = vigil.suggest_checks(ref, range_margin=margin, mean_margin=0.0, std_factor=1.0)
+        result = suite.validate(ref)
+        assert result.passed, result.summary()

@@ -1,28 +1,16 @@
 """`suggest_checks`: a suite built from a reference profile, with tolerances wide enough that
 another sample of the same data passes, and narrow enough that broken data fails.
 
-The rules (documented with their reasons in docs/validation.md):
-
-- every column: `column_present` and `kind_is` (error); `missing_share_at_most` the reference
-  share plus max(`share_margin`, `share_relative_margin` x share) (error).
-- numeric: `min_in_range` / `max_in_range` (error) at the reference min/max widened by
-  `range_margin` x (max - min), never crossing zero when the reference did not (a non-negative
-  column stays non-negative); `mean_in_range` at mean ± `mean_margin` x std and `std_in_range` at
-  std / `std_factor` to std x `std_factor` (severity `statistic_severity`, "warning").
-- categorical with exact counts: `allowed_categories` = the reference's values when they form a
-  closed set (Good-Turing: values seen once hold at most `max_singleton_share` of the rows), with
-  `max_new_share` plus twice the singleton share (error); `distinct_count_in_range` from 2 (when
-  the reference had two or more) to twice the reference count (warning).
-- string columns whose reference is unique (at least `min_unique_rows` values): `unique` (error).
-- string columns profiled with patterns: `pattern_match_share_at_least` at the reference share
-  minus max(`share_margin`, `share_relative_margin` x non-matching share) (error).
+The rules, with their tolerances and reasons, are in docs/validation.md ("Suggested suites").
+Every rule reads exact statistics only (counts, moments, extremes, exact category counts), so the
+same reference always gives the same suite.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from vigil.analysis.validation.base import SEVERITIES, Check, Severity
 from vigil.analysis.validation.checks.categories import (
@@ -177,8 +165,8 @@ class _Rules:
         if col.integral:
             lower, upper = float(math.floor(lower)), float(math.ceil(upper))
         checks: list[Check] = [
-            MinInRange(column=name, min=_tidy(lower)),
-            MaxInRange(column=name, max=_tidy(upper)),
+            MinInRange(column=name, min=_tidy(lower, "down")),
+            MaxInRange(column=name, max=_tidy(upper, "up")),
         ]
         std = col.std
         if col.finite_count >= 2 and math.isfinite(std) and std > 0.0:
@@ -187,16 +175,16 @@ class _Rules:
             checks.append(
                 MeanInRange(
                     column=name,
-                    min=_tidy(col.mean - half_width * std),
-                    max=_tidy(col.mean + half_width * std),
+                    min=_tidy(col.mean - half_width * std, "down"),
+                    max=_tidy(col.mean + half_width * std, "up"),
                     severity=severity,
                 )
             )
             checks.append(
                 StdInRange(
                     column=name,
-                    min=_tidy(std / self.std_factor),
-                    max=_tidy(std * self.std_factor),
+                    min=_tidy(std / self.std_factor, "down"),
+                    max=_tidy(std * self.std_factor, "up"),
                     severity=severity,
                 )
             )
@@ -243,9 +231,17 @@ BINOMIAL_STD_DEVS = 5.0
 `window_rows` rows, so a same-distribution window fails a share check with probability below 1e-6."""
 
 
-def _tidy(value: float) -> float:
-    """A bound rounded to 6 significant digits, so a suite's YAML reads well."""
-    return float(f"{value:.6g}")
+def _tidy(value: float, direction: Literal["down", "up"]) -> float:
+    """A bound rounded outward to 6 significant digits, so a suite's YAML reads well and the
+    rounding never makes a bound tighter than the rule asked for."""
+    if value == 0.0 or not math.isfinite(value):
+        return value
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 5)
+    rounded = (math.floor if direction == "down" else math.ceil)(value / step) * step
+    tidy = float(f"{rounded:.6g}")
+    if (direction == "down" and tidy > value) or (direction == "up" and tidy < value):
+        return value
+    return tidy
 
 
 def _round_up(share: float) -> float:
