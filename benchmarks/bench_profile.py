@@ -34,10 +34,12 @@ from common import (
     Timer,
     child_main,
     dataset_path,
+    git_revision,
     markdown_table,
     measure_all,
     mib,
     ratio,
+    versions,
     warm_file_cache,
     write_results,
 )
@@ -137,6 +139,7 @@ def _times(read: Timer | None, work: Timer) -> dict[str, float]:
 
 def _vigil_report(profile: Any) -> dict[str, Any]:
     return {
+        "versions": versions("vigil", "numpy", "pyarrow", "pandas", "datasketches"),
         "profile_bytes": len(profile.to_bytes()),
         "quantiles": {n: [profile.columns[n].quantile(q) for q in QS] for n in numeric_names()},
         "distinct": {n: float(profile.columns[n].distinct) for n in string_names()},
@@ -181,6 +184,7 @@ def child_whylogs(args: Sequence[str]) -> dict[str, Any]:
     }
     return {
         **_times(read, work),
+        "versions": versions("whylogs", "numpy", "pyarrow", "pandas"),
         "profile_bytes": len(view.serialize()),
         "quantiles": quantiles,
         "distinct": distinct,
@@ -190,6 +194,7 @@ def child_whylogs(args: Sequence[str]) -> dict[str, Any]:
 HANDLERS = {
     "floor": child_floor,
     "vigil-path": child_vigil_path,
+    "vigil-path-blas1": child_vigil_path,
     "vigil-pandas": child_vigil_pandas,
     "whylogs": child_whylogs,
 }
@@ -198,14 +203,31 @@ HANDLERS = {
 # ---------------------------------------------------------------------------------------- parent
 
 
-def contenders(path: Path) -> list[Contender]:
+REQUIRED = ("floor", "vigil-path", "vigil-pandas", "whylogs")
+
+
+def contenders(path: Path, diagnose: bool) -> list[Contender]:
     args = (str(path),)
-    return [
+    chosen = [
         Contender("floor", "floor (pyarrow read + NumPy pass)", VIGIL_PYTHON, SCRIPT, args),
         Contender("vigil-path", "vigil.profile(parquet path)", VIGIL_PYTHON, SCRIPT, args),
         Contender("vigil-pandas", "vigil.profile(pandas frame)", VIGIL_PYTHON, SCRIPT, args),
         Contender("whylogs", "whylogs 1.6 why.log(pandas frame)", PEERS_PYTHON, SCRIPT, args),
     ]
+    if diagnose:
+        # OpenBLAS starts a thread per core for np.dot; on a busy machine they spin and stall.
+        chosen.insert(
+            2,
+            Contender(
+                "vigil-path-blas1",
+                "vigil.profile(path), OPENBLAS_NUM_THREADS=1",
+                VIGIL_PYTHON,
+                SCRIPT,
+                args,
+                (("OPENBLAS_NUM_THREADS", "1"),),
+            ),
+        )
+    return chosen
 
 
 def accuracy(path: Path, reports: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -273,9 +295,7 @@ def summarise(
     def work(m: Measurement, cpu: bool = False) -> float:
         return m.metric("work_cpu_s" if cpu else "work_s")
 
-    floor, vpath, vpandas, why = (
-        measured[k] for k in ("floor", "vigil-path", "vigil-pandas", "whylogs")
-    )
+    floor, vpath, vpandas, why = (measured[k] for k in REQUIRED)
     acc = accuracy(path, {k: measured[k].runs[-1].report for k in ("vigil-path", "whylogs")})
     times = markdown_table(
         [
@@ -290,14 +310,14 @@ def summarise(
         [
             [
                 m.label,
-                m.metric("read_s") if m.name != "vigil-path" else "(streamed)",
+                "(streamed)" if m.name.startswith("vigil-path") else m.metric("read_s"),
                 work(m),
                 e2e(m),
                 e2e(m, cpu=True),
                 m.wall_s,
                 mib(m.max_rss_bytes),
             ]
-            for m in (floor, vpath, vpandas, why)
+            for m in measured.values()
         ],
     )
     checks = [
@@ -360,11 +380,17 @@ def summarise(
         ],
     )
     loads = [r.load_before for m in measured.values() for r in m.runs]
+    revision = git_revision()
+    tools = "; ".join(
+        f"{label}: " + ", ".join(f"{k} {v}" for k, v in m.last("versions").items())
+        for label, m in (("Vigil venv", vpath), ("peers venv", why))
+    )
     markdown = (
         f"### Profiling {rows:,} rows x {N_NUMERIC + len(CARDINALITIES)} columns "
         f"(median of {repeats} runs, round-robin)\n\n"
         f"Machine: {machine.markdown()}; 1-minute load average before each run "
-        f"{min(loads):.1f} to {max(loads):.1f}\n\n{times}\n\n{ratios}\n\n{quality}\n"
+        f"{min(loads):.1f} to {max(loads):.1f}. Vigil commit {revision}. {tools}.\n\n"
+        f"{times}\n\n{ratios}\n\n{quality}\n"
     )
     payload = {
         "bench": "profile",
@@ -372,6 +398,7 @@ def summarise(
         "repeats": repeats,
         "machine": asdict(machine),
         "data": str(path),
+        "revision": revision,
         "checks": [{**asdict(c), "met": c.met} for c in checks],
         "accuracy": acc,
         "measurements": {k: m.to_dict() for k, m in measured.items()},
@@ -385,14 +412,21 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", nargs="*", choices=sorted(HANDLERS), help="run only these")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also run vigil.profile(path) with OPENBLAS_NUM_THREADS=1",
+    )
     options = parser.parse_args(argv)
 
     machine = Machine.here()
     path = data_file(options.rows)
-    wanted = [c for c in contenders(path) if not options.only or c.name in options.only]
+    wanted = [
+        c for c in contenders(path, options.diagnose) if not options.only or c.name in options.only
+    ]
     warm_file_cache(path)
     measured = measure_all(wanted, options.repeats)
-    if set(measured) != set(HANDLERS):
+    if not set(REQUIRED) <= set(measured):
         for m in measured.values():
             print(f"{m.label}: {m.wall_s:.2f} s, {mib(m.max_rss_bytes):.0f} MiB")
         return 0

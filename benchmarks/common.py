@@ -103,6 +103,39 @@ def _memory_bytes() -> int:
     return 0
 
 
+def versions(*packages: str) -> dict[str, str]:
+    """Installed versions of `packages` in the running interpreter (for a child's report)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def git_revision() -> str:
+    """The commit benchmarked, with `+dirty` when the working tree has changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 # ---------------------------------------------------------------------------------------- data
 
 
@@ -135,6 +168,8 @@ class Contender:
     python: Path
     script: Path
     args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment variables for this contender only, e.g. a thread count."""
 
     def command(self, out: Path) -> list[str]:
         return [
@@ -203,7 +238,7 @@ class ChildFailedError(RuntimeError):
     pass
 
 
-def run_once(contender: Contender, env: Mapping[str, str] | None = None) -> Run:
+def run_once(contender: Contender) -> Run:
     """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
     if not contender.python.exists():
         raise ChildFailedError(
@@ -213,7 +248,7 @@ def run_once(contender: Contender, env: Mapping[str, str] | None = None) -> Run:
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
         out = Path(tmp) / "report.json"
-        full_env = {**os.environ, **CHILD_ENV, **(env or {})}
+        full_env = {**os.environ, **CHILD_ENV, **dict(contender.env)}
         log_path = Path(tmp) / "output.log"
         with log_path.open("w") as log:
             started = time.perf_counter()
