@@ -17,6 +17,9 @@ apt_install() {
   apt-get install -y -qq "$@" >/dev/null
 }
 
+# Java for the Spark suite.
+command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+
 # PostgreSQL on 127.0.0.1:5432 for the store tests.
 postgres_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
 if ! postgres_ready; then

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError, VigilError
-from vigil.io import DEFAULT_BATCH_ROWS, open_source
+from vigil.io import DEFAULT_BATCH_ROWS, PARQUET_SUFFIXES, open_source
 from vigil.profile.columns import AnyColumn, merge_columns, profile_array
+from vigil.profile.parallel import choose_workers, plan, profile_parallel
 from vigil.profile.profile import DatasetProfile, Window
 from vigil.schema import ColumnKind, Schema, kind_from_type, looks_like_text
 
@@ -29,16 +32,36 @@ def profile(
     patterns: Mapping[str, Sequence[str]] | None = None,
     window: Window | tuple[Any, Any] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    workers: int | None = None,
 ) -> DatasetProfile:
     """Profile a table: a pandas or polars DataFrame, a pyarrow Table or RecordBatch, a dict of
     arrays, or the path of a Parquet file, Parquet folder or CSV file (read in batches).
 
     `schema` overrides inferred kinds, e.g. ``{"zip": "categorical"}``. `patterns` names regular
     expressions whose match counts are kept per string column, e.g. ``{"email": [r"^\\S+@\\S+$"]}``.
-    `window` records the time span the data covers.
+    `window` records the time span the data covers. A Parquet file or folder with several row
+    groups is profiled by `workers` processes (default: every core once there are 2M+ rows).
     """
     parsed = Schema.coerce(schema)
     wanted_patterns = _check_patterns(patterns)
+    if workers is not None and workers < 1:
+        raise InvalidInputError(f"workers must be at least 1, got {workers}")
+    if workers != 1 and _is_parquet_path(data):
+        units = plan(Path(data))
+        chosen = choose_workers(units, workers) if units else 1
+        if chosen > 1:
+            result = profile_parallel(
+                units,
+                chosen,
+                schema={name: kind.value for name, kind in parsed.kinds.items()},
+                patterns=wanted_patterns,
+                batch_rows=batch_rows,
+            )
+            return (
+                result
+                if window is None
+                else DatasetProfile(result.columns, result.n_rows, _window(window), result.skipped)
+            )
     column_types = {n: _CSV_TYPES[k] for n, k in parsed.kinds.items() if k in _CSV_TYPES}
     source = open_source(data, batch_rows=batch_rows, column_types=column_types)
     names = list(source.schema.names)
@@ -112,6 +135,15 @@ class _KindPlanner:
             if looks_like_text(array):
                 self._kinds[name] = ColumnKind.TEXT
         return self._kinds[name]
+
+
+def _is_parquet_path(data: Any) -> bool:
+    if not isinstance(data, str | os.PathLike):
+        return False
+    path = Path(data)
+    if path.is_dir():
+        return True
+    return path.is_file() and path.name.lower().endswith(PARQUET_SUFFIXES)
 
 
 def _is_binary(t: pa.DataType) -> bool:

@@ -65,7 +65,9 @@ class Moments:
             return cls()
         mean = float(np.mean(values))
         centred = values - mean
-        return cls(n, mean, float(np.dot(centred, centred)))
+        # Pairwise summation, not np.dot: BLAS threads thrash on a busy machine, and the
+        # pairwise sum is the more accurate of the two.
+        return cls(n, mean, float(np.square(centred, out=centred).sum()))
 
     def merge(self, other: Moments) -> Moments:
         return merge_moments(self, other)
