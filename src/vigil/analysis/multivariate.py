@@ -180,6 +180,7 @@ def domain_classifier(
         StratifiedKFold,
         cross_val_score,
     )
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     x_ref, x_cur = _drop_empty(x_ref, x_cur)
     if min(x_ref.shape[0], x_cur.shape[0]) < folds * 2:
@@ -190,7 +191,10 @@ def domain_classifier(
     y = np.concatenate([np.zeros(x_ref.shape[0]), np.ones(x_cur.shape[0])])
     model = HistGradientBoostingClassifier(max_iter=100, random_state=random_state)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
-    auc = float(np.mean(cross_val_score(model, x, y, cv=cv, scoring="roc_auc")))
+    # One OpenMP thread: the model is small, and spinning threads on a busy machine (or beside
+    # other processes) cost far more than they save.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        auc = float(np.mean(cross_val_score(model, x, y, cv=cv, scoring="roc_auc")))
     return MultivariateDrift(
         "domain_classifier",
         auc,

@@ -13,6 +13,7 @@ import click
 from vigil import __version__
 from vigil.cli.common import EXIT_OK, EXIT_USAGE
 from vigil.cli.demo import demo_command
+from vigil.cli.drift import drift_command
 from vigil.cli.profile import profile_command
 from vigil.cli.validate import validate_command
 
@@ -20,6 +21,7 @@ COMMANDS: list[click.Command] = [
     profile_command,
     demo_command,
     validate_command,
+    drift_command,
 ]
 
 

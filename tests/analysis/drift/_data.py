@@ -45,3 +45,28 @@ def null_table(n: int, seed: int) -> dict[str, Any]:
     cols["bool_70"] = rng.random(n) < 0.7
     assert len(cols) == 25
     return cols
+
+
+def with_drift(table: dict[str, Any], kind: str, seed: int) -> dict[str, Any]:
+    """A copy of `table` with one real change: `mean` (normal_0 shifted by 0.1 std), `variance`
+    (normal_1's variance times 1.3) or `category` (10% of cat_4's largest category moved to the
+    second)."""
+    out = dict(table)
+    rng = np.random.default_rng(seed)
+    if kind == "mean":
+        x = out["normal_0"]
+        out["normal_0"] = x + 0.1 * 1.0  # normal_0 has std 1
+    elif kind == "variance":
+        x = out["normal_1"]
+        out["normal_1"] = 10.0 + (x - 10.0) * np.sqrt(1.3)
+    elif kind == "category":
+        x = out["cat_4"].copy()
+        move = (x == "a") & (rng.random(x.size) < 0.1)
+        x[move] = "b"
+        out["cat_4"] = x
+    else:
+        raise ValueError(kind)
+    return out
+
+
+DRIFTED_COLUMN = {"mean": "normal_0", "variance": "normal_1", "category": "cat_4"}

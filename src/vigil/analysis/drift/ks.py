@@ -9,6 +9,7 @@ reported. The p-value is the asymptotic one (scipy.stats.kstwo) on the estimated
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from scipy import stats
@@ -19,6 +20,7 @@ from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
 
 GRID = 400
+EXACT_P_MAX_ROWS = 1_000
 
 
 def grid_points(ref: NumericColumn, cur: NumericColumn, size: int = GRID) -> FloatArray:
@@ -59,7 +61,12 @@ def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
 def ks_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
     if ref.size == 0 or cur.size == 0:
         return MethodResult(float("nan"), None)
-    result = stats.ks_2samp(ref, cur)
+    # SciPy's exact distribution is slow and can fail past a few thousand rows, where the
+    # asymptotic one is accurate.
+    method = "auto" if max(ref.size, cur.size) <= EXACT_P_MAX_ROWS else "asymp"
+    with warnings.catch_warnings():  # "exact calculation unsuccessful": SciPy falls back itself
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ks_2samp(ref, cur, method=method)
     return MethodResult(float(result.statistic), float(result.pvalue))
 
 
