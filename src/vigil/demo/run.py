@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
+from vigil.analysis.drift import drift
 from vigil.demo.data import DRIFT_DAY, production_week, training_set
 from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
 
@@ -17,6 +19,10 @@ WATCHED_NUMERIC = ("monthly_charges", "tenure_months", "churn_score")
 WATCHED_MISSING = "income"
 WATCHED_CATEGORY = ("contract", "month-to-month")
 NEW_CATEGORY_COLUMN = "payment_method"
+DEMO_ROLES: dict[str, Any] = {
+    "prediction_columns": ["churn_score", "churn_predicted"],
+    "target_columns": ["churned"],
+}
 
 
 def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
@@ -44,6 +50,16 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
     week = DatasetProfile.merge_all(p for _, p in days)
     echo(f"\nThe week merged from daily profiles: {week!r}")
     echo(f"Profile size: {len(week.to_bytes()):,} bytes for {week.n_rows:,} rows.")
+
+    before, after = days[:DRIFT_DAY], days[DRIFT_DAY:]
+    for title, chosen in (
+        (f"days {DRIFT_DAY + 1}-{len(days)} (after the change)", after),
+        (f"days 1-{DRIFT_DAY} (before the change)", before),
+    ):
+        merged = DatasetProfile.merge_all(p for _, p in chosen)
+        report = drift(reference, merged, **DEMO_ROLES)
+        echo(f"\n== Drift report: production {title} against training, from profiles")
+        echo(report.summary())
 
 
 def _daily_table(reference: DatasetProfile, days: list[tuple[dt.datetime, DatasetProfile]]) -> str:

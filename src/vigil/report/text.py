@@ -9,6 +9,8 @@ if TYPE_CHECKING:
     from vigil.analysis.drift.report import ColumnDrift, DriftReport
 
 MAX_NEW_SHOWN = 3
+MISSING_CHANGE_NOTED = 0.01
+"""A change of at least one percentage point in the missing share is listed under "Also changed"."""
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -63,6 +65,23 @@ def _row(c: ColumnDrift) -> list[str]:
     ]
 
 
+def _notes(report: DriftReport) -> list[str]:
+    notes = []
+    for c in report.sorted_columns():
+        change = c.missing_share_change
+        if not math.isnan(change) and abs(change) >= MISSING_CHANGE_NOTED:
+            notes.append(
+                f"{c.name}: missing values {share(c.reference_missing_share)} -> "
+                f"{share(c.current_missing_share)}"
+            )
+        if c.new_categories:
+            notes.append(
+                f"{c.name}: {c.new_category_share:.1%} of rows in categories never seen in the "
+                f"reference: {_new(c)}"
+            )
+    return notes
+
+
 def render_text(report: DriftReport) -> str:
     source = "exact statistics on raw data" if report.path == "exact" else "from profiles"
     lines = [
@@ -99,6 +118,11 @@ def render_text(report: DriftReport) -> str:
         lines.extend(
             "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
         )
+    notes = _notes(report)
+    if notes:
+        lines.append("")
+        lines.append("Also changed (reported beside the drift verdict):")
+        lines.extend(f"  {note}" for note in notes)
     for m in report.multivariate:
         state = "DRIFT" if m.drifted else "ok"
         what = "error ratio" if m.method == "pca_reconstruction" else "ROC AUC"
