@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import vigil
@@ -12,7 +13,7 @@ from vigil.errors import ConflictError, InvalidInputError, NotFoundError, Serial
 from vigil.store import service
 from vigil.store.core import Store
 from vigil.store.specs import KpiIn, ModelSpec
-from vigil.store.wire import LabelBatch, LogBatch, table_to_ipc
+from vigil.store.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 
 __all__ = ["s3_bucket", "s3_endpoint"]
 
@@ -230,3 +231,21 @@ def test_predictions_on_s3_are_queried_with_duckdb(
     assert set(table.column_names) >= {"vigil_id", "vigil_timestamp", "label", "proba"}
     assert store.predictions.read(_model_id(store), T0 + dt.timedelta(hours=1)).num_rows == 0
     store.close()
+
+
+def test_files_of_an_upload_that_never_committed_stay_invisible(store: Store) -> None:
+    """The server can die between writing a batch's Parquet files and committing it."""
+    with store.session() as session:
+        service.create_model(session, SPEC)
+    batch = log_batch(40)
+    assert batch.rows is not None
+    rows = ipc_to_table(batch.rows).append_column(
+        "vigil_version", pa.array(["v1"] * 40, pa.string())
+    )
+    store.predictions.append("predictions", _model_id(store), batch.batch_id, rows)
+    assert len(store.artifacts.list("predictions")) == 1
+    assert store.predictions.read(_model_id(store)).num_rows == 0
+    with store.session() as session:  # the client's retry
+        service.ingest_log(session, store.predictions, "churn", batch)
+    assert store.predictions.read(_model_id(store)).num_rows == 40
+    assert len(store.artifacts.list("predictions")) == 1

@@ -3,7 +3,7 @@ client's local mode."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
+from vigil.store.repositories import BatchRepository
 
 
 class Store:
@@ -20,8 +21,8 @@ class Store:
     def __init__(self, engine: Engine, artifacts: ArtifactStore) -> None:
         self.engine = engine
         self.artifacts = artifacts
-        self.predictions = PredictionStore(artifacts)
         self._sessions: sessionmaker[Session] = session_factory(engine)
+        self.predictions = PredictionStore(artifacts, self._claimed)
 
     @classmethod
     def open(
@@ -43,6 +44,13 @@ class Store:
         """A session; whatever it did not commit is rolled back when the block ends."""
         with self._sessions() as session:
             yield session
+
+    def _claimed(self, batch_ids: Sequence[str]) -> set[str]:
+        with self._sessions() as session:
+            try:
+                return BatchRepository(session).claimed(batch_ids)
+            finally:
+                session.rollback()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Literal
 
@@ -33,11 +33,20 @@ def _day_range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[str,
     return low, high
 
 
-class PredictionStore:
-    """Append and query the prediction and label rows of monitored models."""
+ClaimedFilter = Callable[[Sequence[str]], set[str]]
 
-    def __init__(self, artifacts: ArtifactStore) -> None:
+
+class PredictionStore:
+    """Append and query the prediction and label rows of monitored models.
+
+    `claimed` returns which of the given batch ids the metadata store has recorded. Queries read
+    only files of recorded batches, so a file written by an upload whose transaction never
+    committed (the server was killed in between) is invisible until its retry commits.
+    """
+
+    def __init__(self, artifacts: ArtifactStore, claimed: ClaimedFilter | None = None) -> None:
         self.artifacts = artifacts
+        self.claimed = claimed
 
     def append(self, kind: Kind, model_id: int, batch_id: str, table: pa.Table) -> list[str]:
         """Write `table` (which has a UTC `vigil_timestamp` column) as one file per day."""
@@ -67,7 +76,10 @@ class PredictionStore:
             day = key.split("/")[2]
             if low <= day <= high and key.endswith(".parquet"):
                 keys.append(key)
-        return keys
+        if self.claimed is None or not keys:
+            return keys
+        recorded = self.claimed(sorted({_batch_of(key) for key in keys}))
+        return [key for key in keys if _batch_of(key) in recorded]
 
     @contextmanager
     def _connect(
@@ -151,6 +163,10 @@ class PredictionStore:
                 _bounds(start, end),
             ).fetchall()
         return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
+
+
+def _batch_of(key: str) -> str:
+    return key.rsplit("/", 1)[-1].removesuffix(".parquet")
 
 
 def _between(prefix: str = "") -> str:

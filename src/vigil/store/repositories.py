@@ -184,6 +184,18 @@ class BatchRepository:
         statement = statement.on_conflict_do_nothing().returning(IngestedBatch.batch_id)
         return self.session.execute(statement).first() is not None
 
+    def claimed(self, batch_ids: Sequence[str]) -> set[str]:
+        """Which of `batch_ids` have been recorded."""
+        found: set[str] = set()
+        for i in range(0, len(batch_ids), 500):
+            chunk = list(batch_ids[i : i + 500])
+            found.update(
+                self.session.scalars(
+                    select(IngestedBatch.batch_id).where(IngestedBatch.batch_id.in_(chunk))
+                )
+            )
+        return found
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
