@@ -39,6 +39,7 @@ from common import (
     measure_all,
     mib,
     ratio,
+    source_digest,
     versions,
     warm_file_cache,
     write_results,
@@ -285,7 +286,12 @@ class Check:
 
 
 def summarise(
-    rows: int, repeats: int, machine: Machine, measured: Mapping[str, Measurement], path: Path
+    rows: int,
+    repeats: int,
+    machine: Machine,
+    measured: Mapping[str, Measurement],
+    path: Path,
+    revision: str,
 ) -> tuple[str, dict[str, Any]]:
     def e2e(m: Measurement, cpu: bool = False) -> float:
         if cpu:
@@ -380,7 +386,6 @@ def summarise(
         ],
     )
     loads = [r.load_before for m in measured.values() for r in m.runs]
-    revision = git_revision()
     tools = "; ".join(
         f"{label}: " + ", ".join(f"{k} {v}" for k, v in m.last("versions").items())
         for label, m in (("Vigil venv", vpath), ("peers venv", why))
@@ -425,12 +430,16 @@ def main(argv: Sequence[str]) -> int:
         c for c in contenders(path, options.diagnose) if not options.only or c.name in options.only
     ]
     warm_file_cache(path)
+    revision, digest = git_revision(), source_digest()
     measured = measure_all(wanted, options.repeats)
+    if source_digest() != digest:
+        revision = f"{revision} (SOURCE CHANGED DURING THE RUN: rerun before quoting)"
+        print(f"warning: Vigil's source changed during the run: {revision}", file=sys.stderr)
     if not set(REQUIRED) <= set(measured):
         for m in measured.values():
             print(f"{m.label}: {m.wall_s:.2f} s, {mib(m.max_rss_bytes):.0f} MiB")
         return 0
-    markdown, payload = summarise(options.rows, options.repeats, machine, measured, path)
+    markdown, payload = summarise(options.rows, options.repeats, machine, measured, path, revision)
     saved = write_results("profile", payload)
     print(markdown)
     print(f"results: {saved}", file=sys.stderr)

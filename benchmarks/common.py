@@ -117,7 +117,7 @@ def versions(*packages: str) -> dict[str, str]:
 
 
 def git_revision() -> str:
-    """The commit benchmarked, with `+dirty` when the working tree has changes."""
+    """The commit benchmarked, with `+dirty` when `src/` has uncommitted changes."""
     try:
         head = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
@@ -126,7 +126,7 @@ def git_revision() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", "src"],
             capture_output=True,
             text=True,
             check=True,
@@ -134,6 +134,18 @@ def git_revision() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
+
+
+def source_digest() -> str:
+    """A hash of Vigil's source files: children import the code afresh on every run, so an edit
+    during a benchmark would mix two versions; compare this before and after."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "src").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------- data
