@@ -31,8 +31,14 @@ class LiveServer:
     """`python -m vigil.server` on 127.0.0.1:<port>; stop() ends it (gracefully or with kill -9)."""
 
     def __init__(
-        self, store_url: str, artifacts_url: str, log: Path, port: int | None = None
+        self,
+        store_url: str,
+        artifacts_url: str,
+        log: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.env = env or {}
         self.store_url = store_url
         self.artifacts_url = artifacts_url
         self.port = port or free_port()
@@ -43,6 +49,7 @@ class LiveServer:
     def start(self, timeout: float = 30.0) -> LiveServer:
         env = {
             **os.environ,
+            **self.env,
             "VIGIL_STORE_URL": self.store_url,
             "VIGIL_ARTIFACTS_URL": self.artifacts_url,
         }

@@ -222,3 +222,29 @@ def test_openapi_document_lists_the_api(api: TestClient, tokens: dict[Scope, str
 
 def test_health_is_open_and_checks_the_store(api: TestClient) -> None:
     assert api.get("/health").json() == {"status": "ok", "store": "sqlite"}
+
+
+def test_first_start_says_how_to_create_an_admin_token(
+    sqlite_store: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    from vigil.server import ServerSettings, create_app
+    from vigil.store.core import Store
+
+    assert isinstance(sqlite_store, Store)
+    settings = ServerSettings(store_url="sqlite:///x.db", artifacts_url="unused")
+    with (
+        caplog.at_level("WARNING", logger="vigil.server"),
+        TestClient(create_app(settings, store=sqlite_store)),
+    ):
+        pass
+    assert "vigil token create --scope admin --store sqlite:///x.db" in caplog.text
+    caplog.clear()
+    from tests.server.conftest import make_tokens
+
+    make_tokens(sqlite_store)
+    with (
+        caplog.at_level("WARNING", logger="vigil.server"),
+        TestClient(create_app(settings, store=sqlite_store)),
+    ):
+        pass
+    assert "vigil token create" not in caplog.text

@@ -60,6 +60,13 @@ store_option = click.option(
     show_default=True,
     help="Artifact store: a folder or s3://bucket/prefix.",
 )
+@click.option(
+    "--s3-endpoint",
+    "s3_endpoint_url",
+    envvar="VIGIL_S3_ENDPOINT_URL",
+    default=None,
+    help="S3 endpoint of a non-AWS S3 server (MinIO, Ceph...); credentials come from AWS_*.",
+)
 @click.option("--host", envvar="VIGIL_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="VIGIL_PORT", default=8000, show_default=True, type=int)
 @click.option(
@@ -69,7 +76,12 @@ store_option = click.option(
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 def server_command(
-    store_url: str, artifacts_url: str, host: str, port: int, log_level: str
+    store_url: str,
+    artifacts_url: str,
+    s3_endpoint_url: str | None,
+    host: str,
+    port: int,
+    log_level: str,
 ) -> None:
     """Run the Vigil server (REST API, /metrics, /health)."""
     import uvicorn
@@ -79,7 +91,11 @@ def server_command(
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     settings = ServerSettings(
-        store_url=store_url, artifacts_url=artifacts_url, host=host, port=port
+        store_url=store_url,
+        artifacts_url=artifacts_url,
+        s3_endpoint_url=s3_endpoint_url,
+        host=host,
+        port=port,
     )
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
