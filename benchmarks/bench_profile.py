@@ -35,11 +35,11 @@ from common import (
     child_main,
     dataset_path,
     git_revision,
+    loaded_source_digest,
     markdown_table,
     measure_all,
     mib,
     ratio,
-    source_digest,
     versions,
     warm_file_cache,
     write_results,
@@ -141,6 +141,7 @@ def _times(read: Timer | None, work: Timer) -> dict[str, float]:
 def _vigil_report(profile: Any) -> dict[str, Any]:
     return {
         "versions": versions("vigil", "numpy", "pyarrow", "pandas", "datasketches"),
+        "source": loaded_source_digest(),
         "profile_bytes": len(profile.to_bytes()),
         "quantiles": {n: [profile.columns[n].quantile(q) for q in QS] for n in numeric_names()},
         "distinct": {n: float(profile.columns[n].distinct) for n in string_names()},
@@ -430,11 +431,14 @@ def main(argv: Sequence[str]) -> int:
         c for c in contenders(path, options.diagnose) if not options.only or c.name in options.only
     ]
     warm_file_cache(path)
-    revision, digest = git_revision(), source_digest()
+    revision = git_revision()
     measured = measure_all(wanted, options.repeats)
-    if source_digest() != digest:
-        revision = f"{revision} (SOURCE CHANGED DURING THE RUN: rerun before quoting)"
-        print(f"warning: Vigil's source changed during the run: {revision}", file=sys.stderr)
+    sources = {
+        r.report["source"] for m in measured.values() for r in m.runs if "source" in r.report
+    }
+    if len(sources) > 1:
+        revision = f"{revision} (VIGIL'S CODE CHANGED DURING THE RUN: rerun before quoting)"
+        print(f"warning: Vigil's code changed during the run: {revision}", file=sys.stderr)
     if not set(REQUIRED) <= set(measured):
         for m in measured.values():
             print(f"{m.label}: {m.wall_s:.2f} s, {mib(m.max_rss_bytes):.0f} MiB")

@@ -136,15 +136,23 @@ def git_revision() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def source_digest() -> str:
-    """A hash of Vigil's source files: children import the code afresh on every run, so an edit
-    during a benchmark would mix two versions; compare this before and after."""
+def loaded_source_digest(package: str = "vigil") -> str:
+    """A hash of the source of every `package` module this process has imported.
+
+    Children import the code afresh on every run, so someone editing the code during a benchmark
+    would mix two versions; each child reports this and the parent checks they all agree.
+    """
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted((REPO / "src").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode())
-        digest.update(path.read_bytes())
+    files = sorted(
+        str(module.__file__)
+        for name, module in list(sys.modules.items())
+        if (name == package or name.startswith(package + ".")) and getattr(module, "__file__", None)
+    )
+    for file in files:
+        digest.update(file.encode())
+        digest.update(Path(file).read_bytes())
     return digest.hexdigest()[:12]
 
 
