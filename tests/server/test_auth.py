@@ -114,3 +114,27 @@ def test_tokens_are_stored_hashed(
     for secret in tokens.values():
         assert secret not in stored
         assert all(secret not in h for h in stored)
+
+
+def test_a_token_revoked_outside_the_server_stops_working_after_the_cache_time(
+    sqlite_store: object, tokens: dict[Scope, str]
+) -> None:
+    from vigil.store.core import Store
+    from vigil.store.models import ApiToken
+    from vigil.store.repositories import TokenRepository, hash_token
+
+    assert isinstance(sqlite_store, Store)
+    secret = tokens[Scope.READ]
+    for ttl, still_works in ((0.0, False), (60.0, True)):
+        settings = ServerSettings(store_url="x", artifacts_url="y", token_cache_seconds=ttl)
+        with TestClient(create_app(settings, store=sqlite_store)) as api:
+            with sqlite_store.session() as session:  # un-revoke, then use the token once
+                row = session.query(ApiToken).filter_by(token_hash=hash_token(secret)).one()
+                row.revoked_at = None
+                session.commit()
+            assert api.get("/api/v1/models", headers=auth(secret)).status_code == 200
+            with sqlite_store.session() as session:  # revoke as `vigil token revoke` does
+                TokenRepository(session).revoke(row.id)
+                session.commit()
+            status = api.get("/api/v1/models", headers=auth(secret)).status_code
+            assert status == (200 if still_works else 401), ttl

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigil.errors import PayloadTooLargeError, VigilError
+from vigil.server.deps import TokenCache
 from vigil.server.limits import BodySizeLimit
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import health, ingest, kpis, meta, models, tokens
@@ -113,6 +114,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

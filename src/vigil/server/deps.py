@@ -6,6 +6,8 @@ app and checks each one answers 401 without a token and 403 with a smaller scope
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,23 +20,23 @@ from vigil.errors import AuthenticationError, PayloadTooLargeError, PermissionDe
 from vigil.server.metrics import Metrics
 from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
-from vigil.store.repositories import TokenRepository
+from vigil.store.repositories import TokenRepository, hash_token
 from vigil.store.specs import Scope
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer vgl_...`")
 
 
-def get_settings(request: Request) -> ServerSettings:
+async def get_settings(request: Request) -> ServerSettings:
     settings: ServerSettings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
@@ -61,8 +63,50 @@ class Principal:
     scope: Scope
 
 
+class TokenCache:
+    """Recently verified tokens, so a busy client does not cost a store read per request.
+
+    Keyed by the token's hash. A token revoked through this app's API is dropped at once; one
+    revoked elsewhere (the CLI, another server process) stops working within `ttl` seconds.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.ttl, principal)
+
+    def forget(self, token_id: str) -> None:
+        with self._lock:
+            for key in [k for k, (_, p) in self._entries.items() if p.token_id == token_id]:
+                del self._entries[key]
+
+
+async def get_token_cache(request: Request) -> TokenCache:
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
+TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
+
+
 def authenticate(
     session: SessionDep,
+    cache: TokenCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -70,13 +114,19 @@ def authenticate(
             "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
             "(create one with `vigil token create --scope read|write|admin`)"
         )
+    key = hash_token(credentials.credentials)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
     try:
         token = TokenRepository(session).authenticate(credentials.credentials)
     finally:
         session.rollback()  # end the read; on SQLite it holds the write lock
     if token is None:
         raise AuthenticationError("the API token is unknown or revoked")
-    return Principal(token.id, token.owner, Scope(token.scope))
+    principal = Principal(token.id, token.owner, Scope(token.scope))
+    cache.put(key, principal)
+    return principal
 
 
 class ScopeRequirement:
@@ -85,7 +135,7 @@ class ScopeRequirement:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.scope.allows(self.scope):
             raise PermissionDeniedError(
                 f"this endpoint needs a token with scope {self.scope.value!r}; "

@@ -25,6 +25,12 @@ class ServerSettings(BaseSettings):
     max_request_bytes: int = Field(
         default=64 << 20, ge=1024, description="Largest request body accepted; larger is a 413."
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified token is trusted without a store read (0: never cached). "
+        "A token revoked outside this server process stops working within this time.",
+    )
     migrate: bool = Field(
         default=True, description="Bring the store's schema up to date when the server starts."
     )

@@ -70,9 +70,15 @@ class ArtifactStore(abc.ABC):
 
 
 class LocalArtifactStore(ArtifactStore):
-    """Artifacts as files under a root folder."""
+    """Artifacts as files under a root folder.
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    A write is a temporary file renamed into place: it survives the writing process being killed.
+    `fsync=True` also flushes each file to disk before the rename (survives a power cut, at a few
+    ms per write); the SQLite store makes the same trade-off (WAL, synchronous=NORMAL).
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.fsync = fsync
         self.root = Path(root).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.url = str(self.root)
@@ -97,8 +103,9 @@ class LocalArtifactStore(ArtifactStore):
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self.fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(temp, path)
         except BaseException:
             temp.unlink(missing_ok=True)

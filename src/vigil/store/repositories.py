@@ -102,7 +102,7 @@ class WindowRepository:
         end: dt.datetime,
         n_rows: int,
         blob: bytes,
-        combine: Callable[[bytes, bytes], bytes],
+        combine: Callable[[bytes], bytes],
         arrival: dt.datetime,
     ) -> ProfileWindow:
         """Fold `blob` into the window's stored profile (created on first upload).
@@ -135,7 +135,7 @@ class WindowRepository:
         ).one()
         if created:
             return window
-        window.profile = combine(window.profile, blob)
+        window.profile = combine(window.profile)
         window.n_rows += n_rows
         window.n_uploads += 1
         window.end = max(window.end, end)

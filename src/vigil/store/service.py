@@ -71,8 +71,13 @@ def list_models(session: Session) -> list[ModelOut]:
     return [model_out(m) for m in ModelRepository(session).list()]
 
 
-def _merge_blobs(a: bytes, b: bytes) -> bytes:
-    return DatasetProfile.from_bytes(a).merge(DatasetProfile.from_bytes(b)).to_bytes()
+def _merger(profile: DatasetProfile) -> Callable[[bytes], bytes]:
+    """Fold the (already decoded) `profile` into a stored blob."""
+
+    def merge(stored: bytes) -> bytes:
+        return DatasetProfile.from_bytes(stored).merge(profile).to_bytes()
+
+    return merge
 
 
 def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
@@ -188,7 +193,7 @@ def ingest_log(
             profile.window.end,
             profile.n_rows,
             blob,
-            _merge_blobs,
+            _merger(profile),
             arrival,
         )
     session.flush()

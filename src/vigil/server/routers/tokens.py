@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from vigil.server.deps import AdminAccess, SessionDep
+from vigil.server.deps import AdminAccess, SessionDep, TokenCacheDep
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository
 from vigil.store.specs import NewToken, Scope, TokenIn, TokenOut
@@ -40,7 +40,10 @@ def list_tokens(_: AdminAccess, session: SessionDep) -> list[TokenOut]:
 
 
 @router.delete("/api/v1/tokens/{token_id}")
-def revoke_token(_: AdminAccess, token_id: str, session: SessionDep) -> TokenOut:
+def revoke_token(
+    _: AdminAccess, token_id: str, session: SessionDep, cache: TokenCacheDep
+) -> TokenOut:
     out = _out(TokenRepository(session).revoke(token_id))
     session.commit()
+    cache.forget(token_id)
     return out
