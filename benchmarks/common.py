@@ -233,7 +233,13 @@ class Measurement:
 
     @property
     def max_rss_bytes(self) -> int:
+        """The highest peak RSS of all runs."""
         return max(r.max_rss_bytes for r in self.runs)
+
+    @property
+    def median_rss_bytes(self) -> float:
+        """The median over runs of each run's peak RSS: the typical peak."""
+        return statistics.median(r.max_rss_bytes for r in self.runs)
 
     def metric(self, key: str) -> float:
         """Median over runs of a number the child reported (e.g. `work_s`)."""
@@ -250,6 +256,7 @@ class Measurement:
             "median_wall_s": self.wall_s,
             "median_cpu_s": self.cpu_s,
             "max_rss_bytes": self.max_rss_bytes,
+            "median_rss_bytes": self.median_rss_bytes,
             "runs": [asdict(r) for r in self.runs],
         }
 
