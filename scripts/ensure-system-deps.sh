@@ -20,6 +20,9 @@ apt_install() {
 # Java for the Spark suite.
 command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
 
+# A real Prometheus server scrapes /metrics in the server suite.
+command -v prometheus >/dev/null 2>&1 || apt_install prometheus
+
 # PostgreSQL on 127.0.0.1:5432 for the store tests.
 postgres_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
 if ! postgres_ready; then
