@@ -146,8 +146,8 @@ def render_html(report: DriftReport) -> str:
         f"{report.current_rows:,} rows · {source}</div>"
         f'<div class="verdict {cls}">{_e(verdict(report))}</div>'
         + (f"<h3>Multivariate drift</h3><ul>{multi}</ul>" if multi else "")
-        + '<div class="legend muted">reference<span class="ref" style="background:#8c959f">'
-        '</span> current<span style="background:#0969da"></span></div>'
+        + '<div class="legend muted"><span style="background:#8c959f"></span>reference'
+        '<span style="background:#0969da"></span>current</div>'
         '<label id="filter"><input type="checkbox" id="only"> drifted columns only</label>'
         f"{cards}"
         + (f"<h3>Not compared</h3><ul>{skipped}</ul>" if skipped else "")
