@@ -40,9 +40,11 @@ def p_value(d: float, n: int, m: int) -> float:
     """Asymptotic two-sample p-value; the limiting Kolmogorov distribution past 10,000 effective
     rows, where scipy.stats.kstwo is slow and the two agree to 1e-3."""
     en = n * m / (n + m)
+    if d <= 0:
+        return 1.0
     if en > 10_000:
         return float(stats.kstwobign.sf(d * math.sqrt(en)))
-    return float(stats.kstwo.sf(d, round(en)))
+    return float(stats.kstwo.sf(d, max(1, round(en))))
 
 
 def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
