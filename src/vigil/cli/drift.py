@@ -48,7 +48,10 @@ def _load(item: str) -> DatasetProfile | Path:
     help="p-value level for tests, distance for distances (default: the method's).",
 )
 @click.option(
-    "--columns", multiple=True, metavar="NAME", help="Compare only these columns (repeatable)."
+    "--columns",
+    multiple=True,
+    metavar="NAMES",
+    help="Compare only these columns (comma-separated or repeated).",
 )
 @click.option(
     "--prediction", "predictions", multiple=True, metavar="NAME", help="A prediction column."
@@ -81,7 +84,7 @@ def drift_command(
         report = drift(
             _load(reference),
             _load(current),
-            columns=list(columns) or None,
+            columns=[c.strip() for item in columns for c in item.split(",") if c.strip()] or None,
             method=method,
             threshold=threshold,
             exact=exact,

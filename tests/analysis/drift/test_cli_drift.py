@@ -77,12 +77,12 @@ def test_method_threshold_columns_and_output_file(files: dict[str, Path], tmp_pa
             "--threshold",
             "0.2",
             "--columns",
-            "x",
+            "x,score",
         ]
     )
     assert code == 1
     body = json.loads(out.read_text())
-    assert list(body["columns"]) == ["x"]
+    assert list(body["columns"]) == ["x", "score"]
     assert body["columns"]["x"]["method"] == "psi"
     assert body["columns"]["x"]["threshold"] == 0.2
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -108,7 +108,8 @@ def drift(
     kind: ``{"numeric": 0.1}``) is the effect size a significant test must also reach; 0 turns the
     gate off. Columns named in `prediction_columns` / `target_columns` are reported as prediction
     and target drift. `multivariate=True` adds PCA-reconstruction and domain-classifier drift
-    (needs raw data).
+    (needs raw data; reads the compared columns of both inputs). `schema` forces column kinds,
+    as in `vigil.profile`; the current data is otherwise read with the reference's kinds.
 
     >>> report = vigil.drift("train.parquet", "today.parquet")     # doctest: +SKIP
     >>> report.dataset_drift, report.columns["age"].p_value           # doctest: +SKIP
@@ -206,9 +207,6 @@ def drift(
         skipped=skipped,
         multivariate=multi,
     )
-
-
-# ------------------------------------------------------------------------------------ options
 
 
 # ------------------------------------------------------------------------------------- inputs
@@ -433,6 +431,4 @@ def _decide(results: dict[str, ColumnDrift], correction: Correction) -> dict[str
 
 
 def _replace(c: ColumnDrift, **changes: Any) -> ColumnDrift:
-    from dataclasses import replace
-
     return replace(c, **changes)
