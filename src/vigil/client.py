@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 import numpy as np
 import pyarrow as pa
@@ -138,7 +139,7 @@ class HttpTransport:
         return ModelOut.model_validate(response.json())
 
     def get_model(self, name: str) -> ModelOut:
-        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{name}").json())
+        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{_q(name)}").json())
 
     def list_models(self) -> list[ModelOut]:
         return [ModelOut.model_validate(m) for m in self._request("GET", "/api/v1/models").json()]
@@ -148,7 +149,7 @@ class HttpTransport:
     ) -> IngestResult:
         response = self._request(
             "POST",
-            f"/api/v1/models/{model}/{kind}",
+            f"/api/v1/models/{_q(model)}/{kind}",
             content=body,
             headers={"Content-Type": CONTENT_TYPE},
             attempts=attempts,
@@ -161,15 +162,15 @@ class HttpTransport:
         return KpiOut.model_validate(response.json())
 
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        response = self._request("GET", f"/api/v1/models/{model}/windows", params=params)
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=params)
         return [WindowOut.model_validate(w) for w in response.json()]
 
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        response = self._request("GET", f"/api/v1/models/{model}/profile", params=params)
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/profile", params=params)
         return DatasetProfile.from_bytes(response.content)
 
     def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        response = self._request("GET", f"/api/v1/models/{model}/predictions", params=params)
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/predictions", params=params)
         return ipc_to_table(response.content)
 
     def kpis(self, params: dict[str, str]) -> list[KpiOut]:
@@ -180,6 +181,11 @@ class HttpTransport:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _q(name: str) -> str:
+    """A name as one URL path segment (a name can never add path segments)."""
+    return quote(name, safe="")
 
 
 def _error_from(status: int, response: Any) -> VigilError:

@@ -11,7 +11,14 @@ import pytest
 from tests.e2e.live import LiveServer
 from tests.test_client import T0, traffic
 from vigil.client import Client
-from vigil.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
+from vigil.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+pytestmark = pytest.mark.slow
 
 MODEL = {
     "features": ["age", "city"],
@@ -64,8 +71,12 @@ def test_server_errors_reach_the_client_as_vigil_errors(
             client.log("churn", traffic(5, 1))
         assert client.pending == 0  # a refusal is not spooled
         assert client.windows("churn") == []
-    with _client(live, admin_token, tmp_path) as admin, pytest.raises(InvalidInputError):
-        admin.create_model("x", features=["a"], scores=["a"])
+    with _client(live, admin_token, tmp_path) as admin:
+        with pytest.raises(InvalidInputError):
+            admin.create_model("x", features=["a"], scores=["a"])
+        # A name is one path segment: it cannot reach another route.
+        with pytest.raises(NotFoundError, match="404"):
+            admin.windows("x/../../tokens")
 
 
 def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.e2e.live import LiveServer, make_token
 from tests.store.s3 import s3_bucket, s3_endpoint
@@ -13,6 +14,8 @@ from tests.test_client import traffic
 from vigil.client import Client
 
 __all__ = ["s3_bucket", "s3_endpoint"]
+
+pytestmark = pytest.mark.slow
 
 
 def test_predictions_and_labels_go_to_s3(s3_endpoint: str, s3_bucket: str, tmp_path: Path) -> None:

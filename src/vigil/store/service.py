@@ -150,6 +150,12 @@ def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
     return table
 
 
+def _window_start(item: tuple[DatasetProfile, bytes]) -> dt.datetime:
+    window = item[0].window
+    assert window is not None
+    return window.start
+
+
 def ingest_log(
     session: Session,
     predictions: PredictionStore,
@@ -184,7 +190,9 @@ def ingest_log(
         session.rollback()
         return result.model_copy(update={"duplicate": True})
     repository = WindowRepository(session)
-    for profile, blob in zip(profiles, batch.profiles, strict=True):
+    # Lock windows in one order (by start), so two batches never wait on each other's windows.
+    ordered = sorted(zip(profiles, batch.profiles, strict=True), key=_window_start)
+    for profile, blob in ordered:
         assert profile.window is not None
         repository.merge(
             model.id,
