@@ -266,3 +266,20 @@ def test_constant_and_all_missing_columns() -> None:
 def test_vigil_exports_drift() -> None:
     assert vigil.drift is drift
     assert vigil.DriftReport is DriftReport
+
+
+def test_csv_and_polars_inputs_on_the_exact_path(tmp_path: Path) -> None:
+    import polars as pl
+
+    rng = np.random.default_rng(8)
+    n = 1_000
+    zips = np.array(["01234", "04567", "10001"])
+    ref = {"zip": rng.choice(zips, n), "x": rng.normal(0, 1, n)}
+    cur = {"zip": rng.choice(zips, n, p=[0.1, 0.1, 0.8]), "x": rng.normal(0, 1, n)}
+    path = tmp_path / "cur.csv"
+    pd.DataFrame(cur).to_csv(path, index=False)
+    report = drift(pl.DataFrame(ref), path, schema={"zip": "categorical"})
+    assert report.path == "exact"
+    assert report.columns["zip"].kind is ColumnKind.CATEGORICAL
+    assert report.columns["zip"].new_categories == ()  # leading zeros kept on both sides
+    assert "zip" in report.drifted_columns
