@@ -1,11 +1,11 @@
 """Run every `benchmarks/bench_*.py`, one after another, and print their markdown reports.
 
-    make bench                                   # all benchmarks, full size
+    make bench                                                  # all, full size, defaults
     .venv/bin/python benchmarks/run_all.py profile --repeats 5   # only bench_profile.py
-    .venv/bin/python benchmarks/run_all.py --rows 20000 --repeats 1   # smoke run of all
 
-Options after the names are passed to every benchmark script. Peers run in
-`benchmarks/.venv-peers`; it is created by `benchmarks/setup_peers.sh` when missing.
+Options after the names are passed to each named script (scripts take different options, so name
+the benchmark when passing any). Peers run in `benchmarks/.venv-peers`, created by
+`benchmarks/setup_peers.sh` when missing.
 """
 
 from __future__ import annotations
