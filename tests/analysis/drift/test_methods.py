@@ -42,8 +42,9 @@ def numeric_cases() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return cases
 
 
-def test_registry_has_the_nine_methods() -> None:
+def test_registry_has_the_nine_methods_of_the_issue_and_welch_t() -> None:
     assert set(METHODS) == {
+        "welch_t",
         "ks",
         "cramer_von_mises",
         "chi_square",
@@ -95,6 +96,19 @@ def test_exact_paths_equal_scipy() -> None:
     assert (got.statistic, got.p_value) == pytest.approx((cvm.statistic, cvm.pvalue))
     w = stats.wasserstein_distance(x, y) / np.std(x, ddof=1)
     assert get_method("wasserstein").numeric_exact(x, y).statistic == pytest.approx(w)  # type: ignore[misc]
+
+
+def test_welch_t_equals_scipy_on_raw_and_on_profiles() -> None:
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(0, 1, 5_000), rng.normal(0.05, 1.3, 4_000)
+    res = stats.ttest_ind(y, x, equal_var=False)
+    method = get_method("welch_t")
+    for got in (
+        method.numeric_exact(np.sort(x), np.sort(y)),
+        method.numeric_profile(_col(x), _col(y)),
+    ):  # type: ignore[misc]
+        assert got.statistic == pytest.approx(res.statistic, rel=1e-9)
+        assert got.p_value == pytest.approx(res.pvalue, rel=1e-6)
 
 
 def test_cvm_profile_p_value_is_scipys_for_the_same_statistic() -> None:

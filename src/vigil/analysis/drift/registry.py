@@ -14,6 +14,7 @@ from vigil.analysis.drift import (
     ks,
     psi,
     wasserstein,
+    welch_t,
     z_test,
 )
 from vigil.analysis.drift.base import DriftMethod
@@ -29,6 +30,7 @@ _ALL: tuple[DriftMethod, ...] = (
     wasserstein.METHOD,
     hellinger.METHOD,
     kl_divergence.METHOD,
+    welch_t.METHOD,
 )
 
 METHODS: Mapping[str, DriftMethod] = MappingProxyType({m.name: m for m in _ALL})
