@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -46,9 +47,14 @@ StoreDep = Annotated[Store, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-def get_session(store: StoreDep) -> Iterator[Session]:
-    with store.session() as session:
+async def get_session(store: StoreDep) -> AsyncIterator[Session]:
+    """A session per request. Opening one does no I/O (it connects on first use); closing it
+    returns the connection to the pool, which may block, so that runs in the thread pool."""
+    session = store.new_session()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -104,8 +110,19 @@ async def get_token_cache(request: Request) -> TokenCache:
 TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
 
 
-def authenticate(
-    session: SessionDep,
+def _lookup(store: Store, secret: str) -> Principal | None:
+    with store.session() as session:
+        try:
+            token = TokenRepository(session).authenticate(secret)
+            if token is None:
+                return None
+            return Principal(token.id, token.owner, Scope(token.scope))
+        finally:
+            session.rollback()  # end the read; on SQLite it holds the write lock
+
+
+async def authenticate(
+    store: StoreDep,
     cache: TokenCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -118,13 +135,9 @@ def authenticate(
     cached = cache.get(key)
     if cached is not None:
         return cached
-    try:
-        token = TokenRepository(session).authenticate(credentials.credentials)
-    finally:
-        session.rollback()  # end the read; on SQLite it holds the write lock
-    if token is None:
+    principal = await run_in_threadpool(_lookup, store, credentials.credentials)
+    if principal is None:
         raise AuthenticationError("the API token is unknown or revoked")
-    principal = Principal(token.id, token.owner, Scope(token.scope))
     cache.put(key, principal)
     return principal
 

@@ -39,6 +39,10 @@ class Store:
             upgrade(engine)
         return cls(engine, open_artifact_store(artifacts_url, s3_endpoint_url=s3_endpoint_url))
 
+    def new_session(self) -> Session:
+        """A session the caller closes."""
+        return self._sessions()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session; whatever it did not commit is rolled back when the block ends."""
