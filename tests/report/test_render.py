@@ -52,6 +52,7 @@ def test_html_is_self_contained_escaped_and_sorted(report: DriftReport, tmp_path
     assert page.count("<svg") == 3
     assert max(page.index("<h2>x"), page.index("<h2>city")) < page.index("<h2>flag")
     assert "prediction" in page
+    assert "Prediction drift: flag" in page
 
 
 def test_html_never_embeds_raw_values(tmp_path: Path) -> None:

@@ -134,6 +134,17 @@ def render_html(report: DriftReport) -> str:
     )
     skipped = "".join(f"<li>{_e(n)}: {_e(why)}</li>" for n, why in report.skipped.items())
     cards = "".join(_card(c) for c in report.sorted_columns())
+    roles = "".join(
+        f"<div>{role.capitalize()} drift: "
+        + ", ".join(
+            f'{_e(c.name)} <span class="tag {"drift" if c.drifted else "ok"}">'
+            f"{'drift' if c.drifted else 'ok'}</span>"
+            for c in named
+        )
+        + "</div>"
+        for role in ("prediction", "target")
+        if (named := [c for c in report.columns.values() if c.role == role])
+    )
     source = (
         "exact statistics on raw data" if report.path == "exact" else "statistics from profiles"
     )
@@ -144,7 +155,7 @@ def render_html(report: DriftReport) -> str:
         "<h1>Vigil drift report</h1>"
         f'<div class="muted">reference {report.reference_rows:,} rows · current '
         f"{report.current_rows:,} rows · {source}</div>"
-        f'<div class="verdict {cls}">{_e(verdict(report))}</div>'
+        f'<div class="verdict {cls}">{_e(verdict(report))}</div>{roles}'
         + (f"<h3>Multivariate drift</h3><ul>{multi}</ul>" if multi else "")
         + '<div class="legend muted"><span style="background:#8c959f"></span>reference'
         '<span style="background:#0969da"></span>current</div>'
