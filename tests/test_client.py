@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vigil
 from vigil.client import Client, ServerUnavailableError
@@ -124,3 +126,30 @@ def test_remote_client_without_spool_reports_an_unreachable_server() -> None:
 
 def test_the_client_is_exported_as_vigil_client() -> None:
     assert getattr(vigil, "Client", Client) is Client
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seconds=st.lists(st.integers(-3 * 86400, 3 * 86400), min_size=1, max_size=60),
+    window=st.sampled_from([60, 900, 3600, 86400]),
+)
+def test_window_profiles_cover_every_row_once(seconds: list[int], window: int) -> None:
+    import pyarrow as pa
+
+    from vigil.client import _window_profiles
+
+    times = pa.array([T0 + dt.timedelta(seconds=s) for s in seconds], pa.timestamp("us", tz="UTC"))
+    table = pa.table({"x": [float(s) for s in seconds]})
+    profiles = [vigil.DatasetProfile.from_bytes(b) for b in _window_profiles(table, times, window)]
+    assert sum(p.n_rows for p in profiles) == len(seconds)
+    starts = [p.window.start for p in profiles if p.window]
+    assert starts == sorted(set(starts))
+    for p in profiles:
+        assert p.window is not None
+        assert (p.window.end - p.window.start).total_seconds() == window
+        assert p.window.start.timestamp() % window == 0
+        inside = [
+            s for s in seconds if p.window.start <= T0 + dt.timedelta(seconds=s) < p.window.end
+        ]
+        assert p.n_rows == len(inside)
+        assert p.columns["x"].count == len(inside)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.store.s3 import s3_bucket, s3_endpoint
 from vigil.errors import InvalidInputError, NotFoundError
@@ -115,3 +118,19 @@ def test_artifact_urls_are_checked(tmp_path: Path) -> None:
         open_artifact_store("ftp://host/x")
     with pytest.raises(InvalidInputError, match="s3://bucket/prefix"):
         S3ArtifactStore("s3:///nobucket")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab./\\%2e5fF_-=~:\x00 ")), min_size=1, max_size=24))
+def test_any_accepted_key_stays_inside_the_root(key: str) -> None:
+    try:
+        validate_key(key)
+    except InvalidInputError:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder).resolve() / "root"
+        store = LocalArtifactStore(root)
+        store.put(key, b"x")
+        written = [p for p in root.parent.rglob("*") if p.is_file()]
+        assert written == [(root / key).resolve()]
+        assert store.list() == [key]
