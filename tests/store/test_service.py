@@ -249,3 +249,14 @@ def test_files_of_an_upload_that_never_committed_stay_invisible(store: Store) ->
         service.ingest_log(session, store.predictions, "churn", batch)
     assert store.predictions.read(_model_id(store)).num_rows == 40
     assert len(store.artifacts.list("predictions")) == 1
+
+
+def test_store_create_token_returns_a_secret_that_authenticates(store: Store) -> None:
+    from vigil.store.repositories import TokenRepository
+    from vigil.store.specs import Scope
+
+    secret = store.create_token(Scope.WRITE, owner="demo")
+    with store.session() as session:
+        token = TokenRepository(session).authenticate(secret)
+        assert token is not None
+        assert (token.scope, token.owner) == ("write", "demo")

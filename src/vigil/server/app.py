@@ -122,3 +122,10 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
+
+
+def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+    """Run a server with `settings` until interrupted (what `vigil server` does)."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)

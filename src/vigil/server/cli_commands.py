@@ -84,9 +84,7 @@ def server_command(
     log_level: str,
 ) -> None:
     """Run the Vigil server (REST API, /metrics, /health)."""
-    import uvicorn
-
-    from vigil.server.app import create_app
+    from vigil.server.app import serve
     from vigil.server.settings import ServerSettings
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -97,7 +95,7 @@ def server_command(
         host=host,
         port=port,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    serve(settings, log_level=log_level)
 
 
 @click.group("token")

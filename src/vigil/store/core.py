@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
-from vigil.store.repositories import BatchRepository
+from vigil.store.repositories import BatchRepository, TokenRepository
+from vigil.store.specs import Scope
 
 
 class Store:
@@ -48,6 +49,13 @@ class Store:
         """A session; whatever it did not commit is rolled back when the block ends."""
         with self._sessions() as session:
             yield session
+
+    def create_token(self, scope: Scope, *, name: str = "", owner: str = "") -> str:
+        """A new API token's secret (only its hash is stored)."""
+        with self.session() as session:
+            _, secret = TokenRepository(session).create(scope, name=name, owner=owner)
+            session.commit()
+        return secret
 
     def _claimed(self, batch_ids: Sequence[str]) -> set[str]:
         with self._sessions() as session:
