@@ -32,9 +32,8 @@ import httpx
 import numpy as np
 import pyarrow as pa
 
-from common import Machine, git_revision, markdown_table, write_results
-
 import vigil
+from common import Machine, git_revision, markdown_table, write_results
 from vigil.client import Client
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.repositories import TokenRepository
@@ -74,8 +73,9 @@ def _frame(n: int, seed: int, start: dt.datetime = T0) -> pa.Table:
     offsets = rng.integers(0, 3600 * 10**6, n).astype("timedelta64[us]")
     columns: dict[str, Any] = {
         "id": [f"{seed}-{i}" for i in range(n)],
-        "ts": pa.array(np.datetime64(start.replace(tzinfo=None), "us") + offsets,
-                       pa.timestamp("us", tz="UTC")),
+        "ts": pa.array(
+            np.datetime64(start.replace(tzinfo=None), "us") + offsets, pa.timestamp("us", tz="UTC")
+        ),
     }
     for name in FEATURES:
         columns[name] = rng.normal(size=n)
@@ -147,8 +147,12 @@ def main() -> None:
         client = Client(url, token=token, spool_dir=None)
         for model in ("rows", "profiles", "small"):
             client.create_model(
-                f"bench-{model}", features=FEATURES, predictions=["label"], scores=["proba"],
-                id_column="id", timestamp_column="ts",
+                f"bench-{model}",
+                features=FEATURES,
+                predictions=["label"],
+                scores=["proba"],
+                id_column="id",
+                timestamp_column="ts",
             )
 
         bodies = [_body(_frame(args.batch_rows, s), rows=True) for s in range(args.batches)]
@@ -178,7 +182,11 @@ def main() -> None:
     p95 = float(np.percentile(latencies, 95)) * 1000
     backend = store_url.split(":", 1)[0]
     rows = [
-        ["prediction rows / s", rows_per_s, f"{args.batch_rows:,}-row bodies, {args.senders} senders"],
+        [
+            "prediction rows / s",
+            rows_per_s,
+            f"{args.batch_rows:,}-row bodies, {args.senders} senders",
+        ],
         ["profile uploads / s", profiles_per_s, f"same window, merged; {args.senders} senders"],
         ["small log call p50 (ms)", p50, "10 rows, client.log end to end"],
         ["small log call p95 (ms)", p95, ""],
