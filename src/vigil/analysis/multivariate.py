@@ -124,10 +124,10 @@ def pca_reconstruction(
     random_state: int = 0,
 ) -> MultivariateDrift:
     """Mean reconstruction error of current rows over that of held-out reference rows."""
-    from sklearn.decomposition import PCA  # type: ignore[import-untyped]
-    from sklearn.impute import SimpleImputer  # type: ignore[import-untyped]
-    from sklearn.pipeline import make_pipeline  # type: ignore[import-untyped]
-    from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+    from sklearn.decomposition import PCA
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     x_ref, x_cur = _drop_empty(x_ref, x_cur)
     rng = np.random.default_rng(random_state)
@@ -175,12 +175,12 @@ def domain_classifier(
     random_state: int = 0,
 ) -> MultivariateDrift:
     """Cross-validated ROC AUC of a classifier telling current rows from reference rows."""
-    from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
-    from sklearn.model_selection import (  # type: ignore[import-untyped]
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import (
         StratifiedKFold,
         cross_val_score,
     )
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     x_ref, x_cur = _drop_empty(x_ref, x_cur)
     if min(x_ref.shape[0], x_cur.shape[0]) < folds * 2:
