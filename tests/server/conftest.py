@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,40 +26,30 @@ def make_tokens(store: Store) -> dict[Scope, str]:
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
-    yield opened
-    opened.close()
+def server_store(store: Store) -> Store:
+    """The app's store, on each backend (SQLite, PostgreSQL)."""
+    return store
 
 
 def _client(store: Store, **settings: object) -> Iterator[TestClient]:
     config = ServerSettings(
-        store_url=str(store.engine.url), artifacts_url=store.artifacts.url, **settings
-    )  # type: ignore[arg-type]
+        store_url=str(store.engine.url),
+        artifacts_url=store.artifacts.url,
+        **settings,  # type: ignore[arg-type]
+    )
     with TestClient(create_app(config, store=store)) as client:
         yield client
 
 
 @pytest.fixture
-def api(sqlite_store: Store) -> Iterator[TestClient]:
-    """A test client of an app on a fresh SQLite store."""
-    yield from _client(sqlite_store, max_request_bytes=1 << 20)
+def api(server_store: Store) -> Iterator[TestClient]:
+    """A test client of an app on a fresh store (each backend), with a 1 MiB body limit."""
+    yield from _client(server_store, max_request_bytes=1 << 20)
 
 
 @pytest.fixture
-def tokens(sqlite_store: Store) -> dict[Scope, str]:
-    return make_tokens(sqlite_store)
-
-
-@pytest.fixture
-def any_api(store: Store) -> Iterator[TestClient]:
-    """A test client of an app on each backend (SQLite, PostgreSQL)."""
-    yield from _client(store)
-
-
-@pytest.fixture
-def any_tokens(store: Store) -> dict[Scope, str]:
-    return make_tokens(store)
+def tokens(server_store: Store) -> dict[Scope, str]:
+    return make_tokens(server_store)
 
 
 def auth(token: str) -> dict[str, str]:

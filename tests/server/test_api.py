@@ -10,6 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 import vigil
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
+from vigil.store.core import Store
+from vigil.store.db import create_store_engine
 from vigil.store.specs import Scope
 from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, table_to_ipc
 
@@ -205,7 +207,7 @@ def test_metrics_are_prometheus_text(api: TestClient, writer: dict[str, str]) ->
 
 
 def test_each_app_has_its_own_metrics(
-    api: TestClient, writer: dict[str, str], sqlite_store: object
+    api: TestClient, writer: dict[str, str], server_store: object
 ) -> None:
     from vigil.server import ServerSettings, create_app
 
@@ -220,31 +222,41 @@ def test_openapi_document_lists_the_api(api: TestClient, tokens: dict[Scope, str
     assert "HTTPBearer" in document["components"]["securitySchemes"]
 
 
-def test_health_is_open_and_checks_the_store(api: TestClient) -> None:
-    assert api.get("/health").json() == {"status": "ok", "store": "sqlite"}
+def test_health_is_open_and_checks_the_store(api: TestClient, server_store: Store) -> None:
+    backend = server_store.engine.dialect.name
+    assert api.get("/health").json() == {"status": "ok", "store": backend}
+    working = server_store.engine
+    server_store.engine = create_store_engine("postgresql://postgres@127.0.0.1:1/unreachable")
+    try:
+        response = api.get("/health")
+    finally:
+        server_store.engine = working
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"] == "store_unavailable"
 
 
 def test_first_start_says_how_to_create_an_admin_token(
-    sqlite_store: object, caplog: pytest.LogCaptureFixture
+    server_store: object, caplog: pytest.LogCaptureFixture
 ) -> None:
     from vigil.server import ServerSettings, create_app
     from vigil.store.core import Store
 
-    assert isinstance(sqlite_store, Store)
+    assert isinstance(server_store, Store)
     settings = ServerSettings(store_url="sqlite:///x.db", artifacts_url="unused")
     with (
         caplog.at_level("WARNING", logger="vigil.server"),
-        TestClient(create_app(settings, store=sqlite_store)),
+        TestClient(create_app(settings, store=server_store)),
     ):
         pass
     assert "vigil token create --scope admin --store sqlite:///x.db" in caplog.text
     caplog.clear()
     from tests.server.conftest import make_tokens
 
-    make_tokens(sqlite_store)
+    make_tokens(server_store)
     with (
         caplog.at_level("WARNING", logger="vigil.server"),
-        TestClient(create_app(settings, store=sqlite_store)),
+        TestClient(create_app(settings, store=server_store)),
     ):
         pass
     assert "vigil token create" not in caplog.text

@@ -102,13 +102,13 @@ def test_a_revoked_token_stops_working(api: TestClient, tokens: dict[Scope, str]
 
 
 def test_tokens_are_stored_hashed(
-    api: TestClient, sqlite_store: object, tokens: dict[Scope, str]
+    api: TestClient, server_store: object, tokens: dict[Scope, str]
 ) -> None:
     from vigil.store.core import Store
     from vigil.store.models import ApiToken
 
-    assert isinstance(sqlite_store, Store)
-    with sqlite_store.session() as session:
+    assert isinstance(server_store, Store)
+    with server_store.session() as session:
         stored = [t.token_hash for t in session.query(ApiToken).all()]
     assert len(stored) == 3
     for secret in tokens.values():
@@ -117,23 +117,23 @@ def test_tokens_are_stored_hashed(
 
 
 def test_a_token_revoked_outside_the_server_stops_working_after_the_cache_time(
-    sqlite_store: object, tokens: dict[Scope, str]
+    server_store: object, tokens: dict[Scope, str]
 ) -> None:
     from vigil.store.core import Store
     from vigil.store.models import ApiToken
     from vigil.store.repositories import TokenRepository, hash_token
 
-    assert isinstance(sqlite_store, Store)
+    assert isinstance(server_store, Store)
     secret = tokens[Scope.READ]
     for ttl, still_works in ((0.0, False), (60.0, True)):
         settings = ServerSettings(store_url="x", artifacts_url="y", token_cache_seconds=ttl)
-        with TestClient(create_app(settings, store=sqlite_store)) as api:
-            with sqlite_store.session() as session:  # un-revoke, then use the token once
+        with TestClient(create_app(settings, store=server_store)) as api:
+            with server_store.session() as session:  # un-revoke, then use the token once
                 row = session.query(ApiToken).filter_by(token_hash=hash_token(secret)).one()
                 row.revoked_at = None
                 session.commit()
             assert api.get("/api/v1/models", headers=auth(secret)).status_code == 200
-            with sqlite_store.session() as session:  # revoke as `vigil token revoke` does
+            with server_store.session() as session:  # revoke as `vigil token revoke` does
                 TokenRepository(session).revoke(row.id)
                 session.commit()
             status = api.get("/api/v1/models", headers=auth(secret)).status_code
