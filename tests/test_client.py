@@ -153,3 +153,23 @@ def test_window_profiles_cover_every_row_once(seconds: list[int], window: int) -
         ]
         assert p.n_rows == len(inside)
         assert p.columns["x"].count == len(inside)
+
+
+def test_a_missing_optional_dependency_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with pytest.raises(vigil.VigilError, match=r"pip install 'vigil\[server\]'"):
+        Client("http://127.0.0.1:9")
+
+
+def test_importing_the_client_does_not_import_the_server_stack() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vigil.client; "
+        "print(sorted(m for m in ('sqlalchemy', 'duckdb', 'fastapi', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

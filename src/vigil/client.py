@@ -102,8 +102,7 @@ class HttpTransport:
     def __init__(
         self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
     ) -> None:
-        import httpx
-
+        httpx = _require("httpx", "to talk to a Vigil server")
         self._httpx = httpx
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
@@ -183,6 +182,19 @@ class HttpTransport:
         self._http.close()
 
 
+def _require(module: str, purpose: str) -> Any:
+    """Import an optional dependency, or say which extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise VigilError(
+            f"the client needs the {module!r} package {purpose}; "
+            "install it with: pip install 'vigil[server]'"
+        ) from None
+
+
 def _q(name: str) -> str:
     """A name as one URL path segment (a name can never add path segments)."""
     return quote(name, safe="")
@@ -202,6 +214,7 @@ class LocalTransport:
     """Writes to the embedded store, in this process, with no server."""
 
     def __init__(self, store_url: str, artifacts_url: str) -> None:
+        _require("sqlalchemy", "to write to a local store")
         from vigil.store.core import Store
 
         self.store = Store.open(store_url, artifacts_url)
