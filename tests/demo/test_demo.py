@@ -15,6 +15,13 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     out = "\n".join(lines)
     assert "Training data profile" in out
     assert "crypto" in out  # the new payment method appears after drift starts
+    after, before = out.split("(after the change)")[1].split("(before the change)")
+    assert "DATASET DRIFT" in after
+    assert "no dataset drift" in before
+    assert "validation passed" in out  # the first production day
+    assert "validation FAILED" in out  # the last one
+    assert "missing_share_at_most" in out.split("Sun 08 Nov")[-1]
+    assert (tmp_path / "checks.yaml").exists()
     assert (tmp_path / "training.vgp").exists()
     assert len(list(tmp_path.glob("production-*.vgp"))) == 7
 

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from vigil.analysis.drift import drift
+from vigil.analysis.validation import suggest_checks
 from vigil.demo.data import DRIFT_DAY, production_week, training_set
 from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
 
@@ -60,6 +61,14 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
         report = drift(reference, merged, **DEMO_ROLES)
         echo(f"\n== Drift report: production {title} against training, from profiles")
         echo(report.summary())
+
+    suite = suggest_checks(reference, window_rows=min(p.n_rows for _, p in days))
+    suite_path = out_dir / "checks.yaml"
+    suite.save(suite_path)
+    echo(f"\n== Data checks suggested from training ({len(suite.checks)} checks, in {suite_path})")
+    for start, day_profile in (days[0], days[-1]):
+        result = suite.validate(day_profile)
+        echo(f"\n{start:%a %d %b}: " + result.summary())
 
 
 def _daily_table(reference: DatasetProfile, days: list[tuple[dt.datetime, DatasetProfile]]) -> str:
