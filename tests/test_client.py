@@ -136,7 +136,7 @@ def test_the_client_is_exported_as_vigil_client() -> None:
 def test_window_profiles_cover_every_row_once(seconds: list[int], window: int) -> None:
     import pyarrow as pa
 
-    from vigil.client import _window_profiles
+    from vigil.client.batching import window_profiles as _window_profiles
 
     times = pa.array([T0 + dt.timedelta(seconds=s) for s in seconds], pa.timestamp("us", tz="UTC"))
     table = pa.table({"x": [float(s) for s in seconds]})

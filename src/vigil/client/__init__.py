@@ -16,293 +16,51 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
-from urllib.parse import quote
+from typing import Any, TypeVar
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    VigilError,
+from vigil.client.batching import (
+    TIMESTAMP_TYPE,
+    as_table,
+    query_params,
+    row_times,
+    to_window_seconds,
+    utc,
+    window_profiles,
 )
-from vigil.io import open_source
-from vigil.profile import DatasetProfile, profile
+from vigil.client.transport import (
+    HttpTransport,
+    LocalTransport,
+    ServerUnavailableError,
+    Transport,
+    UnavailableError,
+)
+from vigil.errors import InvalidInputError, VigilError
+from vigil.profile import DatasetProfile
 from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
 from vigil.store.wire import (
-    CONTENT_TYPE,
     ID_COLUMN,
     LABEL_COLUMN,
     TIMESTAMP_COLUMN,
     LabelBatch,
     LogBatch,
-    ipc_to_table,
     new_batch_id,
     table_to_ipc,
 )
+
+__all__ = ["DEFAULT_SPOOL_DIR", "Client", "ServerUnavailableError"]
 
 logger = logging.getLogger("vigil.client")
 T = TypeVar("T")
 
 DEFAULT_SPOOL_DIR = Path(".vigil") / "spool"
-_TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
-
-
-class ServerUnavailableError(VigilError):
-    """The server could not be reached (or kept failing) and the call was not spooled."""
-
-    status_code = 503
-    code = "server_unavailable"
-
-
-_ERRORS: dict[int, type[VigilError]] = {
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: PayloadTooLargeError,
-    422: InvalidInputError,
-}
-
-
-class Transport(Protocol):
-    """Where the client's calls go: a server over HTTP, or the embedded store."""
-
-    def create_model(self, spec: ModelSpec) -> ModelOut: ...
-    def get_model(self, name: str) -> ModelOut: ...
-    def list_models(self) -> list[ModelOut]: ...
-    def send(self, kind: str, model: str, body: bytes) -> IngestResult: ...
-    def send_kpi(self, kpi: KpiIn) -> KpiOut: ...
-    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]: ...
-    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
-    def predictions(self, model: str, params: dict[str, str]) -> pa.Table: ...
-    def kpis(self, params: dict[str, str]) -> list[KpiOut]: ...
-    def close(self) -> None: ...
-
-
-class _UnavailableError(Exception):
-    """A transient failure: worth a retry, and a spool entry if retries run out."""
-
-
-class HttpTransport:
-    """Calls a Vigil server; retries connection errors, 429 and 5xx with exponential backoff."""
-
-    def __init__(
-        self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
-    ) -> None:
-        httpx = _require("httpx", "to talk to a Vigil server")
-        self._httpx = httpx
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
-        self.retries = retries
-        self.backoff = backoff
-
-    def _request(
-        self, method: str, path: str, *, attempts: int | None = None, **kwargs: Any
-    ) -> Any:
-        attempts = self.retries + 1 if attempts is None else attempts
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = self.backoff * 2 ** (attempt - 1)
-                time.sleep(delay * (0.5 + random.random()))
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except self._httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-                continue
-            if response.status_code >= 400:
-                raise _error_from(response.status_code, response)
-            return response
-        raise _UnavailableError(
-            f"{method} {self._http.base_url}{path} failed {attempts} time(s): {last}"
-        )
-
-    def create_model(self, spec: ModelSpec) -> ModelOut:
-        response = self._request("POST", "/api/v1/models", json=spec.model_dump(mode="json"))
-        return ModelOut.model_validate(response.json())
-
-    def get_model(self, name: str) -> ModelOut:
-        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{_q(name)}").json())
-
-    def list_models(self) -> list[ModelOut]:
-        return [ModelOut.model_validate(m) for m in self._request("GET", "/api/v1/models").json()]
-
-    def send(
-        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
-    ) -> IngestResult:
-        response = self._request(
-            "POST",
-            f"/api/v1/models/{_q(model)}/{kind}",
-            content=body,
-            headers={"Content-Type": CONTENT_TYPE},
-            attempts=attempts,
-        )
-        return IngestResult.model_validate(response.json())
-
-    def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
-        body = kpi.model_dump(mode="json")
-        response = self._request("POST", "/api/v1/kpis", json=body, attempts=attempts)
-        return KpiOut.model_validate(response.json())
-
-    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=params)
-        return [WindowOut.model_validate(w) for w in response.json()]
-
-    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/profile", params=params)
-        return DatasetProfile.from_bytes(response.content)
-
-    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/predictions", params=params)
-        return ipc_to_table(response.content)
-
-    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        return [
-            KpiOut.model_validate(k)
-            for k in self._request("GET", "/api/v1/kpis", params=params).json()
-        ]
-
-    def close(self) -> None:
-        self._http.close()
-
-
-def _require(module: str, purpose: str) -> Any:
-    """Import an optional dependency, or say which extra to install."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise VigilError(
-            f"the client needs the {module!r} package {purpose}; "
-            "install it with: pip install 'vigil[server]'"
-        ) from None
-
-
-def _q(name: str) -> str:
-    """A name as one URL path segment (a name can never add path segments)."""
-    return quote(name, safe="")
-
-
-def _error_from(status: int, response: Any) -> VigilError:
-    try:
-        body = response.json()
-        message, details = str(body.get("message", body)), body.get("details") or {}
-    except ValueError:
-        message, details = response.text[:500], {}
-    error = _ERRORS.get(status, VigilError)(f"server answered {status}: {message}", **details)
-    return error
-
-
-class LocalTransport:
-    """Writes to the embedded store, in this process, with no server."""
-
-    def __init__(self, store_url: str, artifacts_url: str) -> None:
-        _require("sqlalchemy", "to write to a local store")
-        from vigil.store.core import Store
-
-        self.store = Store.open(store_url, artifacts_url)
-
-    def create_model(self, spec: ModelSpec) -> ModelOut:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.create_model(session, spec)[0]
-
-    def get_model(self, name: str) -> ModelOut:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.get_model(session, name)
-
-    def list_models(self) -> list[ModelOut]:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.list_models(session)
-
-    def send(self, kind: str, model: str, body: bytes) -> IngestResult:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            if kind == "log":
-                return service.ingest_log(
-                    session, self.store.predictions, model, LogBatch.decode(body)
-                )
-            return service.ingest_labels(
-                session, self.store.predictions, model, LabelBatch.decode(body)
-            )
-
-    def send_kpi(self, kpi: KpiIn) -> KpiOut:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.log_kpi(session, kpi)
-
-    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.list_windows(session, model, **_typed(params))
-
-    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.merged_profile(session, model, **_typed(params))
-
-    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        from vigil.store import service
-
-        typed = _typed(params)
-        with self.store.session() as session:
-            model_id = service.model_id(session, model)
-        return self.store.predictions.joined(model_id, typed.get("start"), typed.get("end"))
-
-    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        from vigil.store import service
-
-        with self.store.session() as session:
-            return service.list_kpis(session, **_typed(params))
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def _typed(params: dict[str, str]) -> dict[str, Any]:
-    return {
-        key: dt.datetime.fromisoformat(value) if key in ("start", "end") else value
-        for key, value in params.items()
-    }
-
-
-def _window_seconds(window: dt.timedelta | int) -> int:
-    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else window
-    if int(seconds) != seconds or seconds <= 0:
-        raise InvalidInputError(
-            f"window must be a whole positive number of seconds, got {window!r}"
-        )
-    return int(seconds)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Client:
@@ -374,7 +132,7 @@ class Client:
                 id_column=id_column,
                 timestamp_column=timestamp_column,
                 target_column=target_column,
-                window_seconds=_window_seconds(window),
+                window_seconds=to_window_seconds(window),
             )
         except ValueError as exc:
             raise InvalidInputError(f"invalid model definition for {name!r}: {exc}") from None
@@ -410,8 +168,8 @@ class Client:
         Columns the model does not declare are ignored. Returns None when the call was spooled.
         """
         spec = self._spec(model)
-        table = _as_table(data)
-        times = _row_times(spec, table, timestamp)
+        table = as_table(data)
+        times = row_times(spec, table, timestamp)
         profiled = [c for c in spec.profiled_columns if c in table.column_names]
         if spec.id_column and spec.id_column not in table.column_names:
             raise InvalidInputError(
@@ -424,7 +182,7 @@ class Client:
                 f"the data has none of model {model!r}'s columns {spec.profiled_columns}; "
                 f"its columns are {table.column_names}"
             )
-        profiles = _window_profiles(table.select(profiled), times, spec.window_seconds)
+        profiles = window_profiles(table.select(profiled), times, spec.window_seconds)
         rows: dict[str, pa.Array | pa.ChunkedArray] = {TIMESTAMP_COLUMN: times}
         if spec.id_column:
             rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
@@ -450,12 +208,12 @@ class Client:
             raise InvalidInputError(
                 f"ids and labels must have the same length, got {len(id_array)} and {len(label_array)}"
             )
-        at = _utc(timestamp) if timestamp else dt.datetime.now(dt.UTC)
+        at = utc(timestamp) if timestamp else dt.datetime.now(dt.UTC)
         table = pa.table(
             {
                 ID_COLUMN: pc.cast(id_array, pa.string()),
                 LABEL_COLUMN: label_array,
-                TIMESTAMP_COLUMN: pa.array([at] * len(id_array), _TIMESTAMP_TYPE),
+                TIMESTAMP_COLUMN: pa.array([at] * len(id_array), TIMESTAMP_TYPE),
             }
         )
         return _ingested(self._deliver("labels", model, LabelBatch(table_to_ipc(table)).encode()))
@@ -473,7 +231,7 @@ class Client:
             kpi = KpiIn(
                 name=name,
                 value=value,
-                timestamp=_utc(timestamp or dt.datetime.now(dt.UTC)),
+                timestamp=utc(timestamp or dt.datetime.now(dt.UTC)),
                 model=model,
                 version=version or "",
                 batch_id=new_batch_id(),
@@ -495,7 +253,7 @@ class Client:
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> list[WindowOut]:
-        params = _params(version=version, start=start, end=end)
+        params = query_params(version=version, start=start, end=end)
         return self._call(lambda: self._transport.windows(model, params))
 
     def profile(
@@ -507,18 +265,18 @@ class Client:
         end: dt.datetime | None = None,
     ) -> DatasetProfile:
         """The merged profile of the model's windows in [start, end)."""
-        params = _params(version=version, start=start, end=end)
+        params = query_params(version=version, start=start, end=end)
         return self._call(lambda: self._transport.profile(model, params))
 
     def predictions(
         self, model: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None
     ) -> pa.Table:
         """Prediction rows in [start, end) with their latest label (`vigil_label`)."""
-        params = _params(start=start, end=end)
+        params = query_params(start=start, end=end)
         return self._call(lambda: self._transport.predictions(model, params))
 
     def kpis(self, *, name: str | None = None, model: str | None = None) -> list[KpiOut]:
-        params = _params(name=name, model=model)
+        params = query_params(name=name, model=model)
         return self._call(lambda: self._transport.kpis(params))
 
     # delivery and spool ---------------------------------------------------------------------
@@ -526,7 +284,7 @@ class Client:
     def _call(self, action: Callable[[], T]) -> T:
         try:
             return action()
-        except _UnavailableError as exc:
+        except UnavailableError as exc:
             raise ServerUnavailableError(str(exc), url=self.url) from None
 
     def _send(
@@ -547,7 +305,7 @@ class Client:
             self.flush()
         try:
             return self._send(kind, model, body)
-        except _UnavailableError as exc:
+        except UnavailableError as exc:
             if self.spool_dir is None:
                 raise ServerUnavailableError(str(exc), url=self.url) from None
             path = self._spool(kind, model, body)
@@ -589,7 +347,7 @@ class Client:
             kind = path.name.split(".")[-2]
             try:
                 self._send(kind, model, body, attempts=1)
-            except _UnavailableError:
+            except UnavailableError:
                 break
             except VigilError as exc:
                 assert self.spool_dir is not None
@@ -628,58 +386,3 @@ class Client:
 def _ingested(result: IngestResult | KpiOut | None) -> IngestResult | None:
     assert result is None or isinstance(result, IngestResult)
     return result
-
-
-def _params(**values: str | dt.datetime | None) -> dict[str, str]:
-    out = {}
-    for key, value in values.items():
-        if isinstance(value, dt.datetime):
-            out[key] = _utc(value).isoformat()
-        elif value is not None:
-            out[key] = value
-    return out
-
-
-def _as_table(data: Any) -> pa.Table:
-    source = open_source(data)
-    return pa.Table.from_batches(list(source), schema=source.schema)
-
-
-def _row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -> pa.Array:
-    n = table.num_rows
-    if timestamp is not None:
-        return pa.array([_utc(timestamp)] * n, _TIMESTAMP_TYPE)
-    column = spec.timestamp_column
-    if column and column in table.column_names:
-        values = table[column].combine_chunks()
-        if not pa.types.is_timestamp(values.type):
-            raise InvalidInputError(
-                f"timestamp column {column!r} has type {values.type}, not a timestamp; "
-                "convert it, or pass timestamp=",
-                column=column,
-            )
-        if values.null_count:
-            raise InvalidInputError(
-                f"timestamp column {column!r} has {values.null_count} null(s); every row needs a time"
-            )
-        if values.type.tz is None:
-            values = pc.assume_timezone(values, "UTC")
-        return pc.cast(values, _TIMESTAMP_TYPE)
-    return pa.array([dt.datetime.now(dt.UTC)] * n, _TIMESTAMP_TYPE)
-
-
-def _window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> list[bytes]:
-    """One profile per window the rows fall in, each carrying its window."""
-    if table.num_rows == 0:
-        return []
-    width = window_seconds * 1_000_000
-    micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
-    starts = (micros // width) * width  # NumPy floors, also before 1970
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    blobs = []
-    for start in np.unique(starts).tolist():
-        part = table.filter(pa.array(starts == start))
-        begin = epoch + dt.timedelta(microseconds=start)
-        window = (begin, begin + dt.timedelta(seconds=window_seconds))
-        blobs.append(profile(part, window=window).to_bytes())
-    return blobs

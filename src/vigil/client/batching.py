@@ -1,0 +1,85 @@
+"""Turning a log call's data into what is sent: rows in one Arrow table, times, window profiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vigil.errors import InvalidInputError
+from vigil.io import open_source
+from vigil.profile import profile
+from vigil.store.specs import ModelSpec
+
+TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+
+
+def to_window_seconds(window: dt.timedelta | int) -> int:
+    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else window
+    if int(seconds) != seconds or seconds <= 0:
+        raise InvalidInputError(
+            f"window must be a whole positive number of seconds, got {window!r}"
+        )
+    return int(seconds)
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def query_params(**values: str | dt.datetime | None) -> dict[str, str]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dt.datetime):
+            out[key] = utc(value).isoformat()
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def as_table(data: Any) -> pa.Table:
+    source = open_source(data)
+    return pa.Table.from_batches(list(source), schema=source.schema)
+
+
+def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -> pa.Array:
+    n = table.num_rows
+    if timestamp is not None:
+        return pa.array([utc(timestamp)] * n, TIMESTAMP_TYPE)
+    column = spec.timestamp_column
+    if column and column in table.column_names:
+        values = table[column].combine_chunks()
+        if not pa.types.is_timestamp(values.type):
+            raise InvalidInputError(
+                f"timestamp column {column!r} has type {values.type}, not a timestamp; "
+                "convert it, or pass timestamp=",
+                column=column,
+            )
+        if values.null_count:
+            raise InvalidInputError(
+                f"timestamp column {column!r} has {values.null_count} null(s); every row needs a time"
+            )
+        if values.type.tz is None:
+            values = pc.assume_timezone(values, "UTC")
+        return pc.cast(values, TIMESTAMP_TYPE)
+    return pa.array([dt.datetime.now(dt.UTC)] * n, TIMESTAMP_TYPE)
+
+
+def window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> list[bytes]:
+    """One profile per window the rows fall in, each carrying its window."""
+    if table.num_rows == 0:
+        return []
+    width = window_seconds * 1_000_000
+    micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
+    starts = (micros // width) * width  # NumPy floors, also before 1970
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    blobs = []
+    for start in np.unique(starts).tolist():
+        part = table.filter(pa.array(starts == start))
+        begin = epoch + dt.timedelta(microseconds=start)
+        window = (begin, begin + dt.timedelta(seconds=window_seconds))
+        blobs.append(profile(part, window=window).to_bytes())
+    return blobs

@@ -1,0 +1,256 @@
+"""Where the client's calls go: a Vigil server over HTTP (with retries), or the embedded store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import pyarrow as pa
+
+from vigil.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    VigilError,
+)
+from vigil.profile import DatasetProfile
+from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
+
+
+class ServerUnavailableError(VigilError):
+    """The server could not be reached (or kept failing) and the call was not spooled."""
+
+    status_code = 503
+    code = "server_unavailable"
+
+
+_ERRORS: dict[int, type[VigilError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: InvalidInputError,
+}
+
+
+class Transport(Protocol):
+    """Where the client's calls go: a server over HTTP, or the embedded store."""
+
+    def create_model(self, spec: ModelSpec) -> ModelOut: ...
+    def get_model(self, name: str) -> ModelOut: ...
+    def list_models(self) -> list[ModelOut]: ...
+    def send(self, kind: str, model: str, body: bytes) -> IngestResult: ...
+    def send_kpi(self, kpi: KpiIn) -> KpiOut: ...
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]: ...
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table: ...
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]: ...
+    def close(self) -> None: ...
+
+
+class UnavailableError(Exception):
+    """A transient failure: worth a retry, and a spool entry if retries run out."""
+
+
+class HttpTransport:
+    """Calls a Vigil server; retries connection errors, 429 and 5xx with exponential backoff."""
+
+    def __init__(
+        self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
+    ) -> None:
+        httpx = _require("httpx", "to talk to a Vigil server")
+        self._httpx = httpx
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+        self.retries = retries
+        self.backoff = backoff
+
+    def _request(
+        self, method: str, path: str, *, attempts: int | None = None, **kwargs: Any
+    ) -> Any:
+        attempts = self.retries + 1 if attempts is None else attempts
+        last = ""
+        for attempt in range(attempts):
+            if attempt:
+                delay = self.backoff * 2 ** (attempt - 1)
+                time.sleep(delay * (0.5 + random.random()))
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except self._httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+                continue
+            if response.status_code >= 400:
+                raise _error_from(response.status_code, response)
+            return response
+        raise UnavailableError(
+            f"{method} {self._http.base_url}{path} failed {attempts} time(s): {last}"
+        )
+
+    def create_model(self, spec: ModelSpec) -> ModelOut:
+        response = self._request("POST", "/api/v1/models", json=spec.model_dump(mode="json"))
+        return ModelOut.model_validate(response.json())
+
+    def get_model(self, name: str) -> ModelOut:
+        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{_q(name)}").json())
+
+    def list_models(self) -> list[ModelOut]:
+        return [ModelOut.model_validate(m) for m in self._request("GET", "/api/v1/models").json()]
+
+    def send(
+        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
+    ) -> IngestResult:
+        response = self._request(
+            "POST",
+            f"/api/v1/models/{_q(model)}/{kind}",
+            content=body,
+            headers={"Content-Type": CONTENT_TYPE},
+            attempts=attempts,
+        )
+        return IngestResult.model_validate(response.json())
+
+    def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
+        body = kpi.model_dump(mode="json")
+        response = self._request("POST", "/api/v1/kpis", json=body, attempts=attempts)
+        return KpiOut.model_validate(response.json())
+
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=params)
+        return [WindowOut.model_validate(w) for w in response.json()]
+
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/profile", params=params)
+        return DatasetProfile.from_bytes(response.content)
+
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/predictions", params=params)
+        return ipc_to_table(response.content)
+
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
+        return [
+            KpiOut.model_validate(k)
+            for k in self._request("GET", "/api/v1/kpis", params=params).json()
+        ]
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _require(module: str, purpose: str) -> Any:
+    """Import an optional dependency, or say which extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise VigilError(
+            f"the client needs the {module!r} package {purpose}; "
+            "install it with: pip install 'vigil[server]'"
+        ) from None
+
+
+def _q(name: str) -> str:
+    """A name as one URL path segment (a name can never add path segments)."""
+    return quote(name, safe="")
+
+
+def _error_from(status: int, response: Any) -> VigilError:
+    try:
+        body = response.json()
+        message, details = str(body.get("message", body)), body.get("details") or {}
+    except ValueError:
+        message, details = response.text[:500], {}
+    error = _ERRORS.get(status, VigilError)(f"server answered {status}: {message}", **details)
+    return error
+
+
+class LocalTransport:
+    """Writes to the embedded store, in this process, with no server."""
+
+    def __init__(self, store_url: str, artifacts_url: str) -> None:
+        _require("sqlalchemy", "to write to a local store")
+        from vigil.store.core import Store
+
+        self.store = Store.open(store_url, artifacts_url)
+
+    def create_model(self, spec: ModelSpec) -> ModelOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.create_model(session, spec)[0]
+
+    def get_model(self, name: str) -> ModelOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.get_model(session, name)
+
+    def list_models(self) -> list[ModelOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_models(session)
+
+    def send(self, kind: str, model: str, body: bytes) -> IngestResult:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            if kind == "log":
+                return service.ingest_log(
+                    session, self.store.predictions, model, LogBatch.decode(body)
+                )
+            return service.ingest_labels(
+                session, self.store.predictions, model, LabelBatch.decode(body)
+            )
+
+    def send_kpi(self, kpi: KpiIn) -> KpiOut:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.log_kpi(session, kpi)
+
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_windows(session, model, **_typed(params))
+
+    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.merged_profile(session, model, **_typed(params))
+
+    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
+        from vigil.store import service
+
+        typed = _typed(params)
+        with self.store.session() as session:
+            model_id = service.model_id(session, model)
+        return self.store.predictions.joined(model_id, typed.get("start"), typed.get("end"))
+
+    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_kpis(session, **_typed(params))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _typed(params: dict[str, str]) -> dict[str, Any]:
+    return {
+        key: dt.datetime.fromisoformat(value) if key in ("start", "end") else value
+        for key, value in params.items()
+    }
