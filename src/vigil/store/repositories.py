@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -104,44 +104,51 @@ class WindowRepository:
         blob: bytes,
         combine: Callable[[bytes], bytes],
         arrival: dt.datetime,
-    ) -> ProfileWindow:
+    ) -> None:
         """Fold `blob` into the window's stored profile (created on first upload).
 
-        Concurrent uploads to one window are safe: the row is created with ON CONFLICT DO NOTHING,
-        then locked (SELECT ... FOR UPDATE on PostgreSQL; SQLite transactions hold the write lock).
+        Concurrent uploads to one window are safe: the row is locked (SELECT ... FOR UPDATE on
+        PostgreSQL; a SQLite transaction holds the write lock), and a missing row is created with
+        ON CONFLICT DO NOTHING, so of two first uploads one creates it and the other merges.
         """
-        statement = _insert(self.session, ProfileWindow.__table__).values(
-            model_id=model_id,
-            version=version,
-            start=start,
-            end=end,
-            n_rows=n_rows,
-            n_uploads=1,
-            first_arrival=arrival,
-            last_arrival=arrival,
-            profile=blob,
-        )
-        statement = statement.on_conflict_do_nothing().returning(ProfileWindow.id)
-        created = self.session.execute(statement).first() is not None
-        window = self.session.scalars(
-            select(ProfileWindow)
-            .where(
-                ProfileWindow.model_id == model_id,
-                ProfileWindow.version == version,
-                ProfileWindow.start == start,
+        table = ProfileWindow.__table__
+        w = ProfileWindow
+        key = (w.model_id == model_id) & (w.version == version) & (w.start == start)
+        locked = select(w.id, w.profile, w.end, w.first_arrival, w.last_arrival).where(key)
+        for _ in range(2):
+            row = self.session.execute(locked.with_for_update()).first()
+            if row is not None:
+                self.session.execute(
+                    update(w)
+                    .where(w.id == row.id)
+                    .values(
+                        profile=combine(row.profile),
+                        n_rows=w.n_rows + n_rows,
+                        n_uploads=w.n_uploads + 1,
+                        end=max(row.end, end),
+                        first_arrival=min(row.first_arrival, arrival),
+                        last_arrival=max(row.last_arrival, arrival),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                return
+            statement = _insert(self.session, table).values(
+                model_id=model_id,
+                version=version,
+                start=start,
+                end=end,
+                n_rows=n_rows,
+                n_uploads=1,
+                first_arrival=arrival,
+                last_arrival=arrival,
+                profile=blob,
             )
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-        if created:
-            return window
-        window.profile = combine(window.profile)
-        window.n_rows += n_rows
-        window.n_uploads += 1
-        window.end = max(window.end, end)
-        window.last_arrival = max(window.last_arrival, arrival)
-        window.first_arrival = min(window.first_arrival, arrival)
-        return window
+            statement = statement.on_conflict_do_nothing().returning(w.id)
+            if self.session.execute(statement).first() is not None:
+                return
+        raise RuntimeError(
+            f"window {start.isoformat()} of model {model_id} neither found nor created"
+        )
 
     def list(
         self,
