@@ -173,3 +173,36 @@ def test_importing_the_client_does_not_import_the_server_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["polars", "pyarrow", "dict", "parquet"])
+def test_log_takes_every_supported_input(client: Client, kind: str, tmp_path: Path) -> None:
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = traffic(30, hours=1)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    data: object = {
+        "polars": lambda: pl.from_pandas(frame),
+        "pyarrow": lambda: table,
+        "dict": lambda: {name: table[name].to_numpy() for name in table.column_names},
+        "parquet": lambda: (pq.write_table(table, tmp_path / "b.parquet"), tmp_path / "b.parquet")[
+            1
+        ],
+    }[kind]()
+    result = client.log("churn", data, version="v1")
+    assert result is not None
+    assert result.n_rows == 30
+    assert client.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
+    assert sorted(client.predictions("churn")["vigil_id"].to_pylist()) == sorted(
+        frame["request_id"]
+    )
+
+
+def test_labels_need_a_model_with_an_id_column(tmp_path: Path) -> None:
+    local = Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
+    local.create_model("no-ids", features=["x"])
+    with pytest.raises(InvalidInputError, match="no id column"):
+        local.log_labels("no-ids", ["a"], [1])
+    local.close()
