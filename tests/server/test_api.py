@@ -260,3 +260,28 @@ def test_first_start_says_how_to_create_an_admin_token(
     ):
         pass
     assert "vigil token create" not in caplog.text
+
+
+def test_a_failure_while_storing_is_a_json_500_and_stores_nothing(
+    server_store: Store, tokens: dict[Scope, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigil.server import ServerSettings, create_app
+
+    writer = auth(tokens[Scope.WRITE])
+    settings = ServerSettings(store_url="x", artifacts_url="y")
+    app = create_app(settings, store=server_store)
+    with TestClient(app, raise_server_exceptions=False) as api:
+        assert api.post("/api/v1/models", json=SPEC.model_dump(), headers=writer).status_code == 201
+        before = _state(api, writer)
+
+        def broken(*args: object, **kwargs: object) -> list[str]:
+            raise OSError("disk full")
+
+        monkeypatch.setattr(server_store.predictions, "append", broken)
+        response = api.post(
+            "/api/v1/models/churn/log", content=log_batch(10).encode(), headers=writer | BINARY
+        )
+        assert response.status_code == 500
+        assert response.json()["error"] == "internal_error"
+        assert "OSError" in response.json()["message"]
+        assert _state(api, writer) == before

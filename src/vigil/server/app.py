@@ -73,6 +73,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             )
         return _json_error(exc.status_code, {"error": code, "message": message})
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {
+            "error": "internal_error",
+            "message": f"the server failed ({type(exc).__name__}); nothing was stored; "
+            "see the server log",
+        }
+        return _json_error(500, body)
+
     @app.exception_handler(OperationalError)
     async def store_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
         logger.warning("store error: %s", exc)
