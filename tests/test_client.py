@@ -206,3 +206,32 @@ def test_labels_need_a_model_with_an_id_column(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="no id column"):
         local.log_labels("no-ids", ["a"], [1])
     local.close()
+
+
+def _log_locally(args: tuple[str, str, int]) -> int:
+    store_url, artifacts, seed = args
+    with Client.local(store_url, artifacts) as local:
+        for batch in range(5):
+            local.log("churn", traffic(40, 1, seed=seed * 10 + batch), version="v1")
+    return 5 * 40
+
+
+@pytest.mark.slow
+def test_processes_logging_to_one_local_sqlite_store_lose_nothing(tmp_path: Path) -> None:
+    import multiprocessing
+
+    store_url, artifacts = f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")
+    with Client.local(store_url, artifacts) as setup:
+        setup.create_model(
+            "churn",
+            features=["age", "city"],
+            predictions=["label"],
+            id_column="request_id",
+            timestamp_column="ts",
+        )
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        sent = sum(pool.map(_log_locally, [(store_url, artifacts, s) for s in range(4)]))
+    with Client.local(store_url, artifacts) as reader:
+        assert sum(w.n_rows for w in reader.windows("churn")) == sent == 800
+        assert sum(w.n_uploads for w in reader.windows("churn")) == 20
+        assert reader.predictions("churn").num_rows == 800
