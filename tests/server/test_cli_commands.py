@@ -66,3 +66,31 @@ def test_a_bad_store_url_is_a_usage_error(tmp_path: Path) -> None:
     assert "supports sqlite and postgresql" in result.output
     bad_scope = CliRunner().invoke(vigil_cli, ["token", "create", "--scope", "root"])
     assert bad_scope.exit_code == 2
+
+
+def test_db_compact_merges_past_days_and_deletes_superseded_files_on_the_next_run(
+    tmp_path: Path,
+) -> None:
+    from tests.store.helpers import SPEC, log_batch
+    from vigil.store import service
+    from vigil.store.core import Store
+
+    url, artifacts = f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")
+    store = Store.open(url, artifacts)
+    with store.session() as session:
+        service.create_model(session, SPEC)
+    for seed in range(3):
+        with store.session() as session:
+            service.ingest_log(session, store.predictions, "churn", log_batch(10, seed))
+    args = ["db", "compact", "--store", url, "--artifacts", artifacts]
+    first = CliRunner().invoke(vigil_cli, args)
+    assert first.exit_code == 0, first.output
+    assert "churn\tpredictions\t2026-11-20\t3 files -> 1" in first.output
+    assert len(store.artifacts.list("predictions")) == 4
+    second = CliRunner().invoke(vigil_cli, args)
+    assert "compacted 0 day(s); deleted 3 superseded file(s)" in second.output
+    assert len(store.artifacts.list("predictions")) == 1
+    assert store.predictions.read(1).num_rows == 30
+    today_only = CliRunner().invoke(vigil_cli, [*args, "--before", "2026-11-20"])
+    assert "compacted 0 day(s)" in today_only.output
+    store.close()

@@ -6,6 +6,7 @@ default SQLite file under ./.vigil.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,6 +180,52 @@ def db_upgrade(store_url: str) -> None:
     except VigilError as exc:
         fail(exc)
     click.echo(f"store at revision {after} (was {before or 'empty'})")
+
+
+@db_group.command("compact")
+@store_option
+@click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+@click.option("--s3-endpoint", "s3_endpoint_url", envvar="VIGIL_S3_ENDPOINT_URL", default=None)
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Compact days before this one (default: today, UTC).",
+)
+def db_compact(
+    store_url: str,
+    artifacts_url: str,
+    s3_endpoint_url: str | None,
+    models: tuple[str, ...],
+    before: dt.datetime | None,
+) -> None:
+    """Merge each past day's prediction and label files (one per upload) into one file.
+
+    Files a compaction replaces are deleted by the next run, so run it periodically (e.g. daily).
+    """
+    from vigil.store.core import Store
+    from vigil.store.maintenance import compact
+
+    day = before.date() if before else dt.datetime.now(dt.UTC).date()
+    try:
+        store = Store.open(store_url, artifacts_url, s3_endpoint_url=s3_endpoint_url)
+        try:
+            done, deleted = compact(store, before=day, models=models or None)
+        finally:
+            store.close()
+    except VigilError as exc:
+        fail(exc)
+    for item in done:
+        click.echo(f"{item.model}\t{item.kind}\t{item.day.isoformat()}\t{item.files} files -> 1")
+    click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
 
 
 COMMANDS: list[click.Command] = [server_command, token_group, db_group]

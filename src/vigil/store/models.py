@@ -108,6 +108,8 @@ class IngestedBatch(Base):
     kind: Mapped[str] = mapped_column(String(20))
     n_rows: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The compacted batch whose file now holds this batch's rows."""
 
 
 class ApiToken(Base):

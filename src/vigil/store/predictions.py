@@ -69,17 +69,26 @@ class PredictionStore:
         model_id: int,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        *,
+        filtered: bool = True,
     ) -> list[str]:
+        """Keys of the model's files for the days [start, end) touches; with `filtered`, only
+        those of recorded, not superseded, batches."""
         low, high = _day_range(start, end)
         keys = []
         for key in self.artifacts.list(f"{kind}/m{model_id}"):
             day = key.split("/")[2]
             if low <= day <= high and key.endswith(".parquet"):
                 keys.append(key)
-        if self.claimed is None or not keys:
+        if self.claimed is None or not keys or not filtered:
             return keys
-        recorded = self.claimed(sorted({_batch_of(key) for key in keys}))
-        return [key for key in keys if _batch_of(key) in recorded]
+        recorded = self.claimed(sorted({batch_of(key) for key in keys}))
+        return [key for key in keys if batch_of(key) in recorded]
+
+    def read_files(self, keys: Sequence[str]) -> pa.Table:
+        """The rows of the given files, in order, as one table."""
+        tables = [pq.read_table(io.BytesIO(self.artifacts.get(key))) for key in keys]
+        return pa.concat_tables(tables, promote_options="permissive")
 
     @contextmanager
     def _connect(
@@ -112,8 +121,7 @@ class PredictionStore:
             relation = connection.read_parquet([str(p) for p in paths], union_by_name=True)
             relation.create_view(name)
             return
-        tables = [pq.read_table(io.BytesIO(self.artifacts.get(key))) for key in keys]
-        connection.register(name, pa.concat_tables(tables, promote_options="permissive"))
+        connection.register(name, self.read_files(keys))
 
     def read(
         self, model_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
@@ -165,7 +173,8 @@ class PredictionStore:
         return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
 
 
-def _batch_of(key: str) -> str:
+def batch_of(key: str) -> str:
+    """The batch id a prediction or label file is named by."""
     return key.rsplit("/", 1)[-1].removesuffix(".parquet")
 
 

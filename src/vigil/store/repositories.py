@@ -192,16 +192,40 @@ class BatchRepository:
         return self.session.execute(statement).first() is not None
 
     def claimed(self, batch_ids: Sequence[str]) -> set[str]:
-        """Which of `batch_ids` have been recorded."""
+        """Which of `batch_ids` have been recorded and not superseded by a compaction."""
+        return self._select(batch_ids, IngestedBatch.superseded_by.is_(None))
+
+    def superseded(self, batch_ids: Sequence[str]) -> set[str]:
+        """Which of `batch_ids` a compaction has superseded (their files can be deleted)."""
+        return self._select(batch_ids, IngestedBatch.superseded_by.is_not(None))
+
+    def _select(self, batch_ids: Sequence[str], condition: Any) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(batch_ids), 500):
             chunk = list(batch_ids[i : i + 500])
             found.update(
                 self.session.scalars(
-                    select(IngestedBatch.batch_id).where(IngestedBatch.batch_id.in_(chunk))
+                    select(IngestedBatch.batch_id).where(
+                        IngestedBatch.batch_id.in_(chunk), condition
+                    )
                 )
             )
         return found
+
+    def supersede(self, batch_ids: Sequence[str], by: str) -> int:
+        """Mark live `batch_ids` as superseded by batch `by`; returns how many were live."""
+        count = 0
+        for i in range(0, len(batch_ids), 500):
+            chunk = list(batch_ids[i : i + 500])
+            result = self.session.execute(
+                update(IngestedBatch)
+                .where(IngestedBatch.batch_id.in_(chunk), IngestedBatch.superseded_by.is_(None))
+                .values(superseded_by=by)
+                .returning(IngestedBatch.batch_id)
+                .execution_options(synchronize_session=False)
+            )
+            count += len(result.all())
+        return count
 
 
 def hash_token(token: str) -> str:

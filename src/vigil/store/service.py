@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from vigil.errors import InvalidInputError
+from vigil.errors import ConflictError, InvalidInputError
 from vigil.profile import DatasetProfile
 from vigil.store.models import MonitoredModel, ProfileWindow
-from vigil.store.predictions import TIMESTAMP_TYPE, PredictionStore
+from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
 from vigil.store.repositories import (
     BatchRepository,
     KpiRepository,
@@ -35,6 +35,7 @@ from vigil.store.wire import (
     LabelBatch,
     LogBatch,
     ipc_to_table,
+    new_batch_id,
 )
 
 T = TypeVar("T")
@@ -298,3 +299,59 @@ def read_only(session: Session, action: Callable[[Session], T]) -> T:
         return action(session)
     finally:
         session.rollback()
+
+
+def compact_day(
+    session: Session,
+    predictions: PredictionStore,
+    model_name: str,
+    day: dt.date,
+    kind: Kind = "predictions",
+) -> int:
+    """Rewrite one day's files of a model (one per upload) as one file; returns how many were
+    merged (0 when there was nothing to do).
+
+    The new file becomes visible, and the old ones invisible, in one transaction: its batch is
+    recorded and theirs marked superseded. Old files are deleted later by `collect_garbage`, so a
+    reader that listed them just before still finds them.
+    """
+    model_id = ModelRepository(session).get(model_name).id
+    session.rollback()  # end the read: the file listing below checks batches in its own session
+    keys = [k for k in predictions.files(kind, model_id) if k.split("/")[2] == day.isoformat()]
+    if len(keys) < 2:
+        return 0
+    table = predictions.read_files(keys)
+    batch_id = "c" + new_batch_id()
+    written = predictions.append(kind, model_id, batch_id, table)
+    try:
+        batches = BatchRepository(session)
+        batches.claim(batch_id, model_id, "compaction", table.num_rows)
+        sources = [batch_of(key) for key in keys]
+        if batches.supersede(sources, batch_id) != len(sources):
+            raise ConflictError(
+                f"day {day.isoformat()} of model {model_name!r} ({kind}) was compacted by "
+                "another process at the same time; nothing was changed by this one"
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for key in written:
+            predictions.artifacts.delete(key)
+        raise
+    return len(keys)
+
+
+def collect_garbage(
+    session: Session, predictions: PredictionStore, model_name: str, kind: Kind = "predictions"
+) -> int:
+    """Delete the files of batches that a compaction superseded; returns how many."""
+    model = ModelRepository(session).get(model_name)
+    keys = predictions.files(kind, model.id, filtered=False)
+    try:
+        superseded = BatchRepository(session).superseded([batch_of(k) for k in keys])
+    finally:
+        session.rollback()
+    doomed = [key for key in keys if batch_of(key) in superseded]
+    for key in doomed:
+        predictions.artifacts.delete(key)
+    return len(doomed)
