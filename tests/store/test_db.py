@@ -65,3 +65,36 @@ def test_postgresql_urls_use_psycopg_and_other_backends_are_refused() -> None:
         parse_store_url("mysql://u@h/db")
     with pytest.raises(InvalidInputError, match="not a database URL"):
         parse_store_url("::nonsense::")
+
+
+def test_upgrading_a_store_with_data_keeps_it(store_url: str, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from vigil.store.db import session_factory
+    from vigil.store.models import IngestedBatch
+    from vigil.store.repositories import BatchRepository
+
+    engine = create_store_engine(store_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:  # start from an empty schema
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as connection:
+        connection.execute(
+            insert(IngestedBatch.__table__).values(
+                batch_id="old-batch-1",
+                model_id=None,
+                kind="kpi",
+                n_rows=1,
+                received_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            )
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with session_factory(engine)() as session:
+        assert BatchRepository(session).claimed(["old-batch-1", "unknown"]) == {"old-batch-1"}
+    engine.dispose()
