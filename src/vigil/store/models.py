@@ -80,7 +80,10 @@ class ProfileWindow(Base):
     """The merged profile of everything a model logged in one window, with volume and arrivals."""
 
     __tablename__ = "profile_windows"
-    __table_args__ = (UniqueConstraint("model_id", "version", "start", name="uq_window_key"),)
+    __table_args__ = (
+        UniqueConstraint("model_id", "version", "start", name="uq_window_key"),
+        Index("ix_profile_windows_model_last_arrival", "model_id", "last_arrival"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     model_id: Mapped[int] = mapped_column(
