@@ -109,3 +109,26 @@ def test_parquet_is_read_in_batches(tmp_path: Path) -> None:
     assert max(sizes) <= 10_000
     assert sum(sizes) == 400_000
     assert sum(b.num_rows for b in source) == 400_000  # a file source can be read again
+
+
+def test_profiling_loads_neither_scipy_nor_sklearn(tmp_path: Path) -> None:
+    """Serving replicas and Spark executors only profile: they must not pay for the analysis
+    stack. (pandas is out of Vigil's hands: pyarrow imports it lazily when it converts arrays.)"""
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(mixed_table(1_000), path)
+    code = (
+        f"import sys, vigil; vigil.profile({str(path)!r}); "
+        "print(sorted(m for m in ('scipy', 'sklearn') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    lazy = subprocess.run(
+        [sys.executable, "-c", "import vigil; print(vigil.drift.__module__, vigil.Suite.__name__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert lazy.stdout.split() == ["vigil.analysis.drift.detect", "Suite"]

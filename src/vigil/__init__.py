@@ -6,13 +6,41 @@
 34.333333333333336
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from vigil.analysis.drift import DriftReport, drift
-from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
 from vigil.errors import VigilError
 from vigil.profile import DatasetProfile, Window, profile
 from vigil.schema import ColumnKind, Schema
+
+if TYPE_CHECKING:
+    from vigil.analysis.drift import DriftReport, drift
+    from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
+
+# Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
+# (a serving replica, a Spark executor) should not pay for in start-up time and memory.
+_LAZY = {
+    "drift": "vigil.analysis.drift",
+    "DriftReport": "vigil.analysis.drift",
+    "Suite": "vigil.analysis.validation",
+    "ValidationResult": "vigil.analysis.validation",
+    "suggest_checks": "vigil.analysis.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vigil' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 try:
     __version__ = version("vigil")

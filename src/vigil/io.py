@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from vigil.errors import InvalidInputError, UnsupportedFormatError
@@ -109,7 +108,9 @@ def _has_parquet_magic(path: Path) -> bool:
 
 def _open_parquet(path: Path, batch_rows: int) -> BatchSource:
     try:
-        parquet = pq.ParquetFile(path)
+        # Read column chunks in 1 MB pieces rather than buffering whole row groups: a file written
+        # as one big row group would otherwise be held in memory whole.
+        parquet = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
     except (pa.ArrowInvalid, OSError) as exc:
         raise UnsupportedFormatError(
             f"{str(path)!r} is not a readable Parquet file: {exc}", path=str(path)
@@ -128,6 +129,8 @@ def _open_parquet(path: Path, batch_rows: int) -> BatchSource:
 
 
 def _open_parquet_folder(path: Path, batch_rows: int) -> BatchSource:
+    import pyarrow.dataset as pads  # imports pandas when installed: only when a folder is read
+
     try:
         dataset = pads.dataset(path, format="parquet")
     except (pa.ArrowInvalid, OSError) as exc:
@@ -244,7 +247,7 @@ def _as_text(value: Any) -> str:
 
 def _mapping_to_table(data: Mapping[Any, Any]) -> pa.Table:
     if not data:
-        return pa.table({})
+        return pa.Table.from_arrays([], names=[])
     arrays: dict[str, pa.Array] = {}
     length: int | None = None
     for name, values in data.items():
@@ -257,7 +260,8 @@ def _mapping_to_table(data: Mapping[Any, Any]) -> pa.Table:
             )
         length = len(array)
         arrays[str(name)] = array
-    return pa.table(arrays)
+    # Table.from_arrays, not pa.table(dict): the latter imports pandas to check for a DataFrame.
+    return pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
 
 
 def _to_arrow_array(name: str, values: Any) -> pa.Array:

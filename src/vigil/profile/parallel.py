@@ -112,9 +112,9 @@ def _profile_share(
 
     def batches() -> Iterator[pa.RecordBatch]:
         for unit in units:
-            yield from pq.ParquetFile(unit.path).iter_batches(
-                batch_size=batch_rows, row_groups=list(unit.row_groups)
-            )
+            yield from pq.ParquetFile(
+                unit.path, buffer_size=1 << 20, pre_buffer=False
+            ).iter_batches(batch_size=batch_rows, row_groups=list(unit.row_groups))
 
     reader = pa.RecordBatchReader.from_batches(first.schema_arrow, batches())
     return profile(
