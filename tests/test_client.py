@@ -235,3 +235,12 @@ def test_processes_logging_to_one_local_sqlite_store_lose_nothing(tmp_path: Path
         assert sum(w.n_rows for w in reader.windows("churn")) == sent == 800
         assert sum(w.n_uploads for w in reader.windows("churn")) == 20
         assert reader.predictions("churn").num_rows == 800
+
+
+def test_client_settings_are_checked() -> None:
+    with pytest.raises(InvalidInputError, match="flush_interval"):
+        Client("http://127.0.0.1:9", flush_interval=0)
+    with pytest.raises(InvalidInputError, match="retries"):
+        Client("http://127.0.0.1:9", retries=-1)
+    with pytest.raises(InvalidInputError, match="timeout"):
+        Client("http://127.0.0.1:9", timeout=0)

@@ -189,3 +189,29 @@ def test_eight_clients_logging_at_once_lose_nothing(
         assert reader.profile("churn").n_rows == 6400
         assert reader.predictions("churn").num_rows == 6400
     assert "database is locked" not in live.log.read_text()
+
+
+def test_spooled_calls_arrive_by_themselves_and_later_calls_do_not_wait(
+    live: LiveServer, admin_token: str, tmp_path: Path
+) -> None:
+    import time
+
+    client = _client(live, admin_token, tmp_path, retries=2, backoff=0.4, flush_interval=0.2)
+    client.create_model("churn", **MODEL)  # type: ignore[arg-type]
+    live.stop()
+    started = time.perf_counter()
+    assert client.log("churn", traffic(10, 1, seed=1)) is None  # retried, then spooled
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    assert client.log("churn", traffic(10, 1, seed=2)) is None  # spooled at once
+    second = time.perf_counter() - started
+    assert first >= 0.4
+    assert second < 0.3
+    assert client.pending == 2
+    live.start()
+    deadline = time.monotonic() + 20
+    while client.pending and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert client.pending == 0
+    assert [w.n_rows for w in client.windows("churn")] == [20]
+    client.close()

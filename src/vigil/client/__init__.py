@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -76,7 +77,12 @@ class Client:
         retries: int = 3,
         backoff: float = 0.2,
         spool_dir: str | os.PathLike[str] | None = DEFAULT_SPOOL_DIR,
+        flush_interval: float | None = 10.0,
     ) -> None:
+        if flush_interval is not None and flush_interval <= 0:
+            raise InvalidInputError(
+                f"flush_interval must be positive seconds or None, got {flush_interval}"
+            )
         if retries < 0:
             raise InvalidInputError(f"retries must be 0 or more, got {retries}")
         if timeout <= 0:
@@ -86,7 +92,14 @@ class Client:
             url, token, timeout=timeout, retries=retries, backoff=backoff
         )
         self.spool_dir = Path(spool_dir) if spool_dir is not None else None
+        self.flush_interval = flush_interval
         self._specs: dict[str, ModelSpec] = {}
+        self._init_spooling()
+
+    def _init_spooling(self) -> None:
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     @classmethod
     def local(cls, store_url: str | None = None, artifacts_url: str | None = None) -> Client:
@@ -98,7 +111,9 @@ class Client:
         client.url = store_url or settings.store_url
         client._transport = LocalTransport(client.url, artifacts_url or settings.artifacts_url)
         client.spool_dir = None
+        client.flush_interval = None
         client._specs = {}
+        client._init_spooling()
         return client
 
     # models ---------------------------------------------------------------------------------
@@ -303,6 +318,11 @@ class Client:
     def _deliver(self, kind: str, model: str, body: bytes) -> IngestResult | KpiOut | None:
         if self.spool_dir is not None and self._spooled():
             self.flush()
+            if self._spooled():
+                # Still down: queue behind the spooled calls at once, without the retries, so
+                # serving code is not slowed down call after call while the server is away.
+                self._spool(kind, model, body)
+                return None
         try:
             return self._send(kind, model, body)
         except UnavailableError as exc:
@@ -328,7 +348,27 @@ class Client:
         temp.write_bytes(len(header).to_bytes(2, "big") + header + body)
         path = self.spool_dir / name
         os.replace(temp, path)
+        self._start_flusher()
         return path
+
+    def _start_flusher(self) -> None:
+        """A daemon thread that delivers the spool every `flush_interval` seconds until it is
+        empty, so spooled calls arrive even if the process logs nothing more."""
+        if self.flush_interval is None or (self._flusher and self._flusher.is_alive()):
+            return
+        interval = self.flush_interval
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.flush()
+                except Exception:
+                    logger.exception("Vigil spool flush failed")
+                if not self._spooled():
+                    return
+
+        self._flusher = threading.Thread(target=run, name="vigil-spool-flusher", daemon=True)
+        self._flusher.start()
 
     def flush(self) -> int:
         """Deliver spooled calls, oldest first; returns how many were delivered.
@@ -336,6 +376,10 @@ class Client:
         Stops at the first that still cannot be delivered. A call the server refuses for good
         (a 4xx) is moved to `rejected/` in the spool folder instead of blocking the others.
         """
+        with self._flush_lock:
+            return self._flush()
+
+    def _flush(self) -> int:
         delivered = 0
         for path in self._spooled():
             try:
@@ -366,7 +410,10 @@ class Client:
         return len(self._spooled())
 
     def close(self) -> None:
-        """Try once more to deliver the spool, then release connections."""
+        """Stop the background flusher, try once more to deliver the spool, release connections."""
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=30)
         if self.spool_dir is not None and self._spooled():
             self.flush()
         self._transport.close()
