@@ -16,12 +16,14 @@ from vigil.cli.demo import demo_command
 from vigil.cli.drift import drift_command
 from vigil.cli.profile import profile_command
 from vigil.cli.validate import validate_command
+from vigil.server.cli_commands import COMMANDS as STORE_AND_SERVER_COMMANDS
 
 COMMANDS: list[click.Command] = [
     profile_command,
     demo_command,
     validate_command,
     drift_command,
+    *STORE_AND_SERVER_COMMANDS,
 ]
 
 
