@@ -244,3 +244,53 @@ def test_client_settings_are_checked() -> None:
         Client("http://127.0.0.1:9", retries=-1)
     with pytest.raises(InvalidInputError, match="timeout"):
         Client("http://127.0.0.1:9", timeout=0)
+
+
+def test_a_large_log_call_is_sent_as_several_batches_each_applied_once(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from vigil.client.transport import LocalTransport
+    from vigil.store.models import IngestedBatch
+
+    local = Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
+    local.max_body_bytes = 8 * 1024
+    local.create_model(
+        "churn",
+        features=["age", "city"],
+        predictions=["label"],
+        scores=["proba"],
+        id_column="request_id",
+        timestamp_column="ts",
+    )
+    frame = traffic(3000, hours=30)
+    result = local.log("churn", frame, version="v1")
+    assert result is not None
+    assert result.n_rows == 3000
+    assert result.n_profiles == 30
+    assert len(result.windows) == 30
+    assert sum(w.n_rows for w in local.windows("churn")) == 3000
+    assert local.predictions("churn").num_rows == 3000
+    assert isinstance(local._transport, LocalTransport)
+    with local._transport.store.session() as session:
+        batches = session.scalar(select(func.count()).select_from(IngestedBatch))
+    assert batches is not None
+    assert batches > 2
+    local.close()
+
+
+def test_split_log_keeps_every_profile_and_row_once() -> None:
+    import pyarrow as pa
+
+    from vigil.client import split_log
+
+    rows = pa.table({"vigil_id": [str(i) for i in range(1000)], "p": list(range(1000))})
+    profiles = [bytes([i]) * 300 for i in range(10)]
+    batches = split_log("v1", profiles, rows, 2048)
+    assert len(batches) > 1
+    assert len({b.batch_id for b in batches}) == len(batches)
+    assert [p for b in batches for p in b.profiles] == profiles
+    from vigil.store.wire import ipc_to_table
+
+    ids = [i for b in batches if b.rows for i in ipc_to_table(b.rows)["vigil_id"].to_pylist()]
+    assert ids == [str(i) for i in range(1000)]
+    assert len(split_log("v1", profiles[:1], rows.slice(0, 5), 2048)) == 1

@@ -78,7 +78,10 @@ class Client:
         backoff: float = 0.2,
         spool_dir: str | os.PathLike[str] | None = DEFAULT_SPOOL_DIR,
         flush_interval: float | None = 10.0,
+        max_body_bytes: int = 16 << 20,
     ) -> None:
+        if max_body_bytes < 1024:
+            raise InvalidInputError(f"max_body_bytes must be at least 1024, got {max_body_bytes}")
         if flush_interval is not None and flush_interval <= 0:
             raise InvalidInputError(
                 f"flush_interval must be positive seconds or None, got {flush_interval}"
@@ -93,6 +96,7 @@ class Client:
         )
         self.spool_dir = Path(spool_dir) if spool_dir is not None else None
         self.flush_interval = flush_interval
+        self.max_body_bytes = max_body_bytes
         self._specs: dict[str, ModelSpec] = {}
         self._init_spooling()
 
@@ -112,6 +116,7 @@ class Client:
         client._transport = LocalTransport(client.url, artifacts_url or settings.artifacts_url)
         client.spool_dir = None
         client.flush_interval = None
+        client.max_body_bytes = 16 << 20
         client._specs = {}
         client._init_spooling()
         return client
@@ -202,12 +207,16 @@ class Client:
         if spec.id_column:
             rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
         rows.update({c: table[c] for c in spec.row_columns if c in table.column_names})
-        batch = LogBatch(
-            version=version or "",
-            profiles=profiles,
-            rows=table_to_ipc(pa.table(rows)) if table.num_rows else None,
-        )
-        return _ingested(self._deliver("log", model, batch.encode()))
+        results = [
+            _ingested(self._deliver("log", model, batch.encode()))
+            for batch in split_log(
+                version or "",
+                profiles,
+                pa.table(rows) if table.num_rows else None,
+                self.max_body_bytes,
+            )
+        ]
+        return _combined(results, table.num_rows)
 
     def log_labels(
         self,
@@ -428,6 +437,50 @@ class Client:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def split_log(
+    version: str, profiles: list[bytes], rows: pa.Table | None, limit: int
+) -> list[LogBatch]:
+    """One log batch, or several when it would pass `limit` bytes (profiles and row slices are
+    spread over batches with ids `<id>-0`, `<id>-1`..., each applied once on its own)."""
+    half = max(limit // 2, 1)
+    groups: list[list[bytes]] = [[]]
+    for blob in profiles:
+        if groups[-1] and sum(map(len, groups[-1])) + len(blob) > half:
+            groups.append([])
+        groups[-1].append(blob)
+    slices: list[pa.Table | None] = [rows]
+    if rows is not None and rows.nbytes > half:
+        step = max(1, rows.num_rows * half // rows.nbytes)
+        slices = [rows.slice(i, step) for i in range(0, rows.num_rows, step)]
+    count = max(len(groups), len(slices))
+    base = new_batch_id()
+    return [
+        LogBatch(
+            version=version,
+            profiles=groups[i] if i < len(groups) else [],
+            rows=table_to_ipc(part) if (part := slices[i] if i < len(slices) else None) else None,
+            batch_id=base if count == 1 else f"{base}-{i}",
+        )
+        for i in range(count)
+    ]
+
+
+def _combined(results: list[IngestResult | None], n_rows: int) -> IngestResult | None:
+    """The result of a log call sent as one or several batches (None if any was spooled)."""
+    if any(r is None for r in results):
+        return None
+    done = [r for r in results if r is not None]
+    if len(done) == 1:
+        return done[0]
+    return IngestResult(
+        batch_id=done[0].batch_id.rsplit("-", 1)[0],
+        duplicate=all(r.duplicate for r in done),
+        n_rows=n_rows,
+        n_profiles=sum(r.n_profiles for r in done),
+        windows=sorted({w for r in done for w in r.windows}),
+    )
 
 
 def _ingested(result: IngestResult | KpiOut | None) -> IngestResult | None:
