@@ -74,6 +74,12 @@ def test_log_profiles_each_hour_and_keeps_rows(client: Client) -> None:
     assert sorted(rows["vigil_id"].to_pylist()) == sorted(frame["request_id"])
 
 
+def test_a_model_can_name_its_registry_model(tmp_path: Path) -> None:
+    with Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a")) as local:
+        local.create_model("fraud", features=["amount"], registry_model="fraud-detector")
+        assert local.get_model("fraud").registry_model == "fraud-detector"
+
+
 def test_labels_join_and_kpis(client: Client) -> None:
     frame = traffic(50, hours=1)
     client.log("churn", frame, version="v1")

@@ -136,10 +136,12 @@ class Client:
         target_column: str | None = None,
         window: dt.timedelta | int = 3600,
         description: str = "",
+        registry_model: str | None = None,
     ) -> ModelOut:
         """Declare a monitored model and its columns' roles (again with the same spec is a no-op).
 
-        `window` is the length of the windows its traffic is profiled in (hourly by default).
+        `window` is the length of the windows its traffic is profiled in (hourly by default);
+        `registry_model` names the registered model it serves, once the registry has it.
         """
         try:
             spec = ModelSpec(
@@ -153,6 +155,7 @@ class Client:
                 timestamp_column=timestamp_column,
                 target_column=target_column,
                 window_seconds=to_window_seconds(window),
+                registry_model=registry_model,
             )
         except ValueError as exc:
             raise InvalidInputError(f"invalid model definition for {name!r}: {exc}") from None
