@@ -37,8 +37,8 @@ unit: $(STAMP)
 
 test: $(STAMP) system-deps lint typecheck unit
 
+# Benchmarks are run by hand, never by `make test`; peers get their own venv (benchmarks/setup_peers.sh).
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run_all.py
 
 clean:
