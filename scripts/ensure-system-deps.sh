@@ -23,16 +23,12 @@ command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
 # A real Prometheus server scrapes /metrics in the server suite.
 command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 
-# PostgreSQL on 127.0.0.1:5432 for the store tests.
-postgres_ready() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; }
-if ! postgres_ready; then
-  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
-  if command -v pg_ctlcluster >/dev/null 2>&1; then
-    for version in $(ls /etc/postgresql 2>/dev/null); do
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
-    done
-    for _ in $(seq 1 20); do postgres_ready && break; sleep 0.5; done
-  fi
-  postgres_ready || echo "ensure-system-deps: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust on loopback, database `test`) for the
+# store tests: installed when missing, then a cluster started and the database created.
+if ! command -v pg_lsclusters >/dev/null 2>&1; then
+  apt_install postgresql || true
+fi
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  bash "$(dirname "$0")/ensure-postgres.sh" || echo "ensure-system-deps: PostgreSQL could not be started" >&2
 fi
 exit 0

@@ -16,11 +16,13 @@ from vigil.schema import ColumnKind, Schema
 
 if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport, drift
+    from vigil.client import Client
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
 _LAZY = {
+    "Client": "vigil.client",
     "drift": "vigil.analysis.drift",
     "DriftReport": "vigil.analysis.drift",
     "Suite": "vigil.analysis.validation",
@@ -48,6 +50,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "Client",
     "ColumnKind",
     "DatasetProfile",
     "DriftReport",

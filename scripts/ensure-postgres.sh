@@ -4,7 +4,12 @@
 # loopback connections without a password. Needs root and Debian's `postgresql` package.
 # Does nothing when a server already answers there.
 set -euo pipefail
-if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then exit 0; fi
+if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  # A server answers: make sure the test database exists.
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'test'" \
+    | grep -q 1 || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE test"
+  exit 0
+fi
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
   echo "ensure_postgres: PostgreSQL is not installed (apt-get install postgresql)" >&2
   exit 1
