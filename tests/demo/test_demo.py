@@ -22,6 +22,8 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     assert "validation FAILED" in out  # the last one
     assert "missing_share_at_most" in out.split("Sun 08 Nov")[-1]
     assert (tmp_path / "checks.yaml").exists()
+    assert "168 hourly windows" in out  # a week of traffic logged through the client
+    assert (tmp_path / "store" / "vigil.db").exists()
     assert (tmp_path / "training.vgp").exists()
     assert len(list(tmp_path.glob("production-*.vgp"))) == 7
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vigil.analysis.drift import drift
@@ -39,12 +41,15 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
     echo(reference.summary())
 
     days: list[tuple[dt.datetime, DatasetProfile]] = []
-    for start, table in production_week(rows_per_day=max(rows // 4, 100), seed=seed):
+    week_tables = production_week(rows_per_day=max(rows // 4, 100), seed=seed)
+    for start, table in week_tables:
         path = out_dir / f"production-{start:%Y-%m-%d}.parquet"
         pq.write_table(table, path)
         day_profile = profile(path, window=(start, start + dt.timedelta(days=1)))
         (out_dir / f"production-{start:%Y-%m-%d}.vgp").write_bytes(day_profile.to_bytes())
         days.append((start, day_profile))
+
+    _log_through_client(out_dir, week_tables, echo)
 
     echo("\n== Production week, day by day, against training")
     echo(_daily_table(reference, days))
@@ -69,6 +74,45 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
     for start, day_profile in (days[0], days[-1]):
         result = suite.validate(day_profile)
         echo(f"\n{start:%a %d %b}: " + result.summary())
+
+
+DEMO_MODEL = "churn"
+
+
+def _log_through_client(
+    out_dir: Path, week: list[tuple[dt.datetime, pa.Table]], echo: Echo
+) -> None:
+    """Log the week as a serving process would: through the client, into the embedded store."""
+    from vigil.client import Client
+
+    store = out_dir / "store"
+    shutil.rmtree(store, ignore_errors=True)  # the demo starts from a clean store each time
+    store.mkdir(parents=True)
+    client = Client.local(f"sqlite:///{store / 'vigil.db'}", str(store / "artifacts"))
+    try:
+        client.create_model(
+            DEMO_MODEL,
+            features=[c for c in week[0][1].column_names if c not in NOT_FEATURES],
+            predictions=["churn_predicted"],
+            scores=["churn_score"],
+            id_column="customer_id",
+            timestamp_column="seen_at",
+            target_column="churned",
+        )
+        for _, table in week:
+            client.log(DEMO_MODEL, table.drop_columns(["churned"]), version="v1")
+        windows = client.windows(DEMO_MODEL)
+    finally:
+        client.close()
+    hours = sorted(w.n_rows for w in windows)
+    echo(
+        f"\n== Logged through vigil.Client into the embedded store ({store}/): "
+        f"{len(windows)} hourly windows, {sum(hours):,} rows, "
+        f"{hours[0]}-{hours[-1]} rows an hour (median {hours[len(hours) // 2]})"
+    )
+
+
+NOT_FEATURES = frozenset({"customer_id", "seen_at", "churn_score", "churn_predicted", "churned"})
 
 
 def _daily_table(reference: DatasetProfile, days: list[tuple[dt.datetime, DatasetProfile]]) -> str:
