@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -300,3 +301,43 @@ def test_split_log_keeps_every_profile_and_row_once() -> None:
     ids = [i for b in batches if b.rows for i in ipc_to_table(b.rows)["vigil_id"].to_pylist()]
     assert ids == [str(i) for i in range(1000)]
     assert len(split_log("v1", profiles[:1], rows.slice(0, 5), 2048)) == 1
+
+
+def test_profiles_built_elsewhere_merge_into_the_windows(client: Client) -> None:
+    """A batch job (Spark, a backfill) sends hourly profiles; they merge with logged traffic."""
+    from vigil.profile.groups import profile_groups
+
+    frame = traffic(3_000, hours=3, seed=4)
+    client.log("churn", frame.iloc[:1_000])
+    grouped = profile_groups(
+        pa.Table.from_pandas(frame.iloc[1_000:][["ts", "age", "city"]], preserve_index=False),
+        window_column="ts",
+        window="hour",
+    )
+    result = client.log_profiles("churn", grouped.values(), version="")
+    assert result is not None
+    assert result.n_profiles == len(grouped) == 2  # rows are in time order: hours 2 and 3
+    windows = client.windows("churn")
+    assert [w.n_rows for w in windows] == [
+        int(
+            (
+                (frame.ts >= T0 + dt.timedelta(hours=h))
+                & (frame.ts < T0 + dt.timedelta(hours=h + 1))
+            ).sum()
+        )
+        for h in range(3)
+    ]
+    assert [w.n_uploads for w in windows] == [1, 2, 1]  # hour 2 got both kinds of upload
+    merged = client.profile("churn")
+    assert merged.columns["age"].count == 3_000
+
+
+def test_profiles_must_carry_a_window_of_the_models_length(client: Client) -> None:
+    with pytest.raises(InvalidInputError, match="has no window"):
+        client.log_profiles("churn", [vigil.profile({"age": [1.0]})])
+    with pytest.raises(InvalidInputError, match="at least one profile"):
+        client.log_profiles("churn", [])
+    daily = vigil.profile({"age": [1.0]}, window=(T0, T0 + dt.timedelta(days=1)))
+    with pytest.raises(vigil.VigilError, match="windows of 3600 s"):
+        client.log_profiles("churn", [daily])
+    assert client.windows("churn") == []

@@ -157,3 +157,27 @@ def test_cli_profiles_a_parquet_folder_on_spark(table: pa.Table, tmp_path: Path)
     assert prof.n_rows == table.num_rows
     assert prof.columns["x"].mean == pytest.approx(vigil.profile(table).columns["x"].mean, rel=1e-9)  # type: ignore[union-attr]
     assert main(["profile", "--spark", str(tmp_path / "missing")]) == 2
+
+
+def test_hourly_spark_profiles_upload_for_monitoring(
+    spark: Any, table: pa.Table, tmp_path: Path
+) -> None:
+    """The scheduled batch job of docs/spark.md: profile on Spark, upload, read windows back."""
+    from vigil import spark as vspark
+    from vigil.client import Client
+
+    frame = spark.createDataFrame(table.to_pandas()).repartition(2)
+    hourly = vspark.profile(frame, window_column="ts", window="hour")
+    with Client.local(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")) as client:
+        client.create_model("events", features=["x", "y", "k", "city", "flag"], window=3600)
+        result = client.log_profiles("events", hourly.values(), version="batch")
+        assert result is not None
+        assert result.n_profiles == len(hourly) == 48
+        windows = client.windows("events", version="batch")
+        assert [w.start for w in windows] == [k.window_start for k in hourly]
+        assert sum(w.n_rows for w in windows) == table.num_rows
+        merged = client.profile("events", version="batch")
+    assert merged.columns["x"].mean == pytest.approx(
+        vigil.profile(table).columns["x"].mean, rel=1e-9
+    )  # type: ignore[union-attr]
+    assert "ts" not in merged.columns  # not declared by the model

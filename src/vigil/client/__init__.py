@@ -19,7 +19,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -220,6 +220,40 @@ class Client:
             )
         ]
         return _combined(results, table.num_rows)
+
+    def log_profiles(
+        self, model: str, profiles: Iterable[DatasetProfile], *, version: str | None = None
+    ) -> IngestResult | None:
+        """Send profiles built elsewhere (a Spark job, a batch backfill), one per window.
+
+        Each profile must carry a window of the model's window length, aligned like the model's
+        windows (e.g. `vigil.spark.profile(df, window_column=..., window="hour")`). The server
+        merges each into its window, as it does with profiles from `log`. Columns the model does
+        not declare are left out.
+        """
+        declared = set(self._spec(model).profiled_columns)
+        blobs = []
+        n_rows = 0
+        for index, item in enumerate(profiles):
+            if not isinstance(item, DatasetProfile):
+                raise InvalidInputError(
+                    f"profile #{index} is a {type(item).__name__}, not a vigil.DatasetProfile"
+                )
+            if item.window is None:
+                raise InvalidInputError(
+                    f"profile #{index} has no window; build it with a window "
+                    "(vigil.profile(..., window=(start, end)) or grouped by a window column)"
+                )
+            # As in `log`, columns the model does not declare (the window column...) are left out.
+            blobs.append(item.select([c for c in item.columns if c in declared]).to_bytes())
+            n_rows += item.n_rows
+        if not blobs:
+            raise InvalidInputError("log_profiles needs at least one profile")
+        results = [
+            _ingested(self._deliver("log", model, batch.encode()))
+            for batch in split_log(version or "", blobs, None, self.max_body_bytes)
+        ]
+        return _combined(results, n_rows)
 
     def log_labels(
         self,
