@@ -16,8 +16,8 @@ from vigil.schema import ColumnKind, Schema
 
 if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport, drift
-    from vigil.client import Client
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
+    from vigil.client import Client
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
