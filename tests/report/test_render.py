@@ -55,6 +55,20 @@ def test_html_is_self_contained_escaped_and_sorted(report: DriftReport, tmp_path
     assert "Prediction drift: flag" in page
 
 
+def test_html_overview_lists_every_column_and_links_to_its_card(
+    report: DriftReport, tmp_path: Path
+) -> None:
+    page = report.to_html(tmp_path / "r.html").read_text()
+    overview = page[
+        page.index('<table class="overview">') : page.index("</table>", page.index("overview"))
+    ]
+    links = re.findall(r'<a href="#(col-\d+)">([^<]+)</a>', overview)
+    assert [name for _, name in links] == [c.name for c in report.sorted_columns()]
+    for anchor, _ in links:
+        assert f'id="{anchor}"' in page
+    assert overview.count('<tr class="drift">') == len(report.drifted_columns)
+
+
 def test_html_never_embeds_raw_values(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     secret = rng.normal(0, 1, 500)

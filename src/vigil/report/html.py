@@ -29,12 +29,16 @@ padding:12px 16px;margin:0 0 12px;display:flex;gap:24px;flex-wrap:wrap}.card.dri
 .tag.drift{background:#fde7e5;color:#b42318}.tag.ok{background:#dafbe1;color:#1a7f37}
 .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}.ref{fill:#8c959f}.cur{fill:#0969da}
 svg text{font-size:10px;fill:#59636e}.bar{opacity:.75}#filter{margin:0 0 12px}
+table.overview{border-collapse:collapse;background:#fff;border:1px solid #d0d7de;margin:0 0 16px;
+font-size:13px}table.overview th,table.overview td{padding:3px 10px;border-bottom:1px solid #eef1f4;
+text-align:left;white-space:nowrap}table.overview td.n{text-align:right;font-variant-numeric:tabular-nums}
+table.overview tr.drift td:first-child{border-left:4px solid #b42318}a{color:#0969da;text-decoration:none}
 """
 
 _JS = """
 document.getElementById('only').addEventListener('change',function(e){
-document.querySelectorAll('.card').forEach(function(c){
-c.style.display=(e.target.checked&&!c.classList.contains('drift'))?'none':'flex';});});
+document.querySelectorAll('.card,.overview tbody tr').forEach(function(c){
+c.style.display=(e.target.checked&&!c.classList.contains('drift'))?'none':'';});});
 """
 
 
@@ -94,7 +98,31 @@ def _chart(c: ColumnDrift) -> str:
     return _numeric_svg(d) if d.edges else _category_svg(d)
 
 
-def _card(c: ColumnDrift) -> str:
+def _overview(columns: list[ColumnDrift]) -> str:
+    """One line per column, linking to its card: the whole report at a glance."""
+    head = (
+        "<tr><th>column</th><th>kind</th><th>method</th><th>statistic</th><th>p (adj.)</th>"
+        "<th>effect size</th><th>missing</th><th>new categories</th><th>drift</th></tr>"
+    )
+    rows = []
+    for index, c in enumerate(columns):
+        p = c.adjusted_p_value if c.adjusted_p_value is not None else c.p_value
+        role = f" [{c.role}]" if c.role != "feature" else ""
+        state = "drift" if c.drifted else "ok"
+        rows.append(
+            f'<tr class="{"drift" if c.drifted else ""}">'
+            f'<td><a href="#col-{index}">{_e(c.name)}</a>{_e(role)}</td><td>{_e(c.kind.value)}</td>'
+            f"<td>{_e(c.method)}</td><td class=n>{_e(fmt(c.statistic, 4))}</td>"
+            f"<td class=n>{_e(fmt(p, 4) if c.statistic_type == 'p_value' else '-')}</td>"
+            f"<td class=n>{_e(fmt(c.effect_size))}</td>"
+            f"<td>{_e(share(c.reference_missing_share))} → {_e(share(c.current_missing_share))}</td>"
+            f"<td>{_e(f'{c.new_category_share:.1%}' if c.new_categories else '-')}</td>"
+            f'<td><span class="tag {state}">{state}</span></td></tr>'
+        )
+    return f'<table class="overview"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _card(c: ColumnDrift, index: int) -> str:
     p = c.adjusted_p_value if c.adjusted_p_value is not None else c.p_value
     rows = [
         ("method", f"{c.method} ({c.path})"),
@@ -119,7 +147,7 @@ def _card(c: ColumnDrift) -> str:
         '<span class="tag drift">drift</span>' if c.drifted else '<span class="tag ok">ok</span>'
     )
     return (
-        f'<div class="card{" drift" if c.drifted else ""}"><div class="meta">'
+        f'<div class="card{" drift" if c.drifted else ""}" id="col-{index}"><div class="meta">'
         f"<h2>{_e(c.name)}<span class=tag>{_e(c.kind.value)}</span>{role}{state}</h2>"
         f'<table class="kv">{body}</table></div><div>{_chart(c)}</div></div>'
     )
@@ -133,7 +161,8 @@ def render_html(report: DriftReport) -> str:
         for m in report.multivariate
     )
     skipped = "".join(f"<li>{_e(n)}: {_e(why)}</li>" for n, why in report.skipped.items())
-    cards = "".join(_card(c) for c in report.sorted_columns())
+    ordered = report.sorted_columns()
+    cards = "".join(_card(c, i) for i, c in enumerate(ordered))
     roles = "".join(
         f"<div>{role.capitalize()} drift: "
         + ", ".join(
@@ -160,7 +189,7 @@ def render_html(report: DriftReport) -> str:
         + '<div class="legend muted"><span style="background:#8c959f"></span>reference'
         '<span style="background:#0969da"></span>current</div>'
         '<label id="filter"><input type="checkbox" id="only"> drifted columns only</label>'
-        f"{cards}"
+        f"{_overview(ordered)}{cards}"
         + (f"<h3>Not compared</h3><ul>{skipped}</ul>" if skipped else "")
         + f"<script>{_JS}</script></body></html>"
     )
