@@ -108,14 +108,19 @@ def alembic_config() -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The revision the migrations lead to; several heads (one branch per area, e.g. tracking and
+    monitors, each starting from the same revision) are joined with '+', in sorted order."""
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if not heads:
+        raise RuntimeError("the store has no migrations")
+    return "+".join(sorted(heads))
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The store's revision, in the form of `head_revision`; None for an empty database."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 @contextlib.contextmanager
@@ -129,8 +134,9 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to `revision`; safe when several processes call it at once."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the store's schema to `revision` (every branch's head by default); safe when
+    several processes call it at once."""
     config = alembic_config()
     url = engine.url
     if url.get_backend_name() == "postgresql":
