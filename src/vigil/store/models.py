@@ -144,4 +144,6 @@ class Kpi(Base):
     )
     version: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 from vigil.store import registry_tables as registry_tables  # noqa: E402  (registers the tables)
