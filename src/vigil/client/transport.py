@@ -207,7 +207,11 @@ class LocalTransport:
         with self.store.session() as session:
             if kind == "log":
                 return service.ingest_log(
-                    session, self.store.predictions, model, LogBatch.decode(body)
+                    session,
+                    self.store.predictions,
+                    model,
+                    LogBatch.decode(body),
+                    models=self.store.models,
                 )
             return service.ingest_labels(
                 session, self.store.predictions, model, LabelBatch.decode(body)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
-from vigil.store.repositories import BatchRepository, TokenRepository
+from vigil.store.repositories import BatchRepository, ModelCache, TokenRepository
 from vigil.store.specs import Scope
 
 
@@ -24,6 +24,7 @@ class Store:
         self.artifacts = artifacts
         self._sessions: sessionmaker[Session] = session_factory(engine)
         self.predictions = PredictionStore(artifacts, self._claimed)
+        self.models = ModelCache()
 
     @classmethod
     def open(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,6 +75,28 @@ class ModelRepository:
         return model, created
 
 
+class ModelCache:
+    """Model ids and specs by name, kept by a Store for the life of the process.
+
+    Safe because a monitored model is never changed once created (the same spec again is a
+    no-op, another spec under its name is refused), so an entry can never go stale. Saves a query
+    on every ingestion call.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, ModelSpec]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, name: str) -> tuple[int, ModelSpec]:
+        entry = self._entries.get(name)
+        if entry is None:
+            model = ModelRepository(session).get(name)
+            entry = (model.id, spec_of(model))
+            with self._lock:
+                self._entries[name] = entry
+        return entry
+
+
 def spec_of(model: MonitoredModel) -> ModelSpec:
     return ModelSpec(
         name=model.name,
@@ -88,6 +111,23 @@ def spec_of(model: MonitoredModel) -> ModelSpec:
         window_seconds=model.window_seconds,
         registry_model=model.registry_model,
     )
+
+
+# Statements with bound parameters are built once: SQLAlchemy then reuses their compiled form
+# instead of hashing every call's literal values (a profile blob among them) into a cache key.
+_MERGE_WINDOW = (
+    update(ProfileWindow)
+    .where(ProfileWindow.id == bindparam("window_id"))
+    .values(
+        profile=bindparam("profile"),
+        n_rows=ProfileWindow.n_rows + bindparam("added_rows"),
+        n_uploads=ProfileWindow.n_uploads + 1,
+        end=bindparam("end"),
+        first_arrival=bindparam("first_arrival"),
+        last_arrival=bindparam("last_arrival"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 class WindowRepository:
@@ -119,17 +159,15 @@ class WindowRepository:
             row = self.session.execute(locked.with_for_update()).first()
             if row is not None:
                 self.session.execute(
-                    update(w)
-                    .where(w.id == row.id)
-                    .values(
-                        profile=combine(row.profile),
-                        n_rows=w.n_rows + n_rows,
-                        n_uploads=w.n_uploads + 1,
-                        end=max(row.end, end),
-                        first_arrival=min(row.first_arrival, arrival),
-                        last_arrival=max(row.last_arrival, arrival),
-                    )
-                    .execution_options(synchronize_session=False)
+                    _MERGE_WINDOW,
+                    {
+                        "window_id": row.id,
+                        "profile": combine(row.profile),
+                        "added_rows": n_rows,
+                        "end": max(row.end, end),
+                        "first_arrival": min(row.first_arrival, arrival),
+                        "last_arrival": max(row.last_arrival, arrival),
+                    },
                 )
                 return
             statement = _insert(self.session, table).values(
@@ -185,11 +223,26 @@ class BatchRepository:
 
     def claim(self, batch_id: str, model_id: int | None, kind: str, n_rows: int) -> bool:
         """Record `batch_id`; False when it had been recorded before (a retry or a replay)."""
-        statement = _insert(self.session, IngestedBatch.__table__).values(
-            batch_id=batch_id, model_id=model_id, kind=kind, n_rows=n_rows, received_at=utcnow()
+        statement = (
+            _insert(self.session, IngestedBatch.__table__)
+            .values(
+                batch_id=bindparam("batch_id"),
+                model_id=bindparam("model_id"),
+                kind=bindparam("kind"),
+                n_rows=bindparam("n_rows"),
+                received_at=bindparam("received_at"),
+            )
+            .on_conflict_do_nothing()
+            .returning(IngestedBatch.batch_id)
         )
-        statement = statement.on_conflict_do_nothing().returning(IngestedBatch.batch_id)
-        return self.session.execute(statement).first() is not None
+        values = {
+            "batch_id": batch_id,
+            "model_id": model_id,
+            "kind": kind,
+            "n_rows": n_rows,
+            "received_at": utcnow(),
+        }
+        return self.session.execute(statement, values).first() is not None
 
     def claimed(self, batch_ids: Sequence[str]) -> set[str]:
         """Which of `batch_ids` have been recorded and not superseded by a compaction."""

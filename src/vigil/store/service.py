@@ -21,6 +21,7 @@ from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch
 from vigil.store.repositories import (
     BatchRepository,
     KpiRepository,
+    ModelCache,
     ModelRepository,
     WindowRepository,
     spec_of,
@@ -164,14 +165,15 @@ def ingest_log(
     batch: LogBatch,
     *,
     now: dt.datetime | None = None,
+    models: ModelCache | None = None,
 ) -> IngestResult:
     """Apply one log batch: merge its profiles into their windows and append its rows.
 
     Everything is checked before anything is written. A batch id seen before is not applied again.
+    `models` (a Store's cache) saves looking the model up on every call.
     """
     arrival = now or utcnow()
-    model = ModelRepository(session).get(model_name)
-    spec = spec_of(model)
+    model_id, spec = (models or ModelCache()).get(session, model_name)
     profiles = [_check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
     rows = _check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
     if rows is not None and VERSION_COLUMN not in rows.column_names:
@@ -187,7 +189,7 @@ def ingest_log(
         n_profiles=len(profiles),
         windows=windows,
     )
-    if not BatchRepository(session).claim(batch.batch_id, model.id, "log", n_rows):
+    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", n_rows):
         session.rollback()
         return result.model_copy(update={"duplicate": True})
     repository = WindowRepository(session)
@@ -196,7 +198,7 @@ def ingest_log(
     for profile, blob in ordered:
         assert profile.window is not None
         repository.merge(
-            model.id,
+            model_id,
             batch.version,
             profile.window.start,
             profile.window.end,
@@ -208,7 +210,7 @@ def ingest_log(
     session.flush()
     if rows is not None:
         # Files are named by batch id: if the commit below fails, a retry rewrites the same files.
-        predictions.append("predictions", model.id, batch.batch_id, rows)
+        predictions.append("predictions", model_id, batch.batch_id, rows)
     session.commit()
     return result
 

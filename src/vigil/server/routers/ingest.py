@@ -34,7 +34,9 @@ def log(
     The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
     """
     started = time.perf_counter()
-    result = service.ingest_log(session, store.predictions, name, LogBatch.decode(body))
+    result = service.ingest_log(
+        session, store.predictions, name, LogBatch.decode(body), models=store.models
+    )
     metrics.latency.labels("log").observe(time.perf_counter() - started)
     if not result.duplicate:
         metrics.rows.labels(name).inc(result.n_rows)
