@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport, drift
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
     from vigil.client import Client
+    from vigil.tracking import Run, RunStatus, start_run
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
@@ -25,8 +26,11 @@ _LAZY = {
     "Client": "vigil.client",
     "drift": "vigil.analysis.drift",
     "DriftReport": "vigil.analysis.drift",
+    "Run": "vigil.tracking",
+    "RunStatus": "vigil.tracking",
     "Suite": "vigil.analysis.validation",
     "ValidationResult": "vigil.analysis.validation",
+    "start_run": "vigil.tracking",
     "suggest_checks": "vigil.analysis.validation",
 }
 
@@ -54,6 +58,8 @@ __all__ = [
     "ColumnKind",
     "DatasetProfile",
     "DriftReport",
+    "Run",
+    "RunStatus",
     "Schema",
     "Suite",
     "ValidationResult",
@@ -62,5 +68,6 @@ __all__ = [
     "__version__",
     "drift",
     "profile",
+    "start_run",
     "suggest_checks",
 ]

@@ -1,0 +1,155 @@
+"""Typed values of experiment tracking: what the tracking service returns and the client reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class RunStatus(StrEnum):
+    """A run's state; `running` until it ends, `failed` on an exception, `killed` on Ctrl-C."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    KILLED = "killed"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ExperimentOut(_Frozen):
+    id: int
+    name: str
+    artifact_location: str
+    lifecycle_stage: str
+    owner: str
+    created_ms: int
+    updated_ms: int
+
+
+class RunInfo(_Frozen):
+    """A run's attributes (MLflow's RunInfo): times are milliseconds since the epoch, UTC."""
+
+    id: str
+    experiment_id: int
+    name: str
+    status: RunStatus
+    start_ms: int
+    end_ms: int | None
+    owner: str
+    parent_id: str | None
+    artifact_location: str
+    lifecycle_stage: str
+
+    @property
+    def start_time(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.start_ms / 1000, dt.UTC)
+
+    @property
+    def end_time(self) -> dt.datetime | None:
+        return (
+            None if self.end_ms is None else dt.datetime.fromtimestamp(self.end_ms / 1000, dt.UTC)
+        )
+
+
+class MetricPoint(_Frozen):
+    key: str
+    value: float
+    step: int
+    timestamp_ms: int
+
+
+class RunData(_Frozen):
+    """A run with its params, tags and the latest value of each metric."""
+
+    info: RunInfo
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    def flat(self) -> dict[str, Any]:
+        """One row: attributes, then `metrics.*`, `params.*`, `tags.*` columns."""
+        row: dict[str, Any] = {
+            "run_id": self.info.id,
+            "experiment_id": self.info.experiment_id,
+            "run_name": self.info.name,
+            "status": self.info.status.value,
+            "start_time": self.info.start_time,
+            "end_time": self.info.end_time,
+            "owner": self.info.owner,
+            "parent_id": self.info.parent_id,
+        }
+        row.update({f"metrics.{k}": v for k, v in sorted(self.metrics.items())})
+        row.update({f"params.{k}": v for k, v in sorted(self.params.items())})
+        row.update({f"tags.{k}": v for k, v in sorted(self.tags.items())})
+        return row
+
+
+class RunsPage(_Frozen):
+    """One page of `search_runs`; pass `next_page_token` back for the next one."""
+
+    runs: list[RunData]
+    next_page_token: str | None
+
+    def to_pandas(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([run.flat() for run in self.runs])
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+
+class ArtifactOut(_Frozen):
+    run_id: str
+    path: str
+    key: str
+    size: int
+    sha256: str
+
+
+class RunComparison(_Frozen):
+    """Runs side by side: each metric's latest value and each param per run, and the params whose
+    values differ between the runs."""
+
+    run_ids: list[str]
+    metrics: dict[str, dict[str, float | None]]
+    params: dict[str, dict[str, str | None]]
+    param_differences: list[str]
+
+    def metrics_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics, index=self.run_ids).T.reindex(columns=self.run_ids)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Metrics then params (keys as rows, `metrics.` / `params.` prefixed), runs as columns."""
+        import pandas as pd
+
+        rows: dict[str, dict[str, Any]] = {}
+        for key, values in sorted(self.metrics.items()):
+            rows[f"metrics.{key}"] = dict(values)
+        for key, pvalues in sorted(self.params.items()):
+            rows[f"params.{key}"] = dict(pvalues)
+        return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=self.run_ids)
+
+
+def nan_to_none(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def none_to_nan(value: float | None) -> float:
+    return math.nan if value is None else value
