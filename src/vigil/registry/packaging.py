@@ -1,0 +1,176 @@
+"""Turning a model into the bytes of one registry artifact, and back.
+
+A scikit-learn-style object is serialised with skops when it is installed (its loader refuses types
+it does not trust), else with joblib. A file is stored as it is; a folder as a tar archive (an
+MLflow model folder, recognised by its `MLmodel` file, loads through `mlflow.pyfunc` when `mlflow`
+is installed).
+
+joblib is pickle: loading a joblib artifact runs whatever code its author put in it. Vigil only
+loads artifacts from the registry's own store and checks each one's SHA-256 against the version's
+record first, but that protects against corruption, not against a malicious registrant: only
+load models from a registry whose writers you trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigil.errors import InvalidInputError, NotFoundError, SerializationError
+from vigil.registry.types import SourceFormat
+
+_JOBLIB_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+@dataclass(frozen=True, slots=True)
+class PackedModel:
+    """An artifact ready to store: its bytes, format, a file name for the key and its digest."""
+
+    data: bytes
+    format: SourceFormat
+    name: str
+    filename: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def _skops() -> Any:
+    try:
+        import skops.io  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        return None
+    return skops.io
+
+
+def pack(model_or_path: Any) -> PackedModel:
+    """The artifact for a model object, a file path or a folder path."""
+    if isinstance(model_or_path, str | os.PathLike):
+        path = Path(model_or_path).expanduser()
+        if path.is_dir():
+            return _pack_folder(path)
+        if path.is_file():
+            return PackedModel(path.read_bytes(), "file", path.name, "model.bin")
+        raise NotFoundError(
+            f"no file or folder at {str(path)!r} to register; give a path that exists or the "
+            "model object itself",
+            path=str(path),
+        )
+    skops_io = _skops()
+    if skops_io is not None:
+        try:
+            return PackedModel(skops_io.dumps(model_or_path), "skops", "model.skops", "model.skops")
+        except Exception:  # (skops cannot serialise every object; joblib can)
+            pass
+    import joblib  # type: ignore[import-untyped,unused-ignore]
+
+    buffer = io.BytesIO()
+    try:
+        joblib.dump(model_or_path, buffer)
+    except Exception as exc:
+        raise SerializationError(
+            f"cannot serialise the {type(model_or_path).__name__} given to register: {exc}; "
+            "give a file or folder path instead"
+        ) from exc
+    return PackedModel(buffer.getvalue(), "joblib", "model.joblib", "model.joblib")
+
+
+def _pack_folder(path: Path) -> PackedModel:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for item in sorted(path.rglob("*")):
+            if item.is_symlink():
+                raise InvalidInputError(
+                    f"model folder {str(path)!r} holds a symbolic link {str(item)!r}; "
+                    "copy the files it points to into the folder",
+                    path=str(item),
+                )
+            archive.add(item, arcname=item.relative_to(path).as_posix(), recursive=False)
+    fmt: SourceFormat = "mlflow" if (path / "MLmodel").is_file() else "directory"
+    return PackedModel(buffer.getvalue(), fmt, path.name, "model.tar.gz")
+
+
+def unpack(
+    data: bytes,
+    fmt: str,
+    *,
+    source_name: str,
+    expected_sha256: str,
+    trusted: Sequence[str] | None = None,
+    dst: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The model held by an artifact's bytes (see `vigil.models.load` for what each format gives)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected_sha256:
+        raise SerializationError(
+            f"the stored artifact's SHA-256 is {digest}, but the registry recorded "
+            f"{expected_sha256}; it was changed outside the registry, refusing to load it"
+        )
+    if fmt == "skops":
+        return _load_skops(data, trusted)
+    if fmt == "joblib":
+        return _load_joblib(data)
+    if fmt == "file":
+        lowered = source_name.lower()
+        if lowered.endswith(".skops"):
+            return _load_skops(data, trusted)
+        if lowered.endswith(_JOBLIB_SUFFIXES):
+            return _load_joblib(data)
+        folder = _folder(dst)
+        target = folder / (Path(source_name).name or "model.bin")
+        target.write_bytes(data)
+        return target
+    if fmt in ("directory", "mlflow"):
+        folder = _folder(dst)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            archive.extractall(folder, filter="data")
+        if fmt == "directory":
+            return folder
+        try:
+            import mlflow.pyfunc  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise InvalidInputError(
+                "this version is an MLflow model folder; install mlflow to load it "
+                f"(pip install mlflow); its files were extracted to {str(folder)!r}",
+                folder=str(folder),
+            ) from None
+        return mlflow.pyfunc.load_model(str(folder))
+    raise SerializationError(f"unknown artifact format {fmt!r} in the registry")
+
+
+def _folder(dst: str | os.PathLike[str] | None) -> Path:
+    if dst is None:
+        return Path(tempfile.mkdtemp(prefix="vigil-model-"))
+    folder = Path(dst).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _load_joblib(data: bytes) -> Any:
+    import joblib  # type: ignore[import-untyped,unused-ignore]
+
+    return joblib.load(io.BytesIO(data))
+
+
+def _load_skops(data: bytes, trusted: Sequence[str] | None) -> Any:
+    skops_io = _skops()
+    if skops_io is None:
+        raise InvalidInputError(
+            "this version was serialised with skops; install it to load it (pip install skops)"
+        )
+    untrusted = [t for t in skops_io.get_untrusted_types(data=data) if t not in (trusted or ())]
+    if untrusted:
+        raise InvalidInputError(
+            f"the model holds types skops does not trust by default: {untrusted}; if you trust "
+            "whoever registered it, pass them as load(..., trusted=[...])",
+            untrusted=untrusted,
+        )
+    return skops_io.loads(data, trusted=list(trusted) if trusted else None)

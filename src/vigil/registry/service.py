@@ -1,0 +1,619 @@
+"""The registry's domain operations on a `Store`: models, versions, aliases and the event log.
+
+Every change to a model locks its row (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions
+already start with `BEGIN IMMEDIATE`), so version numbers are handed out once and two processes
+moving the same alias queue: each move is one event whose `from_version` is the version the alias
+really left, and the alias row always agrees with the last event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vigil.errors import InvalidInputError, NotFoundError
+from vigil.registry.gates import Gates, evaluate
+from vigil.registry.packaging import pack, unpack
+from vigil.registry.types import (
+    ModelVersionInfo,
+    PromotionRefusedError,
+    RegisteredModelInfo,
+    RegistryEventInfo,
+    check_alias,
+    check_model_name,
+    check_version,
+)
+from vigil.schema import ColumnKind, Schema
+from vigil.store.registry_tables import (
+    RegisteredModel,
+    RegistryAlias,
+    RegistryEvent,
+    RegistryModelVersion,
+)
+
+if TYPE_CHECKING:
+    from vigil.profile import DatasetProfile
+    from vigil.store.core import Store
+
+SchemaLike = Schema | Mapping[str, Any] | None
+
+
+def current_user() -> str:
+    """The OS user, recorded as the actor of local changes."""
+    try:
+        return getpass.getuser()
+    except Exception:  # (no user name in some containers)
+        return "unknown"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidInputError(f"tags must be a mapping of name to value, got {tags!r}")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in (metrics or {}).items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise InvalidInputError(
+                f"metric {key!r} must be a finite number, got {value!r}", metric=key
+            )
+        out[str(key)] = float(value)
+    return out
+
+
+def _schema(schema: SchemaLike, profile: DatasetProfile | None) -> dict[str, Any] | None:
+    """{"inputs": [{"name", "kind"}], "outputs": [...]}, from an explicit schema or the profile."""
+    if schema is None:
+        if profile is None:
+            return None
+        return {
+            "inputs": [{"name": n, "kind": c.kind.value} for n, c in profile.columns.items()],
+            "outputs": [],
+        }
+    if isinstance(schema, Schema):
+        return {
+            "inputs": [{"name": n, "kind": k.value} for n, k in schema.kinds.items()],
+            "outputs": [],
+        }
+    if isinstance(schema, Mapping) and set(schema) <= {"inputs", "outputs"}:
+        out: dict[str, Any] = {}
+        for part in ("inputs", "outputs"):
+            columns = schema.get(part) or []
+            out[part] = [
+                {"name": str(c["name"]), "kind": ColumnKind.parse(c["kind"]).value} for c in columns
+            ]
+        return out
+    return _schema(Schema.coerce(schema), None)
+
+
+class Registry:
+    """Registered models, versions, aliases and their event log, on one store.
+
+    `actor` is who the changes are recorded as: the OS user by default, the token's owner when
+    the server makes them.
+    """
+
+    def __init__(self, store: Store, *, actor: str | None = None) -> None:
+        self.store = store
+        self.actor = actor or current_user()
+
+    # models ------------------------------------------------------------------------------
+
+    def create_model(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+    ) -> RegisteredModelInfo:
+        """Create a registered model, or return it unchanged if it exists."""
+        with self.store.session() as session:
+            model = self._ensure_model(session, name, description, tags, owner)
+            session.commit()
+            return self._model_info(session, model)
+
+    def get_model(self, name: str) -> RegisteredModelInfo:
+        with self.store.session() as session:
+            return self._model_info(session, self._model(session, name))
+
+    def list_models(self) -> list[RegisteredModelInfo]:
+        with self.store.session() as session:
+            models = session.scalars(select(RegisteredModel).order_by(RegisteredModel.name))
+            return [self._model_info(session, m) for m in models]
+
+    def set_model_tags(self, name: str, tags: Mapping[str, Any]) -> RegisteredModelInfo:
+        """Replace the model's tags (recorded as a `tags_changed` event)."""
+        new = _tags(tags)
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            old = dict(model.tags)
+            model.tags = new
+            model.updated_at = _now()
+            self._event(session, model, "tags_changed", details={"from": old, "to": new})
+            session.commit()
+            return self._model_info(session, model)
+
+    # versions ----------------------------------------------------------------------------
+
+    def register(
+        self,
+        name: str,
+        model_or_path: Any,
+        *,
+        run_id: str | None = None,
+        schema: SchemaLike = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+        metrics: Mapping[str, Any] | None = None,
+        profile: DatasetProfile | None = None,
+    ) -> ModelVersionInfo:
+        """Store a new version of `name` (created if new): the next number, 1, 2, 3, ..."""
+        check_model_name(name)
+        if run_id is not None and (not isinstance(run_id, str) or not 0 < len(run_id) <= 64):
+            raise InvalidInputError(f"run_id must be a run's id string, got {run_id!r}")
+        packed = pack(model_or_path)
+        schema_doc = _schema(schema, profile)
+        with self.store.session() as session:
+            model = self._ensure_model(session, name, "", None, None)
+            session.flush()
+            model = self._model(session, name, lock=True)
+            number = (
+                session.scalar(
+                    select(func.max(RegistryModelVersion.version)).where(
+                        RegistryModelVersion.model_id == model.id
+                    )
+                )
+                or 0
+            ) + 1
+            folder = f"registry/{model.id}/{number}-{uuid.uuid4().hex}"
+            key = f"{folder}/{packed.filename}"
+            self.store.artifacts.put(key, packed.data)
+            profile_key = None
+            if profile is not None:
+                profile_key = f"{folder}/training.vgp"
+                self.store.artifacts.put(profile_key, profile.to_bytes())
+            row = RegistryModelVersion(
+                model_id=model.id,
+                version=number,
+                source_key=key,
+                source_format=packed.format,
+                source_name=packed.name,
+                source_sha256=packed.sha256,
+                source_size=len(packed.data),
+                profile_key=profile_key,
+                run_id=run_id,
+                schema=schema_doc,
+                metrics=_metrics(metrics),
+                tags=_tags(tags),
+                description=description,
+                status="READY",
+                created_by=self.actor,
+                created_at=_now(),
+            )
+            session.add(row)
+            model.updated_at = row.created_at
+            self._event(session, model, "version_created", to_version=number)
+            session.commit()
+            return self._version_info(session, model, row)
+
+    def get_version(self, name: str, version: int) -> ModelVersionInfo:
+        with self.store.session() as session:
+            model = self._model(session, name)
+            return self._version_info(session, model, self._version(session, model, version))
+
+    def list_versions(self, name: str) -> list[ModelVersionInfo]:
+        with self.store.session() as session:
+            model = self._model(session, name)
+            rows = session.scalars(
+                select(RegistryModelVersion)
+                .where(RegistryModelVersion.model_id == model.id)
+                .order_by(RegistryModelVersion.version)
+            ).all()
+            return [self._version_info(session, model, r) for r in rows]
+
+    def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
+        """Replace a version's tags (recorded as a `tags_changed` event)."""
+        new = _tags(tags)
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            row = self._version(session, model, version)
+            old = dict(row.tags)
+            row.tags = new
+            self._event(
+                session,
+                model,
+                "tags_changed",
+                to_version=row.version,
+                details={"from": old, "to": new},
+            )
+            session.commit()
+
+    def training_profile(self, name: str, version: int) -> DatasetProfile | None:
+        """The training dataset profile stored with the version, if one was given."""
+        from vigil.profile import DatasetProfile
+
+        found = self.get_version_row(name, version)
+        if found.profile_key is None:
+            return None
+        return DatasetProfile.from_bytes(self.store.artifacts.get(found.profile_key))
+
+    def get_version_row(self, name: str, version: int) -> RegistryModelVersion:
+        with self.store.session() as session:
+            return self._version(session, self._model(session, name), version)
+
+    def artifact(self, name: str, version: int) -> tuple[ModelVersionInfo, bytes]:
+        """A version's record and its source artifact's bytes."""
+        info = self.get_version(name, version)
+        return info, self.store.artifacts.get(self.get_version_row(name, version).source_key)
+
+    # aliases -----------------------------------------------------------------------------
+
+    def get_alias(self, name: str, alias: str) -> ModelVersionInfo:
+        """The version `alias` points at now."""
+        check_alias(alias)
+        with self.store.session() as session:
+            model = self._model(session, name)
+            row = session.scalars(
+                select(RegistryAlias).where(
+                    RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
+                )
+            ).one_or_none()
+            if row is None:
+                known = self._aliases(session, model)
+                raise NotFoundError(
+                    f"model {name!r} has no alias {alias!r} (its aliases: "
+                    f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
+                    model=name,
+                    alias=alias,
+                )
+            return self._version_info(session, model, self._version(session, model, row.version))
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, gates: Gates | None = None
+    ) -> RegistryEventInfo:
+        """Point `alias` at `version` (one `alias_set` or `alias_moved` event), after `gates`.
+
+        A refusal raises PromotionRefusedError with the reasons and numbers, and is recorded as an
+        `alias_refused` event.
+        """
+        check_alias(alias)
+        check_version(version)
+        refusal: tuple[int | None, dict[str, Any]] | None = None
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            target = self._version(session, model, version)
+            current = self._alias_row(session, model, alias)
+            previous = current.version if current is not None else None
+            if gates is not None:
+                holder = None
+                if previous is not None:
+                    holder = self._version_info(
+                        session, model, self._version(session, model, previous)
+                    )
+                candidate = self._version_info(session, model, target)
+                profile = self.training_profile(name, version) if gates.suite is not None else None
+                outcome = evaluate(gates, candidate, holder, profile)
+                if not outcome.passed:
+                    refusal = (previous, {"reasons": list(outcome.reasons), **outcome.numbers})
+            if refusal is None:
+                now = self._event_time(session, model)
+                if current is None:
+                    session.add(
+                        RegistryAlias(
+                            model_id=model.id,
+                            alias=alias,
+                            version=version,
+                            updated_by=self.actor,
+                            updated_at=now,
+                        )
+                    )
+                    kind = "alias_set"
+                else:
+                    current.version = version
+                    current.updated_by = self.actor
+                    current.updated_at = now
+                    kind = "alias_moved"
+                event = self._event(
+                    session,
+                    model,
+                    kind,
+                    alias=alias,
+                    from_version=previous,
+                    to_version=version,
+                    at=now,
+                )
+                session.commit()
+                return self._event_info(model, event)
+            session.rollback()
+        previous, details = refusal
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            self._event(
+                session,
+                model,
+                "alias_refused",
+                alias=alias,
+                from_version=previous,
+                to_version=version,
+                details=details,
+            )
+            session.commit()
+        reasons = "; ".join(details["reasons"])
+        raise PromotionRefusedError(
+            f"moving @{alias} of {name!r} to version {version} was refused: {reasons}",
+            model=name,
+            alias=alias,
+            version=version,
+            **details,
+        )
+
+    def delete_alias(self, name: str, alias: str) -> RegistryEventInfo:
+        """Remove `alias` (one `alias_deleted` event)."""
+        check_alias(alias)
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            current = self._alias_row(session, model, alias)
+            if current is None:
+                known = self._aliases(session, model)
+                raise NotFoundError(
+                    f"model {name!r} has no alias {alias!r} to delete (its aliases: "
+                    f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
+                    model=name,
+                    alias=alias,
+                )
+            previous = current.version
+            session.delete(current)
+            event = self._event(session, model, "alias_deleted", alias=alias, from_version=previous)
+            session.commit()
+            return self._event_info(model, event)
+
+    def alias_at(self, name: str, alias: str, at: dt.datetime) -> int | None:
+        """The version `alias` pointed at, at time `at` (a change at exactly `at` counts); None
+        when the alias did not exist then."""
+        check_alias(alias)
+        if not isinstance(at, dt.datetime) or at.tzinfo is None:
+            raise InvalidInputError(
+                f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
+            )
+        with self.store.session() as session:
+            model = self._model(session, name)
+            event = session.scalars(
+                select(RegistryEvent)
+                .where(
+                    RegistryEvent.model_id == model.id,
+                    RegistryEvent.alias == alias,
+                    RegistryEvent.kind.in_(("alias_set", "alias_moved", "alias_deleted")),
+                    RegistryEvent.at <= at,
+                )
+                .order_by(RegistryEvent.at.desc(), RegistryEvent.id.desc())
+                .limit(1)
+            ).one_or_none()
+            if event is None or event.kind == "alias_deleted":
+                return None
+            return event.to_version
+
+    def events(self, name: str, *, alias: str | None = None) -> list[RegistryEventInfo]:
+        """The model's event log, oldest first (only one alias's events when `alias` is given)."""
+        with self.store.session() as session:
+            model = self._model(session, name)
+            query = select(RegistryEvent).where(RegistryEvent.model_id == model.id)
+            if alias is not None:
+                query = query.where(RegistryEvent.alias == check_alias(alias))
+            rows = session.scalars(query.order_by(RegistryEvent.at, RegistryEvent.id)).all()
+            return [self._event_info(model, r) for r in rows]
+
+    # loading -----------------------------------------------------------------------------
+
+    def load(
+        self,
+        name: str,
+        version: int,
+        *,
+        trusted: Sequence[str] | None = None,
+        dst: str | None = None,
+    ) -> Any:
+        """The model object of a version (see `vigil.models.load`)."""
+        info, data = self.artifact(name, version)
+        return unpack(
+            data,
+            info.source_format,
+            source_name=info.source_name,
+            expected_sha256=info.source_sha256,
+            trusted=trusted,
+            dst=dst,
+        )
+
+    # internals ---------------------------------------------------------------------------
+
+    def _ensure_model(
+        self,
+        session: Session,
+        name: str,
+        description: str,
+        tags: Mapping[str, Any] | None,
+        owner: str | None,
+    ) -> RegisteredModel:
+        check_model_name(name)
+        model = session.scalars(
+            select(RegisteredModel).where(RegisteredModel.name == name)
+        ).one_or_none()
+        if model is not None:
+            return model
+        now = _now()
+        model = RegisteredModel(
+            name=name,
+            description=description,
+            tags=_tags(tags),
+            owner=owner if owner is not None else self.actor,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(model)
+        session.flush()
+        self._event(session, model, "model_created", at=now)
+        return model
+
+    def _model(self, session: Session, name: str, *, lock: bool = False) -> RegisteredModel:
+        query = select(RegisteredModel).where(RegisteredModel.name == name)
+        if lock:
+            query = query.with_for_update()
+        model = session.scalars(query).one_or_none()
+        if model is None:
+            known = session.scalars(
+                select(RegisteredModel.name).order_by(RegisteredModel.name).limit(50)
+            ).all()
+            raise NotFoundError(
+                f"no registered model named {name!r} (registered models: "
+                f"{', '.join(known) or 'none'}); register a version first",
+                model=name,
+            )
+        return model
+
+    def _version(
+        self, session: Session, model: RegisteredModel, version: int
+    ) -> RegistryModelVersion:
+        check_version(version)
+        row = session.scalars(
+            select(RegistryModelVersion).where(
+                RegistryModelVersion.model_id == model.id, RegistryModelVersion.version == version
+            )
+        ).one_or_none()
+        if row is None:
+            known = session.scalars(
+                select(RegistryModelVersion.version)
+                .where(RegistryModelVersion.model_id == model.id)
+                .order_by(RegistryModelVersion.version)
+            ).all()
+            raise NotFoundError(
+                f"model {model.name!r} has no version {version} (its versions: "
+                f"{', '.join(map(str, known)) or 'none'})",
+                model=model.name,
+                version=version,
+            )
+        return row
+
+    def _alias_row(
+        self, session: Session, model: RegisteredModel, alias: str
+    ) -> RegistryAlias | None:
+        return session.scalars(
+            select(RegistryAlias).where(
+                RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
+            )
+        ).one_or_none()
+
+    def _aliases(self, session: Session, model: RegisteredModel) -> dict[str, int]:
+        rows = session.execute(
+            select(RegistryAlias.alias, RegistryAlias.version).where(
+                RegistryAlias.model_id == model.id
+            )
+        ).all()
+        return {a: v for a, v in sorted(rows)}
+
+    def _event_time(self, session: Session, model: RegisteredModel) -> dt.datetime:
+        """Now, but never before the model's last event: the log's order is its time order."""
+        now = _now()
+        last = session.scalar(
+            select(func.max(RegistryEvent.at)).where(RegistryEvent.model_id == model.id)
+        )
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=dt.UTC)
+        return max(now, last) if last is not None else now
+
+    def _event(
+        self,
+        session: Session,
+        model: RegisteredModel,
+        kind: str,
+        *,
+        alias: str | None = None,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        at: dt.datetime | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> RegistryEvent:
+        event = RegistryEvent(
+            model_id=model.id,
+            kind=kind,
+            alias=alias,
+            from_version=from_version,
+            to_version=to_version,
+            actor=self.actor,
+            at=at if at is not None else self._event_time(session, model),
+            details=details or {},
+        )
+        session.add(event)
+        session.flush()
+        return event
+
+    def _model_info(self, session: Session, model: RegisteredModel) -> RegisteredModelInfo:
+        latest = session.scalar(
+            select(func.max(RegistryModelVersion.version)).where(
+                RegistryModelVersion.model_id == model.id
+            )
+        )
+        return RegisteredModelInfo(
+            name=model.name,
+            description=model.description,
+            tags=dict(model.tags),
+            owner=model.owner,
+            created_at=model.created_at,
+            updated_at=model.updated_at,
+            aliases=self._aliases(session, model),
+            latest_version=latest,
+        )
+
+    def _version_info(
+        self, session: Session, model: RegisteredModel, row: RegistryModelVersion
+    ) -> ModelVersionInfo:
+        aliases = tuple(a for a, v in self._aliases(session, model).items() if v == row.version)
+        return ModelVersionInfo(
+            name=model.name,
+            version=row.version,
+            source_format=row.source_format,  # type: ignore[arg-type]
+            source_name=row.source_name,
+            source_sha256=row.source_sha256,
+            source_size=row.source_size,
+            run_id=row.run_id,
+            schema=row.schema,
+            metrics=dict(row.metrics),
+            tags=dict(row.tags),
+            description=row.description,
+            status=row.status,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            has_profile=row.profile_key is not None,
+            aliases=aliases,
+        )
+
+    def _event_info(self, model: RegisteredModel, event: RegistryEvent) -> RegistryEventInfo:
+        return RegistryEventInfo(
+            id=event.id,
+            model=model.name,
+            kind=event.kind,  # type: ignore[arg-type]
+            alias=event.alias,
+            from_version=event.from_version,
+            to_version=event.to_version,
+            actor=event.actor,
+            at=event.at,
+            details=dict(event.details),
+        )
