@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport, drift
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
     from vigil.client import Client
+    from vigil.registry import api as models
     from vigil.tracking import Run, RunStatus, start_run
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
@@ -26,6 +27,7 @@ _LAZY = {
     "Client": "vigil.client",
     "drift": "vigil.analysis.drift",
     "DriftReport": "vigil.analysis.drift",
+    "models": "vigil.registry",  # vigil.registry.models is the vigil.registry.api module
     "Run": "vigil.tracking",
     "RunStatus": "vigil.tracking",
     "Suite": "vigil.analysis.validation",
@@ -67,6 +69,7 @@ __all__ = [
     "Window",
     "__version__",
     "drift",
+    "models",
     "profile",
     "start_run",
     "suggest_checks",
