@@ -1,0 +1,257 @@
+"""Alerts: one per monitor and target while open or acknowledged, with a history of its states.
+
+open -> acknowledged -> resolved; an alert resolves by itself when a later window of its monitor
+no longer breaches, and a person may acknowledge or resolve it (`actor` is kept in the history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vigil.errors import ConflictError, InvalidInputError, NotFoundError
+from vigil.monitor.definitions import Monitor
+from vigil.monitor.windows import Window
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, DeliveryRow, MonitorRow
+from vigil.store.repositories import utcnow
+
+AlertState = Literal["open", "acknowledged", "resolved"]
+ACTIVE: tuple[str, ...] = ("open", "acknowledged")
+SYSTEM_ACTOR = "vigil"
+
+
+class AlertEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: dt.datetime
+    event: str
+    state: AlertState
+    actor: str
+    note: str
+
+
+class Alert(BaseModel):
+    """An alert as the API, the CLI and the channels see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    monitor: str
+    target: str
+    kind: str
+    severity: str
+    state: AlertState
+    message: str
+    value: float | None
+    first_window_start: dt.datetime
+    last_window_start: dt.datetime
+    n_windows: int
+    details: dict[str, Any]
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    history: tuple[AlertEvent, ...] = ()
+
+
+def alert_out(session: Session, row: AlertRow, *, history: bool = True) -> Alert:
+    events: tuple[AlertEvent, ...] = ()
+    if history:
+        rows = session.scalars(
+            select(AlertEventRow).where(AlertEventRow.alert_id == row.id).order_by(AlertEventRow.id)
+        ).all()
+        events = tuple(
+            AlertEvent(at=e.at, event=e.event, state=e.state, actor=e.actor, note=e.note)  # type: ignore[arg-type]
+            for e in rows
+        )
+    return Alert(
+        id=row.id,
+        monitor=row.monitor_name,
+        target=row.target,
+        kind=row.kind,
+        severity=row.severity,
+        state=row.state,  # type: ignore[arg-type]
+        message=row.message,
+        value=row.value,
+        first_window_start=row.first_window_start,
+        last_window_start=row.last_window_start,
+        n_windows=row.n_windows,
+        details=dict(row.details),
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        resolved_at=row.resolved_at,
+        history=events,
+    )
+
+
+def _event(session: Session, alert: AlertRow, event: str, actor: str, note: str = "") -> None:
+    session.add(
+        AlertEventRow(
+            alert_id=alert.id, at=utcnow(), event=event, state=alert.state, actor=actor, note=note
+        )
+    )
+
+
+def _enqueue(session: Session, alert: AlertRow, channels: tuple[str, ...], event: str) -> None:
+    if not channels:
+        return
+    payload = alert_out(session, alert, history=False).model_dump(mode="json")
+    payload["event"] = event
+    now = utcnow()
+    for channel in channels:
+        session.add(
+            DeliveryRow(
+                alert_id=alert.id,
+                channel=channel,
+                event=event,
+                payload=payload,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                created_at=now,
+            )
+        )
+
+
+def active_alert(session: Session, monitor_id: int, target: str) -> AlertRow | None:
+    return session.scalars(
+        select(AlertRow)
+        .where(
+            AlertRow.monitor_id == monitor_id,
+            AlertRow.target == target,
+            AlertRow.state.in_(ACTIVE),
+        )
+        .order_by(AlertRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def record(
+    session: Session,
+    row: MonitorRow,
+    monitor: Monitor,
+    window: Window,
+    *,
+    breached: bool,
+    value: float | None,
+    message: str,
+    details: dict[str, Any],
+) -> AlertRow | None:
+    """Open, update or resolve the monitor's alert after one window was evaluated."""
+    target = monitor.target.key
+    alert = active_alert(session, row.id, target)
+    now = utcnow()
+    if breached:
+        if alert is not None:
+            if window.start > alert.last_window_start:
+                alert.last_window_start = window.start
+                alert.value, alert.message, alert.details = value, message, details
+            alert.n_windows += 1
+            alert.updated_at = now
+            return alert
+        alert = AlertRow(
+            monitor_id=row.id,
+            monitor_name=monitor.name,
+            target=target,
+            kind=monitor.kind,
+            severity=monitor.severity,
+            state="open",
+            message=message,
+            value=value,
+            first_window_start=window.start,
+            last_window_start=window.start,
+            n_windows=1,
+            details=details,
+            opened_at=now,
+            updated_at=now,
+        )
+        session.add(alert)
+        session.flush()
+        last = session.scalar(
+            select(func.max(AlertRow.notified_at)).where(
+                AlertRow.monitor_id == row.id, AlertRow.target == target
+            )
+        )
+        if last is not None and now - last < monitor.cooldown:
+            _event(session, alert, "opened", SYSTEM_ACTOR, "not notified: within the cooldown")
+        else:
+            alert.notified_at = now
+            _event(session, alert, "opened", SYSTEM_ACTOR, message)
+            _enqueue(session, alert, monitor.channels, "trigger")
+        return alert
+    if alert is not None and value is not None and window.start >= alert.last_window_start:
+        _resolve(session, alert, monitor.channels, SYSTEM_ACTOR, f"cleared: {message}")
+    return alert
+
+
+def _resolve(
+    session: Session, alert: AlertRow, channels: tuple[str, ...], actor: str, note: str
+) -> None:
+    now = utcnow()
+    alert.state = "resolved"
+    alert.resolved_at = now
+    alert.updated_at = now
+    _event(session, alert, "resolved", actor, note)
+    if alert.notified_at is not None:
+        _enqueue(session, alert, channels, "resolve")
+
+
+def _get(session: Session, alert_id: int) -> AlertRow:
+    alert = session.get(AlertRow, alert_id)
+    if alert is None:
+        raise NotFoundError(f"no alert with id {alert_id}; list them with `vigil alerts list`")
+    return alert
+
+
+def acknowledge(session: Session, alert_id: int, actor: str, note: str = "") -> Alert:
+    """Mark an open alert as seen by `actor` (it stays active until resolved)."""
+    if not actor:
+        raise InvalidInputError("acknowledging an alert needs an actor (who acknowledges it)")
+    alert = _get(session, alert_id)
+    if alert.state != "open":
+        raise ConflictError(
+            f"alert {alert_id} is {alert.state}; only an open alert is acknowledged"
+        )
+    alert.state = "acknowledged"
+    alert.updated_at = utcnow()
+    _event(session, alert, "acknowledged", actor, note)
+    session.commit()
+    return alert_out(session, alert)
+
+
+def resolve(session: Session, alert_id: int, actor: str, note: str = "") -> Alert:
+    """Resolve an active alert by hand."""
+    if not actor:
+        raise InvalidInputError("resolving an alert needs an actor (who resolves it)")
+    alert = _get(session, alert_id)
+    if alert.state == "resolved":
+        raise ConflictError(f"alert {alert_id} is already resolved")
+    monitor = session.get(MonitorRow, alert.monitor_id)
+    channels = tuple(monitor.definition.get("channels", ())) if monitor is not None else ()
+    _resolve(session, alert, channels, actor, note)
+    session.commit()
+    return alert_out(session, alert)
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    return alert_out(session, _get(session, alert_id))
+
+
+def list_alerts(
+    session: Session,
+    *,
+    state: AlertState | None = None,
+    monitor: str | None = None,
+    limit: int = 100,
+) -> list[Alert]:
+    query = select(AlertRow)
+    if state is not None:
+        query = query.where(AlertRow.state == state)
+    if monitor is not None:
+        query = query.where(AlertRow.monitor_name == monitor)
+    rows = session.scalars(query.order_by(AlertRow.id.desc()).limit(limit)).all()
+    return [alert_out(session, r) for r in rows]

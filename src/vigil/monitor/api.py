@@ -1,0 +1,230 @@
+"""Create, change, list and delete monitors and channels; apply a YAML file of them (kept in git).
+
+>>> from vigil import monitors
+>>> monitors.apply(store, open("monitors.yaml").read(), dry_run=True)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.errors import InvalidInputError, NotFoundError
+from vigil.monitor.baselines import BASELINE_ARTIFACT_PREFIX
+from vigil.monitor.definitions import NAME_PATTERN, Channel, Monitor, MonitorFile
+from vigil.profile import DatasetProfile
+from vigil.store.core import Store
+from vigil.store.monitor_tables import ChannelRow, MonitorRow
+from vigil.store.repositories import utcnow
+
+Action = Literal["create", "update", "delete", "unchanged"]
+
+
+class Change(BaseModel):
+    """One change that `apply` makes (or would make, in a dry run)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    object: Literal["monitor", "channel"]
+    name: str
+    action: Action
+    fields: tuple[str, ...] = ()
+    """Top-level fields that differ (updates)."""
+
+    def __str__(self) -> str:
+        changed = f" ({', '.join(self.fields)})" if self.fields else ""
+        return f"{self.action:9s} {self.object} {self.name}{changed}"
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    changes: tuple[Change, ...]
+    applied: bool
+
+    @property
+    def changed(self) -> bool:
+        return any(c.action != "unchanged" for c in self.changes)
+
+
+def _dump(item: Monitor | Channel) -> dict[str, Any]:
+    return item.model_dump(mode="json")
+
+
+def parse_file(text: str) -> MonitorFile:
+    """Parse and validate a monitors YAML document (`channels:` and `monitors:` lists)."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"the monitors file is not valid YAML: {exc}") from None
+    try:
+        return MonitorFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInputError(
+            f"invalid monitors file at {where or 'top level'}: {first['msg']}",
+            errors=len(exc.errors()),
+        ) from None
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)))
+
+
+def _plan(
+    session: Session, spec: MonitorFile, *, prune: bool
+) -> list[tuple[Change, Monitor | Channel | None]]:
+    plan: list[tuple[Change, Monitor | Channel | None]] = []
+    tables: tuple[tuple[Literal["monitor", "channel"], Any, tuple[Any, ...]], ...] = (
+        ("channel", ChannelRow, spec.channels),
+        ("monitor", MonitorRow, spec.monitors),
+    )
+    for label, table, items in tables:
+        stored = {r.name: r for r in session.scalars(select(table)).all()}
+        for item in items:
+            row = stored.get(item.name)
+            if row is None:
+                plan.append((Change(object=label, name=item.name, action="create"), item))
+                continue
+            fields = _diff(row.definition, _dump(item))
+            action: Action = "update" if fields else "unchanged"
+            plan.append((Change(object=label, name=item.name, action=action, fields=fields), item))
+        if prune:
+            wanted = {i.name for i in items}
+            for name in sorted(set(stored) - wanted):
+                plan.append((Change(object=label, name=name, action="delete"), None))
+    return plan
+
+
+def _check_channels(session: Session, spec: MonitorFile, prune: bool) -> None:
+    known = {c.name for c in spec.channels}
+    if not prune:
+        known |= set(session.scalars(select(ChannelRow.name)).all())
+    for monitor in spec.monitors:
+        unknown = [c for c in monitor.channels if c not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"monitor {monitor.name!r} names channels {unknown} that are not defined; "
+                f"define them under `channels:` (known: {sorted(known)})",
+                monitor=monitor.name,
+            )
+
+
+def apply(store: Store, text: str, *, dry_run: bool = False, prune: bool = True) -> Plan:
+    """Make the stored monitors and channels those of the YAML `text`: create, update and (with
+    `prune`) delete. Applying the same file again changes nothing. `dry_run` only reports."""
+    spec = parse_file(text)
+    with store.session() as session:
+        _check_channels(session, spec, prune)
+        plan = _plan(session, spec, prune=prune)
+        if not dry_run:
+            for change, item in plan:
+                _execute(session, change, item)
+            session.commit()
+    return Plan(changes=tuple(c for c, _ in plan), applied=not dry_run)
+
+
+def _execute(session: Session, change: Change, item: Monitor | Channel | None) -> None:
+    table: Any = MonitorRow if change.object == "monitor" else ChannelRow
+    now = utcnow()
+    if change.action == "create":
+        assert item is not None
+        session.add(table(name=item.name, definition=_dump(item), created_at=now, updated_at=now))
+    elif change.action in ("update", "delete"):
+        row = session.scalars(select(table).where(table.name == change.name)).one()
+        if change.action == "delete":
+            session.delete(row)
+        else:
+            assert item is not None
+            row.definition = _dump(item)
+            row.updated_at = now
+            if isinstance(row, MonitorRow) and _resets(change.fields):
+                row.evaluated_until = None
+
+
+def _resets(fields: tuple[str, ...]) -> bool:
+    """Whether a monitor's change makes its past evaluation meaningless (start over)."""
+    return bool(set(fields) & {"kind", "target", "window"})
+
+
+# -- one at a time -----------------------------------------------------------------------------
+
+
+def save_monitor(store: Store, monitor: Monitor) -> Change:
+    """Create or replace one monitor."""
+    with store.session() as session:
+        spec = MonitorFile(monitors=(monitor,))
+        _check_channels(session, spec, prune=False)
+        change, item = _plan(session, spec, prune=False)[0]
+        _execute(session, change, item)
+        session.commit()
+    return change
+
+
+def save_channel(store: Store, channel: Channel) -> Change:
+    """Create or replace one channel."""
+    with store.session() as session:
+        change, item = _plan(session, MonitorFile(channels=(channel,)), prune=False)[0]
+        _execute(session, change, item)
+        session.commit()
+    return change
+
+
+def _row(session: Session, table: Any, name: str, label: str) -> Any:
+    row = session.scalars(select(table).where(table.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no {label} named {name!r}", name=name)
+    return row
+
+
+def get_monitor(store: Store, name: str) -> Monitor:
+    with store.session() as session:
+        return Monitor.model_validate(_row(session, MonitorRow, name, "monitor").definition)
+
+
+def list_monitors(store: Store) -> list[Monitor]:
+    with store.session() as session:
+        rows = session.scalars(select(MonitorRow).order_by(MonitorRow.name)).all()
+        return [Monitor.model_validate(r.definition) for r in rows]
+
+
+def list_channels(store: Store) -> list[Channel]:
+    with store.session() as session:
+        rows = session.scalars(select(ChannelRow).order_by(ChannelRow.name)).all()
+        return [Channel.model_validate(r.definition) for r in rows]
+
+
+def delete_monitor(store: Store, name: str) -> None:
+    with store.session() as session:
+        session.delete(_row(session, MonitorRow, name, "monitor"))
+        session.commit()
+
+
+def delete_channel(store: Store, name: str) -> None:
+    with store.session() as session:
+        session.delete(_row(session, ChannelRow, name, "channel"))
+        session.commit()
+
+
+def save_baseline_profile(store: Store, name: str, profile: DatasetProfile) -> str:
+    """Store a reference profile (e.g. of the training data) for `baseline: {type: profile,
+    artifact: KEY}`; returns KEY."""
+    import re
+
+    if not re.match(NAME_PATTERN, name):
+        raise InvalidInputError(f"baseline name {name!r} must match {NAME_PATTERN}")
+    key = f"{BASELINE_ARTIFACT_PREFIX}{name}.vgp"
+    store.artifacts.put(key, profile.to_bytes())
+    return key
+
+
+def evaluated_until(store: Store, name: str) -> dt.datetime | None:
+    with store.session() as session:
+        row: MonitorRow = _row(session, MonitorRow, name, "monitor")
+        return row.evaluated_until

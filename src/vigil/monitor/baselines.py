@@ -1,0 +1,35 @@
+"""Baselines: which windows (or which stored profile) a monitor window is compared with."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from vigil.monitor.definitions import (
+    PeriodBaseline,
+    ProfileBaseline,
+    SeasonalBaseline,
+    TrailingBaseline,
+)
+from vigil.monitor.windows import grid
+
+AnyBaseline = ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+
+BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
+
+
+def baseline_starts(baseline: AnyBaseline, start: dt.datetime, seconds: int) -> list[dt.datetime]:
+    """Starts of the baseline windows of the monitor window beginning at `start`."""
+    step = dt.timedelta(seconds=seconds)
+    if isinstance(baseline, PeriodBaseline):
+        return [s for s in grid(baseline.start, baseline.end, seconds) if s + step <= baseline.end]
+    if isinstance(baseline, TrailingBaseline):
+        return [start - step * i for i in range(baseline.windows, 0, -1)]
+    if isinstance(baseline, SeasonalBaseline):
+        week = dt.timedelta(days=7)
+        return [start - week * i for i in range(baseline.weeks, 0, -1)]
+    return []
+
+
+def fixed(baseline: AnyBaseline) -> bool:
+    """Whether the baseline is the same for every monitor window (its reference can be cached)."""
+    return isinstance(baseline, PeriodBaseline | ProfileBaseline)

@@ -1,0 +1,38 @@
+"""Webhook: the alert as JSON, signed with HMAC-SHA256 when the channel has a secret.
+
+The signature header is ``X-Vigil-Signature: sha256=<hex of HMAC-SHA256(secret, body)>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from vigil.monitor.channels.base import ChannelSender, post
+from vigil.monitor.definitions import WebhookChannel
+from vigil.monitor.settings import MonitorSettings
+
+SIGNATURE_HEADER = "X-Vigil-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Webhook(ChannelSender):
+    type = "webhook"
+
+    def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
+        assert isinstance(config, WebhookChannel)
+        body = json.dumps(payload, sort_keys=True).encode()
+        headers = {
+            **config.headers,
+            "Content-Type": "application/json",
+            "X-Vigil-Event": str(payload.get("event", "")),
+        }
+        if config.secret:
+            headers[SIGNATURE_HEADER] = sign(config.secret, body)
+        post(config.url, body, headers, settings, timeout=config.timeout, retries=config.retries)

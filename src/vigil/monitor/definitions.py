@@ -1,0 +1,251 @@
+"""Monitor and channel definitions: pydantic models validated at construction.
+
+A monitor watches one model (optionally one version) with one kind of check, per window, against
+a baseline, with a threshold; when it breaches it raises an alert sent to its channels.
+
+>>> Monitor(name="churn-drift", kind="data_drift", target={"model": "churn"},
+...         baseline={"type": "period", "start": "2026-01-01T00:00:00Z",
+...                   "end": "2026-01-08T00:00:00Z"}, window="day")    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WindowName = Literal["hour", "day", "week"]
+Severity = Literal["info", "warning", "critical"]
+
+WINDOW_SECONDS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{value.isoformat()} has no time zone; write it in UTC, e.g. ...Z")
+    return value.astimezone(dt.UTC)
+
+
+class Target(_Frozen):
+    """What a monitor watches: a monitored model, optionally one of its versions."""
+
+    model: str = Field(min_length=1, max_length=200)
+    version: str | None = Field(default=None, max_length=200)
+
+    @property
+    def key(self) -> str:
+        """The alert deduplication key of this target."""
+        return self.model if self.version is None else f"{self.model}@{self.version}"
+
+
+class ProfileBaseline(_Frozen):
+    """A stored reference profile (e.g. the training data), by its artifact key."""
+
+    type: Literal["profile"] = "profile"
+    artifact: str = Field(min_length=1, max_length=500)
+
+
+class PeriodBaseline(_Frozen):
+    """A fixed period of the model's own windows, [start, end)."""
+
+    type: Literal["period"] = "period"
+    start: dt.datetime
+    end: dt.datetime
+
+    _utc_start = field_validator("start", "end")(_utc)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodBaseline:
+        if self.end <= self.start:
+            raise ValueError(
+                f"baseline period ends ({self.end.isoformat()}) before it starts "
+                f"({self.start.isoformat()})"
+            )
+        return self
+
+
+class TrailingBaseline(_Frozen):
+    """The N monitor windows just before the evaluated one."""
+
+    type: Literal["trailing"] = "trailing"
+    windows: int = Field(default=24, ge=2, le=10_000)
+
+
+class SeasonalBaseline(_Frozen):
+    """The same window in each of the N previous weeks (e.g. Monday 9:00 against earlier Mondays)."""
+
+    type: Literal["seasonal"] = "seasonal"
+    weeks: int = Field(default=4, ge=2, le=520)
+
+
+Baseline = Annotated[
+    ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline,
+    Field(discriminator="type"),
+]
+
+
+class StaticThreshold(_Frozen):
+    """Fixed bounds: the monitor breaches when its statistic is above `upper` or below `lower`."""
+
+    type: Literal["static"] = "static"
+    upper: float | None = None
+    lower: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> StaticThreshold:
+        if self.upper is None and self.lower is None:
+            raise ValueError("a static threshold needs `upper`, `lower` or both")
+        if self.upper is not None and self.lower is not None and self.lower > self.upper:
+            raise ValueError(f"lower ({self.lower}) is above upper ({self.upper})")
+        return self
+
+
+class LearnedThreshold(_Frozen):
+    """Bounds learned from the baseline's own variation: mean +/- k standard deviations of the
+    statistic over the baseline's windows. `direction` says which side breaches."""
+
+    type: Literal["learned"] = "learned"
+    k: float = Field(default=3.0, gt=0)
+    direction: Literal["above", "below", "both"] = "both"
+    min_windows: int = Field(default=3, ge=2)
+
+
+Threshold = Annotated[StaticThreshold | LearnedThreshold, Field(discriminator="type")]
+
+
+class Monitor(_Frozen):
+    """A monitor. `kind` names a registered kind (`vigil.monitor.kinds.KINDS`); `options` are that
+    kind's settings, checked by the kind. `threshold` defaults to the kind's own default."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: str
+    target: Target
+    baseline: Baseline | None = None
+    window: WindowName = "hour"
+    threshold: Threshold | None = None
+    severity: Severity = "warning"
+    channels: tuple[str, ...] = ()
+    cooldown: dt.timedelta = dt.timedelta(hours=1)
+    grace: dt.timedelta = dt.timedelta(days=1)
+    """How long after a window closes late data still re-evaluates it."""
+    delay: dt.timedelta = dt.timedelta(0)
+    """How long after a window's end it counts as closed (room for data in flight)."""
+    enabled: bool = True
+    description: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _kind_accepts(self) -> Monitor:
+        from vigil.errors import InvalidInputError
+        from vigil.monitor.kinds import get_kind
+
+        try:
+            kind = get_kind(self.kind)
+        except InvalidInputError as exc:
+            raise ValueError(exc.message) from None
+        kind.check(self)
+        if isinstance(self.threshold, LearnedThreshold) and isinstance(
+            self.baseline, ProfileBaseline
+        ):
+            raise ValueError(
+                "a learned threshold needs a baseline made of windows (period, trailing or "
+                "seasonal), not a single profile"
+            )
+        for value, label in ((self.cooldown, "cooldown"), (self.grace, "grace")):
+            if value < dt.timedelta(0):
+                raise ValueError(f"{label} must not be negative, got {value}")
+        return self
+
+    @property
+    def window_seconds(self) -> int:
+        return WINDOW_SECONDS[self.window]
+
+    def effective_threshold(self) -> StaticThreshold | LearnedThreshold:
+        from vigil.monitor.kinds import get_kind
+
+        return self.threshold or get_kind(self.kind).default_threshold
+
+    def effective_baseline(
+        self,
+    ) -> ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline:
+        from vigil.monitor.kinds import get_kind
+
+        return self.baseline or get_kind(self.kind).default_baseline
+
+
+class WebhookChannel(_Frozen):
+    """POST the alert as JSON, signed with HMAC-SHA256 of the body in `X-Vigil-Signature`."""
+
+    type: Literal["webhook"] = "webhook"
+    url: str = Field(pattern=r"^https?://")
+    secret: str | None = None
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    retries: int = Field(default=2, ge=0, le=10)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class SlackChannel(_Frozen):
+    """A Slack incoming webhook."""
+
+    type: Literal["slack"] = "slack"
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = Field(default=5.0, gt=0, le=60)
+
+
+class EmailChannel(_Frozen):
+    """Email over SMTP (STARTTLS when `starttls`; login when `username` is given)."""
+
+    type: Literal["email"] = "email"
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str
+    to: tuple[str, ...] = Field(min_length=1)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+
+class PagerDutyChannel(_Frozen):
+    """PagerDuty Events API v2: trigger on open, resolve when the alert resolves (dedup key)."""
+
+    type: Literal["pagerduty"] = "pagerduty"
+    routing_key: str = Field(min_length=1)
+    url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://")
+    timeout: float = Field(default=5.0, gt=0, le=60)
+
+
+ChannelConfig = Annotated[
+    WebhookChannel | SlackChannel | EmailChannel | PagerDutyChannel, Field(discriminator="type")
+]
+
+
+class Channel(_Frozen):
+    """A named channel that monitors list in `channels`."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    config: ChannelConfig
+
+
+class MonitorFile(_Frozen):
+    """The content of a monitors YAML file: channels and monitors, applied together."""
+
+    channels: tuple[Channel, ...] = ()
+    monitors: tuple[Monitor, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> MonitorFile:
+        for label, names in (
+            ("monitor", [m.name for m in self.monitors]),
+            ("channel", [c.name for c in self.channels]),
+        ):
+            seen = {n for n in names if names.count(n) > 1}
+            if seen:
+                raise ValueError(f"{label} names appear more than once: {sorted(seen)}")
+        return self

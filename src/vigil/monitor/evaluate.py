@@ -1,0 +1,272 @@
+"""Evaluation: measure each closed window of each monitor, store the result, update its alert.
+
+`evaluate_due` continues every monitor from where it stopped (windows that closed since) and
+re-evaluates past windows that received data after they were evaluated (within the grace
+period); `backfill` evaluates a given period. Both are what the scheduler and
+`vigil monitors run` call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from vigil.errors import VigilError
+from vigil.monitor import alerts
+from vigil.monitor.baselines import baseline_starts, fixed
+from vigil.monitor.definitions import LearnedThreshold, Monitor, ProfileBaseline
+from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
+from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
+from vigil.monitor.windows import Window, floor_window, grid, load_windows
+from vigil.profile import DatasetProfile
+from vigil.store.core import Store
+from vigil.store.models import ProfileWindow
+from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
+from vigil.store.repositories import ModelRepository, spec_of, utcnow
+from vigil.store.specs import ModelSpec
+
+logger = logging.getLogger("vigil.monitor")
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One monitor evaluated on one window."""
+
+    monitor: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    value: float | None
+    lower: float | None
+    upper: float | None
+    breached: bool
+    message: str
+
+
+@dataclass
+class _Run:
+    """Caches of one monitor's evaluation run (loaded windows, references, baseline values)."""
+
+    store: Store
+    session: Session
+    row: MonitorRow
+    monitor: Monitor
+    model_id: int
+    model: ModelSpec
+    first_data: dt.datetime | None = None
+    windows: dict[dt.datetime, Window] = field(default_factory=dict)
+    references: dict[tuple[dt.datetime, ...], DatasetProfile | None] = field(default_factory=dict)
+    values: dict[tuple[tuple[dt.datetime, ...], dt.datetime], float | None] = field(
+        default_factory=dict
+    )
+
+    @property
+    def kind(self) -> MonitorKind:
+        return get_kind(self.monitor.kind)
+
+    def load(self, starts: Iterable[dt.datetime]) -> list[Window]:
+        starts = list(starts)
+        missing = [s for s in starts if s not in self.windows]
+        self.windows.update(
+            load_windows(
+                self.session,
+                self.model_id,
+                self.monitor.target.version,
+                missing,
+                self.monitor.window_seconds,
+            )
+        )
+        return [self.windows[s] for s in starts]
+
+    def reference(self, starts: tuple[dt.datetime, ...]) -> DatasetProfile | None:
+        if not self.kind.needs_reference:
+            return None
+        if starts not in self.references:
+            baseline = self.monitor.effective_baseline()
+            if isinstance(baseline, ProfileBaseline):
+                blob = self.store.artifacts.get(baseline.artifact)
+                self.references[starts] = DatasetProfile.from_bytes(blob)
+            else:
+                windows = [w for w in self.load(starts) if w.n_rows]
+                self.references[starts] = (
+                    DatasetProfile.merge_all(w.profile for w in windows) if windows else None
+                )
+        return self.references[starts]
+
+    def measure(self, window: Window) -> tuple[Measurement, Bounds | None]:
+        baseline = self.monitor.effective_baseline()
+        starts = tuple(baseline_starts(baseline, window.start, self.monitor.window_seconds))
+        reference = self.reference(starts)
+        if self.kind.needs_reference and reference is None:
+            return Measurement(None, "the baseline has no data yet"), None
+        context = Context(self.monitor, self.model, reference, self.first_data)
+        measurement = self.kind.measure(context, window)
+        threshold = self.monitor.effective_threshold()
+        if not isinstance(threshold, LearnedThreshold):
+            return measurement, static_bounds(threshold)
+        values = []
+        for base in self.load(starts):
+            key = (starts if not fixed(baseline) else (), base.start)
+            if key not in self.values:
+                self.values[key] = self.kind.measure(context, base).value
+            value = self.values[key]
+            if value is not None:
+                values.append(value)
+        return measurement, learned_bounds(threshold, values)
+
+    def evaluate(self, window: Window) -> WindowResult:
+        try:
+            measurement, bounds = self.measure(window)
+        except VigilError as exc:
+            measurement, bounds = Measurement(None, f"error: {exc.message}"), None
+        value = measurement.value
+        breached = value is not None and bounds is not None and bounds.breached(value)
+        message = measurement.message
+        if value is not None and bounds is None:
+            message += " (too few baseline windows to learn a threshold)"
+        result = WindowResult(
+            self.monitor.name,
+            window.start,
+            window.end,
+            value,
+            bounds.lower if bounds else None,
+            bounds.upper if bounds else None,
+            breached,
+            message,
+        )
+        self._store(result, dict(measurement.details))
+        alerts.record(
+            self.session,
+            self.row,
+            self.monitor,
+            window,
+            breached=breached,
+            value=value if bounds is not None else None,
+            message=message,
+            details={**dict(measurement.details), "lower": result.lower, "upper": result.upper},
+        )
+        return result
+
+    def _store(self, result: WindowResult, details: dict[str, object]) -> None:
+        stored = self.session.scalars(
+            select(MonitorResultRow).where(
+                MonitorResultRow.monitor_id == self.row.id,
+                MonitorResultRow.window_start == result.window_start,
+            )
+        ).first()
+        if stored is None:
+            stored = MonitorResultRow(monitor_id=self.row.id, window_start=result.window_start)
+            self.session.add(stored)
+        stored.window_end = result.window_end
+        stored.value = result.value
+        stored.lower, stored.upper = result.lower, result.upper
+        stored.breached = result.breached
+        stored.message = result.message
+        stored.details = details
+        stored.evaluated_at = utcnow()
+
+
+def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_Run]:
+    query = select(MonitorRow).order_by(MonitorRow.name)
+    if names is not None:
+        query = query.where(MonitorRow.name.in_(list(names)))
+    runs = []
+    for row in session.scalars(query).all():
+        monitor = Monitor.model_validate(row.definition)
+        if not monitor.enabled:
+            continue
+        model = ModelRepository(session).find(monitor.target.model)
+        if model is None:
+            logger.warning(
+                "monitor %s: its model %r does not exist", monitor.name, monitor.target.model
+            )
+            continue
+        first = session.scalar(
+            select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
+        )
+        runs.append(_Run(store, session, row, monitor, model.id, spec_of(model), first))
+    return runs
+
+
+def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
+    return floor_window(now - monitor.delay, monitor.window_seconds)
+
+
+def evaluate_due(
+    store: Store, *, now: dt.datetime | None = None, monitors: Iterable[str] | None = None
+) -> list[WindowResult]:
+    """Evaluate every window that closed since each monitor's last run, and re-evaluate closed
+    windows within the grace period that received data after they were evaluated.
+
+    A monitor evaluated for the first time starts one grace period (at least one window) back.
+    """
+    now = now or utcnow()
+    results: list[WindowResult] = []
+    with store.session() as session:
+        for run in _runs(store, session, monitors):
+            monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
+            closed = _closed_until(monitor, now)
+            since = closed - max(monitor.grace, step)
+            start = run.row.evaluated_until or floor_window(since, monitor.window_seconds)
+            starts = set(grid(start, closed, monitor.window_seconds))
+            starts.update(_late(session, run, floor_window(since, monitor.window_seconds), start))
+            for window in run.load(sorted(starts)):
+                results.append(run.evaluate(window))
+            if closed > (run.row.evaluated_until or closed - step):
+                run.row.evaluated_until = closed
+            session.commit()
+    return results
+
+
+def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+    """Evaluated windows in [since, until) whose data arrived after their evaluation."""
+    if since >= until:
+        return []
+    evaluated = {
+        r.window_start: r.evaluated_at
+        for r in session.scalars(
+            select(MonitorResultRow).where(
+                MonitorResultRow.monitor_id == run.row.id,
+                MonitorResultRow.window_start >= since,
+                MonitorResultRow.window_start < until,
+            )
+        ).all()
+    }
+    windows = load_windows(
+        session,
+        run.model_id,
+        run.monitor.target.version,
+        list(evaluated),
+        run.monitor.window_seconds,
+    )
+    return [
+        s
+        for s, w in windows.items()
+        if w.last_arrival is not None and w.last_arrival > evaluated[s]
+    ]
+
+
+def backfill(
+    store: Store,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    monitors: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[WindowResult]:
+    """Evaluate every closed window in [start, end) of each monitor, in time order."""
+    now = now or utcnow()
+    results: list[WindowResult] = []
+    with store.session() as session:
+        for run in _runs(store, session, monitors):
+            closed = min(_closed_until(run.monitor, now), end)
+            for window in run.load(grid(start, closed, run.monitor.window_seconds)):
+                results.append(run.evaluate(window))
+            if run.row.evaluated_until is None or closed > run.row.evaluated_until:
+                run.row.evaluated_until = closed
+            session.commit()
+    return results

@@ -1,0 +1,94 @@
+"""What every monitor kind shares: its descriptor and the value it measures on one window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from vigil.monitor.definitions import (
+    LearnedThreshold,
+    Monitor,
+    PeriodBaseline,
+    ProfileBaseline,
+    SeasonalBaseline,
+    StaticThreshold,
+    TrailingBaseline,
+)
+from vigil.monitor.windows import Window
+from vigil.profile import DatasetProfile
+from vigil.store.specs import ModelSpec
+
+AnyBaseline = ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+
+
+class KindOptions(BaseModel):
+    """Options of a kind (`Monitor.options`); each kind subclasses it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A kind's statistic on one window; `value` None means there was nothing to measure."""
+
+    value: float | None
+    message: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a kind measures with: the monitor, its model's spec and the reference profile."""
+
+    monitor: Monitor
+    model: ModelSpec
+    reference: DatasetProfile | None
+    first_data: dt.datetime | None = None
+    """Start of the model's earliest stored window (None: it never logged anything)."""
+
+
+class MonitorKind(ABC):
+    """A kind of monitor: one module, one subclass, one registration line in `kinds/__init__.py`.
+
+    `measure` returns the statistic of one window; the threshold decides whether it breaches.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    options_model: ClassVar[type[KindOptions]] = KindOptions
+    needs_reference: ClassVar[bool] = False
+    """Whether `measure` compares with the baseline's merged profile."""
+    needs_profile: ClassVar[bool] = True
+    """Whether `measure` reads the window's profile (False: row counts only)."""
+    default_threshold: ClassVar[StaticThreshold | LearnedThreshold]
+    default_baseline: ClassVar[AnyBaseline] = TrailingBaseline(windows=24)
+
+    def options(self, monitor: Monitor) -> Any:
+        try:
+            return self.options_model(**monitor.options)
+        except ValidationError as exc:
+            raise ValueError(
+                f"invalid options for a {self.name!r} monitor: {exc.errors()[0]['msg']} "
+                f"at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
+            ) from None
+
+    def check(self, monitor: Monitor) -> None:
+        """Validate the monitor's options for this kind (raise ValueError)."""
+        self.options(monitor)
+
+    @abstractmethod
+    def measure(self, context: Context, window: Window) -> Measurement: ...
+
+
+def missing_share(profile: DatasetProfile, column: str) -> float | None:
+    """The share of missing values (nulls, and NaN for numbers) of `column`, None if absent."""
+    col = profile.columns.get(column)
+    if col is None or col.count == 0:
+        return None
+    missing = getattr(col, "missing_count", col.null_count)
+    return float(missing) / float(col.count)

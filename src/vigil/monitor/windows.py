@@ -1,0 +1,79 @@
+"""The window grid of a monitor and the stored traffic that falls into each window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from vigil.profile import DatasetProfile
+from vigil.store.repositories import WindowRepository
+
+# Weeks start on Monday: windows are aligned to this origin (a Monday, 00:00 UTC).
+ORIGIN = dt.datetime(1970, 1, 5, tzinfo=dt.UTC)
+
+
+def floor_window(t: dt.datetime, seconds: int) -> dt.datetime:
+    """The start of the window of length `seconds` that contains `t`."""
+    offset = int((t - ORIGIN).total_seconds()) // seconds * seconds
+    return ORIGIN + dt.timedelta(seconds=offset)
+
+
+def grid(start: dt.datetime, end: dt.datetime, seconds: int) -> list[dt.datetime]:
+    """Starts of the windows that begin in [floor(start), end)."""
+    step = dt.timedelta(seconds=seconds)
+    current = floor_window(start, seconds)
+    starts = []
+    while current < end:
+        starts.append(current)
+        current += step
+    return starts
+
+
+@dataclass(frozen=True)
+class Window:
+    """One monitor window: its bounds, rows, and the merged profile of its stored windows."""
+
+    start: dt.datetime
+    end: dt.datetime
+    n_rows: int = 0
+    last_arrival: dt.datetime | None = None
+    blobs: tuple[bytes, ...] = field(default=(), repr=False)
+
+    @cached_property
+    def profile(self) -> DatasetProfile:
+        return DatasetProfile.merge_all(DatasetProfile.from_bytes(b) for b in self.blobs)
+
+
+def load_windows(
+    session: Session,
+    model_id: int,
+    version: str | None,
+    starts: Sequence[dt.datetime],
+    seconds: int,
+) -> dict[dt.datetime, Window]:
+    """The monitor windows starting at `starts`, each the union of the model's stored windows in
+    it (empty windows included, with no rows)."""
+    if not starts:
+        return {}
+    step = dt.timedelta(seconds=seconds)
+    first, last = min(starts), max(starts) + step
+    wanted = set(starts)
+    rows: dict[dt.datetime, list[tuple[int, dt.datetime, bytes]]] = {s: [] for s in starts}
+    for stored in WindowRepository(session).list(model_id, version=version, start=first, end=last):
+        key = floor_window(stored.start, seconds)
+        if key in wanted:
+            rows[key].append((stored.n_rows, stored.last_arrival, stored.profile))
+    return {
+        s: Window(
+            start=s,
+            end=s + step,
+            n_rows=sum(n for n, _, _ in items),
+            last_arrival=max((a for _, a, _ in items), default=None),
+            blobs=tuple(b for _, _, b in items),
+        )
+        for s, items in rows.items()
+    }
