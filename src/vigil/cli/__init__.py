@@ -12,6 +12,7 @@ import click
 
 from vigil import __version__
 from vigil.cli.common import EXIT_OK, EXIT_USAGE
+from vigil.cli.datasets import datasets_command
 from vigil.cli.demo import demo_command
 from vigil.cli.drift import drift_command
 from vigil.cli.profile import profile_command
@@ -24,6 +25,7 @@ COMMANDS: list[click.Command] = [
     validate_command,
     drift_command,
     *STORE_AND_SERVER_COMMANDS,
+    datasets_command,
 ]
 
 

@@ -37,6 +37,7 @@ from vigil.tracking.system import SystemSampler
 
 if TYPE_CHECKING:
     from vigil.store.core import Store
+    from vigil.tracking.specs import DatasetVersionOut
 
 logger = logging.getLogger("vigil.tracking")
 
@@ -226,6 +227,19 @@ class Run:
 
     def log_bytes(self, data: bytes, artifact_path: str) -> ArtifactOut:
         return self._service.put_artifact(self.id, artifact_path, data)
+
+    # datasets ----------------------------------------------------------------------------------
+
+    def log_dataset(
+        self, data_or_path: Any, name: str, context: str = "training"
+    ) -> DatasetVersionOut:
+        """Record a content-addressed version of the data (and its profile) as this run's input."""
+        from vigil.tracking.datasets import DatasetService
+
+        datasets = DatasetService(self._service.store)
+        version = datasets.add(data_or_path, name, owner=self.info.owner)
+        datasets.link_run(self.id, version.id, context)
+        return version
 
     # nesting and lifecycle ---------------------------------------------------------------------
 

@@ -153,3 +153,25 @@ def nan_to_none(value: float) -> float | None:
 
 def none_to_nan(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+class DatasetVersionOut(_Frozen):
+    """A content-addressed dataset version: `digest` is the SHA-256 of the full content."""
+
+    id: int
+    name: str
+    version: int
+    digest: str
+    size: int
+    chunk_size: int
+    n_chunks: int
+    content_format: str
+    source: str
+    n_rows: int | None
+    has_profile: bool
+    owner: str
+    created_at: dt.datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
