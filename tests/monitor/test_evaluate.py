@@ -28,7 +28,8 @@ def test_no_data_opens_one_alert_and_resolves_it_when_data_returns(
     monitors.save_monitor(store, _no_data())
     results = monitors.backfill(store, T0, T0 + 16 * HOUR, now=T0 + 16 * HOUR)
     assert [r.breached for r in results] == [False] * 10 + [True] * 3 + [False] * 3
-    assert results[10].value == 0.0 and results[10].lower == 1.0
+    assert results[10].value == 0.0
+    assert results[10].lower == 1.0
     with store.session() as session:
         (alert,) = monitors.list_alerts(session)
     # One alert for three silent windows (deduplicated), resolved by itself when rows came back.
@@ -98,7 +99,8 @@ def test_missing_values_static_threshold(sqlite_store: Store, tmp_path: Path) ->
     results = monitors.backfill(sqlite_store, T0, T0 + 3 * HOUR, now=T0 + 3 * HOUR)
     assert [r.breached for r in results] == [False, False, True]
     assert results[0].value == 0.0
-    assert 0.4 < (results[2].value or 0) < 0.6 and results[2].upper == 0.2
+    assert 0.4 < (results[2].value or 0) < 0.6
+    assert results[2].upper == 0.2
     assert "'x'" in results[2].message
     client.close()
 
@@ -121,7 +123,8 @@ def test_volume_learned_from_the_same_hour_in_earlier_weeks(
     spread = 3 * 8.16496580927726  # k * std(ddof=1) of 40, 50, 60, 50
     assert result.lower == pytest.approx(50 - spread)
     assert result.upper == pytest.approx(50 + spread)
-    assert result.value == 400.0 and result.breached
+    assert result.value == 400.0
+    assert result.breached
     client.close()
 
 
@@ -144,7 +147,8 @@ def test_data_drift_against_a_period_and_new_categories(
     by = {(r.monitor, r.window_start): r for r in results}
     assert not by["drift", T0 + 23 * HOUR].breached
     drifted = by["drift", T0 + 24 * HOUR]
-    assert drifted.breached and drifted.value == pytest.approx(1 / 3)
+    assert drifted.breached
+    assert drifted.value == pytest.approx(1 / 3)
     assert "x" in drifted.message
     assert by["cats", T0 + 24 * HOUR].value == 0.0
     client.close()
