@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from vigil import monitor as monitors
+from vigil.errors import InvalidInputError
+from vigil.monitor import Monitor
+from vigil.monitor.kinds import KINDS
+from vigil.store.core import Store
+
+FILE = """
+channels:
+  - name: oncall
+    config: {type: webhook, url: "https://hooks.example.com/vigil", secret: s}
+monitors:
+  - name: churn-drift
+    kind: data_drift
+    target: {model: churn}
+    window: day
+    baseline: {type: period, start: "2026-01-01T00:00:00Z", end: "2026-01-08T00:00:00Z"}
+    threshold: {type: static, upper: 0.3}
+    severity: critical
+    channels: [oncall]
+    cooldown: PT6H
+  - name: churn-silence
+    kind: no_data
+    target: {model: churn, version: v2}
+"""
+
+
+def test_a_monitor_is_validated_at_construction() -> None:
+    base = {"name": "x", "target": {"model": "m"}}
+    with pytest.raises(ValidationError, match="unknown monitor kind 'drfit'"):
+        Monitor.model_validate({**base, "kind": "drfit"})
+    with pytest.raises(ValidationError, match="window"):
+        Monitor.model_validate({**base, "kind": "no_data", "window": "minute"})
+    with pytest.raises(ValidationError, match="before it starts"):
+        Monitor.model_validate(
+            {
+                **base,
+                "kind": "data_drift",
+                "baseline": {
+                    "type": "period",
+                    "start": "2026-01-02T00:00:00Z",
+                    "end": "2026-01-01T00:00:00Z",
+                },
+            }
+        )
+    with pytest.raises(ValidationError, match="time zone"):
+        Monitor.model_validate(
+            {
+                **base,
+                "kind": "data_drift",
+                "baseline": {"type": "period", "start": "2026-01-01", "end": "2026-01-02"},
+            }
+        )
+    with pytest.raises(ValidationError, match="needs `upper`, `lower`"):
+        Monitor.model_validate({**base, "kind": "volume", "threshold": {"type": "static"}})
+    with pytest.raises(ValidationError, match="invalid options for a 'missing_values'"):
+        Monitor.model_validate({**base, "kind": "missing_values", "options": {"colums": ["a"]}})
+    with pytest.raises(ValidationError, match="learned threshold needs a baseline made of windows"):
+        Monitor.model_validate(
+            {
+                **base,
+                "kind": "volume",
+                "baseline": {"type": "profile", "artifact": "k"},
+                "threshold": {"type": "learned"},
+            }
+        )
+
+
+def test_every_kind_has_a_default_threshold_and_measures() -> None:
+    for name, kind in KINDS.items():
+        assert kind.name == name
+        assert kind.default_threshold is not None
+        assert kind.description
+        Monitor.model_validate({"name": "x", "kind": name, "target": {"model": "m"}})
+
+
+def test_apply_is_idempotent_and_dry_run_shows_changes(sqlite_store: Store) -> None:
+    dry = monitors.apply(sqlite_store, FILE, dry_run=True)
+    assert not dry.applied
+    assert [str(c).split() for c in dry.changes] == [
+        ["create", "channel", "oncall"],
+        ["create", "monitor", "churn-drift"],
+        ["create", "monitor", "churn-silence"],
+    ]
+    assert monitors.list_monitors(sqlite_store) == []
+    assert monitors.apply(sqlite_store, FILE).changed
+    again = monitors.apply(sqlite_store, FILE)
+    assert not again.changed
+    drift = monitors.get_monitor(sqlite_store, "churn-drift")
+    assert drift.cooldown == dt.timedelta(hours=6)
+    assert drift.target.key == "churn"
+    assert monitors.get_monitor(sqlite_store, "churn-silence").target.key == "churn@v2"
+    edited = FILE.replace("upper: 0.3", "upper: 0.4").split("  - name: churn-silence")[0]
+    plan = monitors.apply(sqlite_store, edited, dry_run=True)
+    assert {(c.name, c.action, c.fields) for c in plan.changes if c.action != "unchanged"} == {
+        ("churn-drift", "update", ("threshold",)),
+        ("churn-silence", "delete", ()),
+    }
+    monitors.apply(sqlite_store, edited)
+    assert [m.name for m in monitors.list_monitors(sqlite_store)] == ["churn-drift"]
+
+
+def test_apply_refuses_unknown_channels_and_bad_yaml(sqlite_store: Store) -> None:
+    with pytest.raises(InvalidInputError, match="channels \\['pager'\\] that are not defined"):
+        monitors.apply(
+            sqlite_store,
+            "monitors:\n  - {name: a, kind: no_data, target: {model: m}, channels: [pager]}\n",
+        )
+    with pytest.raises(InvalidInputError, match="at monitors.0.kind"):
+        monitors.apply(sqlite_store, "monitors:\n  - {name: a, target: {model: m}}\n")
+    with pytest.raises(InvalidInputError, match="not valid YAML"):
+        monitors.apply(sqlite_store, "monitors: [")
