@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.profile import DatasetProfile
 from vigil.registry.gates import Gates, evaluate
 from vigil.registry.packaging import pack, unpack
 from vigil.registry.types import (
@@ -39,7 +40,6 @@ from vigil.store.registry_tables import (
 )
 
 if TYPE_CHECKING:
-    from vigil.profile import DatasetProfile
     from vigil.store.core import Store
 
 SchemaLike = Schema | Mapping[str, Any] | None
@@ -250,8 +250,6 @@ class Registry:
 
     def training_profile(self, name: str, version: int) -> DatasetProfile | None:
         """The training dataset profile stored with the version, if one was given."""
-        from vigil.profile import DatasetProfile
-
         found = self.get_version_row(name, version)
         if found.profile_key is None:
             return None
@@ -311,7 +309,12 @@ class Registry:
                         session, model, self._version(session, model, previous)
                     )
                 candidate = self._version_info(session, model, target)
-                profile = self.training_profile(name, version) if gates.suite is not None else None
+                profile = None
+                if gates.suite is not None and target.profile_key is not None:
+                    # Read in this transaction: a second session would wait on SQLite's write lock.
+                    profile = DatasetProfile.from_bytes(
+                        self.store.artifacts.get(target.profile_key)
+                    )
                 outcome = evaluate(gates, candidate, holder, profile)
                 if not outcome.passed:
                     refusal = (previous, {"reasons": list(outcome.reasons), **outcome.numbers})
