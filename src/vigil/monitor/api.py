@@ -38,7 +38,7 @@ class Change(BaseModel):
 
     def __str__(self) -> str:
         changed = f" ({', '.join(self.fields)})" if self.fields else ""
-        return f"{self.action:9s} {self.object} {self.name}{changed}"
+        return f"{self.action} {self.object} {self.name}{changed}"
 
 
 class Plan(BaseModel):

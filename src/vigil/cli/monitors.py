@@ -1,0 +1,210 @@
+"""`vigil monitors apply|list|run` and `vigil alerts list|ack|resolve`.
+
+The store comes from --store / --artifacts, else VIGIL_STORE_URL / VIGIL_ARTIFACTS_URL, else the
+defaults under ./.vigil.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from vigil.cli.common import fail
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.errors import VigilError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+if TYPE_CHECKING:
+    from vigil.store.core import Store
+
+
+def _store_options(command: F) -> F:
+    command = click.option(
+        "--artifacts",
+        "artifacts_url",
+        envvar="VIGIL_ARTIFACTS_URL",
+        default=DEFAULT_ARTIFACTS_URL,
+        show_default=True,
+        help="Artifact store: a local folder or s3://bucket/prefix.",
+    )(command)
+    return click.option(
+        "--store",
+        "store_url",
+        envvar="VIGIL_STORE_URL",
+        default=DEFAULT_STORE_URL,
+        show_default=True,
+        help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
+    )(command)
+
+
+@contextmanager
+def _opened(store_url: str, artifacts_url: str) -> Iterator[Store]:
+    from vigil.store.core import Store
+
+    try:
+        store = Store.open(store_url, artifacts_url)
+    except VigilError as exc:
+        fail(exc)
+    try:
+        yield store
+    except VigilError as exc:
+        fail(exc)
+    finally:
+        store.close()
+
+
+def _time(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO time like 2026-01-31T00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@click.group("monitors")
+def monitors_group() -> None:
+    """Define monitors in YAML files, list them, evaluate them over a period."""
+
+
+@monitors_group.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--no-prune", is_flag=True, help="Keep stored monitors and channels the file does not name."
+)
+@_store_options
+def apply_command(
+    file: Path, dry_run: bool, no_prune: bool, store_url: str, artifacts_url: str
+) -> None:
+    """Make the stored monitors and channels those of FILE (idempotent)."""
+    from vigil.monitor.api import apply
+
+    with _opened(store_url, artifacts_url) as store:
+        plan = apply(store, file.read_text(encoding="utf-8"), dry_run=dry_run, prune=not no_prune)
+    for change in plan.changes:
+        click.echo(("would " if dry_run and change.action != "unchanged" else "") + str(change))
+    if not plan.changed:
+        click.echo("nothing to change")
+
+
+@monitors_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_store_options
+def list_command(fmt: str, store_url: str, artifacts_url: str) -> None:
+    """List the stored monitors."""
+    from vigil.monitor.api import list_monitors
+
+    with _opened(store_url, artifacts_url) as store:
+        items = list_monitors(store)
+    if fmt == "json":
+        click.echo(json.dumps([m.model_dump(mode="json") for m in items], indent=2))
+        return
+    for m in items:
+        channels = ",".join(m.channels) or "-"
+        click.echo(
+            f"{m.name}\t{m.kind}\t{m.target.key}\t{m.window}\t{m.severity}\t{channels}"
+            + ("" if m.enabled else "\tdisabled")
+        )
+
+
+@monitors_group.command("run")
+@click.option("--from", "start", required=True, help="Start (ISO time, UTC if no zone).")
+@click.option("--to", "end", required=True, help="End, exclusive (ISO time).")
+@click.option("--monitor", "names", multiple=True, help="Only this monitor (repeatable).")
+@click.option("--deliver/--no-deliver", default=True, help="Send the resulting notifications.")
+@_store_options
+def run_command(
+    start: str, end: str, names: tuple[str, ...], deliver: bool, store_url: str, artifacts_url: str
+) -> None:
+    """Evaluate every closed window in [--from, --to) (a backfill); prints breached windows."""
+    from vigil.monitor.delivery import deliver_pending
+    from vigil.monitor.evaluate import backfill
+    from vigil.monitor.settings import MonitorSettings
+
+    begin, finish = _time(start), _time(end)
+    if finish <= begin:
+        fail(f"--to ({end}) must be after --from ({start})")
+    with _opened(store_url, artifacts_url) as store:
+        results = backfill(store, begin, finish, monitors=names or None)
+        stats = deliver_pending(store, MonitorSettings()) if deliver else None
+    for r in results:
+        if r.breached:
+            click.echo(f"{r.window_start.isoformat()}\t{r.monitor}\tBREACHED\t{r.message}")
+    breached = sum(r.breached for r in results)
+    click.echo(f"{len(results)} windows evaluated, {breached} breached")
+    if stats is not None:
+        click.echo(
+            f"notifications: {stats.sent} sent, {stats.retrying} retrying, {stats.failed} failed"
+        )
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """List, acknowledge and resolve alerts."""
+
+
+@alerts_group.command("list")
+@click.option("--state", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
+@click.option("--monitor", default=None, help="Only this monitor's alerts.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_store_options
+def alerts_list(
+    state: str | None, monitor: str | None, fmt: str, store_url: str, artifacts_url: str
+) -> None:
+    """List alerts, newest first."""
+    from vigil.monitor.alerts import list_alerts
+
+    with _opened(store_url, artifacts_url) as store, store.session() as session:
+        items = list_alerts(session, state=state, monitor=monitor)  # type: ignore[arg-type]
+    if fmt == "json":
+        click.echo(json.dumps([a.model_dump(mode="json") for a in items], indent=2))
+        return
+    for a in items:
+        click.echo(
+            f"{a.id}\t{a.state}\t{a.severity}\t{a.monitor}\t{a.target}\t"
+            f"{a.last_window_start.isoformat()}\t{a.message}"
+        )
+
+
+def _actor(actor: str | None) -> str:
+    return actor or getpass.getuser()
+
+
+@alerts_group.command("ack")
+@click.argument("alert_id", type=int)
+@click.option("--by", "actor", default=None, help="Who acknowledges (default: the OS user).")
+@click.option("--note", default="")
+@_store_options
+def alerts_ack(
+    alert_id: int, actor: str | None, note: str, store_url: str, artifacts_url: str
+) -> None:
+    """Acknowledge an open alert."""
+    from vigil.monitor.alerts import acknowledge
+
+    with _opened(store_url, artifacts_url) as store, store.session() as session:
+        alert = acknowledge(session, alert_id, _actor(actor), note)
+    click.echo(f"alert {alert.id} {alert.state}")
+
+
+@alerts_group.command("resolve")
+@click.argument("alert_id", type=int)
+@click.option("--by", "actor", default=None, help="Who resolves (default: the OS user).")
+@click.option("--note", default="")
+@_store_options
+def alerts_resolve(
+    alert_id: int, actor: str | None, note: str, store_url: str, artifacts_url: str
+) -> None:
+    """Resolve an alert by hand."""
+    from vigil.monitor.alerts import resolve
+
+    with _opened(store_url, artifacts_url) as store, store.session() as session:
+        alert = resolve(session, alert_id, _actor(actor), note)
+    click.echo(f"alert {alert.id} {alert.state}")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
+from tests.monitor.test_definitions import FILE
+from vigil.cli import main
+from vigil.store.core import Store
+
+
+def test_monitors_apply_list_run_and_alerts(
+    sqlite_store: Store, tmp_path: Path, capsys: object
+) -> None:
+    url = sqlite_store.engine.url.render_as_string(hide_password=False)
+    opts = ["--store", url, "--artifacts", str(tmp_path / "artifacts")]
+    path = tmp_path / "monitors.yaml"
+    path.write_text(FILE.replace("model: churn, version: v2", "model: m"))
+    assert main(["monitors", "apply", str(path), "--dry-run", *opts]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "would create monitor churn-silence" in out
+    assert main(["monitors", "apply", str(path), *opts]) == 0
+    assert main(["monitors", "apply", str(path), *opts]) == 0
+    assert "nothing to change" in capsys.readouterr().out  # type: ignore[attr-defined]
+    assert main(["monitors", "list", *opts]) == 0
+    assert "churn-silence\tno_data\tm\thour" in capsys.readouterr().out  # type: ignore[attr-defined]
+
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 1))
+    client.close()
+    run = ["monitors", "run", "--from", T0.isoformat(), "--to", (T0 + 2 * HOUR).isoformat()]
+    assert main([*run, "--monitor", "churn-silence", *opts]) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "2 windows evaluated, 1 breached" in out
+    assert main(["alerts", "list", "--state", "open", *opts]) == 0
+    line = capsys.readouterr().out.strip()  # type: ignore[attr-defined]
+    alert_id = line.split("\t")[0]
+    assert "churn-silence" in line
+    assert main(["alerts", "ack", alert_id, "--by", "ana", *opts]) == 0
+    assert main(["alerts", "resolve", alert_id, "--by", "ana", *opts]) == 0
+    assert f"alert {alert_id} resolved" in capsys.readouterr().out  # type: ignore[attr-defined]
+    assert main(["alerts", "resolve", alert_id, *opts]) == 2
