@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from vigil.client import Client
     from vigil.registry import api as models
     from vigil.tracking import Run, RunStatus, start_run
+    from vigil.tracking.api import compare_runs, search_runs
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
 _LAZY = {
     "Client": "vigil.client",
+    "compare_runs": "vigil.tracking.api",
     "drift": "vigil.analysis.drift",
     "DriftReport": "vigil.analysis.drift",
     "models": "vigil.registry",  # vigil.registry.models is the vigil.registry.api module
@@ -32,6 +34,7 @@ _LAZY = {
     "RunStatus": "vigil.tracking",
     "Suite": "vigil.analysis.validation",
     "ValidationResult": "vigil.analysis.validation",
+    "search_runs": "vigil.tracking.api",
     "start_run": "vigil.tracking",
     "suggest_checks": "vigil.analysis.validation",
 }

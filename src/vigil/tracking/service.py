@@ -32,18 +32,22 @@ from vigil.store.tracking_tables import (
     RunParam,
     RunTag,
 )
+from vigil.tracking.search import decode_page_token, encode_page_token, runs_query
 from vigil.tracking.specs import (
     ArtifactOut,
     ExperimentOut,
     MetricPoint,
+    RunComparison,
     RunData,
     RunInfo,
+    RunsPage,
     RunStatus,
     nan_to_none,
     none_to_nan,
 )
 
 MAX_KEY_LENGTH = 250
+MAX_SEARCH_RESULTS = 50_000
 MAX_PARAM_LENGTH = 6000
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_=\-][A-Za-z0-9._=\- ]*$")
 
@@ -446,6 +450,58 @@ class TrackingService:
                 raise NotFoundError(f"run {run_id} has no artifact {path!r}", path=path)
             key = row.key
         return self.store.artifacts.get(key)
+
+    # search -----------------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiments: Sequence[str | int] | None = None,
+        filter_string: str | None = None,
+        *,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> RunsPage:
+        """Runs of these experiments (names or ids; all when None) matching the filter."""
+        if not 1 <= max_results <= MAX_SEARCH_RESULTS:
+            raise InvalidInputError(
+                f"max_results must be 1 to {MAX_SEARCH_RESULTS}, got {max_results}"
+            )
+        offset = decode_page_token(page_token)
+        with self.store.session() as session:
+            ids: list[int] | None = None
+            if experiments is not None:
+                ids = []
+                for ref in experiments:
+                    row = self._experiment(session, ref)
+                    if row is None:
+                        raise NotFoundError(f"no experiment {ref!r}", experiment=str(ref))
+                    ids.append(row.id)
+            query = runs_query(ids, filter_string, list(order_by or []))
+            rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
+            more = len(rows) > max_results
+            rows = rows[:max_results]
+            runs = self.hydrate(session, rows)
+        token = encode_page_token(offset + max_results) if more else None
+        return RunsPage(runs=runs, next_page_token=token)
+
+    def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
+        """Metrics (latest values) and params of the runs side by side."""
+        runs = self.get_runs(list(run_ids))
+        metric_keys = sorted({k for r in runs for k in r.metrics})
+        param_keys = sorted({k for r in runs for k in r.params})
+        metrics = {
+            k: {r.id: nan_to_none(r.metrics[k]) if k in r.metrics else None for r in runs}
+            for k in metric_keys
+        }
+        params = {k: {r.id: r.params.get(k) for r in runs} for k in param_keys}
+        differences = [k for k, values in params.items() if len(set(values.values())) > 1]
+        return RunComparison(
+            run_ids=[r.id for r in runs],
+            metrics=metrics,
+            params=params,
+            param_differences=differences,
+        )
 
     def rename_run(self, run_id: str, name: str) -> None:
         with self.store.session() as session:

@@ -1,0 +1,76 @@
+"""`vigil.search_runs` and `vigil.compare_runs` on the embedded store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from vigil.store.core import Store
+from vigil.tracking.service import TrackingService
+from vigil.tracking.specs import RunComparison, RunsPage
+
+
+@contextmanager
+def _service(
+    store: Store | None, store_url: str | None, artifacts_url: str | None
+) -> Iterator[TrackingService]:
+    if store is not None:
+        yield TrackingService(store)
+        return
+    from vigil.config import Settings
+
+    settings = Settings()
+    opened = Store.open(store_url or settings.store_url, artifacts_url or settings.artifacts_url)
+    try:
+        yield TrackingService(opened)
+    finally:
+        opened.close()
+
+
+def search_runs(
+    experiment: str | int | Sequence[str | int] | None = None,
+    filter: str | None = None,
+    *,
+    order_by: Sequence[str] | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    store: Store | None = None,
+    store_url: str | None = None,
+    artifacts_url: str | None = None,
+) -> RunsPage:
+    """Runs of `experiment` (a name or id, several, or None for all) matching `filter`.
+
+    >>> page = vigil.search_runs("churn", "metrics.auc > 0.8 and params.model in ('xgb', 'lgbm')",
+    ...                          order_by=["metrics.auc DESC"], max_results=10)  # doctest: +SKIP
+    >>> page.to_pandas()                                                        # doctest: +SKIP
+
+    The filter language is described in `vigil.tracking.search`. Pass `page.next_page_token`
+    back as `page_token` for the next page.
+    """
+    experiments: list[str | int] | None
+    if experiment is None:
+        experiments = None
+    elif isinstance(experiment, str | int):
+        experiments = [experiment]
+    else:
+        experiments = list(experiment)
+    with _service(store, store_url, artifacts_url) as service:
+        return service.search_runs(
+            experiments,
+            filter,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+        )
+
+
+def compare_runs(
+    run_ids: Sequence[str],
+    *,
+    store: Store | None = None,
+    store_url: str | None = None,
+    artifacts_url: str | None = None,
+) -> RunComparison:
+    """Metrics side by side and the params that differ between the runs."""
+    with _service(store, store_url, artifacts_url) as service:
+        return service.compare_runs(run_ids)
