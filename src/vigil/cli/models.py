@@ -1,0 +1,306 @@
+"""`vigil models`: the model registry from the command line.
+
+    vigil models list
+    vigil models versions churn
+    vigil models register churn model.skops --run-id 3f2a... --tag team=growth --metric auc=0.91
+    vigil models alias set churn production 3 [--gate-metric auc --gate-margin 0.01 --gate-suite checks.yaml]
+    vigil models alias delete churn production
+    vigil models history churn [--alias production] [--at 2026-11-20T12:00:00Z]
+
+The store comes from --store/--artifacts, else VIGIL_STORE_URL/VIGIL_ARTIFACTS_URL, else the
+default SQLite file and folder under ./.vigil. Changes are recorded as the OS user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import click
+
+from vigil.cli.common import fail
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.errors import VigilError
+
+_store = click.option(
+    "--store",
+    "store_url",
+    envvar="VIGIL_STORE_URL",
+    default=DEFAULT_STORE_URL,
+    show_default=True,
+    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
+)
+_artifacts = click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@contextmanager
+def _registry(store_url: str, artifacts_url: str) -> Iterator[Any]:
+    from vigil.registry import Registry
+    from vigil.store.core import Store
+
+    try:
+        store = Store.open(store_url, artifacts_url)
+    except VigilError as exc:
+        fail(exc)
+    try:
+        yield Registry(store)
+    except VigilError as exc:
+        fail(exc)
+    finally:
+        store.close()
+
+
+def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
+        out[key] = value
+    return out
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+@click.group("models")
+def models_group() -> None:
+    """The model registry: registered models, versions, aliases and their history."""
+
+
+@models_group.command("list")
+@_store
+@_artifacts
+@_json
+def list_command(store_url: str, artifacts_url: str, as_json: bool) -> None:
+    """Registered models, their latest version and aliases."""
+    with _registry(store_url, artifacts_url) as registry:
+        models = registry.list_models()
+    if as_json:
+        _print_json([m.to_dict() for m in models])
+        return
+    if not models:
+        click.echo("no registered models")
+    for m in models:
+        aliases = " ".join(f"@{a}={v}" for a, v in m.aliases.items())
+        click.echo(f"{m.name}\tlatest={m.latest_version}\t{aliases}".rstrip())
+
+
+@models_group.command("versions")
+@click.argument("name")
+@_store
+@_artifacts
+@_json
+def versions_command(name: str, store_url: str, artifacts_url: str, as_json: bool) -> None:
+    """A model's versions, oldest first."""
+    with _registry(store_url, artifacts_url) as registry:
+        versions = registry.list_versions(name)
+    if as_json:
+        _print_json([v.to_dict() for v in versions])
+        return
+    for v in versions:
+        aliases = " ".join(f"@{a}" for a in v.aliases)
+        metrics = " ".join(f"{k}={x:g}" for k, x in v.metrics.items())
+        click.echo(
+            f"{v.version}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}\t{v.source_format}"
+            f"\trun={v.run_id or '-'}\t{metrics}\t{aliases}".rstrip()
+        )
+
+
+@models_group.command("register")
+@click.argument("name")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--run-id", default=None, help="The tracking run that produced the model.")
+@click.option("--description", default="", help="What this version is.")
+@click.option("--tag", "tags", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--metric", "metrics", multiple=True, help="NAME=NUMBER, repeatable (for gates).")
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(exists=True),
+    default=None,
+    help="The training data (or a .vgp profile of it): its columns become the schema.",
+)
+@_store
+@_artifacts
+def register_command(
+    name: str,
+    path: str,
+    run_id: str | None,
+    description: str,
+    tags: tuple[str, ...],
+    metrics: tuple[str, ...],
+    profile_path: str | None,
+    store_url: str,
+    artifacts_url: str,
+) -> None:
+    """Register the file or folder PATH as the next version of NAME."""
+    numbers: dict[str, float] = {}
+    for key, value in _pairs(metrics, "--metric").items():
+        try:
+            numbers[key] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{key}={value!r}: the value is not a number", param_hint="--metric"
+            ) from None
+    profile = None
+    if profile_path is not None:
+        from vigil.cli.profile import load_profile
+
+        try:
+            profile = load_profile(profile_path)
+        except VigilError as exc:
+            fail(exc)
+    with _registry(store_url, artifacts_url) as registry:
+        info = registry.register(
+            name,
+            path,
+            run_id=run_id,
+            description=description,
+            tags=_pairs(tags, "--tag"),
+            metrics=numbers,
+            profile=profile,
+        )
+    click.echo(f"registered {info.name} version {info.version} ({info.uri})")
+
+
+@models_group.group("alias")
+def alias_group() -> None:
+    """Point an alias at a version, or remove it."""
+
+
+@alias_group.command("set")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", type=int)
+@click.option(
+    "--gate-suite",
+    type=click.Path(exists=True),
+    default=None,
+    help="A validation suite (YAML) the version's training profile must pass.",
+)
+@click.option(
+    "--gate-metric",
+    default=None,
+    help="A metric the version must not be worse in than the current holder.",
+)
+@click.option(
+    "--gate-margin",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="How much worse the metric may be.",
+)
+@click.option(
+    "--gate-mode",
+    type=click.Choice(["max", "min"]),
+    default="max",
+    show_default=True,
+    help="max: higher is better; min: lower is better.",
+)
+@_store
+@_artifacts
+def alias_set_command(
+    name: str,
+    alias: str,
+    version: int,
+    gate_suite: str | None,
+    gate_metric: str | None,
+    gate_margin: float,
+    gate_mode: Literal["max", "min"],
+    store_url: str,
+    artifacts_url: str,
+) -> None:
+    """Point ALIAS of NAME at VERSION (after the gates, if any)."""
+    from vigil.registry import Gates
+
+    gates = None
+    if gate_suite is not None or gate_metric is not None:
+        try:
+            gates = Gates(suite=gate_suite, metric=gate_metric, margin=gate_margin, mode=gate_mode)
+        except VigilError as exc:
+            fail(exc)
+    with _registry(store_url, artifacts_url) as registry:
+        event = registry.set_alias(name, alias, version, gates=gates)
+    before = f"from version {event.from_version} " if event.from_version is not None else ""
+    click.echo(f"@{alias} of {name} moved {before}to version {version}")
+
+
+@alias_group.command("delete")
+@click.argument("name")
+@click.argument("alias")
+@_store
+@_artifacts
+def alias_delete_command(name: str, alias: str, store_url: str, artifacts_url: str) -> None:
+    """Remove ALIAS of NAME."""
+    with _registry(store_url, artifacts_url) as registry:
+        event = registry.delete_alias(name, alias)
+    click.echo(f"@{alias} of {name} deleted (it pointed at version {event.from_version})")
+
+
+def _parse_time(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-11-20T12:00:00Z)", param_hint="--at"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+@models_group.command("history")
+@click.argument("name")
+@click.option("--alias", default=None, help="Only this alias's events.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="With --alias: print the version that held it at this time (UTC if no zone).",
+)
+@_store
+@_artifacts
+@_json
+def history_command(
+    name: str,
+    alias: str | None,
+    at: str | None,
+    store_url: str,
+    artifacts_url: str,
+    as_json: bool,
+) -> None:
+    """NAME's event log (who changed what, when), or which version held --alias --at a time."""
+    if at is not None:
+        if alias is None:
+            raise click.BadParameter("--at needs --alias", param_hint="--at")
+        when = _parse_time(at)
+        with _registry(store_url, artifacts_url) as registry:
+            held = registry.alias_at(name, alias, when)
+        if as_json:
+            _print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": held})
+        else:
+            click.echo(f"@{alias} did not exist then" if held is None else str(held))
+        return
+    with _registry(store_url, artifacts_url) as registry:
+        events = registry.events(name, alias=alias)
+    if as_json:
+        _print_json([e.to_dict() for e in events])
+        return
+    for e in events:
+        change = ""
+        if e.from_version is not None or e.to_version is not None:
+            change = f"{e.from_version if e.from_version is not None else '-'} -> "
+            change += f"{e.to_version if e.to_version is not None else '-'}"
+        where = f"@{e.alias}" if e.alias else ""
+        click.echo(f"{e.at.isoformat()}\t{e.actor}\t{e.kind}\t{where}\t{change}".rstrip())
