@@ -16,6 +16,7 @@ from vigil.cli.datasets import datasets_command
 from vigil.cli.demo import demo_command
 from vigil.cli.drift import drift_command
 from vigil.cli.models import models_group
+from vigil.cli.monitors import alerts_group, monitors_group
 from vigil.cli.profile import profile_command
 from vigil.cli.validate import validate_command
 from vigil.server.cli_commands import COMMANDS as STORE_AND_SERVER_COMMANDS
@@ -25,6 +26,8 @@ COMMANDS: list[click.Command] = [
     demo_command,
     validate_command,
     drift_command,
+    monitors_group,
+    alerts_group,
     *STORE_AND_SERVER_COMMANDS,
     datasets_command,
     models_group,
