@@ -15,9 +15,11 @@ from vigil.profile import DatasetProfile, Window, profile
 from vigil.schema import ColumnKind, Schema
 
 if TYPE_CHECKING:
+    from vigil import monitor as monitors
     from vigil.analysis.drift import DriftReport, drift
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
     from vigil.client import Client
+    from vigil.monitor import Monitor
     from vigil.registry import api as models
     from vigil.tracking import Run, RunStatus, start_run
     from vigil.tracking.api import compare_runs, search_runs
@@ -30,6 +32,8 @@ _LAZY = {
     "drift": "vigil.analysis.drift",
     "DriftReport": "vigil.analysis.drift",
     "models": "vigil.registry",  # vigil.registry.models is the vigil.registry.api module
+    "Monitor": "vigil.monitor",
+    "monitors": "vigil.monitor",  # vigil.monitor.monitors is the vigil.monitor package
     "Run": "vigil.tracking",
     "RunStatus": "vigil.tracking",
     "Suite": "vigil.analysis.validation",
@@ -63,6 +67,7 @@ __all__ = [
     "ColumnKind",
     "DatasetProfile",
     "DriftReport",
+    "Monitor",
     "Run",
     "RunStatus",
     "Schema",
@@ -73,6 +78,7 @@ __all__ = [
     "__version__",
     "drift",
     "models",
+    "monitors",
     "profile",
     "start_run",
     "suggest_checks",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from vigil.monitor.alerts import Alert, AlertEvent, acknowledge, get_alert, list_alerts, resolve
 from vigil.monitor.api import (
     Change,
@@ -54,3 +56,6 @@ __all__ = [
     "save_monitor",
     "tick",
 ]
+
+# `vigil.monitors` is this package (vigil's lazy exports read it as `vigil.monitor.monitors`).
+monitors = sys.modules[__name__]
