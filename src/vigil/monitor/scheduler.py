@@ -49,13 +49,13 @@ class Scheduler:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        # The first round runs one interval after start-up (not during the server's start).
+        while not self._stop.wait(self.settings.monitor_interval_seconds):
             try:
                 tick(self.store, self.settings)
             except Exception:  # keep running: the next tick may succeed (e.g. store back up)
                 logger.exception("monitor scheduler tick failed")
             self.ticks += 1
-            self._stop.wait(self.settings.monitor_interval_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()

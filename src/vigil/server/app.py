@@ -17,7 +17,18 @@ from vigil.errors import PayloadTooLargeError, VigilError
 from vigil.server.deps import TokenCache
 from vigil.server.limits import BodySizeLimit
 from vigil.server.metrics import Metrics, RequestMetrics
-from vigil.server.routers import health, ingest, kpis, meta, models, tokens
+from vigil.server.routers import (
+    alerts,
+    health,
+    ingest,
+    kpis,
+    meta,
+    models,
+    monitors,
+    registry,
+    runs,
+    tokens,
+)
 from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
@@ -25,7 +36,18 @@ from vigil.store.repositories import TokenRepository
 logger = logging.getLogger("vigil.server")
 
 # Routers carry their full paths (no include prefix), so a route's `path` is its URL template.
-ROUTERS = (health.router, meta.router, models.router, ingest.router, kpis.router, tokens.router)
+ROUTERS = (
+    health.router,
+    meta.router,
+    models.router,
+    ingest.router,
+    kpis.router,
+    tokens.router,
+    runs.router,
+    registry.router,
+    monitors.router,
+    alerts.router,
+)
 
 FIRST_TOKEN_HINT = (
     "Vigil: the store has no admin API token yet. Create one with\n"

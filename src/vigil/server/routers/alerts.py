@@ -1,0 +1,56 @@
+"""/api/v1/alerts: list, read, acknowledge and resolve alerts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from vigil.monitor import alerts
+from vigil.monitor.alerts import Alert, AlertState
+from vigil.server.deps import Principal, ReadAccess, SessionDep, WriteAccess
+from vigil.store import service
+
+router = APIRouter(tags=["alerts"])
+
+
+class NoteIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+def _actor(principal: Principal) -> str:
+    return principal.owner or f"token:{principal.token_id}"
+
+
+@router.get("/api/v1/alerts")
+def list_alerts(
+    _: ReadAccess,
+    session: SessionDep,
+    state: AlertState | None = None,
+    monitor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Alert]:
+    return service.read_only(
+        session, lambda s: alerts.list_alerts(s, state=state, monitor=monitor, limit=limit)
+    )
+
+
+@router.get("/api/v1/alerts/{alert_id}")
+def get_alert(_: ReadAccess, session: SessionDep, alert_id: int) -> Alert:
+    return service.read_only(session, lambda s: alerts.get_alert(s, alert_id))
+
+
+@router.post("/api/v1/alerts/{alert_id}/ack")
+def acknowledge(
+    principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
+) -> Alert:
+    """Acknowledge an open alert; the token's owner is recorded in its history."""
+    return alerts.acknowledge(session, alert_id, _actor(principal), body.note if body else "")
+
+
+@router.post("/api/v1/alerts/{alert_id}/resolve")
+def resolve(
+    principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
+) -> Alert:
+    return alerts.resolve(session, alert_id, _actor(principal), body.note if body else "")

@@ -1,0 +1,148 @@
+"""/api/v1/monitors and /api/v1/channels; the monitor scheduler runs in this router's lifespan."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Path, status
+from pydantic import BaseModel, Field
+
+from vigil.errors import InvalidInputError
+from vigil.monitor import api
+from vigil.monitor.definitions import Channel, Monitor
+from vigil.monitor.evaluate import WindowResult, backfill
+from vigil.monitor.scheduler import Scheduler
+from vigil.monitor.settings import MonitorSettings
+from vigil.server.deps import AdminAccess, ReadAccess, StoreDep, WriteAccess
+
+logger = logging.getLogger("vigil.server")
+REDACTED = "***"
+SECRET_FIELDS = ("secret", "password", "routing_key")
+
+
+@asynccontextmanager
+async def scheduler_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Evaluate monitors and send notifications in the background while the server runs.
+
+    Settings come from `app.state.monitor_settings` when set (tests), else VIGIL_* variables. The
+    first round runs one interval after start-up.
+    """
+    settings: MonitorSettings = getattr(app.state, "monitor_settings", None) or MonitorSettings()
+    scheduler = None
+    if settings.monitor_scheduler:
+        scheduler = Scheduler(app.state.store, settings)
+        scheduler.start()
+    app.state.monitor_scheduler = scheduler
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+router = APIRouter(tags=["monitors"], lifespan=scheduler_lifespan)
+Name = Annotated[str, Path(max_length=200)]
+
+
+class ApplyIn(BaseModel):
+    yaml: str = Field(max_length=1 << 20, description="A monitors file (channels and monitors).")
+    dry_run: bool = False
+    prune: bool = True
+
+
+class RunIn(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    monitors: list[str] | None = None
+
+
+class RunOut(BaseModel):
+    evaluated: int
+    breached: int
+    results: list[dict[str, Any]]
+
+
+@router.get("/api/v1/monitors")
+def list_monitors(_: ReadAccess, store: StoreDep) -> list[Monitor]:
+    return api.list_monitors(store)
+
+
+@router.get("/api/v1/monitors/{name}")
+def get_monitor(_: ReadAccess, store: StoreDep, name: Name) -> Monitor:
+    return api.get_monitor(store, name)
+
+
+@router.put("/api/v1/monitors/{name}")
+def put_monitor(_: WriteAccess, store: StoreDep, name: Name, monitor: Monitor) -> api.Change:
+    """Create or replace a monitor (its channels must exist)."""
+    if monitor.name != name:
+        raise InvalidInputError(f"the body names monitor {monitor.name!r}, the path {name!r}")
+    return api.save_monitor(store, monitor)
+
+
+@router.delete("/api/v1/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_monitor(_: WriteAccess, store: StoreDep, name: Name) -> None:
+    api.delete_monitor(store, name)
+
+
+@router.post("/api/v1/monitors/apply")
+def apply_file(_: AdminAccess, store: StoreDep, body: ApplyIn) -> api.Plan:
+    """Apply a monitors file (it may define channels, which send requests out: admin only)."""
+    return api.apply(store, body.yaml, dry_run=body.dry_run, prune=body.prune)
+
+
+@router.post("/api/v1/monitors/run")
+def run_monitors(_: WriteAccess, store: StoreDep, body: RunIn) -> RunOut:
+    """Evaluate every closed window in [start, end) (a backfill); notifications are queued."""
+    start, end = (t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (body.start, body.end))
+    if end <= start:
+        raise InvalidInputError(
+            f"end ({end.isoformat()}) must be after start ({start.isoformat()})"
+        )
+    results: list[WindowResult] = backfill(store, start, end, monitors=body.monitors)
+    return RunOut(
+        evaluated=len(results),
+        breached=sum(r.breached for r in results),
+        results=[
+            {
+                "monitor": r.monitor,
+                "window_start": r.window_start,
+                "value": r.value,
+                "lower": r.lower,
+                "upper": r.upper,
+                "breached": r.breached,
+                "message": r.message,
+            }
+            for r in results
+        ],
+    )
+
+
+def _redacted(channel: Channel) -> dict[str, Any]:
+    body = channel.model_dump(mode="json")
+    for key in SECRET_FIELDS:
+        if body["config"].get(key):
+            body["config"][key] = REDACTED
+    return body
+
+
+@router.get("/api/v1/channels")
+def list_channels(_: ReadAccess, store: StoreDep) -> list[dict[str, Any]]:
+    """The channels, with secrets, passwords and routing keys hidden."""
+    return [_redacted(c) for c in api.list_channels(store)]
+
+
+@router.put("/api/v1/channels/{name}")
+def put_channel(_: AdminAccess, store: StoreDep, name: Name, channel: Channel) -> api.Change:
+    if channel.name != name:
+        raise InvalidInputError(f"the body names channel {channel.name!r}, the path {name!r}")
+    return api.save_channel(store, channel)
+
+
+@router.delete("/api/v1/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_channel(_: AdminAccess, store: StoreDep, name: Name) -> None:
+    api.delete_channel(store, name)
