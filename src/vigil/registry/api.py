@@ -5,8 +5,8 @@
 >>> vigil.models.set_alias("churn", "production", 1)
 >>> model = vigil.models.load("models:/churn@production")
 
-Each function works on the store named by `store=` (a `vigil.store.core.Store`), else on the one
-in the settings (`VIGIL_STORE_URL`, `VIGIL_ARTIFACTS_URL`; `sqlite:///.vigil/vigil.db` by default).
+Each function works on the Vigil server at `url=` (with an API `token=`), or on the store given
+as `store=` (a `vigil.store.core.Store`), else on the one in the settings (`VIGIL_STORE_URL`, `VIGIL_ARTIFACTS_URL`; `sqlite:///.vigil/vigil.db` by default).
 
 Loading a joblib artifact is loading a pickle, which runs code chosen by whoever registered it:
 only load models from a registry whose writers you trust. skops artifacts load only types skops
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
+from vigil.registry.remote import RemoteRegistry
 from vigil.registry.service import Registry, SchemaLike
 from vigil.registry.types import (
     ModelVersionInfo,
@@ -92,7 +93,18 @@ def parse_uri(uri: str) -> ModelUri:
 
 
 @contextmanager
-def _registry(store: Store | None) -> Iterator[Registry]:
+def _registry(
+    store: Store | None, url: str | None = None, token: str | None = None
+) -> Iterator[Registry | RemoteRegistry]:
+    if url is not None:
+        if store is not None:
+            raise InvalidInputError("give store= (a local store) or url= (a server), not both")
+        remote = RemoteRegistry(url, token)
+        try:
+            yield remote
+        finally:
+            remote.close()
+        return
     if store is not None:
         yield Registry(store)
         return
@@ -107,7 +119,7 @@ def _registry(store: Store | None) -> Iterator[Registry]:
         opened.close()
 
 
-def _resolve(registry: Registry, uri: str) -> ModelVersionInfo:
+def _resolve(registry: Registry | RemoteRegistry, uri: str) -> ModelVersionInfo:
     parsed = parse_uri(uri)
     if parsed.alias is not None:
         return registry.get_alias(parsed.name, parsed.alias)
@@ -131,12 +143,14 @@ def register(
     metrics: Mapping[str, float] | None = None,
     profile: DatasetProfile | None = None,
     store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> ModelVersionInfo:
     """Register a new version of `name`: a model object (skops, else joblib) or a file or folder
     path (stored as it is). `profile` is the training dataset profile (its columns become the
     schema unless `schema` is given; promotion gates validate it); `metrics` are compared by
     metric gates."""
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         return registry.register(
             name,
             model_or_path,
@@ -149,9 +163,11 @@ def register(
         )
 
 
-def resolve(uri: str, *, store: Store | None = None) -> ModelVersionInfo:
+def resolve(
+    uri: str, *, store: Store | None = None, url: str | None = None, token: str | None = None
+) -> ModelVersionInfo:
     """The version a model URI names now."""
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         return _resolve(registry, uri)
 
 
@@ -161,6 +177,8 @@ def load(
     trusted: Sequence[str] | None = None,
     dst: str | None = None,
     store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> Any:
     """The model a URI names: the object for skops and joblib artifacts (and for a registered
     `.skops`, `.joblib`, `.pkl` file), the `mlflow.pyfunc` model for an MLflow model folder, else
@@ -169,28 +187,41 @@ def load(
     Only the registry's own artifact is read, and its SHA-256 is checked first. joblib is pickle:
     only load from a registry you trust.
     """
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         info = _resolve(registry, uri)
         return registry.load(info.name, info.version, trusted=trusted, dst=dst)
 
 
-def get_model(name: str, *, store: Store | None = None) -> RegisteredModelInfo:
-    with _registry(store) as registry:
+def get_model(
+    name: str, *, store: Store | None = None, url: str | None = None, token: str | None = None
+) -> RegisteredModelInfo:
+    with _registry(store, url, token) as registry:
         return registry.get_model(name)
 
 
-def list_models(*, store: Store | None = None) -> list[RegisteredModelInfo]:
-    with _registry(store) as registry:
+def list_models(
+    *, store: Store | None = None, url: str | None = None, token: str | None = None
+) -> list[RegisteredModelInfo]:
+    with _registry(store, url, token) as registry:
         return registry.list_models()
 
 
-def get_version(name: str, version: int, *, store: Store | None = None) -> ModelVersionInfo:
-    with _registry(store) as registry:
+def get_version(
+    name: str,
+    version: int,
+    *,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> ModelVersionInfo:
+    with _registry(store, url, token) as registry:
         return registry.get_version(name, version)
 
 
-def list_versions(name: str, *, store: Store | None = None) -> list[ModelVersionInfo]:
-    with _registry(store) as registry:
+def list_versions(
+    name: str, *, store: Store | None = None, url: str | None = None, token: str | None = None
+) -> list[ModelVersionInfo]:
+    with _registry(store, url, token) as registry:
         return registry.list_versions(name)
 
 
@@ -201,26 +232,48 @@ def set_alias(
     *,
     gates: Gates | None = None,
     store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> RegistryEventInfo:
     """Point `alias` at `version` after the optional promotion `gates` pass."""
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         return registry.set_alias(name, alias, version, gates=gates)
 
 
-def delete_alias(name: str, alias: str, *, store: Store | None = None) -> RegistryEventInfo:
-    with _registry(store) as registry:
+def delete_alias(
+    name: str,
+    alias: str,
+    *,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> RegistryEventInfo:
+    with _registry(store, url, token) as registry:
         return registry.delete_alias(name, alias)
 
 
-def alias_at(name: str, alias: str, at: dt.datetime, *, store: Store | None = None) -> int | None:
+def alias_at(
+    name: str,
+    alias: str,
+    at: dt.datetime,
+    *,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> int | None:
     """The version that held `@alias` at time `at`, None when the alias did not exist then."""
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         return registry.alias_at(name, alias, at)
 
 
 def history(
-    name: str, *, alias: str | None = None, store: Store | None = None
+    name: str,
+    *,
+    alias: str | None = None,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> list[RegistryEventInfo]:
     """The model's append-only event log, oldest first."""
-    with _registry(store) as registry:
+    with _registry(store, url, token) as registry:
         return registry.events(name, alias=alias)

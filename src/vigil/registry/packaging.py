@@ -174,3 +174,33 @@ def _load_skops(data: bytes, trusted: Sequence[str] | None) -> Any:
             untrusted=untrusted,
         )
     return skops_io.loads(data, trusted=list(trusted) if trusted else None)
+
+
+_FILENAMES: dict[str, str] = {
+    "skops": "model.skops",
+    "joblib": "model.joblib",
+    "file": "model.bin",
+    "directory": "model.tar.gz",
+    "mlflow": "model.tar.gz",
+}
+
+
+def packed_from_upload(data: bytes, fmt: str, source_name: str) -> PackedModel:
+    """An artifact received as bytes (through the server), its format and original name checked."""
+    if fmt not in _FILENAMES:
+        raise InvalidInputError(
+            f"artifact format {fmt!r} is not one of {sorted(_FILENAMES)}", format=fmt
+        )
+    if not isinstance(source_name, str) or len(source_name) > 500 or "/" in source_name:
+        raise InvalidInputError(
+            f"source name {source_name!r} must be a file name (no '/', at most 500 characters)"
+        )
+    if fmt in ("directory", "mlflow"):
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+                archive.getmembers()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise SerializationError(
+                f"a {fmt} artifact must be a tar.gz archive of the folder: {exc}"
+            ) from exc
+    return PackedModel(data, fmt, source_name, _FILENAMES[fmt])  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.profile import DatasetProfile
 from vigil.registry.gates import Gates, evaluate
-from vigil.registry.packaging import pack, unpack
+from vigil.registry.packaging import PackedModel, pack, unpack
 from vigil.registry.types import (
     ModelVersionInfo,
     PromotionRefusedError,
@@ -169,9 +169,35 @@ class Registry:
     ) -> ModelVersionInfo:
         """Store a new version of `name` (created if new): the next number, 1, 2, 3, ..."""
         check_model_name(name)
+        return self.register_packed(
+            name,
+            pack(model_or_path),
+            run_id=run_id,
+            schema=schema,
+            tags=tags,
+            description=description,
+            metrics=metrics,
+            profile=profile,
+        )
+
+    def register_packed(
+        self,
+        name: str,
+        packed: PackedModel,
+        *,
+        run_id: str | None = None,
+        schema: SchemaLike = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+        metrics: Mapping[str, Any] | None = None,
+        profile: DatasetProfile | None = None,
+    ) -> ModelVersionInfo:
+        """`register` for an artifact already packed (the server receives them so)."""
+        check_model_name(name)
         if run_id is not None and (not isinstance(run_id, str) or not 0 < len(run_id) <= 64):
             raise InvalidInputError(f"run_id must be a run's id string, got {run_id!r}")
-        packed = pack(model_or_path)
+        if not isinstance(description, str):
+            raise InvalidInputError(f"description must be a string, got {description!r}")
         schema_doc = _schema(schema, profile)
         with self.store.session() as session:
             model = self._ensure_model(session, name, "", None, None)
