@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
+from vigil import monitor as monitors
+from vigil.monitor import Monitor
+from vigil.store.core import Store
+
+PERIOD = {"type": "period", "start": T0.isoformat(), "end": (T0 + 12 * HOUR).isoformat()}
+
+
+def _save(store: Store, name: str, kind: str, **extra: object) -> None:
+    monitors.save_monitor(
+        store,
+        Monitor.model_validate(
+            {"name": name, "kind": kind, "target": {"model": "m"}, "baseline": PERIOD, **extra}
+        ),
+    )
+
+
+def test_new_categories_validation_and_prediction_drift(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 12), rows=100)
+    rng = np.random.default_rng(3)
+    n = 200
+    client.log(
+        "m",
+        {
+            "x": rng.normal(0, 1, n),
+            "y": rng.normal(0, 1, n),
+            "city": np.where(np.arange(n) < 50, "zurich", "a"),  # 25% never seen
+            "score": rng.random(n) ** 4,  # the model's scores collapse toward 0
+        },
+        timestamp=T0 + 12.5 * HOUR,
+    )
+    _save(sqlite_store, "cats", "new_categories")
+    _save(sqlite_store, "suite", "validation")
+    _save(sqlite_store, "preds", "prediction_drift")
+    results = monitors.backfill(sqlite_store, T0 + 11 * HOUR, T0 + 13 * HOUR, now=T0 + 13 * HOUR)
+    by = {(r.monitor, r.window_start): r for r in results}
+    quiet, loud = T0 + 11 * HOUR, T0 + 12 * HOUR
+    assert by["cats", quiet].value == 0.0
+    assert not by["cats", quiet].breached
+    assert by["cats", loud].value == pytest.approx(0.25)
+    assert "zurich" in by["cats", loud].message
+    assert by["suite", loud].breached
+    assert (by["suite", loud].value or 0) >= 1
+    assert by["preds", loud].breached
+    assert by["preds", loud].value == 1.0
+    assert not by["preds", quiet].breached
+    client.close()
+
+
+def test_learned_threshold_on_missing_share(sqlite_store: Store, tmp_path: Path) -> None:
+    """mean +/- k std of the statistic over the baseline windows (trailing here)."""
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    shares = [0.1, 0.2, 0.1, 0.2, 0.5]
+    for h, share in enumerate(shares):
+        rows = 100
+        x = np.arange(rows, dtype=float)
+        x[: int(share * rows)] = np.nan
+        client.log("m", {"x": x, "y": x, "city": ["a"] * rows}, timestamp=T0 + h * HOUR)
+    _save(
+        sqlite_store,
+        "gaps",
+        "missing_values",
+        baseline={"type": "trailing", "windows": 4},
+        threshold={"type": "learned", "k": 2, "direction": "above"},
+        options={"columns": ["x"]},
+    )
+    (result,) = monitors.backfill(sqlite_store, T0 + 4 * HOUR, T0 + 5 * HOUR, now=T0 + 5 * HOUR)
+    base = np.array(shares[:4])
+    assert result.upper == pytest.approx(base.mean() + 2 * base.std(ddof=1))
+    assert result.lower is None
+    assert result.value == pytest.approx(0.5)
+    assert result.breached
+    client.close()
