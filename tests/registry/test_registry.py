@@ -230,3 +230,15 @@ def test_two_processes_moving_one_alias_leave_the_log_and_the_alias_agreeing(
     assert len(rows) == 1
     assert rows[0].version == log[-1].to_version
     assert registry.alias_at("churn", "production", log[-1].at) == log[-1].to_version
+
+
+def test_versions_of_a_run_give_the_lineage(store: Store, tmp_path: Path) -> None:
+    registry = Registry(store)
+    path = tmp_path / "m.bin"
+    path.write_bytes(b"m")
+    registry.register("churn", path, run_id="run-a")
+    registry.register("churn", path, run_id="run-b")
+    registry.register("fraud", path, run_id="run-a")
+    found = registry.versions_of_run("run-a")
+    assert [(v.name, v.version) for v in found] == [("churn", 1), ("fraud", 1)]
+    assert registry.versions_of_run("run-c") == []

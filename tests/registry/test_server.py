@@ -92,6 +92,7 @@ def test_register_promote_and_load_through_the_server(
     assert [m.name for m in remote.list_models()] == ["churn"]
     assert [v.version for v in remote.list_versions("churn")] == [1, 2]
     assert remote.delete_alias("churn", "staging").from_version == 1
+    assert [(v.name, v.version) for v in remote.versions_of_run("r1")] == [("churn", 1)]
 
 
 def test_errors_come_back_typed(remote: RemoteRegistry, api: TestClient, tmp_path: Path) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "register",
     "resolve",
     "set_alias",
+    "versions_of_run",
 ]
 
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>[^/@]+)|@(?P<alias>[^/@]+))$")
@@ -223,6 +224,18 @@ def list_versions(
 ) -> list[ModelVersionInfo]:
     with _registry(store, url, token) as registry:
         return registry.list_versions(name)
+
+
+def versions_of_run(
+    run_id: str,
+    *,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> list[ModelVersionInfo]:
+    """The model versions registered from a tracking run (lineage)."""
+    with _registry(store, url, token) as registry:
+        return registry.versions_of_run(run_id)
 
 
 def set_alias(

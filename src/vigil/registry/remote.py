@@ -214,6 +214,10 @@ class RemoteRegistry:
             for v in self._request("GET", f"/models/{_q(name)}/versions").json()
         ]
 
+    def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
+        response = self._request("GET", "/versions", params={"run_id": run_id})
+        return [version_from_dict(v) for v in response.json()]
+
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
         body = {"tags": {str(k): str(v) for k, v in tags.items()}}
         self._request("PUT", f"/models/{_q(name)}/versions/{int(version)}/tags", json=body)

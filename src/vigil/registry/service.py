@@ -257,6 +257,17 @@ class Registry:
             ).all()
             return [self._version_info(session, model, r) for r in rows]
 
+    def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
+        """Every version registered from the tracking run `run_id` (lineage), by model and number."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(RegisteredModel, RegistryModelVersion)
+                .join(RegisteredModel, RegisteredModel.id == RegistryModelVersion.model_id)
+                .where(RegistryModelVersion.run_id == run_id)
+                .order_by(RegisteredModel.name, RegistryModelVersion.version)
+            ).all()
+            return [self._version_info(session, model, row) for model, row in rows]
+
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
         """Replace a version's tags (recorded as a `tags_changed` event)."""
         new = _tags(tags)

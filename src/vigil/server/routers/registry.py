@@ -178,6 +178,16 @@ def list_versions(principal: ReadAccess, name: str, store: StoreDep) -> list[Mod
     return _registry(store, principal).list_versions(name)
 
 
+@router.get(f"{PREFIX}/versions")
+def versions_of_run(
+    principal: ReadAccess,
+    store: StoreDep,
+    run_id: Annotated[str, Query(min_length=1, max_length=64)],
+) -> list[ModelVersionInfo]:
+    """The model versions registered from a tracking run (lineage)."""
+    return _registry(store, principal).versions_of_run(run_id)
+
+
 @router.get(f"{PREFIX}/models/{{name}}/versions/{{version}}")
 def get_version(
     principal: ReadAccess, name: str, version: int, store: StoreDep
