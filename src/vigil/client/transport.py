@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -22,6 +23,23 @@ from vigil.errors import (
 from vigil.profile import DatasetProfile
 from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
 from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
+from vigil.tracking.specs import (
+    ArtifactOut,
+    EndRunIn,
+    ExperimentOut,
+    MetricPoint,
+    RunData,
+    RunIn,
+    RunInfo,
+    RunsPage,
+    SearchRunsIn,
+)
+
+if TYPE_CHECKING:
+    from vigil.tracking.service import TrackingService
+
+RUN_BATCH_POINTS = 50_000
+"""Metric points per request of `log_run_batch` (about 4 MB of JSON)."""
 
 
 class ServerUnavailableError(VigilError):
@@ -53,6 +71,23 @@ class Transport(Protocol):
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
     def predictions(self, model: str, params: dict[str, str]) -> pa.Table: ...
     def kpis(self, params: dict[str, str]) -> list[KpiOut]: ...
+    def get_experiment(self, name: str) -> ExperimentOut: ...
+    def create_experiment(self, name: str) -> ExperimentOut: ...
+    def create_run(self, body: RunIn) -> RunInfo: ...
+    def log_run_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[tuple[str, float, int, int]],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> None: ...
+    def end_run(self, run_id: str, body: EndRunIn) -> RunInfo: ...
+    def get_run(self, run_id: str) -> RunData: ...
+    def search_runs(self, body: SearchRunsIn) -> RunsPage: ...
+    def metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[MetricPoint]: ...
+    def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut: ...
     def close(self) -> None: ...
 
 
@@ -141,6 +176,74 @@ class HttpTransport:
             KpiOut.model_validate(k)
             for k in self._request("GET", "/api/v1/kpis", params=params).json()
         ]
+
+    # experiment tracking ----------------------------------------------------------------------
+
+    def get_experiment(self, name: str) -> ExperimentOut:
+        response = self._request("GET", f"/api/v1/experiments/{_q(name)}")
+        return ExperimentOut.model_validate(response.json())
+
+    def create_experiment(self, name: str) -> ExperimentOut:
+        response = self._request("POST", "/api/v1/experiments", json={"name": name})
+        return ExperimentOut.model_validate(response.json())
+
+    def create_run(self, body: RunIn) -> RunInfo:
+        response = self._request("POST", "/api/v1/runs", json=body.model_dump(mode="json"))
+        return RunInfo.model_validate(response.json())
+
+    def log_run_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[tuple[str, float, int, int]],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> None:
+        """One request per `RUN_BATCH_POINTS` metric points (params and tags go with the first)."""
+        first = True
+        for start in range(0, max(len(metrics), 1), RUN_BATCH_POINTS):
+            points = metrics[start : start + RUN_BATCH_POINTS]
+            body: dict[str, Any] = {
+                "metrics": [
+                    {"key": k, "value": v, "step": s, "timestamp_ms": t} for k, v, s, t in points
+                ]
+            }
+            if first:
+                body["params"] = dict(params)
+                body["tags"] = dict(tags)
+                first = False
+            self._request("POST", f"/api/v1/runs/{_q(run_id)}/log-batch", json=body)
+
+    def end_run(self, run_id: str, body: EndRunIn) -> RunInfo:
+        response = self._request(
+            "POST", f"/api/v1/runs/{_q(run_id)}/end", json=body.model_dump(mode="json")
+        )
+        return RunInfo.model_validate(response.json())
+
+    def get_run(self, run_id: str) -> RunData:
+        return RunData.model_validate(self._request("GET", f"/api/v1/runs/{_q(run_id)}").json())
+
+    def search_runs(self, body: SearchRunsIn) -> RunsPage:
+        response = self._request("POST", "/api/v1/runs/search", json=body.model_dump(mode="json"))
+        return RunsPage.model_validate(response.json())
+
+    def metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[MetricPoint]:
+        params = {"max_points": str(max_points)} if max_points is not None else {}
+        response = self._request(
+            "GET", f"/api/v1/runs/{_q(run_id)}/metrics/{_q(key)}/history", params=params
+        )
+        return [MetricPoint.model_validate(p) for p in response.json()]
+
+    def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
+        response = self._request(
+            "PUT",
+            f"/api/v1/runs/{_q(run_id)}/artifacts/file",
+            params={"path": path},
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return ArtifactOut.model_validate(response.json())
 
     def close(self) -> None:
         self._http.close()
@@ -248,6 +351,74 @@ class LocalTransport:
 
         with self.store.session() as session:
             return service.list_kpis(session, **_typed(params))
+
+    # experiment tracking ----------------------------------------------------------------------
+
+    def _tracking(self) -> TrackingService:
+        from vigil.tracking.service import TrackingService
+
+        return TrackingService(self.store)
+
+    def get_experiment(self, name: str) -> ExperimentOut:
+        return self._tracking().get_experiment(name)
+
+    def create_experiment(self, name: str) -> ExperimentOut:
+        from vigil.tracking.run import current_user
+
+        return self._tracking().create_experiment(name, owner=current_user())
+
+    def create_run(self, body: RunIn) -> RunInfo:
+        from vigil.tracking.run import current_user
+
+        tracking = self._tracking()
+        owner = current_user()
+        if isinstance(body.experiment, int):
+            experiment = tracking.get_experiment(body.experiment)
+        else:
+            experiment = tracking.ensure_experiment(body.experiment, owner=owner)
+        return tracking.create_run(
+            experiment.id,
+            name=body.name,
+            owner=owner,
+            parent_id=body.parent_id,
+            tags=body.tags,
+            start_ms=body.start_ms,
+        )
+
+    def log_run_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[tuple[str, float, int, int]],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> None:
+        self._tracking().log_batch(run_id, metrics=metrics, params=params, tags=tags)
+
+    def end_run(self, run_id: str, body: EndRunIn) -> RunInfo:
+        return self._tracking().end_run(run_id, body.status, end_ms=body.end_ms)
+
+    def get_run(self, run_id: str) -> RunData:
+        return self._tracking().get_run(run_id)
+
+    def search_runs(self, body: SearchRunsIn) -> RunsPage:
+        return self._tracking().search_runs(
+            body.experiments,
+            body.filter,
+            order_by=body.order_by,
+            max_results=body.max_results,
+            page_token=body.page_token,
+        )
+
+    def metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[MetricPoint]:
+        from vigil.tracking.service import downsample
+
+        points = self._tracking().metric_history(run_id, key)
+        return downsample(points, max_points) if max_points is not None else points
+
+    def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
+        return self._tracking().put_artifact(run_id, path, data)
 
     def close(self) -> None:
         self.store.close()

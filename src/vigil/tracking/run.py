@@ -31,6 +31,7 @@ from vigil.tracking.capture import (
     capture_git,
     capture_source,
 )
+from vigil.tracking.remote import RemoteTracking, TrackingBackend
 from vigil.tracking.service import Point, TrackingService, check_key, now_ms
 from vigil.tracking.specs import ArtifactOut, RunData, RunInfo, RunStatus
 from vigil.tracking.system import SystemSampler
@@ -66,7 +67,7 @@ class Run:
 
     def __init__(
         self,
-        service: TrackingService,
+        service: TrackingBackend,
         info: RunInfo,
         *,
         flush_interval: float = 1.0,
@@ -110,7 +111,7 @@ class Run:
         return self.info.name
 
     @property
-    def service(self) -> TrackingService:
+    def service(self) -> TrackingBackend:
         return self._service
 
     # params and tags ------------------------------------------------------------------------
@@ -236,6 +237,11 @@ class Run:
         """Record a content-addressed version of the data (and its profile) as this run's input."""
         from vigil.tracking.datasets import DatasetService
 
+        if not isinstance(self._service, TrackingService):
+            raise InvalidInputError(
+                "log_dataset needs the embedded store in this version; for a run on a server, "
+                "add the version with `vigil datasets add` on the server's store"
+            )
         datasets = DatasetService(self._service.store)
         version = datasets.add(data_or_path, name, owner=self.info.owner)
         datasets.link_run(self.id, version.id, context)
@@ -295,7 +301,7 @@ class Run:
         self.ended = True
         atexit.unregister(self._at_exit)
         if self._owns_service:
-            self._service.store.close()
+            self._service.close()
         return self.info
 
     def _at_exit(self) -> None:
@@ -352,6 +358,9 @@ def start_run(
     store_url: str | None = None,
     artifacts_url: str | None = None,
     store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    timeout: float = 30.0,
     nested: bool = False,
     tags: Mapping[str, Any] | None = None,
     capture: bool = True,
@@ -363,7 +372,8 @@ def start_run(
 ) -> Run:
     """Start a run in `experiment` (created when missing) on the embedded store
     (`store_url`, default from VIGIL_STORE_URL or `sqlite:///.vigil/vigil.db`), or on an opened
-    `store` (which the run leaves open).
+    `store` (which the run leaves open), or on the Vigil server at `url` with an API `token`
+    of scope write (the server records the token's owner as the run's owner).
 
     `nested=True` inside another run makes this run its child. `capture=False` turns off all
     automatic capture; `capture_git_info`, `capture_environment_info` and `system_metrics` turn
@@ -380,10 +390,16 @@ def start_run(
         raise InvalidInputError(
             f"run {parent.id} is active; pass nested=True to start a child run, or end it first"
         )
+    service: TrackingBackend
     if parent is not None:
         service, owns = parent.service, False
     elif store is not None:
         service, owns = TrackingService(store), False
+    elif url is not None:
+        from vigil.client.transport import HttpTransport
+
+        transport = HttpTransport(url, token, timeout=timeout, retries=3, backoff=0.2)
+        service, owns = RemoteTracking(transport), True
     else:
         from vigil.config import Settings
         from vigil.store.core import Store as StoreClass
@@ -408,7 +424,7 @@ def start_run(
         )
     except BaseException:
         if owns:
-            service.store.close()
+            service.close()
         raise
     run = Run(service, info, flush_interval=flush_interval, owns_service=owns, parent=parent)
     if parent is not None:

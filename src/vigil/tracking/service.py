@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import math
 import re
 import time
@@ -503,7 +504,39 @@ class TrackingService:
             param_differences=differences,
         )
 
+    def close(self) -> None:
+        """Close the store (for the owner of the store only)."""
+        self.store.close()
+
     def rename_run(self, run_id: str, name: str) -> None:
         with self.store.session() as session:
             session.execute(update(Run).where(Run.id == run_id).values(name=name))
             session.commit()
+
+
+def downsample(points: list[MetricPoint], max_points: int) -> list[MetricPoint]:
+    """At most about `max_points` points for a chart: the points are cut into `max_points // 2`
+    buckets of consecutive points, and each bucket keeps its lowest and highest value (in their
+    order), so spikes survive where averaging or striding would hide them. NaN points are kept
+    only when a bucket has nothing else."""
+    if max_points < 2:
+        raise InvalidInputError(f"max_points must be at least 2, got {max_points}")
+    if len(points) <= max_points:
+        return points
+    import numpy as np
+
+    values = np.array([p.value for p in points], dtype=np.float64)
+    n_buckets = max_points // 2
+    edges = np.linspace(0, len(points), n_buckets + 1).astype(np.int64)
+    kept: list[int] = []
+    for start, stop in itertools.pairwise(edges.tolist()):
+        if stop <= start:
+            continue
+        chunk = values[start:stop]
+        if np.isnan(chunk).all():
+            kept.append(int(start))
+            continue
+        low = int(start + np.nanargmin(chunk))
+        high = int(start + np.nanargmax(chunk))
+        kept.extend(sorted({low, high}))
+    return [points[i] for i in kept]

@@ -7,7 +7,7 @@ import math
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -175,3 +175,48 @@ class DatasetVersionOut(_Frozen):
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+# requests of the /api/v1 tracking routes ----------------------------------------------------
+
+
+class ExperimentIn(_Frozen):
+    name: str = Field(min_length=1, max_length=500)
+
+
+class RunIn(_Frozen):
+    """A new run in `experiment`: a name (the experiment is created when missing) or an id."""
+
+    experiment: int | str
+    name: str = Field(default="", max_length=250)
+    parent_id: str | None = Field(default=None, max_length=32)
+    tags: dict[str, str] = Field(default_factory=dict)
+    start_ms: int | None = None
+
+
+class MetricIn(_Frozen):
+    key: str = Field(min_length=1, max_length=250)
+    value: float
+    step: int = 0
+    timestamp_ms: int
+
+
+class LogBatchIn(_Frozen):
+    """Metric points, params and tags of one run, written in one transaction."""
+
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=1_000_000)
+    params: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class EndRunIn(_Frozen):
+    status: RunStatus = RunStatus.FINISHED
+    end_ms: int | None = None
+
+
+class SearchRunsIn(_Frozen):
+    experiments: list[str | int] | None = None
+    filter: str | None = Field(default=None, max_length=10_000)
+    order_by: list[str] = Field(default_factory=list, max_length=20)
+    max_results: int = Field(default=1000, ge=1, le=50_000)
+    page_token: str | None = Field(default=None, max_length=1000)
