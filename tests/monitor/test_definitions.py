@@ -116,3 +116,21 @@ def test_apply_refuses_unknown_channels_and_bad_yaml(sqlite_store: Store) -> Non
         monitors.apply(sqlite_store, "monitors:\n  - {name: a, target: {model: m}}\n")
     with pytest.raises(InvalidInputError, match="not valid YAML"):
         monitors.apply(sqlite_store, "monitors: [")
+
+
+def test_a_window_shorter_than_the_models_is_refused(sqlite_store: Store) -> None:
+    from vigil.store import service
+    from vigil.store.specs import ModelSpec
+
+    with sqlite_store.session() as session:
+        service.create_model(
+            session, ModelSpec(name="daily", features=["x"], window_seconds=86_400)
+        )
+    with pytest.raises(InvalidInputError, match="not made of model 'daily'"):
+        monitors.apply(
+            sqlite_store, "monitors:\n  - {name: a, kind: no_data, target: {model: daily}}\n"
+        )
+    monitors.apply(
+        sqlite_store,
+        "monitors:\n  - {name: a, kind: no_data, target: {model: daily}, window: week}\n",
+    )

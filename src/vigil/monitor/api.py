@@ -20,7 +20,7 @@ from vigil.monitor.definitions import NAME_PATTERN, Channel, Monitor, MonitorFil
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, MonitorRow
-from vigil.store.repositories import utcnow
+from vigil.store.repositories import ModelRepository, utcnow
 
 Action = Literal["create", "update", "delete", "unchanged"]
 
@@ -102,7 +102,19 @@ def _plan(
     return plan
 
 
+def _check_windows(session: Session, spec: MonitorFile) -> None:
+    for monitor in spec.monitors:
+        model = ModelRepository(session).find(monitor.target.model)
+        if model is not None and monitor.window_seconds % model.window_seconds:
+            raise InvalidInputError(
+                f"monitor {monitor.name!r} has {monitor.window} windows, which are not made of "
+                f"model {model.name!r}'s {model.window_seconds} s windows; choose a longer window",
+                monitor=monitor.name,
+            )
+
+
 def _check_channels(session: Session, spec: MonitorFile, prune: bool) -> None:
+    _check_windows(session, spec)
     known = {c.name for c in spec.channels}
     if not prune:
         known |= set(session.scalars(select(ChannelRow.name)).all())

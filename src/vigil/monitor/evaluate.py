@@ -185,6 +185,15 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
                 "monitor %s: its model %r does not exist", monitor.name, monitor.target.model
             )
             continue
+        if monitor.window_seconds % model.window_seconds:
+            logger.warning(
+                "monitor %s: its %s window is not a multiple of model %r's %d s windows; skipped",
+                monitor.name,
+                monitor.window,
+                model.name,
+                model.window_seconds,
+            )
+            continue
         first = session.scalar(
             select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
         )
