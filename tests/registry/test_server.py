@@ -142,3 +142,18 @@ def test_vigil_models_against_a_live_server(tmp_path: Path) -> None:
         server.stop()
     with pytest.raises(InvalidInputError, match="not both"):
         vigil.models.list_models(store=opened, url=server.url)
+
+
+def test_a_suite_sent_to_the_server_is_yaml_never_a_server_path(
+    remote: RemoteRegistry, api: TestClient, tmp_path: Path
+) -> None:
+    secret = tmp_path / "server-side.yaml"
+    secret.write_text(Suite([MinInRange(column="x", min=0)]).to_yaml())
+    (tmp_path / "m.bin").write_bytes(b"m")
+    remote.register("churn", tmp_path / "m.bin")
+    with pytest.raises(InvalidInputError):
+        remote._request(
+            "PUT",
+            "/models/churn/aliases/production",
+            json={"version": 1, "gates": {"suite": str(secret)}},
+        )

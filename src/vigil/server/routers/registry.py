@@ -245,8 +245,13 @@ def set_alias(
     """Point the alias at a version, after the gates if given (409 promotion_refused if not)."""
     gates = None
     if spec.gates is not None:
+        from vigil.analysis.validation import Suite
+
         g = spec.gates
-        gates = Gates(suite=g.suite, metric=g.metric, margin=g.margin, mode=g.mode)
+        # Parsed here: a string given to Gates may also be a file path, and a client must not
+        # make the server read its own files.
+        suite = Suite.from_yaml(g.suite) if g.suite is not None else None
+        gates = Gates(suite=suite, metric=g.metric, margin=g.margin, mode=g.mode)
     return _registry(store, principal).set_alias(name, alias, spec.version, gates=gates)
 
 
