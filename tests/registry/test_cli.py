@@ -13,6 +13,7 @@ from vigil.cli import cli
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VIGIL_STORE_URL", f"sqlite:///{tmp_path / 'vigil.db'}")
     monkeypatch.setenv("VIGIL_ARTIFACTS_URL", str(tmp_path / "artifacts"))
+    monkeypatch.delenv("VIGIL_URL", raising=False)
     (tmp_path / "model.bin").write_bytes(b"weights")
     return tmp_path
 
@@ -74,3 +75,28 @@ def test_errors_exit_2_and_name_what_exists(env: Path) -> None:
     assert "its versions: 1" in out
     code, out = _run("models", "register", "churn", str(env / "model.bin"), "--metric", "auc=x")
     assert code == 2
+
+
+def test_the_commands_work_against_a_server(tmp_path: Path) -> None:
+    from tests.e2e.live import LiveServer
+    from vigil.store.core import Store
+    from vigil.store.specs import Scope
+
+    store_url = f"sqlite:///{tmp_path / 'server.db'}"
+    opened = Store.open(store_url, str(tmp_path / "server-artifacts"))
+    token = opened.create_token(Scope.WRITE, owner="frank")
+    opened.close()
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    server = LiveServer(store_url, str(tmp_path / "server-artifacts"), tmp_path / "log").start()
+    try:
+        remote = ("--url", server.url, "--token", token)
+        assert _run("models", "register", "churn", str(tmp_path / "model.bin"), *remote)[0] == 0
+        assert _run("models", "alias", "set", "churn", "production", "1", *remote)[0] == 0
+        assert _run("models", "list", *remote) == (0, "churn\tlatest=1\t@production=1\n")
+        code, out = _run("models", "history", "churn", "--json", *remote)
+        assert {e["actor"] for e in json.loads(out)} == {"frank"}
+        code, out = _run("models", "versions", "fraud", *remote)
+        assert code == 2
+        assert "registered models: churn" in out
+    finally:
+        server.stop()

@@ -8,7 +8,9 @@
     vigil models history churn [--alias production] [--at 2026-11-20T12:00:00Z]
 
 The store comes from --store/--artifacts, else VIGIL_STORE_URL/VIGIL_ARTIFACTS_URL, else the
-default SQLite file and folder under ./.vigil. Changes are recorded as the OS user.
+default SQLite file and folder under ./.vigil; changes are recorded as the OS user. With --url
+(or VIGIL_URL) and --token (or VIGIL_TOKEN) the commands go to a Vigil server instead, and changes
+are recorded as the token's owner.
 """
 
 from __future__ import annotations
@@ -42,13 +44,32 @@ _artifacts = click.option(
     help="Artifact store: a folder or s3://bucket/prefix.",
 )
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+_url = click.option(
+    "--url",
+    envvar="VIGIL_URL",
+    default=None,
+    help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
+)
+_token = click.option("--token", envvar="VIGIL_TOKEN", default=None, help="The server's API token.")
 
 
 @contextmanager
-def _registry(store_url: str, artifacts_url: str) -> Iterator[Any]:
+def _registry(
+    store_url: str, artifacts_url: str, url: str | None = None, token: str | None = None
+) -> Iterator[Any]:
     from vigil.registry import Registry
+    from vigil.registry.remote import RemoteRegistry
     from vigil.store.core import Store
 
+    if url is not None:
+        remote = RemoteRegistry(url, token)
+        try:
+            yield remote
+        except VigilError as exc:
+            fail(exc)
+        finally:
+            remote.close()
+        return
     try:
         store = Store.open(store_url, artifacts_url)
     except VigilError as exc:
@@ -83,10 +104,14 @@ def models_group() -> None:
 @models_group.command("list")
 @_store
 @_artifacts
+@_url
+@_token
 @_json
-def list_command(store_url: str, artifacts_url: str, as_json: bool) -> None:
+def list_command(
+    store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
+) -> None:
     """Registered models, their latest version and aliases."""
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         models = registry.list_models()
     if as_json:
         _print_json([m.to_dict() for m in models])
@@ -102,10 +127,14 @@ def list_command(store_url: str, artifacts_url: str, as_json: bool) -> None:
 @click.argument("name")
 @_store
 @_artifacts
+@_url
+@_token
 @_json
-def versions_command(name: str, store_url: str, artifacts_url: str, as_json: bool) -> None:
+def versions_command(
+    name: str, store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
+) -> None:
     """A model's versions, oldest first."""
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         versions = registry.list_versions(name)
     if as_json:
         _print_json([v.to_dict() for v in versions])
@@ -135,6 +164,8 @@ def versions_command(name: str, store_url: str, artifacts_url: str, as_json: boo
 )
 @_store
 @_artifacts
+@_url
+@_token
 def register_command(
     name: str,
     path: str,
@@ -145,6 +176,8 @@ def register_command(
     profile_path: str | None,
     store_url: str,
     artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """Register the file or folder PATH as the next version of NAME."""
     numbers: dict[str, float] = {}
@@ -163,7 +196,7 @@ def register_command(
             profile = load_profile(profile_path)
         except VigilError as exc:
             fail(exc)
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         info = registry.register(
             name,
             path,
@@ -212,6 +245,8 @@ def alias_group() -> None:
 )
 @_store
 @_artifacts
+@_url
+@_token
 def alias_set_command(
     name: str,
     alias: str,
@@ -222,6 +257,8 @@ def alias_set_command(
     gate_mode: Literal["max", "min"],
     store_url: str,
     artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """Point ALIAS of NAME at VERSION (after the gates, if any)."""
     from vigil.registry import Gates
@@ -232,7 +269,7 @@ def alias_set_command(
             gates = Gates(suite=gate_suite, metric=gate_metric, margin=gate_margin, mode=gate_mode)
         except VigilError as exc:
             fail(exc)
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         event = registry.set_alias(name, alias, version, gates=gates)
     before = f"from version {event.from_version} " if event.from_version is not None else ""
     click.echo(f"@{alias} of {name} moved {before}to version {version}")
@@ -243,9 +280,13 @@ def alias_set_command(
 @click.argument("alias")
 @_store
 @_artifacts
-def alias_delete_command(name: str, alias: str, store_url: str, artifacts_url: str) -> None:
+@_url
+@_token
+def alias_delete_command(
+    name: str, alias: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
+) -> None:
     """Remove ALIAS of NAME."""
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         event = registry.delete_alias(name, alias)
     click.echo(f"@{alias} of {name} deleted (it pointed at version {event.from_version})")
 
@@ -271,6 +312,8 @@ def _parse_time(value: str) -> dt.datetime:
 )
 @_store
 @_artifacts
+@_url
+@_token
 @_json
 def history_command(
     name: str,
@@ -278,6 +321,8 @@ def history_command(
     at: str | None,
     store_url: str,
     artifacts_url: str,
+    url: str | None,
+    token: str | None,
     as_json: bool,
 ) -> None:
     """NAME's event log (who changed what, when), or which version held --alias --at a time."""
@@ -285,14 +330,14 @@ def history_command(
         if alias is None:
             raise click.BadParameter("--at needs --alias", param_hint="--at")
         when = _parse_time(at)
-        with _registry(store_url, artifacts_url) as registry:
+        with _registry(store_url, artifacts_url, url, token) as registry:
             held = registry.alias_at(name, alias, when)
         if as_json:
             _print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": held})
         else:
             click.echo(f"@{alias} did not exist then" if held is None else str(held))
         return
-    with _registry(store_url, artifacts_url) as registry:
+    with _registry(store_url, artifacts_url, url, token) as registry:
         events = registry.events(name, alias=alias)
     if as_json:
         _print_json([e.to_dict() for e in events])
