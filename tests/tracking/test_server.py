@@ -131,3 +131,26 @@ def test_start_run_against_a_server(live_sqlite: LiveServer, tmp_path: Path) -> 
     assert service.get_run(child.id).info.parent_id == run.id
     assert service.get_run(failing.id).info.status is RunStatus.FAILED
     store.close()
+
+
+def test_search_runs_through_the_server(live_sqlite: LiveServer) -> None:
+    import vigil
+
+    store = Store.open(live_sqlite.store_url, live_sqlite.artifacts_url)
+    token = store.create_token(Scope.READ)
+    for auc in (0.7, 0.9):
+        with start_run("s", store=store, capture=False) as run:
+            run.log_metric("auc", auc)
+    live_sqlite.start()
+    try:
+        page = vigil.search_runs(
+            "s",
+            "metrics.auc > 0.8",
+            order_by=["metrics.auc DESC"],
+            url=live_sqlite.url,
+            token=token,
+        )
+    finally:
+        live_sqlite.stop()
+        store.close()
+    assert [r.metrics["auc"] for r in page.runs] == [0.9]

@@ -18,6 +18,7 @@ from vigil.cli.drift import drift_command
 from vigil.cli.models import models_group
 from vigil.cli.monitors import alerts_group, monitors_group
 from vigil.cli.profile import profile_command
+from vigil.cli.runs import runs_command
 from vigil.cli.validate import validate_command
 from vigil.server.cli_commands import COMMANDS as STORE_AND_SERVER_COMMANDS
 
@@ -30,6 +31,7 @@ COMMANDS: list[click.Command] = [
     alerts_group,
     *STORE_AND_SERVER_COMMANDS,
     datasets_command,
+    runs_command,
     models_group,
 ]
 

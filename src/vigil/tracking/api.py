@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from vigil.store.core import Store
 from vigil.tracking.service import TrackingService
-from vigil.tracking.specs import RunComparison, RunsPage
+from vigil.tracking.specs import RunComparison, RunsPage, SearchRunsIn
 
 
 @contextmanager
@@ -37,6 +37,8 @@ def search_runs(
     store: Store | None = None,
     store_url: str | None = None,
     artifacts_url: str | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> RunsPage:
     """Runs of `experiment` (a name or id, several, or None for all) matching `filter`.
 
@@ -45,7 +47,8 @@ def search_runs(
     >>> page.to_pandas()                                                        # doctest: +SKIP
 
     The filter language is described in `vigil.tracking.search`. Pass `page.next_page_token`
-    back as `page_token` for the next page.
+    back as `page_token` for the next page. With `url` (and `token`), the search runs on that
+    Vigil server.
     """
     experiments: list[str | int] | None
     if experiment is None:
@@ -54,6 +57,22 @@ def search_runs(
         experiments = [experiment]
     else:
         experiments = list(experiment)
+    if url is not None:
+        from vigil.client.transport import HttpTransport
+
+        transport = HttpTransport(url, token, timeout=30.0, retries=3, backoff=0.2)
+        try:
+            return transport.search_runs(
+                SearchRunsIn(
+                    experiments=experiments,
+                    filter=filter,
+                    order_by=list(order_by or []),
+                    max_results=max_results,
+                    page_token=page_token,
+                )
+            )
+        finally:
+            transport.close()
     with _service(store, store_url, artifacts_url) as service:
         return service.search_runs(
             experiments,
