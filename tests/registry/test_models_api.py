@@ -165,3 +165,22 @@ def test_the_default_store_comes_from_the_settings(
     vigil.models.register("churn", _fitted(7))
     assert [m.name for m in vigil.models.list_models()] == ["churn"]
     assert any((tmp_path / "env-artifacts").rglob("model.skops"))
+
+
+def test_download_gives_the_files_without_deserialising(local_store: Store, tmp_path: Path) -> None:
+    skops_io = pytest.importorskip("skops.io")
+    model = _fitted(8)
+    vigil.models.register("churn", model, store=local_store)
+    path = vigil.models.download("models:/churn/1", str(tmp_path / "d1"), store=local_store)
+    assert path == tmp_path / "d1" / "model.skops"
+    np.testing.assert_array_equal(skops_io.load(path).predict(X), model.predict(X))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a")
+    vigil.models.register("churn", folder, store=local_store)
+    out = vigil.models.download("models:/churn/2", str(tmp_path / "d2"), store=local_store)
+    assert (out / "a.txt").read_text() == "a"
+    key = Registry(local_store).get_version_row("churn", 2).source_key
+    local_store.artifacts.put(key, b"tampered")
+    with pytest.raises(SerializationError, match="changed outside the registry"):
+        vigil.models.download("models:/churn/2", store=local_store)

@@ -20,10 +20,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
+from vigil.registry.packaging import materialise
 from vigil.registry.remote import RemoteRegistry
 from vigil.registry.service import Registry, SchemaLike
 from vigil.registry.types import (
@@ -43,6 +45,7 @@ __all__ = [
     "ModelUri",
     "alias_at",
     "delete_alias",
+    "download",
     "get_model",
     "get_version",
     "history",
@@ -191,6 +194,28 @@ def load(
     with _registry(store, url, token) as registry:
         info = _resolve(registry, uri)
         return registry.load(info.name, info.version, trusted=trusted, dst=dst)
+
+
+def download(
+    uri: str,
+    dst: str | None = None,
+    *,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> Path:
+    """The files of the version a URI names, in `dst` (a new temporary folder by default),
+    without deserialising them: the model file, or the unpacked folder. The SHA-256 is checked."""
+    with _registry(store, url, token) as registry:
+        info = _resolve(registry, uri)
+        _, data = registry.artifact(info.name, info.version)
+    return materialise(
+        data,
+        info.source_format,
+        source_name=info.source_name,
+        expected_sha256=info.source_sha256,
+        dst=dst,
+    )
 
 
 def get_model(

@@ -146,6 +146,33 @@ def unpack(
     raise SerializationError(f"unknown artifact format {fmt!r} in the registry")
 
 
+def materialise(
+    data: bytes,
+    fmt: str,
+    *,
+    source_name: str,
+    expected_sha256: str,
+    dst: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The artifact's files, without deserialising anything: the model file (`model.skops`,
+    `model.joblib` or the registered file's name) or the unpacked folder, inside `dst`."""
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected_sha256:
+        raise SerializationError(
+            f"the stored artifact's SHA-256 is {digest}, but the registry recorded "
+            f"{expected_sha256}; it was changed outside the registry, refusing to use it"
+        )
+    folder = _folder(dst)
+    if fmt in ("directory", "mlflow"):
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            archive.extractall(folder, filter="data")
+        return folder
+    name = Path(source_name).name if fmt == "file" else _FILENAMES.get(fmt, "model.bin")
+    target = folder / (name or "model.bin")
+    target.write_bytes(data)
+    return target
+
+
 def _folder(dst: str | os.PathLike[str] | None) -> Path:
     if dst is None:
         return Path(tempfile.mkdtemp(prefix="vigil-model-"))
