@@ -165,3 +165,36 @@ def test_slack_pagerduty_and_email(
     assert mails[0]["To"] == "oncall@example.com"
     assert "no data arrived" in mails[0]["Subject"]
     assert "RESOLVED" in mails[1]["Subject"]
+
+
+def test_two_schedulers_never_send_a_delivery_twice(
+    store: Store, tmp_path: Path, settings: MonitorSettings
+) -> None:
+    import threading
+
+    with http_receiver() as receiver:
+        monitors.save_channel(
+            store,
+            Channel.model_validate(
+                {"name": "hook", "config": {"type": "webhook", "url": receiver.url}}
+            ),
+        )
+        _silence(store, tmp_path, ["hook"])
+        monitors.backfill(store, T0, T0 + 3 * HOUR, now=T0 + 3 * HOUR)
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def deliver() -> None:
+            barrier.wait()
+            try:
+                monitors.deliver_pending(store, settings)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=deliver) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(r.json()["event"] for r in receiver.requests) == ["resolve", "trigger"]

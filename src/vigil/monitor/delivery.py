@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from vigil.errors import VigilError
 from vigil.monitor.channels import get_sender
@@ -25,6 +25,8 @@ from vigil.store.repositories import utcnow
 
 logger = logging.getLogger("vigil.monitor")
 MAX_WAIT = dt.timedelta(hours=1)
+LEASE = dt.timedelta(minutes=5)
+"""How long a delivery being sent is reserved for the process sending it."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def deliver_pending(
         session.rollback()
     sent = retrying = failed = 0
     for delivery_id, channel_name, payload in due:
+        if not _claim(store, delivery_id, now):
+            continue  # another process took it
         error = _send(channels.get(channel_name), channel_name, payload, settings)
         with store.session() as session:
             row = session.get(DeliveryRow, delivery_id)
@@ -97,6 +101,24 @@ def deliver_pending(
                     logger.warning("delivery %s to %s failed: %s", row.id, channel_name, error)
             session.commit()
     return DeliveryStats(sent, retrying, failed)
+
+
+def _claim(store: Store, delivery_id: int, now: dt.datetime) -> bool:
+    """Take a due delivery for this process: push its next attempt past the lease, atomically, so
+    that two schedulers (two server processes) never send it twice."""
+    with store.session() as session:
+        claimed = session.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.state == "pending",
+                DeliveryRow.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(getattr(claimed, "rowcount", 0) == 1)
 
 
 def _send(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from vigil.errors import VigilError
@@ -201,6 +201,17 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
     return runs
 
 
+LOCK_BASE = 0x5649_0000  # pg advisory lock keys of monitors: LOCK_BASE + monitor id
+
+
+def _lock(session: Session, run: _Run) -> None:
+    """On PostgreSQL, hold the monitor's lock for this transaction (two server processes never
+    evaluate one monitor at once) and re-read its cursor. SQLite serialises writers already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_BASE + run.row.id})
+        session.refresh(run.row)
+
+
 def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
     return floor_window(now - monitor.delay, monitor.window_seconds)
 
@@ -217,6 +228,7 @@ def evaluate_due(
     results: list[WindowResult] = []
     with store.session() as session:
         for run in _runs(store, session, monitors):
+            _lock(session, run)
             monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
             closed = _closed_until(monitor, now)
             since = closed - max(monitor.grace, step)
@@ -272,6 +284,7 @@ def backfill(
     results: list[WindowResult] = []
     with store.session() as session:
         for run in _runs(store, session, monitors):
+            _lock(session, run)
             closed = min(_closed_until(run.monitor, now), end)
             for window in run.load(grid(start, closed, run.monitor.window_seconds)):
                 results.append(run.evaluate(window))
