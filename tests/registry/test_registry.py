@@ -242,3 +242,19 @@ def test_versions_of_a_run_give_the_lineage(store: Store, tmp_path: Path) -> Non
     found = registry.versions_of_run("run-a")
     assert [(v.name, v.version) for v in found] == [("churn", 1), ("fraud", 1)]
     assert registry.versions_of_run("run-c") == []
+
+
+def test_a_failed_registration_leaves_no_artifact(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry(store)
+    path = tmp_path / "m.bin"
+    path.write_bytes(b"m")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(registry, "_add_version", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        registry.register("churn", path, profile=vigil.profile({"a": [1, 2]}))
+    assert store.artifacts.list("registry") == []

@@ -199,6 +199,47 @@ class Registry:
         if not isinstance(description, str):
             raise InvalidInputError(f"description must be a string, got {description!r}")
         schema_doc = _schema(schema, profile)
+        clean_metrics, clean_tags = _metrics(metrics), _tags(tags)
+        # The bytes go to the artifact store before the transaction, so that a slow upload (S3)
+        # does not hold the model's lock (on SQLite, every writer's); a failed registration
+        # removes them again.
+        folder = f"registry/versions/{uuid.uuid4().hex}"
+        key = f"{folder}/{packed.filename}"
+        profile_key = f"{folder}/training.vgp" if profile is not None else None
+        self.store.artifacts.put(key, packed.data)
+        try:
+            if profile is not None and profile_key is not None:
+                self.store.artifacts.put(profile_key, profile.to_bytes())
+            return self._add_version(
+                name,
+                packed,
+                key=key,
+                profile_key=profile_key,
+                run_id=run_id,
+                schema=schema_doc,
+                metrics=clean_metrics,
+                tags=clean_tags,
+                description=description,
+            )
+        except BaseException:
+            for written in (key, profile_key):
+                if written is not None:
+                    self.store.artifacts.delete(written)
+            raise
+
+    def _add_version(
+        self,
+        name: str,
+        packed: PackedModel,
+        *,
+        key: str,
+        profile_key: str | None,
+        run_id: str | None,
+        schema: dict[str, Any] | None,
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        description: str,
+    ) -> ModelVersionInfo:
         with self.store.session() as session:
             model = self._ensure_model(session, name, "", None, None)
             session.flush()
@@ -211,13 +252,6 @@ class Registry:
                 )
                 or 0
             ) + 1
-            folder = f"registry/{model.id}/{number}-{uuid.uuid4().hex}"
-            key = f"{folder}/{packed.filename}"
-            self.store.artifacts.put(key, packed.data)
-            profile_key = None
-            if profile is not None:
-                profile_key = f"{folder}/training.vgp"
-                self.store.artifacts.put(profile_key, profile.to_bytes())
             row = RegistryModelVersion(
                 model_id=model.id,
                 version=number,
@@ -228,9 +262,9 @@ class Registry:
                 source_size=len(packed.data),
                 profile_key=profile_key,
                 run_id=run_id,
-                schema=schema_doc,
-                metrics=_metrics(metrics),
-                tags=_tags(tags),
+                schema=schema,
+                metrics=metrics,
+                tags=tags,
                 description=description,
                 status="READY",
                 created_by=self.actor,
