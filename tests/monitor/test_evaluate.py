@@ -152,3 +152,33 @@ def test_data_drift_against_a_period_and_new_categories(
     assert "x" in drifted.message
     assert by["cats", T0 + 24 * HOUR].value == 0.0
     client.close()
+
+
+def test_a_broken_monitor_reports_its_error_and_others_still_run(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 2))
+    monitors.save_monitor(
+        sqlite_store,
+        Monitor.model_validate(
+            {
+                "name": "a-broken",
+                "kind": "data_drift",
+                "target": {"model": "m"},
+                "baseline": {"type": "profile", "artifact": "monitor-baselines/nope.vgp"},
+            }
+        ),
+    )
+    monitors.save_monitor(sqlite_store, _no_data())
+    results = monitors.evaluate_due(sqlite_store, now=T0 + 2 * HOUR)
+    broken = [r for r in results if r.monitor == "a-broken" and r.window_start >= T0]
+    assert broken
+    assert broken[0].message.startswith("error:")
+    assert not broken[0].breached
+    assert [r.breached for r in results if r.monitor == "silence" and r.window_start >= T0] == [
+        False,
+        False,
+    ]
+    client.close()

@@ -147,11 +147,11 @@ def record(
     now = utcnow()
     if breached:
         if alert is not None:
-            if window.start > alert.last_window_start:
+            if window.start > alert.last_window_start:  # not a re-evaluation of a past window
                 alert.last_window_start = window.start
                 alert.value, alert.message, alert.details = value, message, details
-            alert.n_windows += 1
-            alert.updated_at = now
+                alert.n_windows += 1
+                alert.updated_at = now
             return alert
         alert = AlertRow(
             monitor_id=row.id,

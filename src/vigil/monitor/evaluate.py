@@ -228,18 +228,26 @@ def evaluate_due(
     results: list[WindowResult] = []
     with store.session() as session:
         for run in _runs(store, session, monitors):
-            _lock(session, run)
-            monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
-            closed = _closed_until(monitor, now)
-            since = closed - max(monitor.grace, step)
-            start = run.row.evaluated_until or floor_window(since, monitor.window_seconds)
-            starts = set(grid(start, closed, monitor.window_seconds))
-            starts.update(_late(session, run, floor_window(since, monitor.window_seconds), start))
-            for window in run.load(sorted(starts)):
-                results.append(run.evaluate(window))
-            if closed > (run.row.evaluated_until or closed - step):
-                run.row.evaluated_until = closed
-            session.commit()
+            try:
+                results.extend(_due(session, run, now))
+                session.commit()
+            except Exception:  # one broken monitor must not stop the others
+                session.rollback()
+                logger.exception("monitor %s: evaluation failed", run.monitor.name)
+    return results
+
+
+def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
+    _lock(session, run)
+    monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
+    closed = _closed_until(monitor, now)
+    since = closed - max(monitor.grace, step)
+    start = run.row.evaluated_until or floor_window(since, monitor.window_seconds)
+    starts = set(grid(start, closed, monitor.window_seconds))
+    starts.update(_late(session, run, floor_window(since, monitor.window_seconds), start))
+    results = [run.evaluate(window) for window in run.load(sorted(starts))]
+    if closed > (run.row.evaluated_until or closed - step):
+        run.row.evaluated_until = closed
     return results
 
 
