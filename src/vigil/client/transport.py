@@ -412,10 +412,7 @@ class LocalTransport:
     def metric_history(
         self, run_id: str, key: str, max_points: int | None = None
     ) -> list[MetricPoint]:
-        from vigil.tracking.service import downsample
-
-        points = self._tracking().metric_history(run_id, key)
-        return downsample(points, max_points) if max_points is not None else points
+        return self._tracking().metric_history(run_id, key, max_points)
 
     def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
         return self._tracking().put_artifact(run_id, path, data)

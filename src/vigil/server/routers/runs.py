@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
-from vigil.tracking.service import TrackingService, check_artifact_path, downsample
+from vigil.tracking.service import TrackingService, check_artifact_path
 from vigil.tracking.specs import (
     ArtifactOut,
     EndRunIn,
@@ -111,8 +111,7 @@ def metric_history(
 ) -> list[MetricPoint]:
     """Every point of a metric, or at most about `max_points` of them for a chart (the lowest
     and highest value of each bucket, so spikes survive)."""
-    points = TrackingService(store).metric_history(run_id, key)
-    return downsample(points, max_points) if max_points is not None else points
+    return TrackingService(store).metric_history(run_id, key, max_points)
 
 
 ArtifactPath = Annotated[str, Query(min_length=1, max_length=1000)]
