@@ -258,3 +258,40 @@ def test_a_failed_registration_leaves_no_artifact(
     with pytest.raises(RuntimeError, match="went away"):
         registry.register("churn", path, profile=vigil.profile({"a": [1, 2]}))
     assert store.artifacts.list("registry") == []
+
+
+def _registrar(store_url: str, artifacts: str, path: str, count: int, who: str) -> None:
+    opened = Store.open(store_url, artifacts, migrate=False)
+    try:
+        registry = Registry(opened, actor=who)
+        for _ in range(count):
+            registry.register("fresh", path)
+    finally:
+        opened.close()
+
+
+def test_two_processes_registering_a_new_model_get_distinct_numbers(
+    store: Store, store_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.bin"
+    path.write_bytes(b"m")
+    context = multiprocessing.get_context("spawn")
+    count = 8
+    workers = [
+        context.Process(
+            target=_registrar, args=(store_url, store.artifacts.url, str(path), count, f"p{k}")
+        )
+        for k in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+        assert worker.exitcode == 0
+    registry = Registry(store)
+    versions = registry.list_versions("fresh")
+    assert [v.version for v in versions] == list(range(1, 2 * count + 1))
+    assert {v.created_by for v in versions} == {"p0", "p1"}
+    kinds = [e.kind for e in registry.events("fresh")]
+    assert kinds.count("model_created") == 1
+    assert kinds.count("version_created") == 2 * count

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError, NotFoundError
@@ -527,24 +528,32 @@ class Registry:
         tags: Mapping[str, Any] | None,
         owner: str | None,
     ) -> RegisteredModel:
+        """The model named `name`, created if new. Two processes creating it at once: the insert
+        is ON CONFLICT DO NOTHING, so one creates it (and logs `model_created`), the other finds it."""
         check_model_name(name)
-        model = session.scalars(
-            select(RegisteredModel).where(RegisteredModel.name == name)
-        ).one_or_none()
+        query = select(RegisteredModel).where(RegisteredModel.name == name)
+        model = session.scalars(query).one_or_none()
         if model is not None:
             return model
         now = _now()
-        model = RegisteredModel(
-            name=name,
-            description=description,
-            tags=_tags(tags),
-            owner=owner if owner is not None else self.actor,
-            created_at=now,
-            updated_at=now,
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(RegisteredModel)
+            .values(
+                name=name,
+                description=description,
+                tags=_tags(tags),
+                owner=owner if owner is not None else self.actor,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(RegisteredModel.id)
         )
-        session.add(model)
-        session.flush()
-        self._event(session, model, "model_created", at=now)
+        created = session.execute(statement).first() is not None
+        model = session.scalars(query).one()
+        if created:
+            self._event(session, model, "model_created", at=now)
         return model
 
     def _model(self, session: Session, name: str, *, lock: bool = False) -> RegisteredModel:
