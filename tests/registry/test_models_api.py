@@ -184,3 +184,31 @@ def test_download_gives_the_files_without_deserialising(local_store: Store, tmp_
     local_store.artifacts.put(key, b"tampered")
     with pytest.raises(SerializationError, match="changed outside the registry"):
         vigil.models.download("models:/churn/2", store=local_store)
+
+
+def test_an_mlflow_folder_loads_through_mlflow_pyfunc_when_installed(
+    local_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    loaded_from: list[Path] = []
+
+    def load_model(uri: str) -> str:
+        loaded_from.append(Path(uri))
+        return "pyfunc model"
+
+    fake = types.ModuleType("mlflow")
+    pyfunc = types.ModuleType("mlflow.pyfunc")
+    pyfunc.load_model = load_model  # type: ignore[attr-defined]
+    fake.pyfunc = pyfunc  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    monkeypatch.setitem(sys.modules, "mlflow.pyfunc", pyfunc)
+    folder = tmp_path / "mlflow_model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    (folder / "model.pkl").write_bytes(b"weights")
+    vigil.models.register("churn", folder, store=local_store)
+    assert vigil.models.load("models:/churn/1", store=local_store) == "pyfunc model"
+    assert (loaded_from[0] / "MLmodel").read_text() == "flavors: {}\n"
+    assert (loaded_from[0] / "model.pkl").read_bytes() == b"weights"
