@@ -16,14 +16,16 @@ Arrow IPC stream of its record batches.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -31,7 +33,7 @@ from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Dataset, DatasetVersion, RunInput
-from vigil.tracking.specs import DatasetVersionOut
+from vigil.tracking.specs import DatasetVersionIn, DatasetVersionOut
 
 if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport
@@ -42,10 +44,17 @@ PROFILE_PREFIX = "datasets/profiles"
 
 
 @dataclass(frozen=True)
-class _Content:
-    chunks: Iterator[bytes]
-    content_format: str
+class Prepared:
+    """A version's manifest, computed where the data is; `chunks()` reads the content again."""
+
+    digest: str
+    size: int
+    chunk_size: int
+    manifest: list[str]
+    content_format: Literal["file", "arrow"]
     source: str
+    chunks: Callable[[], Iterator[bytes]]
+    profile: DatasetProfile | None
 
 
 def _file_chunks(path: Path, chunk_size: int) -> Iterator[bytes]:
@@ -59,7 +68,10 @@ def _split(data: bytes, chunk_size: int) -> Iterator[bytes]:
         yield data[start : start + chunk_size]
 
 
-def _content(data_or_path: Any, chunk_size: int) -> _Content:
+def prepare(data_or_path: Any, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Prepared:
+    """Hash the content chunk by chunk (a file is read, not loaded) and profile it."""
+    chunks: Callable[[], Iterator[bytes]]
+    content_format: Literal["file", "arrow"]
     if isinstance(data_or_path, str | os.PathLike):
         path = Path(data_or_path)
         if not path.is_file():
@@ -68,15 +80,95 @@ def _content(data_or_path: Any, chunk_size: int) -> _Content:
                 "or in-memory data",
                 path=str(path),
             )
-        return _Content(_file_chunks(path, chunk_size), "file", str(path.resolve()))
-    from vigil.io import open_source
+        content_format, source = "file", str(path.resolve())
 
-    source = open_source(data_or_path)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, source.schema) as writer:
-        for batch in source:
-            writer.write_batch(batch)
-    return _Content(_split(sink.getvalue(), chunk_size), "arrow", type(data_or_path).__name__)
+        def chunks() -> Iterator[bytes]:
+            return _file_chunks(path, chunk_size)
+
+    else:
+        from vigil.io import open_source
+
+        batches = open_source(data_or_path)
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, batches.schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+        data = sink.getvalue()
+        content_format, source = "arrow", type(data_or_path).__name__
+
+        def chunks() -> Iterator[bytes]:
+            return _split(data, chunk_size)
+
+    whole = hashlib.sha256()
+    manifest: list[str] = []
+    size = 0
+    for chunk in chunks():
+        whole.update(chunk)
+        size += len(chunk)
+        manifest.append(hashlib.sha256(chunk).hexdigest())
+    return Prepared(
+        digest=whole.hexdigest(),
+        size=size,
+        chunk_size=chunk_size,
+        manifest=manifest,
+        content_format=content_format,
+        source=source,
+        chunks=chunks,
+        profile=_profile(data_or_path, content_format),
+    )
+
+
+def push(
+    prepared: Prepared,
+    name: str,
+    *,
+    missing: Callable[[list[str]], list[str]],
+    put_chunk: Callable[[str, bytes], None],
+    register: Callable[[DatasetVersionIn], DatasetVersionOut],
+) -> DatasetVersionOut:
+    """Send the chunks the store lacks, then register the version (locally or to a server)."""
+    wanted = set(missing(prepared.manifest))
+    if wanted:
+        for chunk_hash, chunk in zip(prepared.manifest, prepared.chunks(), strict=True):
+            if chunk_hash in wanted:
+                if hashlib.sha256(chunk).hexdigest() != chunk_hash:
+                    raise InvalidInputError(
+                        f"dataset {prepared.source!r} changed while it was being versioned"
+                    )
+                put_chunk(chunk_hash, chunk)
+                wanted.discard(chunk_hash)
+    return register(
+        DatasetVersionIn(
+            name=name,
+            digest=prepared.digest,
+            size=prepared.size,
+            chunk_size=prepared.chunk_size,
+            manifest=prepared.manifest,
+            content_format=prepared.content_format,
+            source=prepared.source,
+            # Base64Bytes takes base64 text, also from Python
+            profile=base64.b64encode(prepared.profile.to_bytes())
+            if prepared.profile is not None
+            else None,
+        )
+    )
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _check_sha256(digest: str) -> str:
+    if not _SHA256.match(digest):
+        raise InvalidInputError(f"{digest!r} is not a SHA-256 hex digest", digest=digest)
+    return digest
+
+
+def check_dataset_name(name: str) -> str:
+    if not name or len(name) > 200 or "@" in name:
+        raise InvalidInputError(
+            f"dataset name {name!r} must have 1 to 200 characters and no '@'", name=name
+        )
+    return name
 
 
 def _profile(data_or_path: Any, content_format: str) -> DatasetProfile | None:
@@ -148,32 +240,67 @@ class DatasetService:
     def add(self, data_or_path: Any, name: str, *, owner: str = "") -> DatasetVersionOut:
         """The version of this content in dataset `name` (created when new; the same version
         when the content was added before)."""
-        if not name or len(name) > 200 or "@" in name:
-            raise InvalidInputError(
-                f"dataset name {name!r} must have 1 to 200 characters and no '@'", name=name
-            )
-        content = _content(data_or_path, self.chunk_size)
-        whole = hashlib.sha256()
-        manifest: list[str] = []
-        size = 0
+        check_dataset_name(name)
+        prepared = prepare(data_or_path, self.chunk_size)
+        return push(
+            prepared,
+            name,
+            missing=self.missing_chunks,
+            put_chunk=self.put_chunk,
+            register=lambda spec: self.register(spec, owner=owner),
+        )
+
+    def missing_chunks(self, hashes: Sequence[str]) -> list[str]:
+        """The chunk hashes the artifact store does not hold yet."""
+        for digest in hashes:
+            _check_sha256(digest)
         artifacts = self.store.artifacts
-        for chunk in content.chunks:
-            whole.update(chunk)
-            size += len(chunk)
-            digest = hashlib.sha256(chunk).hexdigest()
-            manifest.append(digest)
-            key = f"{CHUNK_PREFIX}/{digest}"
-            if not artifacts.exists(key):
-                artifacts.put(key, chunk)
-        digest = whole.hexdigest()
-        existing = self._find(name, digest)
+        return [h for h in dict.fromkeys(hashes) if not artifacts.exists(f"{CHUNK_PREFIX}/{h}")]
+
+    def put_chunk(self, digest: str, data: bytes) -> None:
+        """Store a chunk under its hash, after checking that the hash is right."""
+        _check_sha256(digest)
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise InvalidInputError(
+                f"chunk sent as sha256 {digest} has sha256 {actual}; send the chunk's own hash",
+                digest=digest,
+            )
+        key = f"{CHUNK_PREFIX}/{digest}"
+        if not self.store.artifacts.exists(key):
+            self.store.artifacts.put(key, data)
+
+    def register(self, spec: DatasetVersionIn, *, owner: str = "") -> DatasetVersionOut:
+        """Record a version whose chunks are all stored; the full content's digest is checked
+        against the chunks, so a version's name is always the hash of what it holds."""
+        name = check_dataset_name(spec.name)
+        existing = self._find(name, spec.digest)
         if existing is not None:
             return existing
-        prof = _profile(data_or_path, content.content_format)
+        missing = self.missing_chunks(spec.manifest)
+        if missing:
+            raise InvalidInputError(
+                f"{len(missing)} chunk(s) of the version are not stored (first: {missing[0]}); "
+                "upload them first",
+                missing=missing[:10],
+            )
+        whole = hashlib.sha256()
+        size = 0
+        for digest in spec.manifest:
+            chunk = self.store.artifacts.get(f"{CHUNK_PREFIX}/{digest}")
+            whole.update(chunk)
+            size += len(chunk)
+        if whole.hexdigest() != spec.digest or size != spec.size:
+            raise InvalidInputError(
+                f"the chunks hold {size} bytes with sha256 {whole.hexdigest()}; the version "
+                f"says {spec.size} bytes with sha256 {spec.digest}",
+                digest=spec.digest,
+            )
+        prof = DatasetProfile.from_bytes(spec.profile) if spec.profile is not None else None
         profile_key = None
         if prof is not None:
-            profile_key = f"{PROFILE_PREFIX}/{digest}.vgp"
-            artifacts.put(profile_key, prof.to_bytes())
+            profile_key = f"{PROFILE_PREFIX}/{spec.digest}.vgp"
+            self.store.artifacts.put(profile_key, spec.profile)  # type: ignore[arg-type]
         with self.store.session() as session:
             dataset = session.query(Dataset).filter(Dataset.name == name).one_or_none()
             if dataset is None:
@@ -189,12 +316,12 @@ class DatasetService:
             version = DatasetVersion(
                 dataset_id=dataset.id,
                 version=(last[0] if last else 0) + 1,
-                digest=digest,
-                size=size,
-                chunk_size=self.chunk_size,
-                manifest=manifest,
-                content_format=content.content_format,
-                source=content.source,
+                digest=spec.digest,
+                size=spec.size,
+                chunk_size=spec.chunk_size,
+                manifest=list(spec.manifest),
+                content_format=spec.content_format,
+                source=spec.source,
                 profile_key=profile_key,
                 n_rows=prof.n_rows if prof is not None else None,
                 owner=owner,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -220,3 +220,21 @@ class SearchRunsIn(_Frozen):
     order_by: list[str] = Field(default_factory=list, max_length=20)
     max_results: int = Field(default=1000, ge=1, le=50_000)
     page_token: str | None = Field(default=None, max_length=1000)
+
+
+class DatasetVersionIn(_Frozen):
+    """A version to register: its chunks are stored already (see `missing` and `put_chunk`)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    chunk_size: int = Field(ge=1024)
+    manifest: list[str]
+    content_format: Literal["file", "arrow"]
+    source: str = Field(default="", max_length=4000)
+    profile: Base64Bytes | None = None
+
+
+class RunInputIn(_Frozen):
+    dataset_version_id: int
+    context: str = Field(default="training", min_length=1, max_length=100)
