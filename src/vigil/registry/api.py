@@ -27,7 +27,7 @@ from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
 from vigil.registry.packaging import materialise
 from vigil.registry.remote import RemoteRegistry
-from vigil.registry.service import Registry, SchemaLike
+from vigil.registry.service import Registry
 from vigil.registry.types import (
     ModelVersionInfo,
     RegisteredModelInfo,
@@ -35,6 +35,7 @@ from vigil.registry.types import (
     check_alias,
     check_model_name,
 )
+from vigil.registry.values import SchemaLike
 
 if TYPE_CHECKING:
     from vigil.profile import DatasetProfile

@@ -26,7 +26,6 @@ from vigil.errors import (
 )
 from vigil.registry.gates import Gates
 from vigil.registry.packaging import pack, unpack
-from vigil.registry.service import SchemaLike, _schema
 from vigil.registry.types import (
     ModelVersionInfo,
     PromotionRefusedError,
@@ -35,6 +34,7 @@ from vigil.registry.types import (
     check_alias,
     check_model_name,
 )
+from vigil.registry.values import SchemaLike, schema_document
 
 if TYPE_CHECKING:
     from vigil.profile import DatasetProfile
@@ -196,7 +196,7 @@ class RemoteRegistry:
             "description": description,
             "tags": {str(k): str(v) for k, v in (tags or {}).items()},
             "metrics": dict(metrics or {}),
-            "schema": _schema(schema, None) if schema is not None else None,
+            "schema": schema_document(schema, None) if schema is not None else None,
         }
         if profile is not None:
             body["profile_upload_id"] = self._upload(profile.to_bytes())

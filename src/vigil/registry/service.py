@@ -9,8 +9,6 @@ really left, and the alias row always agrees with the last event.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,16 @@ from vigil.errors import InvalidInputError, NotFoundError
 from vigil.profile import DatasetProfile
 from vigil.registry.gates import Gates, evaluate
 from vigil.registry.packaging import PackedModel, pack, unpack
+from vigil.registry.repository import (
+    alias_row,
+    aliases_of,
+    event_info,
+    event_time,
+    find_model,
+    model_info,
+    version_info,
+    version_row,
+)
 from vigil.registry.types import (
     ModelVersionInfo,
     PromotionRefusedError,
@@ -32,7 +40,13 @@ from vigil.registry.types import (
     check_model_name,
     check_version,
 )
-from vigil.schema import ColumnKind, Schema
+from vigil.registry.values import (
+    SchemaLike,
+    clean_metrics,
+    clean_tags,
+    current_user,
+    schema_document,
+)
 from vigil.store.registry_tables import (
     RegisteredModel,
     RegistryAlias,
@@ -43,67 +57,9 @@ from vigil.store.registry_tables import (
 if TYPE_CHECKING:
     from vigil.store.core import Store
 
-SchemaLike = Schema | Mapping[str, Any] | None
-
-
-def current_user() -> str:
-    """The OS user, recorded as the actor of local changes."""
-    try:
-        return getpass.getuser()
-    except Exception:  # (no user name in some containers)
-        return "unknown"
-
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidInputError(f"tags must be a mapping of name to value, got {tags!r}")
-    return {str(k): str(v) for k, v in tags.items()}
-
-
-def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for key, value in (metrics or {}).items():
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise InvalidInputError(
-                f"metric {key!r} must be a finite number, got {value!r}", metric=key
-            )
-        out[str(key)] = float(value)
-    return out
-
-
-def _schema(schema: SchemaLike, profile: DatasetProfile | None) -> dict[str, Any] | None:
-    """{"inputs": [{"name", "kind"}], "outputs": [...]}, from an explicit schema or the profile."""
-    if schema is None:
-        if profile is None:
-            return None
-        return {
-            "inputs": [{"name": n, "kind": c.kind.value} for n, c in profile.columns.items()],
-            "outputs": [],
-        }
-    if isinstance(schema, Schema):
-        return {
-            "inputs": [{"name": n, "kind": k.value} for n, k in schema.kinds.items()],
-            "outputs": [],
-        }
-    if isinstance(schema, Mapping) and set(schema) <= {"inputs", "outputs"}:
-        out: dict[str, Any] = {}
-        for part in ("inputs", "outputs"):
-            columns = schema.get(part) or []
-            out[part] = [
-                {"name": str(c["name"]), "kind": ColumnKind.parse(c["kind"]).value} for c in columns
-            ]
-        return out
-    return _schema(Schema.coerce(schema), None)
 
 
 class Registry:
@@ -131,28 +87,28 @@ class Registry:
         with self.store.session() as session:
             model = self._ensure_model(session, name, description, tags, owner)
             session.commit()
-            return self._model_info(session, model)
+            return model_info(session, model)
 
     def get_model(self, name: str) -> RegisteredModelInfo:
         with self.store.session() as session:
-            return self._model_info(session, self._model(session, name))
+            return model_info(session, find_model(session, name))
 
     def list_models(self) -> list[RegisteredModelInfo]:
         with self.store.session() as session:
             models = session.scalars(select(RegisteredModel).order_by(RegisteredModel.name))
-            return [self._model_info(session, m) for m in models]
+            return [model_info(session, m) for m in models]
 
     def set_model_tags(self, name: str, tags: Mapping[str, Any]) -> RegisteredModelInfo:
         """Replace the model's tags (recorded as a `tags_changed` event)."""
-        new = _tags(tags)
+        new = clean_tags(tags)
         with self.store.session() as session:
-            model = self._model(session, name, lock=True)
+            model = find_model(session, name, lock=True)
             old = dict(model.tags)
             model.tags = new
             model.updated_at = _now()
             self._event(session, model, "tags_changed", details={"from": old, "to": new})
             session.commit()
-            return self._model_info(session, model)
+            return model_info(session, model)
 
     # versions ----------------------------------------------------------------------------
 
@@ -199,8 +155,8 @@ class Registry:
             raise InvalidInputError(f"run_id must be a run's id string, got {run_id!r}")
         if not isinstance(description, str):
             raise InvalidInputError(f"description must be a string, got {description!r}")
-        schema_doc = _schema(schema, profile)
-        clean_metrics, clean_tags = _metrics(metrics), _tags(tags)
+        schema_doc = schema_document(schema, profile)
+        clean_metrics_, clean_tags_ = clean_metrics(metrics), clean_tags(tags)
         # The bytes go to the artifact store before the transaction, so that a slow upload (S3)
         # does not hold the model's lock (on SQLite, every writer's); a failed registration
         # removes them again.
@@ -218,8 +174,8 @@ class Registry:
                 profile_key=profile_key,
                 run_id=run_id,
                 schema=schema_doc,
-                metrics=clean_metrics,
-                tags=clean_tags,
+                metrics=clean_metrics_,
+                tags=clean_tags_,
                 description=description,
             )
         except BaseException:
@@ -244,7 +200,7 @@ class Registry:
         with self.store.session() as session:
             model = self._ensure_model(session, name, "", None, None)
             session.flush()
-            model = self._model(session, name, lock=True)
+            model = find_model(session, name, lock=True)
             number = (
                 session.scalar(
                     select(func.max(RegistryModelVersion.version)).where(
@@ -275,22 +231,22 @@ class Registry:
             model.updated_at = row.created_at
             self._event(session, model, "version_created", to_version=number)
             session.commit()
-            return self._version_info(session, model, row)
+            return version_info(session, model, row)
 
     def get_version(self, name: str, version: int) -> ModelVersionInfo:
         with self.store.session() as session:
-            model = self._model(session, name)
-            return self._version_info(session, model, self._version(session, model, version))
+            model = find_model(session, name)
+            return version_info(session, model, version_row(session, model, version))
 
     def list_versions(self, name: str) -> list[ModelVersionInfo]:
         with self.store.session() as session:
-            model = self._model(session, name)
+            model = find_model(session, name)
             rows = session.scalars(
                 select(RegistryModelVersion)
                 .where(RegistryModelVersion.model_id == model.id)
                 .order_by(RegistryModelVersion.version)
             ).all()
-            return [self._version_info(session, model, r) for r in rows]
+            return [version_info(session, model, r) for r in rows]
 
     def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
         """Every version registered from the tracking run `run_id` (lineage), by model and number."""
@@ -301,14 +257,14 @@ class Registry:
                 .where(RegistryModelVersion.run_id == run_id)
                 .order_by(RegisteredModel.name, RegistryModelVersion.version)
             ).all()
-            return [self._version_info(session, model, row) for model, row in rows]
+            return [version_info(session, model, row) for model, row in rows]
 
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
         """Replace a version's tags (recorded as a `tags_changed` event)."""
-        new = _tags(tags)
+        new = clean_tags(tags)
         with self.store.session() as session:
-            model = self._model(session, name, lock=True)
-            row = self._version(session, model, version)
+            model = find_model(session, name, lock=True)
+            row = version_row(session, model, version)
             old = dict(row.tags)
             row.tags = new
             self._event(
@@ -329,7 +285,7 @@ class Registry:
 
     def get_version_row(self, name: str, version: int) -> RegistryModelVersion:
         with self.store.session() as session:
-            return self._version(session, self._model(session, name), version)
+            return version_row(session, find_model(session, name), version)
 
     def artifact(self, name: str, version: int) -> tuple[ModelVersionInfo, bytes]:
         """A version's record and its source artifact's bytes."""
@@ -342,21 +298,21 @@ class Registry:
         """The version `alias` points at now."""
         check_alias(alias)
         with self.store.session() as session:
-            model = self._model(session, name)
+            model = find_model(session, name)
             row = session.scalars(
                 select(RegistryAlias).where(
                     RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
                 )
             ).one_or_none()
             if row is None:
-                known = self._aliases(session, model)
+                known = aliases_of(session, model)
                 raise NotFoundError(
                     f"model {name!r} has no alias {alias!r} (its aliases: "
                     f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
                     model=name,
                     alias=alias,
                 )
-            return self._version_info(session, model, self._version(session, model, row.version))
+            return version_info(session, model, version_row(session, model, row.version))
 
     def set_alias(
         self, name: str, alias: str, version: int, *, gates: Gates | None = None
@@ -370,17 +326,15 @@ class Registry:
         check_version(version)
         refusal: tuple[int | None, dict[str, Any]] | None = None
         with self.store.session() as session:
-            model = self._model(session, name, lock=True)
-            target = self._version(session, model, version)
-            current = self._alias_row(session, model, alias)
+            model = find_model(session, name, lock=True)
+            target = version_row(session, model, version)
+            current = alias_row(session, model, alias)
             previous = current.version if current is not None else None
             if gates is not None:
                 holder = None
                 if previous is not None:
-                    holder = self._version_info(
-                        session, model, self._version(session, model, previous)
-                    )
-                candidate = self._version_info(session, model, target)
+                    holder = version_info(session, model, version_row(session, model, previous))
+                candidate = version_info(session, model, target)
                 profile = None
                 if gates.suite is not None and target.profile_key is not None:
                     # Read in this transaction: a second session would wait on SQLite's write lock.
@@ -391,7 +345,7 @@ class Registry:
                 if not outcome.passed:
                     refusal = (previous, {"reasons": list(outcome.reasons), **outcome.numbers})
             if refusal is None:
-                now = self._event_time(session, model)
+                now = event_time(session, model, _now())
                 if current is None:
                     session.add(
                         RegistryAlias(
@@ -418,11 +372,11 @@ class Registry:
                     at=now,
                 )
                 session.commit()
-                return self._event_info(model, event)
+                return event_info(model, event)
             session.rollback()
         previous, details = refusal
         with self.store.session() as session:
-            model = self._model(session, name, lock=True)
+            model = find_model(session, name, lock=True)
             self._event(
                 session,
                 model,
@@ -446,10 +400,10 @@ class Registry:
         """Remove `alias` (one `alias_deleted` event)."""
         check_alias(alias)
         with self.store.session() as session:
-            model = self._model(session, name, lock=True)
-            current = self._alias_row(session, model, alias)
+            model = find_model(session, name, lock=True)
+            current = alias_row(session, model, alias)
             if current is None:
-                known = self._aliases(session, model)
+                known = aliases_of(session, model)
                 raise NotFoundError(
                     f"model {name!r} has no alias {alias!r} to delete (its aliases: "
                     f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
@@ -460,7 +414,7 @@ class Registry:
             session.delete(current)
             event = self._event(session, model, "alias_deleted", alias=alias, from_version=previous)
             session.commit()
-            return self._event_info(model, event)
+            return event_info(model, event)
 
     def alias_at(self, name: str, alias: str, at: dt.datetime) -> int | None:
         """The version `alias` pointed at, at time `at` (a change at exactly `at` counts); None
@@ -471,7 +425,7 @@ class Registry:
                 f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
             )
         with self.store.session() as session:
-            model = self._model(session, name)
+            model = find_model(session, name)
             event = session.scalars(
                 select(RegistryEvent)
                 .where(
@@ -490,12 +444,12 @@ class Registry:
     def events(self, name: str, *, alias: str | None = None) -> list[RegistryEventInfo]:
         """The model's event log, oldest first (only one alias's events when `alias` is given)."""
         with self.store.session() as session:
-            model = self._model(session, name)
+            model = find_model(session, name)
             query = select(RegistryEvent).where(RegistryEvent.model_id == model.id)
             if alias is not None:
                 query = query.where(RegistryEvent.alias == check_alias(alias))
             rows = session.scalars(query.order_by(RegistryEvent.at, RegistryEvent.id)).all()
-            return [self._event_info(model, r) for r in rows]
+            return [event_info(model, r) for r in rows]
 
     # loading -----------------------------------------------------------------------------
 
@@ -542,7 +496,7 @@ class Registry:
             .values(
                 name=name,
                 description=description,
-                tags=_tags(tags),
+                tags=clean_tags(tags),
                 owner=owner if owner is not None else self.actor,
                 created_at=now,
                 updated_at=now,
@@ -555,72 +509,6 @@ class Registry:
         if created:
             self._event(session, model, "model_created", at=now)
         return model
-
-    def _model(self, session: Session, name: str, *, lock: bool = False) -> RegisteredModel:
-        query = select(RegisteredModel).where(RegisteredModel.name == name)
-        if lock:
-            query = query.with_for_update()
-        model = session.scalars(query).one_or_none()
-        if model is None:
-            known = session.scalars(
-                select(RegisteredModel.name).order_by(RegisteredModel.name).limit(50)
-            ).all()
-            raise NotFoundError(
-                f"no registered model named {name!r} (registered models: "
-                f"{', '.join(known) or 'none'}); register a version first",
-                model=name,
-            )
-        return model
-
-    def _version(
-        self, session: Session, model: RegisteredModel, version: int
-    ) -> RegistryModelVersion:
-        check_version(version)
-        row = session.scalars(
-            select(RegistryModelVersion).where(
-                RegistryModelVersion.model_id == model.id, RegistryModelVersion.version == version
-            )
-        ).one_or_none()
-        if row is None:
-            known = session.scalars(
-                select(RegistryModelVersion.version)
-                .where(RegistryModelVersion.model_id == model.id)
-                .order_by(RegistryModelVersion.version)
-            ).all()
-            raise NotFoundError(
-                f"model {model.name!r} has no version {version} (its versions: "
-                f"{', '.join(map(str, known)) or 'none'})",
-                model=model.name,
-                version=version,
-            )
-        return row
-
-    def _alias_row(
-        self, session: Session, model: RegisteredModel, alias: str
-    ) -> RegistryAlias | None:
-        return session.scalars(
-            select(RegistryAlias).where(
-                RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
-            )
-        ).one_or_none()
-
-    def _aliases(self, session: Session, model: RegisteredModel) -> dict[str, int]:
-        rows = session.execute(
-            select(RegistryAlias.alias, RegistryAlias.version).where(
-                RegistryAlias.model_id == model.id
-            )
-        ).all()
-        return {a: v for a, v in sorted(rows)}
-
-    def _event_time(self, session: Session, model: RegisteredModel) -> dt.datetime:
-        """Now, but never before the model's last event: the log's order is its time order."""
-        now = _now()
-        last = session.scalar(
-            select(func.max(RegistryEvent.at)).where(RegistryEvent.model_id == model.id)
-        )
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=dt.UTC)
-        return max(now, last) if last is not None else now
 
     def _event(
         self,
@@ -641,62 +529,9 @@ class Registry:
             from_version=from_version,
             to_version=to_version,
             actor=self.actor,
-            at=at if at is not None else self._event_time(session, model),
+            at=at if at is not None else event_time(session, model, _now()),
             details=details or {},
         )
         session.add(event)
         session.flush()
         return event
-
-    def _model_info(self, session: Session, model: RegisteredModel) -> RegisteredModelInfo:
-        latest = session.scalar(
-            select(func.max(RegistryModelVersion.version)).where(
-                RegistryModelVersion.model_id == model.id
-            )
-        )
-        return RegisteredModelInfo(
-            name=model.name,
-            description=model.description,
-            tags=dict(model.tags),
-            owner=model.owner,
-            created_at=model.created_at,
-            updated_at=model.updated_at,
-            aliases=self._aliases(session, model),
-            latest_version=latest,
-        )
-
-    def _version_info(
-        self, session: Session, model: RegisteredModel, row: RegistryModelVersion
-    ) -> ModelVersionInfo:
-        aliases = tuple(a for a, v in self._aliases(session, model).items() if v == row.version)
-        return ModelVersionInfo(
-            name=model.name,
-            version=row.version,
-            source_format=row.source_format,  # type: ignore[arg-type]
-            source_name=row.source_name,
-            source_sha256=row.source_sha256,
-            source_size=row.source_size,
-            run_id=row.run_id,
-            schema=row.schema,
-            metrics=dict(row.metrics),
-            tags=dict(row.tags),
-            description=row.description,
-            status=row.status,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            has_profile=row.profile_key is not None,
-            aliases=aliases,
-        )
-
-    def _event_info(self, model: RegisteredModel, event: RegistryEvent) -> RegistryEventInfo:
-        return RegistryEventInfo(
-            id=event.id,
-            model=model.name,
-            kind=event.kind,  # type: ignore[arg-type]
-            alias=event.alias,
-            from_version=event.from_version,
-            to_version=event.to_version,
-            actor=event.actor,
-            at=event.at,
-            details=dict(event.details),
-        )
