@@ -83,3 +83,41 @@ def test_learned_threshold_on_missing_share(sqlite_store: Store, tmp_path: Path)
     assert result.value == pytest.approx(0.5)
     assert result.breached
     client.close()
+
+
+def test_registry_baseline_uses_the_aliased_versions_training_profile(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    from vigil.profile import profile
+    from vigil.registry.service import Registry
+
+    client = client_for(sqlite_store, tmp_path)
+    client.create_model("m", features=["x", "y", "city"], registry_model="churn")
+    log_hours(client, range(0, 1), rows=300, shift=3.0)
+    client.close()
+    rng = np.random.default_rng(0)
+    training = profile({"x": rng.normal(0, 1, 2000), "y": rng.normal(0, 1, 2000)})
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights")
+    registry = Registry(sqlite_store, actor="test")
+    version = registry.register("churn", artifact, profile=training).version
+    registry.set_alias("churn", "production", version)
+    _save(
+        sqlite_store,
+        "train-drift",
+        "data_drift",
+        baseline={"type": "registry", "alias": "production"},
+        options={"columns": ["x", "y"]},
+    )
+    (result,) = monitors.backfill(sqlite_store, T0, T0 + HOUR, now=T0 + HOUR)
+    assert result.breached
+    assert result.value == pytest.approx(0.5)  # x drifted, y did not
+    with pytest.raises(ValueError, match="exactly one of `version` and `alias`"):
+        Monitor.model_validate(
+            {
+                "name": "x",
+                "kind": "data_drift",
+                "target": {"model": "m"},
+                "baseline": {"type": "registry", "version": 1, "alias": "production"},
+            }
+        )

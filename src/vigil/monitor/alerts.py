@@ -132,7 +132,7 @@ def active_alert(session: Session, monitor_id: int, target: str) -> AlertRow | N
 
 def record(
     session: Session,
-    row: MonitorRow,
+    monitor_id: int,
     monitor: Monitor,
     window: Window,
     *,
@@ -143,7 +143,7 @@ def record(
 ) -> AlertRow | None:
     """Open, update or resolve the monitor's alert after one window was evaluated."""
     target = monitor.target.key
-    alert = active_alert(session, row.id, target)
+    alert = active_alert(session, monitor_id, target)
     now = utcnow()
     if breached:
         if alert is not None:
@@ -154,7 +154,7 @@ def record(
                 alert.updated_at = now
             return alert
         alert = AlertRow(
-            monitor_id=row.id,
+            monitor_id=monitor_id,
             monitor_name=monitor.name,
             target=target,
             kind=monitor.kind,
@@ -173,7 +173,7 @@ def record(
         session.flush()
         last = session.scalar(
             select(func.max(AlertRow.notified_at)).where(
-                AlertRow.monitor_id == row.id, AlertRow.target == target
+                AlertRow.monitor_id == monitor_id, AlertRow.target == target
             )
         )
         if last is not None and now - last < monitor.cooldown:

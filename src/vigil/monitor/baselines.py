@@ -7,12 +7,15 @@ import datetime as dt
 from vigil.monitor.definitions import (
     PeriodBaseline,
     ProfileBaseline,
+    RegistryBaseline,
     SeasonalBaseline,
     TrailingBaseline,
 )
 from vigil.monitor.windows import grid
 
-AnyBaseline = ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+AnyBaseline = (
+    ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+)
 
 BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
 
@@ -32,4 +35,4 @@ def baseline_starts(baseline: AnyBaseline, start: dt.datetime, seconds: int) -> 
 
 def fixed(baseline: AnyBaseline) -> bool:
     """Whether the baseline is the same for every monitor window (its reference can be cached)."""
-    return isinstance(baseline, PeriodBaseline | ProfileBaseline)
+    return isinstance(baseline, PeriodBaseline | ProfileBaseline | RegistryBaseline)

@@ -51,6 +51,24 @@ class ProfileBaseline(_Frozen):
     artifact: str = Field(min_length=1, max_length=500)
 
 
+class RegistryBaseline(_Frozen):
+    """The training data profile of a registered model version, by number or alias.
+
+    `model` defaults to the monitored model's `registry_model`.
+    """
+
+    type: Literal["registry"] = "registry"
+    model: str | None = Field(default=None, max_length=200)
+    version: int | None = Field(default=None, ge=1)
+    alias: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RegistryBaseline:
+        if (self.version is None) == (self.alias is None):
+            raise ValueError("a registry baseline needs exactly one of `version` and `alias`")
+        return self
+
+
 class PeriodBaseline(_Frozen):
     """A fixed period of the model's own windows, [start, end)."""
 
@@ -85,7 +103,7 @@ class SeasonalBaseline(_Frozen):
 
 
 Baseline = Annotated[
-    ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline,
+    ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline,
     Field(discriminator="type"),
 ]
 
@@ -151,7 +169,7 @@ class Monitor(_Frozen):
             raise ValueError(exc.message) from None
         kind.check(self)
         if isinstance(self.threshold, LearnedThreshold) and isinstance(
-            self.baseline, ProfileBaseline
+            self.baseline, ProfileBaseline | RegistryBaseline
         ):
             raise ValueError(
                 "a learned threshold needs a baseline made of windows (period, trailing or "
@@ -173,7 +191,7 @@ class Monitor(_Frozen):
 
     def effective_baseline(
         self,
-    ) -> ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline:
+    ) -> ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline:
         from vigil.monitor.kinds import get_kind
 
         return self.baseline or get_kind(self.kind).default_baseline

@@ -16,10 +16,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from vigil.errors import VigilError
+from vigil.errors import InvalidInputError, VigilError
 from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts, fixed
-from vigil.monitor.definitions import LearnedThreshold, Monitor, ProfileBaseline
+from vigil.monitor.definitions import (
+    LearnedThreshold,
+    Monitor,
+    ProfileBaseline,
+    RegistryBaseline,
+)
 from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.monitor.windows import Window, floor_window, grid, load_windows
@@ -53,7 +58,8 @@ class _Run:
 
     store: Store
     session: Session
-    row: MonitorRow
+    row_id: int
+    evaluated_until: dt.datetime | None
     monitor: Monitor
     model_id: int
     model: ModelSpec
@@ -90,12 +96,30 @@ class _Run:
             if isinstance(baseline, ProfileBaseline):
                 blob = self.store.artifacts.get(baseline.artifact)
                 self.references[starts] = DatasetProfile.from_bytes(blob)
+            elif isinstance(baseline, RegistryBaseline):
+                self.references[starts] = self._registry_profile(baseline)
             else:
                 windows = [w for w in self.load(starts) if w.n_rows]
                 self.references[starts] = (
                     DatasetProfile.merge_all(w.profile for w in windows) if windows else None
                 )
         return self.references[starts]
+
+    def _registry_profile(self, baseline: RegistryBaseline) -> DatasetProfile | None:
+        from vigil.registry.service import Registry
+
+        name = baseline.model or self.model.registry_model
+        if name is None:
+            raise InvalidInputError(
+                f"monitor {self.monitor.name!r} has a registry baseline without `model`, and "
+                f"model {self.model.name!r} names no registry_model"
+            )
+        registry = Registry(self.store, actor="vigil")
+        version = baseline.version
+        if version is None:
+            assert baseline.alias is not None
+            version = registry.get_alias(name, baseline.alias).version
+        return registry.training_profile(name, version)
 
     def measure(self, window: Window) -> tuple[Measurement, Bounds | None]:
         baseline = self.monitor.effective_baseline()
@@ -118,11 +142,26 @@ class _Run:
                 values.append(value)
         return measurement, learned_bounds(threshold, values)
 
-    def evaluate(self, window: Window) -> WindowResult:
+    def prepare(self, starts: list[dt.datetime]) -> list[Window]:
+        """Load the windows at `starts` and every baseline window they are compared with (the
+        read phase: measuring then needs no database transaction)."""
+        baseline = self.monitor.effective_baseline()
+        wanted = set(starts)
+        for start in starts:
+            wanted.update(baseline_starts(baseline, start, self.monitor.window_seconds))
+        self.load(sorted(wanted))
+        return [self.windows[s] for s in starts]
+
+    def measure_safely(self, window: Window) -> tuple[Measurement, Bounds | None]:
         try:
-            measurement, bounds = self.measure(window)
+            return self.measure(window)
         except VigilError as exc:
-            measurement, bounds = Measurement(None, f"error: {exc.message}"), None
+            return Measurement(None, f"error: {exc.message}"), None
+
+    def record(
+        self, window: Window, measurement: Measurement, bounds: Bounds | None
+    ) -> WindowResult:
+        """Store the result of one window and update the alert (the write phase)."""
         value = measurement.value
         breached = value is not None and bounds is not None and bounds.breached(value)
         message = measurement.message
@@ -141,7 +180,7 @@ class _Run:
         self._store(result, dict(measurement.details))
         alerts.record(
             self.session,
-            self.row,
+            self.row_id,
             self.monitor,
             window,
             breached=breached,
@@ -154,12 +193,12 @@ class _Run:
     def _store(self, result: WindowResult, details: dict[str, object]) -> None:
         stored = self.session.scalars(
             select(MonitorResultRow).where(
-                MonitorResultRow.monitor_id == self.row.id,
+                MonitorResultRow.monitor_id == self.row_id,
                 MonitorResultRow.window_start == result.window_start,
             )
         ).first()
         if stored is None:
-            stored = MonitorResultRow(monitor_id=self.row.id, window_start=result.window_start)
+            stored = MonitorResultRow(monitor_id=self.row_id, window_start=result.window_start)
             self.session.add(stored)
         stored.window_end = result.window_end
         stored.value = result.value
@@ -197,7 +236,18 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
         first = session.scalar(
             select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
         )
-        runs.append(_Run(store, session, row, monitor, model.id, spec_of(model), first))
+        runs.append(
+            _Run(
+                store,
+                session,
+                row.id,
+                row.evaluated_until,
+                monitor,
+                model.id,
+                spec_of(model),
+                first,
+            )
+        )
     return runs
 
 
@@ -205,11 +255,10 @@ LOCK_BASE = 0x5649_0000  # pg advisory lock keys of monitors: LOCK_BASE + monito
 
 
 def _lock(session: Session, run: _Run) -> None:
-    """On PostgreSQL, hold the monitor's lock for this transaction (two server processes never
-    evaluate one monitor at once) and re-read its cursor. SQLite serialises writers already."""
+    """On PostgreSQL, hold the monitor's lock for this write transaction, so that two server
+    processes record one monitor's results one after the other (SQLite serialises writers)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_BASE + run.row.id})
-        session.refresh(run.row)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_BASE + run.row_id})
 
 
 def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
@@ -230,7 +279,6 @@ def evaluate_due(
         for run in _runs(store, session, monitors):
             try:
                 results.extend(_due(session, run, now))
-                session.commit()
             except Exception:  # one broken monitor must not stop the others
                 session.rollback()
                 logger.exception("monitor %s: evaluation failed", run.monitor.name)
@@ -238,16 +286,29 @@ def evaluate_due(
 
 
 def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
-    _lock(session, run)
     monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
     closed = _closed_until(monitor, now)
     since = closed - max(monitor.grace, step)
-    start = run.row.evaluated_until or floor_window(since, monitor.window_seconds)
+    start = run.evaluated_until or floor_window(since, monitor.window_seconds)
     starts = set(grid(start, closed, monitor.window_seconds))
     starts.update(_late(session, run, floor_window(since, monitor.window_seconds), start))
-    results = [run.evaluate(window) for window in run.load(sorted(starts))]
-    if closed > (run.row.evaluated_until or closed - step):
-        run.row.evaluated_until = closed
+    return _evaluate(session, run, sorted(starts), closed)
+
+
+def _evaluate(
+    session: Session, run: _Run, starts: list[dt.datetime], closed: dt.datetime
+) -> list[WindowResult]:
+    """Read, then measure with no transaction open (on SQLite a transaction holds the write lock,
+    and ingestion must not wait for drift statistics), then write in one short transaction."""
+    windows = run.prepare(starts)
+    session.rollback()
+    measured = [(w, *run.measure_safely(w)) for w in windows]
+    _lock(session, run)
+    results = [run.record(w, m, b) for w, m, b in measured]
+    row = session.get(MonitorRow, run.row_id)
+    if row is not None and (row.evaluated_until is None or closed > row.evaluated_until):
+        row.evaluated_until = closed
+    session.commit()
     return results
 
 
@@ -259,7 +320,7 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
         r.window_start: r.evaluated_at
         for r in session.scalars(
             select(MonitorResultRow).where(
-                MonitorResultRow.monitor_id == run.row.id,
+                MonitorResultRow.monitor_id == run.row_id,
                 MonitorResultRow.window_start >= since,
                 MonitorResultRow.window_start < until,
             )
@@ -292,11 +353,7 @@ def backfill(
     results: list[WindowResult] = []
     with store.session() as session:
         for run in _runs(store, session, monitors):
-            _lock(session, run)
             closed = min(_closed_until(run.monitor, now), end)
-            for window in run.load(grid(start, closed, run.monitor.window_seconds)):
-                results.append(run.evaluate(window))
-            if run.row.evaluated_until is None or closed > run.row.evaluated_until:
-                run.row.evaluated_until = closed
-            session.commit()
+            starts = grid(start, closed, run.monitor.window_seconds)
+            results.extend(_evaluate(session, run, starts, closed))
     return results

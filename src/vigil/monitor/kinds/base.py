@@ -15,6 +15,7 @@ from vigil.monitor.definitions import (
     Monitor,
     PeriodBaseline,
     ProfileBaseline,
+    RegistryBaseline,
     SeasonalBaseline,
     StaticThreshold,
     TrailingBaseline,
@@ -23,7 +24,9 @@ from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.store.specs import ModelSpec
 
-AnyBaseline = ProfileBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+AnyBaseline = (
+    ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
+)
 
 
 class KindOptions(BaseModel):
