@@ -19,5 +19,6 @@ __all__ = [
     "RegisteredModelInfo",
     "Registry",
     "RegistryEventInfo",
+    "RemoteRegistry",
     "models",
 ]
