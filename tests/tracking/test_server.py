@@ -154,3 +154,52 @@ def test_search_runs_through_the_server(live_sqlite: LiveServer) -> None:
         live_sqlite.stop()
         store.close()
     assert [r.metrics["auc"] for r in page.runs] == [0.9]
+
+
+def test_log_dataset_through_the_server(live_sqlite: LiveServer, tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from vigil.tracking.datasets import CHUNK_PREFIX, DatasetService
+
+    store = Store.open(live_sqlite.store_url, live_sqlite.artifacts_url)
+    token = store.create_token(Scope.WRITE, owner="carol")
+    path = tmp_path / "train.parquet"
+    pd.DataFrame({"x": np.arange(1000.0)}).to_parquet(path)
+    live_sqlite.start()
+    try:
+        with start_run("ds", url=live_sqlite.url, token=token, capture=False) as run:
+            version = run.log_dataset(path, "train")
+            again = run.log_dataset(path, "train", context="validation")
+    finally:
+        live_sqlite.stop()
+    datasets = DatasetService(store)
+    assert again == version
+    assert version.owner == "carol"
+    assert version.n_rows == 1000
+    assert datasets.read_bytes(version) == path.read_bytes()
+    assert len(store.artifacts.list(CHUNK_PREFIX)) == version.n_chunks
+    assert sorted(datasets.runs_using(version)) == [(run.id, "training"), (run.id, "validation")]
+    store.close()
+
+
+def test_chunk_with_a_wrong_hash_is_refused(api: TestClient, server_store: Store) -> None:
+    headers = auth(server_store.create_token(Scope.WRITE))
+    response = api.put(f"/api/v1/datasets/chunks/{'0' * 64}", content=b"abc", headers=headers)
+    assert response.status_code == 422
+    assert "has sha256" in response.json()["message"]
+    missing = api.post(
+        "/api/v1/datasets/chunks/missing", json={"hashes": ["a" * 64]}, headers=headers
+    )
+    assert missing.json() == {"hashes": ["a" * 64]}
+    bogus = {
+        "name": "d",
+        "digest": "b" * 64,
+        "size": 3,
+        "chunk_size": 4096,
+        "manifest": ["a" * 64],
+        "content_format": "file",
+    }
+    refused = api.post("/api/v1/datasets/versions", json=bogus, headers=headers)
+    assert refused.status_code == 422
+    assert "upload them first" in refused.json()["message"]

@@ -25,17 +25,22 @@ from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, 
 from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
 from vigil.tracking.specs import (
     ArtifactOut,
+    ChunkHashes,
+    DatasetVersionIn,
+    DatasetVersionOut,
     EndRunIn,
     ExperimentOut,
     MetricPoint,
     RunData,
     RunIn,
     RunInfo,
+    RunInputIn,
     RunsPage,
     SearchRunsIn,
 )
 
 if TYPE_CHECKING:
+    from vigil.tracking.datasets import DatasetService
     from vigil.tracking.service import TrackingService
 
 RUN_BATCH_POINTS = 50_000
@@ -88,6 +93,10 @@ class Transport(Protocol):
         self, run_id: str, key: str, max_points: int | None = None
     ) -> list[MetricPoint]: ...
     def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut: ...
+    def missing_dataset_chunks(self, hashes: list[str]) -> list[str]: ...
+    def put_dataset_chunk(self, digest: str, data: bytes) -> None: ...
+    def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut: ...
+    def link_run_input(self, run_id: str, body: RunInputIn) -> None: ...
     def close(self) -> None: ...
 
 
@@ -244,6 +253,29 @@ class HttpTransport:
             headers={"Content-Type": "application/octet-stream"},
         )
         return ArtifactOut.model_validate(response.json())
+
+    def missing_dataset_chunks(self, hashes: list[str]) -> list[str]:
+        response = self._request("POST", "/api/v1/datasets/chunks/missing", json={"hashes": hashes})
+        return ChunkHashes.model_validate(response.json()).hashes
+
+    def put_dataset_chunk(self, digest: str, data: bytes) -> None:
+        self._request(
+            "PUT",
+            f"/api/v1/datasets/chunks/{_q(digest)}",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
+        response = self._request(
+            "POST", "/api/v1/datasets/versions", json=body.model_dump(mode="json")
+        )
+        return DatasetVersionOut.model_validate(response.json())
+
+    def link_run_input(self, run_id: str, body: RunInputIn) -> None:
+        self._request(
+            "POST", f"/api/v1/runs/{_q(run_id)}/inputs", json=body.model_dump(mode="json")
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -416,6 +448,25 @@ class LocalTransport:
 
     def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
         return self._tracking().put_artifact(run_id, path, data)
+
+    def _datasets(self) -> DatasetService:
+        from vigil.tracking.datasets import DatasetService
+
+        return DatasetService(self.store)
+
+    def missing_dataset_chunks(self, hashes: list[str]) -> list[str]:
+        return self._datasets().missing_chunks(hashes)
+
+    def put_dataset_chunk(self, digest: str, data: bytes) -> None:
+        self._datasets().put_chunk(digest, data)
+
+    def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
+        from vigil.tracking.run import current_user
+
+        return self._datasets().register(body, owner=current_user())
+
+    def link_run_input(self, run_id: str, body: RunInputIn) -> None:
+        self._datasets().link_run(run_id, body.dataset_version_id, body.context)
 
     def close(self) -> None:
         self.store.close()

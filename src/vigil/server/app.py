@@ -19,6 +19,7 @@ from vigil.server.limits import BodySizeLimit
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import (
     alerts,
+    datasets,
     health,
     ingest,
     kpis,
@@ -44,6 +45,7 @@ ROUTERS = (
     kpis.router,
     tokens.router,
     runs.router,
+    datasets.router,
     registry.router,
     monitors.router,
     alerts.router,

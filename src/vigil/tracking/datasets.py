@@ -32,7 +32,7 @@ import pyarrow as pa
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
-from vigil.store.tracking_tables import Dataset, DatasetVersion, RunInput
+from vigil.store.tracking_tables import Dataset, DatasetVersion, Run, RunInput
 from vigil.tracking.specs import DatasetVersionIn, DatasetVersionOut
 
 if TYPE_CHECKING:
@@ -405,6 +405,10 @@ class DatasetService:
     def link_run(self, run_id: str, version_id: int, context: str) -> None:
         """Record that run `run_id` used the version (lineage); idempotent."""
         with self.store.session() as session:
+            if session.get(Run, run_id) is None:
+                raise NotFoundError(f"no run {run_id!r}", run_id=run_id)
+            if session.get(DatasetVersion, version_id) is None:
+                raise NotFoundError(f"no dataset version with id {version_id}")
             key = (run_id, version_id, context)
             if session.get(RunInput, key) is None:
                 session.add(RunInput(run_id=run_id, dataset_version_id=version_id, context=context))

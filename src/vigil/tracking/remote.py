@@ -7,17 +7,19 @@ The interface (`TrackingBackend`) is the one `TrackingService` offers on the emb
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from vigil.client.transport import Transport, UnavailableError
 from vigil.errors import ConflictError, NotFoundError
 from vigil.tracking.specs import (
     ArtifactOut,
+    DatasetVersionOut,
     EndRunIn,
     ExperimentOut,
     RunData,
     RunIn,
     RunInfo,
+    RunInputIn,
     RunStatus,
 )
 
@@ -49,6 +51,9 @@ class TrackingBackend(Protocol):
     def end_run(self, run_id: str, status: RunStatus, *, end_ms: int | None = None) -> RunInfo: ...
     def put_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut: ...
     def get_run(self, run_id: str) -> RunData: ...
+    def log_dataset(
+        self, run_id: str, data_or_path: Any, name: str, context: str, *, owner: str = ""
+    ) -> DatasetVersionOut: ...
     def close(self) -> None: ...
 
 
@@ -109,6 +114,26 @@ class RemoteTracking:
 
     def get_run(self, run_id: str) -> RunData:
         return self.transport.get_run(run_id)
+
+    def log_dataset(
+        self, run_id: str, data_or_path: Any, name: str, context: str, *, owner: str = ""
+    ) -> DatasetVersionOut:
+        """Hash and profile the data here, upload only the chunks the server lacks, register
+        the version and link it to the run."""
+        from vigil.tracking.datasets import check_dataset_name, prepare, push
+
+        prepared = prepare(data_or_path)
+        version = push(
+            prepared,
+            check_dataset_name(name),
+            missing=self.transport.missing_dataset_chunks,
+            put_chunk=self.transport.put_dataset_chunk,
+            register=self.transport.register_dataset_version,
+        )
+        self.transport.link_run_input(
+            run_id, RunInputIn(dataset_version_id=version.id, context=context)
+        )
+        return version
 
     def close(self) -> None:
         self.transport.close()

@@ -235,17 +235,9 @@ class Run:
         self, data_or_path: Any, name: str, context: str = "training"
     ) -> DatasetVersionOut:
         """Record a content-addressed version of the data (and its profile) as this run's input."""
-        from vigil.tracking.datasets import DatasetService
-
-        if not isinstance(self._service, TrackingService):
-            raise InvalidInputError(
-                "log_dataset needs the embedded store in this version; for a run on a server, "
-                "add the version with `vigil datasets add` on the server's store"
-            )
-        datasets = DatasetService(self._service.store)
-        version = datasets.add(data_or_path, name, owner=self.info.owner)
-        datasets.link_run(self.id, version.id, context)
-        return version
+        return self._service.log_dataset(
+            self.id, data_or_path, name, context, owner=self.info.owner
+        )
 
     # nesting and lifecycle ---------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from vigil.store.tracking_tables import (
 from vigil.tracking.search import decode_page_token, encode_page_token, runs_query
 from vigil.tracking.specs import (
     ArtifactOut,
+    DatasetVersionOut,
     ExperimentOut,
     MetricPoint,
     RunComparison,
@@ -518,6 +519,17 @@ class TrackingService:
             params=params,
             param_differences=differences,
         )
+
+    def log_dataset(
+        self, run_id: str, data_or_path: Any, name: str, context: str, *, owner: str = ""
+    ) -> DatasetVersionOut:
+        """A version of the data (see `vigil.tracking.datasets`), linked to the run."""
+        from vigil.tracking.datasets import DatasetService
+
+        datasets = DatasetService(self.store)
+        version = datasets.add(data_or_path, name, owner=owner)
+        datasets.link_run(run_id, version.id, context)
+        return version
 
     def close(self) -> None:
         """Close the store (for the owner of the store only)."""

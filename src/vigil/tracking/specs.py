@@ -238,3 +238,7 @@ class DatasetVersionIn(_Frozen):
 class RunInputIn(_Frozen):
     dataset_version_id: int
     context: str = Field(default="training", min_length=1, max_length=100)
+
+
+class ChunkHashes(_Frozen):
+    hashes: list[str] = Field(max_length=1_000_000)
