@@ -182,3 +182,42 @@ def test_a_broken_monitor_reports_its_error_and_others_still_run(
         False,
     ]
     client.close()
+
+
+def test_ingestion_does_not_wait_for_a_slow_measurement(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from vigil.monitor.kinds.missing_values import MissingValues
+
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 2))
+    monitors.save_monitor(
+        sqlite_store,
+        Monitor.model_validate(
+            {"name": "gaps", "kind": "missing_values", "target": {"model": "m"}}
+        ),
+    )
+    measuring = threading.Event()
+    original = MissingValues.measure
+
+    def slow(self: MissingValues, context: object, window: object) -> object:
+        measuring.set()
+        time.sleep(1.5)
+        return original(self, context, window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MissingValues, "measure", slow)
+    worker = threading.Thread(
+        target=monitors.backfill, args=(sqlite_store, T0, T0 + HOUR), kwargs={"now": T0 + HOUR}
+    )
+    worker.start()
+    assert measuring.wait(10)
+    started = time.perf_counter()
+    log_hours(client, range(5, 6))
+    took = time.perf_counter() - started
+    worker.join()
+    assert took < 1.0, f"a log call waited {took:.2f} s for the monitor's measurement"
+    client.close()
