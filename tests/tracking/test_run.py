@@ -199,3 +199,18 @@ def test_background_thread_flushes(store: Store) -> None:
                 break
             time.sleep(0.02)
         assert len(TrackingService(store).metric_history(run.id, "x")) == 1
+
+
+def test_public_names_are_lazy_exports() -> None:
+    code = (
+        "import sys, vigil\n"
+        "assert 'vigil.tracking.run' not in sys.modules\n"
+        "import vigil.tracking.specs\n"
+        "assert 'sqlalchemy' not in sys.modules, 'the HTTP client side must not need the store'\n"
+        "from vigil.tracking.run import Run, start_run\n"
+        "from vigil.tracking.api import compare_runs, search_runs\n"
+        "assert vigil.start_run is start_run and vigil.Run is Run\n"
+        "assert vigil.search_runs is search_runs and vigil.compare_runs is compare_runs\n"
+        "assert {'Run', 'RunStatus', 'start_run', 'search_runs', 'compare_runs'} <= set(vigil.__all__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
