@@ -134,3 +134,19 @@ def test_a_window_shorter_than_the_models_is_refused(sqlite_store: Store) -> Non
         sqlite_store,
         "monitors:\n  - {name: a, kind: no_data, target: {model: daily}, window: week}\n",
     )
+
+
+def test_secrets_come_from_the_environment(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = """
+channels:
+  - name: hook
+    config: {type: webhook, url: "https://hooks.example.com/x", secret: "${HOOK_SECRET}"}
+"""
+    with pytest.raises(InvalidInputError, match="HOOK_SECRET"):
+        monitors.apply(sqlite_store, text)
+    monkeypatch.setenv("HOOK_SECRET", "from-env")
+    monitors.apply(sqlite_store, text)
+    (channel,) = monitors.list_channels(sqlite_store)
+    assert channel.config.secret == "from-env"  # type: ignore[union-attr]

@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
@@ -56,10 +59,27 @@ def _dump(item: Monitor | Channel) -> dict[str, Any]:
     return item.model_dump(mode="json")
 
 
-def parse_file(text: str) -> MonitorFile:
-    """Parse and validate a monitors YAML document (`channels:` and `monitors:` lists)."""
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace each `${NAME}` with the environment variable NAME, so that secrets (webhook
+    secrets, SMTP passwords, routing keys) stay out of the file kept in git."""
+    env = os.environ if environ is None else environ
+    missing = sorted({m for m in ENV_REFERENCE.findall(text) if m not in env})
+    if missing:
+        raise InvalidInputError(
+            f"the monitors file refers to environment variables that are not set: {missing}",
+            variables=missing,
+        )
+    return ENV_REFERENCE.sub(lambda m: env[m.group(1)], text)
+
+
+def parse_file(text: str, environ: Mapping[str, str] | None = None) -> MonitorFile:
+    """Parse and validate a monitors YAML document (`channels:` and `monitors:` lists), with
+    `${NAME}` replaced by environment variables."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(expand_env(text, environ)) or {}
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"the monitors file is not valid YAML: {exc}") from None
     try:
@@ -227,8 +247,6 @@ def delete_channel(store: Store, name: str) -> None:
 def save_baseline_profile(store: Store, name: str, profile: DatasetProfile) -> str:
     """Store a reference profile (e.g. of the training data) for `baseline: {type: profile,
     artifact: KEY}`; returns KEY."""
-    import re
-
     if not re.match(NAME_PATTERN, name):
         raise InvalidInputError(f"baseline name {name!r} must match {NAME_PATTERN}")
     key = f"{BASELINE_ARTIFACT_PREFIX}{name}.vgp"
