@@ -76,10 +76,12 @@ __all__ = [
     "VigilError",
     "Window",
     "__version__",
+    "compare_runs",
     "drift",
     "models",
     "monitors",
     "profile",
+    "search_runs",
     "start_run",
     "suggest_checks",
 ]

@@ -213,4 +213,5 @@ def test_public_names_are_lazy_exports() -> None:
         "assert vigil.search_runs is search_runs and vigil.compare_runs is compare_runs\n"
         "assert {'Run', 'RunStatus', 'start_run', 'search_runs', 'compare_runs'} <= set(vigil.__all__)\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
