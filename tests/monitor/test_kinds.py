@@ -121,3 +121,29 @@ def test_registry_baseline_uses_the_aliased_versions_training_profile(
                 "baseline": {"type": "registry", "version": 1, "alias": "production"},
             }
         )
+
+
+def test_frequency_counts_uploads_against_earlier_weeks(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    week = 7 * 24
+    for k, uploads in enumerate([3, 4, 5]):
+        for i in range(uploads):
+            log_hours(client, range(k * week, k * week + 1), rows=5, seed=10 * k + i)
+    log_hours(client, range(3 * week, 3 * week + 1), rows=60)  # same rows, one upload
+    _save(
+        sqlite_store,
+        "freq",
+        "frequency",
+        baseline={"type": "seasonal", "weeks": 3},
+        threshold={"type": "learned", "k": 2},
+    )
+    start = T0 + 3 * week * HOUR
+    (result,) = monitors.backfill(sqlite_store, start, start + HOUR, now=start + HOUR)
+    assert result.value == 1.0
+    assert result.lower == pytest.approx(4 - 2 * 1.0)
+    assert result.upper == pytest.approx(4 + 2 * 1.0)
+    assert result.breached
+    client.close()

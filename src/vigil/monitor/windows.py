@@ -40,6 +40,7 @@ class Window:
     start: dt.datetime
     end: dt.datetime
     n_rows: int = 0
+    n_uploads: int = 0
     last_arrival: dt.datetime | None = None
     blobs: tuple[bytes, ...] = field(default=(), repr=False)
 
@@ -62,18 +63,19 @@ def load_windows(
     step = dt.timedelta(seconds=seconds)
     first, last = min(starts), max(starts) + step
     wanted = set(starts)
-    rows: dict[dt.datetime, list[tuple[int, dt.datetime, bytes]]] = {s: [] for s in starts}
+    rows: dict[dt.datetime, list[tuple[int, int, dt.datetime, bytes]]] = {s: [] for s in starts}
     for stored in WindowRepository(session).list(model_id, version=version, start=first, end=last):
         key = floor_window(stored.start, seconds)
         if key in wanted:
-            rows[key].append((stored.n_rows, stored.last_arrival, stored.profile))
+            rows[key].append((stored.n_rows, stored.n_uploads, stored.last_arrival, stored.profile))
     return {
         s: Window(
             start=s,
             end=s + step,
-            n_rows=sum(n for n, _, _ in items),
-            last_arrival=max((a for _, a, _ in items), default=None),
-            blobs=tuple(b for _, _, b in items),
+            n_rows=sum(n for n, _, _, _ in items),
+            n_uploads=sum(u for _, u, _, _ in items),
+            last_arrival=max((a for _, _, a, _ in items), default=None),
+            blobs=tuple(b for _, _, _, b in items),
         )
         for s, items in rows.items()
     }

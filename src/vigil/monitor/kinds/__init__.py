@@ -5,6 +5,7 @@ from __future__ import annotations
 from vigil.errors import InvalidInputError
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.kinds.data_drift import DataDrift
+from vigil.monitor.kinds.frequency import Frequency
 from vigil.monitor.kinds.missing_values import MissingValues
 from vigil.monitor.kinds.new_categories import NewCategories
 from vigil.monitor.kinds.no_data import NoData
@@ -37,6 +38,7 @@ register(ValidationSuite())
 register(MissingValues())
 register(NewCategories())
 register(Volume())
+register(Frequency())
 register(NoData())
 
 __all__ = ["KINDS", "Context", "KindOptions", "Measurement", "MonitorKind", "get_kind", "register"]
