@@ -357,13 +357,20 @@ class TrackingService:
         # more than the insert itself.
         connection = session.connection()
         columns = "run_id, key, value, step, timestamp_ms"
-        placeholders = (
-            "?, ?, ?, ?, ?" if connection.dialect.name == "sqlite" else "%s, %s, %s, %s, %s"
-        )
-        connection.exec_driver_sql(
-            f"INSERT INTO {RunMetric.__tablename__} ({columns}) VALUES ({placeholders})",
-            rows,
-        )
+        if connection.dialect.name == "postgresql":
+            # COPY: several times faster than a multi-row INSERT, in the same transaction.
+            driver: Any = connection.connection.driver_connection
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {RunMetric.__tablename__} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            connection.exec_driver_sql(
+                f"INSERT INTO {RunMetric.__tablename__} ({columns}) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
         for key, value, step, stamp in latest.values():
             stmt = _insert(session, LatestMetric).values(
                 run_id=run_id,
