@@ -40,3 +40,38 @@ def test_monitors_apply_list_run_and_alerts(
     assert main(["alerts", "resolve", alert_id, "--by", "ana", *opts]) == 0
     assert f"alert {alert_id} resolved" in capsys.readouterr().out  # type: ignore[attr-defined]
     assert main(["alerts", "resolve", alert_id, *opts]) == 2
+
+
+def test_the_commands_go_to_a_server_with_url(tmp_path: Path, capsys: object) -> None:
+    from tests.e2e.live import LiveServer, make_token
+
+    store_url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    artifacts = str(tmp_path / "artifacts")
+    token = make_token(store_url)
+    server = LiveServer(store_url, artifacts, tmp_path / "server.log").start()
+    try:
+        remote = ["--url", server.url, "--token", token]
+        path = tmp_path / "monitors.yaml"
+        path.write_text("monitors:\n  - {name: silence, kind: no_data, target: {model: m}}\n")
+        assert main(["monitors", "apply", str(path), "--dry-run", *remote]) == 0
+        assert "would create monitor silence" in capsys.readouterr().out  # type: ignore[attr-defined]
+        assert main(["monitors", "apply", str(path), *remote]) == 0
+        assert main(["monitors", "list", *remote]) == 0
+        assert "silence\tno_data\tm" in capsys.readouterr().out  # type: ignore[attr-defined]
+        store = Store.open(store_url, artifacts)
+        client = client_for(store, tmp_path)
+        create_model(client)
+        log_hours(client, range(0, 1))
+        client.close()
+        run = ["monitors", "run", "--from", T0.isoformat(), "--to", (T0 + 2 * HOUR).isoformat()]
+        assert main([*run, "--store", store_url, "--artifacts", artifacts]) == 0
+        store.close()
+        capsys.readouterr()  # type: ignore[attr-defined]
+        assert main(["alerts", "list", *remote]) == 0
+        alert_id = capsys.readouterr().out.split("\t")[0]  # type: ignore[attr-defined]
+        assert main(["alerts", "ack", alert_id, "--note", "mine", *remote]) == 0
+        assert f"alert {alert_id} acknowledged" in capsys.readouterr().out  # type: ignore[attr-defined]
+        assert main(["alerts", "ack", alert_id, *remote]) == 2
+        assert main(["monitors", "list", "--url", server.url, "--token", "vgl_wrong"]) == 2
+    finally:
+        server.stop()

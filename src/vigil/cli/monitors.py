@@ -1,7 +1,8 @@
 """`vigil monitors apply|list|run` and `vigil alerts list|ack|resolve`.
 
 The store comes from --store / --artifacts, else VIGIL_STORE_URL / VIGIL_ARTIFACTS_URL, else the
-defaults under ./.vigil.
+defaults under ./.vigil. With --url (or VIGIL_URL) and --token (or VIGIL_TOKEN), `apply`, `list`
+and the alerts commands go to a Vigil server instead.
 """
 
 from __future__ import annotations
@@ -69,6 +70,36 @@ def _time(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+url_option = click.option(
+    "--url",
+    envvar="VIGIL_URL",
+    default=None,
+    help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
+)
+token_option = click.option(
+    "--token", envvar="VIGIL_TOKEN", default=None, help="The server's API token."
+)
+
+
+def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
+    """One request to a Vigil server; an error answer becomes `error: MESSAGE`, exit code 2."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300) as http:
+            response = http.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {url}: {exc}")
+    if response.status_code >= 400:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        fail(f"{method} {path}: HTTP {response.status_code}: {message}")
+    return response.json() if response.content else None
+
+
 @click.group("monitors")
 def monitors_group() -> None:
     """Define monitors in YAML files, list them, evaluate them over a period."""
@@ -81,14 +112,30 @@ def monitors_group() -> None:
     "--no-prune", is_flag=True, help="Keep stored monitors and channels the file does not name."
 )
 @_store_options
+@url_option
+@token_option
 def apply_command(
-    file: Path, dry_run: bool, no_prune: bool, store_url: str, artifacts_url: str
+    file: Path,
+    dry_run: bool,
+    no_prune: bool,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """Make the stored monitors and channels those of FILE (idempotent)."""
-    from vigil.monitor.api import apply
+    from vigil.monitor.api import Plan, apply, expand_env
 
-    with _opened(store_url, artifacts_url) as store:
-        plan = apply(store, file.read_text(encoding="utf-8"), dry_run=dry_run, prune=not no_prune)
+    text = file.read_text(encoding="utf-8")
+    if url:
+        try:
+            body = {"yaml": expand_env(text), "dry_run": dry_run, "prune": not no_prune}
+        except VigilError as exc:
+            fail(exc)
+        plan = Plan.model_validate(_call(url, token, "POST", "/api/v1/monitors/apply", json=body))
+    else:
+        with _opened(store_url, artifacts_url) as store:
+            plan = apply(store, text, dry_run=dry_run, prune=not no_prune)
     for change in plan.changes:
         click.echo(("would " if dry_run and change.action != "unchanged" else "") + str(change))
     if not plan.changed:
@@ -98,12 +145,20 @@ def apply_command(
 @monitors_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @_store_options
-def list_command(fmt: str, store_url: str, artifacts_url: str) -> None:
+@url_option
+@token_option
+def list_command(
+    fmt: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
+) -> None:
     """List the stored monitors."""
     from vigil.monitor.api import list_monitors
+    from vigil.monitor.definitions import Monitor
 
-    with _opened(store_url, artifacts_url) as store:
-        items = list_monitors(store)
+    if url:
+        items = [Monitor.model_validate(m) for m in _call(url, token, "GET", "/api/v1/monitors")]
+    else:
+        with _opened(store_url, artifacts_url) as store:
+            items = list_monitors(store)
     if fmt == "json":
         click.echo(json.dumps([m.model_dump(mode="json") for m in items], indent=2))
         return
@@ -156,14 +211,27 @@ def alerts_group() -> None:
 @click.option("--monitor", default=None, help="Only this monitor's alerts.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @_store_options
+@url_option
+@token_option
 def alerts_list(
-    state: str | None, monitor: str | None, fmt: str, store_url: str, artifacts_url: str
+    state: str | None,
+    monitor: str | None,
+    fmt: str,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """List alerts, newest first."""
-    from vigil.monitor.alerts import list_alerts
+    from vigil.monitor.alerts import Alert, list_alerts
 
-    with _opened(store_url, artifacts_url) as store, store.session() as session:
-        items = list_alerts(session, state=state, monitor=monitor)  # type: ignore[arg-type]
+    if url:
+        params = {k: v for k, v in (("state", state), ("monitor", monitor)) if v}
+        answer = _call(url, token, "GET", "/api/v1/alerts", params=params)
+        items = [Alert.model_validate(a) for a in answer]
+    else:
+        with _opened(store_url, artifacts_url) as store, store.session() as session:
+            items = list_alerts(session, state=state, monitor=monitor)  # type: ignore[arg-type]
     if fmt == "json":
         click.echo(json.dumps([a.model_dump(mode="json") for a in items], indent=2))
         return
@@ -183,14 +251,26 @@ def _actor(actor: str | None) -> str:
 @click.option("--by", "actor", default=None, help="Who acknowledges (default: the OS user).")
 @click.option("--note", default="")
 @_store_options
+@url_option
+@token_option
 def alerts_ack(
-    alert_id: int, actor: str | None, note: str, store_url: str, artifacts_url: str
+    alert_id: int,
+    actor: str | None,
+    note: str,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """Acknowledge an open alert."""
-    from vigil.monitor.alerts import acknowledge
+    from vigil.monitor.alerts import Alert, acknowledge
 
-    with _opened(store_url, artifacts_url) as store, store.session() as session:
-        alert = acknowledge(session, alert_id, _actor(actor), note)
+    if url:  # the server records the token's owner
+        answer = _call(url, token, "POST", f"/api/v1/alerts/{alert_id}/ack", json={"note": note})
+        alert = Alert.model_validate(answer)
+    else:
+        with _opened(store_url, artifacts_url) as store, store.session() as session:
+            alert = acknowledge(session, alert_id, _actor(actor), note)
     click.echo(f"alert {alert.id} {alert.state}")
 
 
@@ -199,12 +279,26 @@ def alerts_ack(
 @click.option("--by", "actor", default=None, help="Who resolves (default: the OS user).")
 @click.option("--note", default="")
 @_store_options
+@url_option
+@token_option
 def alerts_resolve(
-    alert_id: int, actor: str | None, note: str, store_url: str, artifacts_url: str
+    alert_id: int,
+    actor: str | None,
+    note: str,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """Resolve an alert by hand."""
-    from vigil.monitor.alerts import resolve
+    from vigil.monitor.alerts import Alert, resolve
 
-    with _opened(store_url, artifacts_url) as store, store.session() as session:
-        alert = resolve(session, alert_id, _actor(actor), note)
+    if url:  # the server records the token's owner
+        answer = _call(
+            url, token, "POST", f"/api/v1/alerts/{alert_id}/resolve", json={"note": note}
+        )
+        alert = Alert.model_validate(answer)
+    else:
+        with _opened(store_url, artifacts_url) as store, store.session() as session:
+            alert = resolve(session, alert_id, _actor(actor), note)
     click.echo(f"alert {alert.id} {alert.state}")
