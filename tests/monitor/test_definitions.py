@@ -80,30 +80,30 @@ def test_every_kind_has_a_default_threshold_and_measures() -> None:
         Monitor.model_validate({"name": "x", "kind": name, "target": {"model": "m"}})
 
 
-def test_apply_is_idempotent_and_dry_run_shows_changes(sqlite_store: Store) -> None:
-    dry = monitors.apply(sqlite_store, FILE, dry_run=True)
+def test_apply_is_idempotent_and_dry_run_shows_changes(store: Store) -> None:
+    dry = monitors.apply(store, FILE, dry_run=True)
     assert not dry.applied
     assert [str(c).split() for c in dry.changes] == [
         ["create", "channel", "oncall"],
         ["create", "monitor", "churn-drift"],
         ["create", "monitor", "churn-silence"],
     ]
-    assert monitors.list_monitors(sqlite_store) == []
-    assert monitors.apply(sqlite_store, FILE).changed
-    again = monitors.apply(sqlite_store, FILE)
+    assert monitors.list_monitors(store) == []
+    assert monitors.apply(store, FILE).changed
+    again = monitors.apply(store, FILE)
     assert not again.changed
-    drift = monitors.get_monitor(sqlite_store, "churn-drift")
+    drift = monitors.get_monitor(store, "churn-drift")
     assert drift.cooldown == dt.timedelta(hours=6)
     assert drift.target.key == "churn"
-    assert monitors.get_monitor(sqlite_store, "churn-silence").target.key == "churn@v2"
+    assert monitors.get_monitor(store, "churn-silence").target.key == "churn@v2"
     edited = FILE.replace("upper: 0.3", "upper: 0.4").split("  - name: churn-silence")[0]
-    plan = monitors.apply(sqlite_store, edited, dry_run=True)
+    plan = monitors.apply(store, edited, dry_run=True)
     assert {(c.name, c.action, c.fields) for c in plan.changes if c.action != "unchanged"} == {
         ("churn-drift", "update", ("threshold",)),
         ("churn-silence", "delete", ()),
     }
-    monitors.apply(sqlite_store, edited)
-    assert [m.name for m in monitors.list_monitors(sqlite_store)] == ["churn-drift"]
+    monitors.apply(store, edited)
+    assert [m.name for m in monitors.list_monitors(store)] == ["churn-drift"]
 
 
 def test_apply_refuses_unknown_channels_and_bad_yaml(sqlite_store: Store) -> None:

@@ -63,23 +63,23 @@ def test_acknowledge_and_resolve_keep_who_did_it(sqlite_store: Store, tmp_path: 
 
 
 def test_scheduler_continues_where_it_stopped_and_reevaluates_late_data(
-    sqlite_store: Store, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
-    client = client_for(sqlite_store, tmp_path)
+    client = client_for(store, tmp_path)
     create_model(client)
     log_hours(client, range(0, 3))
-    monitors.save_monitor(sqlite_store, _no_data(grace=dt.timedelta(hours=6)))
-    first = monitors.evaluate_due(sqlite_store, now=T0 + 4 * HOUR + dt.timedelta(minutes=5))
+    monitors.save_monitor(store, _no_data(grace=dt.timedelta(hours=6)))
+    first = monitors.evaluate_due(store, now=T0 + 4 * HOUR + dt.timedelta(minutes=5))
     # First run: one grace period back (6 h before 04:00 -> from 22:00 the day before); no alert
     # before the model's first data.
     assert [r.window_start for r in first] == [T0 + i * HOUR for i in range(-2, 4)]
     assert [r.value for r in first][:2] == [None, None]
     assert first[-1].breached  # hour 3 had no data
-    assert monitors.evaluate_due(sqlite_store, now=T0 + 4 * HOUR + dt.timedelta(minutes=30)) == []
+    assert monitors.evaluate_due(store, now=T0 + 4 * HOUR + dt.timedelta(minutes=30)) == []
     log_hours(client, range(3, 4))  # hour 3's data arrives late
-    again = monitors.evaluate_due(sqlite_store, now=T0 + 4 * HOUR + dt.timedelta(minutes=40))
+    again = monitors.evaluate_due(store, now=T0 + 4 * HOUR + dt.timedelta(minutes=40))
     assert [(r.window_start, r.breached) for r in again] == [(T0 + 3 * HOUR, False)]
-    with sqlite_store.session() as session:
+    with store.session() as session:
         (alert,) = monitors.list_alerts(session)
     assert alert.state == "resolved"
     client.close()
