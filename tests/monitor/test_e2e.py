@@ -79,20 +79,18 @@ monitors:
 
 
 @pytest.mark.slow
-def test_thirty_days_raise_each_alert_within_one_window(
-    sqlite_store: Store, tmp_path: Path
-) -> None:
+def test_thirty_days_raise_each_alert_within_one_window(store: Store, tmp_path: Path) -> None:
     settings = MonitorSettings(webhook_allow_loopback=True, delivery_backoff_seconds=0)
-    url = sqlite_store.engine.url.render_as_string(hide_password=False)
+    url = store.engine.url.render_as_string(hide_password=False)
     client = Client.local(url, str(tmp_path / "artifacts"))
     client.create_model("m", features=["x", "y", "city"], scores=["score"])
     rng = np.random.default_rng(6)
     with http_receiver() as hook, smtp_receiver() as smtp:
-        monitors.apply(sqlite_store, _file(hook.url, smtp.port))
+        monitors.apply(store, _file(hook.url, smtp.port))
         for day in range(1, 31):
             for h in range(24):
                 _traffic(client, _day(day) + h * HOUR, rng)
-            monitors.tick(sqlite_store, settings, now=_day(day + 1) + dt.timedelta(minutes=5))
+            monitors.tick(store, settings, now=_day(day + 1) + dt.timedelta(minutes=5))
             if day == 19:
                 assert hook.requests == []
                 assert smtp.messages == []
@@ -103,7 +101,7 @@ def test_thirty_days_raise_each_alert_within_one_window(
     client.close()
 
     assert set(triggers) == {"drift", "missing", "silence"}
-    with sqlite_store.session() as session:
+    with store.session() as session:
         alerts = monitors.list_alerts(session)
     assert all(a.first_window_start >= DRIFT_ON for a in alerts)
     # Each fired for the window of its onset (within one window of it).
