@@ -23,6 +23,13 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     assert "missing_share_at_most" in out.split("Sun 08 Nov")[-1]
     assert (tmp_path / "checks.yaml").exists()
     assert "168 hourly windows" in out  # a week of traffic logged through the client
+    assert "as tracked runs" in out
+    assert "set @production" in out
+    assert "models:/churn@production loads back" in out
+    monitors = out.split("== Monitors on the logged week")[1]
+    assert "churn-data-drift" in monitors
+    assert "churn-missing-values" in monitors
+    assert "Mon 02 Nov" not in monitors  # nothing fires before the drift day
     assert (tmp_path / "store" / "vigil.db").exists()
     assert (tmp_path / "training.vgp").exists()
     assert len(list(tmp_path.glob("production-*.vgp"))) == 7

@@ -14,7 +14,10 @@ import pyarrow.parquet as pq
 from vigil.analysis.drift import drift
 from vigil.analysis.validation import suggest_checks
 from vigil.demo.data import DRIFT_DAY, production_week, training_set
+from vigil.demo.training import train_and_register
+from vigil.monitor.demo import run_demo_monitors
 from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
+from vigil.store.core import Store
 
 Echo = Callable[[str], None]
 
@@ -40,6 +43,16 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
     echo("== Training data profile")
     echo(reference.summary())
 
+    store_dir = out_dir / "store"
+    shutil.rmtree(store_dir, ignore_errors=True)  # the demo starts from a clean store each time
+    store_dir.mkdir(parents=True)
+    store_url, artifacts_url = f"sqlite:///{store_dir / 'vigil.db'}", str(store_dir / "artifacts")
+    store = Store.open(store_url, artifacts_url)
+    try:
+        train_and_register(training_path, reference, store, DEMO_MODEL, echo)
+    finally:
+        store.close()
+
     days: list[tuple[dt.datetime, DatasetProfile]] = []
     week_tables = production_week(rows_per_day=max(rows // 4, 100), seed=seed)
     for start, table in week_tables:
@@ -49,7 +62,13 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
         (out_dir / f"production-{start:%Y-%m-%d}.vgp").write_bytes(day_profile.to_bytes())
         days.append((start, day_profile))
 
-    _log_through_client(out_dir, week_tables, echo)
+    _log_through_client(store_url, artifacts_url, week_tables, echo)
+    store = Store.open(store_url, artifacts_url)
+    try:
+        week_start, week_end = week_tables[0][0], week_tables[-1][0] + dt.timedelta(days=1)
+        _, alerts_text = run_demo_monitors(store, DEMO_MODEL, reference, week_start, week_end)
+    finally:
+        store.close()
 
     echo("\n== Production week, day by day, against training")
     echo(_daily_table(reference, days))
@@ -75,20 +94,20 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
         result = suite.validate(day_profile)
         echo(f"\n{start:%a %d %b}: " + result.summary())
 
+    echo("\n== Monitors on the logged week (training data as the reference)")
+    echo(alerts_text)
+
 
 DEMO_MODEL = "churn"
 
 
 def _log_through_client(
-    out_dir: Path, week: list[tuple[dt.datetime, pa.Table]], echo: Echo
+    store_url: str, artifacts_url: str, week: list[tuple[dt.datetime, pa.Table]], echo: Echo
 ) -> None:
     """Log the week as a serving process would: through the client, into the embedded store."""
     from vigil.client import Client
 
-    store = out_dir / "store"
-    shutil.rmtree(store, ignore_errors=True)  # the demo starts from a clean store each time
-    store.mkdir(parents=True)
-    client = Client.local(f"sqlite:///{store / 'vigil.db'}", str(store / "artifacts"))
+    client = Client.local(store_url, artifacts_url)
     try:
         client.create_model(
             DEMO_MODEL,
@@ -98,6 +117,7 @@ def _log_through_client(
             id_column="customer_id",
             timestamp_column="seen_at",
             target_column="churned",
+            registry_model=DEMO_MODEL,
         )
         for _, table in week:
             client.log(DEMO_MODEL, table.drop_columns(["churned"]), version="v1")
@@ -106,7 +126,7 @@ def _log_through_client(
         client.close()
     hours = sorted(w.n_rows for w in windows)
     echo(
-        f"\n== Logged through vigil.Client into the embedded store ({store}/): "
+        f"\n== Logged through vigil.Client into the embedded store ({store_url}): "
         f"{len(windows)} hourly windows, {sum(hours):,} rows, "
         f"{hours[0]}-{hours[-1]} rows an hour (median {hours[len(hours) // 2]})"
     )

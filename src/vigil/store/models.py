@@ -146,6 +146,6 @@ class Kpi(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+from vigil.store import monitor_tables as monitor_tables  # noqa: E402  (registers the tables)
 from vigil.store import registry_tables as registry_tables  # noqa: E402  (registers the tables)
 from vigil.store import tracking_tables as tracking_tables  # noqa: E402  (registers the tables)
-from vigil.store import monitor_tables as monitor_tables  # noqa: E402  (registers the tables)
