@@ -22,7 +22,8 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     assert "no dataset drift" in before
     assert "validation passed" in out  # the first production day
     assert "validation FAILED" in out  # the last one
-    assert "missing_share_at_most" in out.split("Sun 08 Nov")[-1]
+    validation = out.split("== Data checks suggested")[1].split("== Monitors")[0]
+    assert "missing_share_at_most" in validation.split("Sun 08 Nov")[-1]
     assert (tmp_path / "checks.yaml").exists()
     assert "168 hourly windows" in out  # a week of traffic logged through the client
     assert "as tracked runs" in out
