@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import click
 
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
 from vigil.errors import VigilError
 
 EXIT_OK = 0
@@ -35,3 +36,31 @@ def parse_schema(items: Sequence[str]) -> dict[str, str]:
             )
         schema[name] = kind
     return schema
+
+
+# Options shared by the commands that work on a store, or on a server instead of it.
+store_option = click.option(
+    "--store",
+    "store_url",
+    envvar="VIGIL_STORE_URL",
+    default=DEFAULT_STORE_URL,
+    show_default=True,
+    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
+)
+artifacts_option = click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a local folder or s3://bucket/prefix.",
+)
+url_option = click.option(
+    "--url",
+    envvar="VIGIL_URL",
+    default=None,
+    help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
+)
+token_option = click.option(
+    "--token", envvar="VIGIL_TOKEN", default=None, help="The server's API token."
+)

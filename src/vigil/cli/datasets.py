@@ -10,29 +10,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail
-from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.cli.common import EXIT_FINDING, EXIT_OK, artifacts_option, fail, store_option
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a datasets command runs
     from vigil.tracking.datasets import DatasetService
-
-store_option = click.option(
-    "--store",
-    "store_url",
-    envvar="VIGIL_STORE_URL",
-    default=DEFAULT_STORE_URL,
-    show_default=True,
-    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
-)
-artifacts_option = click.option(
-    "--artifacts",
-    "artifacts_url",
-    envvar="VIGIL_ARTIFACTS_URL",
-    default=DEFAULT_ARTIFACTS_URL,
-    show_default=True,
-    help="Artifact store: a folder or s3://bucket/prefix.",
-)
 
 
 @contextmanager

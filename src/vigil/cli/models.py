@@ -23,34 +23,10 @@ from typing import Any, Literal
 
 import click
 
-from vigil.cli.common import fail
-from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.cli.common import artifacts_option, fail, store_option, token_option, url_option
 from vigil.errors import VigilError
 
-_store = click.option(
-    "--store",
-    "store_url",
-    envvar="VIGIL_STORE_URL",
-    default=DEFAULT_STORE_URL,
-    show_default=True,
-    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
-)
-_artifacts = click.option(
-    "--artifacts",
-    "artifacts_url",
-    envvar="VIGIL_ARTIFACTS_URL",
-    default=DEFAULT_ARTIFACTS_URL,
-    show_default=True,
-    help="Artifact store: a folder or s3://bucket/prefix.",
-)
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-_url = click.option(
-    "--url",
-    envvar="VIGIL_URL",
-    default=None,
-    help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
-)
-_token = click.option("--token", envvar="VIGIL_TOKEN", default=None, help="The server's API token.")
 
 
 @contextmanager
@@ -102,10 +78,10 @@ def models_group() -> None:
 
 
 @models_group.command("list")
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 @_json
 def list_command(
     store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
@@ -125,10 +101,10 @@ def list_command(
 
 @models_group.command("versions")
 @click.argument("name")
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 @_json
 def versions_command(
     name: str, store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
@@ -162,10 +138,10 @@ def versions_command(
     default=None,
     help="The training data (or a .vgp profile of it): its columns become the schema.",
 )
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 def register_command(
     name: str,
     path: str,
@@ -243,10 +219,10 @@ def alias_group() -> None:
     show_default=True,
     help="max: higher is better; min: lower is better.",
 )
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 def alias_set_command(
     name: str,
     alias: str,
@@ -278,10 +254,10 @@ def alias_set_command(
 @alias_group.command("delete")
 @click.argument("name")
 @click.argument("alias")
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 def alias_delete_command(
     name: str, alias: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
 ) -> None:
@@ -310,10 +286,10 @@ def _parse_time(value: str) -> dt.datetime:
     default=None,
     help="With --alias: print the version that held it at this time (UTC if no zone).",
 )
-@_store
-@_artifacts
-@_url
-@_token
+@store_option
+@artifacts_option
+@url_option
+@token_option
 @_json
 def history_command(
     name: str,

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from vigil.cli.common import fail
-from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.cli.common import artifacts_option, fail, store_option, token_option, url_option
 from vigil.errors import VigilError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,22 +27,7 @@ if TYPE_CHECKING:
 
 
 def _store_options(command: F) -> F:
-    command = click.option(
-        "--artifacts",
-        "artifacts_url",
-        envvar="VIGIL_ARTIFACTS_URL",
-        default=DEFAULT_ARTIFACTS_URL,
-        show_default=True,
-        help="Artifact store: a local folder or s3://bucket/prefix.",
-    )(command)
-    return click.option(
-        "--store",
-        "store_url",
-        envvar="VIGIL_STORE_URL",
-        default=DEFAULT_STORE_URL,
-        show_default=True,
-        help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
-    )(command)
+    return store_option(artifacts_option(command))
 
 
 @contextmanager
@@ -68,17 +52,6 @@ def _time(value: str) -> dt.datetime:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO time like 2026-01-31T00:00Z") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-url_option = click.option(
-    "--url",
-    envvar="VIGIL_URL",
-    default=None,
-    help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
-)
-token_option = click.option(
-    "--token", envvar="VIGIL_TOKEN", default=None, help="The server's API token."
-)
 
 
 def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:

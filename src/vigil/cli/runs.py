@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vigil.cli.common import fail
-from vigil.cli.datasets import artifacts_option, store_option
+from vigil.cli.common import artifacts_option, fail, store_option
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a runs command runs
