@@ -86,3 +86,28 @@ def test_installed_console_script(tmp_path: Path) -> None:
     missing = subprocess.run([str(vigil_bin), "profile", "/nope"], capture_output=True, text=True)
     assert missing.returncode == 2
     assert "error: no such file or folder" in missing.stderr
+
+
+def test_every_registered_command_resolves_under_its_name() -> None:
+    import click
+
+    from vigil.cli import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(context, name)
+        assert isinstance(command, click.Command)
+        assert command.name == name
+    assert cli.get_command(context, "nonsense") is None
+
+
+def test_light_commands_do_not_import_the_heavy_stacks(tmp_path: Path) -> None:
+    """`vigil --version` and `vigil profile` start without SciPy, SQLAlchemy or FastAPI."""
+    path = _write(tmp_path, "a.parquet", [1.0])
+    code = (
+        "import sys; from vigil.cli import main; "
+        f"main(['--version']); main(['profile', {str(path)!r}]); "
+        "print(sorted(m for m in ('scipy.stats', 'sqlalchemy', 'fastapi') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

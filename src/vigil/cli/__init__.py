@@ -1,50 +1,59 @@
 """The `vigil` command. Exit codes: 0 nothing wrong, 1 drift or a failed check, 2 bad usage or input.
 
-Each command lives in its own module here and is registered in `COMMANDS`.
+Each command lives in its own module and is registered in `COMMANDS` by the module and attribute
+that hold it. A command's module (and what it needs: SciPy, SQLAlchemy, FastAPI...) is imported
+only when that command runs, so `vigil --version` or `vigil profile` start quickly.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 import click
 
 from vigil import __version__
 from vigil.cli.common import EXIT_OK, EXIT_USAGE
-from vigil.cli.datasets import datasets_command
-from vigil.cli.demo import demo_command
-from vigil.cli.drift import drift_command
-from vigil.cli.models import models_group
-from vigil.cli.monitors import alerts_group, monitors_group
-from vigil.cli.profile import profile_command
-from vigil.cli.runs import runs_command
-from vigil.cli.validate import validate_command
-from vigil.server.cli_commands import COMMANDS as STORE_AND_SERVER_COMMANDS
 
-COMMANDS: list[click.Command] = [
-    profile_command,
-    demo_command,
-    validate_command,
-    drift_command,
-    monitors_group,
-    alerts_group,
-    *STORE_AND_SERVER_COMMANDS,
-    datasets_command,
-    runs_command,
-    models_group,
-]
+COMMANDS: dict[str, tuple[str, str]] = {
+    "profile": ("vigil.cli.profile", "profile_command"),
+    "demo": ("vigil.cli.demo", "demo_command"),
+    "validate": ("vigil.cli.validate", "validate_command"),
+    "drift": ("vigil.cli.drift", "drift_command"),
+    "monitors": ("vigil.cli.monitors", "monitors_group"),
+    "alerts": ("vigil.cli.monitors", "alerts_group"),
+    "server": ("vigil.server.cli_commands", "server_command"),
+    "token": ("vigil.server.cli_commands", "token_group"),
+    "db": ("vigil.server.cli_commands", "db_group"),
+    "datasets": ("vigil.cli.datasets", "datasets_command"),
+    "runs": ("vigil.cli.runs", "runs_command"),
+    "models": ("vigil.cli.models", "models_group"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (`vigil --help` imports them all)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target
+        command = getattr(import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{attribute} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="vigil")
 def cli() -> None:
     """Vigil: monitor machine-learning models in production and keep the history of how they
     were built."""
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
