@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import profile
+from vigil.profile.groups import floor_micros, window_of
 from vigil.store.specs import ModelSpec
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
@@ -69,17 +70,16 @@ def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -
 
 
 def window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> list[bytes]:
-    """One profile per window the rows fall in, each carrying its window."""
+    """One profile per window the rows fall in, each carrying its window (aligned on the epoch,
+    as `vigil.profile.groups` aligns windows)."""
     if table.num_rows == 0:
         return []
-    width = window_seconds * 1_000_000
+    size = dt.timedelta(seconds=window_seconds)
     micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
-    starts = (micros // width) * width  # NumPy floors, also before 1970
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    starts = floor_micros(micros, size)
     blobs = []
     for start in np.unique(starts).tolist():
+        window = window_of(start, size)
         part = table.filter(pa.array(starts == start))
-        begin = epoch + dt.timedelta(microseconds=start)
-        window = (begin, begin + dt.timedelta(seconds=window_seconds))
         blobs.append(profile(part, window=window).to_bytes())
     return blobs
