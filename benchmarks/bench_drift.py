@@ -47,6 +47,7 @@ from common import (
     markdown_table,
     measure_all,
     mib,
+    phase_times,
     ratio,
     versions,
     warm_file_cache,
@@ -162,15 +163,6 @@ def data_files(rows: int) -> tuple[Path, Path]:
 # -------------------------------------------------------------------------------------- children
 
 
-def _times(read: Timer | None, work: Timer) -> dict[str, float]:
-    return {
-        "read_s": read.seconds if read else 0.0,
-        "read_cpu_s": read.cpu_seconds if read else 0.0,
-        "work_s": work.seconds,
-        "work_cpu_s": work.cpu_seconds,
-    }
-
-
 def _vigil_columns(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Per column: flagged, the method and statistic, effect size, missing-share change and
     new-category share, from Vigil's JSON report."""
@@ -203,7 +195,7 @@ def child_vigil_cli(args: Sequence[str]) -> dict[str, Any]:
         report = json.loads(out.read_text())
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
-        **_times(None, work),
+        **phase_times(None, work),
         # The CLI process's own CPU time (the child's Timer sees only the waiting parent).
         "work_cpu_s": usage.ru_utime + usage.ru_stime,
         "cli_max_rss_bytes": usage.ru_maxrss * 1024,
@@ -224,7 +216,7 @@ def child_vigil_profiles(args: Sequence[str]) -> dict[str, Any]:
         current = DatasetProfile.from_bytes(Path(args[1]).read_bytes())
         report = vigil.drift(reference, current)
     return {
-        **_times(None, work),
+        **phase_times(None, work),
         "import_s": imports.seconds,
         "versions": versions("vigil", "numpy", "scipy", "pyarrow", "datasketches"),
         "source": loaded_source_digest(),
@@ -266,7 +258,7 @@ def child_evidently(args: Sequence[str]) -> dict[str, Any]:
         elif params.get("type", "").endswith("DriftedColumnsCount"):
             dataset_drift = test["status"] == "FAIL"
     return {
-        **_times(read, work),
+        **phase_times(read, work),
         "versions": versions("evidently", "numpy", "scipy", "pandas", "pyarrow"),
         "dataset_drift": dataset_drift,
         "columns": columns,
@@ -299,7 +291,7 @@ def child_nannyml(args: Sequence[str]) -> dict[str, Any]:
                 "upper_threshold": float(results[(name, method, "upper_threshold")].iloc[0]),
             }
     return {
-        **_times(read, work),
+        **phase_times(read, work),
         "versions": versions("nannyml", "numpy", "scipy", "pandas", "pyarrow"),
         "rows": len(reference),
         "columns": columns,

@@ -39,6 +39,7 @@ from common import (
     markdown_table,
     measure_all,
     mib,
+    phase_times,
     ratio,
     versions,
     warm_file_cache,
@@ -126,16 +127,7 @@ def child_floor(args: Sequence[str]) -> dict[str, Any]:
             checksum += float(np.sum(stats))
         for name in string_names():
             checksum += len(pc.value_counts(table.column(name)))
-    return {**_times(read, work), "checksum": checksum}
-
-
-def _times(read: Timer | None, work: Timer) -> dict[str, float]:
-    return {
-        "read_s": read.seconds if read else 0.0,
-        "read_cpu_s": read.cpu_seconds if read else 0.0,
-        "work_s": work.seconds,
-        "work_cpu_s": work.cpu_seconds,
-    }
+    return {**phase_times(read, work), "checksum": checksum}
 
 
 def _vigil_report(profile: Any) -> dict[str, Any]:
@@ -153,7 +145,7 @@ def child_vigil_path(args: Sequence[str]) -> dict[str, Any]:
 
     with Timer() as work:
         profile = vigil.profile(args[0])
-    return {**_times(None, work), **_vigil_report(profile)}
+    return {**phase_times(None, work), **_vigil_report(profile)}
 
 
 def child_vigil_pandas(args: Sequence[str]) -> dict[str, Any]:
@@ -165,7 +157,7 @@ def child_vigil_pandas(args: Sequence[str]) -> dict[str, Any]:
         frame = pq.read_table(args[0]).to_pandas()
     with Timer() as work:
         profile = vigil.profile(frame)
-    return {**_times(read, work), **_vigil_report(profile)}
+    return {**phase_times(read, work), **_vigil_report(profile)}
 
 
 def child_whylogs(args: Sequence[str]) -> dict[str, Any]:
@@ -185,7 +177,7 @@ def child_whylogs(args: Sequence[str]) -> dict[str, Any]:
         for name in string_names()
     }
     return {
-        **_times(read, work),
+        **phase_times(read, work),
         "versions": versions("whylogs", "numpy", "pyarrow", "pandas"),
         "profile_bytes": len(view.serialize()),
         "quantiles": quantiles,

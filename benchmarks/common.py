@@ -363,6 +363,16 @@ class Timer:
         self.cpu_seconds = time.process_time() - self._cpu_start
 
 
+def phase_times(read: Timer | None, work: Timer) -> dict[str, float]:
+    """A child's phase timings as its report carries them (no read phase: zeros)."""
+    return {
+        "read_s": read.seconds if read else 0.0,
+        "read_cpu_s": read.cpu_seconds if read else 0.0,
+        "work_s": work.seconds,
+        "work_cpu_s": work.cpu_seconds,
+    }
+
+
 # -------------------------------------------------------------------------------------- results
 
 
