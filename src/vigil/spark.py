@@ -20,7 +20,7 @@ from typing import Any, overload
 import pyarrow as pa
 
 from vigil.errors import InvalidInputError
-from vigil.profile.groups import ProfileKey, WindowSize, split_batch, window_micros, window_of
+from vigil.profile.groups import ProfileKey, WindowSize, split_batch, window_micros
 from vigil.profile.profile import DatasetProfile
 from vigil.schema import ColumnKind, Schema
 
@@ -91,11 +91,7 @@ def profile(
             results[key] = _join_columns(results[key], prof) if key in results else prof
     if not grouped:
         return results.get(ProfileKey(None), DatasetProfile.empty())
-    return dict(sorted(results.items(), key=lambda kv: _sort(kv[0])))
-
-
-def _sort(key: ProfileKey) -> tuple[Any, ...]:
-    return (key.window_start is None, key.window_start or _EPOCH, repr(key.segment))
+    return dict(sorted(results.items(), key=lambda kv: kv[0].sort_key))
 
 
 def _profile_pass(
@@ -144,14 +140,7 @@ def _profile_pass(
         )
         prof = DatasetProfile.from_bytes(bytes(row["profile"]))
         merged[key] = merged[key].merge(prof) if key in merged else prof
-    if window_column is not None:
-        for key, prof in merged.items():
-            if key.window_start is not None:
-                start_us = (key.window_start - _EPOCH) // dt.timedelta(microseconds=1)
-                merged[key] = DatasetProfile(
-                    prof.columns, prof.n_rows, window_of(start_us, window), prof.skipped
-                )
-    return merged
+    return {key: key.apply_window(prof, window) for key, prof in merged.items()}
 
 
 def _join_columns(a: DatasetProfile, b: DatasetProfile) -> DatasetProfile:

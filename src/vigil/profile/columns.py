@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -40,16 +40,6 @@ class Histogram:
 
     def to_dict(self) -> dict[str, list[float]]:
         return {"edges": list(self.edges), "counts": list(self.counts)}
-
-
-class ColumnProfile(Protocol):
-    kind: ColumnKind
-    count: int
-    null_count: int
-
-    def merge(self, other: Any) -> Any: ...
-    def to_state(self) -> dict[str, Any]: ...
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 def _nulls(array: pa.Array) -> int:

@@ -41,6 +41,23 @@ class ProfileKey:
     def segment_dict(self) -> dict[str, str | None]:
         return dict(self.segment)
 
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        """Windows in time order (no window last), then segments by value (None last)."""
+        return (
+            self.window_start is None,
+            self.window_start or _EPOCH,
+            tuple((n, v is None, v or "") for n, v in self.segment),
+        )
+
+    def apply_window(self, profile: DatasetProfile, window: WindowSize) -> DatasetProfile:
+        """`profile` carrying this key's window of size `window` (unchanged without a window)."""
+        if self.window_start is None:
+            return profile
+        start_us = (self.window_start - _EPOCH) // dt.timedelta(microseconds=1)
+        span = window_of(start_us, window)
+        return profile.with_window(span.start, span.end)
+
 
 def window_micros(window: WindowSize) -> int:
     """The size of a window in microseconds; refuses sizes that are not positive whole microseconds."""
@@ -102,22 +119,11 @@ def profile_groups(
     groups: dict[ProfileKey, DatasetProfile] = {}
     for batch in source:
         for key, rows in split_batch(batch, window_column, window, segment_columns):
-            part = profile(rows, schema=schema, patterns=patterns, batch_rows=batch_rows)
-            if key.window_start is not None:
-                start_us = (key.window_start - _EPOCH) // dt.timedelta(microseconds=1)
-                part = DatasetProfile(
-                    part.columns, part.n_rows, window_of(start_us, window), part.skipped
-                )
+            part = key.apply_window(
+                profile(rows, schema=schema, patterns=patterns, batch_rows=batch_rows), window
+            )
             groups[key] = groups[key].merge(part) if key in groups else part
-    return dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0])))
-
-
-def _sort_key(key: ProfileKey) -> tuple[Any, ...]:
-    return (
-        key.window_start is None,
-        key.window_start or _EPOCH,
-        tuple((n, v is None, v or "") for n, v in key.segment),
-    )
+    return dict(sorted(groups.items(), key=lambda kv: kv[0].sort_key))
 
 
 def split_batch(
