@@ -10,7 +10,7 @@ import click
 from vigil.analysis.drift import METHODS, DriftReport, drift
 from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail
 from vigil.cli.profile import load_profile
-from vigil.errors import VigilError
+from vigil.errors import InvalidInputError, VigilError
 from vigil.profile import DatasetProfile
 
 
@@ -21,7 +21,7 @@ def _load(item: str) -> DatasetProfile | Path:
     if path.suffix == ".vgp":
         return load_profile(item)
     if not path.exists():
-        raise VigilError(f"no such file or folder: {item!r}")
+        raise InvalidInputError(f"no such file or folder: {item!r}", path=item)
     return path
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vigil.cli.common import fail, parse_schema
-from vigil.errors import VigilError
+from vigil.errors import InvalidInputError, VigilError
 from vigil.profile import DatasetProfile, profile
 
 
@@ -73,7 +73,7 @@ def _profile_on_spark(data: tuple[str, ...], schema: dict[str, str], master: str
 
     missing = [item for item in data if not Path(item).exists() and "://" not in item]
     if missing:
-        raise VigilError(f"no such file or folder: {missing[0]!r}")
+        raise InvalidInputError(f"no such file or folder: {missing[0]!r}", path=missing[0])
     session = spark.local_session(master)
     frame = session.read.parquet(*data)
     return spark.profile(frame, schema=schema or None)
@@ -84,6 +84,6 @@ def load_profile(item: str, *, schema: dict[str, str] | None = None) -> DatasetP
     path = Path(item)
     if path.suffix == ".vgp":
         if not path.is_file():
-            raise VigilError(f"no such profile file: {item!r}")
+            raise InvalidInputError(f"no such profile file: {item!r}", path=item)
         return DatasetProfile.from_bytes(path.read_bytes())
     return profile(path, schema=schema or None)
