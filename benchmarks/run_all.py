@@ -1,6 +1,7 @@
 """Run every `benchmarks/bench_*.py`, one after another, and print their markdown reports.
 
-    make bench                                                  # all, full size, defaults
+    make bench                                                  # all but `scale`, defaults
+    .venv/bin/python benchmarks/run_all.py scale --rows 5000000  # the 100M-row one, by name only
     .venv/bin/python benchmarks/run_all.py profile --repeats 5   # only bench_profile.py
 
 Options after the names are passed to each named script (scripts take different options, so name
@@ -15,11 +16,16 @@ import sys
 
 from common import HERE, PEERS_PYTHON, VIGIL_PYTHON
 
+BY_NAME_ONLY = {"scale"}
+"""Run only when named: `bench_scale.py` writes 16 GiB of data and takes hours at full size."""
+
 
 def main(argv: list[str]) -> int:
     split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
     names, passed = argv[:split], argv[split:]
     scripts = sorted(HERE.glob("bench_*.py"))
+    if not names:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") not in BY_NAME_ONLY]
     if names:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in names]
         missing = set(names) - {s.stem.removeprefix("bench_") for s in scripts}

@@ -20,6 +20,9 @@ apt_install() {
 # Java for the Spark suite.
 command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
 
+# Debian's Chromium for the dashboard's browser tests (driven by Playwright; no browser download).
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+
 # A real Prometheus server scrapes /metrics in the server suite.
 command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 

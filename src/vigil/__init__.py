@@ -15,10 +15,12 @@ from vigil.profile import DatasetProfile, Window, profile
 from vigil.schema import ColumnKind, Schema
 
 if TYPE_CHECKING:
+    from vigil import explain as explain
     from vigil import monitor as monitors
     from vigil.analysis.drift import DriftReport, drift
     from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
     from vigil.client import Client
+    from vigil.lifecycle.live import watch_run
     from vigil.monitor import Monitor
     from vigil.registry import api as models
     from vigil.tracking import Run, RunStatus, start_run
@@ -30,6 +32,7 @@ _LAZY = {
     "Client": "vigil.client",
     "compare_runs": "vigil.tracking.api",
     "drift": "vigil.analysis.drift",
+    "explain": "vigil.explain",  # the package, callable: vigil.explain(model_ref, rows)
     "DriftReport": "vigil.analysis.drift",
     "models": "vigil.registry",  # vigil.registry.models is the vigil.registry.api module
     "Monitor": "vigil.monitor",
@@ -41,6 +44,7 @@ _LAZY = {
     "search_runs": "vigil.tracking.api",
     "start_run": "vigil.tracking",
     "suggest_checks": "vigil.analysis.validation",
+    "watch_run": "vigil.lifecycle.live",
 }
 
 
@@ -78,10 +82,12 @@ __all__ = [
     "__version__",
     "compare_runs",
     "drift",
+    "explain",
     "models",
     "monitors",
     "profile",
     "search_runs",
     "start_run",
     "suggest_checks",
+    "watch_run",
 ]

@@ -225,13 +225,26 @@ def _pandas_to_table(frame: Any) -> pa.Table:
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise InvalidInputError(f"DataFrame has duplicated column names: {duplicated}")
     arrays = []
-    for position in range(frame.shape[1]):
-        series = frame.iloc[:, position]
+    for _, series in frame.items():
         try:
-            arrays.append(pa.array(series, from_pandas=True))
+            arrays.append(_series_to_arrow(series))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
             arrays.append(_stringify(series.tolist(), is_null=series.isna().tolist()))
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _series_to_arrow(series: Any) -> pa.Array:
+    """One pandas column as Arrow; numbers and zoned times go through NumPy, which is several
+    times faster than pyarrow's pandas conversion on the small frames a serving process logs."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return pa.array(series.to_numpy(), from_pandas=True)  # NaN -> null, as pandas means it
+    tz = getattr(dtype, "tz", None)
+    unit = getattr(dtype, "unit", None)
+    if tz is not None and unit in ("s", "ms", "us", "ns"):
+        values = series.to_numpy(dtype=f"datetime64[{unit}]")
+        return pa.array(values, type=pa.timestamp(unit, tz=str(tz)), from_pandas=True)
+    return pa.array(series, from_pandas=True)
 
 
 def _stringify(values: list[Any], *, is_null: list[bool]) -> pa.Array:

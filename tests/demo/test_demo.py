@@ -25,7 +25,7 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     validation = out.split("== Data checks suggested")[1].split("== Monitors")[0]
     assert "missing_share_at_most" in validation.split("Sun 08 Nov")[-1]
     assert (tmp_path / "checks.yaml").exists()
-    assert "168 hourly windows" in out  # a week of traffic logged through the client
+    assert "720 hourly windows over 30 days; the week: 168 hourly windows" in out
     assert "as tracked runs" in out
     assert "set @production" in out
     assert "models:/churn@production loads back" in out

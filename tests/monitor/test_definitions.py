@@ -72,12 +72,25 @@ def test_a_monitor_is_validated_at_construction() -> None:
         )
 
 
+# Kinds that cannot guess what to watch: the least a definition must say.
+REQUIRED_OPTIONS: dict[str, dict[str, object]] = {"kpi_change": {"kpi": "revenue"}}
+
+
 def test_every_kind_has_a_default_threshold_and_measures() -> None:
     for name, kind in KINDS.items():
         assert kind.name == name
         assert kind.default_threshold is not None
         assert kind.description
-        Monitor.model_validate({"name": "x", "kind": name, "target": {"model": "m"}})
+        options = REQUIRED_OPTIONS.get(name, {})
+        Monitor.model_validate(
+            {"name": "x", "kind": name, "target": {"model": "m"}, "options": options}
+        )
+
+
+def test_a_kind_with_required_options_refuses_a_definition_without_them() -> None:
+    for name in REQUIRED_OPTIONS:
+        with pytest.raises(ValueError, match="kpi"):
+            Monitor.model_validate({"name": "x", "kind": name, "target": {"model": "m"}})
 
 
 def test_apply_is_idempotent_and_dry_run_shows_changes(store: Store) -> None:

@@ -52,7 +52,8 @@ def test_the_route_list_covers_the_api() -> None:
         for path, operations in app.openapi()["paths"].items()
         for method in operations
     }
-    walked = {(method, path) for method, path, _ in ROUTES}
+    # OpenAPI writes `{key:path}` (a converter) as `{key}`.
+    walked = {(method, re.sub(r":\w+\}", "}", path)) for method, path, _ in ROUTES}
     assert walked - documented == {("GET", "/openapi.json")}
     assert documented <= walked
     assert {

@@ -134,3 +134,14 @@ def test_any_accepted_key_stays_inside_the_root(key: str) -> None:
         written = [p for p in root.parent.rglob("*") if p.is_file()]
         assert written == [(root / key).resolve()]
         assert store.list() == [key]
+
+
+def test_a_write_into_a_folder_removed_since_the_last_write_recreates_it(tmp_path: Path) -> None:
+    import shutil
+
+    store = LocalArtifactStore(tmp_path / "root")
+    store.put("predictions/m1/2026-11-20/a.parquet", b"a")
+    shutil.rmtree(tmp_path / "root" / "predictions")
+    store.put("predictions/m1/2026-11-20/b.parquet", b"b")
+    assert store.get("predictions/m1/2026-11-20/b.parquet") == b"b"
+    assert store.list("predictions") == ["predictions/m1/2026-11-20/b.parquet"]

@@ -58,13 +58,16 @@ def add_command(path: Path, name: str, store_url: str, artifacts_url: str) -> No
 
 @datasets_command.command("list")
 @click.option("--name", "-n", default=None, help="Only this dataset's versions.")
+@click.option("--actor", default=None, help="Only versions this person added.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @store_option
 @artifacts_option
-def list_command(name: str | None, as_json: bool, store_url: str, artifacts_url: str) -> None:
+def list_command(
+    name: str | None, actor: str | None, as_json: bool, store_url: str, artifacts_url: str
+) -> None:
     """List dataset versions."""
     with _datasets(store_url, artifacts_url) as datasets:
-        versions = datasets.versions(name)
+        versions = datasets.versions(name, actor=actor)
     for v in versions:
         if as_json:
             click.echo(json.dumps(v.model_dump(mode="json")))

@@ -5,7 +5,11 @@
     vigil models register churn model.skops --run-id 3f2a... --tag team=growth --metric auc=0.91
     vigil models alias set churn production 3 [--gate-metric auc --gate-margin 0.01 --gate-suite checks.yaml]
     vigil models alias delete churn production
-    vigil models history churn [--alias production] [--at 2026-11-20T12:00:00Z]
+    vigil models history churn [--alias production] [--at 2026-11-20T12:00:00Z] [--actor ana]
+    vigil models versions churn [--state active|retired] [--actor ana]
+    vigil models retire churn 2 [--note "leaks the label"]
+    vigil models restore churn 2
+    vigil models retraining churn [--window day] [--persistence 2]
 
 The store comes from --store/--artifacts, else VIGIL_STORE_URL/VIGIL_ARTIFACTS_URL, else the
 default SQLite file and folder under ./.vigil; changes are recorded as the OS user. With --url
@@ -27,6 +31,9 @@ from vigil.cli.common import artifacts_option, fail, store_option, token_option,
 from vigil.errors import VigilError
 
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+_actor = click.option(
+    "--actor", default=None, help="Only what this person did (a token's owner or an OS user)."
+)
 
 
 @contextmanager
@@ -101,17 +108,31 @@ def list_command(
 
 @models_group.command("versions")
 @click.argument("name")
+@click.option(
+    "--state",
+    type=click.Choice(["active", "retired"]),
+    default=None,
+    help="Only versions in this lifecycle state.",
+)
+@_actor
 @store_option
 @artifacts_option
 @url_option
 @token_option
 @_json
 def versions_command(
-    name: str, store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
+    name: str,
+    state: Literal["active", "retired"] | None,
+    actor: str | None,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
 ) -> None:
-    """A model's versions, oldest first."""
+    """A model's versions, oldest first, with their lifecycle state and who created them."""
     with _registry(store_url, artifacts_url, url, token) as registry:
-        versions = registry.list_versions(name)
+        versions = registry.list_versions(name, state=state, actor=actor)
     if as_json:
         _print_json([v.to_dict() for v in versions])
         return
@@ -119,9 +140,55 @@ def versions_command(
         aliases = " ".join(f"@{a}" for a in v.aliases)
         metrics = " ".join(f"{k}={x:g}" for k, x in v.metrics.items())
         click.echo(
-            f"{v.version}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}\t{v.source_format}"
-            f"\trun={v.run_id or '-'}\t{metrics}\t{aliases}".rstrip()
+            f"{v.version}\t{v.lifecycle}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}"
+            f"\t{v.source_format}\trun={v.run_id or '-'}\t{metrics}\t{aliases}".rstrip()
         )
+
+
+@models_group.command("retire")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--note", default="", help="Why (kept in the model's history).")
+@store_option
+@artifacts_option
+@url_option
+@token_option
+def retire_command(
+    name: str,
+    version: int,
+    note: str,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """Retire (archive) VERSION of NAME: kept with its history, but no alias may point at it."""
+    with _registry(store_url, artifacts_url, url, token) as registry:
+        info = registry.retire_version(name, version, note=note)
+    click.echo(f"{name} version {info.version} is {info.lifecycle} (by {info.retired_by})")
+
+
+@models_group.command("restore")
+@click.argument("name")
+@click.argument("version", type=int)
+@click.option("--note", default="", help="Why (kept in the model's history).")
+@store_option
+@artifacts_option
+@url_option
+@token_option
+def restore_command(
+    name: str,
+    version: int,
+    note: str,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
+) -> None:
+    """Un-retire VERSION of NAME: it may be given aliases again."""
+    with _registry(store_url, artifacts_url, url, token) as registry:
+        info = registry.restore_version(name, version, note=note)
+    click.echo(f"{name} version {info.version} is {info.lifecycle}")
 
 
 @models_group.command("register")
@@ -286,6 +353,7 @@ def _parse_time(value: str) -> dt.datetime:
     default=None,
     help="With --alias: print the version that held it at this time (UTC if no zone).",
 )
+@_actor
 @store_option
 @artifacts_option
 @url_option
@@ -295,6 +363,7 @@ def history_command(
     name: str,
     alias: str | None,
     at: str | None,
+    actor: str | None,
     store_url: str,
     artifacts_url: str,
     url: str | None,
@@ -314,7 +383,7 @@ def history_command(
             click.echo(f"@{alias} did not exist then" if held is None else str(held))
         return
     with _registry(store_url, artifacts_url, url, token) as registry:
-        events = registry.events(name, alias=alias)
+        events = registry.events(name, alias=alias, actor=actor)
     if as_json:
         _print_json([e.to_dict() for e in events])
         return
@@ -325,3 +394,68 @@ def history_command(
             change += f"{e.to_version if e.to_version is not None else '-'}"
         where = f"@{e.alias}" if e.alias else ""
         click.echo(f"{e.at.isoformat()}\t{e.actor}\t{e.kind}\t{where}\t{change}".rstrip())
+
+
+@models_group.command("retraining")
+@click.argument("name")
+@click.option("--window", type=click.Choice(["hour", "day", "week"]), default="day")
+@click.option(
+    "--persistence", default=2, show_default=True, help="Drifted windows in a row for an onset."
+)
+@store_option
+@artifacts_option
+@url_option
+@token_option
+@_json
+def retraining_command(
+    name: str,
+    window: Literal["hour", "day", "week"],
+    persistence: int,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """The retraining cadence of monitored model NAME: how often its production windows drifted
+    from the training reference, how long after training, and the advice."""
+    from vigil.lifecycle.cadence import retraining_cadence
+    from vigil.lifecycle.http import ApiClient
+    from vigil.store.core import Store
+
+    seconds = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}[window]
+    try:
+        if url is not None:
+            with ApiClient(url, token) as client:
+                params = {"window": window, "persistence": persistence}
+                body = client.json("GET", f"/api/v1/models/{name}/retraining", params=params)
+        else:
+            store = Store.open(store_url, artifacts_url)
+            try:
+                body = retraining_cadence(
+                    store, name, window_seconds=seconds, persistence=persistence
+                ).to_dict()
+            finally:
+                store.close()
+    except VigilError as exc:
+        fail(exc)
+    if as_json:
+        _print_json(body)
+        return
+    share = body["drift_share"]
+    click.echo(
+        f"{name}: {body['drifted_windows']} of {body['windows']} windows drifted"
+        + (f" ({share:.0%})" if share is not None else "")
+    )
+    for v in body["versions"]:
+        onset = (
+            f"drift began {v['days_to_drift']:.1f} days after training"
+            if v["days_to_drift"] is not None
+            else f"no lasting drift in {v['days_watched']:.1f} days"
+        )
+        click.echo(
+            f"  v{v['version']}: {v['drifted_windows']}/{v['windows']} windows drifted; {onset}"
+        )
+    for note in body["skipped"]:
+        click.echo(f"  ({note})")
+    click.echo(body["advice"])

@@ -117,21 +117,29 @@ def apply_command(
 
 @monitors_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--actor", default=None, help="Only monitors this person created or changed.")
 @_store_options
 @url_option
 @token_option
 def list_command(
-    fmt: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
+    fmt: str,
+    actor: str | None,
+    store_url: str,
+    artifacts_url: str,
+    url: str | None,
+    token: str | None,
 ) -> None:
     """List the stored monitors."""
     from vigil.monitor.api import list_monitors
     from vigil.monitor.definitions import Monitor
 
     if url:
-        items = [Monitor.model_validate(m) for m in _call(url, token, "GET", "/api/v1/monitors")]
+        params = {"actor": actor} if actor else {}
+        answer = _call(url, token, "GET", "/api/v1/monitors", params=params)
+        items = [Monitor.model_validate(m) for m in answer]
     else:
         with _opened(store_url, artifacts_url) as store:
-            items = list_monitors(store)
+            items = list_monitors(store, actor=actor)
     if fmt == "json":
         click.echo(json.dumps([m.model_dump(mode="json") for m in items], indent=2))
         return
@@ -182,6 +190,7 @@ def alerts_group() -> None:
 @alerts_group.command("list")
 @click.option("--state", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
 @click.option("--monitor", default=None, help="Only this monitor's alerts.")
+@click.option("--actor", default=None, help="Only alerts this person acknowledged or resolved.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @_store_options
 @url_option
@@ -189,6 +198,7 @@ def alerts_group() -> None:
 def alerts_list(
     state: str | None,
     monitor: str | None,
+    actor: str | None,
     fmt: str,
     store_url: str,
     artifacts_url: str,
@@ -199,12 +209,17 @@ def alerts_list(
     from vigil.monitor.alerts import Alert, list_alerts
 
     if url:
-        params = {k: v for k, v in (("state", state), ("monitor", monitor)) if v}
+        params = {k: v for k, v in (("state", state), ("monitor", monitor), ("actor", actor)) if v}
         answer = _call(url, token, "GET", "/api/v1/alerts", params=params)
         items = [Alert.model_validate(a) for a in answer]
     else:
         with _opened(store_url, artifacts_url) as store, store.session() as session:
-            items = list_alerts(session, state=state, monitor=monitor)  # type: ignore[arg-type]
+            items = list_alerts(
+                session,
+                state=state,  # type: ignore[arg-type]
+                monitor=monitor,
+                actor=actor,
+            )
     if fmt == "json":
         click.echo(json.dumps([a.model_dump(mode="json") for a in items], indent=2))
         return

@@ -19,10 +19,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,10 +32,12 @@ from vigil.client.batching import (
     as_table,
     query_params,
     row_times,
+    segment_profiles,
     to_window_seconds,
     utc,
     window_profiles,
 )
+from vigil.client.monitoring import MonitoringMethods
 from vigil.client.transport import (
     HttpTransport,
     LocalTransport,
@@ -56,6 +58,9 @@ from vigil.store.wire import (
     table_to_ipc,
 )
 
+if TYPE_CHECKING:
+    from vigil.lifecycle.live import LivePage
+
 __all__ = ["DEFAULT_SPOOL_DIR", "Client", "ServerUnavailableError"]
 
 logger = logging.getLogger("vigil.client")
@@ -64,7 +69,7 @@ T = TypeVar("T")
 DEFAULT_SPOOL_DIR = Path(".vigil") / "spool"
 
 
-class Client:
+class Client(MonitoringMethods):
     """Log a model's traffic to Vigil: `Client(url, token=...)`, or `Client.local()` for the
     embedded store. Both have the same methods."""
 
@@ -91,6 +96,7 @@ class Client:
         if timeout <= 0:
             raise InvalidInputError(f"timeout must be positive, got {timeout}")
         self.url = url
+        self._token = token
         self._transport: Transport = HttpTransport(
             url, token, timeout=timeout, retries=retries, backoff=backoff
         )
@@ -114,6 +120,7 @@ class Client:
         client = cls.__new__(cls)
         client.url = store_url or settings.store_url
         client._transport = LocalTransport(client.url, artifacts_url or settings.artifacts_url)
+        client._token = None
         client.spool_dir = None
         client.flush_interval = None
         client.max_body_bytes = 16 << 20
@@ -206,6 +213,11 @@ class Client:
                 f"its columns are {table.column_names}"
             )
         profiles = window_profiles(table.select(profiled), times, spec.window_seconds)
+        segmented = segment_profiles(
+            table.select(profiled), times, spec.window_seconds, spec.segments
+        )
+        segments = [""] * len(profiles) + [key for key, _ in segmented]
+        profiles += [blob for _, blob in segmented]
         rows: dict[str, pa.Array | pa.ChunkedArray] = {TIMESTAMP_COLUMN: times}
         if spec.id_column:
             rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
@@ -217,6 +229,7 @@ class Client:
                 profiles,
                 pa.table(rows) if table.num_rows else None,
                 self.max_body_bytes,
+                segments,
             )
         ]
         return _combined(results, table.num_rows)
@@ -313,9 +326,15 @@ class Client:
         version: str | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        segment: str | None = None,
     ) -> list[WindowOut]:
-        params = query_params(version=version, start=start, end=end)
+        """The model's windows (of one segment, `"<column>=<value>"`, or the whole traffic)."""
+        params = query_params(version=version, start=start, end=end, segment=segment)
         return self._call(lambda: self._transport.windows(model, params))
+
+    def segments(self, model: str) -> list[str]:
+        """The segment keys (`"<column>=<value>"`) the model has windows for."""
+        return self._call(lambda: self._transport.segments(model))
 
     def profile(
         self,
@@ -324,9 +343,11 @@ class Client:
         version: str | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        segment: str | None = None,
     ) -> DatasetProfile:
-        """The merged profile of the model's windows in [start, end)."""
-        params = query_params(version=version, start=start, end=end)
+        """The merged profile of the model's windows in [start, end) (of one segment, or the
+        whole traffic)."""
+        params = query_params(version=version, start=start, end=end, segment=segment)
         return self._call(lambda: self._transport.profile(model, params))
 
     def predictions(
@@ -339,6 +360,106 @@ class Client:
     def kpis(self, *, name: str | None = None, model: str | None = None) -> list[KpiOut]:
         params = query_params(name=name, model=model)
         return self._call(lambda: self._transport.kpis(params))
+
+    # performance (docs/performance.md) -----------------------------------------------------
+
+    def performance(
+        self,
+        model: str,
+        *,
+        window: str = "day",
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        version: str | None = None,
+        segment: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Realized metrics and label coverage per window (`options`: task, positive_class,
+        threshold). The JSON of `GET /api/v1/models/{name}/performance`, in both modes."""
+        params = {"window": window, "start": start, "end": end, "version": version}
+        return self._performance(
+            model, "performance", "realized", {**params, "segment": segment}, options
+        )
+
+    def estimated_performance(
+        self,
+        model: str,
+        *,
+        reference_start: dt.datetime,
+        reference_end: dt.datetime,
+        window: str = "day",
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        version: str | None = None,
+        segment: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Metrics estimated without labels (CBPE calibrated on the labelled reference period)."""
+        params = {
+            "reference_start": reference_start,
+            "reference_end": reference_end,
+            "window": window,
+            "start": start,
+            "end": end,
+            "version": version,
+            "segment": segment,
+        }
+        return self._performance(model, "performance/estimated", "estimated", params, options)
+
+    def fairness(
+        self,
+        model: str,
+        attribute: str,
+        *,
+        window: str = "day",
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        version: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Fairness across the groups of segment column `attribute`, per window."""
+        params = {"attribute": attribute, "window": window, "start": start, "end": end}
+        return self._performance(
+            model, "fairness", "fairness_report", {**params, "version": version}, options
+        )
+
+    def segment_performance(
+        self,
+        model: str,
+        *,
+        baseline_start: dt.datetime,
+        baseline_end: dt.datetime,
+        start: dt.datetime,
+        end: dt.datetime,
+        metric: str = "accuracy",
+        window: str = "day",
+        version: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """The segments that explain a change of `metric` between two periods, and the features
+        whose drift correlates with it."""
+        params = {
+            "baseline_start": baseline_start,
+            "baseline_end": baseline_end,
+            "start": start,
+            "end": end,
+            "metric": metric,
+            "window": window,
+            "version": version,
+        }
+        return self._performance(model, "performance/segments", "segment_report", params, options)
+
+    def _performance(
+        self,
+        model: str,
+        path: str,
+        function: str,
+        params: dict[str, Any],
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        from vigil.performance.client import call
+
+        return self._call(lambda: call(self._transport, model, path, function, params, options))
 
     # delivery and spool ---------------------------------------------------------------------
 
@@ -455,6 +576,21 @@ class Client:
         """How many calls wait in the spool."""
         return len(self._spooled())
 
+    def watch_run(
+        self, run_id: str, *, interval: float = 1.0, timeout: float | None = None
+    ) -> Iterator[LivePage]:
+        """Follow a tracking run while it runs: pages of its new metric and system-metric points
+        until it ends (see `vigil.watch_run`)."""
+        from vigil.lifecycle.live import watch_run
+
+        if isinstance(self._transport, LocalTransport):
+            return watch_run(
+                run_id, store=self._transport.store, interval=interval, timeout=timeout
+            )
+        return watch_run(
+            run_id, url=self.url, token=self._token, interval=interval, timeout=timeout
+        )
+
     def close(self) -> None:
         """Stop the background flusher, try once more to deliver the spool, release connections."""
         self._stop.set()
@@ -477,16 +613,23 @@ class Client:
 
 
 def split_log(
-    version: str, profiles: list[bytes], rows: pa.Table | None, limit: int
+    version: str,
+    profiles: list[bytes],
+    rows: pa.Table | None,
+    limit: int,
+    segments: Sequence[str] = (),
 ) -> list[LogBatch]:
     """One log batch, or several when it would pass `limit` bytes (profiles and row slices are
-    spread over batches with ids `<id>-0`, `<id>-1`..., each applied once on its own)."""
+    spread over batches with ids `<id>-0`, `<id>-1`..., each applied once on its own).
+
+    `segments`, when given, holds each profile's segment key ("" for the whole traffic)."""
     half = max(limit // 2, 1)
-    groups: list[list[bytes]] = [[]]
-    for blob in profiles:
-        if groups[-1] and sum(map(len, groups[-1])) + len(blob) > half:
+    keys = list(segments) or [""] * len(profiles)
+    groups: list[list[tuple[str, bytes]]] = [[]]
+    for key, blob in zip(keys, profiles, strict=True):
+        if groups[-1] and sum(len(b) for _, b in groups[-1]) + len(blob) > half:
             groups.append([])
-        groups[-1].append(blob)
+        groups[-1].append((key, blob))
     slices: list[pa.Table | None] = [rows]
     if rows is not None and rows.nbytes > half:
         step = max(1, rows.num_rows * half // rows.nbytes)
@@ -496,7 +639,8 @@ def split_log(
     return [
         LogBatch(
             version=version,
-            profiles=groups[i] if i < len(groups) else [],
+            profiles=[blob for _, blob in groups[i]] if i < len(groups) else [],
+            segments=[key for key, _ in groups[i]] if i < len(groups) and any(keys) else [],
             rows=table_to_ipc(part) if (part := slices[i] if i < len(slices) else None) else None,
             batch_id=base if count == 1 else f"{base}-{i}",
         )

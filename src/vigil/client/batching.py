@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,12 @@ from vigil.profile.groups import floor_micros, window_of
 from vigil.store.specs import ModelSpec
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+MAX_SEGMENT_VALUES = 100
+"""Per call, a segment column's most frequent values get their own windows; the rest are left to
+the whole-traffic windows (a warning says so), so an id-like column cannot explode the store."""
+MAX_SEGMENT_VALUE_LENGTH = 200
+
+logger = logging.getLogger("vigil.client")
 
 
 def to_window_seconds(window: dt.timedelta | int) -> int:
@@ -83,3 +91,52 @@ def window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> li
         part = table.filter(pa.array(starts == start))
         blobs.append(profile(part, window=window).to_bytes())
     return blobs
+
+
+def segment_key(column: str, value: str) -> str:
+    """The key of one segment's windows: `"<column>=<value>"`."""
+    return f"{column}={value}"
+
+
+def segment_profiles(
+    table: pa.Table,
+    times: pa.Array,
+    window_seconds: int,
+    segment_columns: Sequence[str],
+) -> list[tuple[str, bytes]]:
+    """Per segment column and value, one profile per window (`(segment key, profile bytes)`).
+
+    Rows whose segment value is null are only in the whole-traffic windows. Each column is
+    segmented on its own (country, and device; not country x device).
+    """
+    out: list[tuple[str, bytes]] = []
+    if table.num_rows == 0:
+        return out
+    for column in segment_columns:
+        if column not in table.column_names:
+            continue
+        values = pc.cast(table[column], pa.string()).combine_chunks()
+        counts = pc.value_counts(values.drop_null()).to_pylist()
+        counts.sort(key=lambda item: (-item["counts"], item["values"]))
+        kept = [c["values"] for c in counts if len(c["values"]) <= MAX_SEGMENT_VALUE_LENGTH]
+        if len(kept) < len(counts):
+            logger.warning(
+                "segment column %r has values longer than %d characters; they get no segment "
+                "windows",
+                column,
+                MAX_SEGMENT_VALUE_LENGTH,
+            )
+        if len(kept) > MAX_SEGMENT_VALUES:
+            logger.warning(
+                "segment column %r has %d values in one call; the %d most frequent get segment "
+                "windows, the rest are only in the whole-traffic windows",
+                column,
+                len(kept),
+                MAX_SEGMENT_VALUES,
+            )
+            kept = kept[:MAX_SEGMENT_VALUES]
+        for value in sorted(kept):
+            mask = pc.fill_null(pc.equal(values, value), False)
+            blobs = window_profiles(table.filter(mask), times.filter(mask), window_seconds)
+            out.extend((segment_key(column, value), blob) for blob in blobs)
+    return out

@@ -73,6 +73,7 @@ class Transport(Protocol):
     def send(self, kind: str, model: str, body: bytes) -> IngestResult: ...
     def send_kpi(self, kpi: KpiIn) -> KpiOut: ...
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]: ...
+    def segments(self, model: str) -> list[str]: ...
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
     def predictions(self, model: str, params: dict[str, str]) -> pa.Table: ...
     def kpis(self, params: dict[str, str]) -> list[KpiOut]: ...
@@ -171,6 +172,10 @@ class HttpTransport:
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
         response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=params)
         return [WindowOut.model_validate(w) for w in response.json()]
+
+    def segments(self, model: str) -> list[str]:
+        response = self._request("GET", f"/api/v1/models/{_q(model)}/segments")
+        return [str(key) for key in response.json()]
 
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
         response = self._request("GET", f"/api/v1/models/{_q(model)}/profile", params=params)
@@ -364,6 +369,12 @@ class LocalTransport:
         with self.store.session() as session:
             return service.list_windows(session, model, **_typed(params))
 
+    def segments(self, model: str) -> list[str]:
+        from vigil.store import service
+
+        with self.store.session() as session:
+            return service.list_segments(session, model)
+
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
         from vigil.store import service
 
@@ -439,6 +450,7 @@ class LocalTransport:
             order_by=body.order_by,
             max_results=body.max_results,
             page_token=body.page_token,
+            actor=body.actor,
         )
 
     def metric_history(

@@ -102,3 +102,21 @@ def production_week(rows_per_day: int, seed: int) -> list[tuple[dt.datetime, pa.
         n = int(rows_per_day * rng.uniform(0.9, 1.1))
         days.append((start, customers(n, rng, start=start, hours=24, drift=drift)))
     return days
+
+
+HISTORY_DAYS = 23
+"""Days of ordinary traffic logged before the production week, so the store holds 30 days."""
+
+
+def history(
+    rows_per_day: int, seed: int, days: int = HISTORY_DAYS
+) -> list[tuple[dt.datetime, pa.Table]]:
+    """`days` days of traffic like training, ending where the production week starts."""
+    rng = np.random.default_rng(seed + 2)
+    first = dt.datetime(2026, 11, 2, tzinfo=dt.UTC) - dt.timedelta(days=days)
+    out = []
+    for day in range(days):
+        start = first + dt.timedelta(days=day)
+        n = int(rows_per_day * rng.uniform(0.9, 1.1))
+        out.append((start, customers(n, rng, start=start, hours=24)))
+    return out

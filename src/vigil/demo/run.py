@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from vigil.analysis.drift import drift
 from vigil.analysis.validation import suggest_checks
-from vigil.demo.data import DRIFT_DAY, production_week, training_set
+from vigil.demo.data import DRIFT_DAY, history, production_week, training_set
 from vigil.demo.training import train_and_register
 from vigil.monitor.demo import run_demo_monitors
 from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
@@ -31,7 +32,9 @@ DEMO_ROLES: dict[str, Any] = {
 }
 
 
-def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
+def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> tuple[str, str]:
+    """Generate, profile, log, train, register and monitor; returns the demo store's URLs
+    (metadata, artifacts), which `vigil demo` then serves."""
     out_dir.mkdir(parents=True, exist_ok=True)
     echo(f"Vigil demo: a churn model, {rows:,} training rows and a week of production traffic")
     echo(f"(drift begins on production day {DRIFT_DAY + 1}); files in {out_dir}/\n")
@@ -62,7 +65,8 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
         (out_dir / f"production-{start:%Y-%m-%d}.vgp").write_bytes(day_profile.to_bytes())
         days.append((start, day_profile))
 
-    _log_through_client(store_url, artifacts_url, week_tables, echo)
+    earlier = history(rows_per_day=max(rows // 4, 100), seed=seed)
+    _log_through_client(store_url, artifacts_url, earlier, week_tables, echo)
     store = Store.open(store_url, artifacts_url)
     try:
         week_start, week_end = week_tables[0][0], week_tables[-1][0] + dt.timedelta(days=1)
@@ -96,13 +100,18 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> None:
 
     echo("\n== Monitors on the logged week (training data as the reference)")
     echo(alerts_text)
+    return store_url, artifacts_url
 
 
 DEMO_MODEL = "churn"
 
 
 def _log_through_client(
-    store_url: str, artifacts_url: str, week: list[tuple[dt.datetime, pa.Table]], echo: Echo
+    store_url: str,
+    artifacts_url: str,
+    earlier: list[tuple[dt.datetime, pa.Table]],
+    week: list[tuple[dt.datetime, pa.Table]],
+    echo: Echo,
 ) -> None:
     """Log the week as a serving process would: through the client, into the embedded store."""
     from vigil.client import Client
@@ -111,27 +120,51 @@ def _log_through_client(
     try:
         client.create_model(
             DEMO_MODEL,
-            features=[c for c in week[0][1].column_names if c not in NOT_FEATURES],
+            features=[
+                c for c in week[0][1].column_names if c not in NOT_FEATURES and c not in SEGMENTS
+            ],
             predictions=["churn_predicted"],
             scores=["churn_score"],
+            segments=list(SEGMENTS),
             id_column="customer_id",
             timestamp_column="seen_at",
             target_column="churned",
             registry_model=DEMO_MODEL,
         )
-        for _, table in week:
+        for start, table in [*earlier, *week]:
             client.log(DEMO_MODEL, table.drop_columns(["churned"]), version="v1")
+            # Ground truth arrives a day later; the last day has none yet (label coverage).
+            if start < week[-1][0]:
+                client.log_labels(
+                    DEMO_MODEL,
+                    table["customer_id"],
+                    table["churned"],
+                    timestamp=start + dt.timedelta(days=1),
+                )
+            churned = pc.mean(pc.cast(table["churned"], pa.float64())).as_py()
+            client.log_kpi(
+                "retained_customers_share",
+                round(1.0 - churned, 4),
+                timestamp=start + dt.timedelta(hours=23),
+                model=DEMO_MODEL,
+                version="v1",
+            )
         windows = client.windows(DEMO_MODEL)
+        client.flush()
     finally:
         client.close()
-    hours = sorted(w.n_rows for w in windows)
+    week_hours = sorted(w.n_rows for w in windows if w.start >= week[0][0])
     echo(
         f"\n== Logged through vigil.Client into the embedded store ({store_url}): "
-        f"{len(windows)} hourly windows, {sum(hours):,} rows, "
-        f"{hours[0]}-{hours[-1]} rows an hour (median {hours[len(hours) // 2]})"
+        f"{len(windows)} hourly windows over {len(earlier) + len(week)} days; the week: "
+        f"{len(week_hours)} hourly windows, {sum(week_hours):,} rows, "
+        f"{week_hours[0]}-{week_hours[-1]} rows an hour (median {week_hours[len(week_hours) // 2]}); "
+        "labels a day later, a daily KPI"
     )
 
 
+SEGMENTS = ("region",)
+"""Per-segment windows and performance (and fairness across regions) on the dashboard."""
 NOT_FEATURES = frozenset({"customer_id", "seen_at", "churn_score", "churn_predicted", "churned"})
 
 

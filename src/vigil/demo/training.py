@@ -91,12 +91,26 @@ def train_and_register(
                 "log_loss": float(log_loss(y_valid, np.clip(proba, 1e-6, 1 - 1e-6))),
             }
             run.log_metrics(metrics)
+            for step, auc in _staged_auc(pipeline, x_valid, y_valid):
+                run.log_metric("valid_roc_auc_by_size", auc, step=step)
             results.append((metrics["roc_auc"], name, run.id, pipeline, metrics))
         echo(
             f"  {name:<18} roc_auc {metrics['roc_auc']:.4f}  accuracy {metrics['accuracy']:.4f}"
             f"  log_loss {metrics['log_loss']:.4f}  (run {run.id[:8]})"
         )
-    _, best_name, run_id, pipeline, metrics = max(results, key=lambda r: r[0])
+    ranked = sorted(results, key=lambda r: r[0])
+    _, second_name, second_run, second_pipeline, second_metrics = ranked[-2]
+    runner_up = models.register(
+        model_name,
+        second_pipeline,
+        run_id=second_run,
+        metrics=second_metrics,
+        profile=reference,
+        description=f"{second_name}, the runner-up",
+        store=store,
+    )
+    models.set_alias(model_name, "staging", runner_up.version, store=store)
+    _, best_name, run_id, pipeline, metrics = ranked[-1]
     version = models.register(
         model_name,
         pipeline,
@@ -107,6 +121,7 @@ def train_and_register(
         store=store,
     )
     models.set_alias(model_name, "production", version.version, store=store)
+    _log_importance(pipeline, x_valid, y_valid, store, (model_name, version.version), run_id)
     uri = f"models:/{model_name}@production"
     # skops refuses types outside its default trust list; OneHotEncoder holds a numpy.dtype.
     loaded = models.load(uri, store=store, trusted=["numpy.dtype"])
@@ -116,3 +131,37 @@ def train_and_register(
         f"{uri} loads back with validation ROC AUC {check:.4f}"
     )
     return uri
+
+
+def _staged_auc(pipeline: Any, x_valid: Any, y_valid: Any) -> list[tuple[int, float]]:
+    """Validation ROC AUC as the ensemble grows (trees or boosting iterations): a metric curve
+    per run, for the dashboard's overlaid curves."""
+    from sklearn.metrics import roc_auc_score
+
+    estimator = pipeline[-1]
+    features = pipeline[:-1].transform(x_valid)
+    curve: list[tuple[int, float]] = []
+    if hasattr(estimator, "staged_predict_proba"):
+        for i, proba in enumerate(estimator.staged_predict_proba(features), start=1):
+            if i % 10 == 0:
+                curve.append((i, float(roc_auc_score(y_valid, proba[:, 1]))))
+    elif hasattr(estimator, "estimators_"):
+        trees = estimator.estimators_
+        total = np.zeros(features.shape[0])
+        for i, tree in enumerate(trees, start=1):
+            total += tree.predict_proba(features)[:, 1]
+            if i % 10 == 0:
+                curve.append((i, float(roc_auc_score(y_valid, total / i))))
+    return curve
+
+
+def _log_importance(
+    pipeline: Any, x_valid: Any, y_valid: Any, store: Store, version: tuple[str, int], run_id: str
+) -> None:
+    """Permutation importance of the registered version, logged with it and its run (the
+    dashboard's model page shows it)."""
+    from vigil.explain.api import log_importance
+    from vigil.explain.permutation import permutation_importance
+
+    importance = permutation_importance(pipeline, x_valid, y_valid, n_repeats=3, max_rows=2000)
+    log_importance(importance, run=run_id, model_version=version, store=store)

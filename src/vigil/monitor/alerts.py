@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
+from vigil.events.findings import record_alert_event
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.windows import Window
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, DeliveryRow, MonitorRow
@@ -93,6 +94,7 @@ def _event(session: Session, alert: AlertRow, event: str, actor: str, note: str 
             alert_id=alert.id, at=utcnow(), event=event, state=alert.state, actor=actor, note=note
         )
     )
+    record_alert_event(session, alert, event, actor, note)
 
 
 def _enqueue(session: Session, alert: AlertRow, channels: tuple[str, ...], event: str) -> None:
@@ -246,12 +248,17 @@ def list_alerts(
     *,
     state: AlertState | None = None,
     monitor: str | None = None,
+    actor: str | None = None,
     limit: int = 100,
 ) -> list[Alert]:
+    """Alerts, newest first; `actor`: only those someone acknowledged or resolved by hand."""
     query = select(AlertRow)
     if state is not None:
         query = query.where(AlertRow.state == state)
     if monitor is not None:
         query = query.where(AlertRow.monitor_name == monitor)
+    if actor is not None:
+        acted = select(AlertEventRow.alert_id).where(AlertEventRow.actor == actor)
+        query = query.where(AlertRow.id.in_(acted))
     rows = session.scalars(query.order_by(AlertRow.id.desc()).limit(limit)).all()
     return [alert_out(session, r) for r in rows]

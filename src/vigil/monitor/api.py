@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.events.outbox import EventType, emit
 from vigil.monitor.baselines import BASELINE_ARTIFACT_PREFIX
 from vigil.monitor.definitions import NAME_PATTERN, Channel, Monitor, MonitorFile
 from vigil.profile import DatasetProfile
+from vigil.registry.values import current_user
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, MonitorRow
 from vigil.store.repositories import ModelRepository, utcnow
@@ -148,26 +150,51 @@ def _check_channels(session: Session, spec: MonitorFile, prune: bool) -> None:
             )
 
 
-def apply(store: Store, text: str, *, dry_run: bool = False, prune: bool = True) -> Plan:
+def apply(
+    store: Store,
+    text: str,
+    *,
+    dry_run: bool = False,
+    prune: bool = True,
+    actor: str | None = None,
+) -> Plan:
     """Make the stored monitors and channels those of the YAML `text`: create, update and (with
-    `prune`) delete. Applying the same file again changes nothing. `dry_run` only reports."""
+    `prune`) delete. Applying the same file again changes nothing. `dry_run` only reports.
+    Changes are recorded as `actor` (the OS user by default)."""
     spec = parse_file(text)
+    who = actor or current_user()
     with store.session() as session:
         _check_channels(session, spec, prune)
         plan = _plan(session, spec, prune=prune)
         if not dry_run:
             for change, item in plan:
-                _execute(session, change, item)
+                _execute(session, change, item, who)
             session.commit()
     return Plan(changes=tuple(c for c, _ in plan), applied=not dry_run)
 
 
-def _execute(session: Session, change: Change, item: Monitor | Channel | None) -> None:
+_MONITOR_EVENTS: dict[str, EventType] = {
+    "create": "monitor.created",
+    "update": "monitor.updated",
+    "delete": "monitor.deleted",
+}
+
+
+def _execute(session: Session, change: Change, item: Monitor | Channel | None, actor: str) -> None:
     table: Any = MonitorRow if change.object == "monitor" else ChannelRow
     now = utcnow()
     if change.action == "create":
         assert item is not None
-        session.add(table(name=item.name, definition=_dump(item), created_at=now, updated_at=now))
+        session.add(
+            table(
+                name=item.name,
+                definition=_dump(item),
+                created_at=now,
+                updated_at=now,
+                created_by=actor,
+                updated_by=actor,
+            )
+        )
     elif change.action in ("update", "delete"):
         row = session.scalars(select(table).where(table.name == change.name)).one()
         if change.action == "delete":
@@ -176,8 +203,18 @@ def _execute(session: Session, change: Change, item: Monitor | Channel | None) -
             assert item is not None
             row.definition = _dump(item)
             row.updated_at = now
+            row.updated_by = actor
             if isinstance(row, MonitorRow) and _resets(change.fields):
                 row.evaluated_until = None
+    if change.object == "monitor" and change.action in _MONITOR_EVENTS:
+        # Channels are not published: their definitions hold secrets.
+        emit(
+            session,
+            _MONITOR_EVENTS[change.action],
+            subject=change.name,
+            actor=actor,
+            data={"monitor": change.name, "fields": list(change.fields)},
+        )
 
 
 def _resets(fields: tuple[str, ...]) -> bool:
@@ -188,22 +225,22 @@ def _resets(fields: tuple[str, ...]) -> bool:
 # -- one at a time -----------------------------------------------------------------------------
 
 
-def save_monitor(store: Store, monitor: Monitor) -> Change:
-    """Create or replace one monitor."""
+def save_monitor(store: Store, monitor: Monitor, *, actor: str | None = None) -> Change:
+    """Create or replace one monitor (recorded as `actor`, the OS user by default)."""
     with store.session() as session:
         spec = MonitorFile(monitors=(monitor,))
         _check_channels(session, spec, prune=False)
         change, item = _plan(session, spec, prune=False)[0]
-        _execute(session, change, item)
+        _execute(session, change, item, actor or current_user())
         session.commit()
     return change
 
 
-def save_channel(store: Store, channel: Channel) -> Change:
+def save_channel(store: Store, channel: Channel, *, actor: str | None = None) -> Change:
     """Create or replace one channel."""
     with store.session() as session:
         change, item = _plan(session, MonitorFile(channels=(channel,)), prune=False)[0]
-        _execute(session, change, item)
+        _execute(session, change, item, actor or current_user())
         session.commit()
     return change
 
@@ -220,9 +257,13 @@ def get_monitor(store: Store, name: str) -> Monitor:
         return Monitor.model_validate(_row(session, MonitorRow, name, "monitor").definition)
 
 
-def list_monitors(store: Store) -> list[Monitor]:
+def list_monitors(store: Store, *, actor: str | None = None) -> list[Monitor]:
+    """The monitors by name; `actor`: only those this person created or last changed."""
     with store.session() as session:
-        rows = session.scalars(select(MonitorRow).order_by(MonitorRow.name)).all()
+        query = select(MonitorRow)
+        if actor is not None:
+            query = query.where((MonitorRow.created_by == actor) | (MonitorRow.updated_by == actor))
+        rows = session.scalars(query.order_by(MonitorRow.name)).all()
         return [Monitor.model_validate(r.definition) for r in rows]
 
 
@@ -232,9 +273,16 @@ def list_channels(store: Store) -> list[Channel]:
         return [Channel.model_validate(r.definition) for r in rows]
 
 
-def delete_monitor(store: Store, name: str) -> None:
+def delete_monitor(store: Store, name: str, *, actor: str | None = None) -> None:
     with store.session() as session:
         session.delete(_row(session, MonitorRow, name, "monitor"))
+        emit(
+            session,
+            "monitor.deleted",
+            subject=name,
+            actor=actor or current_user(),
+            data={"monitor": name, "fields": []},
+        )
         session.commit()
 
 

@@ -33,15 +33,81 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 class Target(_Frozen):
-    """What a monitor watches: a monitored model, optionally one of its versions."""
+    """What a monitor watches: a monitored model; optionally one of its versions, or the version
+    a registry alias points at (resolved at each evaluation); optionally one segment.
+
+    >>> Target(model="churn", alias="production", segment={"country": "FR"}).key
+    'churn@production[country=FR]'
+    """
 
     model: str = Field(min_length=1, max_length=200)
     version: str | None = Field(default=None, max_length=200)
+    alias: str | None = Field(default=None, max_length=200)
+    """An alias of the model's `registry_model` (`production`): its version's windows."""
+    segment: dict[str, str] | None = None
+    """One segment column and its value, e.g. `{"country": "FR"}`: that segment's windows."""
+
+    @field_validator("segment", mode="before")
+    @classmethod
+    def _segment_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: v if isinstance(v, str) else _segment_value(v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _one_version(self) -> Target:
+        if self.version is not None and self.alias is not None:
+            raise ValueError(
+                f"a target names a version ({self.version!r}) or an alias ({self.alias!r}), "
+                "not both"
+            )
+        if self.alias is not None:
+            from vigil.errors import InvalidInputError
+            from vigil.registry.types import check_alias
+
+            try:
+                check_alias(self.alias)
+            except InvalidInputError as exc:
+                raise ValueError(exc.message) from None
+        if self.segment is not None:
+            if len(self.segment) != 1:
+                raise ValueError(
+                    f"a target's segment names exactly one column and its value, e.g. "
+                    f'{{"country": "FR"}}; got {self.segment}'
+                )
+            ((column, _),) = self.segment.items()
+            if not column or "=" in column:
+                raise ValueError(f"segment column {column!r} must be a non-empty name without '='")
+        return self
+
+    @property
+    def segment_key(self) -> str:
+        """The stored windows' segment key: "" (the whole traffic) or "column=value"."""
+        if not self.segment:
+            return ""
+        ((column, value),) = self.segment.items()
+        return f"{column}={value}"
 
     @property
     def key(self) -> str:
-        """The alert deduplication key of this target."""
-        return self.model if self.version is None else f"{self.model}@{self.version}"
+        """The alert deduplication key of this target: model, @version or @alias, [segment]."""
+        key = self.model
+        if self.version is not None:
+            key += f"@{self.version}"
+        elif self.alias is not None:
+            key += f"@{self.alias}"
+        return key + (f"[{self.segment_key}]" if self.segment else "")
+
+
+def _segment_value(value: Any) -> str:
+    """A segment value as the store keys it (booleans `true`/`false`, numbers as written)."""
+    if isinstance(value, bool | int | float):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # As the client writes segment keys: Arrow's cast to string (1.0 -> "1", True -> "true").
+        return str(pc.cast(pa.array([value]), pa.string())[0].as_py())
+    raise ValueError(f"a segment value must be a string, number or boolean, got {value!r}")
 
 
 class ProfileBaseline(_Frozen):

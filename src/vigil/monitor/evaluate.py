@@ -26,6 +26,7 @@ from vigil.monitor.definitions import (
     RegistryBaseline,
 )
 from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
+from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.monitor.windows import Window, floor_window, grid, load_windows
 from vigil.profile import DatasetProfile
@@ -64,6 +65,7 @@ class _Run:
     model_id: int
     model: ModelSpec
     first_data: dt.datetime | None = None
+    target: ResolvedTarget = field(default_factory=lambda: ResolvedTarget(None))
     windows: dict[dt.datetime, Window] = field(default_factory=dict)
     references: dict[tuple[dt.datetime, ...], DatasetProfile | None] = field(default_factory=dict)
     values: dict[tuple[tuple[dt.datetime, ...], dt.datetime], float | None] = field(
@@ -81,9 +83,10 @@ class _Run:
             load_windows(
                 self.session,
                 self.model_id,
-                self.monitor.target.version,
+                self.target.version,
                 missing,
                 self.monitor.window_seconds,
+                segment=self.target.segment,
             )
         )
         return [self.windows[s] for s in starts]
@@ -127,7 +130,7 @@ class _Run:
         reference = self.reference(starts)
         if self.kind.needs_reference and reference is None:
             return Measurement(None, "the baseline has no data yet"), None
-        context = Context(self.monitor, self.model, reference, self.first_data)
+        context = Context(self.monitor, self.model, reference, self.first_data, self.store)
         measurement = self.kind.measure(context, window)
         threshold = self.monitor.effective_threshold()
         if not isinstance(threshold, LearnedThreshold):
@@ -236,6 +239,12 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
         first = session.scalar(
             select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
         )
+        spec = spec_of(model)
+        try:
+            target = resolve(session, monitor.target, spec, model.id)
+        except VigilError as exc:  # e.g. the alias was deleted: say so, evaluate the others
+            logger.warning("monitor %s: %s; skipped", monitor.name, exc.message)
+            continue
         runs.append(
             _Run(
                 store,
@@ -244,8 +253,9 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
                 row.evaluated_until,
                 monitor,
                 model.id,
-                spec_of(model),
+                spec,
                 first,
+                target,
             )
         )
     return runs
@@ -329,15 +339,23 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
     windows = load_windows(
         session,
         run.model_id,
-        run.monitor.target.version,
+        run.target.version,
         list(evaluated),
         run.monitor.window_seconds,
+        segment=run.target.segment,
     )
-    return [
+    late = {
         s
         for s, w in windows.items()
         if w.last_arrival is not None and w.last_arrival > evaluated[s]
-    ]
+    }
+    # The kind reads with its own session: end this read transaction first (on SQLite every
+    # transaction holds the write lock).
+    session.rollback()
+    context = Context(run.monitor, run.model, None, run.first_data, run.store)
+    arrivals = run.kind.arrivals(context, evaluated) if evaluated else {}
+    late.update(s for s, at in arrivals.items() if s in evaluated and at > evaluated[s])
+    return sorted(late)
 
 
 def backfill(

@@ -55,16 +55,21 @@ def load_windows(
     version: str | None,
     starts: Sequence[dt.datetime],
     seconds: int,
+    *,
+    segment: str = "",
 ) -> dict[dt.datetime, Window]:
     """The monitor windows starting at `starts`, each the union of the model's stored windows in
-    it (empty windows included, with no rows)."""
+    it (empty windows included, with no rows); `segment` "" is the whole traffic."""
     if not starts:
         return {}
     step = dt.timedelta(seconds=seconds)
     first, last = min(starts), max(starts) + step
     wanted = set(starts)
     rows: dict[dt.datetime, list[tuple[int, int, dt.datetime, bytes]]] = {s: [] for s in starts}
-    for stored in WindowRepository(session).list(model_id, version=version, start=first, end=last):
+    stored_windows = WindowRepository(session).list(
+        model_id, version=version, start=first, end=last, segment=segment
+    )
+    for stored in stored_windows:
         key = floor_window(stored.start, seconds)
         if key in wanted:
             rows[key].append((stored.n_rows, stored.n_uploads, stored.last_arrival, stored.profile))

@@ -29,6 +29,7 @@ from vigil.registry.packaging import materialise
 from vigil.registry.remote import RemoteRegistry
 from vigil.registry.service import Registry
 from vigil.registry.types import (
+    Lifecycle,
     ModelVersionInfo,
     RegisteredModelInfo,
     RegistryEventInfo,
@@ -246,10 +247,45 @@ def get_version(
 
 
 def list_versions(
-    name: str, *, store: Store | None = None, url: str | None = None, token: str | None = None
+    name: str,
+    *,
+    state: Lifecycle | None = None,
+    actor: str | None = None,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
 ) -> list[ModelVersionInfo]:
+    """The model's versions, oldest first (in lifecycle `state`, created by `actor`, if given)."""
     with _registry(store, url, token) as registry:
-        return registry.list_versions(name)
+        return registry.list_versions(name, state=state, actor=actor)
+
+
+def retire(
+    name: str,
+    version: int,
+    *,
+    note: str = "",
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> ModelVersionInfo:
+    """Retire (archive) a version: kept with its history, refused an alias."""
+    with _registry(store, url, token) as registry:
+        return registry.retire_version(name, version, note=note)
+
+
+def restore(
+    name: str,
+    version: int,
+    *,
+    note: str = "",
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> ModelVersionInfo:
+    """Un-retire a version."""
+    with _registry(store, url, token) as registry:
+        return registry.restore_version(name, version, note=note)
 
 
 def versions_of_run(
@@ -309,10 +345,11 @@ def history(
     name: str,
     *,
     alias: str | None = None,
+    actor: str | None = None,
     store: Store | None = None,
     url: str | None = None,
     token: str | None = None,
 ) -> list[RegistryEventInfo]:
-    """The model's append-only event log, oldest first."""
+    """The model's append-only event log, oldest first (`actor`: one person's changes)."""
     with _registry(store, url, token) as registry:
-        return registry.events(name, alias=alias)
+        return registry.events(name, alias=alias, actor=actor)

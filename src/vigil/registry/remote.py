@@ -91,6 +91,9 @@ def version_from_dict(d: Mapping[str, Any]) -> ModelVersionInfo:
         created_at=_time(d["created_at"]),
         has_profile=d["has_profile"],
         aliases=tuple(d["aliases"]),
+        lifecycle=d.get("lifecycle", "active"),
+        retired_by=d.get("retired_by", ""),
+        retired_at=_time(d["retired_at"]) if d.get("retired_at") else None,
     )
 
 
@@ -208,11 +211,20 @@ class RemoteRegistry:
             self._request("GET", f"/models/{_q(name)}/versions/{int(version)}").json()
         )
 
-    def list_versions(self, name: str) -> list[ModelVersionInfo]:
-        return [
-            version_from_dict(v)
-            for v in self._request("GET", f"/models/{_q(name)}/versions").json()
-        ]
+    def list_versions(
+        self, name: str, *, state: str | None = None, actor: str | None = None
+    ) -> list[ModelVersionInfo]:
+        params = {k: v for k, v in (("state", state), ("actor", actor)) if v is not None}
+        response = self._request("GET", f"/models/{_q(name)}/versions", params=params)
+        return [version_from_dict(v) for v in response.json()]
+
+    def retire_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        path = f"/models/{_q(name)}/versions/{int(version)}/retire"
+        return version_from_dict(self._request("POST", path, json={"note": note}).json())
+
+    def restore_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        path = f"/models/{_q(name)}/versions/{int(version)}/restore"
+        return version_from_dict(self._request("POST", path, json={"note": note}).json())
 
     def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
         response = self._request("GET", "/versions", params={"run_id": run_id})
@@ -281,7 +293,11 @@ class RemoteRegistry:
         ]
         return version
 
-    def events(self, name: str, *, alias: str | None = None) -> list[RegistryEventInfo]:
+    def events(
+        self, name: str, *, alias: str | None = None, actor: str | None = None
+    ) -> list[RegistryEventInfo]:
         params = {"alias": check_alias(alias)} if alias is not None else {}
+        if actor is not None:
+            params["actor"] = actor
         response = self._request("GET", f"/models/{_q(name)}/events", params=params)
         return [event_from_dict(e) for e in response.json()]

@@ -126,6 +126,9 @@ def version_info(
         created_at=row.created_at,
         has_profile=row.profile_key is not None,
         aliases=aliases,
+        lifecycle=row.lifecycle,  # type: ignore[arg-type]
+        retired_by=row.retired_by,
+        retired_at=row.retired_at,
     )
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from vigil.errors import InvalidInputError, NotFoundError
+from vigil.errors import ConflictError, InvalidInputError, NotFoundError
+from vigil.events.outbox import EventType, emit
 from vigil.profile import DatasetProfile
 from vigil.registry.gates import Gates, evaluate
 from vigil.registry.packaging import PackedModel, pack, unpack
@@ -32,11 +33,13 @@ from vigil.registry.repository import (
     version_row,
 )
 from vigil.registry.types import (
+    Lifecycle,
     ModelVersionInfo,
     PromotionRefusedError,
     RegisteredModelInfo,
     RegistryEventInfo,
     check_alias,
+    check_lifecycle,
     check_model_name,
     check_version,
 )
@@ -60,6 +63,23 @@ if TYPE_CHECKING:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+PUBLISHED: dict[str, EventType] = {
+    "version_created": "model.version_created",
+    "alias_set": "model.alias_moved",
+    "alias_moved": "model.alias_moved",
+    "alias_deleted": "model.alias_deleted",
+    "version_retired": "model.version_retired",
+    "version_restored": "model.version_restored",
+}
+"""Registry event kinds that other systems hear about (in the outbox, same transaction)."""
+
+
+class VersionRetiredError(ConflictError):
+    """An alias was asked to point at a retired version."""
+
+    code = "version_retired"
 
 
 class Registry:
@@ -238,15 +258,60 @@ class Registry:
             model = find_model(session, name)
             return version_info(session, model, version_row(session, model, version))
 
-    def list_versions(self, name: str) -> list[ModelVersionInfo]:
+    def list_versions(
+        self, name: str, *, state: Lifecycle | None = None, actor: str | None = None
+    ) -> list[ModelVersionInfo]:
+        """The model's versions, oldest first; only those in lifecycle `state` (`active`,
+        `retired`) and created by `actor` when given."""
+        check_lifecycle(state)
         with self.store.session() as session:
             model = find_model(session, name)
-            rows = session.scalars(
-                select(RegistryModelVersion)
-                .where(RegistryModelVersion.model_id == model.id)
-                .order_by(RegistryModelVersion.version)
-            ).all()
+            query = select(RegistryModelVersion).where(RegistryModelVersion.model_id == model.id)
+            if state is not None:
+                query = query.where(RegistryModelVersion.lifecycle == state)
+            if actor is not None:
+                query = query.where(RegistryModelVersion.created_by == actor)
+            rows = session.scalars(query.order_by(RegistryModelVersion.version)).all()
             return [version_info(session, model, r) for r in rows]
+
+    def retire_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        """Archive a version: it keeps its artifact, metrics and history, and can be loaded, but
+        no alias may point at it. Refused (ConflictError) while an alias points at it."""
+        with self.store.session() as session:
+            model = find_model(session, name, lock=True)
+            row = version_row(session, model, version)
+            if row.lifecycle == "retired":
+                return version_info(session, model, row)
+            holding = sorted(a for a, v in aliases_of(session, model).items() if v == version)
+            if holding:
+                raise ConflictError(
+                    f"version {version} of {name!r} cannot be retired while "
+                    f"{', '.join('@' + a for a in holding)} points at it; move or delete "
+                    "the alias first",
+                    model=name,
+                    version=version,
+                    aliases=holding,
+                )
+            row.lifecycle, row.retired_by, row.retired_at = "retired", self.actor, _now()
+            self._event(
+                session, model, "version_retired", to_version=version, details={"note": note}
+            )
+            session.commit()
+            return version_info(session, model, row)
+
+    def restore_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        """Un-retire a version: it may be given aliases again."""
+        with self.store.session() as session:
+            model = find_model(session, name, lock=True)
+            row = version_row(session, model, version)
+            if row.lifecycle == "active":
+                return version_info(session, model, row)
+            row.lifecycle, row.retired_by, row.retired_at = "active", "", None
+            self._event(
+                session, model, "version_restored", to_version=version, details={"note": note}
+            )
+            session.commit()
+            return version_info(session, model, row)
 
     def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
         """Every version registered from the tracking run `run_id` (lineage), by model and number."""
@@ -328,6 +393,16 @@ class Registry:
         with self.store.session() as session:
             model = find_model(session, name, lock=True)
             target = version_row(session, model, version)
+            if target.lifecycle == "retired":
+                raise VersionRetiredError(
+                    f"version {version} of {name!r} is retired (by {target.retired_by or '?'} "
+                    f"at {target.retired_at:%Y-%m-%d %H:%M} UTC), so @{alias} cannot point at "
+                    f"it; restore it first (`vigil models restore {name} {version}`) or choose "
+                    "an active version",
+                    model=name,
+                    alias=alias,
+                    version=version,
+                )
             current = alias_row(session, model, alias)
             previous = current.version if current is not None else None
             if gates is not None:
@@ -441,13 +516,18 @@ class Registry:
                 return None
             return event.to_version
 
-    def events(self, name: str, *, alias: str | None = None) -> list[RegistryEventInfo]:
-        """The model's event log, oldest first (only one alias's events when `alias` is given)."""
+    def events(
+        self, name: str, *, alias: str | None = None, actor: str | None = None
+    ) -> list[RegistryEventInfo]:
+        """The model's event log, oldest first (only one alias's events when `alias` is given,
+        only `actor`'s when `actor` is)."""
         with self.store.session() as session:
             model = find_model(session, name)
             query = select(RegistryEvent).where(RegistryEvent.model_id == model.id)
             if alias is not None:
                 query = query.where(RegistryEvent.alias == check_alias(alias))
+            if actor is not None:
+                query = query.where(RegistryEvent.actor == actor)
             rows = session.scalars(query.order_by(RegistryEvent.at, RegistryEvent.id)).all()
             return [event_info(model, r) for r in rows]
 
@@ -534,4 +614,21 @@ class Registry:
         )
         session.add(event)
         session.flush()
+        published = PUBLISHED.get(kind)
+        if published is not None:
+            emit(
+                session,
+                published,
+                subject=model.name,
+                actor=self.actor,
+                at=event.at,
+                data={
+                    "model": model.name,
+                    "alias": alias,
+                    "from_version": from_version,
+                    "to_version": to_version,
+                    "registry_event_id": event.id,
+                    "details": details or {},
+                },
+            )
         return event

@@ -18,7 +18,11 @@ EventKind = Literal[
     "alias_deleted",
     "alias_refused",
     "tags_changed",
+    "version_retired",
+    "version_restored",
 ]
+Lifecycle = Literal["active", "retired"]
+LIFECYCLE_STATES: tuple[str, ...] = ("active", "retired")
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,199}$")
 _ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,199}$")
@@ -45,6 +49,15 @@ def check_alias(alias: str) -> str:
             alias=alias,
         )
     return alias
+
+
+def check_lifecycle(state: str | None) -> Lifecycle | None:
+    """`state` if it is a lifecycle state (or None), else InvalidInputError naming the states."""
+    if state is not None and state not in LIFECYCLE_STATES:
+        raise InvalidInputError(
+            f"lifecycle state {state!r} is not one of {', '.join(LIFECYCLE_STATES)}", state=state
+        )
+    return state  # type: ignore[return-value]
 
 
 def check_version(version: int) -> int:
@@ -102,6 +115,10 @@ class ModelVersionInfo:
     created_at: dt.datetime
     has_profile: bool
     aliases: tuple[str, ...] = ()
+    lifecycle: Lifecycle = "active"
+    """`retired` versions keep their history but cannot be given an alias."""
+    retired_by: str = ""
+    retired_at: dt.datetime | None = None
 
     @property
     def uri(self) -> str:
@@ -125,6 +142,9 @@ class ModelVersionInfo:
             "created_at": self.created_at.isoformat(),
             "has_profile": self.has_profile,
             "aliases": list(self.aliases),
+            "lifecycle": self.lifecycle,
+            "retired_by": self.retired_by,
+            "retired_at": self.retired_at.isoformat() if self.retired_at else None,
         }
 
 

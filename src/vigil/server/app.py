@@ -13,19 +13,28 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vigil.dashboard import install as install_dashboard
 from vigil.errors import PayloadTooLargeError, VigilError
 from vigil.server.deps import TokenCache
 from vigil.server.limits import BodySizeLimit
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import (
     alerts,
+    comparisons,
     datasets,
+    events,
+    explain,
     health,
     ingest,
     kpis,
+    lifecycle,
     meta,
+    mlflow_artifacts,
+    mlflow_registry,
+    mlflow_tracking,
     models,
     monitors,
+    performance,
     registry,
     runs,
     tokens,
@@ -49,6 +58,14 @@ ROUTERS = (
     registry.router,
     monitors.router,
     alerts.router,
+    events.router,
+    lifecycle.router,
+    explain.router,
+    mlflow_tracking.router,
+    mlflow_registry.router,
+    mlflow_artifacts.router,
+    comparisons.router,
+    performance.router,
 )
 
 FIRST_TOKEN_HINT = (
@@ -152,6 +169,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.dashboard)
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics)

@@ -48,13 +48,17 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 async def get_session(store: StoreDep) -> AsyncIterator[Session]:
-    """A session per request. Opening one does no I/O (it connects on first use); closing it
-    returns the connection to the pool, which may block, so that runs in the thread pool."""
+    """A session per request. Opening one does no I/O (it connects on first use); closing one in a
+    transaction returns the connection to the pool, which may block, so that runs in the thread
+    pool (a committed or rolled-back session holds no connection any more)."""
     session = store.new_session()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()  # nothing to roll back and no connection held: no I/O, no thread hop
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -44,6 +44,36 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.drift_share = Gauge(
+            "vigil_drift_share",
+            "Share of columns that drifted in the latest evaluated window, per drift monitor.",
+            ["model", "monitor"],
+            registry=self.registry,
+        )
+        self.drift_statistic = Gauge(
+            "vigil_drift_statistic",
+            "Drift statistic of a column in its monitor's latest evaluated window.",
+            ["model", "monitor", "column", "method"],
+            registry=self.registry,
+        )
+        self.drift_p_value = Gauge(
+            "vigil_drift_p_value",
+            "p-value of a column's drift test (for tests that give one), latest window.",
+            ["model", "monitor", "column", "method"],
+            registry=self.registry,
+        )
+        self.drift_detected = Gauge(
+            "vigil_drift_detected",
+            "1 when a column drifted in its monitor's latest evaluated window, else 0.",
+            ["model", "monitor", "column"],
+            registry=self.registry,
+        )
+        self.open_alerts = Gauge(
+            "vigil_alerts_open",
+            "Alerts not yet resolved (open or acknowledged), per target and severity.",
+            ["target", "severity"],
+            registry=self.registry,
+        )
         self.requests = Counter(
             "vigil_http_requests",
             "HTTP requests, per route template, method and status.",

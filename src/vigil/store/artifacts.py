@@ -82,6 +82,8 @@ class LocalArtifactStore(ArtifactStore):
         self.root = Path(root).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.url = str(self.root)
+        self._folders: set[Path] = set()
+        """Folders this store created and checked (a write into one skips the mkdir and check)."""
 
     def _path(self, key: str) -> Path:
         validate_key(key)
@@ -93,13 +95,30 @@ class LocalArtifactStore(ArtifactStore):
             )
         return path
 
-    def put(self, key: str, data: bytes) -> None:
+    def _folder_for(self, key: str) -> Path:
+        """The checked path of `key`, its folder created; a folder this store already created and
+        checked is trusted without resolving it again (writes of prediction files are many)."""
+        path = self.root / validate_key(key)
+        if path.parent in self._folders:
+            return path
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Re-check after creating folders: a symlinked folder could have been swapped in.
         path = self._path(key)
+        self._folders.add(path.parent)
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._folder_for(key)
         temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(temp, flags, 0o644)
+        except FileNotFoundError:  # the folder was removed since: create and check it again
+            self._folders.discard(path.parent)
+            path = self._folder_for(key)
+            temp = path.with_name(temp.name)
+            fd = os.open(temp, flags, 0o644)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +110,39 @@ def alembic_config() -> Config:
 def head_revision() -> str:
     """The revision the migrations lead to; several heads (one branch per area, e.g. tracking and
     monitors, each starting from the same revision) are joined with '+', in sorted order."""
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = set(script.get_heads())
     if not heads:
         raise RuntimeError("the store has no migrations")
-    return "+".join(sorted(heads))
+    # A head that another branch `depends_on` is not kept in the version table once that branch
+    # is applied (Alembic counts it as applied with it), so it is not reported either.
+    return "+".join(sorted(heads - _dependency_ancestors(script, heads)))
+
+
+def _dependency_ancestors(script: ScriptDirectory, heads: set[str]) -> set[str]:
+    """The heads that another head reaches through its parents and `depends_on` links (only a
+    `depends_on` link can reach a head: no head is another revision's `down_revision`)."""
+
+    def parents(name: str) -> list[str]:
+        revision = script.get_revision(name)
+        assert revision is not None
+        linked = [script.get_revision(d) for d in _names(revision.dependencies)]
+        return _names(revision.down_revision) + [r.revision for r in linked if r is not None]
+
+    pending = [parent for head in heads for parent in parents(head)]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in seen:
+            seen.add(name)
+            pending += parents(name)
+    return heads & seen
+
+
+def _names(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -76,12 +76,15 @@ class MonitoredModel(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+SEGMENT_KEY_LENGTH = 400
+
+
 class ProfileWindow(Base):
     """The merged profile of everything a model logged in one window, with volume and arrivals."""
 
     __tablename__ = "profile_windows"
     __table_args__ = (
-        UniqueConstraint("model_id", "version", "start", name="uq_window_key"),
+        UniqueConstraint("model_id", "version", "segment", "start", name="uq_window_key"),
         Index("ix_profile_windows_model_last_arrival", "model_id", "last_arrival"),
     )
 
@@ -90,6 +93,8 @@ class ProfileWindow(Base):
         ForeignKey("monitored_models.id", ondelete="CASCADE"), index=True
     )
     version: Mapped[str] = mapped_column(String(200), default="")
+    segment: Mapped[str] = mapped_column(String(SEGMENT_KEY_LENGTH), default="", server_default="")
+    """"" for the whole traffic, else one segment's share of it: `"<column>=<value>"`."""
     start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     end: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     n_rows: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -146,6 +151,10 @@ class Kpi(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+from vigil.store import collab_tables as collab_tables  # noqa: E402  (registers the tables)
+from vigil.store import dashboard_tables as dashboard_tables  # noqa: E402  (registers the tables)
+from vigil.store import explain_tables as explain_tables  # noqa: E402  (registers the tables)
+from vigil.store import mlflow_tables as mlflow_tables  # noqa: E402  (registers the tables)
 from vigil.store import monitor_tables as monitor_tables  # noqa: E402  (registers the tables)
 from vigil.store import registry_tables as registry_tables  # noqa: E402  (registers the tables)
 from vigil.store import tracking_tables as tracking_tables  # noqa: E402  (registers the tables)

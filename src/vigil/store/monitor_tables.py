@@ -36,6 +36,9 @@ class MonitorRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     evaluated_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     """End of the latest window evaluated as closed (the scheduler continues from here)."""
+    created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    updated_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """Who created and who last changed the monitor (`collab` branch)."""
 
 
 class ChannelRow(Base):
@@ -48,6 +51,8 @@ class ChannelRow(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    updated_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class MonitorResultRow(Base):

@@ -51,6 +51,10 @@ class RegistryModelVersion(Base):
     status: Mapped[str] = mapped_column(String(20), default="READY")
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    lifecycle: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    """`active` or `retired` (kept with its history, but refused an alias); `collab` branch."""
+    retired_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RegistryAlias(Base):

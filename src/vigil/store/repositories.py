@@ -130,6 +130,49 @@ _MERGE_WINDOW = (
 )
 
 
+_LOCK_WINDOW = (
+    select(
+        ProfileWindow.id,
+        ProfileWindow.profile,
+        ProfileWindow.end,
+        ProfileWindow.first_arrival,
+        ProfileWindow.last_arrival,
+    )
+    .where(
+        (ProfileWindow.model_id == bindparam("model_id"))
+        & (ProfileWindow.version == bindparam("version"))
+        & (ProfileWindow.segment == bindparam("segment"))
+        & (ProfileWindow.start == bindparam("start"))
+    )
+    .with_for_update()
+)
+
+
+def _new_window(insert: Any) -> Any:
+    columns = ["model_id", "version", "segment", "start", "end", "n_rows", "n_uploads"]
+    columns += ["first_arrival", "last_arrival", "profile"]
+    statement = insert(ProfileWindow.__table__).values({c: bindparam(c) for c in columns})
+    return statement.on_conflict_do_nothing().returning(ProfileWindow.id)
+
+
+def _claim_batch(insert: Any) -> Any:
+    columns = ["batch_id", "model_id", "kind", "n_rows", "received_at"]
+    statement = insert(IngestedBatch.__table__).values({c: bindparam(c) for c in columns})
+    return statement.on_conflict_do_nothing().returning(IngestedBatch.batch_id)
+
+
+# Per backend (ON CONFLICT is dialect-specific), built once.
+_NEW_WINDOW = {"postgresql": _new_window(postgresql.insert), "sqlite": _new_window(sqlite.insert)}
+_CLAIM_BATCH = {
+    "postgresql": _claim_batch(postgresql.insert),
+    "sqlite": _claim_batch(sqlite.insert),
+}
+
+
+def _statement(session: Session, by_dialect: dict[str, Any]) -> Any:
+    return by_dialect["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+
+
 class WindowRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -144,19 +187,19 @@ class WindowRepository:
         blob: bytes,
         combine: Callable[[bytes], bytes],
         arrival: dt.datetime,
+        segment: str = "",
     ) -> None:
         """Fold `blob` into the window's stored profile (created on first upload).
+
+        `segment` is "" for the whole traffic, or `"<column>=<value>"` for one segment's share.
 
         Concurrent uploads to one window are safe: the row is locked (SELECT ... FOR UPDATE on
         PostgreSQL; a SQLite transaction holds the write lock), and a missing row is created with
         ON CONFLICT DO NOTHING, so of two first uploads one creates it and the other merges.
         """
-        table = ProfileWindow.__table__
-        w = ProfileWindow
-        key = (w.model_id == model_id) & (w.version == version) & (w.start == start)
-        locked = select(w.id, w.profile, w.end, w.first_arrival, w.last_arrival).where(key)
+        key = {"model_id": model_id, "version": version, "segment": segment, "start": start}
         for _ in range(2):
-            row = self.session.execute(locked.with_for_update()).first()
+            row = self.session.execute(_LOCK_WINDOW, key).first()
             if row is not None:
                 self.session.execute(
                     _MERGE_WINDOW,
@@ -170,19 +213,16 @@ class WindowRepository:
                     },
                 )
                 return
-            statement = _insert(self.session, table).values(
-                model_id=model_id,
-                version=version,
-                start=start,
-                end=end,
-                n_rows=n_rows,
-                n_uploads=1,
-                first_arrival=arrival,
-                last_arrival=arrival,
-                profile=blob,
-            )
-            statement = statement.on_conflict_do_nothing().returning(w.id)
-            if self.session.execute(statement).first() is not None:
+            values = {
+                **key,
+                "end": end,
+                "n_rows": n_rows,
+                "n_uploads": 1,
+                "first_arrival": arrival,
+                "last_arrival": arrival,
+                "profile": blob,
+            }
+            if self.session.execute(_statement(self.session, _NEW_WINDOW), values).first():
                 return
         raise RuntimeError(
             f"window {start.isoformat()} of model {model_id} neither found nor created"
@@ -195,8 +235,12 @@ class WindowRepository:
         version: str | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        segment: str = "",
     ) -> Sequence[ProfileWindow]:
-        query = select(ProfileWindow).where(ProfileWindow.model_id == model_id)
+        """The model's windows of one segment ("" = the whole traffic), oldest first."""
+        query = select(ProfileWindow).where(
+            (ProfileWindow.model_id == model_id) & (ProfileWindow.segment == segment)
+        )
         if version is not None:
             query = query.where(ProfileWindow.version == version)
         if start is not None:
@@ -206,6 +250,16 @@ class WindowRepository:
         return self.session.scalars(
             query.order_by(ProfileWindow.start, ProfileWindow.version)
         ).all()
+
+    def segments(self, model_id: int) -> Sequence[str]:
+        """The segment keys the model has windows for (without "", the whole traffic)."""
+        rows = self.session.scalars(
+            select(ProfileWindow.segment)
+            .where((ProfileWindow.model_id == model_id) & (ProfileWindow.segment != ""))
+            .distinct()
+            .order_by(ProfileWindow.segment)
+        )
+        return list(rows)
 
     def last_arrivals(self) -> dict[str, dt.datetime]:
         """The latest arrival time per model name (for /metrics)."""
@@ -223,18 +277,6 @@ class BatchRepository:
 
     def claim(self, batch_id: str, model_id: int | None, kind: str, n_rows: int) -> bool:
         """Record `batch_id`; False when it had been recorded before (a retry or a replay)."""
-        statement = (
-            _insert(self.session, IngestedBatch.__table__)
-            .values(
-                batch_id=bindparam("batch_id"),
-                model_id=bindparam("model_id"),
-                kind=bindparam("kind"),
-                n_rows=bindparam("n_rows"),
-                received_at=bindparam("received_at"),
-            )
-            .on_conflict_do_nothing()
-            .returning(IngestedBatch.batch_id)
-        )
         values = {
             "batch_id": batch_id,
             "model_id": model_id,
@@ -242,7 +284,9 @@ class BatchRepository:
             "n_rows": n_rows,
             "received_at": utcnow(),
         }
-        return self.session.execute(statement, values).first() is not None
+        return (
+            self.session.execute(_statement(self.session, _CLAIM_BATCH), values).first() is not None
+        )
 
     def claimed(self, batch_ids: Sequence[str]) -> set[str]:
         """Which of `batch_ids` have been recorded and not superseded by a compaction."""

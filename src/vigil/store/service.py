@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError, InvalidInputError
 from vigil.profile import DatasetProfile
-from vigil.store.models import MonitoredModel, ProfileWindow
+from vigil.store.models import SEGMENT_KEY_LENGTH, MonitoredModel, ProfileWindow
 from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
 from vigil.store.repositories import (
     BatchRepository,
@@ -49,6 +49,7 @@ def model_out(model: MonitoredModel) -> ModelOut:
 def window_out(window: ProfileWindow) -> WindowOut:
     return WindowOut(
         version=window.version,
+        segment=window.segment,
         start=window.start,
         end=window.end,
         n_rows=window.n_rows,
@@ -152,10 +153,30 @@ def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
     return table
 
 
-def _window_start(item: tuple[DatasetProfile, bytes]) -> dt.datetime:
+def _check_segment(spec: ModelSpec, key: str, index: int) -> str:
+    """A segment key `"<column>=<value>"` naming one of the model's segment columns."""
+    if key == "":
+        return key
+    column, sep, value = key.partition("=")
+    if not sep or column not in spec.segments:
+        raise InvalidInputError(
+            f"profile #{index} has segment key {key!r}; it must be '<column>=<value>' with a "
+            f"segment column of model {spec.name!r} ({spec.segments})",
+            segment=key,
+        )
+    if len(key) > SEGMENT_KEY_LENGTH:
+        raise InvalidInputError(
+            f"profile #{index} has a segment key of {len(key)} characters; at most "
+            f"{SEGMENT_KEY_LENGTH} are kept (column {column!r}, value {value[:40]!r}...)",
+            segment=key[:100],
+        )
+    return key
+
+
+def _window_key(item: tuple[DatasetProfile, bytes, str]) -> tuple[dt.datetime, str]:
     window = item[0].window
     assert window is not None
-    return window.start
+    return window.start, item[2]
 
 
 def ingest_log(
@@ -175,13 +196,15 @@ def ingest_log(
     arrival = now or utcnow()
     model_id, spec = (models or ModelCache()).get(session, model_name)
     profiles = [_check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
+    segments = [_check_segment(spec, batch.segment_of(i), i) for i in range(len(profiles))]
     rows = _check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
     if rows is not None and VERSION_COLUMN not in rows.column_names:
         rows = rows.append_column(
             VERSION_COLUMN, pa.array([batch.version] * rows.num_rows, pa.string())
         )
-    n_rows = rows.num_rows if rows is not None else sum(p.n_rows for p in profiles)
-    windows = [p.window.start for p in profiles if p.window is not None]
+    whole = [p for p, key in zip(profiles, segments, strict=True) if not key]
+    n_rows = rows.num_rows if rows is not None else sum(p.n_rows for p in whole)
+    windows = [p.window.start for p in whole if p.window is not None]
     result = IngestResult(
         batch_id=batch.batch_id,
         duplicate=False,
@@ -193,9 +216,10 @@ def ingest_log(
         session.rollback()
         return result.model_copy(update={"duplicate": True})
     repository = WindowRepository(session)
-    # Lock windows in one order (by start), so two batches never wait on each other's windows.
-    ordered = sorted(zip(profiles, batch.profiles, strict=True), key=_window_start)
-    for profile, blob in ordered:
+    # Lock windows in one order (by start, then segment), so two batches never wait on each
+    # other's windows.
+    ordered = sorted(zip(profiles, batch.profiles, segments, strict=True), key=_window_key)
+    for profile, blob, segment in ordered:
         assert profile.window is not None
         repository.merge(
             model_id,
@@ -206,6 +230,7 @@ def ingest_log(
             blob,
             _merger(profile),
             arrival,
+            segment,
         )
     session.flush()
     if rows is not None:
@@ -271,10 +296,18 @@ def list_windows(
     version: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    segment: str = "",
 ) -> list[WindowOut]:
     model = ModelRepository(session).get(model_name)
-    windows = WindowRepository(session).list(model.id, version=version, start=start, end=end)
+    windows = WindowRepository(session).list(
+        model.id, version=version, start=start, end=end, segment=segment
+    )
     return [window_out(w) for w in windows]
+
+
+def list_segments(session: Session, model_name: str) -> list[str]:
+    """The segment keys (`"<column>=<value>"`) the model has windows for."""
+    return list(WindowRepository(session).segments(ModelRepository(session).get(model_name).id))
 
 
 def merged_profile(
@@ -284,10 +317,14 @@ def merged_profile(
     version: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    segment: str = "",
 ) -> DatasetProfile:
-    """The merge of every window of the model (one version, or all) in [start, end)."""
+    """The merge of every window of the model (one version, or all; one segment, or the whole
+    traffic) in [start, end)."""
     model = ModelRepository(session).get(model_name)
-    windows = WindowRepository(session).list(model.id, version=version, start=start, end=end)
+    windows = WindowRepository(session).list(
+        model.id, version=version, start=start, end=end, segment=segment
+    )
     return DatasetProfile.merge_all(DatasetProfile.from_bytes(w.profile) for w in windows)
 
 

@@ -108,8 +108,9 @@ class ModelSpec(BaseModel):
 
     @property
     def row_columns(self) -> list[str]:
-        """Columns sent as rows (so labels can be joined to them later)."""
-        return [*self.predictions, *self.scores]
+        """Columns sent as rows (so labels can be joined to them later, and performance grouped
+        by segment)."""
+        return [*self.predictions, *self.scores, *self.segments]
 
 
 class ModelOut(ModelSpec):
@@ -120,6 +121,7 @@ class WindowOut(BaseModel):
     """One window of one model version: its volume and when its data arrived."""
 
     version: str
+    segment: str = ""
     start: dt.datetime
     end: dt.datetime
     n_rows: int

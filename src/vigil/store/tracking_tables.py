@@ -182,3 +182,26 @@ class RunInput(Base):
         ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True
     )
     context: Mapped[str] = mapped_column(String(100))
+
+
+class MetricSummary(Base):
+    """A metric's points pre-aggregated for charts (migration 0800): at each level, the points in
+    logging order are cut into buckets of `64 * 4**level` consecutive points, and each bucket
+    keeps its point count, its lowest and highest point and its first point's step and time."""
+
+    __tablename__ = "metric_summaries"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "key", "level", "bucket"),)
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(250))
+    level: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(BigInteger)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    first_ms: Mapped[int] = mapped_column(BigInteger)
+    min_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    min_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    max_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -56,15 +56,24 @@ def check_batch_id(value: Any) -> str:
 
 @dataclass(frozen=True)
 class LogBatch:
-    """Profiles (one per window) and prediction rows from one `client.log` call."""
+    """Profiles (one per window, and per window and segment) and prediction rows from one
+    `client.log` call.
+
+    `segments` runs parallel to `profiles`: "" for a profile of the whole traffic, else the
+    segment key `"<column>=<value>"`. Empty means every profile is of the whole traffic.
+    """
 
     version: str = ""
     profiles: list[bytes] = field(default_factory=list)
     rows: bytes | None = None
     batch_id: str = field(default_factory=new_batch_id)
+    segments: list[str] = field(default_factory=list)
+
+    def segment_of(self, index: int) -> str:
+        return self.segments[index] if self.segments else ""
 
     def encode(self) -> bytes:
-        body = {
+        body: dict[str, Any] = {
             "v": WIRE_VERSION,
             "kind": "log",
             "batch_id": self.batch_id,
@@ -72,6 +81,8 @@ class LogBatch:
             "profiles": self.profiles,
             "rows": self.rows,
         }
+        if any(self.segments):
+            body["segments"] = self.segments
         return bytes(msgpack.packb(body, use_bin_type=True))
 
     @classmethod
@@ -88,7 +99,15 @@ class LogBatch:
             raise InvalidInputError("profiles must be a list of binary profile blobs")
         if rows is not None and not isinstance(rows, bytes):
             raise InvalidInputError(f"rows must be Arrow IPC bytes, got {type(rows).__name__}")
-        return cls(version, profiles, rows, check_batch_id(body.get("batch_id")))
+        segments = body.get("segments", [])
+        if not isinstance(segments, list) or not all(isinstance(k, str) for k in segments):
+            raise InvalidInputError("segments must be a list of segment keys (strings)")
+        if segments and len(segments) != len(profiles):
+            raise InvalidInputError(
+                f"segments must have one key per profile: {len(segments)} keys "
+                f"for {len(profiles)} profiles"
+            )
+        return cls(version, profiles, rows, check_batch_id(body.get("batch_id")), segments)
 
 
 @dataclass(frozen=True)

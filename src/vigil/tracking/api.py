@@ -39,6 +39,7 @@ def search_runs(
     artifacts_url: str | None = None,
     url: str | None = None,
     token: str | None = None,
+    actor: str | None = None,
 ) -> RunsPage:
     """Runs of `experiment` (a name or id, several, or None for all) matching `filter`.
 
@@ -48,7 +49,8 @@ def search_runs(
 
     The filter language is described in `vigil.tracking.search`. Pass `page.next_page_token`
     back as `page_token` for the next page. With `url` (and `token`), the search runs on that
-    Vigil server.
+    Vigil server. `actor` keeps the runs that person started (a teammate's token owner, or
+    an OS user name in local mode).
     """
     experiments: list[str | int] | None
     if experiment is None:
@@ -69,6 +71,7 @@ def search_runs(
                     order_by=list(order_by or []),
                     max_results=max_results,
                     page_token=page_token,
+                    actor=actor,
                 )
             )
         finally:
@@ -80,6 +83,7 @@ def search_runs(
             order_by=order_by,
             max_results=max_results,
             page_token=page_token,
+            actor=actor,
         )
 
 

@@ -43,7 +43,8 @@ def script_dir() -> Path:
 
 
 def capture_git(cwd: Path | None = None) -> Captured:
-    """Commit, branch and dirty flag as tags; the uncommitted diff (against HEAD) as `git.diff`."""
+    """Commit, branch, dirty flag, remote and checkout folder as tags; the uncommitted diff
+    (against HEAD) as `vigil/git.diff`."""
     where = cwd or script_dir()
     commit = _git(["rev-parse", "HEAD"], where)
     if commit is None:
@@ -58,6 +59,9 @@ def capture_git(cwd: Path | None = None) -> Captured:
     remote = _git(["config", "--get", "remote.origin.url"], where)
     if remote:
         tags["vigil.git.remote"] = remote.decode().strip()
+    root = _git(["rev-parse", "--show-toplevel"], where)
+    if root:  # where the script sits in the checkout, for `vigil runs reproduce`
+        tags["vigil.git.root"] = root.decode().strip()
     artifacts = {}
     if dirty:
         diff = _git(["diff", "HEAD", "--binary"], where)

@@ -374,13 +374,18 @@ class DatasetService:
                 )
             return _out(rows[0], name)
 
-    def versions(self, name: str | None = None) -> list[DatasetVersionOut]:
+    def versions(
+        self, name: str | None = None, *, actor: str | None = None
+    ) -> list[DatasetVersionOut]:
+        """Versions by dataset and number (of `name`, and added by `actor`, when given)."""
         with self.store.session() as session:
             query = session.query(DatasetVersion, Dataset.name).join(
                 Dataset, Dataset.id == DatasetVersion.dataset_id
             )
             if name is not None:
                 query = query.filter(Dataset.name == name)
+            if actor is not None:
+                query = query.filter(DatasetVersion.owner == actor)
             rows = query.order_by(Dataset.name, DatasetVersion.version).all()
             return [_out(v, n) for v, n in rows]
 

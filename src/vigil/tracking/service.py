@@ -34,6 +34,7 @@ from vigil.store.tracking_tables import (
     RunParam,
     RunTag,
 )
+from vigil.tracking import metric_summary
 from vigil.tracking.search import decode_page_token, encode_page_token, runs_query
 from vigil.tracking.specs import (
     ArtifactOut,
@@ -371,6 +372,14 @@ class TrackingService:
                 f"INSERT INTO {RunMetric.__tablename__} ({columns}) VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
+        by_key: dict[str, tuple[list[float | None], list[int], list[int]]] = {}
+        for _, key, stored, step, stamp in rows:
+            columns_of = by_key.setdefault(key, ([], [], []))
+            columns_of[0].append(stored)
+            columns_of[1].append(step)
+            columns_of[2].append(stamp)
+        for key, (values, steps, stamps) in by_key.items():
+            metric_summary.add_points(connection, run_id, key, values, steps, stamps)
         for key, value, step, stamp in latest.values():
             stmt = _insert(session, LatestMetric).values(
                 run_id=run_id,
@@ -401,10 +410,20 @@ class TrackingService:
         self, run_id: str, key: str, max_points: int | None = None
     ) -> list[MetricPoint]:
         """Every point of one metric, by step then timestamp; with `max_points`, at most about
-        that many, chosen by `downsample_indices` (spikes survive)."""
+        that many: from the metric's pre-aggregated summary (`vigil.tracking.metric_summary`)
+        when the history is long, else chosen by `downsample_indices`; spikes survive."""
         with self.store.session() as session:
             self._run(session, run_id)
             connection = session.connection()
+            if max_points is not None:
+                if max_points < 2:
+                    raise InvalidInputError(f"max_points must be at least 2, got {max_points}")
+                summary = metric_summary.downsampled(connection, run_id, key, max_points)
+                if summary is not None:
+                    return [
+                        MetricPoint(key=key, value=none_to_nan(v), step=s, timestamp_ms=t)
+                        for v, s, t in summary
+                    ]
             mark = "?" if connection.dialect.name == "sqlite" else "%s"
             # The driver's tuples straight away: SQLAlchemy's row processing costs seconds on
             # a history of a million points.
@@ -485,8 +504,10 @@ class TrackingService:
         order_by: Sequence[str] | None = None,
         max_results: int = 1000,
         page_token: str | None = None,
+        actor: str | None = None,
     ) -> RunsPage:
-        """Runs of these experiments (names or ids; all when None) matching the filter."""
+        """Runs of these experiments (names or ids; all when None) matching the filter (and
+        started by `actor` when given)."""
         if not 1 <= max_results <= MAX_SEARCH_RESULTS:
             raise InvalidInputError(
                 f"max_results must be 1 to {MAX_SEARCH_RESULTS}, got {max_results}"
@@ -502,6 +523,8 @@ class TrackingService:
                         raise NotFoundError(f"no experiment {ref!r}", experiment=str(ref))
                     ids.append(row.id)
             query = runs_query(ids, filter_string, list(order_by or []))
+            if actor is not None:
+                query = query.where(Run.owner == actor)
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
             more = len(rows) > max_results
             rows = rows[:max_results]

@@ -220,6 +220,9 @@ class SearchRunsIn(_Frozen):
     order_by: list[str] = Field(default_factory=list, max_length=20)
     max_results: int = Field(default=1000, ge=1, le=50_000)
     page_token: str | None = Field(default=None, max_length=1000)
+    actor: str | None = Field(
+        default=None, max_length=200, description="Only runs this person started (their owner)."
+    )
 
 
 class DatasetVersionIn(_Frozen):

@@ -6,7 +6,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -23,6 +23,9 @@ from vigil.monitor.definitions import (
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.store.specs import ModelSpec
+
+if TYPE_CHECKING:
+    from vigil.store.core import Store
 
 AnyBaseline = (
     ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
@@ -53,6 +56,8 @@ class Context:
     reference: DatasetProfile | None
     first_data: dt.datetime | None = None
     """Start of the model's earliest stored window (None: it never logged anything)."""
+    store: Store | None = None
+    """The store, for kinds that read more than the window (the registry, KPIs)."""
 
 
 class MonitorKind(ABC):
@@ -86,6 +91,14 @@ class MonitorKind(ABC):
 
     @abstractmethod
     def measure(self, context: Context, window: Window) -> Measurement: ...
+
+    def arrivals(
+        self, context: Context, evaluated: Mapping[dt.datetime, dt.datetime]
+    ) -> dict[dt.datetime, dt.datetime]:
+        """Latest arrival, per evaluated window start, of data the kind reads besides the
+        window's profiles (labels), for windows that received some since `evaluated[start]`
+        (when each was last evaluated). Such windows are re-evaluated like late profiles."""
+        return {}
 
 
 def missing_share(profile: DatasetProfile, column: str) -> float | None:

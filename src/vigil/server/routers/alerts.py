@@ -29,10 +29,13 @@ def list_alerts(
     session: SessionDep,
     state: AlertState | None = None,
     monitor: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Alert]:
+    """Alerts, newest first; `actor=`: those this person acknowledged or resolved."""
     return service.read_only(
-        session, lambda s: alerts.list_alerts(s, state=state, monitor=monitor, limit=limit)
+        session,
+        lambda s: alerts.list_alerts(s, state=state, monitor=monitor, actor=actor, limit=limit),
     )
 
 

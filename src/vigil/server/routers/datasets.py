@@ -42,8 +42,10 @@ def list_versions(
     _: ReadAccess,
     store: StoreDep,
     name: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[DatasetVersionOut]:
-    return DatasetService(store).versions(name)
+    """Dataset versions; `actor=`: those this person added."""
+    return DatasetService(store).versions(name, actor=actor)
 
 
 @router.get("/api/v1/datasets/versions/{ref}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 
 from vigil.server.deps import BodyDep, MetricsDep, SessionDep, StoreDep, WriteAccess
 from vigil.store import service
@@ -20,7 +21,7 @@ _BINARY_BODY = {
 
 
 @router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY)
-def log(
+async def log(
     _: WriteAccess,
     name: str,
     request: Request,
@@ -34,8 +35,12 @@ def log(
     The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
     """
     started = time.perf_counter()
-    result = service.ingest_log(
-        session, store.predictions, name, LogBatch.decode(body), models=store.models
+    # One hop to a worker thread for the blocking work; the answer is then built on the event
+    # loop (a sync route would take two more hops: the call, and serialising its result).
+    result = await run_in_threadpool(
+        lambda: service.ingest_log(
+            session, store.predictions, name, LogBatch.decode(body), models=store.models
+        )
     )
     metrics.latency.labels("log").observe(time.perf_counter() - started)
     if not result.duplicate:

@@ -1,11 +1,15 @@
+"""/api/v1/kpis: log business KPI values, list them, their series per version and window, and two
+versions compared over a period."""
+
 from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 
+from vigil import kpi
 from vigil.server.deps import MetricsDep, ReadAccess, SessionDep, WriteAccess
 from vigil.store import service
 from vigil.store.specs import KpiIn, KpiOut
@@ -33,4 +37,43 @@ def list_kpis(
 ) -> list[KpiOut]:
     return service.read_only(
         session, lambda s: service.list_kpis(s, name=name, model=model, start=start, end=end)
+    )
+
+
+@router.get("/api/v1/kpis/series")
+def kpi_series(
+    _: ReadAccess,
+    session: SessionDep,
+    name: Annotated[str, Query(max_length=200)],
+    model: Annotated[str, Query(max_length=200)],
+    version: Annotated[str | None, Query(max_length=200)] = None,
+    window: Literal["hour", "day", "week"] = "day",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The KPI of `model` per version (or one `version`) and window: count, sum, mean, std, min,
+    max of the values logged in each window."""
+    return service.read_only(
+        session,
+        lambda s: kpi.series(
+            s, name, model, version=version, window=window, start=start, end=end
+        ).to_dict(),
+    )
+
+
+@router.get("/api/v1/kpis/compare")
+def kpi_compare(
+    _: ReadAccess,
+    session: SessionDep,
+    name: Annotated[str, Query(max_length=200)],
+    model: Annotated[str, Query(max_length=200)],
+    a: Annotated[str, Query(max_length=200, description="The reference version.")],
+    b: Annotated[str, Query(max_length=200, description="The version compared with `a`.")],
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Version `b` against `a` over [start, end): difference and relative change of the means,
+    and Welch's t-test p-value."""
+    return service.read_only(
+        session, lambda s: kpi.compare(s, name, model, a, b, start=start, end=end).to_dict()
     )

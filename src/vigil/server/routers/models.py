@@ -15,6 +15,13 @@ router = APIRouter(tags=["models"])
 Start = Annotated[dt.datetime | None, Query(description="Inclusive start (ISO 8601, UTC).")]
 End = Annotated[dt.datetime | None, Query(description="Exclusive end (ISO 8601, UTC).")]
 Version = Annotated[str | None, Query(max_length=200, description="One model version only.")]
+Segment = Annotated[
+    str,
+    Query(
+        max_length=400,
+        description="One segment's windows, `<column>=<value>` (default: the whole traffic).",
+    ),
+]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -52,12 +59,21 @@ def list_windows(
     version: Version = None,
     start: Start = None,
     end: End = None,
+    segment: Segment = "",
 ) -> list[WindowOut]:
     """The model's windows: row counts and first/last arrival, oldest first."""
     return service.read_only(
         session,
-        lambda s: service.list_windows(s, name, version=version, start=_utc(start), end=_utc(end)),
+        lambda s: service.list_windows(
+            s, name, version=version, start=_utc(start), end=_utc(end), segment=segment
+        ),
     )
+
+
+@router.get("/api/v1/models/{name}/segments")
+def list_segments(_: ReadAccess, name: str, session: SessionDep) -> list[str]:
+    """The segments the model has windows for, as `<column>=<value>` keys."""
+    return service.read_only(session, lambda s: service.list_segments(s, name))
 
 
 @router.get(
@@ -71,6 +87,7 @@ def merged_profile(
     version: Version = None,
     start: Start = None,
     end: End = None,
+    segment: Segment = "",
     format: Literal["binary", "json"] = "binary",
 ) -> Response:
     """The merge of the model's windows in [start, end): binary (`DatasetProfile.from_bytes`)
@@ -78,7 +95,7 @@ def merged_profile(
     profile = service.read_only(
         session,
         lambda s: service.merged_profile(
-            s, name, version=version, start=_utc(start), end=_utc(end)
+            s, name, version=version, start=_utc(start), end=_utc(end), segment=segment
         ),
     )
     if format == "json":

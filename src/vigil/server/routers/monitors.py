@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, status
+from fastapi import APIRouter, FastAPI, Path, Query, status
 from pydantic import BaseModel, Field
 
 from vigil.errors import InvalidInputError
@@ -17,7 +17,7 @@ from vigil.monitor.definitions import Channel, Monitor
 from vigil.monitor.evaluate import WindowResult, backfill
 from vigil.monitor.scheduler import Scheduler
 from vigil.monitor.settings import MonitorSettings
-from vigil.server.deps import AdminAccess, ReadAccess, StoreDep, WriteAccess
+from vigil.server.deps import AdminAccess, Principal, ReadAccess, StoreDep, WriteAccess
 
 logger = logging.getLogger("vigil.server")
 REDACTED = "***"
@@ -48,6 +48,10 @@ router = APIRouter(tags=["monitors"], lifespan=scheduler_lifespan)
 Name = Annotated[str, Path(max_length=200)]
 
 
+def _actor(principal: Principal) -> str:
+    return principal.owner or f"token:{principal.token_id}"
+
+
 class ApplyIn(BaseModel):
     yaml: str = Field(max_length=1 << 20, description="A monitors file (channels and monitors).")
     dry_run: bool = False
@@ -67,8 +71,13 @@ class RunOut(BaseModel):
 
 
 @router.get("/api/v1/monitors")
-def list_monitors(_: ReadAccess, store: StoreDep) -> list[Monitor]:
-    return api.list_monitors(store)
+def list_monitors(
+    _: ReadAccess,
+    store: StoreDep,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[Monitor]:
+    """The monitors; `actor=`: those this person created or last changed."""
+    return api.list_monitors(store, actor=actor)
 
 
 @router.get("/api/v1/monitors/{name}")
@@ -77,22 +86,26 @@ def get_monitor(_: ReadAccess, store: StoreDep, name: Name) -> Monitor:
 
 
 @router.put("/api/v1/monitors/{name}")
-def put_monitor(_: WriteAccess, store: StoreDep, name: Name, monitor: Monitor) -> api.Change:
+def put_monitor(
+    principal: WriteAccess, store: StoreDep, name: Name, monitor: Monitor
+) -> api.Change:
     """Create or replace a monitor (its channels must exist)."""
     if monitor.name != name:
         raise InvalidInputError(f"the body names monitor {monitor.name!r}, the path {name!r}")
-    return api.save_monitor(store, monitor)
+    return api.save_monitor(store, monitor, actor=_actor(principal))
 
 
 @router.delete("/api/v1/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_monitor(_: WriteAccess, store: StoreDep, name: Name) -> None:
-    api.delete_monitor(store, name)
+def delete_monitor(principal: WriteAccess, store: StoreDep, name: Name) -> None:
+    api.delete_monitor(store, name, actor=_actor(principal))
 
 
 @router.post("/api/v1/monitors/apply")
-def apply_file(_: AdminAccess, store: StoreDep, body: ApplyIn) -> api.Plan:
+def apply_file(principal: AdminAccess, store: StoreDep, body: ApplyIn) -> api.Plan:
     """Apply a monitors file (it may define channels, which send requests out: admin only)."""
-    return api.apply(store, body.yaml, dry_run=body.dry_run, prune=body.prune)
+    return api.apply(
+        store, body.yaml, dry_run=body.dry_run, prune=body.prune, actor=_actor(principal)
+    )
 
 
 @router.post("/api/v1/monitors/run")
@@ -137,10 +150,12 @@ def list_channels(_: ReadAccess, store: StoreDep) -> list[dict[str, Any]]:
 
 
 @router.put("/api/v1/channels/{name}")
-def put_channel(_: AdminAccess, store: StoreDep, name: Name, channel: Channel) -> api.Change:
+def put_channel(
+    principal: AdminAccess, store: StoreDep, name: Name, channel: Channel
+) -> api.Change:
     if channel.name != name:
         raise InvalidInputError(f"the body names channel {channel.name!r}, the path {name!r}")
-    return api.save_channel(store, channel)
+    return api.save_channel(store, channel, actor=_actor(principal))
 
 
 @router.delete("/api/v1/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)

@@ -19,7 +19,12 @@ from pydantic import BaseModel, Field
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.registry import Gates, Registry
 from vigil.registry.packaging import packed_from_upload
-from vigil.registry.types import ModelVersionInfo, RegisteredModelInfo, RegistryEventInfo
+from vigil.registry.types import (
+    Lifecycle,
+    ModelVersionInfo,
+    RegisteredModelInfo,
+    RegistryEventInfo,
+)
 from vigil.server.deps import BodyDep, Principal, ReadAccess, StoreDep, WriteAccess
 from vigil.store.core import Store
 
@@ -68,6 +73,13 @@ class GatesIn(BaseModel):
 class AliasIn(BaseModel):
     version: int = Field(ge=1)
     gates: GatesIn | None = None
+
+
+class LifecycleIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+Actor = Annotated[str | None, Query(max_length=200, description="Only what this person did.")]
 
 
 class AliasOut(BaseModel):
@@ -174,8 +186,42 @@ def create_version(
 
 
 @router.get(f"{PREFIX}/models/{{name}}/versions")
-def list_versions(principal: ReadAccess, name: str, store: StoreDep) -> list[ModelVersionInfo]:
-    return _registry(store, principal).list_versions(name)
+def list_versions(
+    principal: ReadAccess,
+    name: str,
+    store: StoreDep,
+    state: Lifecycle | None = None,
+    actor: Actor = None,
+) -> list[ModelVersionInfo]:
+    """The model's versions, oldest first; `state=active|retired` and `actor=` filter them."""
+    return _registry(store, principal).list_versions(name, state=state, actor=actor)
+
+
+@router.post(f"{PREFIX}/models/{{name}}/versions/{{version}}/retire")
+def retire_version(
+    principal: WriteAccess,
+    name: str,
+    version: int,
+    store: StoreDep,
+    body: LifecycleIn | None = None,
+) -> ModelVersionInfo:
+    """Retire (archive) a version: kept with its history, refused an alias (409 while an alias
+    points at it)."""
+    note = body.note if body is not None else ""
+    return _registry(store, principal).retire_version(name, version, note=note)
+
+
+@router.post(f"{PREFIX}/models/{{name}}/versions/{{version}}/restore")
+def restore_version(
+    principal: WriteAccess,
+    name: str,
+    version: int,
+    store: StoreDep,
+    body: LifecycleIn | None = None,
+) -> ModelVersionInfo:
+    """Un-retire a version."""
+    note = body.note if body is not None else ""
+    return _registry(store, principal).restore_version(name, version, note=note)
 
 
 @router.get(f"{PREFIX}/versions")
@@ -282,6 +328,7 @@ def list_events(
     name: str,
     store: StoreDep,
     alias: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Actor = None,
 ) -> list[RegistryEventInfo]:
-    """The model's append-only event log, oldest first."""
-    return _registry(store, principal).events(name, alias=alias)
+    """The model's append-only event log, oldest first (`actor=`: one person's changes)."""
+    return _registry(store, principal).events(name, alias=alias, actor=actor)

@@ -76,6 +76,7 @@ def search_runs(_: ReadAccess, body: SearchRunsIn, store: StoreDep) -> RunsPage:
         order_by=body.order_by,
         max_results=body.max_results,
         page_token=body.page_token,
+        actor=body.actor,
     )
 
 

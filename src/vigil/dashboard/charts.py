@@ -1,0 +1,518 @@
+"""Charts as SVG, drawn on the server: sparklines, line charts with bands, bar charts, the drift
+heatmap, distribution comparisons, parallel coordinates and an alert timeline.
+
+Every function returns `Markup` (safe to put in a template); text from users is escaped. Colours
+are SVG attributes and CSS classes, never inline styles, so the pages keep a strict CSP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04")
+SEVERITY_COLOURS = {"critical": "#b91c1c", "warning": "#d97706", "info": "#2563eb"}
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    points: Sequence[tuple[float, float | None]]
+    colour: str = ""
+
+
+@dataclass(frozen=True)
+class Band:
+    """A shaded range (e.g. the 5%-95% quantiles) under a line chart."""
+
+    points: Sequence[tuple[float, float | None, float | None]]
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Axis:
+    time: bool = False
+    label: str = ""
+    ticks: Sequence[tuple[float, str]] = field(default_factory=tuple)
+
+
+def _fmt(value: float) -> str:
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    magnitude = abs(value)
+    if magnitude >= 1e6 or magnitude < 1e-3:
+        return f"{value:.2e}"
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / count
+    step = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * step:
+            step *= m
+            break
+    first = math.ceil(lo / step) * step
+    ticks: list[float] = []
+    value = first
+    while value <= hi + step * 1e-9 and len(ticks) < 20:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+def _time_label(seconds: float, span: float) -> str:
+    moment = dt.datetime.fromtimestamp(seconds, dt.UTC)
+    if span <= 2 * 86_400:
+        return f"{moment:%d %b %H:%M}"
+    return f"{moment:%d %b}"
+
+
+def timestamp(value: dt.datetime) -> float:
+    return value.timestamp()
+
+
+def _range(values: Sequence[float]) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    lo, hi = min(finite), max(finite)
+    if lo == hi:
+        pad = abs(lo) * 0.1 or 1.0
+        return lo - pad, hi + pad
+    return lo, hi
+
+
+def sparkline(values: Sequence[float], *, width: int = 120, height: int = 28) -> Markup:
+    """A small line of `values` (e.g. rows per day), no axes."""
+    if not values:
+        return Markup('<span class="muted">no data</span>')
+    lo, hi = _range([float(v) for v in values])
+    lo = min(lo, 0.0)
+    n = len(values)
+    points = " ".join(
+        f"{_n(2 + (width - 4) * (i / max(n - 1, 1)))},"
+        f"{_n(height - 2 - (height - 4) * ((v - lo) / (hi - lo)))}"
+        for i, v in enumerate(values)
+    )
+    return Markup(
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="sparkline"><polyline fill="none" stroke="#2563eb" '
+        f'stroke-width="1.5" points="{points}"/></svg>'
+    )
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    band: Band | None = None,
+    x: Axis | None = None,
+    y_label: str = "",
+    width: int = 720,
+    height: int = 220,
+    y_min: float | None = None,
+    y_max: float | None = None,
+    title: str = "",
+) -> Markup:
+    """Lines over a shared x (timestamps when `x.time`), with an optional band behind them."""
+    x = x or Axis()
+    xs = [p[0] for s in series for p in s.points]
+    ys = [p[1] for s in series for p in s.points if p[1] is not None]
+    if band is not None:
+        xs += [p[0] for p in band.points]
+        ys += [v for p in band.points for v in p[1:] if v is not None]
+    if not xs or not ys:
+        return Markup('<p class="empty">No data to draw.</p>')
+    left, right, top, bottom = 56, 12, 12, 28
+    if len(series) > 1:
+        top = 28
+    x_lo, x_hi = _range(xs)
+    y_lo, y_hi = _range(ys)
+    y_lo = y_min if y_min is not None else y_lo
+    y_hi = y_max if y_max is not None else y_hi
+    if y_hi <= y_lo:
+        y_hi = y_lo + 1
+
+    def px(v: float) -> float:
+        return left + (width - left - right) * (v - x_lo) / (x_hi - x_lo)
+
+    def py(v: float) -> float:
+        v = min(max(v, y_lo), y_hi)
+        return height - bottom - (height - top - bottom) * (v - y_lo) / (y_hi - y_lo)
+
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title or y_label or "chart")}">'
+    ]
+    for tick in _nice_ticks(y_lo, y_hi):
+        yy = py(tick)
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_n(yy)}" y2="{_n(yy)}"/>'
+            f'<text class="tick" x="{left - 4}" y="{_n(yy + 3)}" text-anchor="end">{_fmt(tick)}</text>'
+        )
+    x_ticks = x.ticks or [
+        (t, _time_label(t, x_hi - x_lo) if x.time else _fmt(t)) for t in _nice_ticks(x_lo, x_hi)
+    ]
+    if x.time and not x.ticks:
+        span = x_hi - x_lo
+        step = max(span / 5, 3600.0)
+        x_ticks = [(x_lo + i * step, _time_label(x_lo + i * step, span)) for i in range(6)]
+    for value, label in x_ticks:
+        if x_lo <= value <= x_hi:
+            parts.append(
+                f'<text class="tick" x="{_n(px(value))}" y="{height - 8}" text-anchor="middle">'
+                f"{escape(label)}</text>"
+            )
+    parts.append(
+        f'<line class="axis" x1="{left}" x2="{width - right}" y1="{height - bottom}" '
+        f'y2="{height - bottom}"/><line class="axis" x1="{left}" x2="{left}" y1="{top}" '
+        f'y2="{height - bottom}"/>'
+    )
+    if y_label:
+        parts.append(
+            f'<text class="label" x="12" y="{_n((height - bottom + top) / 2)}" '
+            f'transform="rotate(-90 12 {_n((height - bottom + top) / 2)})" '
+            f'text-anchor="middle">{escape(y_label)}</text>'
+        )
+    if band is not None:
+        upper = [(px(p[0]), py(p[2])) for p in band.points if p[1] is not None and p[2] is not None]
+        lower = [(px(p[0]), py(p[1])) for p in band.points if p[1] is not None and p[2] is not None]
+        if upper:
+            path = " ".join(f"{_n(a)},{_n(b)}" for a, b in [*upper, *reversed(lower)])
+            parts.append(
+                f'<polygon class="band" points="{path}"><title>{escape(band.name)}</title></polygon>'
+            )
+    for i, s in enumerate(series):
+        colour = s.colour or PALETTE[i % len(PALETTE)]
+        segments: list[list[str]] = [[]]
+        for xv, yv in s.points:
+            if yv is None or not math.isfinite(yv):
+                segments.append([])
+                continue
+            segments[-1].append(f"{_n(px(xv))},{_n(py(yv))}")
+        for seg in segments:
+            if len(seg) == 1:
+                cx, cy = seg[0].split(",")
+                parts.append(f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="{colour}"/>')
+            elif seg:
+                parts.append(
+                    f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" '
+                    f'points="{" ".join(seg)}"><title>{escape(s.name)}</title></polyline>'
+                )
+        if len(series) > 1:
+            lx = left + 8 + (i % 4) * ((width - left) // 4)
+            ly = 12 + (i // 4) * 12
+            parts.append(
+                f'<rect x="{lx}" y="{ly - 7}" width="10" height="3" fill="{colour}"/>'
+                f'<text class="legend" x="{lx + 14}" y="{ly - 2}">{escape(s.name[:40])}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bar_chart(
+    bars: Sequence[tuple[float, float]],
+    *,
+    bar_width_seconds: float,
+    overlay: Sequence[tuple[float, float]] = (),
+    y_label: str = "",
+    width: int = 720,
+    height: int = 160,
+) -> Markup:
+    """Bars over time (e.g. rows per window); `overlay` draws a second bar series on top (e.g.
+    the labelled rows)."""
+    if not bars:
+        return Markup('<p class="empty">No data to draw.</p>')
+    left, right, top, bottom = 56, 12, 10, 28
+    x_lo = min(b[0] for b in bars)
+    x_hi = max(b[0] for b in bars) + bar_width_seconds
+    y_hi = max(max(b[1] for b in bars), 1.0)
+
+    def px(v: float) -> float:
+        return left + (width - left - right) * (v - x_lo) / (x_hi - x_lo)
+
+    def py(v: float) -> float:
+        return height - bottom - (height - top - bottom) * v / y_hi
+
+    bw = max(px(x_lo + bar_width_seconds) - px(x_lo) - 0.5, 0.6)
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(y_label or "bars")}">'
+    ]
+    for tick in _nice_ticks(0, y_hi):
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_n(py(tick))}" '
+            f'y2="{_n(py(tick))}"/><text class="tick" x="{left - 4}" y="{_n(py(tick) + 3)}" '
+            f'text-anchor="end">{_fmt(tick)}</text>'
+        )
+    for series, cls in ((bars, "bar"), (overlay, "bar2")):
+        for xv, yv in series:
+            parts.append(
+                f'<rect class="{cls}" x="{_n(px(xv))}" y="{_n(py(yv))}" width="{_n(bw)}" '
+                f'height="{_n(py(0) - py(yv))}"><title>'
+                f"{_time_label(xv, 0)}: {_fmt(yv)}</title></rect>"
+            )
+    span = x_hi - x_lo
+    for i in range(6):
+        t = x_lo + i * span / 5
+        parts.append(
+            f'<text class="tick" x="{_n(px(t))}" y="{height - 8}" text-anchor="middle">'
+            f"{_time_label(t, span)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _heat(severity: float, drifted: bool) -> str:
+    """Cells that did not drift stay pale (white to light yellow as they near the bar); drifted
+    cells go from orange at the bar to dark red at 3x the bar."""
+    if not drifted:
+        s = max(0.0, min(severity, 1.0))
+        return f"#ff{int(255 - 20 * s):02x}{int(255 - 90 * s):02x}"
+    f = max(0.0, min((severity - 1.0) / 2.0, 1.0))
+    r, g, b = int(249 - 110 * f), int(115 - 100 * f), int(22 - 10 * f)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+HEAT_VISIBLE = 0.25
+"""Cells below a quarter of the bar are drawn as the white background (nothing of their own)."""
+HEAT_LEVELS = 6
+"""Colours per band (not drifted, drifted): a cell's severity is rounded to one of them, so the
+grid is a dozen paths, not one element per cell (100 features by 2,000 windows stays small)."""
+
+
+def _level(severity: float, drifted: bool) -> float:
+    """The representative severity of a cell's colour band."""
+    if not drifted:
+        step = (1.0 - HEAT_VISIBLE) / HEAT_LEVELS
+        index = min(int((min(severity, 1.0) - HEAT_VISIBLE) / step), HEAT_LEVELS - 1)
+        return HEAT_VISIBLE + (index + 0.5) * step
+    index = min(int(max(severity - 1.0, 0.0) / (2.0 / HEAT_LEVELS)), HEAT_LEVELS - 1)
+    return 1.0 + (index + 0.5) * 2.0 / HEAT_LEVELS
+
+
+def heatmap(
+    features: Sequence[str],
+    starts: Sequence[dt.datetime],
+    cells: Mapping[dt.datetime, Mapping[str, Sequence[float]]],
+    *,
+    granularity: str,
+) -> Markup:
+    """Features (rows) by windows (columns), coloured by drift severity: one path per colour
+    band (`class="cells drifted"` for the drifted ones, `cells nodata` for cells not computed
+    yet). The grid's geometry and labels ride on data attributes: a click anywhere on the grid
+    opens the cell under it (vigil.js)."""
+    if not features or not starts:
+        return Markup('<p class="empty">No windows to draw yet.</p>')
+    label_w, cell_h, top = 150, 14, 34
+    cell_w = max(2.0, min(18.0, 1000 / len(starts)))
+    grid_w = cell_w * len(starts)
+    width = int(label_w + grid_w + 8)
+    height = top + cell_h * len(features) + 4
+    isos = [s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in starts]
+    parts = [
+        f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="drift heatmap" data-left="{label_w}" data-top="{top}" '
+        f'data-cell-w="{cell_w:.4f}" data-cell-h="{cell_h}" '
+        f"data-features='{escape(json.dumps(list(features)))}' "
+        f"data-starts='{escape(json.dumps(isos))}'>",
+        f'<rect class="grid-bg" x="{label_w}" y="{top}" width="{_n(grid_w)}" '
+        f'height="{cell_h * len(features)}" fill="#ffffff"/>',
+    ]
+    step = max(1, len(starts) // 8)
+    for j in range(0, len(starts), step):
+        label = f"{starts[j]:%d %b}" if granularity == "day" else f"{starts[j]:%d %b %H:%M}"
+        parts.append(
+            f'<text class="tick" x="{_n(label_w + j * cell_w)}" y="{top - 8}">{label}</text>'
+        )
+    w = _n(max(cell_w - (1 if cell_w > 4 else 0), 1))
+    bands: dict[tuple[str, str], list[str]] = {}
+    for i, feature in enumerate(features):
+        y = top + i * cell_h
+        parts.append(
+            f'<text class="rowlabel" x="{label_w - 6}" y="{y + cell_h - 3}" text-anchor="end">'
+            f"{escape(feature[:22])}</text>"
+        )
+        for j, start in enumerate(starts):
+            value = cells.get(start, {}).get(feature)
+            if value is None:
+                key = ("cells nodata", "#eef0f3")
+            elif value[1] or value[0] >= HEAT_VISIBLE:
+                drifted = bool(value[1])
+                key = (
+                    "cells drifted" if drifted else "cells",
+                    _heat(_level(float(value[0]), drifted), drifted),
+                )
+            else:
+                continue
+            bands.setdefault(key, []).append(
+                f"M{_n(label_w + j * cell_w)} {y}h{w}v{cell_h - 1}h-{w}z"
+            )
+    for (cls, fill), path in sorted(bands.items()):
+        parts.append(f'<path class="{cls}" fill="{fill}" d="{"".join(path)}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def distribution_bars(
+    labels: Sequence[str],
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    width: int = 560,
+    height: int = 200,
+    names: tuple[str, str] = ("reference", "window"),
+) -> Markup:
+    """Two distributions side by side (shares per bin or category)."""
+    if not labels:
+        return Markup('<p class="empty">No distribution to draw.</p>')
+    left, right, top, bottom = 48, 8, 22, 40
+    y_hi = max([*reference, *current, 1e-9])
+    group = (width - left - right) / len(labels)
+    bw = max(group / 2 - 1, 0.8)
+
+    def py(v: float) -> float:
+        return height - bottom - (height - top - bottom) * v / y_hi
+
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="distribution comparison">',
+        f'<rect x="{left}" y="6" width="10" height="8" class="ref"/>'
+        f'<text class="legend" x="{left + 14}" y="14">{escape(names[0])}</text>'
+        f'<rect x="{left + 110}" y="6" width="10" height="8" class="cur"/>'
+        f'<text class="legend" x="{left + 124}" y="14">{escape(names[1])}</text>',
+    ]
+    for tick in _nice_ticks(0, y_hi):
+        parts.append(
+            f'<text class="tick" x="{left - 4}" y="{_n(py(tick) + 3)}" text-anchor="end">'
+            f"{tick:.0%}</text>"
+        )
+    every = max(1, len(labels) // 6)
+    for i, label in enumerate(labels):
+        x = left + i * group
+        for k, (values, cls) in enumerate(((reference, "ref"), (current, "cur"))):
+            v = values[i]
+            parts.append(
+                f'<rect class="{cls}" x="{_n(x + k * bw)}" y="{_n(py(v))}" width="{_n(bw)}" '
+                f'height="{_n(py(0) - py(v))}"><title>{escape(label)}: {v:.1%}</title></rect>'
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{_n(x + bw)}" y="{height - bottom + 12}" '
+                f'text-anchor="middle">{escape(label.split("..")[0][:12])}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def parallel_coordinates(
+    axes: Sequence[str],
+    lines: Sequence[tuple[str, Mapping[str, float | None]]],
+    *,
+    width: int = 720,
+    height: int = 240,
+) -> Markup:
+    """One polyline per run across numeric axes (params and metrics), each axis scaled to its
+    own range."""
+    if len(axes) < 2 or not lines:
+        return Markup('<p class="empty">Parallel coordinates need two numeric columns.</p>')
+    left, right, top, bottom = 40, 40, 34, 24
+    gap = (width - left - right) / (len(axes) - 1)
+    ranges = {a: _range([v for _, vals in lines if (v := vals.get(a)) is not None]) for a in axes}
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="parallel coordinates">'
+    ]
+    for i, axis in enumerate(axes):
+        x = left + i * gap
+        lo, hi = ranges[axis]
+        parts.append(
+            f'<line class="axis" x1="{_n(x)}" x2="{_n(x)}" y1="{top}" y2="{height - bottom}"/>'
+            f'<text class="tick" x="{_n(x)}" y="{top - 4 - 10 * (i % 2)}" text-anchor="middle">'
+            f"{escape(axis.split('.', 1)[-1][:16])}</text>"
+            f'<text class="tick" x="{_n(x + 3)}" y="{top + 8}">{_fmt(hi)}</text>'
+            f'<text class="tick" x="{_n(x + 3)}" y="{height - bottom}">{_fmt(lo)}</text>'
+        )
+    for k, (name, values) in enumerate(lines):
+        points = []
+        for i, axis in enumerate(axes):
+            v = values.get(axis)
+            if v is None:
+                continue
+            lo, hi = ranges[axis]
+            y = height - bottom - (height - top - bottom) * (v - lo) / (hi - lo)
+            points.append(f"{_n(left + i * gap)},{_n(y)}")
+        colour = PALETTE[k % len(PALETTE)]
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{" ".join(points)}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+@dataclass(frozen=True)
+class Span:
+    lane: str
+    start: dt.datetime
+    end: dt.datetime
+    label: str
+    severity: str = "info"
+
+
+def timeline(spans: Sequence[Span], *, width: int = 720) -> Markup:
+    """One lane per monitor, one bar per alert from its first to its last window."""
+    if not spans:
+        return Markup('<p class="empty">No alerts in this period.</p>')
+    lanes = sorted({s.lane for s in spans})
+    label_w, lane_h, top = 170, 18, 8
+    height = top + lane_h * len(lanes) + 24
+    lo = min(s.start for s in spans).timestamp()
+    hi = max(s.end for s in spans).timestamp()
+    if hi <= lo:
+        hi = lo + 3600
+
+    def px(t: float) -> float:
+        return label_w + (width - label_w - 10) * (t - lo) / (hi - lo)
+
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="alerts timeline">'
+    ]
+    for i, lane in enumerate(lanes):
+        parts.append(
+            f'<text class="rowlabel" x="{label_w - 6}" y="{top + i * lane_h + 12}" '
+            f'text-anchor="end">{escape(lane[:26])}</text>'
+        )
+    for s in spans:
+        i = lanes.index(s.lane)
+        x0, x1 = px(s.start.timestamp()), px(s.end.timestamp())
+        colour = SEVERITY_COLOURS.get(s.severity, "#4b5563")
+        parts.append(
+            f'<rect x="{_n(x0)}" y="{top + i * lane_h + 2}" width="{_n(max(x1 - x0, 3))}" '
+            f'height="{lane_h - 5}" fill="{colour}" rx="2"><title>{escape(s.label)}</title></rect>'
+        )
+    span = hi - lo
+    for i in range(5):
+        t = lo + i * span / 4
+        parts.append(
+            f'<text class="tick" x="{_n(px(t))}" y="{height - 6}" text-anchor="middle">'
+            f"{_time_label(t, span)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

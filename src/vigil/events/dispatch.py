@@ -1,0 +1,177 @@
+"""Sending queued events to their webhooks, with the alert webhooks' signing, address guard and
+POST (`vigil.monitor.channels`), and their retry policy: a failed delivery waits
+`delivery_backoff_seconds * 2**(attempts-1)` (at most an hour) and is kept as `failed` after
+`delivery_max_attempts`. Nothing is sent inside a database transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from dataclasses import dataclass
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import select, update
+
+from vigil.errors import VigilError
+from vigil.events.outbox import event_out
+from vigil.monitor.channels.base import post
+from vigil.monitor.channels.webhook import SIGNATURE_HEADER, sign
+from vigil.monitor.settings import MonitorSettings
+from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
+from vigil.store.core import Store
+
+logger = logging.getLogger("vigil.events")
+MAX_WAIT = dt.timedelta(hours=1)
+LEASE = dt.timedelta(minutes=5)
+TIMEOUT_SECONDS = 10.0
+EVENT_HEADER = "X-Vigil-Event"
+DELIVERY_HEADER = "X-Vigil-Delivery"
+
+
+@dataclass(frozen=True)
+class DispatchStats:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def body_of(event: EventRow) -> bytes:
+    """The JSON body a webhook receives: the event as `GET /api/v1/events` lists it."""
+    return json.dumps(event_out(event).model_dump(mode="json"), sort_keys=True).encode()
+
+
+def deliver_events(
+    store: Store, settings: MonitorSettings, *, now: dt.datetime | None = None, limit: int = 200
+) -> DispatchStats:
+    """Send the due pending deliveries, oldest event first; record each outcome."""
+    now = now or _now()
+    with store.session() as session:
+        due = [
+            (d.id, s.url, s.secret, e.type, body_of(e))
+            for d, s, e in session.execute(
+                select(EventDeliveryRow, EventSubscriptionRow, EventRow)
+                .join(
+                    EventSubscriptionRow,
+                    EventSubscriptionRow.id == EventDeliveryRow.subscription_id,
+                )
+                .join(EventRow, EventRow.id == EventDeliveryRow.event_id)
+                .where(EventDeliveryRow.state == "pending", EventDeliveryRow.next_attempt_at <= now)
+                .order_by(EventDeliveryRow.event_id, EventDeliveryRow.id)
+                .limit(limit)
+            ).all()
+        ]
+        session.rollback()
+    sent = retrying = failed = 0
+    for delivery_id, url, secret, type_, body in due:
+        if not _claim(store, delivery_id, now):
+            continue  # another process took it
+        headers = {
+            "Content-Type": "application/json",
+            EVENT_HEADER: type_,
+            DELIVERY_HEADER: str(delivery_id),
+        }
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, body)
+        error: str | None = None
+        try:
+            post(url, body, headers, settings, timeout=TIMEOUT_SECONDS, retries=0)
+        except VigilError as exc:
+            error = exc.message
+        except Exception as exc:  # one receiver's failure must not stop the others
+            logger.exception("event delivery %s raised", delivery_id)
+            error = f"{type(exc).__name__}: {exc}"
+        with store.session() as session:
+            row = session.get(EventDeliveryRow, delivery_id)
+            if row is None:  # its subscription was deleted meanwhile
+                continue
+            row.attempts += 1
+            if error is None:
+                row.state, row.sent_at, row.last_error = "sent", _now(), ""
+                sent += 1
+            else:
+                row.last_error = error
+                if row.attempts >= settings.delivery_max_attempts:
+                    row.state = "failed"
+                    failed += 1
+                    logger.error("event delivery %s failed for good: %s", delivery_id, error)
+                else:
+                    wait = dt.timedelta(
+                        seconds=settings.delivery_backoff_seconds * 2 ** (row.attempts - 1)
+                    )
+                    row.next_attempt_at = now + min(wait, MAX_WAIT)
+                    retrying += 1
+                    logger.warning("event delivery %s failed: %s", delivery_id, error)
+            session.commit()
+    return DispatchStats(sent, retrying, failed)
+
+
+def _claim(store: Store, delivery_id: int, now: dt.datetime) -> bool:
+    """Reserve a due delivery for this process (two servers never send it twice)."""
+    with store.session() as session:
+        claimed = session.execute(
+            update(EventDeliveryRow)
+            .where(
+                EventDeliveryRow.id == delivery_id,
+                EventDeliveryRow.state == "pending",
+                EventDeliveryRow.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+class Dispatcher:
+    """Runs `deliver_events` every `interval` seconds in a daemon thread until `stop`."""
+
+    def __init__(self, store: Store, settings: MonitorSettings, interval: float) -> None:
+        self.store = store
+        self.settings = settings
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vigil-events", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                deliver_events(self.store, self.settings)
+            except Exception:  # keep running: the store may be back at the next round
+                logger.exception("event dispatch failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+class EventSettings(BaseSettings):
+    """The server's event dispatcher (VIGIL_* environment variables). Addresses, attempts and
+    backoff follow `MonitorSettings`, the same as alert deliveries."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True)
+
+    events_dispatcher: bool = Field(
+        default=True, description="Send events to subscribed webhooks from inside the server."
+    )
+    events_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often the server sends pending event deliveries."
+    )

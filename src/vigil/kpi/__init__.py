@@ -1,0 +1,16 @@
+"""Business KPIs per model version: series aggregated per window, and two versions compared
+over the same period (difference, relative change, Welch's t-test)."""
+
+from vigil.kpi.compare import KpiComparison, KpiSample, compare, welch_t_test
+from vigil.kpi.series import KpiPoint, KpiSeries, series, values_in
+
+__all__ = [
+    "KpiComparison",
+    "KpiPoint",
+    "KpiSample",
+    "KpiSeries",
+    "compare",
+    "series",
+    "values_in",
+    "welch_t_test",
+]

@@ -1,0 +1,320 @@
+"""Retraining cadence: how often production data drifted from the training reference in past
+windows, how long after training the drift began, and the resulting advice.
+
+For each window (a day by default) of a monitored model, the serving version is the one the
+registry's `@production` alias pointed at in the middle of the window (else the latest version
+registered before then); its training profile (stored with the version) is the reference, and
+`vigil.drift` on the model's features says whether the window drifted. A version's drift
+*begins* at the first window that starts `persistence` consecutive drifted windows (two by
+default, so that one odd day is not an onset). Its *days to drift* count from its training:
+the end of the run that produced it when the registry knows it, else the version's creation.
+
+The advice rule (documented in docs/collaboration.md): with N the median days to drift over
+the versions whose drift began, retrain every M = max(1, floor(0.8 * N)) days, a fifth ahead of
+the typical onset. Versions that never drifted are reported with the days they were watched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from vigil.errors import InvalidInputError, NotFoundError
+from vigil.profile import DatasetProfile
+from vigil.store.core import Store
+from vigil.store.models import ProfileWindow
+
+DAY = dt.timedelta(days=1)
+MARGIN = 0.8
+"""M = floor(MARGIN * N): retrain a fifth of the typical drift delay ahead of it."""
+DEFAULT_METHOD = "psi"
+DEFAULT_THRESHOLD = 0.2
+"""PSI above 0.2, the usual "significant shift" rule: over months of windows a test's false
+alarms add up, and its p-values shrink as windows grow, while a distance's threshold does not
+depend on the window's size."""
+
+
+@dataclass(frozen=True)
+class WindowDrift:
+    start: dt.datetime
+    version: int
+    n_rows: int
+    drifted: bool
+    share_drifted: float
+    drifted_columns: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "version": self.version,
+            "n_rows": self.n_rows,
+            "drifted": self.drifted,
+            "share_drifted": self.share_drifted,
+            "drifted_columns": list(self.drifted_columns),
+        }
+
+
+@dataclass(frozen=True)
+class VersionDrift:
+    version: int
+    trained_at: dt.datetime
+    trained_from: str
+    """`run_end` (the training run's end) or `version_created`."""
+    windows: int
+    drifted_windows: int
+    drift_began: dt.datetime | None
+    days_to_drift: float | None
+    days_watched: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "trained_at": self.trained_at.isoformat(),
+            "trained_from": self.trained_from,
+            "windows": self.windows,
+            "drifted_windows": self.drifted_windows,
+            "drift_began": self.drift_began.isoformat() if self.drift_began else None,
+            "days_to_drift": self.days_to_drift,
+            "days_watched": self.days_watched,
+        }
+
+
+@dataclass(frozen=True)
+class RetrainingCadence:
+    """The drift history of a model and the retraining advice it leads to."""
+
+    model: str
+    registered_model: str
+    window_seconds: int
+    persistence: int
+    windows: int
+    drifted_windows: int
+    versions: tuple[VersionDrift, ...]
+    median_days_to_drift: float | None
+    retrain_every_days: int | None
+    advice: str
+    skipped: tuple[str, ...] = ()
+    history: tuple[WindowDrift, ...] = field(default=(), repr=False)
+
+    @property
+    def drift_share(self) -> float | None:
+        return self.drifted_windows / self.windows if self.windows else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "registered_model": self.registered_model,
+            "window_seconds": self.window_seconds,
+            "persistence": self.persistence,
+            "windows": self.windows,
+            "drifted_windows": self.drifted_windows,
+            "drift_share": self.drift_share,
+            "versions": [v.to_dict() for v in self.versions],
+            "median_days_to_drift": self.median_days_to_drift,
+            "retrain_every_days": self.retrain_every_days,
+            "advice": self.advice,
+            "skipped": list(self.skipped),
+            "history": [w.to_dict() for w in self.history],
+        }
+
+
+def retrain_every(median_days: float) -> int:
+    """The documented rule: M = max(1, floor(0.8 * N))."""
+    return max(1, math.floor(MARGIN * median_days))
+
+
+@dataclass(frozen=True)
+class _Version:
+    number: int
+    created_at: dt.datetime
+    trained_at: dt.datetime
+    trained_from: str
+    profile: DatasetProfile | None
+
+
+def _versions(store: Store, registered: str) -> list[_Version]:
+    from vigil.registry import Registry
+    from vigil.tracking.service import TrackingService
+
+    registry = Registry(store, actor="vigil")
+    tracking = TrackingService(store)
+    found = []
+    for info in registry.list_versions(registered):
+        trained_at, trained_from = info.created_at, "version_created"
+        if info.run_id is not None:
+            try:
+                run = tracking.get_run_info(info.run_id)
+            except NotFoundError:
+                run = None
+            if run is not None and run.end_time is not None:
+                trained_at, trained_from = run.end_time, "run_end"
+        profile = registry.training_profile(registered, info.version) if info.has_profile else None
+        found.append(_Version(info.version, info.created_at, trained_at, trained_from, profile))
+    return found
+
+
+def _serving(
+    store: Store, registered: str, versions: list[_Version], at: dt.datetime
+) -> _Version | None:
+    from vigil.registry import Registry
+
+    by_number = {v.number: v for v in versions}
+    held = Registry(store, actor="vigil").alias_at(registered, "production", at)
+    if held is not None and held in by_number:
+        return by_number[held]
+    earlier = [v for v in versions if v.created_at <= at]
+    return earlier[-1] if earlier else None
+
+
+def _onset(drifts: list[WindowDrift], persistence: int) -> dt.datetime | None:
+    run = 0
+    for i, window in enumerate(drifts):
+        run = run + 1 if window.drifted else 0
+        if run >= persistence:
+            return drifts[i - persistence + 1].start
+    return None
+
+
+def retraining_cadence(
+    store: Store,
+    model: str,
+    *,
+    window_seconds: int = 86_400,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    persistence: int = 2,
+    min_rows: int = 1,
+    method: str = DEFAULT_METHOD,
+    threshold: float | None = DEFAULT_THRESHOLD,
+) -> RetrainingCadence:
+    """The retraining cadence of monitored model `model` over its stored windows in
+    [start, end) (all by default); a window drifted when `vigil.drift` with `method` and
+    `threshold` says so (PSI above 0.2 on half the features, by default)."""
+    from vigil.analysis.drift import drift
+    from vigil.monitor.windows import grid, load_windows
+    from vigil.store.repositories import ModelRepository
+
+    if window_seconds < 60:
+        raise InvalidInputError(f"window_seconds must be at least 60, got {window_seconds}")
+    if persistence < 1:
+        raise InvalidInputError(f"persistence must be at least 1 window, got {persistence}")
+    with store.session() as session:
+        monitored = ModelRepository(session).get(model)
+        registered = monitored.registry_model or monitored.name
+        features = list(monitored.features)
+        model_id = monitored.id
+        bounds = session.execute(
+            select(func.min(ProfileWindow.start), func.max(ProfileWindow.start)).where(
+                ProfileWindow.model_id == model_id, ProfileWindow.segment == ""
+            )
+        ).one()
+        session.rollback()
+    first, last = bounds
+    versions = _versions(store, registered)
+    if not versions:
+        raise NotFoundError(
+            f"model {model!r} has no registered versions in the registry (as {registered!r}): "
+            "register the trained versions with their training profile",
+            model=model,
+        )
+    skipped: list[str] = [
+        f"version {v.number} has no training profile" for v in versions if v.profile is None
+    ]
+    history: list[WindowDrift] = []
+    if first is not None:
+        lo = max(first, start) if start is not None else first
+        after_last = last + dt.timedelta(seconds=window_seconds)
+        hi = min(after_last, end) if end is not None else after_last
+        starts = grid(lo, hi, window_seconds)
+        with store.session() as session:
+            windows = load_windows(session, model_id, None, starts, window_seconds)
+            session.rollback()
+        for window_start in starts:
+            window = windows[window_start]
+            if window.n_rows < min_rows:
+                continue
+            middle = window_start + dt.timedelta(seconds=window_seconds / 2)
+            serving = _serving(store, registered, versions, middle)
+            if serving is None or serving.profile is None:
+                continue
+            columns = [c for c in features if c in serving.profile.columns] or None
+            report = drift(
+                serving.profile, window.profile, columns=columns, method=method, threshold=threshold
+            )
+            history.append(
+                WindowDrift(
+                    start=window_start,
+                    version=serving.number,
+                    n_rows=window.n_rows,
+                    drifted=report.dataset_drift,
+                    share_drifted=report.share_drifted,
+                    drifted_columns=tuple(report.drifted_columns),
+                )
+            )
+    per_version = []
+    for version in versions:
+        mine = [w for w in history if w.version == version.number]
+        if not mine:
+            continue
+        began = _onset(mine, persistence)
+        step = dt.timedelta(seconds=window_seconds)
+        per_version.append(
+            VersionDrift(
+                version=version.number,
+                trained_at=version.trained_at,
+                trained_from=version.trained_from,
+                windows=len(mine),
+                drifted_windows=sum(w.drifted for w in mine),
+                drift_began=began,
+                days_to_drift=None if began is None else (began - version.trained_at) / DAY,
+                days_watched=(mine[-1].start + step - version.trained_at) / DAY,
+            )
+        )
+    delays = [v.days_to_drift for v in per_version if v.days_to_drift is not None]
+    median = statistics.median(delays) if delays else None
+    every = retrain_every(median) if median is not None else None
+    return RetrainingCadence(
+        model=model,
+        registered_model=registered,
+        window_seconds=window_seconds,
+        persistence=persistence,
+        windows=len(history),
+        drifted_windows=sum(w.drifted for w in history),
+        versions=tuple(per_version),
+        median_days_to_drift=median,
+        retrain_every_days=every,
+        advice=_advice(history, per_version, median, every),
+        skipped=tuple(skipped),
+        history=tuple(history),
+    )
+
+
+def _advice(
+    history: list[WindowDrift],
+    versions: list[VersionDrift],
+    median: float | None,
+    every: int | None,
+) -> str:
+    if not history:
+        return (
+            "no window could be compared with a training reference yet: log production data "
+            "and register versions with their training profile"
+        )
+    share = sum(w.drifted for w in history) / len(history)
+    if median is None or every is None:
+        longest = max(v.days_watched for v in versions)
+        return (
+            f"no lasting drift in {len(history)} windows ({share:.0%} drifted), up to "
+            f"{longest:.0f} days after training: no retraining cadence is needed yet"
+        )
+    drifted = sum(1 for v in versions if v.days_to_drift is not None)
+    return (
+        f"drift appears about {median:.0f} days after training (median of {drifted} "
+        f"version{'s' if drifted != 1 else ''}; {share:.0%} of {len(history)} windows drifted); "
+        f"retrain every {every} days"
+    )

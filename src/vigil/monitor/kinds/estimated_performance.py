@@ -1,0 +1,155 @@
+"""Estimated performance: a classification metric expected from the window's calibrated scores
+(CBPE), for windows whose labels have not arrived. The calibration is learned on a labelled
+reference period: `options.reference_start`/`reference_end`, else the monitor's baseline windows
+(a `period`, or the `trailing` / `seasonal` windows before each window: the span they cover).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from vigil.errors import InvalidInputError
+from vigil.monitor.baselines import baseline_starts
+from vigil.monitor.definitions import (
+    LearnedThreshold,
+    Monitor,
+    ProfileBaseline,
+    RegistryBaseline,
+)
+from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
+from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
+from vigil.monitor.windows import Window
+from vigil.performance.estimation import ESTIMATED_METRICS
+from vigil.store.repositories import ModelRepository
+
+if TYPE_CHECKING:
+    from vigil.performance.columns import Layout
+    from vigil.performance.estimation import CBPE
+
+
+class EstimatedOptions(PerformanceKindOptions):
+    reference_start: dt.datetime | None = None
+    reference_end: dt.datetime | None = None
+    min_rows: int = Field(default=1, ge=1)
+    """Windows with fewer predictions are not measured."""
+
+    @model_validator(mode="after")
+    def _estimable(self) -> EstimatedOptions:
+        if self.metric not in ESTIMATED_METRICS:
+            raise ValueError(
+                f"metric {self.metric!r} cannot be estimated; the estimated metrics are "
+                f"{list(ESTIMATED_METRICS)}"
+            )
+        if (self.reference_start is None) != (self.reference_end is None):
+            raise ValueError("give both reference_start and reference_end, or neither")
+        if (
+            self.reference_start
+            and self.reference_end
+            and self.reference_end <= self.reference_start
+        ):
+            raise ValueError("reference_end must be after reference_start")
+        return self
+
+
+def reference_period(
+    monitor: Monitor, options: EstimatedOptions, start: dt.datetime | None = None
+) -> tuple[dt.datetime, dt.datetime]:
+    """The labelled period the calibration is learned on, for the window beginning at `start`
+    (None: only check that there is one)."""
+    if options.reference_start is not None and options.reference_end is not None:
+        return options.reference_start, options.reference_end
+    baseline = monitor.effective_baseline()
+    if isinstance(baseline, ProfileBaseline | RegistryBaseline):
+        raise ValueError(
+            "an 'estimated_performance' monitor calibrates on labelled predictions, not on a "
+            "stored profile: set options.reference_start and reference_end, or a period, "
+            "trailing or seasonal baseline"
+        )
+    if start is None:
+        start = dt.datetime.now(dt.UTC)
+    starts = baseline_starts(baseline, start, monitor.window_seconds)
+    if not starts:
+        raise InvalidInputError("the monitor's baseline has no windows to calibrate on")
+    return min(starts), max(starts) + dt.timedelta(seconds=monitor.window_seconds)
+
+
+class EstimatedPerformance(MonitorKind):
+    name = "estimated_performance"
+    description = (
+        "A classification metric (accuracy, precision, recall, F1, ROC AUC) estimated without "
+        "labels from scores calibrated on a labelled reference period (CBPE)."
+    )
+    options_model = EstimatedOptions
+    needs_profile = False
+    default_threshold = LearnedThreshold(k=3.0, direction="both")
+
+    def __init__(self) -> None:
+        self._fitted: OrderedDict[tuple[Any, ...], tuple[Layout, CBPE]] = OrderedDict()
+
+    def check(self, monitor: Monitor) -> None:
+        reference_period(monitor, self.options(monitor))
+
+    def _estimator(
+        self, context: Context, options: EstimatedOptions, window: Window
+    ) -> tuple[Layout, CBPE] | str:
+        """The fitted estimator, or why there is none (no labelled reference rows yet)."""
+        from vigil.performance.columns import resolve, rows
+        from vigil.performance.service import fit_estimator, load_rows
+
+        store, version, segment = target_rows(context)
+        start, end = reference_period(context.monitor, options, window.start)
+        with store.session() as session:
+            model_id = ModelRepository(session).get(context.model.name).id
+        # The fit depends on the reference rows and their labels: key it by the files they are in.
+        files = tuple(store.predictions.files("labels", model_id)) + tuple(
+            store.predictions.files("predictions", model_id, start, end)
+        )
+        key = (context.model.name, version, segment, start, end, options, files)
+        if key not in self._fitted:
+            spec, reference = load_rows(
+                store, context.model.name, start, end, version=version, segment=segment
+            )
+            period = f"{start.isoformat()}..{end.isoformat()}"
+            if reference.num_rows == 0:
+                return f"no predictions in the reference period {period}"
+            layout = resolve(spec, reference, options.performance())
+            if layout.task == "classification" and len(rows(layout, reference)) == 0:
+                return f"no labelled predictions with scores in the reference period {period}"
+            self._fitted[key] = (layout, fit_estimator(layout, reference)[0])
+            while len(self._fitted) > 16:
+                self._fitted.popitem(last=False)
+        return self._fitted[key]
+
+    def measure(self, context: Context, window: Window) -> Measurement:
+        from vigil.performance.service import estimate_table, load_rows
+
+        options: EstimatedOptions = self.options(context.monitor)
+        store, version, segment = target_rows(context)
+        _, table = load_rows(
+            store, context.model.name, window.start, window.end, version=version, segment=segment
+        )
+        if table.num_rows < options.min_rows:
+            return Measurement(None, f"{table.num_rows} predictions, fewer than {options.min_rows}")
+        fitted = self._estimator(context, options, window)
+        if isinstance(fitted, str):
+            return Measurement(None, fitted)
+        layout, estimator = fitted
+        estimate = estimate_table(layout, estimator, table)
+        if estimate is None:
+            return Measurement(None, "no prediction in the window has a score")
+        value = estimate.value(options.metric, options.class_name)
+        which = options.metric + (f" of class {options.class_name!r}" if options.class_name else "")
+        if value is None or not np.isfinite(value):
+            return Measurement(None, f"estimated {which} is undefined on this window")
+        details = {
+            "n_predictions": estimate.n,
+            "estimated": {m: estimate.value(m) for m in ESTIMATED_METRICS},
+        }
+        return Measurement(
+            value, f"estimated {which} {value:.4g} on {estimate.n} predictions", details
+        )

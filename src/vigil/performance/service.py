@@ -1,0 +1,234 @@
+"""Performance read from the store: what the API, the client's local mode and the monitor kinds
+call. Rows are a model's predictions joined to their latest labels (DuckDB over the Parquet
+files), optionally of one version and one segment. Per segment and fairness: `breakdown`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+
+from vigil.errors import InvalidInputError
+from vigil.performance.columns import (
+    Layout,
+    PerformanceOptions,
+    labelled_mask,
+    resolve,
+    rows,
+    segment_values,
+)
+from vigil.performance.estimation import CBPE, EstimatedMetrics
+from vigil.performance.realized import measure, realized_series, split_windows
+from vigil.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
+from vigil.profile.groups import WindowSize
+from vigil.store.core import Store
+from vigil.store.models import IngestedBatch
+from vigil.store.predictions import batch_of
+from vigil.store.repositories import ModelRepository, spec_of
+from vigil.store.specs import ModelSpec
+from vigil.store.wire import ID_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
+
+WINDOWS: dict[str, WindowSize] = {"hour": "hour", "day": "day", "week": "week"}
+
+
+def window_size(name: str) -> WindowSize:
+    if name not in WINDOWS:
+        raise InvalidInputError(f"window must be one of {list(WINDOWS)}, got {name!r}", window=name)
+    return WINDOWS[name]
+
+
+def parse_segment(key: str) -> tuple[str, str] | None:
+    """`"column=value"` as (column, value); "" is the whole traffic (None)."""
+    if not key:
+        return None
+    column, sep, value = key.partition("=")
+    if not sep or not column:
+        raise InvalidInputError(
+            f"segment must be '<column>=<value>' (e.g. country=FR), got {key!r}", segment=key
+        )
+    return column, value
+
+
+def load_rows(
+    store: Store,
+    model: str,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    version: str | None = None,
+    segment: str = "",
+) -> tuple[ModelSpec, pa.Table]:
+    """The model's spec, and its prediction rows in [start, end) with their latest label."""
+    with store.session() as session:
+        stored = ModelRepository(session).get(model)
+        model_id, spec = stored.id, spec_of(stored)
+    table = store.predictions.joined(model_id, start, end)
+    if version is not None and VERSION_COLUMN in table.column_names:
+        table = table.filter(pc.equal(table[VERSION_COLUMN], version))
+    chosen = parse_segment(segment)
+    if chosen is not None:
+        column, value = chosen
+        if column not in spec.segments:
+            raise InvalidInputError(
+                f"{column!r} is not a segment column of model {model!r} ({spec.segments})",
+                segment=segment,
+            )
+        if table.num_rows:
+            table = table.filter(pa.array(segment_values(table, column) == value))
+    return spec, table
+
+
+def realized(
+    store: Store,
+    model: str,
+    *,
+    window: str = "day",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    version: str | None = None,
+    segment: str = "",
+    options: PerformanceOptions | None = None,
+) -> RealizedReport:
+    """Realized metrics and label coverage per window of the model's rows in [start, end)."""
+    size = window_size(window)
+    spec, table = load_rows(store, model, start, end, version=version, segment=segment)
+    if table.num_rows == 0:
+        return RealizedReport(model, window, segment, None, ())
+    layout = resolve(spec, table, options or PerformanceOptions())
+    series = tuple(realized_series(layout, table, size))
+    return RealizedReport(model, window, segment, layout, series)
+
+
+def fit_estimator(
+    layout: Layout, reference: pa.Table, *, calibrate: bool = True
+) -> tuple[CBPE, int]:
+    """CBPE calibrated on the labelled rows of `reference`; also their count."""
+    if layout.task != "classification" or not layout.scores:
+        raise InvalidInputError(
+            "estimated performance needs a classification model with score columns "
+            "(the probability of the positive class, or one per class)"
+        )
+    data = rows(layout, reference)
+    if len(data) == 0:
+        raise InvalidInputError(
+            "the reference period has no labelled rows with scores to calibrate on"
+        )
+    assert data.scores is not None
+    estimator = CBPE.fit(
+        data.y_true, data.scores, layout.classes, layout.positive_class, calibrate=calibrate
+    )
+    return estimator, len(data)
+
+
+def estimate_table(layout: Layout, estimator: CBPE, table: pa.Table) -> EstimatedMetrics | None:
+    data = rows(layout, table, labels=False)
+    if len(data) == 0:
+        return None
+    assert data.scores is not None
+    return estimator.estimate(data.y_pred, data.scores)
+
+
+def estimated(
+    store: Store,
+    model: str,
+    *,
+    reference_start: dt.datetime,
+    reference_end: dt.datetime,
+    window: str = "day",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    version: str | None = None,
+    segment: str = "",
+    options: PerformanceOptions | None = None,
+) -> EstimatedReport:
+    """Estimated metrics per window (CBPE calibrated on the reference period's labelled rows),
+    beside the realized ones where labels have arrived."""
+    size = window_size(window)
+    if reference_end <= reference_start:
+        raise InvalidInputError(
+            f"reference_end {reference_end.isoformat()} must be after reference_start "
+            f"{reference_start.isoformat()}"
+        )
+    spec, reference = load_rows(
+        store, model, reference_start, reference_end, version=version, segment=segment
+    )
+    _, table = load_rows(store, model, start, end, version=version, segment=segment)
+    if reference.num_rows == 0:
+        raise InvalidInputError(
+            f"model {model!r} has no predictions in the reference period "
+            f"{reference_start.isoformat()}..{reference_end.isoformat()}"
+        )
+    layout = resolve(spec, reference, options or PerformanceOptions())
+    estimator, n_reference = fit_estimator(layout, reference)
+    windows = []
+    for begin, finish, part in split_windows(table, size):
+        n_labelled = int(labelled_mask(part).sum())
+        windows.append(
+            EstimatedWindow(
+                begin,
+                finish,
+                part.num_rows,
+                n_labelled,
+                estimate_table(layout, estimator, part),
+                measure(layout, part) if n_labelled else None,
+            )
+        )
+    return EstimatedReport(
+        model,
+        window,
+        segment,
+        layout,
+        reference_start,
+        reference_end,
+        n_reference,
+        tuple(windows),
+    )
+
+
+def label_arrivals(
+    store: Store,
+    model: str,
+    after: dt.datetime,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    version: str | None = None,
+    segment: str = "",
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """(prediction time, label arrival) of the model's predictions in [start, end) that received
+    a label in a batch recorded after `after`: what makes a past window's realized performance
+    change."""
+    with store.session() as session:
+        model_id = ModelRepository(session).get(model).id
+        received = dict(
+            session.execute(
+                select(IngestedBatch.batch_id, IngestedBatch.received_at).where(
+                    IngestedBatch.model_id == model_id,
+                    IngestedBatch.kind == "labels",
+                    IngestedBatch.received_at > after,
+                )
+            ).all()
+        )
+    if not received:
+        return []
+    keys = [k for k in store.predictions.files("labels", model_id) if batch_of(k) in received]
+    arrival: dict[str, dt.datetime] = {}
+    for key in keys:
+        at = received[batch_of(key)]
+        for label_id in store.predictions.read_files([key])[ID_COLUMN].to_pylist():
+            if label_id not in arrival or arrival[label_id] < at:
+                arrival[label_id] = at
+    if not arrival:
+        return []
+    _, table = load_rows(store, model, start, end, version=version, segment=segment)
+    if ID_COLUMN not in table.column_names:
+        return []
+    out = []
+    for pid, when in zip(
+        table[ID_COLUMN].to_pylist(), table[TIMESTAMP_COLUMN].to_pylist(), strict=True
+    ):
+        if pid in arrival:
+            out.append((when, arrival[pid]))
+    return out

@@ -1,0 +1,109 @@
+"""/api/v1/events: the event outbox with a cursor, and webhook subscriptions to it. The event
+dispatcher (signed, retried webhook deliveries) runs in this router's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Path, Query, status
+
+from vigil.events import subscriptions
+from vigil.events.dispatch import Dispatcher, EventSettings
+from vigil.events.outbox import EventsPage, list_events
+from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
+from vigil.monitor.settings import MonitorSettings
+from vigil.server.deps import AdminAccess, Principal, ReadAccess, SessionDep
+from vigil.store import service
+
+
+@asynccontextmanager
+async def dispatcher_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Send queued events to their webhooks while the server runs. Settings come from
+    `app.state.event_settings` / `app.state.monitor_settings` when set (tests), else VIGIL_*."""
+    events: EventSettings = getattr(app.state, "event_settings", None) or EventSettings()
+    monitor: MonitorSettings = getattr(app.state, "monitor_settings", None) or MonitorSettings()
+    dispatcher = None
+    if events.events_dispatcher:
+        dispatcher = Dispatcher(app.state.store, monitor, events.events_interval_seconds)
+        dispatcher.start()
+    app.state.event_dispatcher = dispatcher
+    try:
+        yield
+    finally:
+        if dispatcher is not None:
+            dispatcher.stop()
+
+
+router = APIRouter(tags=["events"], lifespan=dispatcher_lifespan)
+Name = Annotated[str, Path(max_length=200)]
+
+
+def _actor(principal: Principal) -> str:
+    return principal.owner or f"token:{principal.token_id}"
+
+
+@router.get("/api/v1/events")
+def get_events(
+    _: ReadAccess,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, description="The cursor: the last event id seen.")] = 0,
+    types: Annotated[
+        str | None, Query(max_length=2000, description="Comma-separated event types.")
+    ] = None,
+    subject: Annotated[str | None, Query(max_length=500)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventsPage:
+    """Events after the cursor, oldest first; page on with `after=next_cursor`."""
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    return service.read_only(
+        session,
+        lambda s: list_events(
+            s, after=after, types=wanted, subject=subject, actor=actor, limit=limit
+        ),
+    )
+
+
+@router.get("/api/v1/events/subscriptions")
+def list_subscriptions(_: ReadAccess, session: SessionDep) -> list[Subscription]:
+    return service.read_only(session, subscriptions.list_subscriptions)
+
+
+@router.post("/api/v1/events/subscriptions", status_code=status.HTTP_201_CREATED)
+def create_subscription(
+    principal: AdminAccess, session: SessionDep, body: SubscriptionIn
+) -> Subscription:
+    """Subscribe a webhook (it sends requests out of the server: admin only)."""
+    return subscriptions.create_subscription(session, body, actor=_actor(principal))
+
+
+@router.get("/api/v1/events/subscriptions/{name}")
+def get_subscription(_: ReadAccess, session: SessionDep, name: Name) -> Subscription:
+    return service.read_only(session, lambda s: subscriptions.get_subscription(s, name))
+
+
+@router.put("/api/v1/events/subscriptions/{name}")
+def update_subscription(
+    _: AdminAccess, session: SessionDep, name: Name, body: SubscriptionIn
+) -> Subscription:
+    return subscriptions.update_subscription(session, name, body)
+
+
+@router.delete("/api/v1/events/subscriptions/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_subscription(_: AdminAccess, session: SessionDep, name: Name) -> None:
+    subscriptions.delete_subscription(session, name)
+
+
+@router.get("/api/v1/events/deliveries")
+def list_deliveries(
+    _: ReadAccess,
+    session: SessionDep,
+    subscription: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventDelivery]:
+    """The latest webhook deliveries of events, newest first, with their state and errors."""
+    return service.read_only(
+        session, lambda s: subscriptions.list_deliveries(s, subscription=subscription, limit=limit)
+    )

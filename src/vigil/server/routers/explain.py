@@ -1,0 +1,262 @@
+"""Explainability over HTTP: per-prediction explanations of registered models, feature
+importances of runs and model versions, and production attribution windows. Thin: each route
+calls `vigil.explain`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from vigil.errors import NotFoundError
+from vigil.explain.production import (
+    AttributionsIn,
+    AttributionsOut,
+    attribution_windows,
+    ingest_attributions,
+)
+from vigil.explain.results import Explanation
+from vigil.explain.store import (
+    list_importances,
+    load_importances,
+    model_version_id,
+    save_importances,
+)
+from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
+from vigil.store import service
+from vigil.store.core import Store
+from vigil.store.tracking_tables import Run
+
+router = APIRouter(tags=["explain"])
+
+MAX_EXPLAIN_ROWS = 10_000
+MODEL_CACHE_SIZE = 8
+
+RunId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
+VERSIONS = "/api/v1/registry/models/{name}/versions/{version}"
+
+
+class ExplainIn(BaseModel):
+    model: str = Field(
+        min_length=1,
+        max_length=500,
+        description="A model URI: models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/latest.",
+    )
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EXPLAIN_ROWS)
+    target: str | int | float | bool | None = Field(
+        default=None, description="The class explained (default: the positive class)."
+    )
+    output: Literal["raw", "log_odds", "probability"] | None = None
+    algorithm: Literal["auto", "tree", "linear", "kernel"] = "auto"
+    background: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_EXPLAIN_ROWS)
+    background_size: int = Field(default=100, ge=1, le=MAX_EXPLAIN_ROWS)
+    seed: int = 0
+
+
+class ImportanceIn(BaseModel):
+    method: str = Field(min_length=1, max_length=100)
+    values: dict[str, float] = Field(min_length=1)
+
+
+class ImportancesOut(BaseModel):
+    method: str | None = Field(description="The method asked for (None: the latest of any).")
+    latest: dict[str, float] | None = Field(description="The latest set; null when none.")
+    history: list[dict[str, Any]] = Field(description="Every set logged, newest first.")
+
+
+class _ModelCache:
+    """Recently loaded registry models, by name, version and artifact digest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: OrderedDict[tuple[str, int, str], Any] = OrderedDict()
+
+    def get(self, store: Store, uri: str) -> tuple[Any, str]:
+        from vigil.explain.local import TREE_TYPES
+        from vigil.registry import api as models
+        from vigil.registry.service import Registry
+
+        info = models.resolve(uri, store=store)
+        key = (info.name, info.version, info.source_sha256)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key], info.uri
+        model = Registry(store, actor="vigil").load(info.name, info.version, trusted=TREE_TYPES)
+        with self._lock:
+            self._models[key] = model
+            while len(self._models) > MODEL_CACHE_SIZE:
+                self._models.popitem(last=False)
+        return model, info.uri
+
+
+def _cache(request: Request) -> _ModelCache:
+    cache = getattr(request.app.state, "explain_models", None)
+    if cache is None:
+        cache = request.app.state.explain_models = _ModelCache()
+    assert isinstance(cache, _ModelCache)
+    return cache
+
+
+def _explain(store: Store, cache: _ModelCache, body: ExplainIn) -> tuple[str, Explanation]:
+    from vigil.explain.local import explain
+
+    model, uri = cache.get(store, body.model)
+    explanation = explain(
+        model,
+        body.rows,
+        target=body.target,
+        output=body.output,
+        algorithm=body.algorithm,
+        background=body.background,
+        background_size=body.background_size,
+        seed=body.seed,
+    )
+    return uri, explanation
+
+
+@router.post("/api/v1/explain", response_model=None)
+async def explain_rows(
+    _: ReadAccess,
+    body: ExplainIn,
+    request: Request,
+    store: StoreDep,
+    format: Literal["json", "html"] = "json",
+) -> Response:
+    """Each feature's contribution to each row's prediction and the base value; they add up to
+    the model's output in `output_space` (see docs/explain.md). `?format=html` returns a
+    self-contained page."""
+    uri, explanation = await run_in_threadpool(_explain, store, _cache(request), body)
+    if format == "html":
+        return HTMLResponse(explanation.to_html(title=f"Explanation of {uri}"))
+    return JSONResponse({"model": uri, **explanation.to_dict()})
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A time from a query string; one without a zone is read as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _check_run(session: Session, run_id: str) -> None:
+    if session.get(Run, run_id) is None:
+        raise NotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+
+
+def _importances(
+    session: Session, *, run_id: str | None, version_id: int | None, method: str | None
+) -> ImportancesOut:
+    return ImportancesOut(
+        method=method,
+        latest=load_importances(session, run_id=run_id, model_version_id=version_id, method=method),
+        history=[
+            r.to_dict()
+            for r in list_importances(
+                session, run_id=run_id, model_version_id=version_id, method=method
+            )
+        ],
+    )
+
+
+def _actor(principal: ReadAccess) -> str:
+    return principal.owner or f"token:{principal.token_id}"
+
+
+@router.post("/api/v1/runs/{run_id}/importances", status_code=status.HTTP_201_CREATED)
+def log_run_importances(
+    principal: WriteAccess, run_id: RunId, body: ImportanceIn, session: SessionDep
+) -> ImportancesOut:
+    """Record a run's global feature importances (a new set; earlier ones are kept)."""
+    save_importances(
+        session, run_id=run_id, method=body.method, values=body.values, actor=_actor(principal)
+    )
+    session.commit()
+    return _importances(session, run_id=run_id, version_id=None, method=body.method)
+
+
+@router.get("/api/v1/runs/{run_id}/importances")
+def get_run_importances(
+    _: ReadAccess,
+    run_id: RunId,
+    session: SessionDep,
+    method: Annotated[str | None, Query(max_length=100)] = None,
+) -> ImportancesOut:
+    def read(s: Session) -> ImportancesOut:
+        _check_run(s, run_id)
+        return _importances(s, run_id=run_id, version_id=None, method=method)
+
+    return service.read_only(session, read)
+
+
+@router.post(f"{VERSIONS}/importances", status_code=status.HTTP_201_CREATED)
+def log_version_importances(
+    principal: WriteAccess,
+    name: str,
+    version: Annotated[int, Path(ge=1)],
+    body: ImportanceIn,
+    session: SessionDep,
+) -> ImportancesOut:
+    """Record a model version's global feature importances."""
+    version_id = model_version_id(session, name, version)
+    save_importances(
+        session,
+        model_version_id=version_id,
+        method=body.method,
+        values=body.values,
+        actor=_actor(principal),
+    )
+    session.commit()
+    return _importances(session, run_id=None, version_id=version_id, method=body.method)
+
+
+@router.get(f"{VERSIONS}/importances")
+def get_version_importances(
+    _: ReadAccess,
+    name: str,
+    version: Annotated[int, Path(ge=1)],
+    session: SessionDep,
+    method: Annotated[str | None, Query(max_length=100)] = None,
+) -> ImportancesOut:
+    return service.read_only(
+        session,
+        lambda s: _importances(
+            s, run_id=None, version_id=model_version_id(s, name, version), method=method
+        ),
+    )
+
+
+@router.post("/api/v1/models/{name}/attributions")
+def log_attributions(
+    _: WriteAccess, name: str, body: AttributionsIn, session: SessionDep
+) -> AttributionsOut:
+    """Add the |attribution| sums of rows explained at log time to the model's windows (once
+    per `batch_id`)."""
+    out = ingest_attributions(session, name, body)
+    session.commit()
+    return out
+
+
+@router.get("/api/v1/models/{name}/attributions")
+def get_attributions(
+    _: ReadAccess,
+    name: str,
+    session: SessionDep,
+    version: Annotated[str | None, Query(max_length=200)] = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Stored windows, oldest first: rows explained and mean |attribution| per feature."""
+    since, until = _utc(start), _utc(end)
+    windows = service.read_only(
+        session,
+        lambda s: attribution_windows(s, name, version=version, start=since, end=until),
+    )
+    return [w.to_dict() for w in windows]

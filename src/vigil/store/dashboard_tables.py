@@ -1,0 +1,56 @@
+"""Tables of the dashboard (the `dashboard` migration branch): web sessions, and a cache of
+per-window drift scores and feature statistics so the heatmap and feature pages read small rows
+instead of decoding every window's profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vigil.store.models import Base, UTCDateTime
+
+
+class WebSession(Base):
+    """A signed-in browser: the SHA-256 of its cookie, the API token it signed in with, and the
+    secret its forms must echo (CSRF)."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class DriftCell(Base):
+    """One window (an hour or a day) of a model against one reference: per feature, the drift
+    severity and whether it drifted, and summary statistics (mean, quantiles, missing share).
+
+    `source_arrival` is the latest arrival among the windows it was computed from; a later
+    arrival (late data) makes the cell stale.
+    """
+
+    __tablename__ = "dashboard_drift_cells"
+    __table_args__ = (
+        UniqueConstraint("model_id", "reference", "granularity", "start", name="uq_drift_cell"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("monitored_models.id", ondelete="CASCADE"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(300))
+    granularity: Mapped[str] = mapped_column(String(10))
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    source_arrival: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """{feature: [severity, drifted (0/1)]}; severity 1.0 is the column's drift bar."""
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """{feature: {"mean", "q05", "q50", "q95", "missing"}} (numeric), {"missing"} otherwise."""

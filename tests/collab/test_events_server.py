@@ -1,0 +1,112 @@
+"""Events end to end: a real server's dispatcher sends a teammate's alias move to a webhook on
+loopback, signed; the CLI subscribes, lists and unsubscribes, on a server and on a store."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.live import LiveServer
+from tests.monitor.receivers import http_receiver
+from vigil.cli import main
+from vigil.registry.remote import RemoteRegistry
+from vigil.store.core import Store
+from vigil.store.specs import Scope
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    store_url, artifacts = f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")
+    store = Store.open(store_url, artifacts)
+    tokens = {w: store.create_token(Scope.WRITE, name=w, owner=w) for w in ("alice", "bob")}
+    tokens["carol"] = store.create_token(Scope.ADMIN, name="ops", owner="carol")
+    store.close()
+    env = {
+        "VIGIL_WEBHOOK_ALLOW_LOOPBACK": "true",
+        "VIGIL_EVENTS_INTERVAL_SECONDS": "0.1",
+        "VIGIL_MONITOR_SCHEDULER": "false",
+    }
+    server = LiveServer(store_url, artifacts, tmp_path / "server.log", env=env).start()
+    try:
+        yield server, tokens
+    finally:
+        server.stop()
+
+
+def test_the_server_sends_signed_events_to_a_subscribed_webhook(
+    served: tuple[LiveServer, dict[str, str]],
+    tmp_path: Path,
+    model_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, tokens = served
+    remote = ["--url", server.url, "--token", tokens["carol"]]
+    monkeypatch.setenv("HOOK_SECRET", "topsecret")
+    with http_receiver() as receiver:
+        assert (
+            main(
+                [
+                    "events",
+                    "subscribe",
+                    "ci",
+                    receiver.url,
+                    "--type",
+                    "model.alias_moved",
+                    "--secret-env",
+                    "HOOK_SECRET",
+                    *remote,
+                ]
+            )
+            == 0
+        )
+        assert "subscribed ci: model.alias_moved ->" in capsys.readouterr().out
+        registry = RemoteRegistry(server.url, tokens["alice"])
+        registry.register("churn", model_file)
+        registry.set_alias("churn", "production", 1)
+        registry.close()
+        deadline = time.monotonic() + 20
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+    (request,) = receiver.requests
+    expected = "sha256=" + hmac.new(b"topsecret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["X-Vigil-Signature"] == expected
+    assert request.headers["X-Vigil-Event"] == "model.alias_moved"
+    event = request.json()
+    assert (event["actor"], event["subject"], event["data"]["to_version"]) == ("alice", "churn", 1)
+
+    assert main(["events", "list", "--type", "model.alias_moved", "--json", *remote]) == 0
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [event["id"]]
+    assert captured.err.strip() == f"next cursor: {event['id']}"
+    assert main(["events", "deliveries", *remote]) == 0
+    assert "\tci\tsent\t1 attempt(s)" in capsys.readouterr().out
+    assert main(["events", "subscriptions", *remote]) == 0
+    assert capsys.readouterr().out.startswith("ci\tactive\tmodel.alias_moved\t")
+    bob = ["--url", server.url, "--token", tokens["bob"]]
+    assert main(["events", "unsubscribe", "ci", *bob]) == 2  # admin only
+    assert "scope 'admin'" in capsys.readouterr().err
+    assert main(["events", "unsubscribe", "ci", *remote]) == 0
+    assert main(["events", "subscriptions", *remote]) == 0
+    assert capsys.readouterr().out == "unsubscribed ci\n"
+
+
+def test_events_cli_on_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--store", f"sqlite:///{tmp_path / 'v.db'}", "--artifacts", str(tmp_path / "a")]
+    assert main(["events", "subscribe", "x", "ftp://nope", *where]) == 2
+    assert "url" in capsys.readouterr().err
+    assert (
+        main(["events", "subscribe", "x", "https://example.com/h", "--type", "nope", *where]) == 2
+    )
+    assert "unknown event types ['nope']" in capsys.readouterr().err
+    assert main(["events", "list", "--type", "model.promoted", *where]) == 2
+    assert main(["events", "list", *where]) == 0
+    assert capsys.readouterr().err.endswith("next cursor: 0\n")
+    assert main(["events", "deliver", *where]) == 0
+    assert capsys.readouterr().out == "sent 0, retrying 0, failed 0\n"

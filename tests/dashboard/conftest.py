@@ -1,0 +1,124 @@
+"""The dashboard's tests run on the demo's store (a model with 30 days of hourly windows, runs,
+two registered versions, monitors and alerts), seeded once per test session."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from vigil.dashboard import DashboardSettings
+from vigil.demo import run_demo
+from vigil.monitor.settings import MonitorSettings
+from vigil.server import ServerSettings, create_app
+from vigil.store.core import Store
+from vigil.store.specs import Scope
+
+
+@dataclass(frozen=True)
+class Demo:
+    store_url: str
+    artifacts_url: str
+    tokens: dict[Scope, str]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    out = tmp_path_factory.mktemp("dashboard-demo")
+    store_url, artifacts_url = run_demo(out, rows=3000, seed=7, echo=lambda _: None)
+    store = Store.open(store_url, artifacts_url)
+    try:
+        tokens = {
+            scope: store.create_token(
+                scope, name=f"dash-{scope.value}", owner=f"{scope.value}-user"
+            )
+            for scope in Scope
+        }
+    finally:
+        store.close()
+    return Demo(store_url, artifacts_url, tokens)
+
+
+def copy_demo(demo: Demo, dest: Path) -> Demo:
+    """A private copy of the demo's store and artifacts under `dest`, for tests that change what
+    they find (move an alias, acknowledge an alert): the shared demo must stay as seeded, since
+    xdist runs the other dashboard tests on it in any order."""
+    store_file = Path(demo.store_url.removeprefix("sqlite:///"))
+    root = store_file.parent
+    assert Path(demo.artifacts_url).is_relative_to(root), demo.artifacts_url
+    shutil.copytree(root, dest / root.name)
+    moved = dest / root.name
+    return replace(
+        demo,
+        store_url=f"sqlite:///{moved / store_file.name}",
+        artifacts_url=str(moved / Path(demo.artifacts_url).relative_to(root)),
+    )
+
+
+def make_app(demo: Demo, store: Store) -> TestClient:
+    settings = ServerSettings(store_url=demo.store_url, artifacts_url=demo.artifacts_url)
+    app = create_app(settings, store=store)
+    app.state.dashboard_settings = DashboardSettings(warm_seconds=0, page_budget=60)
+    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
+    return TestClient(app)
+
+
+@pytest.fixture
+def web(demo: Demo) -> Iterator[TestClient]:
+    """A test client of an app on the demo's store, not signed in."""
+    store = Store.open(demo.store_url, demo.artifacts_url)
+    try:
+        with make_app(demo, store) as client:
+            yield client
+    finally:
+        store.close()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    """Sign `client` in with `token`; returns the session's CSRF value."""
+    form = client.get("/ui/login")
+    response = client.post(
+        "/ui/login",
+        data={"csrf": csrf_of(form.text), "token": token, "next": "/ui/settings"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/ui/settings").text)
+
+
+def page_urls(client: TestClient) -> list[str]:
+    """Every page of the dashboard on the demo's data (the ids found by following links)."""
+    runs = re.findall(r'name="runs" value="([0-9a-f]+)"', client.get("/ui/experiments").text)
+    alerts = re.findall(r'href="/ui/alerts/(\d+)"', client.get("/ui/alerts?state=").text)
+    assert len(runs) >= 2
+    assert alerts
+    return [
+        "/ui/",
+        "/ui/models/churn",
+        "/ui/models/churn?granularity=hour&days=3",
+        "/ui/models/churn/features/monthly_charges",
+        "/ui/models/churn/features/contract",
+        "/ui/experiments",
+        f"/ui/experiments/compare?runs={runs[0]}&runs={runs[1]}",
+        f"/ui/runs/{runs[0]}",
+        "/ui/registry",
+        "/ui/registry/churn",
+        "/ui/datasets",
+        "/ui/datasets/churn-training",
+        "/ui/alerts",
+        f"/ui/alerts/{alerts[0]}",
+        "/ui/monitors",
+        "/ui/events",
+        "/ui/settings",
+    ]
