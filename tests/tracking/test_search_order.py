@@ -1,5 +1,6 @@
 """Ordering by a key the filter requires takes a join instead of an outer join (so the database
-walks its index): the runs and their order are the same as with the outer join."""
+walks its index), and the filter's tests on that key move into the join: the runs and their
+order are the same as with the outer join and the whole filter."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pytest
 
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Run
-from vigil.tracking.search import apply_order, compile_filter, parse_filter, required_keys
+from vigil.tracking.search import (
+    apply_order,
+    compile_filter,
+    parse_filter,
+    required_keys,
+    runs_query,
+)
 from vigil.tracking.service import TrackingService
 
 
@@ -40,6 +47,8 @@ def test_a_required_key_orders_like_the_outer_join(
     with service.store.session() as session:
         joined = list(session.scalars(apply_order(base, order, required_keys(tree))))
         outer = list(session.scalars(apply_order(base, order)))
+        searched = list(session.scalars(runs_query([experiment.id], text, order)))
     assert required_keys(tree)
     assert [r.id for r in joined] == [r.id for r in outer]
+    assert [r.id for r in searched] == [r.id for r in outer]
     assert len(joined) > 3

@@ -60,6 +60,14 @@ def test_run_lifecycle_over_the_api(api: TestClient, server_store: Store) -> Non
     ).json()
     assert 2 <= len(history) <= 10
     assert history[0]["value"] == 1.0  # the spike at the start survives
+    # Every point, serialised from the rows: the same JSON as list[MetricPoint], NaN as null.
+    everything = api.get(f"/api/v1/runs/{run_id}/metrics/loss/history", headers=alice).json()
+    assert [MetricPoint.model_validate(p) for p in everything] == [
+        MetricPoint(key="loss", value=1 / (i + 1), step=i, timestamp_ms=i) for i in range(50)
+    ]
+    assert api.get(f"/api/v1/runs/{run_id}/metrics/nan/history", headers=alice).json() == [
+        {"key": "nan", "value": None, "step": 0, "timestamp_ms": 0}
+    ]
     put = api.put(
         f"/api/v1/runs/{run_id}/artifacts/file",
         params={"path": "model/weights.bin"},

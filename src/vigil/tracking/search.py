@@ -412,16 +412,45 @@ def decode_page_token(token: str | None) -> int:
     return offset
 
 
+def _order_keys(order_by: list[str] | None) -> set[tuple[str, str]]:
+    keys = set()
+    for clause in order_by or []:
+        match = _ORDER.match(clause)
+        if match is not None and match.group("name"):
+            try:
+                keys.add(_Parser(match.group("name")).identifier())
+            except InvalidInputError:
+                continue  # apply_order names the bad clause
+    return keys
+
+
+def _without(node: Node | None, consumed: list[Comparison]) -> Node | None:
+    """The filter without the top-level comparisons that an ORDER BY join already applies."""
+    if isinstance(node, Comparison):
+        return None if node in consumed else node
+    if isinstance(node, BoolOp) and node.op == "and":
+        rest = tuple(item for item in node.items if item not in consumed)
+        return None if not rest else rest[0] if len(rest) == 1 else BoolOp("and", rest)
+    return node
+
+
 def runs_query(
     experiment_ids: list[int] | None, filter_string: str | None, order_by: list[str] | None
 ) -> Select[Any]:
-    """SELECT of matching runs (active ones), ordered."""
+    """SELECT of matching runs (active ones), ordered. A filter's test on a key that is also
+    ordered by is applied once, in the ORDER BY join (see `apply_order`), not again as an
+    EXISTS."""
     tree = parse_filter(filter_string)
-    query = select(Run).where(Run.lifecycle_stage == "active", compile_filter(tree))
+    ordered = _order_keys(order_by)
+    required = {k: tests for k, tests in required_keys(tree).items() if k in ordered}
+    consumed = [test for tests in required.values() for test in tests]
+    query = select(Run).where(
+        Run.lifecycle_stage == "active", compile_filter(_without(tree, consumed))
+    )
     if experiment_ids is not None:
         query = (
             query.where(Run.experiment_id.in_(experiment_ids))
             if experiment_ids
             else query.where(false())
         )
-    return apply_order(query, order_by, required_keys(tree))
+    return apply_order(query, order_by, required)

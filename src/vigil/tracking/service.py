@@ -18,7 +18,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -258,13 +271,35 @@ class TrackingService:
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
         if ids:
-            for p in session.execute(select(RunParam).where(RunParam.run_id.in_(ids))).scalars():
-                params[p.run_id][p.key] = p.value
-            for t in session.execute(select(RunTag).where(RunTag.run_id.in_(ids))).scalars():
-                tags[t.run_id][t.key] = t.value
-            latest = select(LatestMetric).where(LatestMetric.run_id.in_(ids))
-            for m in session.execute(latest).scalars():
-                metrics[m.run_id][m.key] = none_to_nan(m.value)
+            # One round trip of column tuples, not three queries of ORM objects: a page of 100
+            # runs has hundreds of these rows.
+            page = bindparam("ids", expanding=True)
+            no_text, no_number = cast(null(), String), cast(null(), Float)
+            found = session.execute(
+                union_all(
+                    select(
+                        literal("p"), RunParam.run_id, RunParam.key, RunParam.value, no_number
+                    ).where(RunParam.run_id.in_(page)),
+                    select(literal("t"), RunTag.run_id, RunTag.key, RunTag.value, no_number).where(
+                        RunTag.run_id.in_(page)
+                    ),
+                    select(
+                        literal("m"),
+                        LatestMetric.run_id,
+                        LatestMetric.key,
+                        no_text,
+                        LatestMetric.value,
+                    ).where(LatestMetric.run_id.in_(page)),
+                ),
+                {"ids": ids},
+            )
+            for kind, run_id, key, text_value, number in found:
+                if kind == "p":
+                    params[run_id][key] = text_value
+                elif kind == "t":
+                    tags[run_id][key] = text_value
+                else:
+                    metrics[run_id][key] = none_to_nan(number)
         return [
             RunData(info=run_info(r), params=params[r.id], metrics=metrics[r.id], tags=tags[r.id])
             for r in rows
@@ -412,6 +447,16 @@ class TrackingService:
         """Every point of one metric, by step then timestamp; with `max_points`, at most about
         that many: from the metric's pre-aggregated summary (`vigil.tracking.metric_summary`)
         when the history is long, else chosen by `downsample_indices`; spikes survive."""
+        return [
+            MetricPoint(key=key, value=none_to_nan(v), step=s, timestamp_ms=t)
+            for v, s, t in self.metric_history_rows(run_id, key, max_points)
+        ]
+
+    def metric_history_rows(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[tuple[float | None, int, int]]:
+        """`metric_history` as (value, step, timestamp_ms) tuples, NaN as None: what the HTTP
+        route serialises straight to JSON (a million validated models cost seconds)."""
         with self.store.session() as session:
             self._run(session, run_id)
             connection = session.connection()
@@ -420,10 +465,7 @@ class TrackingService:
                     raise InvalidInputError(f"max_points must be at least 2, got {max_points}")
                 summary = metric_summary.downsampled(connection, run_id, key, max_points)
                 if summary is not None:
-                    return [
-                        MetricPoint(key=key, value=none_to_nan(v), step=s, timestamp_ms=t)
-                        for v, s, t in summary
-                    ]
+                    return [(v, s, t) for v, s, t in summary]
             mark = "?" if connection.dialect.name == "sqlite" else "%s"
             # The driver's tuples straight away: SQLAlchemy's row processing costs seconds on
             # a history of a million points.
@@ -439,9 +481,7 @@ class TrackingService:
                 (np.nan if r[0] is None else r[0] for r in rows), dtype=np.float64, count=len(rows)
             )
             rows = [rows[i] for i in downsample_indices(values, max_points)]
-        return [
-            MetricPoint(key=key, value=none_to_nan(v), step=s, timestamp_ms=t) for v, s, t in rows
-        ]
+        return rows
 
     # artifacts --------------------------------------------------------------------------------
 
