@@ -413,7 +413,7 @@ def decode_page_token(token: str | None) -> int:
 
 
 def _order_keys(order_by: list[str] | None) -> set[tuple[str, str]]:
-    keys = set()
+    keys: set[tuple[str, str]] = set()
     for clause in order_by or []:
         match = _ORDER.match(clause)
         if match is not None and match.group("name"):

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.store.core import Store
@@ -273,7 +274,7 @@ class TrackingService:
         if ids:
             # One round trip of column tuples, not three queries of ORM objects: a page of 100
             # runs has hundreds of these rows.
-            page = bindparam("ids", expanding=True)
+            page: BindParameter[str] = bindparam("ids", expanding=True)
             no_text, no_number = cast(null(), String), cast(null(), Float)
             found = session.execute(
                 union_all(
