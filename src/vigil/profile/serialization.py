@@ -32,7 +32,9 @@ def encode_profile(profile: DatasetProfile) -> bytes:
             [name, column.kind.value, column.to_state()] for name, column in profile.columns.items()
         ],
     }
-    body = zlib.compress(msgpack.packb(payload, use_bin_type=True), 6)
+    # Level 1: within 1% of level 6's size on sketch-heavy profiles, in 60% of the time (every
+    # upload into a window re-encodes its merged profile).
+    body = zlib.compress(msgpack.packb(payload, use_bin_type=True), 1)
     return _HEADER.pack(MAGIC, FORMAT_VERSION, zlib.crc32(body)) + body
 
 
