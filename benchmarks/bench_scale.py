@@ -576,10 +576,12 @@ def summarise(
             + ", ".join(f"`{k}={v}`" for k, v in spark_run.report["spark_conf"].items())
             + f" (JVM max heap {heap:,.0f} MiB), {spark_run.report['partitions']} input partitions."
         )
+    busiest = max(max(run.load_before, run.load_after) for run in runs.values())
     markdown = (
         f"#### {rows:,} rows x {N_NUMERIC + len(CARDINALITIES)} columns, "
         f"{facts['bytes'] / 2**30:.1f} GiB of Parquet in {facts['row_groups']} row groups\n\n"
-        f"Machine: {machine.markdown()}; shared with other work; every contender at nice "
+        f"Machine: {machine.markdown()}; highest load average seen {busiest:.1f} (the "
+        f"contenders themselves use up to 2); every contender at nice "
         f"{any_run.nice}, one run each. Vigil commit {revision}. {tools}.{spark_line}\n\n"
         f"{table}\n\n"
         + (markdown_table(["ratio", "value"], ratios) + "\n\n" if ratios else "")
