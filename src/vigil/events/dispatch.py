@@ -14,19 +14,18 @@ from dataclasses import dataclass
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from vigil.errors import VigilError
 from vigil.events.outbox import event_out
 from vigil.monitor.channels.base import post
 from vigil.monitor.channels.webhook import SIGNATURE_HEADER, sign
+from vigil.monitor.delivery import claim_due, record_attempt
 from vigil.monitor.settings import MonitorSettings
 from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
 from vigil.store.core import Store
 
 logger = logging.getLogger("vigil.events")
-MAX_WAIT = dt.timedelta(hours=1)
-LEASE = dt.timedelta(minutes=5)
 TIMEOUT_SECONDS = 10.0
 EVENT_HEADER = "X-Vigil-Event"
 DELIVERY_HEADER = "X-Vigil-Delivery"
@@ -71,7 +70,7 @@ def deliver_events(
         session.rollback()
     sent = retrying = failed = 0
     for delivery_id, url, secret, type_, body in due:
-        if not _claim(store, delivery_id, now):
+        if not claim_due(store, EventDeliveryRow, delivery_id, now):
             continue  # another process took it
         headers = {
             "Content-Type": "application/json",
@@ -92,42 +91,17 @@ def deliver_events(
             row = session.get(EventDeliveryRow, delivery_id)
             if row is None:  # its subscription was deleted meanwhile
                 continue
-            row.attempts += 1
-            if error is None:
-                row.state, row.sent_at, row.last_error = "sent", _now(), ""
+            outcome = record_attempt(row, error, now, settings)
+            if outcome == "sent":
                 sent += 1
+            elif outcome == "failed":
+                failed += 1
+                logger.error("event delivery %s failed for good: %s", delivery_id, error)
             else:
-                row.last_error = error
-                if row.attempts >= settings.delivery_max_attempts:
-                    row.state = "failed"
-                    failed += 1
-                    logger.error("event delivery %s failed for good: %s", delivery_id, error)
-                else:
-                    wait = dt.timedelta(
-                        seconds=settings.delivery_backoff_seconds * 2 ** (row.attempts - 1)
-                    )
-                    row.next_attempt_at = now + min(wait, MAX_WAIT)
-                    retrying += 1
-                    logger.warning("event delivery %s failed: %s", delivery_id, error)
+                retrying += 1
+                logger.warning("event delivery %s failed: %s", delivery_id, error)
             session.commit()
     return DispatchStats(sent, retrying, failed)
-
-
-def _claim(store: Store, delivery_id: int, now: dt.datetime) -> bool:
-    """Reserve a due delivery for this process (two servers never send it twice)."""
-    with store.session() as session:
-        claimed = session.execute(
-            update(EventDeliveryRow)
-            .where(
-                EventDeliveryRow.id == delivery_id,
-                EventDeliveryRow.state == "pending",
-                EventDeliveryRow.next_attempt_at <= now,
-            )
-            .values(next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        return bool(getattr(claimed, "rowcount", 0) == 1)
 
 
 class Dispatcher:

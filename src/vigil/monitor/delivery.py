@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
@@ -73,52 +73,61 @@ def deliver_pending(
         session.rollback()
     sent = retrying = failed = 0
     for delivery_id, channel_name, payload in due:
-        if not _claim(store, delivery_id, now):
+        if not claim_due(store, DeliveryRow, delivery_id, now):
             continue  # another process took it
         error = _send(channels.get(channel_name), channel_name, payload, settings)
         with store.session() as session:
             row = session.get(DeliveryRow, delivery_id)
             if row is None:  # its alert was deleted meanwhile
                 continue
-            row.attempts += 1
-            if error is None:
-                row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
+            outcome = record_attempt(row, error, now, settings)
+            if outcome == "sent":
                 sent += 1
+            elif outcome == "failed":
+                failed += 1
+                logger.error("delivery %s to %s failed for good: %s", row.id, channel_name, error)
             else:
-                row.last_error = error
-                if row.attempts >= settings.delivery_max_attempts:
-                    row.state = "failed"
-                    failed += 1
-                    logger.error(
-                        "delivery %s to %s failed for good: %s", row.id, channel_name, error
-                    )
-                else:
-                    wait = dt.timedelta(
-                        seconds=settings.delivery_backoff_seconds * 2 ** (row.attempts - 1)
-                    )
-                    row.next_attempt_at = now + min(wait, MAX_WAIT)
-                    retrying += 1
-                    logger.warning("delivery %s to %s failed: %s", row.id, channel_name, error)
+                retrying += 1
+                logger.warning("delivery %s to %s failed: %s", row.id, channel_name, error)
             session.commit()
     return DeliveryStats(sent, retrying, failed)
 
 
-def _claim(store: Store, delivery_id: int, now: dt.datetime) -> bool:
-    """Take a due delivery for this process: push its next attempt past the lease, atomically, so
-    that two schedulers (two server processes) never send it twice."""
+def claim_due(store: Store, table: Any, delivery_id: int, now: dt.datetime) -> bool:
+    """Take a due pending delivery (a row of `table`: alert deliveries, or event deliveries) for
+    this process: push its next attempt past the lease, atomically, so that two schedulers (two
+    server processes) never send it twice."""
     with store.session() as session:
         claimed = session.execute(
-            update(DeliveryRow)
-            .where(
-                DeliveryRow.id == delivery_id,
-                DeliveryRow.state == "pending",
-                DeliveryRow.next_attempt_at <= now,
-            )
+            update(table)
+            .where(table.id == delivery_id, table.state == "pending", table.next_attempt_at <= now)
             .values(next_attempt_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
         session.commit()
         return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+Outcome = Literal["sent", "retrying", "failed"]
+
+
+def record_attempt(
+    row: Any, error: str | None, now: dt.datetime, settings: MonitorSettings
+) -> Outcome:
+    """Count one attempt on a delivery row (alert or event delivery): sent; or failed for good
+    after `delivery_max_attempts`; or retrying, the next attempt after an exponential backoff of
+    at most MAX_WAIT."""
+    row.attempts += 1
+    if error is None:
+        row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
+        return "sent"
+    row.last_error = error
+    if row.attempts >= settings.delivery_max_attempts:
+        row.state = "failed"
+        return "failed"
+    wait = dt.timedelta(seconds=settings.delivery_backoff_seconds * 2 ** (row.attempts - 1))
+    row.next_attempt_at = now + min(wait, MAX_WAIT)
+    return "retrying"
 
 
 def _send(
