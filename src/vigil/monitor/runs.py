@@ -47,9 +47,6 @@ class RunComparison(ComparedSections):
             "reference_run_id": self.reference_run_id,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.identity(), **self.sections.to_dict()}
-
 
 def _ms(t: dt.datetime) -> int:
     return int(t.timestamp() * 1000)

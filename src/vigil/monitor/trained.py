@@ -81,6 +81,13 @@ class ComparedSections:
     def missing(self) -> tuple[str, ...]:
         return self.sections.missing
 
+    def identity(self) -> dict[str, Any]:
+        """What is compared with what (the subclass's fields)."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.identity(), **self.sections.to_dict()}
+
 
 def run_metrics(store: Store, run_id: str | None) -> dict[str, float]:
     """The latest value of each metric of a tracking run ({} without a run or metrics)."""

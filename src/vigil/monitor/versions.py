@@ -57,9 +57,6 @@ class VersionComparison(ComparedSections):
             "reference_version": self.reference_version,
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.identity(), **self.sections.to_dict()}
-
 
 def trained_version(store: Store, name: str, version: int) -> Trained:
     """What version `version` of `name` brings to a comparison."""
