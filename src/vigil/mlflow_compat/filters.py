@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, not_, true
+from sqlalchemy import ColumnElement, and_, true
 
 from vigil.mlflow_compat.errors import invalid
+from vigil.tracking.search import compare
 
 _RUN_ATTRIBUTE_ALIASES = re.compile(
     r"\b(attributes?|attr|run)\.(created|Created|creation_time)\b|\b(attributes?|attr|run)\.`(Created|created)`"
@@ -115,31 +116,6 @@ def parse_simple(text: str | None) -> list[Clause]:
                 )
             position = joined.end()
     return clauses
-
-
-def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
-    """`column <op> value` as SQL."""
-    if op == "=":
-        return column == value  # type: ignore[no-any-return]
-    if op == "!=":
-        return column != value  # type: ignore[no-any-return]
-    if op == "<":
-        return column < value  # type: ignore[no-any-return]
-    if op == "<=":
-        return column <= value  # type: ignore[no-any-return]
-    if op == ">":
-        return column > value  # type: ignore[no-any-return]
-    if op == ">=":
-        return column >= value  # type: ignore[no-any-return]
-    if op in ("in", "not in"):
-        values = list(value) if isinstance(value, tuple) else [value]
-        condition = column.in_(values)
-        return not_(condition) if op == "not in" else condition  # type: ignore[no-any-return]
-    if op in ("like", "not like"):
-        condition = column.like(str(value))
-        return not_(condition) if op == "not like" else condition  # type: ignore[no-any-return]
-    condition = func.lower(column).like(str(value).lower())
-    return not_(condition) if op == "not ilike" else condition
 
 
 def compile_simple(

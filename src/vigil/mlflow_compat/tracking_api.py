@@ -43,6 +43,7 @@ from vigil.store.tracking_tables import (
 )
 from vigil.tracking.search import (
     apply_order,
+    compare,
     compile_filter,
     decode_page_token,
     encode_page_token,
@@ -197,7 +198,7 @@ class MlflowTracking:
         def tag(key: str, op: str, value: Any) -> Any:
             return Experiment.id.in_(
                 select(ExperimentTag.experiment_id).where(
-                    ExperimentTag.key == key, filters.compare(ExperimentTag.value, op, value)
+                    ExperimentTag.key == key, compare(ExperimentTag.value, op, value)
                 )
             )
 

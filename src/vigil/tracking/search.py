@@ -262,7 +262,10 @@ def parse_filter(text: str | None) -> Node | None:
     return _Parser(text).parse() if text and text.strip() else None
 
 
-def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    """`column <op> value` as SQL, for the filter operators (=, !=, <, <=, >, >=, [NOT] IN,
+    [NOT] LIKE, [NOT] ILIKE); `value` is a tuple for IN. Also used by the MLflow-compatible
+    filters (`vigil.mlflow_compat.filters`)."""
     if op == "=":
         return column == value  # type: ignore[no-any-return]
     if op == "!=":
@@ -276,10 +279,10 @@ def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     if op == ">=":
         return column >= value  # type: ignore[no-any-return]
     if op in ("in", "not in"):
-        condition = column.in_(list(value))
+        condition = column.in_(list(value) if isinstance(value, tuple) else [value])
         return not_(condition) if op == "not in" else condition  # type: ignore[no-any-return]
     if op in ("like", "not like"):
-        condition = column.like(value)
+        condition = column.like(str(value))
         return not_(condition) if op == "not like" else condition  # type: ignore[no-any-return]
     condition = func.lower(column).like(str(value).lower())
     return not_(condition) if op == "not ilike" else condition
@@ -324,11 +327,11 @@ def compile_filter(node: Node | None) -> ColumnElement[bool]:
                 if isinstance(value, tuple)
                 else str(value).lower()
             )
-        return _compare(column, node.op, value)
+        return compare(column, node.op, value)
     table: Any = {"metrics": LatestMetric, "params": RunParam, "tags": RunTag}[node.entity]
     # A negated test ("!=", NOT IN, NOT LIKE) matches runs that have the key with another value,
     # as MLflow reads it.
-    condition = _compare(table.value, node.op, value)
+    condition = compare(table.value, node.op, value)
     return exists(
         select(table.run_id).where(table.run_id == Run.id, table.key == node.key, condition)
     )
@@ -382,7 +385,7 @@ def apply_order(
             if tests:
                 for test in tests:
                     _check_values(test)
-                conditions = [_compare(alias.value, t.op, t.value) for t in tests]
+                conditions = [compare(alias.value, t.op, t.value) for t in tests]
                 query = query.join(
                     alias, and_(alias.run_id == Run.id, alias.key == key, *conditions)
                 )
