@@ -93,10 +93,13 @@ def test_a_day_cell_is_the_drift_of_the_merged_day_against_the_first_week(
     expected = vigil.drift(
         reference.profile, DatasetProfile.merge_all(windows), columns=["x", "city"]
     )
-    # Category counts are exact, so is their distance; the numeric effect size comes from KLL
-    # sketches, whose (randomised) compaction differs between two merges of the same windows.
+    # Category counts are exact, so is their distance; the numeric score comes from KLL
+    # sketches, whose (randomised) compaction differs between two merges of the same windows:
+    # 60 merges of these windows gave 15.0 to 15.8 (mean 15.45, sd 0.17), and one CI run saw
+    # 15.49 against 16.09. 10% is about 9 of those sds; a cell of one hourly window instead of
+    # the merged day scores 13.1 (15% off), an undrifted day under 1.
     assert last.scores["city"][0] == pytest.approx(expected.columns["city"].severity, abs=1e-4)
-    assert last.scores["x"][0] == pytest.approx(expected.columns["x"].severity, rel=0.03)
+    assert last.scores["x"][0] == pytest.approx(expected.columns["x"].severity, rel=0.10)
     for name in ("x", "city"):
         assert bool(last.scores[name][1]) == expected.columns[name].drifted
     assert last.scores["x"][1] == 1.0  # the planted shift
