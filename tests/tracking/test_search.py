@@ -9,6 +9,7 @@ from vigil.errors import InvalidInputError, NotFoundError
 from vigil.store.core import Store
 from vigil.tracking import RunStatus, start_run
 from vigil.tracking.search import BoolOp, Comparison, parse_filter
+from vigil.tracking.service import TrackingService
 
 RUNS = [
     # name, model, depth, auc, team, fails
@@ -104,6 +105,23 @@ def test_all_experiments_and_to_pandas(store: Store, runs: dict[str, str]) -> No
     assert frame.loc[0, "metrics.auc"] == 0.95
     assert frame.loc[0, "params.depth"] == "6"
     assert frame.loc[0, "status"] == "finished"
+
+
+def test_an_experiment_is_matched_by_name_or_said_to_be_missing(
+    store: Store, runs: dict[str, str]
+) -> None:
+    service = TrackingService(store)
+    assert {r.info.name for r in service.search_runs(["churn"], "metrics.auc > 0.9").runs} == {
+        "a",
+        "c",
+    }
+    empty = service.create_experiment("empty")
+    assert service.search_runs(["empty"]).runs == []
+    assert service.search_runs([empty.id]).runs == []
+    assert service.search_runs(["churn"], "metrics.auc > 5").runs == []
+    for missing in (["nope"], ["churn", "nope"], [999]):
+        with pytest.raises(NotFoundError, match="no experiment"):
+            service.search_runs(missing)
 
 
 def test_compare_runs(store: Store, runs: dict[str, str]) -> None:

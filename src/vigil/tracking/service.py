@@ -556,7 +556,17 @@ class TrackingService:
         offset = decode_page_token(page_token)
         with self.store.session() as session:
             ids: list[int] | None = None
-            if experiments is not None:
+            # One experiment by name (the common case) is matched inside the search query, and
+            # looked up on its own only when nothing matched (to say whether it exists): one
+            # round trip less.
+            named = (
+                experiments[0]
+                if experiments is not None
+                and len(experiments) == 1
+                and isinstance(experiments[0], str)
+                else None
+            )
+            if experiments is not None and named is None:
                 ids = []
                 for ref in experiments:
                     row = self._experiment(session, ref)
@@ -564,9 +574,16 @@ class TrackingService:
                         raise NotFoundError(f"no experiment {ref!r}", experiment=str(ref))
                     ids.append(row.id)
             query = runs_query(ids, filter_string, list(order_by or []))
+            if named is not None:
+                query = query.where(
+                    Run.experiment_id
+                    == select(Experiment.id).where(Experiment.name == named).scalar_subquery()
+                )
             if actor is not None:
                 query = query.where(Run.owner == actor)
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
+            if named is not None and not rows and self._experiment(session, named) is None:
+                raise NotFoundError(f"no experiment {named!r}", experiment=named)
             more = len(rows) > max_results
             rows = rows[:max_results]
             runs = self.hydrate(session, rows)
