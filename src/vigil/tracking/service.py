@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     String,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -35,7 +36,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.store.core import Store
@@ -274,15 +274,21 @@ class TrackingService:
         if ids:
             # One round trip of column tuples, not three queries of ORM objects: a page of 100
             # runs has hundreds of these rows.
-            page: BindParameter[str] = bindparam("ids", expanding=True)
+            # PostgreSQL: one array parameter (`= ANY(...)`), not 100 placeholders per IN: the
+            # statement stays short enough for psycopg to cache its conversion (1 ms a search).
+            def in_page(column: Any) -> Any:
+                if session.get_bind().dialect.name == "postgresql":
+                    return column == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
+                return column.in_(bindparam("ids", expanding=True))
+
             no_text, no_number = cast(null(), String), cast(null(), Float)
             found = session.execute(
                 union_all(
                     select(
                         literal("p"), RunParam.run_id, RunParam.key, RunParam.value, no_number
-                    ).where(RunParam.run_id.in_(page)),
+                    ).where(in_page(RunParam.run_id)),
                     select(literal("t"), RunTag.run_id, RunTag.key, RunTag.value, no_number).where(
-                        RunTag.run_id.in_(page)
+                        in_page(RunTag.run_id)
                     ),
                     select(
                         literal("m"),
@@ -290,7 +296,7 @@ class TrackingService:
                         LatestMetric.key,
                         no_text,
                         LatestMetric.value,
-                    ).where(LatestMetric.run_id.in_(page)),
+                    ).where(in_page(LatestMetric.run_id)),
                 ),
                 {"ids": ids},
             )
