@@ -16,6 +16,7 @@ the typical onset. Versions that never drifted are reported with the days they w
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import statistics
@@ -158,13 +159,30 @@ def _versions(store: Store, registered: str) -> list[_Version]:
     return found
 
 
-def _serving(
-    store: Store, registered: str, versions: list[_Version], at: dt.datetime
-) -> _Version | None:
+_ALIAS_KINDS = ("alias_set", "alias_moved", "alias_deleted")
+
+
+def _production_history(store: Store, registered: str) -> list[tuple[dt.datetime, int | None]]:
+    """When `production` changed and what it pointed at then (None: deleted), oldest first, read
+    once for every window (`Registry.alias_at` per window would query each time)."""
     from vigil.registry import Registry
 
+    events = Registry(store, actor="vigil").events(registered, alias="production")
+    return [
+        (e.at, None if e.kind == "alias_deleted" else e.to_version)
+        for e in events
+        if e.kind in _ALIAS_KINDS
+    ]
+
+
+def _serving(
+    history: list[tuple[dt.datetime, int | None]], versions: list[_Version], at: dt.datetime
+) -> _Version | None:
+    """The version serving at `at`: `production`'s holder then (as `Registry.alias_at` reads
+    it: the last change at or before `at`), else the newest version registered by then."""
     by_number = {v.number: v for v in versions}
-    held = Registry(store, actor="vigil").alias_at(registered, "production", at)
+    changed = bisect.bisect_right([when for when, _ in history], at)
+    held = history[changed - 1][1] if changed else None
     if held is not None and held in by_number:
         return by_number[held]
     earlier = [v for v in versions if v.created_at <= at]
@@ -231,6 +249,7 @@ def retraining_cadence(
         after_last = last + dt.timedelta(seconds=window_seconds)
         hi = min(after_last, end) if end is not None else after_last
         starts = grid(lo, hi, window_seconds)
+        production = _production_history(store, registered)
         with store.session() as session:
             windows = load_windows(session, model_id, None, starts, window_seconds)
             session.rollback()
@@ -239,7 +258,7 @@ def retraining_cadence(
             if window.n_rows < min_rows:
                 continue
             middle = window_start + dt.timedelta(seconds=window_seconds / 2)
-            serving = _serving(store, registered, versions, middle)
+            serving = _serving(production, versions, middle)
             if serving is None or serving.profile is None:
                 continue
             columns = [c for c in features if c in serving.profile.columns] or None
