@@ -116,10 +116,7 @@ def list_command(
         cursor = after
         try:
             while True:
-                try:
-                    current = page(cursor)
-                except VigilError as exc:
-                    fail(exc)
+                current = page(cursor)  # a VigilError is reported by _backend
                 for event in current.events:
                     if as_json:
                         click.echo(json.dumps(event.model_dump(mode="json")))
@@ -180,15 +177,12 @@ def subscribe_command(
         first = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
     with _backend(store_url, artifacts_url, url, token) as backend:
-        try:
-            if url is not None:
-                body = backend.json("POST", "/api/v1/events/subscriptions", json=spec.model_dump())
-                created = Subscription.model_validate(body)
-            else:
-                with backend.session() as session:
-                    created = create_subscription(session, spec, actor=current_user())
-        except VigilError as exc:
-            fail(exc)
+        if url is not None:
+            body = backend.json("POST", "/api/v1/events/subscriptions", json=spec.model_dump())
+            created = Subscription.model_validate(body)
+        else:
+            with backend.session() as session:
+                created = create_subscription(session, spec, actor=current_user())
     kinds = ", ".join(created.types) or "all events"
     click.echo(f"subscribed {created.name}: {kinds} -> {created.url}")
 
@@ -203,14 +197,11 @@ def subscriptions_command(
     from vigil.events.subscriptions import Subscription, list_subscriptions
 
     with _backend(store_url, artifacts_url, url, token) as backend:
-        try:
-            if url is not None:
-                answer = backend.json("GET", "/api/v1/events/subscriptions")
-                items = [Subscription.model_validate(s) for s in answer]
-            else:
-                items = _in_session(backend, list_subscriptions)
-        except VigilError as exc:
-            fail(exc)
+        if url is not None:
+            answer = backend.json("GET", "/api/v1/events/subscriptions")
+            items = [Subscription.model_validate(s) for s in answer]
+        else:
+            items = _in_session(backend, list_subscriptions)
     for s in items:
         if as_json:
             click.echo(json.dumps(s.model_dump(mode="json")))
@@ -229,14 +220,11 @@ def unsubscribe_command(
     from vigil.events.subscriptions import delete_subscription
 
     with _backend(store_url, artifacts_url, url, token) as backend:
-        try:
-            if url is not None:
-                backend.request("DELETE", f"/api/v1/events/subscriptions/{name}")
-            else:
-                with backend.session() as session:
-                    delete_subscription(session, name)
-        except VigilError as exc:
-            fail(exc)
+        if url is not None:
+            backend.request("DELETE", f"/api/v1/events/subscriptions/{name}")
+        else:
+            with backend.session() as session:
+                delete_subscription(session, name)
     click.echo(f"unsubscribed {name}")
 
 
@@ -254,17 +242,12 @@ def deliveries_command(
     from vigil.events.subscriptions import EventDelivery, list_deliveries
 
     with _backend(store_url, artifacts_url, url, token) as backend:
-        try:
-            if url is not None:
-                params = {"subscription": subscription} if subscription else {}
-                answer = backend.json("GET", "/api/v1/events/deliveries", params=params)
-                items = [EventDelivery.model_validate(d) for d in answer]
-            else:
-                items = _in_session(
-                    backend, lambda s: list_deliveries(s, subscription=subscription)
-                )
-        except VigilError as exc:
-            fail(exc)
+        if url is not None:
+            params = {"subscription": subscription} if subscription else {}
+            answer = backend.json("GET", "/api/v1/events/deliveries", params=params)
+            items = [EventDelivery.model_validate(d) for d in answer]
+        else:
+            items = _in_session(backend, lambda s: list_deliveries(s, subscription=subscription))
     for d in items:
         click.echo(
             f"{d.id}\tevent {d.event_id}\t{d.subscription}\t{d.state}\t{d.attempts} attempt(s)"
