@@ -421,9 +421,10 @@ def retraining_command(
     from the training reference, how long after training, and the advice."""
     from vigil.lifecycle.cadence import retraining_cadence
     from vigil.lifecycle.http import ApiClient
+    from vigil.monitor.definitions import WINDOW_SECONDS
     from vigil.store.core import Store
 
-    seconds = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}[window]
+    seconds = WINDOW_SECONDS[window]
     try:
         if url is not None:
             with ApiClient(url, token) as client:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from vigil.lifecycle.live import MAX_POINTS, LivePage, live_metrics
+from vigil.monitor.definitions import WINDOW_SECONDS
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep
 from vigil.store import service
 from vigil.tracking.specs import DatasetVersionOut
@@ -76,9 +77,6 @@ def dataset_content(
         media_type="application/octet-stream",
         headers={"X-Vigil-Sha256": version.digest},
     )
-
-
-WINDOW_SECONDS = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}
 
 
 @router.get("/api/v1/models/{name}/retraining")
