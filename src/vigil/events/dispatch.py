@@ -24,6 +24,7 @@ from vigil.monitor.delivery import claim_due, record_attempt
 from vigil.monitor.settings import MonitorSettings
 from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
 from vigil.store.core import Store
+from vigil.store.repositories import utcnow
 
 logger = logging.getLogger("vigil.events")
 TIMEOUT_SECONDS = 10.0
@@ -38,10 +39,6 @@ class DispatchStats:
     failed: int = 0
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def body_of(event: EventRow) -> bytes:
     """The JSON body a webhook receives: the event as `GET /api/v1/events` lists it."""
     return json.dumps(event_out(event).model_dump(mode="json"), sort_keys=True).encode()
@@ -51,7 +48,7 @@ def deliver_events(
     store: Store, settings: MonitorSettings, *, now: dt.datetime | None = None, limit: int = 200
 ) -> DispatchStats:
     """Send the due pending deliveries, oldest event first; record each outcome."""
-    now = now or _now()
+    now = now or utcnow()
     with store.session() as session:
         due = [
             (d.id, s.url, s.secret, e.type, body_of(e))

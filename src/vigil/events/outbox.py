@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
 from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
+from vigil.store.repositories import utcnow
 
 EventType = Literal[
     "model.version_created",
@@ -79,10 +80,6 @@ def event_out(row: EventRow) -> Event:
     )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def emit(
     session: Session,
     type: EventType,
@@ -96,7 +93,7 @@ def emit(
     subscription that wants its type (the caller commits)."""
     if type not in EVENT_TYPES:
         raise InvalidInputError(f"unknown event type {type!r}; known: {', '.join(EVENT_TYPES)}")
-    now = at or _now()
+    now = at or utcnow()
     row = EventRow(type=type, subject=subject, actor=actor, at=now, data=dict(data))
     session.add(row)
     session.flush()

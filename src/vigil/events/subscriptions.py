@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.events.outbox import check_types
 from vigil.store.collab_tables import EventDeliveryRow, EventSubscriptionRow
+from vigil.store.repositories import utcnow
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
@@ -92,10 +93,6 @@ def _get(session: Session, name: str) -> EventSubscriptionRow:
     return row
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def create_subscription(session: Session, spec: SubscriptionIn, *, actor: str) -> Subscription:
     """Subscribe a webhook; ConflictError when the name is taken. Commits."""
     check_types(spec.types)
@@ -104,7 +101,7 @@ def create_subscription(session: Session, spec: SubscriptionIn, *, actor: str) -
             f"an event subscription named {spec.name!r} exists; update or delete it",
             name=spec.name,
         )
-    now = _now()
+    now = utcnow()
     row = EventSubscriptionRow(
         name=spec.name,
         url=spec.url,
@@ -134,7 +131,7 @@ def update_subscription(session: Session, name: str, spec: SubscriptionIn) -> Su
         list(spec.types),
         spec.active,
     )
-    row.updated_at = _now()
+    row.updated_at = utcnow()
     session.commit()
     return _out(row)
 
