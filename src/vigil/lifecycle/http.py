@@ -1,5 +1,6 @@
 """A small JSON client of a Vigil server for the collaboration commands (live runs, reproduce,
-events, retraining): bearer token, errors turned back into `VigilError`s by their code."""
+events, retraining): bearer token, errors turned back into `VigilError`s by their code
+(`vigil.registry.remote.raise_for_error`, shared with the remote registry)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,8 @@ from typing import Any
 
 import httpx
 
-from vigil.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    VigilError,
-)
-
-_ERRORS: dict[str, type[VigilError]] = {
-    "not_found": NotFoundError,
-    "invalid_input": InvalidInputError,
-    "conflict": ConflictError,
-    "unauthenticated": AuthenticationError,
-    "forbidden": PermissionDeniedError,
-}
+from vigil.errors import VigilError
+from vigil.registry.remote import raise_for_error
 
 
 class ApiClient:
@@ -46,17 +33,7 @@ class ApiClient:
             response = self._http.request(method, path, headers=self._headers, **kwargs)
         except httpx.HTTPError as exc:
             raise VigilError(f"cannot reach the Vigil server: {exc}") from exc
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"error": "", "message": response.text[:300]}
-            cls = _ERRORS.get(str(body.get("error")), VigilError)
-            if cls is VigilError and response.status_code in (404, 409, 422):
-                cls = {404: NotFoundError, 409: ConflictError, 422: InvalidInputError}[
-                    response.status_code
-                ]
-            raise cls(str(body.get("message", "")), **(body.get("details") or {}))
+        raise_for_error(response)
         return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -51,6 +51,27 @@ _ERRORS: dict[str, type[VigilError]] = {
 }
 
 
+_BY_STATUS: dict[int, type[VigilError]] = {
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: InvalidInputError,
+}
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """A Vigil server's error answer (`{"error", "message", "details"}`, 400 and above) raised as
+    the `VigilError` its `error` code names, or by HTTP status when the code is unknown."""
+    if response.status_code < 400:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": "", "message": response.text[:300]}
+    cls = _ERRORS.get(str(body.get("error")), _BY_STATUS.get(response.status_code, VigilError))
+    raise cls(str(body.get("message", "")), **(body.get("details") or {}))
+
+
 def _q(value: str) -> str:
     return quote(value, safe="")
 
@@ -140,13 +161,7 @@ class RemoteRegistry:
             )
         except httpx.HTTPError as exc:
             raise VigilError(f"cannot reach the Vigil server: {exc}") from exc
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"error": "", "message": response.text[:300]}
-            cls = _ERRORS.get(str(body.get("error")), VigilError)
-            raise cls(str(body.get("message", "")), **(body.get("details") or {}))
+        raise_for_error(response)
         return response
 
     # models
