@@ -60,19 +60,6 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Store, MonitoredModel]]:
         store.close()
 
 
-def _merged(
-    store: Store, model: MonitoredModel, start: dt.datetime, end: dt.datetime
-) -> DatasetProfile:
-    return vigil.profile(
-        pa.concat_tables([_day(d, 2000, 0.0 if d < 8 else 0.8, seed=d) for d in range(9)]).filter(
-            pa.compute.and_(
-                pa.compute.greater_equal(pa.compute.field("at"), pa.scalar(start)),
-                pa.compute.less(pa.compute.field("at"), pa.scalar(end)),
-            )
-        )
-    )
-
-
 def test_a_day_cell_is_the_drift_of_the_merged_day_against_the_first_week(
     seeded: tuple[Store, MonitoredModel],
 ) -> None:
@@ -124,8 +111,7 @@ def _windows(store: Store, model: MonitoredModel, day: dt.datetime) -> list[Prof
         return list(rows)
 
 
-def test_statistics_match_numpy(seeded: tuple[Store, MonitoredModel]) -> None:
-    _store, _model = seeded
+def test_statistics_match_numpy() -> None:
     table = _day(3, 2000, 0.0, seed=3)
     stats = column_stats(vigil.profile(table), ["x", "city"])
     x = table["x"].to_numpy(zero_copy_only=False)

@@ -24,7 +24,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vigil.dashboard.loaders import latest_start
 from vigil.errors import VigilError
+from vigil.monitor.windows import floor_window
 from vigil.profile import DatasetProfile, NumericColumn
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
@@ -65,9 +67,7 @@ class Bucket:
 
 
 def floor(value: dt.datetime, granularity: str) -> dt.datetime:
-    seconds = GRANULARITY_SECONDS[granularity]
-    epoch = int(value.timestamp())
-    return dt.datetime.fromtimestamp(epoch - epoch % seconds, dt.UTC)
+    return floor_window(value, GRANULARITY_SECONDS[granularity])
 
 
 def buckets(
@@ -392,7 +392,9 @@ class Warmer:
                 continue
             self.cache.refresh(model, reference, "day", wait=True)
             week = dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
-            last = _latest_start(self.cache.store, model.id)
+            with self.cache.store.session() as session:
+                last = latest_start(session, model.id)
+                session.rollback()
             if last is not None:
                 week = min(week, last - dt.timedelta(days=7))
             self.cache.refresh(model, reference, "hour", start=week, wait=True)
@@ -404,12 +406,3 @@ class Warmer:
             except Exception:  # keep warming other rounds; a page computes what it needs itself
                 logger.exception("dashboard cache warm-up failed")
             self._stop.wait(self.interval)
-
-
-def _latest_start(store: Store, model_id: int) -> dt.datetime | None:
-    with store.session() as session:
-        value = session.scalar(
-            select(func.max(ProfileWindow.start)).where(ProfileWindow.model_id == model_id)
-        )
-        session.rollback()
-        return value

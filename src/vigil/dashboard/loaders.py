@@ -7,12 +7,13 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from vigil.monitor.alerts import ACTIVE
 from vigil.store.models import MonitoredModel, ProfileWindow
 from vigil.store.monitor_tables import AlertRow
+from vigil.store.repositories import ModelRepository, WindowRepository
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ def targets_model(target: str, model: str) -> bool:
     return target == model or target.startswith(f"{model}@")
 
 
+def targets_model_sql(model: str) -> ColumnElement[bool]:
+    """`targets_model` as a SQL condition on AlertRow.target (LIKE may ignore case: re-check)."""
+    return (AlertRow.target == model) | AlertRow.target.startswith(f"{model}@", autoescape=True)
+
+
 def active_alert_counts(session: Session) -> dict[str, Counter[str]]:
     """{target key: Counter(severity)} of open and acknowledged alerts."""
     out: dict[str, Counter[str]] = {}
@@ -89,19 +95,13 @@ def counts_for(model: str, counts: dict[str, Counter[str]]) -> Counter[str]:
 
 
 def monitored_models(session: Session) -> list[MonitoredModel]:
-    return list(session.scalars(select(MonitoredModel).order_by(MonitoredModel.name)))
+    return list(ModelRepository(session).list())
 
 
 def find_monitored(session: Session, name: str) -> MonitoredModel | None:
-    return session.scalars(select(MonitoredModel).where(MonitoredModel.name == name)).one_or_none()
+    return ModelRepository(session).find(name)
 
 
 def segment_keys(session: Session, model_id: int) -> list[str]:
     """The model's stored segment keys (`"<column>=<value>"`), sorted."""
-    return sorted(
-        session.scalars(
-            select(ProfileWindow.segment)
-            .where(ProfileWindow.model_id == model_id, ProfileWindow.segment != "")
-            .distinct()
-        )
-    )
+    return sorted(WindowRepository(session).segments(model_id))

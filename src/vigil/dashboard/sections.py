@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vigil.dashboard import charts
+from vigil.dashboard.drift_cache import REFERENCE_DAYS
 from vigil.errors import VigilError
 from vigil.store.core import Store
-from vigil.store.models import Kpi, MonitoredModel
+from vigil.store.models import Kpi, MonitoredModel, ProfileWindow
 
 logger = logging.getLogger("vigil.dashboard")
 
 HEADLINE = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "mae", "rmse", "r2")
-REFERENCE_DAYS = 7
 MAX_SEGMENTS = 20
 
 
@@ -202,12 +202,14 @@ def estimated(store: Store, model: MonitoredModel, start: dt.datetime | None) ->
 
 
 def _first_window(store: Store, model: MonitoredModel) -> dt.datetime | None:
-    from vigil.dashboard.loaders import window_rows
-
     with store.session() as session:
-        rows = window_rows(session, model.id)
+        first = session.scalar(
+            select(func.min(ProfileWindow.start)).where(
+                ProfileWindow.model_id == model.id, ProfileWindow.segment == ""
+            )
+        )
         session.rollback()
-    return rows[0].start if rows else None
+    return first
 
 
 def segment_performance(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, TypeVar
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 from vigil.dashboard.auth import COOKIE, Viewer, csrf_matches, viewer_of
 from vigil.errors import VigilError
 from vigil.store.core import Store
 from vigil.store.specs import Scope
-
-T = TypeVar("T")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -207,14 +204,6 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
 
-def load(action: Callable[[], T]) -> T | VigilError:
-    """Run a loader; a VigilError (unknown model, bad filter...) is returned for the page to show."""
-    try:
-        return action()
-    except VigilError as exc:
-        return exc
-
-
 def error_page(
     request: Request, templates: Templates, viewer: Viewer | None, error: VigilError
 ) -> HTMLResponse:
@@ -225,10 +214,3 @@ def error_page(
         status_code=error.status_code,
         viewer=viewer,
     )
-
-
-def markup(text: str) -> Markup:
-    return Markup(text)
-
-
-__all__ = ["Response"]

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from vigil.dashboard.loaders import targets_model
+from vigil.dashboard.loaders import targets_model, targets_model_sql
 from vigil.dashboard.web import FormDep, StoreWeb, TemplatesDep, ViewerDep, error_page, redirect
 from vigil.errors import VigilError
 from vigil.monitor import alerts as alert_service
@@ -61,11 +61,13 @@ def load_alerts(
             if actor:  # alerts this person acknowledged or resolved (as the API's ?actor=)
                 acted = select(AlertEventRow.alert_id).where(AlertEventRow.actor == actor)
                 query = query.where(AlertRow.id.in_(acted))
+            if model:
+                query = query.where(targets_model_sql(model))
             rows = [
                 r
-                for r in session.scalars(query.order_by(AlertRow.id.desc()).limit(limit * 4))
+                for r in session.scalars(query.order_by(AlertRow.id.desc()).limit(limit))
                 if not model or targets_model(r.target, model)
-            ][:limit]
+            ]
             alerts = [alert_service.alert_out(session, r, history=False) for r in rows]
             counts: Counter[str] = Counter(s for (s,) in session.execute(select(AlertRow.state)))
             monitors = sorted(set(session.scalars(select(MonitorRow.name))))

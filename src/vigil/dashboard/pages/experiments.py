@@ -306,6 +306,3 @@ async def run_metrics_fragment(
         response.status_code = exc.status_code
         return response
     return templates.fragment("run_metrics.html", {"p": page})
-
-
-__all__ = ["_cell"]

@@ -3,7 +3,6 @@ drift cache), its drift severity, and its latest day against the reference."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -145,6 +144,3 @@ async def feature_page(
     return templates.page(
         request, "feature.html", {"title": f"{feature} · {name}", "p": page}, viewer=viewer
     )
-
-
-__all__ = ["dt"]

@@ -24,7 +24,13 @@ from vigil.dashboard.drift_cache import (
     merged_windows,
     reference_of,
 )
-from vigil.dashboard.loaders import find_monitored, latest_start, targets_model, window_rows
+from vigil.dashboard.loaders import (
+    find_monitored,
+    latest_start,
+    targets_model,
+    targets_model_sql,
+    window_rows,
+)
 from vigil.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.store import service
@@ -178,7 +184,12 @@ def load_model_page(
                 entry[1] += row.n_uploads
             alerts = [
                 a
-                for a in session.scalars(select(AlertRow).order_by(AlertRow.id.desc()).limit(500))
+                for a in session.scalars(
+                    select(AlertRow)
+                    .where(targets_model_sql(model.name))
+                    .order_by(AlertRow.id.desc())
+                    .limit(500)
+                )
                 if targets_model(a.target, model.name)
             ]
             session.expunge_all()

@@ -21,7 +21,6 @@ from vigil.dashboard.loaders import (
     window_rows,
 )
 from vigil.dashboard.web import StoreWeb, TemplatesDep, ViewerDep
-from vigil.errors import VigilError
 from vigil.store.core import Store
 
 router = APIRouter(include_in_schema=False)
@@ -97,6 +96,3 @@ async def overview(
     return templates.page(
         request, "overview.html", {"title": "Overview", "data": data}, viewer=viewer
     )
-
-
-__all__ = ["VigilError", "load_overview"]

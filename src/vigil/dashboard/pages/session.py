@@ -17,7 +17,6 @@ from vigil.dashboard.auth import (
     sign_out,
 )
 from vigil.dashboard.web import (
-    SECURITY_HEADERS,
     ForbiddenError,
     FormDep,
     StoreWeb,
@@ -133,6 +132,4 @@ async def logout(request: Request, form: FormDep, store: StoreWeb) -> Response:
     await run_in_threadpool(_sign_out, store, request.cookies.get(COOKIE))
     response = redirect("/ui/login")
     response.delete_cookie(COOKIE, path="/")
-    for key, value in SECURITY_HEADERS.items():
-        response.headers[key] = value
     return response
