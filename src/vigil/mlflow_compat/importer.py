@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.mlflow_compat.artifacts_api import registry_folder
+from vigil.mlflow_compat.errors import MlflowApiError
 from vigil.mlflow_compat.sources import MlflowSource, SourceModel, SourceRun
+from vigil.mlflow_compat.tracking_api import from_mlflow_status
 from vigil.registry.packaging import pack
-from vigil.registry.repository import aliases_of, find_model
+from vigil.registry.repository import aliases_of, find_model, version_row
 from vigil.registry.service import Registry
 from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowVersionSource
@@ -52,8 +54,10 @@ class ImportReport:
 
 
 def _status(status: str) -> str:
-    lowered = status.lower()
-    return lowered if lowered in ("running", "finished", "failed", "killed") else "running"
+    try:
+        return from_mlflow_status(status).value
+    except MlflowApiError:
+        return "running"
 
 
 class MlflowImporter:
@@ -200,12 +204,7 @@ class MlflowImporter:
                 description=version.description,
             )
             with self.store.session() as session:
-                row = session.scalars(
-                    select(RegistryModelVersion).where(
-                        RegistryModelVersion.model_id == find_model(session, model.name).id,
-                        RegistryModelVersion.version == info.version,
-                    )
-                ).one()
+                row = version_row(session, find_model(session, model.name), info.version)
                 session.add(
                     MlflowVersionSource(
                         version_id=row.id,

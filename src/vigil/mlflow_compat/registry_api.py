@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import NotFoundError
@@ -28,7 +28,7 @@ from vigil.mlflow_compat.errors import exists, invalid, missing
 from vigil.mlflow_compat.tracking_api import run_artifact_folder
 from vigil.mlflow_compat.wire import Payload, integer, key_values, optional_text, pairs, text
 from vigil.registry.packaging import pack
-from vigil.registry.repository import aliases_of, find_model, version_row
+from vigil.registry.repository import alias_row, aliases_of, find_model, version_row
 from vigil.registry.service import Registry
 from vigil.registry.types import check_model_name
 from vigil.store.core import Store
@@ -235,8 +235,9 @@ class MlflowRegistry:
 
     # versions ---------------------------------------------------------------------------------
 
-    def _source_folder(self, source: str, model_id: str | None, run_id: str | None) -> str:
-        """The proxied folder that holds the files of `source`."""
+    def _source_folder(self, source: str, model_id: str | None) -> tuple[str, str | None]:
+        """The proxied folder that holds the files of `source`, and the source run of the
+        logged model it names (None when it names none, or the model has no run)."""
         with self.store.session() as session:
             logged_id = model_id
             if logged_id is None and source.startswith("models:/m-"):
@@ -245,19 +246,19 @@ class MlflowRegistry:
                 logged = session.get(MlflowLoggedModel, logged_id)
                 if logged is None:
                     raise missing(f"Logged model with ID '{logged_id}' not found.")
-                return logged.artifact_path
+                return logged.artifact_path, logged.source_run_id
             if source.startswith("runs:/"):
                 run_part, _, inner = source[len("runs:/") :].partition("/")
                 run = session.get(Run, run_part)
                 if run is None:
                     raise missing(f"Run with id={run_part} not found")
                 base = run_artifact_folder(run.experiment_id, run.id)
-                return f"{base}/{clean_path(inner)}" if clean_path(inner) else base
+                return (f"{base}/{clean_path(inner)}" if clean_path(inner) else base), None
         if source.startswith("mlflow-artifacts:"):
             rest = source[len("mlflow-artifacts:") :]
             if rest.startswith("//"):
                 rest = rest[2:].partition("/")[2]  # mlflow-artifacts://host:port/<path>
-            return clean_path(rest)
+            return clean_path(rest), None
         raise invalid(
             f"model version source {source!r} is not in this server's artifact store; Vigil "
             "registers files it holds: log the model to a run of this server first (source "
@@ -270,7 +271,9 @@ class MlflowRegistry:
         source = text(body, "source")
         model_id = optional_text(body, "model_id") or None
         run_id = optional_text(body, "run_id") or None
-        folder = self._source_folder(source, model_id, run_id)
+        with self.store.session() as session:
+            self._model(session, name)
+        folder, logged_run_id = self._source_folder(source, model_id)
         files = self.artifacts.files_under(folder)
         if not files:
             raise invalid(f"the source {source!r} holds no files (folder {folder!r})")
@@ -282,14 +285,7 @@ class MlflowRegistry:
                 target.write_bytes(self.artifacts.get(f"{folder}/{relative}"))
             packed = pack(root)
         if run_id is None and model_id is not None:
-            with self.store.session() as session:
-                logged = session.get(MlflowLoggedModel, model_id)
-                run_id = logged.source_run_id if logged is not None else None
-        with self.store.session() as session:
-            if not session.scalars(
-                select(RegisteredModel).where(RegisteredModel.name == name)
-            ).first():
-                raise missing(f"Registered Model with name={name} not found", model=name)
+            run_id = logged_run_id
         info = self.registry.register_packed(
             name,
             packed,
@@ -329,10 +325,18 @@ class MlflowRegistry:
             return {"model_version": self._version_json(session, model, row)}
 
     def delete_model_version(self, body: Payload) -> dict[str, Any]:
+        name, number = text(body, "name"), _version_number(body)
         with self.store.session() as session:
-            model = self._model(session, text(body, "name"), lock=True)
-            row = self._version(session, model, _version_number(body))
+            model = self._model(session, name)
+            self._version(session, model, number)
+            aliases = [a for a, v in aliases_of(session, model).items() if v == number]
+        for alias in aliases:  # through the registry, for its `alias_deleted` events
+            self.registry.delete_alias(name, alias)
+        with self.store.session() as session:
+            model = self._model(session, name, lock=True)
+            row = self._version(session, model, number)
             key = row.source_key
+            # only an alias set since, racing this call, is left
             session.execute(
                 delete(RegistryAlias).where(
                     RegistryAlias.model_id == model.id, RegistryAlias.version == row.version
@@ -440,14 +444,10 @@ class MlflowRegistry:
         name, alias = text(body, "name"), text(body, "alias")
         with self.store.session() as session:
             model = self._model(session, name)
-            number = session.scalar(
-                select(func.max(RegistryAlias.version)).where(
-                    RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
-                )
-            )
-            if number is None:
+            current = alias_row(session, model, alias)
+            if current is None:
                 raise missing(f"Registered model alias {alias} not found.", alias=alias)
-            row = self._version(session, model, number)
+            row = self._version(session, model, current.version)
             return {"model_version": self._version_json(session, model, row)}
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, false, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError
@@ -42,13 +42,10 @@ from vigil.store.tracking_tables import (
     RunTag,
 )
 from vigil.tracking.search import (
-    apply_order,
     compare,
-    compile_filter,
     decode_page_token,
     encode_page_token,
-    parse_filter,
-    required_keys,
+    runs_query,
 )
 from vigil.tracking.service import TrackingService, now_ms
 from vigil.tracking.specs import RunStatus
@@ -150,9 +147,6 @@ class MlflowTracking:
 
     def create_experiment(self, body: Payload) -> dict[str, Any]:
         name = text(body, "name")
-        with self.store.session() as session:
-            if session.scalars(select(Experiment).where(Experiment.name == name)).first():
-                raise exists(f"Experiment(name={name}) already exists.", experiment=name)
         try:
             created = self.service.create_experiment(name, owner=self.user)
         except ConflictError:
@@ -525,18 +519,18 @@ class MlflowTracking:
         key = text(body, "metric_key")
         max_results = integer(body, "max_results")
         offset = decode_page_token(optional_text(body, "page_token"))
-        points = self.service.metric_history(run_id, key)
+        points = self.service.metric_history_rows(run_id, key)
         stop = len(points) if max_results is None else offset + max_results
         out: dict[str, Any] = {
             "metrics": [
                 {
-                    "key": p.key,
-                    "value": float_out(p.value),
-                    "timestamp": p.timestamp_ms,
-                    "step": p.step,
+                    "key": key,
+                    "value": float_out(value),
+                    "timestamp": timestamp_ms,
+                    "step": step,
                     "run_id": run_id,
                 }
-                for p in points[offset:stop]
+                for value, step, timestamp_ms in points[offset:stop]
             ]
         }
         if stop < len(points):
@@ -555,8 +549,8 @@ class MlflowTracking:
         for run_id in run_ids[:100]:
             points = [
                 p
-                for p in self.service.metric_history(run_id, key)
-                if (start is None or p.step >= start) and (end is None or p.step <= end)
+                for p in self.service.metric_history_rows(run_id, key)
+                if (start is None or p[1] >= start) and (end is None or p[1] <= end)
             ]
             if len(points) > max_results:
                 # evenly spaced, always keeping the first and the last point, as MLflow does
@@ -565,13 +559,13 @@ class MlflowTracking:
                 points = [points[i] for i in picks]
             metrics.extend(
                 {
-                    "key": p.key,
-                    "value": float_out(p.value),
-                    "timestamp": p.timestamp_ms,
-                    "step": p.step,
+                    "key": key,
+                    "value": float_out(value),
+                    "timestamp": timestamp_ms,
+                    "step": step,
                     "run_id": run_id,
                 }
-                for p in points
+                for value, step, timestamp_ms in points
             )
         return {"metrics": metrics}
 
@@ -586,15 +580,12 @@ class MlflowTracking:
         if not 1 <= max_results <= 50_000:
             raise invalid(f"Invalid value {max_results} for parameter 'max_results'")
         offset = decode_page_token(optional_text(body, "page_token"))
-        tree = parse_filter(filters.run_filter(optional_text(body, "filter")))
-        query = select(Run).where(Run.lifecycle_stage.in_(stages), compile_filter(tree))
-        query = (
-            query.where(Run.experiment_id.in_(experiment_ids))
-            if experiment_ids
-            else query.where(false())
+        query = runs_query(
+            experiment_ids,
+            filters.run_filter(optional_text(body, "filter")),
+            filters.run_order_by(strings(body, "order_by")),
+            stages=stages,
         )
-        order_by = filters.run_order_by(strings(body, "order_by"))
-        query = apply_order(query, order_by, required_keys(tree))
         with self.store.session() as session:
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
             out: dict[str, Any] = {"runs": self.runs_json(session, rows[:max_results])}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -438,17 +439,21 @@ def _without(node: Node | None, consumed: list[Comparison]) -> Node | None:
 
 
 def runs_query(
-    experiment_ids: list[int] | None, filter_string: str | None, order_by: list[str] | None
+    experiment_ids: list[int] | None,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    *,
+    stages: Sequence[str] = ("active",),
 ) -> Select[Any]:
-    """SELECT of matching runs (active ones), ordered. A filter's test on a key that is also
-    ordered by is applied once, in the ORDER BY join (see `apply_order`), not again as an
-    EXISTS."""
+    """SELECT of matching runs (in the lifecycle `stages`, active ones by default), ordered. A
+    filter's test on a key that is also ordered by is applied once, in the ORDER BY join (see
+    `apply_order`), not again as an EXISTS."""
     tree = parse_filter(filter_string)
     ordered = _order_keys(order_by)
     required = {k: tests for k, tests in required_keys(tree).items() if k in ordered}
     consumed = [test for tests in required.values() for test in tests]
     query = select(Run).where(
-        Run.lifecycle_stage == "active", compile_filter(_without(tree, consumed))
+        Run.lifecycle_stage.in_(stages), compile_filter(_without(tree, consumed))
     )
     if experiment_ids is not None:
         query = (
