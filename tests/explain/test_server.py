@@ -113,8 +113,8 @@ def test_importances_of_runs_and_versions(
     assert (
         api.post(path, json={"method": "shap", "values": {"t": 1}}, headers=read).status_code == 403
     )
-    nan = api.post(path, json={"method": "shap", "values": {}}, headers=write)
-    assert nan.status_code == 422
+    empty = api.post(path, json={"method": "shap", "values": {}}, headers=write)
+    assert empty.status_code == 422
     assert api.get("/api/v1/runs/abc/importances", headers=read).status_code == 404
 
     version_path = "/api/v1/registry/models/churn/versions/1/importances"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 from hypothesis import given, settings
@@ -42,7 +42,13 @@ def test_any_split_into_uploads_gives_the_same_windows(
     rng = np.random.default_rng(seed)
     contributions = rng.normal(size=(n, 3))
     times = [START + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 3 * 86_400, n)]
-    whole = _merged([window_sums(contributions, FEATURES, times, window_seconds)])
+    size = dt.timedelta(seconds=window_seconds)
+    windows = window_sums(contributions, FEATURES, times, window_seconds)
+    for window in windows:
+        assert window.end - window.start == size
+    expected = Counter(EPOCH + size * ((t - EPOCH) // size) for t in times)
+    assert {w.start: w.n_rows for w in windows} == expected
+    whole = _merged([windows])
     bounds = sorted({0, n, *(c for c in cuts if c < n)})
     parts = [
         window_sums(contributions[a:b], FEATURES, times[a:b], window_seconds)

@@ -60,7 +60,14 @@ def _read(path: str, max_rows: int | None = None) -> pd.DataFrame:
     if not Path(path).exists():
         fail(InvalidInputError(f"data file {path!r} does not exist"))
     try:
-        table = pa.Table.from_batches(list(open_source(path)))
+        batches = []
+        seen = 0
+        for batch in open_source(path):
+            batches.append(batch)
+            seen += batch.num_rows
+            if max_rows is not None and seen >= max_rows:
+                break
+        table = pa.Table.from_batches(batches)
     except VigilError as exc:
         fail(exc)
     if max_rows is not None:

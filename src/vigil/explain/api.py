@@ -104,10 +104,9 @@ def _version_key(store: Store | None, ref: ModelVersionRef) -> tuple[str, int]:
                 f"{ref!r} names an alias or 'latest'; give models:/NAME/VERSION when logging "
                 "to a server"
             )
-        from vigil.registry.api import _resolve
-        from vigil.registry.service import Registry
+        from vigil.registry.api import resolve
 
-        return parsed.name, _resolve(Registry(store), ref).version
+        return parsed.name, resolve(ref, store=store).version
     raise InvalidInputError(
         f"model version {ref!r} is not valid; give a ModelVersionInfo, a models:/ URI or a "
         "(name, version) pair"
@@ -214,20 +213,19 @@ def _log_remote(
         paths.append(
             f"/api/v1/registry/models/{quote(name, safe='')}/versions/{number}/importances"
         )
+    created = None
     if url is not None:
         from vigil.client.transport import HttpTransport
 
-        transport = HttpTransport(url, token, timeout=30.0, retries=3, backoff=0.2)
-        try:
-            for path in paths:
-                transport._request("POST", path, json=body)
-        finally:
-            transport.close()
-        return
+        transport = created = HttpTransport(url, token, timeout=30.0, retries=3, backoff=0.2)
+    # Otherwise the run's own connection to its server (its URL and token).
     assert transport is not None
-    for path in paths:
-        # The run's own connection to its server (its URL and token).
-        transport._request("POST", path, json=body)
+    try:
+        for path in paths:
+            transport._request("POST", path, json=body)
+    finally:
+        if created is not None:
+            created.close()
 
 
 def get_importance(

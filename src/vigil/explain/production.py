@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vigil.client.batching import as_table, row_times
 from vigil.errors import InvalidInputError
 from vigil.explain.inputs import OutputSpace, as_frame, model_features, select_features
 from vigil.explain.local import resolve_model
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from vigil.client import Client
     from vigil.store.core import Store
-    from vigil.store.specs import ModelOut
+    from vigil.store.specs import ModelOut, ModelSpec
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -113,23 +114,6 @@ def window_sums(
     return out
 
 
-def _times(frame: Any, spec: ModelOut, timestamp: dt.datetime | None) -> list[dt.datetime]:
-    from vigil.explain.inputs import require_pandas
-
-    pd = require_pandas()
-    if timestamp is not None:
-        if timestamp.tzinfo is None:
-            raise InvalidInputError(f"timestamp {timestamp.isoformat()} has no time zone; use UTC")
-        return [timestamp.astimezone(dt.UTC)] * len(frame)
-    column = spec.timestamp_column
-    if column and column in frame.columns:
-        values = pd.to_datetime(frame[column], utc=True)
-        if values.isna().any():
-            raise InvalidInputError(f"timestamp column {column!r} has missing times")
-        return [v.to_pydatetime() for v in values]
-    return [dt.datetime.now(dt.UTC)] * len(frame)
-
-
 def log_attributions(
     model: str,
     model_ref: Any,
@@ -157,7 +141,7 @@ def log_attributions(
         raise InvalidInputError(f"sample must be a share in (0, 1], got {sample!r}")
     if (client is None) == (store is None):
         raise InvalidInputError("give client= (a vigil.Client) or store=, one of them")
-    spec = client.get_model(model) if client is not None else _local_spec(store, model)
+    spec: ModelSpec = client._spec(model) if client is not None else _local_spec(store, model)
     estimator, _ = resolve_model(model_ref, store=store)
     frame = as_frame(data)
     rng = np.random.default_rng(seed)
@@ -179,7 +163,7 @@ def log_attributions(
         sums = window_sums(
             explanation.contributions,
             explanation.features,
-            _times(chosen, spec, timestamp),
+            row_times(spec, as_table(chosen), timestamp).to_pylist(),
             spec.window_seconds,
         )
         batch = batch.model_copy(update={"windows": sums})

@@ -77,12 +77,13 @@ class AttributionDrift(MonitorKind):
         reference, where = self._reference(context, options, method, target_version)
         if reference is None:
             return Measurement(None, where)
+        from vigil.explain.production import shares
+
         current = {k: v / n_rows for k, v in sums.items()}
-        distance = total_variation(current, reference)
-        moved = sorted(
-            set(current) | set(reference),
-            key=lambda f: -abs(_share(current, f) - _share(reference, f)),
-        )
+        p, q = shares(current), shares(reference)
+        gaps = {f: abs(p.get(f, 0.0) - q.get(f, 0.0)) for f in set(p) | set(q)}
+        distance = 0.5 * sum(gaps.values())
+        moved = sorted(gaps, key=lambda f: -gaps[f])
         details: dict[str, Any] = {
             "reference": where,
             "method": method,
@@ -106,7 +107,8 @@ class AttributionDrift(MonitorKind):
         target_version: str | None,
     ) -> tuple[dict[str, float] | None, str]:
         from vigil.errors import VigilError
-        from vigil.explain.store import load_importances, model_version_id
+        from vigil.monitor.trained import importances
+        from vigil.monitor.versions import trained_version
         from vigil.registry.service import Registry
 
         assert context.store is not None
@@ -124,23 +126,12 @@ class AttributionDrift(MonitorKind):
                 version = (
                     Registry(context.store, actor="vigil").get_alias(name, options.alias).version
                 )
-            registry_version = Registry(context.store, actor="vigil").get_version(name, version)
-            with context.store.session() as session:
-                version_id = model_version_id(session, name, version)
-                reference = load_importances(session, model_version_id=version_id, method=method)
-                if reference is None and registry_version.run_id is not None:
-                    reference = load_importances(
-                        session, run_id=registry_version.run_id, method=method
-                    )
-                session.rollback()
+            trained = trained_version(context.store, name, version)
+            found = importances(context.store, trained, method)
+            reference = found[0] if found else None
         except VigilError as exc:
             return None, f"no reference importances: {exc.message}"
         where = f"{name} version {version}"
         if reference is None:
             return None, f"{where} (and its run) has no {method} importances logged"
         return reference, where
-
-
-def _share(values: dict[str, float], feature: str) -> float:
-    total = sum(abs(v) for v in values.values())
-    return abs(values.get(feature, 0.0)) / total if total else 0.0

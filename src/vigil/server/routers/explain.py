@@ -25,7 +25,6 @@ from vigil.explain.production import (
 from vigil.explain.results import Explanation
 from vigil.explain.store import (
     list_importances,
-    load_importances,
     model_version_id,
     save_importances,
 )
@@ -154,15 +153,11 @@ def _check_run(session: Session, run_id: str) -> None:
 def _importances(
     session: Session, *, run_id: str | None, version_id: int | None, method: str | None
 ) -> ImportancesOut:
+    records = list_importances(session, run_id=run_id, model_version_id=version_id, method=method)
     return ImportancesOut(
         method=method,
-        latest=load_importances(session, run_id=run_id, model_version_id=version_id, method=method),
-        history=[
-            r.to_dict()
-            for r in list_importances(
-                session, run_id=run_id, model_version_id=version_id, method=method
-            )
-        ],
+        latest=records[0].values if records else None,
+        history=[r.to_dict() for r in records],
     )
 
 
