@@ -72,6 +72,11 @@ class Principal:
     owner: str
     scope: Scope
 
+    @property
+    def actor(self) -> str:
+        """The name recorded for what this caller does: the token's owner, else the token."""
+        return self.owner or f"token:{self.token_id}"
+
 
 class TokenCache:
     """Recently verified tokens, so a busy client does not cost a store read per request.

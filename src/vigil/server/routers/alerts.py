@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from vigil.monitor import alerts
 from vigil.monitor.alerts import Alert, AlertState
-from vigil.server.deps import Principal, ReadAccess, SessionDep, WriteAccess
+from vigil.server.deps import ReadAccess, SessionDep, WriteAccess
 from vigil.store import service
 
 router = APIRouter(tags=["alerts"])
@@ -17,10 +17,6 @@ router = APIRouter(tags=["alerts"])
 
 class NoteIn(BaseModel):
     note: str = Field(default="", max_length=2000)
-
-
-def _actor(principal: Principal) -> str:
-    return principal.owner or f"token:{principal.token_id}"
 
 
 @router.get("/api/v1/alerts")
@@ -49,11 +45,11 @@ def acknowledge(
     principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
 ) -> Alert:
     """Acknowledge an open alert; the token's owner is recorded in its history."""
-    return alerts.acknowledge(session, alert_id, _actor(principal), body.note if body else "")
+    return alerts.acknowledge(session, alert_id, principal.actor, body.note if body else "")
 
 
 @router.post("/api/v1/alerts/{alert_id}/resolve")
 def resolve(
     principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
 ) -> Alert:
-    return alerts.resolve(session, alert_id, _actor(principal), body.note if body else "")
+    return alerts.resolve(session, alert_id, principal.actor, body.note if body else "")

@@ -33,7 +33,7 @@ def put_chunk(_: WriteAccess, digest: Sha256, body: BodyDep, store: StoreDep) ->
 def register_version(
     principal: WriteAccess, body: DatasetVersionIn, store: StoreDep
 ) -> DatasetVersionOut:
-    owner = principal.owner or f"token:{principal.token_id}"
+    owner = principal.actor
     return DatasetService(store).register(body, owner=owner)
 
 

@@ -14,7 +14,7 @@ from vigil.events.dispatch import Dispatcher, EventSettings
 from vigil.events.outbox import EventsPage, list_events
 from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
 from vigil.monitor.settings import MonitorSettings
-from vigil.server.deps import AdminAccess, Principal, ReadAccess, SessionDep
+from vigil.server.deps import AdminAccess, ReadAccess, SessionDep
 from vigil.store import service
 
 
@@ -38,10 +38,6 @@ async def dispatcher_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["events"], lifespan=dispatcher_lifespan)
 Name = Annotated[str, Path(max_length=200)]
-
-
-def _actor(principal: Principal) -> str:
-    return principal.owner or f"token:{principal.token_id}"
 
 
 @router.get("/api/v1/events")
@@ -76,7 +72,7 @@ def create_subscription(
     principal: AdminAccess, session: SessionDep, body: SubscriptionIn
 ) -> Subscription:
     """Subscribe a webhook (it sends requests out of the server: admin only)."""
-    return subscriptions.create_subscription(session, body, actor=_actor(principal))
+    return subscriptions.create_subscription(session, body, actor=principal.actor)
 
 
 @router.get("/api/v1/events/subscriptions/{name}")

@@ -161,17 +161,13 @@ def _importances(
     )
 
 
-def _actor(principal: ReadAccess) -> str:
-    return principal.owner or f"token:{principal.token_id}"
-
-
 @router.post("/api/v1/runs/{run_id}/importances", status_code=status.HTTP_201_CREATED)
 def log_run_importances(
     principal: WriteAccess, run_id: RunId, body: ImportanceIn, session: SessionDep
 ) -> ImportancesOut:
     """Record a run's global feature importances (a new set; earlier ones are kept)."""
     save_importances(
-        session, run_id=run_id, method=body.method, values=body.values, actor=_actor(principal)
+        session, run_id=run_id, method=body.method, values=body.values, actor=principal.actor
     )
     session.commit()
     return _importances(session, run_id=run_id, version_id=None, method=body.method)
@@ -206,7 +202,7 @@ def log_version_importances(
         model_version_id=version_id,
         method=body.method,
         values=body.values,
-        actor=_actor(principal),
+        actor=principal.actor,
     )
     session.commit()
     return _importances(session, run_id=None, version_id=version_id, method=body.method)

@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 
 from vigil.errors import InvalidInputError, VigilError
 from vigil.mlflow_compat.errors import mlflow_error
-from vigil.server.deps import Principal
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -71,10 +70,6 @@ async def mlflow_payload(request: Request) -> dict[str, Any]:
 
 
 Payload = Annotated[dict[str, Any], Depends(mlflow_payload)]
-
-
-def user_of(principal: Principal) -> str:
-    return principal.owner or f"token:{principal.token_id}"
 
 
 def answer(content: dict[str, Any]) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from vigil.mlflow_compat.registry_api import MlflowRegistry
 from vigil.server.deps import ReadAccess, StoreDep, WriteAccess
-from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer, user_of
+from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
 
@@ -46,14 +46,14 @@ _CALLS: list[tuple[str, str, bool, Call]] = [
 
 def _read_route(call: Call) -> Callable[..., JSONResponse]:
     def endpoint(principal: ReadAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowRegistry(store, user_of(principal)), body))
+        return answer(call(MlflowRegistry(store, principal.actor), body))
 
     return endpoint
 
 
 def _write_route(call: Call) -> Callable[..., JSONResponse]:
     def endpoint(principal: WriteAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowRegistry(store, user_of(principal)), body))
+        return answer(call(MlflowRegistry(store, principal.actor), body))
 
     return endpoint
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from vigil.mlflow_compat.tracking_api import MlflowTracking
 from vigil.server.deps import ReadAccess, StoreDep, WriteAccess
-from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer, user_of
+from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
 
@@ -53,14 +53,14 @@ _CALLS: list[tuple[str, str, Reader]] = [
 
 def _read_route(call: Reader) -> Callable[..., JSONResponse]:
     def endpoint(principal: ReadAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowTracking(store, user_of(principal)), body))
+        return answer(call(MlflowTracking(store, principal.actor), body))
 
     return endpoint
 
 
 def _write_route(call: Reader) -> Callable[..., JSONResponse]:
     def endpoint(principal: WriteAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowTracking(store, user_of(principal)), body))
+        return answer(call(MlflowTracking(store, principal.actor), body))
 
     return endpoint
 
@@ -83,26 +83,26 @@ for _prefix in PREFIXES:
 
     @router.get(_prefix + "/logged-models/{model_id}")
     def get_logged_model(principal: ReadAccess, model_id: ModelId, store: StoreDep) -> JSONResponse:
-        return answer(MlflowTracking(store, user_of(principal)).get_logged_model(model_id))
+        return answer(MlflowTracking(store, principal.actor).get_logged_model(model_id))
 
     @router.patch(_prefix + "/logged-models/{model_id}")
     def finalize_logged_model(
         principal: WriteAccess, model_id: ModelId, body: Payload, store: StoreDep
     ) -> JSONResponse:
-        tracking = MlflowTracking(store, user_of(principal))
+        tracking = MlflowTracking(store, principal.actor)
         return answer(tracking.finalize_logged_model(model_id, body))
 
     @router.delete(_prefix + "/logged-models/{model_id}")
     def delete_logged_model(
         principal: WriteAccess, model_id: ModelId, store: StoreDep
     ) -> JSONResponse:
-        return answer(MlflowTracking(store, user_of(principal)).delete_logged_model(model_id))
+        return answer(MlflowTracking(store, principal.actor).delete_logged_model(model_id))
 
     @router.patch(_prefix + "/logged-models/{model_id}/tags")
     def set_logged_model_tags(
         principal: WriteAccess, model_id: ModelId, body: Payload, store: StoreDep
     ) -> JSONResponse:
-        tracking = MlflowTracking(store, user_of(principal))
+        tracking = MlflowTracking(store, principal.actor)
         return answer(tracking.set_logged_model_tags(model_id, body))
 
     @router.delete(_prefix + "/logged-models/{model_id}/tags/{tag_key}")
@@ -112,5 +112,5 @@ for _prefix in PREFIXES:
         tag_key: Annotated[str, Path(max_length=250)],
         store: StoreDep,
     ) -> JSONResponse:
-        tracking = MlflowTracking(store, user_of(principal))
+        tracking = MlflowTracking(store, principal.actor)
         return answer(tracking.delete_logged_model_tag(model_id, tag_key))

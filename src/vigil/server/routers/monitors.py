@@ -17,7 +17,7 @@ from vigil.monitor.definitions import Channel, Monitor
 from vigil.monitor.evaluate import WindowResult, backfill
 from vigil.monitor.scheduler import Scheduler
 from vigil.monitor.settings import MonitorSettings
-from vigil.server.deps import AdminAccess, Principal, ReadAccess, StoreDep, WriteAccess
+from vigil.server.deps import AdminAccess, ReadAccess, StoreDep, WriteAccess
 
 logger = logging.getLogger("vigil.server")
 REDACTED = "***"
@@ -46,10 +46,6 @@ async def scheduler_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["monitors"], lifespan=scheduler_lifespan)
 Name = Annotated[str, Path(max_length=200)]
-
-
-def _actor(principal: Principal) -> str:
-    return principal.owner or f"token:{principal.token_id}"
 
 
 class ApplyIn(BaseModel):
@@ -92,19 +88,19 @@ def put_monitor(
     """Create or replace a monitor (its channels must exist)."""
     if monitor.name != name:
         raise InvalidInputError(f"the body names monitor {monitor.name!r}, the path {name!r}")
-    return api.save_monitor(store, monitor, actor=_actor(principal))
+    return api.save_monitor(store, monitor, actor=principal.actor)
 
 
 @router.delete("/api/v1/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_monitor(principal: WriteAccess, store: StoreDep, name: Name) -> None:
-    api.delete_monitor(store, name, actor=_actor(principal))
+    api.delete_monitor(store, name, actor=principal.actor)
 
 
 @router.post("/api/v1/monitors/apply")
 def apply_file(principal: AdminAccess, store: StoreDep, body: ApplyIn) -> api.Plan:
     """Apply a monitors file (it may define channels, which send requests out: admin only)."""
     return api.apply(
-        store, body.yaml, dry_run=body.dry_run, prune=body.prune, actor=_actor(principal)
+        store, body.yaml, dry_run=body.dry_run, prune=body.prune, actor=principal.actor
     )
 
 
@@ -155,7 +151,7 @@ def put_channel(
 ) -> api.Change:
     if channel.name != name:
         raise InvalidInputError(f"the body names channel {channel.name!r}, the path {name!r}")
-    return api.save_channel(store, channel, actor=_actor(principal))
+    return api.save_channel(store, channel, actor=principal.actor)
 
 
 @router.delete("/api/v1/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)

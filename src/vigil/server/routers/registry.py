@@ -101,7 +101,7 @@ class AliasAtOut(BaseModel):
 
 
 def _registry(store: Store, principal: Principal) -> Registry:
-    return Registry(store, actor=principal.owner or f"token:{principal.token_id}")
+    return Registry(store, actor=principal.actor)
 
 
 def _upload_key(upload_id: str) -> str:

@@ -29,13 +29,9 @@ router = APIRouter(tags=["runs"])
 RunId = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[0-9a-f]+$")]
 
 
-def _owner(principal: ReadAccess) -> str:
-    return principal.owner or f"token:{principal.token_id}"
-
-
 @router.post("/api/v1/experiments", status_code=status.HTTP_201_CREATED)
 def create_experiment(principal: WriteAccess, body: ExperimentIn, store: StoreDep) -> ExperimentOut:
-    return TrackingService(store).create_experiment(body.name, owner=_owner(principal))
+    return TrackingService(store).create_experiment(body.name, owner=principal.actor)
 
 
 @router.get("/api/v1/experiments")
@@ -54,7 +50,7 @@ def get_experiment(
 def create_run(principal: WriteAccess, body: RunIn, store: StoreDep) -> RunInfo:
     """Start a run in `experiment` (created when missing); its owner is the token's owner."""
     service = TrackingService(store)
-    owner = _owner(principal)
+    owner = principal.actor
     if isinstance(body.experiment, int):
         experiment = service.get_experiment(body.experiment)
     else:
