@@ -2,7 +2,7 @@
 over the same period (difference, relative change, Welch's t-test)."""
 
 from vigil.kpi.compare import KpiComparison, KpiSample, compare, welch_t_test
-from vigil.kpi.series import KpiPoint, KpiSeries, series, values_in
+from vigil.kpi.series import KpiPoint, KpiSeries, series
 
 __all__ = [
     "KpiComparison",
@@ -11,6 +11,5 @@ __all__ = [
     "KpiSeries",
     "compare",
     "series",
-    "values_in",
     "welch_t_test",
 ]

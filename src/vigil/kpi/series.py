@@ -18,17 +18,16 @@ from sqlalchemy import BigInteger, Integer, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
+from vigil.monitor.definitions import WINDOW_SECONDS
+from vigil.monitor.windows import ORIGIN
 from vigil.store.models import Kpi
 from vigil.store.repositories import ModelRepository
 
 WindowName = Literal["hour", "day", "week"]
-Aggregate = Literal["mean", "sum", "count"]
 WINDOWS: tuple[str, ...] = ("hour", "day", "week")
-WINDOW_SECONDS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}
-WEEK_OFFSET_SECONDS = 4 * 86_400
-"""Weeks start on Monday (1970-01-05), as the monitors' windows."""
-AGGREGATES: tuple[str, ...] = ("mean", "sum", "count")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+WEEK_OFFSET_SECONDS = int((ORIGIN - _EPOCH).total_seconds())
+"""Weeks start on Monday (1970-01-05), as the monitors' windows."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +51,6 @@ class KpiPoint:
         fields["start"] = dt.datetime.fromisoformat(data["start"])
         fields["end"] = dt.datetime.fromisoformat(data["end"])
         return cls(**fields)
-
-    def value(self, aggregate: Aggregate) -> float:
-        return float(self.count) if aggregate == "count" else getattr(self, aggregate)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,15 +109,13 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _filtered(
-    session: Session,
     query: Any,
     name: str,
-    model: str,
+    model_id: int,
     versions: Sequence[str] | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
 ) -> Any:
-    model_id = ModelRepository(session).get(model).id
     query = query.where(Kpi.name == name, Kpi.model_id == model_id)
     if versions is not None:
         query = query.where(Kpi.version.in_(list(versions)))
@@ -131,23 +125,6 @@ def _filtered(
     if end is not None:
         query = query.where(Kpi.timestamp < end)
     return query
-
-
-def values_in(
-    session: Session,
-    name: str,
-    model: str,
-    *,
-    versions: Sequence[str] | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-) -> list[tuple[dt.datetime, str, float]]:
-    """(timestamp, version, value) of the KPI logged for `model` (only `versions` when given)
-    in [start, end), oldest first."""
-    query = select(Kpi.timestamp, Kpi.version, Kpi.value)
-    query = _filtered(session, query, name, model, versions, start, end)
-    rows = session.execute(query.order_by(Kpi.timestamp, Kpi.id)).all()
-    return [(t if t.tzinfo else t.replace(tzinfo=dt.UTC), v, float(x)) for t, v, x in rows]
 
 
 @dataclass(frozen=True)
@@ -180,7 +157,8 @@ def moments(
     end: dt.datetime | None = None,
 ) -> dict[tuple[str, dt.datetime | None], Moments]:
     """The KPI's moments per version, and per window start when `window` is given."""
-    shift_query = _filtered(session, select(func.avg(Kpi.value)), name, model, versions, start, end)
+    model_id = ModelRepository(session).get(model).id
+    shift_query = _filtered(select(func.avg(Kpi.value)), name, model_id, versions, start, end)
     shift = session.scalar(shift_query)
     if shift is None:
         return {}
@@ -202,7 +180,7 @@ def moments(
         bucket = (_epoch_seconds(session) - offset) // size
         columns.append(bucket)
         groups.append(bucket)
-    query = _filtered(session, select(*columns), name, model, versions, start, end)
+    query = _filtered(select(*columns), name, model_id, versions, start, end)
     out: dict[tuple[str, dt.datetime | None], Moments] = {}
     for row in session.execute(query.group_by(*groups)).all():
         version, n, s1, s2, low, high = row[:6]

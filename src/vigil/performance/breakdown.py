@@ -4,11 +4,9 @@ and across the groups of a sensitive attribute (fairness), read from the store."
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError
 from vigil.performance.columns import (
@@ -70,23 +68,9 @@ def fairness_of(
     truth = class_values(table[LABEL_COLUMN]) if LABEL_COLUMN in table.column_names else None
     if truth is None:
         truth = np.full(table.num_rows, None, dtype=object)
-    if len(data) != table.num_rows:
-        keep = _usable(layout, table)
-        groups, truth = groups[keep], truth[keep]
+    if data.keep is not None:
+        groups, truth = groups[data.keep], truth[data.keep]
     return fairness(groups, data.y_pred, truth, positive, min_rows=min_rows)
-
-
-def _usable(layout: Layout, table: pa.Table) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """Rows `rows(..., labels=False)` keeps (prediction and scores present)."""
-    keep = np.ones(table.num_rows, dtype=bool)
-    for column in layout.scores:
-        values = np.asarray(
-            pc.cast(table[column], pa.float64()).to_numpy(zero_copy_only=False), float
-        )
-        keep &= np.isfinite(values)
-    if layout.prediction is not None:
-        keep &= np.asarray(pc.is_valid(table[layout.prediction]).to_numpy(False), bool)
-    return keep
 
 
 def fairness_report(

@@ -103,6 +103,8 @@ class Rows:
     """The raw score columns (binary: n; multiclass: n x len(classes))."""
     values_true: FloatArray | None = None
     values_pred: FloatArray | None = None
+    keep: BoolArray | None = None
+    """Which rows of the table passed to `rows()` (after the labelled-row filter) were kept."""
 
     def __len__(self) -> int:
         if self.values_true is not None:
@@ -206,7 +208,7 @@ def rows(layout: Layout, table: pa.Table, *, labels: bool = True) -> Rows:
         target = _floats(table[LABEL_COLUMN]) if labels else np.full(n, np.nan)
         keep = np.isfinite(pred) & (np.isfinite(target) if labels else True)
         empty: ObjectArray = np.empty(0, dtype=object)
-        return Rows(empty, empty, None, None, target[keep], pred[keep])
+        return Rows(empty, empty, None, None, target[keep], pred[keep], keep)
     keep = np.ones(n, dtype=bool)
     score_matrix = None
     if layout.scores:
@@ -236,7 +238,7 @@ def rows(layout: Layout, table: pa.Table, *, labels: bool = True) -> Rows:
         proba = _proba(layout, scores)
         if scores.shape[1] == 1:
             scores = scores[:, 0]
-    return Rows(truth[keep], predicted[keep], proba, scores)
+    return Rows(truth[keep], predicted[keep], proba, scores, keep=keep)
 
 
 def _predict(layout: Layout, scores: FloatArray) -> ObjectArray:

@@ -25,6 +25,7 @@ from vigil.errors import InvalidInputError
 from vigil.performance.metrics import (
     FloatArray,
     ObjectArray,
+    mean_defined,
     precision_recall_f1,
 )
 
@@ -213,7 +214,7 @@ class CBPE:
             summary = [chosen["precision"], chosen["recall"], chosen["f1"], chosen["roc_auc"]]
         else:
             summary = [
-                _macro([per_class[c][m] for c in self.classes])
+                mean_defined([per_class[c][m] for c in self.classes])
                 for m in ("precision", "recall", "f1", "roc_auc")
             ]
         return EstimatedMetrics(
@@ -226,12 +227,6 @@ class CBPE:
             confusion_matrix=matrix.tolist(),
             per_class=per_class,
         )
-
-
-def _macro(values: Sequence[float | None]) -> float | None:
-    if any(v is None for v in values):
-        return None
-    return float(np.mean([v for v in values if v is not None]))
 
 
 def _identity() -> IsotonicCalibrator:

@@ -231,8 +231,8 @@ def classification_metrics(
             _mean([c.precision for c in present]),
             _mean([c.recall for c in present]),
             _mean([c.f1 for c in present]),
-            _mean_defined([c.roc_auc for c in present]),
-            _mean_defined([c.average_precision for c in present]),
+            mean_defined([c.roc_auc for c in present]),
+            mean_defined([c.average_precision for c in present]),
         )
     return ClassificationMetrics(
         n=n,
@@ -254,8 +254,8 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values))
 
 
-def _mean_defined(values: Sequence[float | None]) -> float | None:
-    """Macro average of the classes where the metric is defined; None if it is for none.
+def mean_defined(values: Sequence[float | None]) -> float | None:
+    """Macro average over the classes; None if the metric is undefined for any class.
 
     Multiclass ROC AUC is one class against the rest, macro averaged (scikit-learn's
     `multi_class="ovr", average="macro"`)."""

@@ -30,6 +30,7 @@ from vigil.store.repositories import ModelRepository
 if TYPE_CHECKING:
     from vigil.performance.columns import Layout
     from vigil.performance.estimation import CBPE
+    from vigil.store.core import Store
 
 
 class EstimatedOptions(PerformanceKindOptions):
@@ -95,13 +96,18 @@ class EstimatedPerformance(MonitorKind):
         reference_period(monitor, self.options(monitor))
 
     def _estimator(
-        self, context: Context, options: EstimatedOptions, window: Window
+        self,
+        context: Context,
+        options: EstimatedOptions,
+        window: Window,
+        target: tuple[Store, str | None, str],
     ) -> tuple[Layout, CBPE] | str:
-        """The fitted estimator, or why there is none (no labelled reference rows yet)."""
+        """The fitted estimator, or why there is none (no labelled reference rows yet).
+        `target` is what `target_rows(context)` returned."""
         from vigil.performance.columns import resolve, rows
         from vigil.performance.service import fit_estimator, load_rows
 
-        store, version, segment = target_rows(context)
+        store, version, segment = target
         start, end = reference_period(context.monitor, options, window.start)
         with store.session() as session:
             model_id = ModelRepository(session).get(context.model.name).id
@@ -129,13 +135,14 @@ class EstimatedPerformance(MonitorKind):
         from vigil.performance.service import estimate_table, load_rows
 
         options: EstimatedOptions = self.options(context.monitor)
-        store, version, segment = target_rows(context)
+        target = target_rows(context)
+        store, version, segment = target
         _, table = load_rows(
             store, context.model.name, window.start, window.end, version=version, segment=segment
         )
         if table.num_rows < options.min_rows:
             return Measurement(None, f"{table.num_rows} predictions, fewer than {options.min_rows}")
-        fitted = self._estimator(context, options, window)
+        fitted = self._estimator(context, options, window, target)
         if isinstance(fitted, str):
             return Measurement(None, fitted)
         layout, estimator = fitted

@@ -14,7 +14,6 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
-from vigil.kpi.series import moments
 from vigil.monitor.definitions import LearnedThreshold, TrailingBaseline
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.targets import alias_version
@@ -83,6 +82,8 @@ class KpiChange(MonitorKind):
         start: dt.datetime,
         end: dt.datetime,
     ) -> float | None:
+        from vigil.kpi.series import moments  # here: vigil.kpi.series imports vigil.monitor
+
         found = moments(
             session, options.kpi, context.model.name, versions=versions, start=start, end=end
         ).values()

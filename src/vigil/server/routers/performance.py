@@ -6,7 +6,7 @@ The response shapes are documented in docs/performance.md.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 from fastapi import APIRouter, Query
 
@@ -35,14 +35,14 @@ Threshold = Annotated[
 ]
 
 
+@overload
+def _utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.UTC)
-
-
-def _required(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _options(task: Task | None, positive_class: str | None, threshold: float) -> PerformanceOptions:
@@ -99,8 +99,8 @@ def estimated_performance(
     report = service.estimated(
         store,
         name,
-        reference_start=_required(reference_start),
-        reference_end=_required(reference_end),
+        reference_start=_utc(reference_start),
+        reference_end=_utc(reference_end),
         window=window,
         start=_utc(start),
         end=_utc(end),
@@ -136,10 +136,10 @@ def segment_performance(
     report = breakdown.segment_report(
         store,
         name,
-        baseline_start=_required(baseline_start),
-        baseline_end=_required(baseline_end),
-        start=_required(start),
-        end=_required(end),
+        baseline_start=_utc(baseline_start),
+        baseline_end=_utc(baseline_end),
+        start=_utc(start),
+        end=_utc(end),
         metric=metric,
         cls=cls,
         columns=column,
