@@ -132,7 +132,8 @@ def test_remote_client_without_spool_reports_an_unreachable_server() -> None:
 
 
 def test_the_client_is_exported_as_vigil_client() -> None:
-    assert getattr(vigil, "Client", Client) is Client
+    assert vigil.Client is Client
+    assert "Client" in vigil.__all__
 
 
 @settings(max_examples=40, deadline=None)

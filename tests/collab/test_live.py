@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import vigil
 from tests.e2e.live import LiveServer
+from tests.waits import patience
 from vigil.cli import cli
 from vigil.errors import InvalidInputError
 from vigil.lifecycle.live import LivePage, follow, live_metrics
@@ -61,7 +62,7 @@ def test_a_teammate_follows_a_run_while_it_trains(
         [sys.executable, str(script), live.url, tokens["alice"], str(id_file)]
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + patience(30)
         while not id_file.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         run_id = id_file.read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.store.s3 import free_port
+from tests.waits import patience
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.repositories import TokenRepository
 from vigil.store.specs import Scope
@@ -68,6 +69,7 @@ class LiveServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        timeout = patience(timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

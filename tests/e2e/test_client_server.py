@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.live import LiveServer
 from tests.test_client import T0, traffic
+from tests.waits import patience
 from vigil.client import Client
 from vigil.errors import (
     AuthenticationError,
@@ -192,24 +193,34 @@ def test_eight_clients_logging_at_once_lose_nothing(
 
 
 def test_spooled_calls_arrive_by_themselves_and_later_calls_do_not_wait(
-    live: LiveServer, admin_token: str, tmp_path: Path
+    live: LiveServer, admin_token: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
+
+    from vigil.client import transport
 
     client = _client(live, admin_token, tmp_path, retries=2, backoff=0.4, flush_interval=0.2)
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
     live.stop()
-    started = time.perf_counter()
+    backoffs: list[float] = []
+    real_sleep = transport.time.sleep
+
+    def recording_sleep(seconds: float) -> None:
+        backoffs.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(transport.time, "sleep", recording_sleep)
     assert client.log("churn", traffic(10, 1, seed=1)) is None  # retried, then spooled
-    first = time.perf_counter() - started
-    started = time.perf_counter()
+    assert len(backoffs) == 2  # two backoffs: about 0.4 then 0.8 s, with jitter
+    assert backoffs[0] >= 0.2
+    assert backoffs[1] >= 0.4
+    backoffs.clear()
     assert client.log("churn", traffic(10, 1, seed=2)) is None  # spooled at once
-    second = time.perf_counter() - started
-    assert first >= 0.55  # two backoffs of at least 0.2 and 0.4 s
-    assert second < 0.5
+    assert backoffs == []  # no retries while calls wait in the spool
+    monkeypatch.undo()
     assert client.pending == 2
     live.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + patience(20)
     while client.pending and time.monotonic() < deadline:
         time.sleep(0.1)
     assert client.pending == 0

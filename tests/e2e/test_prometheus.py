@@ -17,6 +17,7 @@ from tests.e2e.live import LiveServer, make_token
 from tests.store.pg import in_ci
 from tests.store.s3 import free_port
 from tests.test_client import traffic
+from tests.waits import patience
 from vigil.client import Client
 from vigil.store.specs import Scope
 
@@ -72,7 +73,7 @@ def test_prometheus_scrapes_the_metrics(live: LiveServer, admin_token: str, tmp_
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + patience(60)
         rows: list[dict[str, object]] = []
         while time.monotonic() < deadline and not rows:
             time.sleep(0.5)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
+from tests.waits import patience
 from vigil import monitor as monitors
 from vigil.errors import ConflictError
 from vigil.monitor import Monitor
@@ -188,7 +189,6 @@ def test_ingestion_does_not_wait_for_a_slow_measurement(
     sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
-    import time
 
     from vigil.monitor.kinds.missing_values import MissingValues
 
@@ -201,23 +201,26 @@ def test_ingestion_does_not_wait_for_a_slow_measurement(
             {"name": "gaps", "kind": "missing_values", "target": {"model": "m"}}
         ),
     )
-    measuring = threading.Event()
+    measuring, logged, measured = threading.Event(), threading.Event(), threading.Event()
     original = MissingValues.measure
 
-    def slow(self: MissingValues, context: object, window: object) -> object:
+    def held(self: MissingValues, context: object, window: object) -> object:
+        # The measurement goes on until the log call below is done (or gives up waiting for it):
+        # a log call that needed the monitor's transaction would only finish after `measured`.
         measuring.set()
-        time.sleep(1.5)
+        logged.wait(patience(30))
+        measured.set()
         return original(self, context, window)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(MissingValues, "measure", slow)
+    monkeypatch.setattr(MissingValues, "measure", held)
     worker = threading.Thread(
         target=monitors.backfill, args=(sqlite_store, T0, T0 + HOUR), kwargs={"now": T0 + HOUR}
     )
     worker.start()
-    assert measuring.wait(10)
-    started = time.perf_counter()
+    assert measuring.wait(patience(10))
     log_hours(client, range(5, 6))
-    took = time.perf_counter() - started
+    finished_while_measuring = not measured.is_set()
+    logged.set()
     worker.join()
-    assert took < 1.0, f"a log call waited {took:.2f} s for the monitor's measurement"
+    assert finished_while_measuring, "the log call waited for the monitor's measurement"
     client.close()

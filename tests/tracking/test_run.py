@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import vigil
+from tests.waits import patience
 from vigil.errors import ConflictError, InvalidInputError
 from vigil.store.core import Store
 from vigil.tracking import RunStatus, start_run
@@ -193,7 +194,7 @@ def test_background_thread_flushes(store: Store) -> None:
 
     with _run(store, flush_interval=0.05) as run:
         run.log_metric("x", 1.0)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + patience(5)
         while time.monotonic() < deadline:
             if TrackingService(store).metric_history(run.id, "x"):
                 break
