@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck unit system-deps bench clean
+.PHONY: demo test test-fast lint typecheck unit system-deps bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ unit: $(STAMP)
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 test: $(STAMP) system-deps lint typecheck unit
+
+# The edit loop: everything not marked slow (no Spark, browser, fuzzing or live-server suites).
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -n 2 -q -m "not slow" $(PYTEST_ARGS)
 
 # Benchmarks are run by hand, never by `make test`; peers get their own venv (benchmarks/setup_peers.sh).
 bench: $(STAMP)
