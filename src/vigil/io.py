@@ -6,6 +6,7 @@ batches, so a file larger than memory is read in bounded memory.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -151,8 +152,46 @@ def _open_parquet_folder(path: Path, batch_rows: int) -> BatchSource:
     return BatchSource(str(path), dataset.schema, _Replayable(batches))
 
 
+CSV_DELIMITERS = ",;\t|"
+"""The delimiters a CSV file's first lines are sniffed for."""
+_SNIFF_BYTES = 64 << 10
+
+
+def sniff_delimiter(path: Path) -> str:
+    """The delimiter of a delimited text file, guessed from its first lines.
+
+    The file's suffix decides when the lines agree with it (or are too short to tell); otherwise
+    the delimiter that splits every sniffed line into the same number of fields wins, so a
+    `;`-separated export saved as `.csv` is read as its columns, not as one.
+    """
+    default = "\t" if ".tsv" in path.name.lower() else ","
+    try:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            head = stream.read(_SNIFF_BYTES)
+    except (pa.ArrowInvalid, OSError):
+        return default  # the reader reports the problem with its own message
+    text = head.decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(head) == _SNIFF_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut
+    if not lines:
+        return default
+    try:
+        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return default
+    if sniffed == default:
+        return default
+    counts = {len(next(csv.reader([line], delimiter=sniffed))) for line in lines}
+    default_counts = {len(next(csv.reader([line], delimiter=default))) for line in lines}
+    # Prefer the suffix's delimiter unless the sniffed one gives a consistent, wider table.
+    if len(counts) == 1 and max(counts) > 1 and max(counts) > max(default_counts):
+        return sniffed
+    return default
+
+
 def _open_csv(path: Path, batch_rows: int, column_types: Mapping[str, pa.DataType]) -> BatchSource:
-    delimiter = "\t" if ".tsv" in path.name.lower() else ","
+    delimiter = sniff_delimiter(path)
     read_options = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     parse_options = pacsv.ParseOptions(delimiter=delimiter)
     # Empty fields are missing values, as pandas and most tools read them.

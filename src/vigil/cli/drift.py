@@ -62,6 +62,14 @@ def _load(item: str) -> DatasetProfile | Path:
     default=None,
     help="Force or forbid statistics on raw data (default: raw when both have <= 100,000 rows).",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["column", "prediction", "dataset"]),
+    default="column",
+    show_default=True,
+    help="Exit 1 when any compared column drifts (column), when a --prediction column drifts "
+    "(prediction), or when the share of drifted columns reaches the dataset rule (dataset).",
+)
 def drift_command(
     reference: str,
     current: str,
@@ -73,11 +81,15 @@ def drift_command(
     predictions: tuple[str, ...],
     targets: tuple[str, ...],
     exact: bool | None,
+    fail_on: str,
 ) -> None:
     """Compare CURRENT with REFERENCE (data files or .vgp profiles), column by column.
 
-    Exit code 0 when the dataset does not drift, 1 when it does, 2 on bad input.
+    Exit code 1 when drift is found (by default: any compared column drifts; see --fail-on),
+    0 when not, 2 on bad input or when nothing could be compared.
     """
+    if fail_on == "prediction" and not predictions:
+        fail("--fail-on prediction needs the prediction column: give --prediction NAME")
     if fmt == "html" and not output:
         fail("--format html writes a file: give -o OUT.html")
     try:
@@ -96,7 +108,29 @@ def drift_command(
         fail(exc)
     except OSError as exc:
         fail(f"cannot write {output!r}: {exc.strerror}")
-    sys.exit(EXIT_FINDING if report.dataset_drift else EXIT_OK)
+    _refuse_empty(report, reference, current)
+    sys.exit(EXIT_FINDING if _found(report, fail_on) else EXIT_OK)
+
+
+def _found(report: DriftReport, fail_on: str) -> bool:
+    if fail_on == "dataset":
+        return report.dataset_drift
+    if fail_on == "prediction":
+        return report.prediction_drift
+    return bool(report.drifted_columns)
+
+
+def _refuse_empty(report: DriftReport, reference: str, current: str) -> None:
+    """A comparison that compared nothing is not a pass (exit 2, after the report was shown)."""
+    for name, rows in ((reference, report.reference_rows), (current, report.current_rows)):
+        if rows == 0:
+            fail(f"{name!r} has no rows: nothing was compared")
+    if not report.columns:
+        reasons = "; ".join(f"{c}: {why}" for c, why in report.skipped.items())
+        fail(
+            "no column could be compared"
+            + (f" ({reasons})" if reasons else " (the two inputs share no column)")
+        )
 
 
 def _emit(report: DriftReport, fmt: str, output: str | None) -> None:

@@ -115,3 +115,70 @@ def test_bad_input_exits_2(
         argv = ["drift", str(files["ref"]), str(files["same"]), *args]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def _eight_columns(tmp_path: Path, drifted: int) -> tuple[Path, Path]:
+    rng = np.random.default_rng(3)
+    n = 3_000
+    ref = {f"c{i}": rng.normal(0, 1, n) for i in range(8)}
+    cur = {f"c{i}": rng.normal(1.0 if i < drifted else 0.0, 1, n) for i in range(8)}
+    paths = tmp_path / "ref8.parquet", tmp_path / "cur8.parquet"
+    pq.write_table(pa.table(ref), paths[0])
+    pq.write_table(pa.table(cur), paths[1])
+    return paths
+
+
+def test_any_drifted_column_fails_by_default_and_the_dataset_rule_is_a_choice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, cur = _eight_columns(tmp_path, drifted=3)
+    assert main(["drift", str(ref), str(cur)]) == 1  # 3 of 8: below the 50% dataset rule
+    assert "3 of 8 columns drifted" in capsys.readouterr().out
+    assert main(["drift", str(ref), str(cur), "--fail-on", "dataset"]) == 0
+    assert main(["drift", str(ref), str(cur), "--fail-on", "column"]) == 1
+    assert main(["drift", str(ref), str(ref), "--fail-on", "column"]) == 0
+
+
+def test_fail_on_prediction_looks_only_at_the_prediction(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref, cur = _eight_columns(tmp_path, drifted=1)
+    # c0 drifted; as the prediction it fails, while c7 (not drifted) as the prediction does not.
+    assert main(["drift", str(ref), str(cur), "--fail-on", "prediction", "--prediction", "c0"]) == 1
+    assert main(["drift", str(ref), str(cur), "--fail-on", "prediction", "--prediction", "c7"]) == 0
+    assert main(["drift", str(ref), str(cur), "--fail-on", "prediction"]) == 2
+    assert "--prediction NAME" in capsys.readouterr().err
+
+
+def test_a_semicolon_csv_is_read_as_its_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(5)
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    for path, shift in ((ref, 0.0), (cur, 2.0)):
+        rows = [
+            f"{a:.4f};{b:.4f};{'xy'[i % 2]}"
+            for i, (a, b) in enumerate(
+                zip(rng.normal(shift, 1, 500), rng.normal(0, 1, 500), strict=True)
+            )
+        ]
+        path.write_text("a;b;k\n" + "\n".join(rows) + "\n")
+    assert main(["drift", str(ref), str(cur), "--format", "json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert set(body["columns"]) == {"a", "b", "k"}
+    assert body["columns"]["a"]["drifted"] is True
+    assert body["columns"]["b"]["drifted"] is False
+
+
+def test_a_comparison_of_nothing_is_bad_input_not_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("a,b\n")
+    assert main(["drift", str(header_only), str(header_only)]) == 2
+    assert "has no rows" in capsys.readouterr().err
+    left, right = tmp_path / "l.csv", tmp_path / "r.csv"
+    left.write_text("a\n1\n2\n3\n")
+    right.write_text("z\n1\n2\n3\n")
+    assert main(["drift", str(left), str(right)]) == 2
+    assert "no column could be compared" in capsys.readouterr().err
