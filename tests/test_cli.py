@@ -111,3 +111,30 @@ def test_light_commands_do_not_import_the_heavy_stacks(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_commands_give_one_line_errors_not_tracebacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "monitors.yaml"
+    binary.write_bytes(bytes(range(256)))
+    store = f"sqlite:///{tmp_path / 'vigil.db'}"
+    assert main(["monitors", "apply", str(binary), "--store", store]) == 2
+    assert "not a monitors YAML file" in capsys.readouterr().err
+    assert main(["demo", "--rows", "-5", "--no-serve", "--out", str(tmp_path / "d")]) == 2
+    assert "-5 is not in the range" in capsys.readouterr().err
+    unreachable = "postgresql://postgres@127.0.0.1:1/vigil"  # nothing listens on port 1
+    assert main(["models", "list", "--store", unreachable]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot use the store:")
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_no_command_creates_a_folder_nobody_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo" / "vigil.db"
+    assert main(["models", "list", "--store", f"sqlite:///{missing}"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()

@@ -15,6 +15,7 @@ import click
 
 from vigil import __version__
 from vigil.cli.common import EXIT_OK, EXIT_USAGE
+from vigil.errors import VigilError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("vigil.cli.profile", "profile_command"),
@@ -73,7 +74,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    except VigilError as exc:  # a command that did not catch its own: still one line, exit 2
+        click.echo(f"error: {exc.message}", err=True)
+        return EXIT_USAGE
+    except Exception as exc:
+        message = unreachable_store(exc)
+        if message is None:
+            raise
+        click.echo(f"error: {message}", err=True)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def unreachable_store(exc: BaseException) -> str | None:
+    """One line for a store that cannot be reached (PostgreSQL down, a SQLite file that cannot
+    be opened), or None when `exc` is something else."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return None  # SQLAlchemy is imported only by the commands that use a store
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    first = cause[0] if cause else type(exc).__name__
+    return f"cannot use the store: {first} (check --store or VIGIL_STORE_URL)"
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -38,6 +39,25 @@ def parse_schema(items: Sequence[str]) -> dict[str, str]:
     return schema
 
 
+def existing_store_folder(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A SQLite store outside the default place must be in a folder that exists: a command
+    creates only the default `.vigil` folder, never one the person did not ask for (a typo in
+    a path would otherwise start a new, empty store)."""
+    if value == DEFAULT_STORE_URL or not value.startswith("sqlite:///"):
+        return value
+    database = value.removeprefix("sqlite:///").split("?", 1)[0]
+    if database in ("", ":memory:"):
+        return value
+    folder = Path(database).expanduser().parent
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} of store {value!r} does not exist; create it first",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 # Options shared by the commands that work on a store, or on a server instead of it.
 store_option = click.option(
     "--store",
@@ -45,6 +65,7 @@ store_option = click.option(
     envvar="VIGIL_STORE_URL",
     default=DEFAULT_STORE_URL,
     show_default=True,
+    callback=existing_store_folder,
     help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
 )
 artifacts_option = click.option(

@@ -11,7 +11,13 @@ from vigil.errors import VigilError
 
 
 @click.command("demo")
-@click.option("--rows", default=20_000, show_default=True, help="Training rows to generate.")
+@click.option(
+    "--rows",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=500),
+    help="Training rows to generate (at least 500: the model is trained and validated on them).",
+)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--out", "out_dir", default=".vigil/demo", show_default=True, type=click.Path())
 @click.option(

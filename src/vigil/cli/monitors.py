@@ -99,7 +99,10 @@ def apply_command(
     """Make the stored monitors and channels those of FILE (idempotent)."""
     from vigil.monitor.api import Plan, apply, expand_env
 
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{str(file)!r} is not a monitors YAML file (not UTF-8 text)")
     if url:
         try:
             body = {"yaml": expand_env(text), "dry_run": dry_run, "prune": not no_prune}
