@@ -138,3 +138,14 @@ def test_no_command_creates_a_folder_nobody_asked_for(
     assert main(["models", "list", "--store", f"sqlite:///{missing}"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("group", [[], ["runs"], ["models"], ["monitors"], ["events"]])
+def test_help_lists_every_command_whole(
+    group: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*group, "--help"]) == 0
+    listing = capsys.readouterr().out.split("Commands:")[1]
+    assert "..." not in listing
+    if not group:
+        assert "Generate a model's training data and 30 days of traffic" in listing

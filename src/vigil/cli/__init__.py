@@ -14,7 +14,7 @@ from importlib import import_module
 import click
 
 from vigil import __version__
-from vigil.cli.common import EXIT_OK, EXIT_USAGE
+from vigil.cli.common import EXIT_OK, EXIT_USAGE, FullHelpGroup
 from vigil.errors import VigilError
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(FullHelpGroup):
     """A group whose commands are imported on first use (`vigil --help` imports them all)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

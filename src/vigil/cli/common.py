@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,23 @@ EXIT_FINDING = 1
 """Drift was detected or a check failed."""
 EXIT_USAGE = 2
 """Bad usage or bad input."""
+
+
+class FullHelpGroup(click.Group):
+    """A command group whose help lists each command with its whole first paragraph, wrapped,
+    never cut off with '...'."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            text = command.short_help or inspect.cleandoc(command.help or "").split("\n\n")[0]
+            rows.append((name, " ".join(text.split())))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def fail(error: VigilError | str) -> NoReturn:

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vigil.cli.common import EXIT_FINDING, EXIT_OK, artifacts_option, fail, store_option
+from vigil.cli.common import (
+    EXIT_FINDING,
+    EXIT_OK,
+    FullHelpGroup,
+    artifacts_option,
+    fail,
+    store_option,
+)
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a datasets command runs
@@ -34,7 +41,7 @@ def _datasets(store_url: str, artifacts_url: str) -> Iterator[DatasetService]:
         store.close()
 
 
-@click.group("datasets")
+@click.group("datasets", cls=FullHelpGroup)
 def datasets_command() -> None:
     """Content-addressed dataset versions: add, list, diff."""
 

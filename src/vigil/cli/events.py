@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 
 import click
 
-from vigil.cli.common import artifacts_option, fail, store_option, token_option, url_option
+from vigil.cli.common import (
+    FullHelpGroup,
+    artifacts_option,
+    fail,
+    store_option,
+    token_option,
+    url_option,
+)
 from vigil.errors import VigilError
 
 T = TypeVar("T")
@@ -64,7 +71,7 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@click.group("events")
+@click.group("events", cls=FullHelpGroup)
 def events_group() -> None:
     """Registry and monitoring events for other systems, and webhooks subscribed to them."""
 
@@ -162,6 +169,7 @@ def subscribe_command(
     from pydantic import ValidationError
 
     from vigil.events.subscriptions import Subscription, SubscriptionIn, create_subscription
+    from vigil.monitor.settings import MonitorSettings
     from vigil.registry.values import current_user
 
     secret = ""
@@ -181,8 +189,9 @@ def subscribe_command(
             body = backend.json("POST", "/api/v1/events/subscriptions", json=spec.model_dump())
             created = Subscription.model_validate(body)
         else:
+            policy = MonitorSettings().outbound_policy()  # VIGIL_OUTBOUND_ALLOW
             with backend.session() as session:
-                created = create_subscription(session, spec, actor=current_user())
+                created = create_subscription(session, spec, actor=current_user(), policy=policy)
     kinds = ", ".join(created.types) or "all events"
     click.echo(f"subscribed {created.name}: {kinds} -> {created.url}")
 
@@ -193,7 +202,7 @@ def subscribe_command(
 def subscriptions_command(
     as_json: bool, store_url: str, artifacts_url: str, url: str | None, token: str | None
 ) -> None:
-    """The webhook subscriptions (secrets are never shown)."""
+    """The webhook subscriptions (secrets are never shown; URLs with their path masked)."""
     from vigil.events.subscriptions import Subscription, list_subscriptions
 
     with _backend(store_url, artifacts_url, url, token) as backend:
@@ -259,7 +268,7 @@ def deliveries_command(
 @store_option
 @artifacts_option
 def deliver_command(store_url: str, artifacts_url: str) -> None:
-    """Send the pending deliveries that are due now (VIGIL_WEBHOOK_ALLOW_* apply)."""
+    """Send the pending deliveries that are due now (VIGIL_OUTBOUND_ALLOW applies)."""
     from vigil.events.dispatch import deliver_events
     from vigil.monitor.settings import MonitorSettings
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vigil.cli.common import artifacts_option, fail, store_option
+from vigil.cli.common import FullHelpGroup, artifacts_option, fail, store_option
 from vigil.errors import InvalidInputError, VigilError
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def _read(path: str, max_rows: int | None = None) -> pd.DataFrame:
     return frame
 
 
-@click.group("explain")
+@click.group("explain", cls=FullHelpGroup)
 def explain_group() -> None:
     """Explain predictions and feature importance of registered models."""
 

@@ -7,11 +7,11 @@ import json
 
 import click
 
-from vigil.cli.common import artifacts_option, fail, store_option
+from vigil.cli.common import FullHelpGroup, artifacts_option, fail, store_option
 from vigil.errors import VigilError
 
 
-@click.group("import")
+@click.group("import", cls=FullHelpGroup)
 def import_group() -> None:
     """Bring data from other tools into Vigil."""
 

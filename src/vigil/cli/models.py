@@ -27,7 +27,14 @@ from typing import Any, Literal
 
 import click
 
-from vigil.cli.common import artifacts_option, fail, store_option, token_option, url_option
+from vigil.cli.common import (
+    FullHelpGroup,
+    artifacts_option,
+    fail,
+    store_option,
+    token_option,
+    url_option,
+)
 from vigil.errors import VigilError
 
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -79,7 +86,7 @@ def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
 
 
-@click.group("models")
+@click.group("models", cls=FullHelpGroup)
 def models_group() -> None:
     """The model registry: registered models, versions, aliases and their history."""
 

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from vigil.cli.common import artifacts_option, fail, store_option, token_option, url_option
+from vigil.cli.common import (
+    FullHelpGroup,
+    artifacts_option,
+    fail,
+    store_option,
+    token_option,
+    url_option,
+)
 from vigil.errors import VigilError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,7 +80,7 @@ def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) ->
     return response.json() if response.content else None
 
 
-@click.group("monitors")
+@click.group("monitors", cls=FullHelpGroup)
 def monitors_group() -> None:
     """Define monitors in YAML files, list them, evaluate them over a period."""
 
@@ -98,6 +105,7 @@ def apply_command(
 ) -> None:
     """Make the stored monitors and channels those of FILE (idempotent)."""
     from vigil.monitor.api import Plan, apply, expand_env
+    from vigil.monitor.settings import MonitorSettings
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -111,7 +119,8 @@ def apply_command(
         plan = Plan.model_validate(_call(url, token, "POST", "/api/v1/monitors/apply", json=body))
     else:
         with _opened(store_url, artifacts_url) as store:
-            plan = apply(store, text, dry_run=dry_run, prune=not no_prune)
+            policy = MonitorSettings().outbound_policy()  # VIGIL_OUTBOUND_ALLOW
+            plan = apply(store, text, dry_run=dry_run, prune=not no_prune, policy=policy)
     for change in plan.changes:
         click.echo(("would " if dry_run and change.action != "unchanged" else "") + str(change))
     if not plan.changed:
@@ -185,7 +194,7 @@ def run_command(
         )
 
 
-@click.group("alerts")
+@click.group("alerts", cls=FullHelpGroup)
 def alerts_group() -> None:
     """List, acknowledge and resolve alerts."""
 

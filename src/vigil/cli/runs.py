@@ -14,6 +14,7 @@ import click
 from vigil.cli.common import (
     EXIT_FINDING,
     EXIT_USAGE,
+    FullHelpGroup,
     artifacts_option,
     fail,
     store_option,
@@ -43,7 +44,7 @@ def _tracking(store_url: str, artifacts_url: str) -> Iterator[TrackingService]:
         store.close()
 
 
-@click.group("runs")
+@click.group("runs", cls=FullHelpGroup)
 def runs_command() -> None:
     """Tracked runs: search, show, compare, watch a live run, reproduce one."""
 
