@@ -86,3 +86,24 @@ class PayloadTooLargeError(VigilError):
 
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedEncodingError(VigilError):
+    """A request body is compressed (Content-Encoding); the server reads plain bodies only."""
+
+    status_code = 415
+    code = "unsupported_encoding"
+
+
+class TimeLimitError(VigilError):
+    """A request ran out of its time budget (VIGIL_REQUEST_TIMEOUT_SECONDS)."""
+
+    status_code = 504
+    code = "time_limit"
+
+
+class BodyTimeoutError(TimeLimitError):
+    """The request body did not arrive within the time budget."""
+
+    status_code = 408
+    code = "request_timeout"

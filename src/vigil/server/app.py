@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vigil.dashboard import install as install_dashboard
 from vigil.errors import PayloadTooLargeError, VigilError
 from vigil.server.deps import TokenCache
-from vigil.server.limits import BodySizeLimit
+from vigil.server.limits import BodySizeLimit, RequestTimeLimit, guard_queries
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import (
     alerts,
@@ -144,6 +144,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
             migrate=settings.migrate,
         )
         app.state.store = opened
+        guard_queries(opened.engine, settings.request_timeout_seconds)
         with opened.session() as session:
             if TokenRepository(session).count_admins() == 0:
                 logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store_url))
@@ -172,12 +173,19 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.dashboard)
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_seconds)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 
 
 def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
     """Run a server with `settings` until interrupted (what `vigil server` does)."""
-    import uvicorn
+    from vigil.server.shutdown import run
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+    run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        graceful_seconds=settings.shutdown_timeout_seconds,
+    )

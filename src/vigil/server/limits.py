@@ -1,13 +1,30 @@
-"""A request body size limit, enforced while the body streams in (Content-Length or not)."""
+"""Bounded work per request: the body size limit (enforced while the body streams in), the
+time limit of every request, and the guard that interrupts a late request's SQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+from contextvars import ContextVar
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vigil.errors import PayloadTooLargeError
+from vigil.errors import (
+    BodyTimeoutError,
+    PayloadTooLargeError,
+    TimeLimitError,
+    UnsupportedEncodingError,
+    VigilError,
+)
+
+logger = logging.getLogger("vigil.server")
+SQLITE_PROGRESS_STEPS = 10_000  # SQLite VM instructions between two deadline checks
 
 
 class BodyTooLargeError(HTTPException):
@@ -77,3 +94,149 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+# The monotonic time by which the current request must have started its answer (None outside a
+# request). Set by `RequestTimeLimit`; read by the store's query guard in whatever thread runs
+# the request's work (the thread pool copies the request's context).
+DEADLINE: ContextVar[float | None] = ContextVar("vigil_request_deadline", default=None)
+
+_PLAIN_ENCODINGS = frozenset({b"", b"identity"})
+
+
+async def _send_error(send: Send, error: VigilError) -> None:
+    body = json.dumps(error.to_dict()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """Log what an abandoned request's work raised (it no longer has anyone to answer)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("a request past its time limit then failed: %r", task.exception())
+
+
+class RequestTimeLimit:
+    """Give every request `seconds` until its answer starts, and refuse compressed bodies.
+
+    Past the limit the client gets a 504 JSON error naming it (408 if its body had not fully
+    arrived), and the request's work is cancelled: awaiting code stops at once; work in the thread
+    pool cannot be killed, but its SQL is interrupted by `guard_queries`. A streaming answer that
+    started in time runs to its end. A late 5xx (the interrupted query's error) is replaced by the
+    time-limit error, so the client learns which limit it hit. The limit is a 408 instead when
+    the server was waiting for the request's body at that moment (a slow or stalled upload).
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-encoding" and value.strip().lower() not in _PLAIN_ENCODINGS:
+                shown = value.decode("latin-1")[:100]
+                await _send_error(
+                    send,
+                    UnsupportedEncodingError(
+                        f"the request body has Content-Encoding {shown!r}; the server reads only "
+                        "uncompressed bodies (send it without Content-Encoding)",
+                        content_encoding=shown,
+                    ),
+                )
+                return
+        deadline = time.monotonic() + self.seconds
+        state = {"started": False, "answered": False, "waiting_for_body": False}
+
+        async def timed_receive() -> Message:
+            state["waiting_for_body"] = True
+            try:
+                return await receive()
+            finally:
+                state["waiting_for_body"] = False
+
+        async def timed_send(message: Message) -> None:
+            if state["answered"]:
+                return  # the time-limit error went out instead
+            if message["type"] == "http.response.start":
+                if int(message["status"]) >= 500 and time.monotonic() >= deadline:
+                    await self._timed_out(send, state)
+                    return
+                state["started"] = True
+            await send(message)
+
+        token = DEADLINE.set(deadline)
+        try:
+            task = asyncio.ensure_future(self.app(scope, timed_receive, timed_send))
+        finally:
+            DEADLINE.reset(token)
+        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        if task in done or state["started"] or state["answered"]:
+            await task
+            return
+        await self._timed_out(send, state)
+        task.cancel()
+        task.add_done_callback(_retrieve)
+
+    async def _timed_out(self, send: Send, state: dict[str, bool]) -> None:
+        state["answered"] = True
+        limit = f"{self.seconds:g} s"
+        error: TimeLimitError
+        if state["waiting_for_body"]:
+            error = BodyTimeoutError(
+                f"the request body did not arrive within the time limit of {limit}",
+                limit_seconds=self.seconds,
+            )
+        else:
+            error = TimeLimitError(
+                f"the request did not finish within the time limit of {limit} "
+                "(ask for less: a smaller range, page or batch; VIGIL_REQUEST_TIMEOUT_SECONDS "
+                "sets the limit)",
+                limit_seconds=self.seconds,
+            )
+        await _send_error(send, error)
+
+
+def _interrupt_when_late() -> int:
+    """SQLite progress handler: non-zero aborts the running statement ('interrupted')."""
+    deadline = DEADLINE.get()
+    return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+
+def _guard_sqlite(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    dbapi_connection.set_progress_handler(_interrupt_when_late, SQLITE_PROGRESS_STEPS)
+
+
+def guard_queries(engine: Engine, seconds: float) -> None:
+    """Bound each request's SQL by its time limit.
+
+    SQLite: every statement run inside a request checks the request's deadline every few
+    thousand instructions and stops past it (outside requests, e.g. the scheduler, no limit).
+    PostgreSQL: `statement_timeout` of `seconds` on the server's connections.
+    """
+    if engine.dialect.name == "sqlite":
+        if not event.contains(engine, "checkout", _guard_sqlite):
+            event.listen(engine, "checkout", _guard_sqlite)
+    elif engine.dialect.name == "postgresql":
+        milliseconds = max(1, int(seconds * 1000))
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET statement_timeout = {milliseconds}")
+            cursor.close()
+            dbapi_connection.commit()
+
+        engine.dispose()  # connections opened before (migrations) are replaced by guarded ones

@@ -25,6 +25,38 @@ class ServerSettings(BaseSettings):
     max_request_bytes: int = Field(
         default=64 << 20, ge=1024, description="Largest request body accepted; larger is a 413."
     )
+    # Bounded work per request (docs/security.md, "Limits"); the caps fixed in the request
+    # models (list lengths, page sizes) are in the OpenAPI document instead.
+    request_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Time budget of a request until its answer starts: past it the answer is a "
+        "504 (408 while the body is still arriving) and the request's SQLite queries are "
+        "interrupted (on PostgreSQL, statement_timeout).",
+    )
+    max_batch_rows: int = Field(
+        default=2_000_000, ge=1, description="Most prediction or label rows in one upload."
+    )
+    max_batch_columns: int = Field(
+        default=2_000, ge=1, description="Most columns in the rows of one upload."
+    )
+    max_batch_profiles: int = Field(
+        default=10_000, ge=1, description="Most window profiles in one log upload."
+    )
+    backfill_max_windows: int = Field(
+        default=5_000,
+        ge=1,
+        description="Most monitor windows one POST /api/v1/monitors/run evaluates (summed over "
+        "its monitors); a larger range is a 422 (split it, or use `vigil monitors run`).",
+    )
+    shutdown_timeout_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=8,
+        description="On SIGTERM, how long open requests may finish before they are cut "
+        "(the server exits within 10 s).",
+    )
     token_cache_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -1,0 +1,126 @@
+"""Bounded work per request (issue 14, point 3): the time limit of every request, the query guard
+that makes it real for work in the thread pool, and compressed bodies refused."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.server.conftest import auth, make_tokens
+from tests.waits import patience, wait_until
+from vigil.server import ServerSettings, create_app
+from vigil.server.deps import StoreDep
+from vigil.store.core import Store
+from vigil.store.specs import Scope
+
+# A statement that never ends on its own, per backend.
+ENDLESS = {
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+    "SELECT count(*) FROM c",
+    "postgresql": "SELECT pg_sleep(3600)",
+}
+
+LIMIT = round(patience(1.0), 1)  # the route must get to its query within the limit
+started: list[bool] = []
+
+
+def call_endless(client: TestClient) -> Any:
+    """GET the endless route until it ran (on a loaded machine a request may time out before)."""
+    for _ in range(5):
+        response = client.get("/test/endless-query")
+        if started:
+            return response
+    pytest.fail("the test route never started within the time limit")
+
+
+@pytest.fixture
+def slow_api(server_store: Store) -> Iterator[tuple[TestClient, list[BaseException]]]:
+    """An app with a short time limit and a test-only route whose query never ends by itself;
+    the list receives what that query raised once it stopped."""
+    started.clear()
+    settings = ServerSettings(
+        store_url=str(server_store.engine.url),
+        artifacts_url=server_store.artifacts.url,
+        request_timeout_seconds=LIMIT,
+    )
+    app = create_app(settings, store=server_store)
+    stopped: list[BaseException] = []
+
+    @app.get("/test/endless-query")
+    def endless(store: StoreDep) -> dict[str, Any]:
+        started.append(True)
+        try:
+            with store.session() as session:
+                session.execute(text(ENDLESS[store.engine.dialect.name]))
+        except BaseException as exc:
+            stopped.append(exc)
+            raise
+        return {}
+
+    with TestClient(app) as client:
+        yield client, stopped
+
+
+def test_a_request_past_its_time_limit_gets_a_timeout_error_and_its_query_stops(
+    slow_api: tuple[TestClient, list[BaseException]], server_store: Store
+) -> None:
+    client, stopped = slow_api
+    response = call_endless(client)
+    assert response.status_code == 504
+    body = response.json()
+    assert body["error"] == "time_limit"
+    assert f"{LIMIT:g} s" in body["message"]
+    assert "Retry-After" not in response.headers
+    # The query was interrupted (it would otherwise run for ever, holding SQLite's write lock).
+    assert wait_until(lambda: stopped, 30)
+    assert "interrupt" in str(stopped[0]).lower() or "cancel" in str(stopped[0]).lower()
+
+
+def test_the_server_keeps_serving_writes_after_a_timed_out_request(
+    slow_api: tuple[TestClient, list[BaseException]], server_store: Store
+) -> None:
+    client, stopped = slow_api
+    assert call_endless(client).status_code == 504
+    assert wait_until(lambda: stopped, 30)
+    token = make_tokens(server_store)[Scope.WRITE]
+    spec = {"name": "after-timeout", "features": ["x"]}
+    created = client.post("/api/v1/models", json=spec, headers=auth(token))
+    assert created.status_code in (200, 201), created.text
+    assert client.get("/api/v1/models/after-timeout", headers=auth(token)).status_code == 200
+
+
+def test_a_request_within_its_time_limit_is_answered_as_usual(
+    slow_api: tuple[TestClient, list[BaseException]],
+) -> None:
+    client, _ = slow_api
+    assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP"])
+def test_a_compressed_request_body_is_refused_before_it_is_read(
+    api: TestClient, tokens: dict[Scope, str], encoding: str
+) -> None:
+    # A gzip bomb: 10 MiB of zeros in ~10 KiB. The server never inflates it.
+    bomb = gzip.compress(b"\0" * (10 << 20))
+    response = api.post(
+        "/api/v1/models/m/log",
+        content=bomb,
+        headers={
+            **auth(tokens[Scope.WRITE]),
+            "Content-Encoding": encoding,
+            "Content-Type": "application/vnd.vigil.batch+msgpack",
+        },
+    )
+    assert response.status_code == 415
+    body = response.json()
+    assert body["error"] == "unsupported_encoding"
+    assert encoding in body["message"]
+
+
+def test_identity_content_encoding_is_accepted(api: TestClient) -> None:
+    assert api.get("/health", headers={"Content-Encoding": "identity"}).status_code == 200
