@@ -130,20 +130,26 @@ def test_webhook_receives_signed_events_retried_and_guarded(
                     types=["model.alias_moved", "model.version_retired"],
                 ),
                 actor="alice",
+                policy=LOOPBACK.outbound_policy(),
             )
-            create_subscription(session, SubscriptionIn(name="all", url=receiver.url), actor="bob")
+            create_subscription(
+                session,
+                SubscriptionIn(name="all", url=receiver.url),
+                actor="bob",
+                policy=LOOPBACK.outbound_policy(),
+            )
         registry = Registry(sqlite_store, actor="alice")
         registry.register("churn", model_file)
         registry.set_alias("churn", "production", 1)
 
-        # Without the loopback permission the guard refuses, and the deliveries stay queued.
+        # Without the loopback permission the policy refuses, and the deliveries stay queued.
         guarded = deliver_events(sqlite_store, MonitorSettings(delivery_backoff_seconds=0))
         assert (guarded.sent, guarded.retrying) == (0, 3)
         with sqlite_store.session() as session:
             errors = {d.last_error for d in list_deliveries(session)}
         assert errors == {
-            "'127.0.0.1' is a loopback address (127.0.0.1); set "
-            "VIGIL_WEBHOOK_ALLOW_LOOPBACK=true to allow it"
+            "outbound address refused (loopback): '127.0.0.1' is 127.0.0.1; an admin can allow "
+            "its network with VIGIL_OUTBOUND_ALLOW (a CIDR list)"
         }
         assert receiver.requests == []
 

@@ -11,9 +11,9 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver, smtp_receiver
 from vigil import monitor as monitors
 from vigil.monitor import Channel, Monitor, MonitorSettings
-from vigil.monitor.channels import CHANNELS, DeliveryError
-from vigil.monitor.channels.base import check_address
+from vigil.monitor.channels import CHANNELS
 from vigil.monitor.channels.pagerduty import dedup_key
+from vigil.outbound import OutboundAddressError, check_url
 from vigil.store.core import Store
 
 
@@ -59,6 +59,7 @@ def test_webhook_is_signed_and_resolve_follows_trigger(
             Channel.model_validate(
                 {"name": "hook", "config": {"type": "webhook", "url": receiver.url, "secret": "s3"}}
             ),
+            policy=settings.outbound_policy(),
         )
         _silence(sqlite_store, tmp_path, ["hook"])
         monitors.backfill(sqlite_store, T0, T0 + 3 * HOUR, now=T0 + 3 * HOUR)
@@ -85,6 +86,7 @@ def test_a_failing_channel_keeps_the_alert_queued_until_it_succeeds(
             Channel.model_validate(
                 {"name": "hook", "config": {"type": "webhook", "url": receiver.url, "retries": 0}}
             ),
+            policy=settings.outbound_policy(),
         )
         _silence(sqlite_store, tmp_path, ["hook"])
         monitors.backfill(sqlite_store, T0, T0 + 2 * HOUR, now=T0 + 2 * HOUR)
@@ -104,21 +106,27 @@ def test_a_failing_channel_keeps_the_alert_queued_until_it_succeeds(
 
 
 def test_loopback_and_private_addresses_are_refused_unless_allowed() -> None:
-    strict = MonitorSettings()
-    with pytest.raises(DeliveryError, match="loopback"):
-        check_address("http://127.0.0.1:9/x", strict)
-    with pytest.raises(DeliveryError, match="private"):
-        check_address("http://10.1.2.3/x", strict)
-    check_address("http://127.0.0.1:9/x", MonitorSettings(webhook_allow_loopback=True))
-    check_address("http://10.1.2.3/x", MonitorSettings(webhook_allow_private=True))
+    strict = MonitorSettings().outbound_policy()
+    with pytest.raises(OutboundAddressError, match="loopback"):
+        check_url("http://127.0.0.1:9/x", strict)
+    with pytest.raises(OutboundAddressError, match="private"):
+        check_url("http://10.1.2.3/x", strict)
+    check_url(
+        "http://127.0.0.1:9/x", MonitorSettings(webhook_allow_loopback=True).outbound_policy()
+    )
+    check_url("http://10.1.2.3/x", MonitorSettings(webhook_allow_private=True).outbound_policy())
+    check_url("http://10.1.2.3/x", MonitorSettings(outbound_allow="10.1.0.0/16").outbound_policy())
 
 
 def test_refused_address_stays_pending_with_the_reason(sqlite_store: Store, tmp_path: Path) -> None:
+    """An address allowed when configured and refused by the policy in force at delivery."""
+    allowed = MonitorSettings(webhook_allow_loopback=True).outbound_policy()
     monitors.save_channel(
         sqlite_store,
         Channel.model_validate(
             {"name": "hook", "config": {"type": "webhook", "url": "http://127.0.0.1:9/x"}}
         ),
+        policy=allowed,
     )
     _silence(sqlite_store, tmp_path, ["hook"])
     monitors.backfill(sqlite_store, T0, T0 + 2 * HOUR, now=T0 + 2 * HOUR)
@@ -147,7 +155,9 @@ def test_slack_pagerduty_and_email(
             ),
         ):
             monitors.save_channel(
-                sqlite_store, Channel.model_validate({"name": name, "config": config})
+                sqlite_store,
+                Channel.model_validate({"name": name, "config": config}),
+                policy=settings.outbound_policy(),
             )
         _silence(sqlite_store, tmp_path, ["slack", "pd", "mail"])
         monitors.backfill(sqlite_store, T0, T0 + 3 * HOUR, now=T0 + 3 * HOUR)
@@ -178,6 +188,7 @@ def test_two_schedulers_never_send_a_delivery_twice(
             Channel.model_validate(
                 {"name": "hook", "config": {"type": "webhook", "url": receiver.url}}
             ),
+            policy=settings.outbound_policy(),
         )
         _silence(store, tmp_path, ["hook"])
         monitors.backfill(store, T0, T0 + 3 * HOUR, now=T0 + 3 * HOUR)

@@ -86,7 +86,7 @@ def test_thirty_days_raise_each_alert_within_one_window(store: Store, tmp_path: 
     client.create_model("m", features=["x", "y", "city"], scores=["score"])
     rng = np.random.default_rng(6)
     with http_receiver() as hook, smtp_receiver() as smtp:
-        monitors.apply(store, _file(hook.url, smtp.port))
+        monitors.apply(store, _file(hook.url, smtp.port), policy=settings.outbound_policy())
         for day in range(1, 31):
             for h in range(24):
                 _traffic(client, _day(day) + h * HOUR, rng)

@@ -48,7 +48,7 @@ def test_the_server_scheduler_catches_silence_and_alerts_are_acknowledged_over_t
         plan = api.post("/api/v1/monitors/apply", json=body, headers=admin).json()
         assert [c["action"] for c in plan["changes"]] == ["create", "create"]
         (channel,) = api.get("/api/v1/channels", headers=read).json()
-        assert channel["config"]["secret"] == "***"
+        assert channel["config"]["secret"] == "***set***"
         assert api.get("/api/v1/monitors/silence", headers=read).json()["kind"] == "no_data"
         deadline = time.monotonic() + 20
         alerts: list[dict[str, object]] = []

@@ -105,6 +105,7 @@ def test_quality_regression_opens_an_alert_through_the_channel_and_a_better_vers
             monitors.Channel.model_validate(
                 {"name": "hook", "config": {"type": "webhook", "url": hook.url}}
             ),
+            policy=settings.outbound_policy(),
         )
         monitors.save_monitor(store, _monitor("training_quality", channels=["hook"]))
         results = _run(store, 0, 6)

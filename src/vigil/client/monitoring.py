@@ -31,9 +31,17 @@ if TYPE_CHECKING:
     from vigil.monitor.alerts import Alert, AlertState
     from vigil.monitor.api import Change, Plan
     from vigil.monitor.definitions import Channel, Monitor
+    from vigil.outbound import OutboundPolicy
     from vigil.store.core import Store
 
 T = TypeVar("T")
+
+
+def _local_policy() -> OutboundPolicy:
+    """In local mode, the outbound policy of this process's VIGIL_* settings."""
+    from vigil.monitor.settings import MonitorSettings
+
+    return MonitorSettings().outbound_policy()
 
 
 class MonitorResult(BaseModel):
@@ -203,7 +211,9 @@ class MonitoringMethods:
                     json={"yaml": api.expand_env(text), "dry_run": dry_run, "prune": prune},
                 ).json()
             ),
-            lambda store: api.apply(store, text, dry_run=dry_run, prune=prune),
+            lambda store: api.apply(
+                store, text, dry_run=dry_run, prune=prune, policy=_local_policy()
+            ),
         )
 
     def run_monitors(
@@ -281,7 +291,7 @@ class MonitoringMethods:
                     "PUT", f"/api/v1/channels/{_q(spec.name)}", json=spec.model_dump(mode="json")
                 ).json()
             ),
-            lambda store: api.save_channel(store, spec),
+            lambda store: api.save_channel(store, spec, policy=_local_policy()),
         )
 
     def delete_channel(self, name: str) -> None:

@@ -1,5 +1,5 @@
-"""Sending queued events to their webhooks, with the alert webhooks' signing, address guard and
-POST (`vigil.monitor.channels`), and their retry policy: a failed delivery waits
+"""Sending queued events to their webhooks, with the alert webhooks' signing and POST through the
+outbound address policy (`vigil.monitor.channels`, `vigil.outbound`), and their retry policy: a failed delivery waits
 `delivery_backoff_seconds * 2**(attempts-1)` (at most an hour) and is kept as `failed` after
 `delivery_max_attempts`. Nothing is sent inside a database transaction.
 """
@@ -22,6 +22,7 @@ from vigil.monitor.channels.base import post
 from vigil.monitor.channels.webhook import SIGNATURE_HEADER, sign
 from vigil.monitor.delivery import claim_due, record_attempt
 from vigil.monitor.settings import MonitorSettings
+from vigil.outbound import scrub
 from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
 from vigil.store.core import Store
 from vigil.store.repositories import utcnow
@@ -65,6 +66,7 @@ def deliver_events(
             ).all()
         ]
         session.rollback()
+    policy = settings.outbound_policy()
     sent = retrying = failed = 0
     for delivery_id, url, secret, type_, body in due:
         if not claim_due(store, EventDeliveryRow, delivery_id, now):
@@ -78,12 +80,12 @@ def deliver_events(
             headers[SIGNATURE_HEADER] = sign(secret, body)
         error: str | None = None
         try:
-            post(url, body, headers, settings, timeout=TIMEOUT_SECONDS, retries=0)
+            post(url, body, headers, policy, timeout=TIMEOUT_SECONDS, retries=0)
         except VigilError as exc:
-            error = exc.message
+            error = scrub(exc.message, [url, secret])
         except Exception as exc:  # one receiver's failure must not stop the others
-            logger.exception("event delivery %s raised", delivery_id)
-            error = f"{type(exc).__name__}: {exc}"
+            error = scrub(f"{type(exc).__name__}: {exc}", [url, secret])
+            logger.error("event delivery %s raised %s", delivery_id, error)  # no traceback
         with store.session() as session:
             row = session.get(EventDeliveryRow, delivery_id)
             if row is None:  # its subscription was deleted meanwhile

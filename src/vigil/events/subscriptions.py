@@ -2,7 +2,10 @@
 
 A subscription names the event types it wants (none: all of them), a URL and an optional secret;
 each delivery is signed like an alert webhook (`X-Vigil-Signature: sha256=<HMAC-SHA256 of the
-body>`) and passes the same private/loopback address guard when it is sent.
+body>`). The URL passes the outbound address policy when it is configured and again, pinned, when
+each delivery is sent. The secret and the URL's path and query are write-only: shown back as
+`has_secret` and a masked URL; an update that leaves them out (or sends the masked URL back)
+keeps them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.events.outbox import check_types
+from vigil.outbound import OutboundPolicy, check_url, mask_url
 from vigil.store.collab_tables import EventDeliveryRow, EventSubscriptionRow
 from vigil.store.repositories import utcnow
 
@@ -34,7 +38,8 @@ class SubscriptionIn(BaseModel):
 
 
 class Subscription(BaseModel):
-    """A stored subscription; the secret is never shown back, only whether there is one."""
+    """A stored subscription; the secret is never shown back, only whether there is one, and the
+    URL only with its path and query masked (they may hold a key)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -66,7 +71,7 @@ def _out(row: EventSubscriptionRow) -> Subscription:
     return Subscription(
         id=row.id,
         name=row.name,
-        url=row.url,
+        url=mask_url(row.url),
         has_secret=bool(row.secret),
         types=list(row.types),
         active=row.active,
@@ -93,9 +98,13 @@ def _get(session: Session, name: str) -> EventSubscriptionRow:
     return row
 
 
-def create_subscription(session: Session, spec: SubscriptionIn, *, actor: str) -> Subscription:
-    """Subscribe a webhook; ConflictError when the name is taken. Commits."""
+def create_subscription(
+    session: Session, spec: SubscriptionIn, *, actor: str, policy: OutboundPolicy
+) -> Subscription:
+    """Subscribe a webhook; ConflictError when the name is taken, OutboundAddressError when its
+    address is refused by `policy`. Commits."""
     check_types(spec.types)
+    check_url(spec.url, policy)
     if _find(session, spec.name) is not None:
         raise ConflictError(
             f"an event subscription named {spec.name!r} exists; update or delete it",
@@ -117,20 +126,22 @@ def create_subscription(session: Session, spec: SubscriptionIn, *, actor: str) -
     return _out(row)
 
 
-def update_subscription(session: Session, name: str, spec: SubscriptionIn) -> Subscription:
-    """Replace a subscription's URL, secret, types and active flag (its name stays). Commits."""
+def update_subscription(
+    session: Session, name: str, spec: SubscriptionIn, *, policy: OutboundPolicy
+) -> Subscription:
+    """Replace a subscription's URL, secret, types and active flag (its name stays); a secret
+    left out and a URL sent back masked keep their stored values. Commits."""
     check_types(spec.types)
     if spec.name != name:
         raise InvalidInputError(
             f"the body names subscription {spec.name!r} but the path names {name!r}"
         )
     row = _get(session, name)
-    row.url, row.secret, row.types, row.active = (
-        spec.url,
-        spec.secret,
-        list(spec.types),
-        spec.active,
-    )
+    url = row.url if spec.url == mask_url(row.url) else spec.url
+    check_url(url, policy)
+    row.url, row.types, row.active = url, list(spec.types), spec.active
+    if "secret" in spec.model_fields_set:
+        row.secret = spec.secret
     row.updated_at = utcnow()
     session.commit()
     return _out(row)

@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.events.outbox import EventType, emit
 from vigil.monitor.baselines import BASELINE_ARTIFACT_PREFIX
+from vigil.monitor.channels import check_channel, keep_secrets
 from vigil.monitor.definitions import NAME_PATTERN, Channel, Monitor, MonitorFile
+from vigil.outbound import OutboundPolicy
 from vigil.profile import DatasetProfile
 from vigil.registry.values import current_user
 from vigil.store.core import Store
@@ -114,6 +116,8 @@ def _plan(
             if row is None:
                 plan.append((Change(object=label, name=item.name, action="create"), item))
                 continue
+            if isinstance(item, Channel):  # secrets left out or sent back masked are kept
+                item = keep_secrets(item, row.definition)
             fields = _diff(row.definition, _dump(item))
             action: Action = "update" if fields else "unchanged"
             plan.append((Change(object=label, name=item.name, action=action, fields=fields), item))
@@ -150,6 +154,16 @@ def _check_channels(session: Session, spec: MonitorFile, prune: bool) -> None:
             )
 
 
+def _check_addresses(
+    plan: list[tuple[Change, Monitor | Channel | None]], policy: OutboundPolicy | None
+) -> None:
+    """Each channel's address against the outbound policy (the default one refuses loopback,
+    private, link-local... addresses): OutboundAddressError (422) naming the rule."""
+    for _, item in plan:
+        if isinstance(item, Channel):
+            check_channel(item, policy or OutboundPolicy())
+
+
 def apply(
     store: Store,
     text: str,
@@ -157,15 +171,18 @@ def apply(
     dry_run: bool = False,
     prune: bool = True,
     actor: str | None = None,
+    policy: OutboundPolicy | None = None,
 ) -> Plan:
     """Make the stored monitors and channels those of the YAML `text`: create, update and (with
     `prune`) delete. Applying the same file again changes nothing. `dry_run` only reports.
-    Changes are recorded as `actor` (the OS user by default)."""
+    Changes are recorded as `actor` (the OS user by default). Channels' addresses must pass
+    `policy` (`MonitorSettings.outbound_policy()`; by default the strict policy)."""
     spec = parse_file(text)
     who = actor or current_user()
     with store.session() as session:
         _check_channels(session, spec, prune)
         plan = _plan(session, spec, prune=prune)
+        _check_addresses(plan, policy)
         if not dry_run:
             for change, item in plan:
                 _execute(session, change, item, who)
@@ -236,10 +253,19 @@ def save_monitor(store: Store, monitor: Monitor, *, actor: str | None = None) ->
     return change
 
 
-def save_channel(store: Store, channel: Channel, *, actor: str | None = None) -> Change:
-    """Create or replace one channel."""
+def save_channel(
+    store: Store,
+    channel: Channel,
+    *,
+    actor: str | None = None,
+    policy: OutboundPolicy | None = None,
+) -> Change:
+    """Create or replace one channel (its address must pass `policy`, by default the strict
+    one); secrets the update leaves out or sends back masked keep their stored values."""
     with store.session() as session:
-        change, item = _plan(session, MonitorFile(channels=(channel,)), prune=False)[0]
+        plan = _plan(session, MonitorFile(channels=(channel,)), prune=False)
+        _check_addresses(plan, policy)
+        change, item = plan[0]
         _execute(session, change, item, actor or current_user())
         session.commit()
     return change

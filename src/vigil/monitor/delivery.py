@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
 from vigil.errors import VigilError
-from vigil.monitor.channels import get_sender
+from vigil.monitor.channels import get_sender, secret_values
 from vigil.monitor.definitions import Channel
 from vigil.monitor.settings import MonitorSettings
+from vigil.outbound import scrub
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, DeliveryRow
 from vigil.store.repositories import utcnow
@@ -136,16 +137,22 @@ def _send(
     payload: dict[str, Any],
     settings: MonitorSettings,
 ) -> str | None:
+    """Send one notification; the error (stored, listed by the API, logged) with the channel's
+    secrets scrubbed from it."""
     if definition is None:
         return f"no channel named {name!r} is defined"
     try:
         channel = Channel.model_validate(definition)
+    except ValueError:
+        return f"channel {name!r} has a definition this version cannot read; apply it again"
+    try:
         get_sender(channel.config.type).send(channel.config, payload, settings)
     except VigilError as exc:
-        return exc.message
+        return scrub(exc.message, secret_values(channel.config))
     except Exception as exc:  # a channel's bug must not stop the other deliveries
-        logger.exception("channel %s raised", name)
-        return f"{type(exc).__name__}: {exc}"
+        error = scrub(f"{type(exc).__name__}: {exc}", secret_values(channel.config))
+        logger.error("channel %s raised %s", name, error)  # no traceback: it may hold a secret
+        return error
     return None
 
 

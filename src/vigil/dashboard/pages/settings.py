@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 from vigil.dashboard.web import FormDep, StoreWeb, TemplatesDep, ViewerDep, error_page, redirect
 from vigil.errors import InvalidInputError, VigilError
 from vigil.monitor import api as monitor_api
+from vigil.monitor.channels import redact_channel
 from vigil.store.core import Store
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository
 from vigil.store.specs import Scope
 
 router = APIRouter(include_in_schema=False)
-SECRET_FIELDS = ("secret", "password", "routing_key", "url", "webhook_url")
 
 
 def _tokens(store: Store) -> list[ApiToken]:
@@ -30,11 +30,11 @@ def _tokens(store: Store) -> list[ApiToken]:
 
 
 def _channels(store: Store) -> list[dict[str, Any]]:
+    """The channels as the API lists them: each kind's `redact` hides its secrets."""
     out = []
     for channel in monitor_api.list_channels(store):
-        body = channel.model_dump(mode="json")
-        config = body.get("config") or {}
-        body["config"] = {k: ("***" if k in SECRET_FIELDS and v else v) for k, v in config.items()}
+        body = redact_channel(channel).model_dump(mode="json")
+        body["type"] = channel.config.type
         out.append(body)
     return out
 

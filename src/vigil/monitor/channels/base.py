@@ -1,20 +1,30 @@
-"""What every channel shares: the sender interface, delivery errors, the address policy, and an
-HTTP POST with timeouts and retries."""
+"""What every channel shares: the sender interface (delivery, where it connects, what of its
+configuration is secret), delivery errors, and an HTTP POST through the outbound policy with
+timeouts and retries."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel
 
 from vigil.errors import VigilError
 from vigil.monitor.settings import MonitorSettings
+from vigil.outbound import (
+    OutboundPolicy,
+    check_configured,
+    endpoint,
+    mask_url,
+    pinned_client,
+    scrub,
+)
+
+SET = "***set***"
+"""What the API, the dashboard and the CLI show in place of a secret that is set."""
 
 
 class DeliveryError(VigilError):
@@ -32,61 +42,72 @@ class ChannelSender(ABC):
     @abstractmethod
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         """Deliver one alert event (`payload["event"]` is "trigger" or "resolve"); raise
-        DeliveryError on failure."""
+        DeliveryError on failure. Connections go through `settings.outbound_policy()`."""
+
+    @abstractmethod
+    def endpoint(self, config: Any) -> tuple[str, int]:
+        """The host and port this channel connects to."""
+
+    @abstractmethod
+    def redact(self, config: Any) -> Any:
+        """The configuration as it may be shown (API, dashboard, CLI, logs): each secret (URL
+        path and query, key, password, header value) replaced so that only its presence shows."""
+
+    def check(self, config: Any, policy: OutboundPolicy) -> None:
+        """The configuration-time address check (OutboundAddressError naming the rule)."""
+        host, port = self.endpoint(config)
+        check_configured(host, port, policy)
 
 
-def check_address(url: str, settings: MonitorSettings) -> None:
-    """Refuse URLs whose host resolves to a loopback or private address unless allowed."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise DeliveryError(f"the URL {url!r} has no host")
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise DeliveryError(f"cannot resolve {host!r}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if address.is_loopback:
-            if not settings.webhook_allow_loopback:
-                raise DeliveryError(
-                    f"{host!r} is a loopback address ({address}); set "
-                    "VIGIL_WEBHOOK_ALLOW_LOOPBACK=true to allow it"
-                )
-        elif not address.is_global and not settings.webhook_allow_private:
-            raise DeliveryError(
-                f"{host!r} is a private or reserved address ({address}); set "
-                "VIGIL_WEBHOOK_ALLOW_PRIVATE=true to allow it"
-            )
+def url_endpoint(url: str) -> tuple[str, int]:
+    target = endpoint(url)
+    return target.host, target.port
+
+
+def redacted(config: BaseModel, **secrets: Any) -> Any:
+    """`config` with the given fields replaced: a URL masked by `mask_url`, a string by SET (None
+    and "" stay, to show that nothing is set), a mapping's values by SET."""
+    hidden: dict[str, Any] = {}
+    for field, value in secrets.items():
+        if isinstance(value, Mapping):
+            hidden[field] = {k: SET for k in value}
+        elif field == "url" and value:
+            hidden[field] = mask_url(str(value))
+        elif value:
+            hidden[field] = SET
+    return config.model_copy(update=hidden)
 
 
 def post(
     url: str,
     body: bytes,
     headers: Mapping[str, str],
-    settings: MonitorSettings,
+    policy: OutboundPolicy,
     *,
     timeout: float,
     retries: int = 0,
     backoff: float = 0.5,
 ) -> httpx.Response:
-    """POST `body`, retrying connection errors and 5xx/429 answers with doubling waits."""
-    check_address(url, settings)
+    """POST `body` to the address `url`'s host resolves to, checked by `policy` and pinned for
+    every attempt; retry connection errors and 5xx/429 answers with doubling waits. Errors name
+    the host only (a URL's path and query may hold a key)."""
+    host = url_endpoint(url)[0]
     error = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        try:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with pinned_client(url, policy, timeout=timeout) as client:
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(backoff * 2 ** (attempt - 1))
+            try:
                 response = client.post(url, content=body, headers=dict(headers))
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            continue
-        if response.status_code < 300:
-            return response
-        error = f"HTTP {response.status_code}: {response.text[:200]}"
-        if response.status_code < 500 and response.status_code != 429:
-            break
-    raise DeliveryError(f"POST to {urlsplit(url).netloc} failed: {error}")
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code < 300:
+                return response
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            if response.status_code < 500 and response.status_code != 429:
+                break
+    raise DeliveryError(f"POST to {host} failed: {scrub(error, [url])}")
 
 
 def summary(payload: Mapping[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Email over SMTP: a plain-text message per alert event."""
+"""Email over SMTP: a plain-text message per alert event. The password is the secret."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
-from vigil.monitor.channels.base import ChannelSender, DeliveryError, summary
+from vigil.monitor.channels.base import ChannelSender, DeliveryError, redacted, summary
 from vigil.monitor.definitions import EmailChannel
 from vigil.monitor.settings import MonitorSettings
+from vigil.outbound import smtp_connection, tls_context
 
 
 class Email(ChannelSender):
@@ -25,10 +26,11 @@ class Email(ChannelSender):
         message.set_content(
             summary(payload) + "\n\n" + json.dumps(dict(payload), indent=2, sort_keys=True)
         )
+        policy = settings.outbound_policy()  # a refused address raises before any connection
         try:
-            with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
+            with smtp_connection(config.host, config.port, policy, timeout=config.timeout) as smtp:
                 if config.starttls:
-                    smtp.starttls()
+                    smtp.starttls(context=tls_context())
                 if config.username:
                     smtp.login(config.username, config.password or "")
                 smtp.send_message(message)
@@ -36,3 +38,9 @@ class Email(ChannelSender):
             raise DeliveryError(
                 f"sending mail through {config.host}:{config.port} failed: {exc}"
             ) from None
+
+    def endpoint(self, config: Any) -> tuple[str, int]:
+        return config.host, config.port
+
+    def redact(self, config: Any) -> Any:
+        return redacted(config, password=config.password)

@@ -1,5 +1,5 @@
 """PagerDuty Events API v2: trigger when an alert opens, resolve when it resolves (one dedup key
-per alert)."""
+per alert). The routing key is the secret."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from vigil.monitor.channels.base import ChannelSender, post, summary
+from vigil.monitor.channels.base import ChannelSender, post, redacted, summary, url_endpoint
 from vigil.monitor.definitions import PagerDutyChannel
 from vigil.monitor.settings import MonitorSettings
 
@@ -41,6 +41,11 @@ class PagerDuty(ChannelSender):
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         assert isinstance(config, PagerDutyChannel)
         body = json.dumps(event(config, payload)).encode()
-        post(
-            config.url, body, {"Content-Type": "application/json"}, settings, timeout=config.timeout
-        )
+        headers = {"Content-Type": "application/json"}
+        post(config.url, body, headers, settings.outbound_policy(), timeout=config.timeout)
+
+    def endpoint(self, config: Any) -> tuple[str, int]:
+        return url_endpoint(config.url)
+
+    def redact(self, config: Any) -> Any:
+        return redacted(config, url=config.url, routing_key=config.routing_key)

@@ -1,4 +1,5 @@
-"""Slack incoming webhook: the alert as one line of text."""
+"""Slack incoming webhook: the alert as one line of text. The URL is the secret (its path is the
+key)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from vigil.monitor.channels.base import ChannelSender, post, summary
+from vigil.monitor.channels.base import ChannelSender, post, redacted, summary, url_endpoint
 from vigil.monitor.definitions import SlackChannel
 from vigil.monitor.settings import MonitorSettings
 
@@ -17,6 +18,11 @@ class Slack(ChannelSender):
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         assert isinstance(config, SlackChannel)
         body = json.dumps({"text": summary(payload)}).encode()
-        post(
-            config.url, body, {"Content-Type": "application/json"}, settings, timeout=config.timeout
-        )
+        headers = {"Content-Type": "application/json"}
+        post(config.url, body, headers, settings.outbound_policy(), timeout=config.timeout)
+
+    def endpoint(self, config: Any) -> tuple[str, int]:
+        return url_endpoint(config.url)
+
+    def redact(self, config: Any) -> Any:
+        return redacted(config, url=config.url)

@@ -1,6 +1,7 @@
 """Webhook: the alert as JSON, signed with HMAC-SHA256 when the channel has a secret.
 
-The signature header is ``X-Vigil-Signature: sha256=<hex of HMAC-SHA256(secret, body)>``.
+The signature header is ``X-Vigil-Signature: sha256=<hex of HMAC-SHA256(secret, body)>``. The
+secret, the URL's path and query, and the header values are secrets (never shown back).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from vigil.monitor.channels.base import ChannelSender, post
+from vigil.monitor.channels.base import ChannelSender, post, redacted, url_endpoint
 from vigil.monitor.definitions import WebhookChannel
 from vigil.monitor.settings import MonitorSettings
 
@@ -35,4 +36,17 @@ class Webhook(ChannelSender):
         }
         if config.secret:
             headers[SIGNATURE_HEADER] = sign(config.secret, body)
-        post(config.url, body, headers, settings, timeout=config.timeout, retries=config.retries)
+        post(
+            config.url,
+            body,
+            headers,
+            settings.outbound_policy(),
+            timeout=config.timeout,
+            retries=config.retries,
+        )
+
+    def endpoint(self, config: Any) -> tuple[str, int]:
+        return url_endpoint(config.url)
+
+    def redact(self, config: Any) -> Any:
+        return redacted(config, url=config.url, secret=config.secret, headers=config.headers)

@@ -15,6 +15,7 @@ from vigil.events.outbox import EventsPage, list_events
 from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
 from vigil.monitor.settings import MonitorSettings
 from vigil.server.deps import AdminAccess, ReadAccess, SessionDep
+from vigil.server.outbound import OutboundPolicyDep
 from vigil.store import service
 
 
@@ -69,10 +70,11 @@ def list_subscriptions(_: ReadAccess, session: SessionDep) -> list[Subscription]
 
 @router.post("/api/v1/events/subscriptions", status_code=status.HTTP_201_CREATED)
 def create_subscription(
-    principal: AdminAccess, session: SessionDep, body: SubscriptionIn
+    principal: AdminAccess, session: SessionDep, body: SubscriptionIn, policy: OutboundPolicyDep
 ) -> Subscription:
-    """Subscribe a webhook (it sends requests out of the server: admin only)."""
-    return subscriptions.create_subscription(session, body, actor=principal.actor)
+    """Subscribe a webhook (it sends requests out of the server: admin only). Its address must
+    pass the outbound policy (422 naming the rule); the secret is never shown back."""
+    return subscriptions.create_subscription(session, body, actor=principal.actor, policy=policy)
 
 
 @router.get("/api/v1/events/subscriptions/{name}")
@@ -82,9 +84,10 @@ def get_subscription(_: ReadAccess, session: SessionDep, name: Name) -> Subscrip
 
 @router.put("/api/v1/events/subscriptions/{name}")
 def update_subscription(
-    _: AdminAccess, session: SessionDep, name: Name, body: SubscriptionIn
+    _: AdminAccess, session: SessionDep, name: Name, body: SubscriptionIn, policy: OutboundPolicyDep
 ) -> Subscription:
-    return subscriptions.update_subscription(session, name, body)
+    """Replace a subscription; a secret left out and the URL sent back masked are kept."""
+    return subscriptions.update_subscription(session, name, body, policy=policy)
 
 
 @router.delete("/api/v1/events/subscriptions/{name}", status_code=status.HTTP_204_NO_CONTENT)

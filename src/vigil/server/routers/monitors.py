@@ -13,15 +13,15 @@ from pydantic import BaseModel, Field
 
 from vigil.errors import InvalidInputError
 from vigil.monitor import api
+from vigil.monitor.channels import redact_channel
 from vigil.monitor.definitions import Channel, Monitor
 from vigil.monitor.evaluate import WindowResult, backfill
 from vigil.monitor.scheduler import Scheduler
 from vigil.monitor.settings import MonitorSettings
 from vigil.server.deps import AdminAccess, ReadAccess, StoreDep, WriteAccess
+from vigil.server.outbound import OutboundPolicyDep
 
 logger = logging.getLogger("vigil.server")
-REDACTED = "***"
-SECRET_FIELDS = ("secret", "password", "routing_key")
 
 
 @asynccontextmanager
@@ -97,10 +97,18 @@ def delete_monitor(principal: WriteAccess, store: StoreDep, name: Name) -> None:
 
 
 @router.post("/api/v1/monitors/apply")
-def apply_file(principal: AdminAccess, store: StoreDep, body: ApplyIn) -> api.Plan:
-    """Apply a monitors file (it may define channels, which send requests out: admin only)."""
+def apply_file(
+    principal: AdminAccess, store: StoreDep, body: ApplyIn, policy: OutboundPolicyDep
+) -> api.Plan:
+    """Apply a monitors file (it may define channels, which send requests out: admin only;
+    their addresses must pass the outbound policy)."""
     return api.apply(
-        store, body.yaml, dry_run=body.dry_run, prune=body.prune, actor=principal.actor
+        store,
+        body.yaml,
+        dry_run=body.dry_run,
+        prune=body.prune,
+        actor=principal.actor,
+        policy=policy,
     )
 
 
@@ -131,27 +139,22 @@ def run_monitors(_: WriteAccess, store: StoreDep, body: RunIn) -> RunOut:
     )
 
 
-def _redacted(channel: Channel) -> dict[str, Any]:
-    body = channel.model_dump(mode="json")
-    for key in SECRET_FIELDS:
-        if body["config"].get(key):
-            body["config"][key] = REDACTED
-    return body
-
-
 @router.get("/api/v1/channels")
 def list_channels(_: ReadAccess, store: StoreDep) -> list[dict[str, Any]]:
-    """The channels, with secrets, passwords and routing keys hidden."""
-    return [_redacted(c) for c in api.list_channels(store)]
+    """The channels with their secrets hidden (URL paths and queries, secrets, header values,
+    passwords, routing keys): `***set***` says a secret is set, never what it is."""
+    return [redact_channel(c).model_dump(mode="json") for c in api.list_channels(store)]
 
 
 @router.put("/api/v1/channels/{name}")
 def put_channel(
-    principal: AdminAccess, store: StoreDep, name: Name, channel: Channel
+    principal: AdminAccess, store: StoreDep, name: Name, channel: Channel, policy: OutboundPolicyDep
 ) -> api.Change:
+    """Create or replace a channel. Its address must pass the outbound policy (422 naming the
+    rule); secrets left out, or sent back as shown (`***set***`, the masked URL), are kept."""
     if channel.name != name:
         raise InvalidInputError(f"the body names channel {channel.name!r}, the path {name!r}")
-    return api.save_channel(store, channel, actor=principal.actor)
+    return api.save_channel(store, channel, actor=principal.actor, policy=policy)
 
 
 @router.delete("/api/v1/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
