@@ -121,9 +121,9 @@ async def _send_error(send: Send, error: VigilError) -> None:
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
-    """Log what an abandoned request's work raised (it no longer has anyone to answer)."""
+    """Log what an abandoned request's work raised (past its time limit, or cut by shutdown)."""
     if not task.cancelled() and task.exception() is not None:
-        logger.warning("a request past its time limit then failed: %r", task.exception())
+        logger.info("an abandoned request then failed: %r", task.exception())
 
 
 class RequestTimeLimit:
@@ -182,7 +182,12 @@ class RequestTimeLimit:
             task = asyncio.ensure_future(self.app(scope, timed_receive, timed_send))
         finally:
             DEADLINE.reset(token)
-        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        except asyncio.CancelledError:  # the server is shutting down: stop the request's work
+            task.cancel()
+            task.add_done_callback(_retrieve)
+            raise
         if task in done or state["started"] or state["answered"]:
             await task
             return
