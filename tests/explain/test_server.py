@@ -4,6 +4,7 @@ attribution windows; and the Python API against a live server."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 import vigil
 from tests.e2e.live import LiveServer
-from tests.server.conftest import api, auth, server_store, tokens
+from tests.server.conftest import _client, api, auth, server_store, tokens
 from vigil.registry.service import Registry
 from vigil.store.core import Store
 from vigil.store.specs import ModelSpec, Scope
@@ -35,15 +36,22 @@ def _register(store: Store) -> None:
     registry.set_alias("churn", "production", info.version)
 
 
+@pytest.fixture
+def explain_api(server_store: Store) -> Iterator[TestClient]:
+    """An app with server-side explanation turned on (it is off by default)."""
+    yield from _client(server_store, max_request_bytes=1 << 20, server_side_explain=True)
+
+
 def test_explain_endpoint_returns_contributions_that_add_up(
-    api: TestClient, server_store: Store, tokens: dict[Scope, str]
+    explain_api: TestClient, server_store: Store, tokens: dict[Scope, str]
 ) -> None:
+    api = explain_api
     _register(server_store)
     rows = X.head(3).to_dict(orient="records")
     response = api.post(
         "/api/v1/explain",
         json={"model": "models:/churn@production", "rows": rows},
-        headers=auth(tokens[Scope.READ]),
+        headers=auth(tokens[Scope.WRITE]),
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -58,7 +66,7 @@ def test_explain_endpoint_returns_contributions_that_add_up(
     page = api.post(
         "/api/v1/explain?format=html",
         json={"model": "models:/churn/1", "rows": rows[:1]},
-        headers=auth(tokens[Scope.READ]),
+        headers=auth(tokens[Scope.WRITE]),
     )
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -67,10 +75,11 @@ def test_explain_endpoint_returns_contributions_that_add_up(
 
 
 def test_explain_endpoint_errors_are_json_with_the_bad_value(
-    api: TestClient, server_store: Store, tokens: dict[Scope, str]
+    explain_api: TestClient, server_store: Store, tokens: dict[Scope, str]
 ) -> None:
+    api = explain_api
     _register(server_store)
-    headers = auth(tokens[Scope.READ])
+    headers = auth(tokens[Scope.WRITE])
     missing = api.post(
         "/api/v1/explain",
         json={"model": "models:/churn@production", "rows": [{"tenure": 1.0, "spend": 2.0}]},
@@ -177,7 +186,12 @@ def test_runs_clients_and_explain_against_a_live_server(tmp_path: Path) -> None:
     token = opened.create_token(Scope.WRITE, owner="erin")
     _register(opened)
     opened.close()
-    server = LiveServer(store_url, str(tmp_path / "artifacts"), tmp_path / "server.log").start()
+    server = LiveServer(
+        store_url,
+        str(tmp_path / "artifacts"),
+        tmp_path / "server.log",
+        env={"VIGIL_SERVER_SIDE_EXPLAIN": "true"},
+    ).start()
     try:
         with vigil.start_run("churn", url=server.url, token=token, capture=False) as run:
             importance = vigil.explain.permutation_importance(MODEL, X, Y, n_repeats=2)

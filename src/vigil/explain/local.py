@@ -18,16 +18,14 @@ from vigil.errors import InvalidInputError
 from vigil.explain.inputs import OutputSpace, as_frame, check_model, select_features
 from vigil.explain.results import Explanation
 from vigil.explain.shap_backend import DEFAULT_BACKGROUND_SIZE, AlgorithmChoice, shap_explain
+from vigil.registry.safe_load import SERVER_TRUSTED_TYPES
 from vigil.registry.types import ModelVersionInfo
 
 if TYPE_CHECKING:
     from vigil.store.core import Store
 
 
-TREE_TYPES = (
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-)
+TREE_TYPES = tuple(sorted(SERVER_TRUSTED_TYPES))
 """Trusted when a skops artifact is loaded for explaining: scikit-learn's tree structures, rebuilt
 from their arrays of nodes and values (skops lists them as untrusted because they are compiled
 code or not in its list, so every tree ensemble would otherwise need `trusted=`)."""
@@ -91,10 +89,10 @@ def explain(
     kernel explainers; by default a seeded sample of `rows` is used.
     """
     model, uri = resolve_model(model_ref, store=store, url=url, token=token, trusted=trusted)
-    frame = select_features(as_frame(rows, features), model, features)
-    explanation = shap_explain(
+    explanation = explain_model(
         model,
-        frame,
+        rows,
+        features=features,
         algorithm=algorithm,
         output=output,
         target=target,
@@ -106,3 +104,33 @@ def explain(
     if uri is not None:
         return dataclasses.replace(explanation, details={**explanation.details, "model": uri})
     return explanation
+
+
+def explain_model(
+    model: Any,
+    rows: Any,
+    *,
+    features: Sequence[str] | None = None,
+    algorithm: AlgorithmChoice = "auto",
+    output: OutputSpace | None = None,
+    target: Any = None,
+    background: Any = None,
+    background_size: int = DEFAULT_BACKGROUND_SIZE,
+    kernel_samples: int | None = None,
+    seed: int = 0,
+) -> Explanation:
+    """`explain` for a model object already in memory: nothing is resolved or loaded (the
+    server explains only models its safe loader gave it, `vigil.registry.safe_load`)."""
+    check_model(model)
+    frame = select_features(as_frame(rows, features), model, features)
+    return shap_explain(
+        model,
+        frame,
+        algorithm=algorithm,
+        output=output,
+        target=target,
+        background=background,
+        background_size=background_size,
+        kernel_samples=kernel_samples,
+        seed=seed,
+    )

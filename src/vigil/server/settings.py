@@ -66,3 +66,21 @@ class ServerSettings(BaseSettings):
     migrate: bool = Field(
         default=True, description="Bring the store's schema up to date when the server starts."
     )
+    # Models in the server (docs/security.md, "No code from a client runs in the server").
+    server_side_explain: bool = Field(
+        default=False,
+        description="Let write tokens have the server explain rows with a registered skops "
+        "model (POST /api/v1/explain). Off: a 403 pointing to vigil.explain in your own "
+        "process. Even on, the server never loads joblib, pickle or MLflow models.",
+    )
+    max_archive_members: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most members in a registered tar.gz folder or skops zip; more is a 413.",
+    )
+    max_archive_bytes: int = Field(
+        default=512 << 20,
+        ge=1024,
+        description="Most bytes a registered tar.gz folder or skops zip may decompress to; "
+        "decompression stops and the registration is a 413 past it.",
+    )

@@ -9,13 +9,14 @@ import threading
 from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from vigil.errors import NotFoundError
+from vigil.errors import NotFoundError, PermissionDeniedError
+from vigil.explain.local import explain_model
 from vigil.explain.production import (
     AttributionsIn,
     AttributionsOut,
@@ -28,9 +29,22 @@ from vigil.explain.store import (
     model_version_id,
     save_importances,
 )
-from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
+from vigil.registry.archives import ArchiveLimits
+from vigil.registry.safe_load import HINT, check_loadable, load_safe
+from vigil.server.deps import (
+    Principal,
+    ReadAccess,
+    ScopeRequirement,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    WriteAccess,
+    authenticate,
+)
+from vigil.server.settings import ServerSettings
 from vigil.store import service
 from vigil.store.core import Store
+from vigil.store.specs import Scope
 from vigil.store.tracking_tables import Run
 
 router = APIRouter(tags=["explain"])
@@ -71,14 +85,17 @@ class ImportancesOut(BaseModel):
 
 
 class _ModelCache:
-    """Recently loaded registry models, by name, version and artifact digest."""
+    """Recently loaded registry models, by name, version and artifact digest.
 
-    def __init__(self) -> None:
+    Models come only from `vigil.registry.safe_load` (skops with an allow-list): this router
+    has no path to a loader that could run a client's code."""
+
+    def __init__(self, limits: ArchiveLimits) -> None:
         self._lock = threading.Lock()
+        self._limits = limits
         self._models: OrderedDict[tuple[str, int, str], Any] = OrderedDict()
 
     def get(self, store: Store, uri: str) -> tuple[Any, str]:
-        from vigil.explain.local import TREE_TYPES
         from vigil.registry import api as models
         from vigil.registry.service import Registry
 
@@ -88,7 +105,16 @@ class _ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key], info.uri
-        model = Registry(store, actor="vigil").load(info.name, info.version, trusted=TREE_TYPES)
+        check_loadable(info.source_format, info.source_name, info.uri)  # before any read
+        _, data = Registry(store, actor="vigil").artifact(info.name, info.version)
+        model = load_safe(
+            data,
+            info.source_format,
+            source_name=info.source_name,
+            expected_sha256=info.source_sha256,
+            uri=info.uri,
+            limits=self._limits,
+        )
         with self._lock:
             self._models[key] = model
             while len(self._models) > MODEL_CACHE_SIZE:
@@ -96,19 +122,18 @@ class _ModelCache:
         return model, info.uri
 
 
-def _cache(request: Request) -> _ModelCache:
+def _cache(request: Request, settings: ServerSettings) -> _ModelCache:
     cache = getattr(request.app.state, "explain_models", None)
     if cache is None:
-        cache = request.app.state.explain_models = _ModelCache()
+        limits = ArchiveLimits(settings.max_archive_members, settings.max_archive_bytes)
+        cache = request.app.state.explain_models = _ModelCache(limits)
     assert isinstance(cache, _ModelCache)
     return cache
 
 
 def _explain(store: Store, cache: _ModelCache, body: ExplainIn) -> tuple[str, Explanation]:
-    from vigil.explain.local import explain
-
     model, uri = cache.get(store, body.model)
-    explanation = explain(
+    explanation = explain_model(
         model,
         body.rows,
         target=body.target,
@@ -121,18 +146,55 @@ def _explain(store: Store, cache: _ModelCache, body: ExplainIn) -> tuple[str, Ex
     return uri, explanation
 
 
+class ServerSideExplainDisabledError(PermissionDeniedError):
+    """The server does not explain registered models: an admin has not turned it on."""
+
+    code = "server_side_explain_disabled"
+
+
+class _ExplainAccess(ScopeRequirement):
+    """Write scope, with an answer that says where to explain instead (a route that loads a
+    model is never open to a read token)."""
+
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.scope.allows(self.scope):
+            raise PermissionDeniedError(
+                f"server-side explanation needs a token with scope {self.scope.value!r} (and an "
+                f"admin to enable it); the token given has scope {principal.scope.value!r}; "
+                f"{HINT}",
+                required=self.scope.value,
+                given=principal.scope.value,
+            )
+        return principal
+
+
+ExplainAccess = Annotated[Principal, Depends(_ExplainAccess(Scope.WRITE))]
+
+
 @router.post("/api/v1/explain", response_model=None)
 async def explain_rows(
-    _: ReadAccess,
+    _: ExplainAccess,
     body: ExplainIn,
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     format: Literal["json", "html"] = "json",
 ) -> Response:
     """Each feature's contribution to each row's prediction and the base value; they add up to
     the model's output in `output_space` (see docs/explain.md). `?format=html` returns a
-    self-contained page."""
-    uri, explanation = await run_in_threadpool(_explain, store, _cache(request), body)
+    self-contained page.
+
+    Off by default (403 `server_side_explain_disabled`): an admin enables it with
+    VIGIL_SERVER_SIDE_EXPLAIN=true. Even then, only skops models of scikit-learn and NumPy
+    types are loaded (422 `model_not_loadable_on_server` for joblib, pickle or MLflow models);
+    `vigil.explain` explains any model in the caller's own process."""
+    if not settings.server_side_explain:
+        raise ServerSideExplainDisabledError(
+            "server-side explanation is off on this server (an admin enables it with "
+            f"VIGIL_SERVER_SIDE_EXPLAIN=true, for skops models only); {HINT}",
+            setting="server_side_explain",
+        )
+    uri, explanation = await run_in_threadpool(_explain, store, _cache(request, settings), body)
     if format == "html":
         return HTMLResponse(explanation.to_html(title=f"Explanation of {uri}"))
     return JSONResponse({"model": uri, **explanation.to_dict()})
