@@ -11,16 +11,18 @@ from typing import Any, Literal
 import numpy as np
 
 from vigil.explain.inputs import Array, OutputSpace
+from vigil.report.notebook import NotebookResult, Tone, isolated
 
 ShapAlgorithm = Literal["tree", "linear", "kernel"]
 
 
-@dataclass(frozen=True)
-class Importance:
+@dataclass(frozen=True, repr=False)
+class Importance(NotebookResult):
     """Global importance of each feature by one method (`permutation` or `shap`).
 
     For `permutation`, a value is the mean drop of the metric when the feature's column is
     shuffled (`std` over the repeats); for `shap`, the mean |SHAP value| over the rows.
+    `to_pandas()`: one row per feature, most important first (rank, importance, std).
     """
 
     method: str
@@ -45,11 +47,28 @@ class Importance:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
+    def _columns(self) -> tuple[str, ...]:
+        return ("rank", "feature", "importance", "std")
 
-@dataclass(frozen=True)
-class Explanation:
+    def _rows(self) -> list[dict[str, Any]]:
+        std = self.std or {}
+        return [
+            {"rank": i + 1, "feature": f, "importance": self.values[f], "std": std.get(f)}
+            for i, f in enumerate(self.ranking())
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        top = ", ".join(self.ranking()[:3])
+        return f"{self.method} importance of {len(self.values)} features; top: {top}", "neutral"
+
+
+@dataclass(frozen=True, repr=False)
+class Explanation(NotebookResult):
     """Per-row contributions of each feature. `base_value + contributions[i].sum()` is the
-    model's output for row i in `output_space` (SHAP's additivity, checked to 1e-6)."""
+    model's output for row i in `output_space` (SHAP's additivity, checked to 1e-6).
+
+    `to_pandas()`: one row per (row, feature): the feature's value and its contribution.
+    """
 
     features: tuple[str, ...]
     contributions: Array
@@ -114,6 +133,32 @@ class Explanation:
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
         return page
+
+    def _columns(self) -> tuple[str, ...]:
+        return ("row", "feature", "value", "contribution", "output")
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "row": i,
+                "feature": feature,
+                "value": _jsonable(self.data[i][j]),
+                "contribution": float(self.contributions[i][j]),
+                "output": float(self.output[i]),
+            }
+            for i in range(self.n_rows)
+            for j, feature in enumerate(self.features)
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.algorithm} SHAP values of {self.n_rows} rows x {len(self.features)} "
+            f"features, in {self.output_space} (base value {self.base_value:.4g})",
+            "neutral",
+        )
+
+    def _repr_html_(self) -> str:
+        return isolated(self.to_html(), height=min(900, 120 + 220 * self.n_rows))
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
 from vigil.kpi.series import Moments, moments
+from vigil.report.notebook import NotebookResult, Tone
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ class WelchResult:
     p_value: float
 
 
-@dataclass(frozen=True)
-class KpiComparison:
-    """Version `b` against version `a`: `difference` = mean(b) - mean(a)."""
+@dataclass(frozen=True, repr=False)
+class KpiComparison(NotebookResult):
+    """Version `b` against version `a`: `difference` = mean(b) - mean(a). `to_pandas()`: one
+    row per version (count, mean, std, sum), each with the comparison's difference and p-value."""
 
     name: str
     model: str
@@ -64,6 +66,23 @@ class KpiComparison:
     degrees_of_freedom: float | None
     p_value: float | None
     """Two-sided; None with fewer than 2 values on a side, or no variance on either."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return ("version", "count", "mean", "std", "sum", "difference", "p_value")
+
+    def _rows(self) -> list[dict[str, Any]]:
+        both = {"difference": self.difference, "p_value": self.p_value}
+        return [{**self.a.to_dict(), **both}, {**self.b.to_dict(), **both}]
+
+    def _headline(self) -> tuple[str, Tone]:
+        if self.difference is None:
+            return f"{self.name}: version {self.b.version} against {self.a.version}", "neutral"
+        p = "no p-value" if self.p_value is None else f"p = {self.p_value:.3g}"
+        return (
+            f"{self.name}: version {self.b.version} against {self.a.version}, "
+            f"difference {self.difference:+.4g} ({p})",
+            "neutral",
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KpiComparison:

@@ -8,6 +8,7 @@ variance does not lose its digits to large values with small spread.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import WINDOW_SECONDS
 from vigil.monitor.windows import ORIGIN
+from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
 from vigil.store.models import Kpi
 from vigil.store.repositories import ModelRepository
 
@@ -66,13 +68,37 @@ class KpiPoint:
         }
 
 
-@dataclass(frozen=True)
-class KpiSeries:
+@dataclass(frozen=True, repr=False)
+class KpiSeries(NotebookResult):
+    """A KPI per model version and window. `to_pandas()`: one row per (version, window) with the
+    count, sum, mean, standard deviation, min and max of the values logged there."""
+
     name: str
     model: str
     window: WindowName
     points: tuple[KpiPoint, ...]
     """Ordered by version, then window start; windows with no value are absent."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return ("version", "start", "end", "count", "sum", "mean", "std", "min", "max")
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(p) for p in self.points]
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.name} of {self.model} per {self.window}: {len(self.points)} points, "
+            f"versions {', '.join(self.versions) or 'none'}",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        starts = sorted({p.start for p in self.points})
+        means = {(p.version, p.start): p.mean for p in self.points}
+        series = {
+            f"version {v}": [means.get((v, start)) for start in starts] for v in self.versions
+        }
+        return line_chart_svg(starts, series, y_label=f"mean {self.name}")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> KpiSeries:

@@ -9,14 +9,38 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.performance.columns import Layout
-from vigil.performance.estimation import EstimatedMetrics
-from vigil.performance.fairness import Fairness
+from vigil.performance.estimation import ESTIMATED_METRICS, EstimatedMetrics
+from vigil.performance.fairness import FAIRNESS_METRICS, Fairness
+from vigil.performance.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from vigil.performance.realized import Metrics, WindowPerformance
 from vigil.performance.segments import DriftCorrelation, SegmentChange
+from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
+
+_CHARTED = ("accuracy", "f1", "roc_auc", "mae", "rmse")
+"""The metrics drawn inline in a notebook (all of them are in `to_pandas()`)."""
 
 
 def _metrics(metrics: Metrics | EstimatedMetrics | None) -> dict[str, Any] | None:
     return None if metrics is None else dataclasses.asdict(metrics)
+
+
+def _metric_names(layout: Layout | None) -> tuple[str, ...]:
+    if layout is None:
+        return ()
+    return REGRESSION_METRICS if layout.task == "regression" else CLASSIFICATION_METRICS
+
+
+def _values(
+    metrics: Metrics | EstimatedMetrics | None, names: tuple[str, ...]
+) -> dict[str, float | None]:
+    return {name: None if metrics is None else getattr(metrics, name, None) for name in names}
+
+
+def _chart(
+    starts: list[dt.datetime], rows: list[dict[str, Any]], columns: tuple[str, ...], label: str
+) -> str:
+    series = {c: [r[c] for r in rows] for c in columns if any(r[c] is not None for r in rows)}
+    return line_chart_svg(starts, series, y_label=label) if series else ""
 
 
 def _layout(layout: Layout | None) -> dict[str, Any]:
@@ -37,15 +61,55 @@ def _layout(layout: Layout | None) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class RealizedReport:
-    """Realized metrics and label coverage per window; `layout` None when there were no rows."""
+@dataclass(frozen=True, repr=False)
+class RealizedReport(NotebookResult):
+    """Realized metrics and label coverage per window; `layout` None when there were no rows.
+
+    `to_pandas()`: one row per window (start, end, n_predictions, n_labelled, coverage, then
+    each metric of the task).
+    """
 
     model: str
     window: str
     segment: str
     layout: Layout | None
     windows: tuple[WindowPerformance, ...]
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "n_predictions",
+            "n_labelled",
+            "coverage",
+            *_metric_names(self.layout),
+        )
+
+    def _rows(self) -> list[dict[str, Any]]:
+        names = _metric_names(self.layout)
+        return [
+            {
+                "start": w.start,
+                "end": w.end,
+                "n_predictions": w.n_predictions,
+                "n_labelled": w.n_labelled,
+                "coverage": w.coverage,
+                **_values(w.metrics, names),
+            }
+            for w in self.windows
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        labelled = sum(1 for w in self.windows if w.metrics is not None)
+        return (
+            f"{self.model} per {self.window}, segment {self.segment}: {len(self.windows)} "
+            f"windows, {labelled} with labels",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        charted = tuple(c for c in _CHARTED if c in _metric_names(self.layout))
+        return _chart([w.start for w in self.windows], self._rows(), charted, "realized")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,8 +146,22 @@ class EstimatedWindow:
         return self.n_labelled / self.n_predictions if self.n_predictions else 0.0
 
 
-@dataclass(frozen=True)
-class EstimatedReport:
+@dataclass(frozen=True, repr=False)
+class EstimatedReport(NotebookResult):
+    """Estimated (label-free) metrics per window, beside the realized ones of the labels that
+    arrived. `to_pandas()`: one row per window, `estimated_<metric>` and `realized_<metric>`."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "n_predictions",
+            "n_labelled",
+            "coverage",
+            *(f"estimated_{m}" for m in ESTIMATED_METRICS),
+            *(f"realized_{m}" for m in ESTIMATED_METRICS),
+        )
+
     model: str
     window: str
     segment: str
@@ -93,6 +171,40 @@ class EstimatedReport:
     n_reference: int
     """Labelled reference rows the calibration was learned on."""
     windows: tuple[EstimatedWindow, ...]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for w in self.windows:
+            estimated = _values(w.estimated, ESTIMATED_METRICS)
+            realized = _values(w.realized, ESTIMATED_METRICS)
+            rows.append(
+                {
+                    "start": w.start,
+                    "end": w.end,
+                    "n_predictions": w.n_predictions,
+                    "n_labelled": w.n_labelled,
+                    "coverage": w.coverage,
+                    **{f"estimated_{m}": v for m, v in estimated.items()},
+                    **{f"realized_{m}": v for m, v in realized.items()},
+                }
+            )
+        return rows
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.model} per {self.window}: {len(self.windows)} windows estimated from "
+            f"{self.n_reference:,} labelled reference rows",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        metric = (
+            "roc_auc"
+            if any(w.estimated and w.estimated.roc_auc for w in self.windows)
+            else "accuracy"
+        )
+        columns = (f"estimated_{metric}", f"realized_{metric}")
+        return _chart([w.start for w in self.windows], self._rows(), columns, metric)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -128,13 +240,60 @@ class FairnessWindow:
     result: Fairness
 
 
-@dataclass(frozen=True)
-class FairnessReport:
+@dataclass(frozen=True, repr=False)
+class FairnessReport(NotebookResult):
+    """Group rates and fairness figures per window. `to_pandas()`: one row per window and group
+    (its size, selection rate and true-positive rate), with the window's fairness figures."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "group",
+            "n",
+            "selection_rate",
+            "true_positive_rate",
+            *FAIRNESS_METRICS,
+        )
+
     model: str
     attribute: str
     window: str
     positive_class: str | None
     windows: tuple[FairnessWindow, ...]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for w in self.windows:
+            figures = {m: w.result.value(m) for m in FAIRNESS_METRICS}
+            for group, rates in w.result.groups.items():
+                rows.append(
+                    {
+                        "start": w.start,
+                        "end": w.end,
+                        "group": group,
+                        "n": rates.n,
+                        "selection_rate": rates.selection_rate,
+                        "true_positive_rate": rates.true_positive_rate,
+                        **figures,
+                    }
+                )
+        return rows
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.model} by {self.attribute} per {self.window}: {len(self.windows)} windows, "
+            f"positive class {self.positive_class!r}",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        starts = [w.start for w in self.windows]
+        series = {
+            m: [w.result.value(m) for w in self.windows]
+            for m in ("demographic_parity_difference", "equal_opportunity_difference")
+        }
+        return line_chart_svg(starts, series, y_label="difference between groups")
 
     def to_dict(self) -> dict[str, Any]:
         windows = []
@@ -153,10 +312,28 @@ class FairnessReport:
         }
 
 
-@dataclass(frozen=True)
-class SegmentReport:
+@dataclass(frozen=True, repr=False)
+class SegmentReport(NotebookResult):
     """A metric in a baseline and a current period, the segments that explain its change (most
-    harmful first) and the features whose per-window drift correlates with it."""
+    harmful first) and the features whose per-window drift correlates with it.
+
+    `to_pandas()`: one row per segment (column, value), its shares and metric in both periods,
+    and its contribution to the change (`within` the segment and from the `mix` of segments).
+    """
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "column",
+            "value",
+            "n_baseline",
+            "n_current",
+            "share_baseline",
+            "share_current",
+            "metric_baseline",
+            "metric_current",
+            "within",
+            "mix",
+        )
 
     model: str
     metric: str
@@ -179,6 +356,17 @@ class SegmentReport:
         if self.current_value is None:
             return None
         return self.current_value - self.baseline_value
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(c) for c in self.segments]
+
+    def _headline(self) -> tuple[str, Tone]:
+        current = "no value" if self.current_value is None else f"{self.current_value:.4g}"
+        return (
+            f"{self.model} {self.metric}: {self.baseline_value:.4g} in the baseline, "
+            f"{current} now; {len(self.segments)} segments",
+            "neutral",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ from typing import Any
 
 from vigil.errors import InvalidInputError
 from vigil.profile.columns import AnyColumn, merge_columns
+from vigil.report.notebook import NotebookResult, Tone
 
 
 def _utc(value: dt.datetime, name: str) -> dt.datetime:
@@ -48,7 +49,7 @@ class Window:
 
 
 @dataclass(frozen=True)
-class DatasetProfile:
+class DatasetProfile(NotebookResult):
     """Per-column statistics of a table: a few KB whatever the row count.
 
     Build one with `vigil.profile(data)`. Profiles merge (associative and commutative, with
@@ -141,6 +142,25 @@ class DatasetProfile:
         from vigil.profile.summary import render_summary
 
         return render_summary(self)
+
+    # In a notebook: a table of the columns; `to_pandas()` has one row per column.
+    def _columns(self) -> tuple[str, ...]:
+        from vigil.profile.summary import ROW_COLUMNS
+
+        return ROW_COLUMNS
+
+    def _rows(self) -> list[dict[str, Any]]:
+        from vigil.profile.summary import column_rows
+
+        return column_rows(self)
+
+    def _headline(self) -> tuple[str, Tone]:
+        window = (
+            f", window {self.window.start.isoformat()} .. {self.window.end.isoformat()}"
+            if self.window
+            else ""
+        )
+        return f"{self.n_rows:,} rows, {len(self.columns)} columns{window}", "neutral"
 
     def __repr__(self) -> str:
         kinds: dict[str, int] = {}

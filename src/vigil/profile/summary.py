@@ -81,3 +81,57 @@ def _details(column: object) -> str:
     if isinstance(column, UnknownColumn):
         return "no typed values"
     return ""
+
+
+ROW_COLUMNS = (
+    "column",
+    "kind",
+    "count",
+    "missing",
+    "missing_share",
+    "mean",
+    "std",
+    "min",
+    "p25",
+    "p50",
+    "p75",
+    "max",
+    "distinct",
+    "top",
+)
+"""The columns of `DatasetProfile.to_pandas()`: one row per profiled column."""
+
+
+def column_rows(profile: DatasetProfile) -> list[dict[str, object]]:
+    """One record per column: counts, moments and quantiles (numeric), distinct values and the
+    most frequent one (string), the share of true values as `mean` (boolean)."""
+    rows: list[dict[str, object]] = []
+    for name, column in profile.columns.items():
+        missing = column.null_count + (column.nan_count if isinstance(column, NumericColumn) else 0)
+        row: dict[str, object] = {
+            "column": name,
+            "kind": column.kind.value,
+            "count": column.count,
+            "missing": missing,
+            "missing_share": missing / column.count if column.count else None,
+        }
+        if isinstance(column, NumericColumn) and column.finite_count:
+            row |= {
+                "mean": column.mean,
+                "std": column.std,
+                "min": column.min,
+                "p25": column.quantile(0.25),
+                "p50": column.quantile(0.5),
+                "p75": column.quantile(0.75),
+                "max": column.max,
+            }
+        elif isinstance(column, StringColumn):
+            top = column.top(1)
+            row |= {"distinct": column.distinct, "top": top[0][0] if top else None}
+        elif isinstance(column, BooleanColumn):
+            valid = column.count - column.null_count
+            row["mean"] = column.true_count / valid if valid else None
+        elif isinstance(column, DatetimeColumn) and column.min is not None:
+            row |= {"min": column.min, "max": column.max}
+        rows.append(row)
+    return rows

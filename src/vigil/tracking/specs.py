@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
+from vigil.bounds import EpochMs
+from vigil.report.notebook import NotebookResult, Tone
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -121,7 +124,7 @@ class ArtifactOut(_Frozen):
     sha256: str
 
 
-class RunComparison(_Frozen):
+class RunComparison(NotebookResult, _Frozen):
     """Runs side by side: each metric's latest value and each param per run, and the params whose
     values differ between the runs."""
 
@@ -145,6 +148,27 @@ class RunComparison(_Frozen):
         for key, pvalues in sorted(self.params.items()):
             rows[f"params.{key}"] = dict(pvalues)
         return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=self.run_ids)
+
+    _flag = "differs"
+
+    def _columns(self) -> tuple[str, ...]:
+        return ("key", *self.run_ids)
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for key, values in sorted(self.metrics.items()):
+            rows.append({"key": f"metrics.{key}", **values})
+        for key, pvalues in sorted(self.params.items()):
+            differs = key in self.param_differences
+            rows.append({"key": f"params.{key}", "differs": differs, **pvalues})
+        return rows
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{len(self.run_ids)} runs, {len(self.metrics)} metrics, {len(self.params)} params "
+            f"({len(self.param_differences)} differ)",
+            "neutral",
+        )
 
 
 def nan_to_none(value: float) -> float | None:
@@ -191,14 +215,14 @@ class RunIn(_Frozen):
     name: str = Field(default="", max_length=250)
     parent_id: str | None = Field(default=None, max_length=32)
     tags: dict[str, str] = Field(default_factory=dict)
-    start_ms: int | None = None
+    start_ms: EpochMs | None = None
 
 
 class MetricIn(_Frozen):
     key: str = Field(min_length=1, max_length=250)
     value: float
     step: int = 0
-    timestamp_ms: int
+    timestamp_ms: EpochMs
 
 
 class LogBatchIn(_Frozen):
@@ -211,7 +235,7 @@ class LogBatchIn(_Frozen):
 
 class EndRunIn(_Frozen):
     status: RunStatus = RunStatus.FINISHED
-    end_ms: int | None = None
+    end_ms: EpochMs | None = None
 
 
 class SearchRunsIn(_Frozen):

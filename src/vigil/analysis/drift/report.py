@@ -13,10 +13,30 @@ from typing import Any, Literal
 from vigil.analysis.drift.base import StatisticType
 from vigil.analysis.drift.inputs import Distribution, NewCategory
 from vigil.analysis.multivariate import MultivariateDrift
+from vigil.report.notebook import NotebookResult, Tone, isolated
 from vigil.schema import ColumnKind
 
 Role = Literal["feature", "prediction", "target"]
 DriftPath = Literal["exact", "profile"]
+
+
+_FRAME_COLUMNS = (
+    "column",
+    "kind",
+    "role",
+    "method",
+    "statistic",
+    "p_value",
+    "adjusted_p_value",
+    "threshold",
+    "effect_size",
+    "effect_method",
+    "drifted",
+    "reference_missing_share",
+    "current_missing_share",
+    "new_category_share",
+)
+"""The columns of `DriftReport.to_pandas()`: one row per compared column."""
 
 
 def _num(value: float | None) -> float | None:
@@ -101,8 +121,8 @@ class ColumnDrift:
         return body
 
 
-@dataclass(frozen=True)
-class DriftReport:
+@dataclass(frozen=True, repr=False)
+class DriftReport(NotebookResult):
     """What `vigil.drift` found: per-column drift, the share of drifted columns and the verdict.
 
     >>> report = vigil.drift(training_df, production_df)       # doctest: +SKIP
@@ -180,3 +200,44 @@ class DriftReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    # In a notebook: the HTML report inline, a frame per column, a one-line repr.
+    _flag = "drifted"
+
+    def _columns(self) -> tuple[str, ...]:
+        return _FRAME_COLUMNS
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "column": c.name,
+                "kind": c.kind.value,
+                "role": c.role,
+                "method": c.method,
+                "statistic": c.statistic,
+                "p_value": c.p_value,
+                "adjusted_p_value": c.adjusted_p_value,
+                "threshold": c.threshold,
+                "effect_size": c.effect_size,
+                "effect_method": c.effect_method,
+                "drifted": c.drifted,
+                "reference_missing_share": c.reference_missing_share,
+                "current_missing_share": c.current_missing_share,
+                "new_category_share": c.new_category_share,
+            }
+            for c in self.sorted_columns()
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        drifted = len(self.drifted_columns)
+        text = (
+            f"{drifted} of {len(self.columns)} columns drifted"
+            f"{' (dataset drift)' if self.dataset_drift else ''}; "
+            f"{self.reference_rows:,} reference rows, {self.current_rows:,} current rows"
+        )
+        return text, "bad" if drifted else "good"
+
+    def _repr_html_(self) -> str:
+        from vigil.report.html import render_html
+
+        return isolated(render_html(self), height=min(900, 260 + 150 * len(self.columns)))

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.analysis.validation.base import CheckResult, Severity, counts_against
+from vigil.report.notebook import NotebookResult, Tone
 
 
-@dataclass(frozen=True, slots=True)
-class ValidationResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class ValidationResult(NotebookResult):
     """Every check's result, in suite order.
 
     `passed` is false when a failed check has severity at or above `fail_on` ("warning" by
@@ -91,3 +92,42 @@ class ValidationResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    # In a notebook: failed checks first, a frame with one row per check.
+    _flag = "failed"
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "check",
+            "column",
+            "severity",
+            "passed",
+            "failed",
+            "expected",
+            "observed",
+            "message",
+        )
+
+    def _rows(self) -> list[dict[str, Any]]:
+        ordered = sorted(self.results, key=lambda r: r.passed)
+        return [
+            {
+                "check": r.type,
+                "column": r.column,
+                "severity": r.severity,
+                "passed": r.passed,
+                "failed": not r.passed,
+                "expected": r.expected,
+                "observed": r.observed,
+                "message": r.message,
+            }
+            for r in ordered
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"{verdict}: {len(self.failed)} of {len(self.results)} checks failed on "
+            f"{self.n_rows:,} rows",
+            "good" if self.passed else "bad",
+        )
