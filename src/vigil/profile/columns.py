@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError, SchemaConflictError, SerializationError
+from vigil.profile import state as st
 from vigil.profile.sketches import (
     CategoryCounts,
     DistinctSketch,
@@ -29,6 +30,11 @@ from vigil.profile.sketches import (
 from vigil.schema import STRING_KINDS, ColumnKind
 
 HISTOGRAM_BINS = 20
+MAX_PATTERNS = 1_000
+"""Patterns counted for one column; a profile read from bytes holds no more."""
+MAX_EMBEDDING_DIM = 1 << 20
+"""Dimensions of an embedding column read from bytes (8 MiB of means at most)."""
+_STRING_KIND_NAMES = frozenset(kind.value for kind in STRING_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,9 @@ class UnknownColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> UnknownColumn:
-        return cls(int(state["count"]), int(state["null_count"]))
+        column = cls(st.count(state, "count"), st.count(state, "null_count"))
+        st.no_more_than(column.null_count, "null_count", column.count, "count")
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "count": self.count, "null_count": self.null_count}
@@ -190,19 +198,22 @@ class NumericColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> NumericColumn:
-        n, mean, m2 = state["moments"]
-        return cls(
-            count=int(state["count"]),
-            null_count=int(state["null_count"]),
-            nan_count=int(state["nan"]),
-            posinf_count=int(state["posinf"]),
-            neginf_count=int(state["neginf"]),
-            moments=Moments(int(n), float(mean), float(m2)),
-            min=float(state["min"]),
-            max=float(state["max"]),
-            quantiles=QuantileSketch.from_bytes(state["kll"], "float32"),
-            integral=bool(state["integral"]),
+        column = cls(
+            count=st.count(state, "count"),
+            null_count=st.count(state, "null_count"),
+            nan_count=st.count(state, "nan"),
+            posinf_count=st.count(state, "posinf"),
+            neginf_count=st.count(state, "neginf"),
+            moments=Moments(*st.triple(state, "moments")),
+            min=st.real(state, "min"),
+            max=st.real(state, "max"),
+            quantiles=QuantileSketch.from_bytes(st.get(state, "kll"), "float32"),
+            integral=st.flag(state, "integral"),
         )
+        parts = column.null_count + column.nan_count + column.inf_count + column.finite_count
+        st.no_more_than(parts, "nulls, NaNs, infinities and finite values", column.count, "count")
+        st.no_more_than(column.quantiles.n, "quantile sketch count", column.count, "count")
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         has = self.finite_count > 0
@@ -312,14 +323,17 @@ class DatetimeColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> DatetimeColumn:
-        return cls(
-            count=int(state["count"]),
-            null_count=int(state["null_count"]),
-            min_us=state["min"],
-            max_us=state["max"],
-            quantiles=QuantileSketch.from_bytes(state["kll"], "float64"),
-            timezone=state["tz"],
+        column = cls(
+            count=st.count(state, "count"),
+            null_count=st.count(state, "null_count"),
+            min_us=st.micros(state, "min"),
+            max_us=st.micros(state, "max"),
+            quantiles=QuantileSketch.from_bytes(st.get(state, "kll"), "float64"),
+            timezone=st.text(state, "tz", optional=True),
         )
+        st.no_more_than(column.null_count, "null_count", column.count, "count")
+        st.no_more_than(column.quantiles.n, "quantile sketch count", column.count, "count")
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         def iso(v: dt.datetime | None) -> str | None:
@@ -377,7 +391,13 @@ class BooleanColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> BooleanColumn:
-        return cls(int(state["count"]), int(state["null_count"]), int(state["true"]))
+        column = cls(
+            st.count(state, "count"), st.count(state, "null_count"), st.count(state, "true")
+        )
+        st.no_more_than(
+            column.null_count + column.true_count, "nulls and trues", column.count, "count"
+        )
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -490,18 +510,27 @@ class StringColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> StringColumn:
-        n, mean, m2 = state["lengths"]
-        return cls(
-            kind=ColumnKind(state["kind"]),
-            count=int(state["count"]),
-            null_count=int(state["null_count"]),
-            categories=CategoryCounts.from_state(state["categories"]),
-            distinct_sketch=DistinctSketch.from_bytes(state["cpc"]),
-            lengths=Moments(int(n), float(mean), float(m2)),
-            min_length=state["min_length"],
-            max_length=state["max_length"],
-            patterns={str(k): int(v) for k, v in state["patterns"].items()},
+        kind = st.text(state, "kind")
+        if kind not in _STRING_KIND_NAMES:
+            raise st.bad("kind", f"must be one of {sorted(_STRING_KIND_NAMES)}", kind)
+        column = cls(
+            kind=ColumnKind(kind),
+            count=st.count(state, "count"),
+            null_count=st.count(state, "null_count"),
+            categories=CategoryCounts.from_state(st.get(state, "categories")),
+            distinct_sketch=DistinctSketch.from_bytes(st.get(state, "cpc")),
+            lengths=Moments(*st.triple(state, "lengths")),
+            min_length=st.optional_count(state, "min_length"),
+            max_length=st.optional_count(state, "max_length"),
+            patterns=st.counts_map(
+                state, "patterns", at_most=MAX_PATTERNS, key_chars=st.MAX_TEXT_CHARS
+            ),
         )
+        parts = {"null_count": column.null_count, "categories total": column.categories.total}
+        parts |= {"lengths count": column.lengths.count, **column.patterns}
+        for name, value in parts.items():
+            st.no_more_than(value, name, column.count, "count")
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -605,20 +634,30 @@ class EmbeddingColumn:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> EmbeddingColumn:
-        dim = int(state["dim"])
-        mean = np.frombuffer(state["mean"], dtype="<f8").astype(np.float64)
-        m2 = np.frombuffer(state["m2"], dtype="<f8").astype(np.float64)
-        if mean.size != dim or m2.size != dim:
-            raise SerializationError("corrupt embedding moments in profile bytes")
-        n, nm, nm2 = state["norm_moments"]
-        return cls(
-            count=int(state["count"]),
-            null_count=int(state["null_count"]),
+        dim = st.count(state, "dim", at_most=MAX_EMBEDDING_DIM)
+        raw_mean, raw_m2 = st.get(state, "mean"), st.get(state, "m2")
+        if type(raw_mean) is not bytes or type(raw_m2) is not bytes:
+            raise SerializationError("corrupt embedding moments in profile bytes: not bytes")
+        if len(raw_mean) != 8 * dim or len(raw_m2) != 8 * dim:
+            raise SerializationError(
+                f"corrupt embedding moments in profile bytes: {len(raw_mean)} and "
+                f"{len(raw_m2)} bytes for dimension {dim} (8 bytes per value)"
+            )
+        mean = np.frombuffer(raw_mean, dtype="<f8").astype(np.float64)
+        m2 = np.frombuffer(raw_m2, dtype="<f8").astype(np.float64)
+        column = cls(
+            count=st.count(state, "count"),
+            null_count=st.count(state, "null_count"),
             dim=dim,
-            moments=VectorMoments(int(state["n"]), mean, m2),
-            norms=QuantileSketch.from_bytes(state["kll"], "float32"),
-            norm_moments=Moments(int(n), float(nm), float(nm2)),
+            moments=VectorMoments(st.count(state, "n"), mean, m2),
+            norms=QuantileSketch.from_bytes(st.get(state, "kll"), "float32"),
+            norm_moments=Moments(*st.triple(state, "norm_moments")),
         )
+        parts = {"null_count": column.null_count, "n": column.moments.count}
+        parts |= {"norm count": column.norm_moments.count, "norm sketch count": column.norms.n}
+        for name, value in parts.items():
+            st.no_more_than(value, name, column.count, "count")
+        return column
 
     def to_dict(self) -> dict[str, Any]:
         return {

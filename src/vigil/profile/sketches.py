@@ -25,6 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.errors import SerializationError
+from vigil.profile import state as st
+from vigil.profile.sandbox import SketchSandbox
+from vigil.profile.sketch_formats import check_cpc, check_frequent_strings, check_kll
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -37,10 +40,22 @@ MAX_ITEM_CHARS = 200
 so huge strings cannot blow up a profile while distinct values stay distinct."""
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+CPC_EMPTY_BYTES = 8
+
+CPC_SANDBOX = SketchSandbox(CPC_LG_K)
+"""This process's sandbox for CPC bytes from outside (a child process, started on first use)."""
 
 
 def _sketch_error(what: str, exc: Exception) -> SerializationError:
     return SerializationError(f"corrupt {what} in profile bytes: {exc}")
+
+
+def _sketch_bytes(blob: object, what: str) -> bytes:
+    if not isinstance(blob, bytes):
+        raise SerializationError(
+            f"corrupt {what} in profile bytes: {type(blob).__name__}, not bytes"
+        )
+    return blob
 
 
 # --------------------------------------------------------------------------------------- moments
@@ -233,6 +248,8 @@ class QuantileSketch:
     def from_bytes(cls, blob: bytes, precision: Precision) -> QuantileSketch:
         if precision not in _KLL_TYPES:
             raise SerializationError(f"unknown quantile sketch precision {precision!r}")
+        blob = _sketch_bytes(blob, "quantile sketch")
+        check_kll(blob, k=KLL_K, item_size=4 if precision == "float32" else 8)
         try:
             return cls(_KLL_TYPES[precision].deserialize(blob), precision)
         except Exception as exc:
@@ -243,12 +260,27 @@ class QuantileSketch:
 
 
 class DistinctSketch:
-    """A CPC sketch of distinct values (strings), for distinct counts beyond the exact limit."""
+    """A CPC sketch of distinct values (strings), for distinct counts beyond the exact limit.
 
-    __slots__ = ("_sketch",)
+    Read from bytes, it keeps the bytes and builds the native sketch on first use, once the
+    sandbox has vouched for them (`verify_all` vouches for many in one round trip).
+    """
 
-    def __init__(self, sketch: Any) -> None:
-        self._sketch = sketch
+    __slots__ = ("_blob", "_native", "_verified")
+
+    def __init__(self, sketch: Any, blob: bytes | None = None) -> None:
+        self._native = sketch
+        self._blob = blob
+        self._verified = sketch is not None
+
+    @property
+    def _sketch(self) -> Any:
+        if self._native is None:
+            assert self._blob is not None
+            if not self._verified:
+                CPC_SANDBOX.check([self._blob])
+            self._native = ds.cpc_sketch.deserialize(self._blob)
+        return self._native
 
     @classmethod
     def zero(cls) -> DistinctSketch:
@@ -274,6 +306,8 @@ class DistinctSketch:
 
     @property
     def is_empty(self) -> bool:
+        if self._native is None and self._blob is not None:
+            return len(self._blob) == CPC_EMPTY_BYTES
         return bool(self._sketch.is_empty())
 
     @property
@@ -287,14 +321,26 @@ class DistinctSketch:
         )
 
     def to_bytes(self) -> bytes:
+        if self._native is None and self._blob is not None:
+            return self._blob
         return bytes(self._sketch.serialize())
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> DistinctSketch:
-        try:
-            return cls(ds.cpc_sketch.deserialize(blob))
-        except Exception as exc:
-            raise _sketch_error("distinct-count sketch", exc) from None
+        """Check the layout now; the sandbox and native code come on first use (or `verify_all`)."""
+        blob = _sketch_bytes(blob, "distinct-count sketch")
+        check_cpc(blob, lg_k=CPC_LG_K)
+        if len(blob) == CPC_EMPTY_BYTES:
+            return cls(ds.cpc_sketch(CPC_LG_K))
+        return cls(None, blob)
+
+    @staticmethod
+    def verify_all(sketches: Iterable[DistinctSketch]) -> None:
+        """Have the sandbox vouch for every sketch still held as bytes, in one round trip."""
+        pending = [s for s in sketches if not s._verified and s._blob is not None]
+        CPC_SANDBOX.check([s._blob for s in pending if s._blob is not None])
+        for s in pending:
+            s._verified = True
 
 
 # ------------------------------------------------------------------------------------ categories
@@ -402,16 +448,18 @@ class CategoryCounts:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> CategoryCounts:
-        total = int(state["total"])
+        total = st.count(state, "total")
         if "exact" in state:
-            exact = state["exact"]
-            if not isinstance(exact, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) for k, v in exact.items()
-            ):
-                raise SerializationError("corrupt category counts in profile bytes")
+            exact = st.counts_map(
+                state, "exact", at_most=EXACT_COUNT_LIMIT, key_chars=MAX_ITEM_CHARS
+            )
+            st.no_more_than(sum(exact.values()), "exact counts", total, "total")
             return cls(exact, None, total)
+        blob = _sketch_bytes(st.get(state, "frequent"), "frequent-items sketch")
+        weight = check_frequent_strings(blob, lg_max_map=FREQUENT_LG_MAX_MAP)
+        st.no_more_than(weight, "frequent-items weight", total, "total")
         try:
-            sketch = ds.frequent_strings_sketch.deserialize(state["frequent"])
+            sketch = ds.frequent_strings_sketch.deserialize(blob)
         except Exception as exc:
             raise _sketch_error("frequent-items sketch", exc) from None
         return cls(None, sketch, total)
