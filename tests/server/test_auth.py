@@ -139,3 +139,153 @@ def test_a_token_revoked_outside_the_server_stops_working_after_the_cache_time(
                 session.commit()
             status = api.get("/api/v1/models", headers=auth(secret)).status_code
             assert status == (200 if still_works else 401), ttl
+
+
+def test_an_expired_token_is_refused_naming_its_expiry(
+    api: TestClient, server_store: object, tokens: dict[Scope, str]
+) -> None:
+    import datetime as dt
+
+    from vigil.server.deps import Principal
+    from vigil.store.core import Store
+    from vigil.store.repositories import TokenRepository, hash_token
+
+    assert isinstance(server_store, Store)
+    admin = auth(tokens[Scope.ADMIN])
+    created = api.post("/api/v1/tokens", json={"scope": "read", "expires_in": "90d"}, headers=admin)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    expires = dt.datetime.fromisoformat(body["expires_at"])
+    assert expires - dt.datetime.fromisoformat(body["created_at"]) == dt.timedelta(days=90)
+    assert api.get("/api/v1/models", headers=auth(body["token"])).status_code == 200
+
+    bad = api.post("/api/v1/tokens", json={"scope": "read", "expires_in": "90x"}, headers=admin)
+    assert bad.status_code == 422
+    assert "expires_in" in bad.text
+    assert "'90x'" in bad.text
+
+    # A token that expired yesterday (created two days ago for one day): a 401 saying when.
+    with server_store.session() as session:
+        yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        token, secret = TokenRepository(session).create(
+            Scope.READ, expires_in=dt.timedelta(days=1), now=yesterday - dt.timedelta(days=1)
+        )
+        session.commit()
+        expired_at = token.expires_at
+    assert expired_at is not None
+    refused = api.get("/api/v1/models", headers=auth(secret))
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "unauthenticated"
+    assert f"expired at {expired_at.isoformat()}" in refused.json()["message"]
+    assert refused.json()["details"]["expired_at"] == expired_at.isoformat()
+
+    # A verified token that expires while it sits in the cache is refused too.
+    live = body["token"]
+    cache = api.app.state.token_cache  # type: ignore[attr-defined]
+    cached = cache.get(hash_token(live))
+    assert cached is not None
+    cache.put(hash_token(live), Principal(cached.token_id, cached.owner, cached.scope, yesterday))
+    assert api.get("/api/v1/models", headers=auth(live)).status_code == 401
+
+
+def test_tokens_show_their_last_use_written_at_most_once_a_minute(
+    server_store: object, tokens: dict[Scope, str]
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import event
+
+    from vigil.store.core import Store
+    from vigil.store.models import ApiToken
+    from vigil.store.repositories import hash_token
+
+    assert isinstance(server_store, Store)
+    secret = tokens[Scope.READ]
+
+    def stamp(value: dt.datetime | None = None) -> dt.datetime | None:
+        with server_store.session() as session:
+            row = session.query(ApiToken).filter_by(token_hash=hash_token(secret)).one()
+            if value is not None:
+                row.last_used_at = value
+                session.commit()
+            return row.last_used_at
+
+    writes: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            writes.append(statement)
+
+    settings = ServerSettings(store_url="x", artifacts_url="y", token_cache_seconds=0)
+    event.listen(server_store.engine, "before_cursor_execute", count)
+    try:
+        with TestClient(create_app(settings, store=server_store)) as api:
+            assert stamp() is None
+            before = dt.datetime.now(dt.UTC)
+            assert api.get("/api/v1/models", headers=auth(secret)).status_code == 200
+            first = stamp()
+            assert first is not None
+            assert first >= before
+            listed = api.get("/api/v1/tokens", headers=auth(tokens[Scope.ADMIN])).json()
+            shown = {t["id"]: t["last_used_at"] for t in listed}
+            assert dt.datetime.fromisoformat(shown[_token_id(server_store, secret)]) == first
+
+            # Stamped "in the future": no request moves it back, however many, and none writes.
+            ahead = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+            stamp(ahead)
+            writes.clear()
+            for _ in range(20):
+                assert api.get("/api/v1/models", headers=auth(secret)).status_code == 200
+            assert stamp() == ahead
+            assert writes == []
+
+            # Stamped more than a minute ago: the next request writes it once.
+            stamp(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+            writes.clear()
+            before = dt.datetime.now(dt.UTC)
+            assert api.get("/api/v1/models", headers=auth(secret)).status_code == 200
+            moved = stamp()
+            assert moved is not None
+            assert moved >= before
+            assert len(writes) == 1
+    finally:
+        event.remove(server_store.engine, "before_cursor_execute", count)
+
+
+def _token_id(store: object, secret: str) -> str:
+    from vigil.store.core import Store
+    from vigil.store.repositories import TokenRepository
+
+    assert isinstance(store, Store)
+    with store.session() as session:
+        token = TokenRepository(session).find(secret)
+        assert token is not None
+        return token.id
+
+
+def test_rotating_a_token_through_the_api(api: TestClient, tokens: dict[Scope, str]) -> None:
+    admin = auth(tokens[Scope.ADMIN])
+    made = api.post(
+        "/api/v1/tokens", json={"scope": "write", "name": "ci", "owner": "alice"}, headers=admin
+    ).json()
+    old = made["token"]
+    assert api.get("/api/v1/models", headers=auth(old)).status_code == 200  # now cached
+    rotated = api.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers=admin)
+    assert rotated.status_code == 201, rotated.text
+    new = rotated.json()
+    assert (new["name"], new["owner"], new["scope"]) == ("ci", "alice", "write")
+    assert new["id"] != made["id"]
+    assert new["token"] != old
+    assert api.get("/api/v1/models", headers=auth(new["token"])).status_code == 200
+    assert api.get("/api/v1/models", headers=auth(old)).status_code == 401  # not from the cache
+    again = api.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers=admin)
+    assert again.status_code == 409
+    graced = api.post(
+        f"/api/v1/tokens/{new['id']}/rotate", json={"grace": "1h"}, headers=admin
+    ).json()
+    assert api.get("/api/v1/models", headers=auth(new["token"])).status_code == 200
+    assert api.get("/api/v1/models", headers=auth(graced["token"])).status_code == 200
+    listed = {t["id"]: t for t in api.get("/api/v1/tokens", headers=admin).json()}
+    assert listed[new["id"]]["revoked_at"] is None
+    assert listed[new["id"]]["expires_at"] is not None
+    assert all("token" not in t for t in listed.values())

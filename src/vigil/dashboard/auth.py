@@ -20,6 +20,7 @@ from vigil.store.dashboard_tables import WebSession
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository, utcnow
 from vigil.store.specs import Scope
+from vigil.store.tokens import is_live
 
 COOKIE = "vigil_session"
 LOGIN_COOKIE = "vigil_login"
@@ -53,10 +54,10 @@ def _hash(cookie: str) -> str:
 def sign_in(session: Session, secret: str, *, now: dt.datetime | None = None) -> str | None:
     """A new session's cookie value for the API token `secret`, or None when the token is
     unknown or revoked."""
-    token = TokenRepository(session).authenticate(secret.strip())
+    now = now or utcnow()
+    token = TokenRepository(session).authenticate(secret.strip(), now)
     if token is None:
         return None
-    now = now or utcnow()
     cookie = secrets.token_urlsafe(32)
     session.add(
         WebSession(
@@ -76,7 +77,7 @@ def sign_in(session: Session, secret: str, *, now: dt.datetime | None = None) ->
 def viewer_of(
     session: Session, cookie: str | None, *, now: dt.datetime | None = None
 ) -> Viewer | None:
-    """The viewer of a live session cookie (its token not revoked), else None."""
+    """The viewer of a live session cookie (its token neither revoked nor expired), else None."""
     if not cookie:
         return None
     row = session.execute(
@@ -87,7 +88,8 @@ def viewer_of(
     if row is None:
         return None
     web, token = row
-    if token.revoked_at is not None or web.expires_at <= (now or utcnow()):
+    now = now or utcnow()
+    if not is_live(token.revoked_at, token.expires_at, now) or web.expires_at <= now:
         return None
     return Viewer(token.id, token.owner, Scope(token.scope), web.csrf)
 

@@ -1,4 +1,4 @@
-"""The store and server commands of `vigil`: `server`, `token create|list|revoke`, `db upgrade`.
+"""The store and server commands of `vigil`: `server`, `token create|list|rotate|revoke`, `db`.
 
 `vigil.cli` registers `COMMANDS`. The store URL comes from --store, else VIGIL_STORE_URL, else the
 default SQLite file under ./.vigil.
@@ -101,7 +101,28 @@ def server_command(
 
 @click.group("token")
 def token_group() -> None:
-    """Create, list and revoke API tokens."""
+    """Create, list, rotate and revoke API tokens."""
+
+
+expires_in_option = click.option(
+    "--expires-in",
+    default=None,
+    metavar="DURATION",
+    help="Lifetime: a whole number and a unit of s, m, h, d or w (e.g. 90d). Default: no expiry.",
+)
+
+
+def _duration(value: str | None, name: str) -> dt.timedelta | None:
+    from vigil.store.tokens import parse_duration
+
+    try:
+        return parse_duration(value, name=name) if value is not None else None
+    except VigilError as exc:
+        fail(exc)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "never"
 
 
 @token_group.command("create")
@@ -113,35 +134,84 @@ def token_group() -> None:
     help="read < write < admin; each includes the ones before it.",
 )
 @click.option("--name", default="", help="What the token is for.")
-@click.option("--owner", default="", help="Who holds the token.")
-def token_create(store_url: str, scope: str, name: str, owner: str) -> None:
+@click.option(
+    "--owner", default="", help="Who holds the token: their changes are recorded under this name."
+)
+@expires_in_option
+def token_create(store_url: str, scope: str, name: str, owner: str, expires_in: str | None) -> None:
     """Create an API token and print it (it is shown only once)."""
     from vigil.store.repositories import TokenRepository
 
+    lifetime = _duration(expires_in, "--expires-in")
     try:
         with _session(store_url) as session:
-            token, secret = TokenRepository(session).create(Scope(scope), name=name, owner=owner)
+            token, secret = TokenRepository(session).create(
+                Scope(scope), name=name, owner=owner, expires_in=lifetime
+            )
             session.commit()
     except VigilError as exc:
         fail(exc)
     click.echo(secret)
-    click.echo(f"token {token.id} (scope {scope}) created; it is shown only once", err=True)
+    expiry = f", expires {_when(token.expires_at)}" if token.expires_at else ""
+    click.echo(f"token {token.id} (scope {scope}{expiry}) created; it is shown only once", err=True)
 
 
 @token_group.command("list")
 @store_option
 def token_list(store_url: str) -> None:
-    """List tokens (ids, scopes, owners; never secrets)."""
-    from vigil.store.repositories import TokenRepository
+    """List tokens: id, scope, owner, name, state, expiry and last use (never secrets)."""
+    from vigil.store.repositories import TokenRepository, utcnow
 
     try:
         with _session(store_url) as session:
             tokens = TokenRepository(session).list()
     except VigilError as exc:
         fail(exc)
+    now = utcnow()
     for token in tokens:
-        state = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
-        click.echo(f"{token.id}\t{token.scope}\t{token.owner or '-'}\t{token.name or '-'}\t{state}")
+        if token.revoked_at:
+            state = f"revoked {_when(token.revoked_at)}"
+        elif token.expires_at and token.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        click.echo(
+            f"{token.id}\t{token.scope}\t{token.owner or '-'}\t{token.name or '-'}\t{state}"
+            f"\texpires {_when(token.expires_at)}\tlast used {_when(token.last_used_at)}"
+        )
+
+
+@token_group.command("rotate")
+@store_option
+@click.argument("token")
+@expires_in_option
+@click.option(
+    "--grace",
+    default=None,
+    metavar="DURATION",
+    help="Let the old token work this much longer (e.g. 1h) instead of revoking it now.",
+)
+def token_rotate(store_url: str, token: str, expires_in: str | None, grace: str | None) -> None:
+    """Replace TOKEN (an id, or the name of one live token) by a new one with the same name,
+    owner and scope, print the new secret, and revoke the old one (after --grace if given)."""
+    from vigil.store.repositories import TokenRepository
+
+    lifetime, overlap = _duration(expires_in, "--expires-in"), _duration(grace, "--grace")
+    try:
+        with _session(store_url) as session:
+            tokens = TokenRepository(session)
+            old, new, secret = tokens.rotate(
+                tokens.resolve(token).id, expires_in=lifetime, grace=overlap
+            )
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(secret)
+    until = f"expires {_when(old.expires_at)}" if overlap else "revoked"
+    click.echo(
+        f"token {new.id} replaces {old.id} ({until}); the new secret is shown only once",
+        err=True,
+    )
 
 
 @token_group.command("revoke")

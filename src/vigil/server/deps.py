@@ -6,6 +6,8 @@ app and checks each one answers 401 without a token and 403 with a smaller scope
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -15,14 +17,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vigil.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from vigil.server.metrics import Metrics
 from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
-from vigil.store.repositories import TokenRepository, hash_token
+from vigil.store.repositories import TokenRepository, hash_token, utcnow
 from vigil.store.specs import Scope
+from vigil.store.tokens import LAST_USE_RESOLUTION, check_not_expired
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer vgl_...`")
 
@@ -66,15 +72,17 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's id, owner and scope."""
+    """Who is calling: the token's id, owner, scope and expiry."""
 
     token_id: str
     owner: str
     scope: Scope
+    expires_at: dt.datetime | None = None
 
     @property
     def actor(self) -> str:
-        """The name recorded for what this caller does: the token's owner, else the token."""
+        """The name recorded for what this caller does: the token's owner, else the token.
+        Never a name the request itself carries (an MLflow `user_id`, an `owner` field)."""
         return self.owner or f"token:{self.token_id}"
 
 
@@ -119,15 +127,32 @@ async def get_token_cache(request: Request) -> TokenCache:
 TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
 
 
-def _lookup(store: Store, secret: str) -> Principal | None:
+def _lookup(store: Store, secret: str, now: dt.datetime) -> Principal | None:
+    """The token's principal (expired or not: the caller says which), None when it is unknown
+    or revoked. Stamps its last use when the stamp is a minute old or more."""
     with store.session() as session:
         try:
-            token = TokenRepository(session).authenticate(secret)
-            if token is None:
+            tokens = TokenRepository(session)
+            token = tokens.find(secret)
+            if token is None or token.revoked_at is not None:
                 return None
-            return Principal(token.id, token.owner, Scope(token.scope))
+            principal = Principal(token.id, token.owner, Scope(token.scope), token.expires_at)
+            stale = token.last_used_at is None or token.last_used_at <= now - LAST_USE_RESOLUTION
+            if stale and (token.expires_at is None or token.expires_at > now):
+                _touch(session, tokens, token.id, now)
+            return principal
         finally:
             session.rollback()  # end the read; on SQLite it holds the write lock
+
+
+def _touch(session: Session, tokens: TokenRepository, token_id: str, now: dt.datetime) -> None:
+    """Record the token's use; failing to (a busy database) never fails the request."""
+    try:
+        if tokens.touch(token_id, now):
+            session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning("could not record the last use of token %s: %s", token_id, exc)
 
 
 async def authenticate(
@@ -141,13 +166,14 @@ async def authenticate(
             "(create one with `vigil token create --scope read|write|admin`)"
         )
     key = hash_token(credentials.credentials)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    principal = await run_in_threadpool(_lookup, store, credentials.credentials)
+    now = utcnow()
+    principal = cache.get(key)
     if principal is None:
-        raise AuthenticationError("the API token is unknown or revoked")
-    cache.put(key, principal)
+        principal = await run_in_threadpool(_lookup, store, credentials.credentials, now)
+        if principal is None:
+            raise AuthenticationError("the API token is unknown or revoked")
+        cache.put(key, principal)
+    check_not_expired(principal.expires_at, now)
     return principal
 
 

@@ -7,7 +7,17 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+
+from vigil.errors import InvalidInputError
+from vigil.store.tokens import parse_duration
 
 RESERVED_PREFIX = "vigil_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
@@ -157,12 +167,41 @@ class KpiOut(BaseModel):
     version: str
 
 
+def _check_duration(value: str | None, info: ValidationInfo) -> str | None:
+    if value is not None:
+        try:
+            parse_duration(value, name=info.field_name or "duration")
+        except InvalidInputError as exc:
+            raise ValueError(exc.message) from None
+    return value
+
+
+Duration = Annotated[
+    str | None,
+    AfterValidator(_check_duration),
+    Field(max_length=20, description="A whole number and a unit: 90d, 12h, 2w."),
+]
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scope: Scope
     name: str = Field(default="", max_length=200)
-    owner: str = Field(default="", max_length=200)
+    owner: str = Field(
+        default="",
+        max_length=200,
+        description="Who will hold the token (default: the admin creating it); what they do is "
+        "recorded under this name.",
+    )
+    expires_in: Duration = None
+
+
+class TokenRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in: Duration = None
+    grace: Duration = None
 
 
 class TokenOut(BaseModel):
@@ -172,6 +211,10 @@ class TokenOut(BaseModel):
     scope: Scope
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = Field(
+        default=None, description="The last authenticated request, to the minute."
+    )
 
 
 class NewToken(TokenOut):

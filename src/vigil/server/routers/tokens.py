@@ -1,3 +1,6 @@
+"""API tokens (admin): create, list, rotate, revoke. Secrets appear only in the answer that
+creates them; lists show expiry and last use, never a secret or its hash."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, status
@@ -5,7 +8,8 @@ from fastapi import APIRouter, status
 from vigil.server.deps import AdminAccess, SessionDep, TokenCacheDep
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository
-from vigil.store.specs import NewToken, Scope, TokenIn, TokenOut
+from vigil.store.specs import NewToken, Scope, TokenIn, TokenOut, TokenRotateIn
+from vigil.store.tokens import parse_duration
 
 router = APIRouter(tags=["tokens"])
 
@@ -18,14 +22,21 @@ def _out(token: ApiToken) -> TokenOut:
         scope=Scope(token.scope),
         created_at=token.created_at,
         revoked_at=token.revoked_at,
+        expires_at=token.expires_at,
+        last_used_at=token.last_used_at,
     )
 
 
 @router.post("/api/v1/tokens", status_code=status.HTTP_201_CREATED)
 def create_token(admin: AdminAccess, spec: TokenIn, session: SessionDep) -> NewToken:
-    """Create a token; its secret is in this response only."""
+    """Create a token (expiring after `expires_in` when given); its secret is in this response
+    only. `owner` names who will hold it (default: the admin): their changes are recorded under
+    that name."""
     owner = spec.owner or admin.owner
-    token, secret = TokenRepository(session).create(spec.scope, name=spec.name, owner=owner)
+    expires_in = parse_duration(spec.expires_in, name="expires_in") if spec.expires_in else None
+    token, secret = TokenRepository(session).create(
+        spec.scope, name=spec.name, owner=owner, expires_in=expires_in
+    )
     out = NewToken(**_out(token).model_dump(), token=secret)
     session.commit()
     return out
@@ -37,6 +48,27 @@ def list_tokens(_: AdminAccess, session: SessionDep) -> list[TokenOut]:
         return [_out(t) for t in TokenRepository(session).list()]
     finally:
         session.rollback()
+
+
+@router.post("/api/v1/tokens/{token_id}/rotate", status_code=status.HTTP_201_CREATED)
+def rotate_token(
+    _: AdminAccess,
+    token_id: str,
+    spec: TokenRotateIn,
+    session: SessionDep,
+    cache: TokenCacheDep,
+) -> NewToken:
+    """A new token with the old one's name, owner and scope; the old one is revoked now, or
+    expires after `grace` so that its holders can switch over."""
+    old, new, secret = TokenRepository(session).rotate(
+        token_id,
+        expires_in=parse_duration(spec.expires_in, name="expires_in") if spec.expires_in else None,
+        grace=parse_duration(spec.grace, name="grace") if spec.grace else None,
+    )
+    out = NewToken(**_out(new).model_dump(), token=secret)
+    session.commit()
+    cache.forget(old.id)
+    return out
 
 
 @router.delete("/api/v1/tokens/{token_id}")
