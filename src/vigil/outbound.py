@@ -19,17 +19,17 @@ True
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpcore
-import httpx
 
 from vigil.errors import InvalidInputError
 
@@ -256,7 +256,7 @@ def mask_url(url: str) -> str:
 
 class _PinnedBackend(httpcore.SyncBackend):
     """Connects to the checked addresses whatever host httpcore asks for (it asks for the URL's
-    host, whose name must not be resolved a second time; redirects are never followed)."""
+    host, whose name must not be resolved a second time)."""
 
     def __init__(self, addresses: Sequence[Address]) -> None:
         self._addresses = tuple(addresses)
@@ -280,31 +280,79 @@ class _PinnedBackend(httpcore.SyncBackend):
         raise error or httpcore.ConnectError(f"no address to connect to for {host!r}")
 
 
-class PinnedTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections go to pinned addresses; TLS is verified against the
-    URL's host name (httpcore passes it as the server name), and the Host header is that name."""
+HTTP_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ProxyError,
+    httpcore.ConnectionNotAvailable,
+    OSError,
+)
+"""What a pinned POST raises when the receiver cannot be reached or answers garbage."""
 
-    def __init__(self, addresses: Sequence[Address]) -> None:
-        super().__init__(trust_env=False)
-        # httpx builds its pool without a way to pass a network backend: replace the pool.
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes
+
+
+class PinnedHTTP:
+    """POSTs to one URL over connections to its checked addresses only (httpcore with a pinned
+    network backend). TLS is verified against the URL's host name, which is also the SNI name
+    and the Host header. Redirects are not followed, no proxy from the environment is used, and
+    nothing logs the URL (its path and query may hold a key; httpx would log it at INFO)."""
+
+    def __init__(self, url: str, addresses: Sequence[Address], *, timeout: float) -> None:
+        parts = urlsplit(url)
+        target = endpoint(url)
+        self._url = httpcore.URL(
+            scheme=parts.scheme.encode("ascii"),
+            host=target.host.encode("idna") if _literal(target.host) is None else target.host,
+            port=target.port,
+            target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        )
+        self._host_header = parts.netloc.rpartition("@")[2]
+        self._auth: str | None = None
+        if parts.username is not None:  # user info in the URL: HTTP basic authentication
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self._auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        self._timeout = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl.create_default_context(),
             network_backend=_PinnedBackend(addresses),
             max_connections=1,
         )
 
+    def post(self, body: bytes, headers: Mapping[str, str]) -> HttpAnswer:
+        sent = {"Host": self._host_header, **headers}
+        if self._auth is not None and not any(k.lower() == "authorization" for k in headers):
+            sent["Authorization"] = self._auth
+        response = self._pool.request(
+            "POST",
+            self._url,
+            headers=list(sent.items()),
+            content=body,
+            extensions={"timeout": self._timeout},
+        )
+        return HttpAnswer(response.status, response.content)
 
-def pinned_client(url: str, policy: OutboundPolicy, *, timeout: float) -> httpx.Client:
-    """An httpx client for `url`'s host, connected only to its addresses checked by `policy`
-    (resolved here, once). Redirects are not followed and no proxy from the environment is used."""
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> PinnedHTTP:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def pinned_http(url: str, policy: OutboundPolicy, *, timeout: float) -> PinnedHTTP:
+    """A POST client for `url`, connected only to the addresses its host resolves to now,
+    checked by `policy` (OutboundAddressError when one is refused)."""
     target = endpoint(url)
-    addresses = resolve(target.host, target.port, policy)
-    return httpx.Client(
-        transport=PinnedTransport(addresses),
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=False,
-    )
+    return PinnedHTTP(url, resolve(target.host, target.port, policy), timeout=timeout)
 
 
 class PinnedSMTP(smtplib.SMTP):
@@ -339,8 +387,8 @@ def tls_context() -> ssl.SSLContext:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with each secret (and each URL secret's path, query and password) replaced by
-    `***`, for error messages and logs."""
+    """`text` with each secret (and each URL secret's path, path segments, query, query values
+    and user info) replaced by `***`, for error messages and logs."""
     values: set[str] = set()
     for secret in secrets:
         if not secret:
@@ -349,9 +397,10 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         try:
             parts = urlsplit(secret)
             pieces = [parts.path, parts.query, parts.password or "", parts.username or ""]
+            pieces += parts.path.split("/") + [v for _, v in parse_qsl(parts.query)]
         except ValueError:
             pieces = []
-        values.update(p for p in pieces if len(p) >= 4)
+        values.update(p for p in pieces if len(p) >= 6)
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(value, "***")
     return text

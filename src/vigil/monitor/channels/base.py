@@ -9,17 +9,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
 from pydantic import BaseModel
 
 from vigil.errors import VigilError
 from vigil.monitor.settings import MonitorSettings
 from vigil.outbound import (
+    HTTP_ERRORS,
+    HttpAnswer,
     OutboundPolicy,
     check_configured,
     endpoint,
     mask_url,
-    pinned_client,
+    pinned_http,
     scrub,
 )
 
@@ -87,25 +88,26 @@ def post(
     timeout: float,
     retries: int = 0,
     backoff: float = 0.5,
-) -> httpx.Response:
+) -> HttpAnswer:
     """POST `body` to the address `url`'s host resolves to, checked by `policy` and pinned for
     every attempt; retry connection errors and 5xx/429 answers with doubling waits. Errors name
     the host only (a URL's path and query may hold a key)."""
     host = url_endpoint(url)[0]
     error = ""
-    with pinned_client(url, policy, timeout=timeout) as client:
+    with pinned_http(url, policy, timeout=timeout) as http:
         for attempt in range(retries + 1):
             if attempt:
                 time.sleep(backoff * 2 ** (attempt - 1))
             try:
-                response = client.post(url, content=body, headers=dict(headers))
-            except httpx.HTTPError as exc:
+                answer = http.post(body, headers)
+            except HTTP_ERRORS as exc:
                 error = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status_code < 300:
-                return response
-            error = f"HTTP {response.status_code}: {response.text[:200]}"
-            if response.status_code < 500 and response.status_code != 429:
+            if answer.status < 300:
+                return answer
+            text = answer.body[:200].decode("utf-8", errors="replace")
+            error = f"HTTP {answer.status}: {text}"
+            if answer.status < 500 and answer.status != 429:
                 break
     raise DeliveryError(f"POST to {host} failed: {scrub(error, [url])}")
 
