@@ -358,6 +358,12 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
     return sorted(late)
 
 
+def _n_windows(start: dt.datetime, end: dt.datetime, seconds: int) -> int:
+    """How many windows `grid(start, end, seconds)` holds, without building it."""
+    span = int((end - floor_window(start, seconds)).total_seconds())
+    return max(0, -(-span // seconds))
+
+
 def backfill(
     store: Store,
     start: dt.datetime,
@@ -365,13 +371,38 @@ def backfill(
     *,
     monitors: Iterable[str] | None = None,
     now: dt.datetime | None = None,
+    max_windows: int | None = None,
 ) -> list[WindowResult]:
-    """Evaluate every closed window in [start, end) of each monitor, in time order."""
+    """Evaluate every closed window in [start, end) of each monitor, in time order.
+
+    Each window is read, measured and recorded in its own short transactions, so a backfill over
+    a long range never holds the store's write lock for more than one window's results (other
+    writers wait for one window, not the whole range). With `max_windows`, a range holding more
+    (monitor, window) evaluations than that is refused before any work (what the API does).
+    """
     now = now or utcnow()
     results: list[WindowResult] = []
     with store.session() as session:
+        plans = []
         for run in _runs(store, session, monitors):
             closed = min(_closed_until(run.monitor, now), end)
-            starts = grid(start, closed, run.monitor.window_seconds)
-            results.extend(_evaluate(session, run, starts, closed))
+            plans.append((run, closed, _n_windows(start, closed, run.monitor.window_seconds)))
+        total = sum(n for _, _, n in plans)
+        if max_windows is not None and total > max_windows:
+            counts = ", ".join(f"{run.monitor.name!r}: {n}" for run, _, n in plans if n)
+            raise InvalidInputError(
+                f"[{start.isoformat()}, {end.isoformat()}) holds {total} monitor windows "
+                f"({counts}); one request evaluates at most {max_windows}: split the range, "
+                "name fewer monitors, or run `vigil monitors run --from ... --to ...`",
+                windows=total,
+                limit=max_windows,
+            )
+        for run, closed, _ in plans:
+            step = dt.timedelta(seconds=run.monitor.window_seconds)
+            first = floor_window(start, run.monitor.window_seconds)
+            if first >= closed:
+                _evaluate(session, run, [], closed)
+            while first < closed:  # one window at a time: a long range is never one list
+                results.extend(_evaluate(session, run, [first], min(first + step, closed)))
+                first += step
     return results
