@@ -160,3 +160,56 @@ def test_the_local_transport_filters_runs_by_actor(tmp_path: Path) -> None:
     page = transport.search_runs(SearchRunsIn(experiments=["shared"], actor="bob"))
     assert [run.info.owner for run in page.runs] == ["bob", "bob"]
     transport.close()
+
+
+CLAIMS = {
+    "owner": "mallory",
+    "user": "mallory",
+    "user_id": "mallory",
+    "created_by": "mallory",
+    "updated_by": "mallory",
+    "actor": "mallory",
+}
+
+
+def test_a_name_in_a_request_body_is_never_the_recorded_actor(
+    api: TestClient, teammates: dict[str, str]
+) -> None:
+    """Every write body below also carries the names of `CLAIMS`: each is refused (422) or
+    ignored; what is recorded is the token's owner, alice."""
+    alice = auth(teammates["alice"])
+
+    def send(method: str, path: str, body: dict[str, object]) -> None:
+        claimed = api.request(method, path, json={**body, **CLAIMS}, headers=alice)
+        assert claimed.status_code == 422 or claimed.is_success, (path, claimed.text)
+        if claimed.status_code == 422:  # refused: do it without the claims, to have a record
+            plain = api.request(method, path, json=body, headers=alice)
+            assert plain.is_success, (path, plain.text)
+
+    send("POST", "/api/v1/experiments", {"name": "churn"})
+    send("POST", "/api/v1/runs", {"experiment": "churn"})
+    send("POST", "/api/v1/registry/models", {"name": "scorer"})
+    upload_version(api, teammates["alice"], "scorer")
+    send("PUT", "/api/v1/registry/models/scorer/aliases/staging", {"version": 1})
+    send(
+        "PUT",
+        "/api/v1/monitors/gaps",
+        {"name": "gaps", "kind": "no_data", "target": {"model": "m"}},
+    )
+
+    experiment = api.get("/api/v1/experiments/churn", headers=alice).json()
+    assert experiment["owner"] == "alice"
+    runs = api.post("/api/v1/runs/search", json={"experiments": ["churn"]}, headers=alice).json()
+    assert [r["info"]["owner"] for r in runs["runs"]] == ["alice"]
+    model = api.get("/api/v1/registry/models/scorer", headers=alice).json()
+    assert model["owner"] == "alice"
+    events = api.get("/api/v1/registry/models/scorer/events", headers=alice).json()
+    assert [(e["kind"], e["actor"]) for e in events] == [
+        ("model_created", "alice"),
+        ("version_created", "alice"),
+        ("alias_set", "alice"),
+    ]
+    changes = api.get("/api/v1/events", params={"subject": "gaps"}, headers=alice).json()
+    assert [e["actor"] for e in changes["events"]] == ["alice"]
+    for path in ("/api/v1/monitors", "/api/v1/datasets/versions"):
+        assert api.get(path, params={"actor": "mallory"}, headers=alice).json() == []

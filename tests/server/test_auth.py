@@ -289,3 +289,57 @@ def test_rotating_a_token_through_the_api(api: TestClient, tokens: dict[Scope, s
     assert listed[new["id"]]["revoked_at"] is None
     assert listed[new["id"]]["expires_at"] is not None
     assert all("token" not in t for t in listed.values())
+
+
+USER_FIELDS = {
+    "owner",
+    "user",
+    "user_id",
+    "username",
+    "created_by",
+    "updated_by",
+    "actor",
+    "author",
+}
+ALLOWED_USER_FIELDS = {
+    ("TokenIn", "owner"),  # an admin names who will hold the token being created
+    ("SearchRunsIn", "actor"),  # a filter: whose runs to find
+    ("EmailChannel", "username"),  # the SMTP server's login
+}
+
+
+def test_no_request_body_names_who_is_acting() -> None:
+    """The actor is the token's owner: no /api/v1 body has a field that could say otherwise
+    (beyond the ones listed, which do not record anyone as an actor)."""
+    document = create_app(ServerSettings(store_url="sqlite://", artifacts_url="unused")).openapi()
+    schemas = document["components"]["schemas"]
+    found: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+
+    def walk(schema: object, name: str) -> None:
+        if isinstance(schema, dict):
+            ref = schema.get("$ref")
+            if isinstance(ref, str):
+                target = ref.rsplit("/", 1)[-1]
+                if target not in seen:
+                    seen.add(target)
+                    walk(schemas[target], target)
+                return
+            for key in schema.get("properties") or {}:
+                if key in USER_FIELDS:
+                    found.add((name, key))
+            for value in schema.values():
+                walk(value, name)
+        elif isinstance(schema, list):
+            for item in schema:
+                walk(item, name)
+
+    bodies = 0
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            for media in content.values():
+                bodies += 1
+                walk(media.get("schema"), path)
+    assert bodies > 20
+    assert found <= ALLOWED_USER_FIELDS, found - ALLOWED_USER_FIELDS

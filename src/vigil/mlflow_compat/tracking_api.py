@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import ConflictError
 from vigil.mlflow_compat import filters
 from vigil.mlflow_compat.errors import exists, invalid, missing
+from vigil.mlflow_compat.identity import run_tags, tag_updates
 from vigil.mlflow_compat.wire import (
     RUN_STATUSES,
     Payload,
@@ -341,7 +342,7 @@ class MlflowTracking:
 
     def create_run(self, body: Payload) -> dict[str, Any]:
         experiment_id = experiment_id_of(body)
-        tags = key_values(body, "tags")
+        tags = run_tags(self.user, key_values(body, "tags"), optional_text(body, "user_id"))
         name = optional_text(body, "run_name") or tags.get(RUN_NAME_TAG, "")
         with self.store.session() as session:
             experiment = self._experiment(session, experiment_id)
@@ -355,7 +356,7 @@ class MlflowTracking:
         info = self.service.create_run(
             experiment_id,
             name=name,
-            owner=optional_text(body, "user_id") or self.user,
+            owner=self.user,
             parent_id=parent if parent and self._exists(parent) else None,
             tags=tags,
             start_ms=integer(body, "start_time"),
@@ -425,7 +426,7 @@ class MlflowTracking:
     def set_tag(self, body: Payload) -> dict[str, Any]:
         run_id = self._run_id(body)
         key, value = text(body, "key"), text(body, "value", default="")
-        self.service.log_batch(run_id, tags={key: value})
+        self.service.log_batch(run_id, tags=tag_updates(self.user, {key: value}))
         if key == RUN_NAME_TAG:
             self.service.rename_run(run_id, value)
         return {}
@@ -465,7 +466,7 @@ class MlflowTracking:
                 points.append(point)
         if model_metrics:
             self._add_model_metrics(run_id, model_metrics)
-        tags = key_values(body, "tags")
+        tags = tag_updates(self.user, key_values(body, "tags"))
         self.service.log_batch(run_id, metrics=points, params=key_values(body, "params"), tags=tags)
         if RUN_NAME_TAG in tags:
             self.service.rename_run(run_id, tags[RUN_NAME_TAG])
