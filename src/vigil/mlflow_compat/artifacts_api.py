@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import re
-import tarfile
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from vigil.errors import NotFoundError
 from vigil.mlflow_compat.errors import invalid, missing
+from vigil.registry.archives import DEFAULT_LIMITS, ArchiveLimits, tar_files
 from vigil.registry.repository import find_model, version_row
+from vigil.store.artifacts import read_current
 from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowArtifactFile
 from vigil.store.registry_tables import RegistryModelVersion
@@ -35,7 +36,7 @@ from vigil.store.tracking_tables import Run, RunArtifact
 from vigil.tracking.service import TrackingService, check_artifact_path
 
 _RUN_PATH = re.compile(r"^(?P<experiment>\d+)/(?P<run>[0-9a-f]{32})/artifacts(?:/(?P<rest>.*))?$")
-_REGISTRY_PATH = re.compile(r"^_registry/(?P<name>[^/]+)/(?P<version>\d+)(?:/(?P<rest>.*))?$")
+_REGISTRY_PATH = re.compile(r"^_registry/(?P<name>[^/]+)/(?P<version>\d{1,18})(?:/(?P<rest>.*))?$")
 REGISTRY_ROOT = "_registry"
 
 
@@ -66,8 +67,9 @@ def registry_folder(name: str, version: int) -> str:
 class MlflowArtifacts:
     """Put, get, list and delete files in the proxied artifact tree."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
         self.store = store
+        self.limits = limits
         self.tracking = TrackingService(store)
 
     def _run_of(self, session: Session, path: str) -> tuple[str, str] | None:
@@ -94,27 +96,33 @@ class MlflowArtifacts:
             raise invalid("registry version folders are read-only; register a new version")
         for segment in path.split("/"):
             check_artifact_path(segment)
+        # A replacement is a new key: readers see the old bytes until the commit, then the
+        # new ones (`get` re-reads the name when the old key is gone); the old key is removed.
         key = f"mlflow/{uuid.uuid4().hex}"
         self.store.artifacts.put(key, data)
-        with self.store.session() as session:
-            old = session.get(MlflowArtifactFile, path)
-            if old is not None:
-                old_key = old.key
-                session.delete(old)
-                session.flush()
-            else:
-                old_key = None
-            session.add(
-                MlflowArtifactFile(
-                    path=path,
-                    key=key,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    created_at=dt.datetime.now(dt.UTC),
+        try:
+            with self.store.session() as session:
+                old = session.get(MlflowArtifactFile, path)
+                if old is not None:
+                    old_key = old.key
+                    session.delete(old)
+                    session.flush()
+                else:
+                    old_key = None
+                session.add(
+                    MlflowArtifactFile(
+                        path=path,
+                        key=key,
+                        size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(),
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
                 )
-            )
-            session.commit()
-        if old_key is not None:
+                session.commit()
+        except BaseException:
+            self.store.artifacts.delete(key)
+            raise
+        if old_key is not None and old_key != key:
             self.store.artifacts.delete(old_key)
 
     def get(self, path: str) -> bytes:
@@ -125,17 +133,23 @@ class MlflowArtifacts:
             if (match["rest"] or "") not in files:
                 raise missing(f"no artifact {path!r}")
             return files[match["rest"] or ""]
-        with self.store.session() as session:
-            in_run = self._run_of(session, path)
-            if in_run is not None:
-                row = session.get(RunArtifact, in_run)
-                key = None if row is None else row.key
-            else:
+
+        def current_key() -> str | None:
+            with self.store.session() as session:
+                in_run = self._run_of(session, path)
+                if in_run is not None:
+                    row = session.get(RunArtifact, in_run)
+                    return None if row is None else row.key
                 own = session.get(MlflowArtifactFile, path)
-                key = None if own is None else own.key
-        if key is None:
+                return None if own is None else own.key
+
+        try:
+            data = read_current(self.store.artifacts, current_key)
+        except NotFoundError:  # recorded, but its bytes are gone from the artifact store
+            data = None
+        if data is None:
             raise missing(f"no artifact {path!r}", path=path)
-        return self.store.artifacts.get(key)
+        return data
 
     def files_under(self, folder: str) -> dict[str, int]:
         """Every file under `folder` (recursively): its path relative to `folder`, and its size."""
@@ -208,13 +222,8 @@ class MlflowArtifacts:
             key, fmt, source_name = row.source_key, row.source_format, row.source_name
         data = self.store.artifacts.get(key)
         if fmt in ("directory", "mlflow"):
-            files: dict[str, bytes] = {}
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-                for member in archive.getmembers():
-                    if member.isfile():
-                        extracted = archive.extractfile(member)
-                        if extracted is not None:
-                            files[clean_path(member.name)] = extracted.read()
-            return files
+            # Checked member by member and bounded, like at registration (a version registered
+            # before those checks existed is read under the same limits).
+            return tar_files(data, self.limits)
         filename = {"skops": "model.skops", "joblib": "model.joblib"}.get(fmt, source_name)
         return {filename.rsplit("/", 1)[-1] or "model.bin": data}

@@ -27,6 +27,7 @@ from vigil.mlflow_compat.artifacts_api import MlflowArtifacts, clean_path, regis
 from vigil.mlflow_compat.errors import exists, invalid, missing
 from vigil.mlflow_compat.tracking_api import run_artifact_folder
 from vigil.mlflow_compat.wire import Payload, integer, key_values, optional_text, pairs, text
+from vigil.registry.archives import check_folder
 from vigil.registry.packaging import pack
 from vigil.registry.repository import alias_row, aliases_of, find_model, version_row
 from vigil.registry.service import Registry
@@ -277,6 +278,7 @@ class MlflowRegistry:
         files = self.artifacts.files_under(folder)
         if not files:
             raise invalid(f"the source {source!r} holds no files (folder {folder!r})")
+        check_folder(files, self.artifacts.limits)  # before its bytes are read and packed
         with tempfile.TemporaryDirectory(prefix="vigil-mlflow-") as tmp:
             root = Path(tmp) / "model"
             for relative in files:

@@ -8,7 +8,10 @@ is installed).
 joblib is pickle: loading a joblib artifact runs whatever code its author put in it. Vigil only
 loads artifacts from the registry's own store and checks each one's SHA-256 against the version's
 record first, but that protects against corruption, not against a malicious registrant: only
-load models from a registry whose writers you trust.
+load models from a registry whose writers you trust. `unpack` is for the user's own process;
+a server never calls it (it loads through `vigil.registry.safe_load`, which has no pickle path).
+An artifact received by a server is checked by `packed_from_upload`, archives member by member
+(`vigil.registry.archives`).
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vigil.errors import InvalidInputError, NotFoundError, SerializationError
+from vigil.registry.archives import DEFAULT_LIMITS, ArchiveLimits, check_artifact
 from vigil.registry.types import SourceFormat
 
 _JOBLIB_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -124,25 +130,23 @@ def unpack(
             return _load_skops(data, trusted)
         if lowered.endswith(_JOBLIB_SUFFIXES):
             return _load_joblib(data)
-        folder = _folder(dst)
-        target = folder / (Path(source_name).name or "model.bin")
-        target.write_bytes(data)
+        with _unpack_folder(dst) as folder:
+            target = folder / (Path(source_name).name or "model.bin")
+            target.write_bytes(data)
         return target
     if fmt in ("directory", "mlflow"):
-        folder = _folder(dst)
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            archive.extractall(folder, filter="data")
-        if fmt == "directory":
-            return folder
-        try:
-            import mlflow.pyfunc  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise InvalidInputError(
-                "this version is an MLflow model folder; install mlflow to load it "
-                f"(pip install mlflow); its files were extracted to {str(folder)!r}",
-                folder=str(folder),
-            ) from None
-        return mlflow.pyfunc.load_model(str(folder))
+        with _unpack_folder(dst) as folder:
+            _extract(data, folder)
+            if fmt == "directory":
+                return folder
+            try:
+                import mlflow.pyfunc  # type: ignore[import-not-found,unused-ignore]
+            except ImportError:
+                raise InvalidInputError(
+                    "this version is an MLflow model folder; install mlflow to load it "
+                    "(pip install mlflow), or get its files with vigil.models.download(uri)"
+                ) from None
+            return mlflow.pyfunc.load_model(str(folder))
     raise SerializationError(f"unknown artifact format {fmt!r} in the registry")
 
 
@@ -162,23 +166,39 @@ def materialise(
             f"the stored artifact's SHA-256 is {digest}, but the registry recorded "
             f"{expected_sha256}; it was changed outside the registry, refusing to use it"
         )
-    folder = _folder(dst)
-    if fmt in ("directory", "mlflow"):
+    with _unpack_folder(dst) as folder:
+        if fmt in ("directory", "mlflow"):
+            _extract(data, folder)
+            return folder
+        name = Path(source_name).name if fmt == "file" else _FILENAMES.get(fmt, "model.bin")
+        target = folder / (name or "model.bin")
+        target.write_bytes(data)
+        return target
+
+
+@contextmanager
+def _unpack_folder(dst: str | os.PathLike[str] | None) -> Iterator[Path]:
+    """`dst` (created if missing), or a new temporary folder that is removed again when the
+    block fails (on success it is the caller's: its path is what they asked for)."""
+    if dst is not None:
+        folder = Path(dst).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+        return
+    folder = Path(tempfile.mkdtemp(prefix="vigil-model-"))
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _extract(data: bytes, folder: Path) -> None:
+    try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
             archive.extractall(folder, filter="data")
-        return folder
-    name = Path(source_name).name if fmt == "file" else _FILENAMES.get(fmt, "model.bin")
-    target = folder / (name or "model.bin")
-    target.write_bytes(data)
-    return target
-
-
-def _folder(dst: str | os.PathLike[str] | None) -> Path:
-    if dst is None:
-        return Path(tempfile.mkdtemp(prefix="vigil-model-"))
-    folder = Path(dst).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise SerializationError(f"the version's tar.gz archive cannot be unpacked: {exc}") from exc
 
 
 def _load_joblib(data: bytes) -> Any:
@@ -212,8 +232,11 @@ _FILENAMES: dict[str, str] = {
 }
 
 
-def packed_from_upload(data: bytes, fmt: str, source_name: str) -> PackedModel:
-    """An artifact received as bytes (through the server), its format and original name checked."""
+def packed_from_upload(
+    data: bytes, fmt: str, source_name: str, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> PackedModel:
+    """An artifact received as bytes (through the server), its format and original name checked,
+    and every member of an archive (a folder's tar.gz, a skops zip) checked under `limits`."""
     if fmt not in _FILENAMES:
         raise InvalidInputError(
             f"artifact format {fmt!r} is not one of {sorted(_FILENAMES)}", format=fmt
@@ -222,12 +245,5 @@ def packed_from_upload(data: bytes, fmt: str, source_name: str) -> PackedModel:
         raise InvalidInputError(
             f"source name {source_name!r} must be a file name (no '/', at most 500 characters)"
         )
-    if fmt in ("directory", "mlflow"):
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-                archive.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            raise SerializationError(
-                f"a {fmt} artifact must be a tar.gz archive of the folder: {exc}"
-            ) from exc
+    check_artifact(data, fmt, source_name, limits)
     return PackedModel(data, fmt, source_name, _FILENAMES[fmt])  # type: ignore[arg-type]

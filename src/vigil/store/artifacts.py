@@ -12,6 +12,7 @@ import abc
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -217,6 +218,32 @@ class S3ArtifactStore(ArtifactStore):
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+
+REPLACED_READ_ATTEMPTS = 10
+
+
+def read_current(store: ArtifactStore, current_key: Callable[[], str | None]) -> bytes | None:
+    """The bytes under the key `current_key()` names now (None when it names none).
+
+    A replaced artifact gets a new key, and its old key is removed once the new one is
+    committed; a reader that read the old name just before that finds the old key gone, and
+    reads the name again, so a reader never sees a replaced artifact as missing.
+    """
+    key = current_key()
+    for _ in range(REPLACED_READ_ATTEMPTS):
+        if key is None:
+            return None
+        try:
+            return store.get(key)
+        except NotFoundError:
+            again = current_key()
+            if again == key:
+                raise
+            key = again
+    if key is None:
+        return None
+    return store.get(key)
 
 
 def open_artifact_store(url: str, *, s3_endpoint_url: str | None = None) -> ArtifactStore:

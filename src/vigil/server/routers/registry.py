@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.registry import Gates, Registry
+from vigil.registry.archives import ArchiveLimits
 from vigil.registry.packaging import packed_from_upload
 from vigil.registry.types import (
     Lifecycle,
@@ -25,7 +26,15 @@ from vigil.registry.types import (
     RegisteredModelInfo,
     RegistryEventInfo,
 )
-from vigil.server.deps import BodyDep, Principal, ReadAccess, StoreDep, WriteAccess
+from vigil.server.deps import (
+    BodyDep,
+    Principal,
+    ReadAccess,
+    SettingsDep,
+    StoreDep,
+    WriteAccess,
+)
+from vigil.server.params import VersionPath
 from vigil.store.core import Store
 
 router = APIRouter(tags=["registry"])
@@ -159,13 +168,16 @@ def set_model_tags(
 
 @router.post(f"{PREFIX}/models/{{name}}/versions", status_code=status.HTTP_201_CREATED)
 def create_version(
-    principal: WriteAccess, name: str, spec: VersionIn, store: StoreDep
+    principal: WriteAccess, name: str, spec: VersionIn, store: StoreDep, settings: SettingsDep
 ) -> ModelVersionInfo:
-    """Register the upload `upload_id` as the model's next version."""
+    """Register the upload `upload_id` as the model's next version. A folder's tar.gz and a
+    skops zip are checked member by member first (422 for a path outside the archive, a link
+    out of it, a device or fifo; 413 past VIGIL_MAX_ARCHIVE_MEMBERS or _BYTES)."""
     from vigil.profile import DatasetProfile
 
     data = _read_upload(store, spec.upload_id)
-    packed = packed_from_upload(data, spec.format, spec.source_name)
+    limits = ArchiveLimits(settings.max_archive_members, settings.max_archive_bytes)
+    packed = packed_from_upload(data, spec.format, spec.source_name, limits)
     profile = None
     if spec.profile_upload_id is not None:
         profile = DatasetProfile.from_bytes(_read_upload(store, spec.profile_upload_id))
@@ -201,7 +213,7 @@ def list_versions(
 def retire_version(
     principal: WriteAccess,
     name: str,
-    version: int,
+    version: VersionPath,
     store: StoreDep,
     body: LifecycleIn | None = None,
 ) -> ModelVersionInfo:
@@ -215,7 +227,7 @@ def retire_version(
 def restore_version(
     principal: WriteAccess,
     name: str,
-    version: int,
+    version: VersionPath,
     store: StoreDep,
     body: LifecycleIn | None = None,
 ) -> ModelVersionInfo:
@@ -236,14 +248,14 @@ def versions_of_run(
 
 @router.get(f"{PREFIX}/models/{{name}}/versions/{{version}}")
 def get_version(
-    principal: ReadAccess, name: str, version: int, store: StoreDep
+    principal: ReadAccess, name: str, version: VersionPath, store: StoreDep
 ) -> ModelVersionInfo:
     return _registry(store, principal).get_version(name, version)
 
 
 @router.put(f"{PREFIX}/models/{{name}}/versions/{{version}}/tags")
 def set_version_tags(
-    principal: WriteAccess, name: str, version: int, tags: TagsIn, store: StoreDep
+    principal: WriteAccess, name: str, version: VersionPath, tags: TagsIn, store: StoreDep
 ) -> ModelVersionInfo:
     registry = _registry(store, principal)
     registry.set_version_tags(name, version, tags.tags)
@@ -254,7 +266,9 @@ def set_version_tags(
     f"{PREFIX}/models/{{name}}/versions/{{version}}/artifact",
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_artifact(principal: ReadAccess, name: str, version: int, store: StoreDep) -> Response:
+def download_artifact(
+    principal: ReadAccess, name: str, version: VersionPath, store: StoreDep
+) -> Response:
     """The version's artifact bytes; its format and SHA-256 are in the X-Vigil-* headers."""
     info, data = _registry(store, principal).artifact(name, version)
     return Response(
