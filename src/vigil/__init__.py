@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from vigil.registry import api as models
     from vigil.tracking import Run, RunStatus, start_run
     from vigil.tracking.api import compare_runs, search_runs
+    from vigil.tracking.autolog import autolog
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
 _LAZY = {
     "Client": "vigil.client",
+    "autolog": "vigil.tracking.autolog",
     "compare_runs": "vigil.tracking.api",
     "drift": "vigil.analysis.drift",
     "explain": "vigil.explain",  # the package, callable: vigil.explain(model_ref, rows)
@@ -80,6 +82,7 @@ __all__ = [
     "VigilError",
     "Window",
     "__version__",
+    "autolog",
     "compare_runs",
     "drift",
     "explain",

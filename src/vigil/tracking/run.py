@@ -343,6 +343,35 @@ def active_run() -> Run | None:
     return stack[-1] if stack else None
 
 
+def open_backend(
+    *,
+    store_url: str | None = None,
+    artifacts_url: str | None = None,
+    store: Store | None = None,
+    url: str | None = None,
+    token: str | None = None,
+    timeout: float = 30.0,
+) -> tuple[TrackingBackend, bool]:
+    """Where runs are written: an opened `store`, the server at `url`, or the embedded store
+    (`store_url`, default from VIGIL_STORE_URL). The flag says whether the caller owns it (and
+    closes it)."""
+    if store is not None:
+        return TrackingService(store), False
+    if url is not None:
+        from vigil.client.transport import HttpTransport
+
+        transport = HttpTransport(url, token, timeout=timeout, retries=3, backoff=0.2)
+        return RemoteTracking(transport), True
+    from vigil.config import Settings
+    from vigil.store.core import Store as StoreClass
+
+    settings = Settings()
+    opened = StoreClass.open(
+        store_url or settings.store_url, artifacts_url or settings.artifacts_url
+    )
+    return TrackingService(opened), True
+
+
 def start_run(
     experiment: str = "Default",
     name: str | None = None,
@@ -385,22 +414,15 @@ def start_run(
     service: TrackingBackend
     if parent is not None:
         service, owns = parent.service, False
-    elif store is not None:
-        service, owns = TrackingService(store), False
-    elif url is not None:
-        from vigil.client.transport import HttpTransport
-
-        transport = HttpTransport(url, token, timeout=timeout, retries=3, backoff=0.2)
-        service, owns = RemoteTracking(transport), True
     else:
-        from vigil.config import Settings
-        from vigil.store.core import Store as StoreClass
-
-        settings = Settings()
-        opened = StoreClass.open(
-            store_url or settings.store_url, artifacts_url or settings.artifacts_url
+        service, owns = open_backend(
+            store_url=store_url,
+            artifacts_url=artifacts_url,
+            store=store,
+            url=url,
+            token=token,
+            timeout=timeout,
         )
-        service, owns = TrackingService(opened), True
     try:
         owner = current_user()
         exp = service.ensure_experiment(experiment, owner=owner)
@@ -428,4 +450,4 @@ def start_run(
     return run
 
 
-__all__ = ["Run", "active_run", "current_user", "now_ms", "start_run"]
+__all__ = ["Run", "active_run", "current_user", "now_ms", "open_backend", "start_run"]
