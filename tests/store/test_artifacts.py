@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 from tests.store.s3 import s3_bucket, s3_endpoint
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.mlflow_compat.artifacts_api import MlflowArtifacts
 from vigil.store.artifacts import (
     ArtifactStore,
     LocalArtifactStore,
@@ -17,6 +20,8 @@ from vigil.store.artifacts import (
     open_artifact_store,
     validate_key,
 )
+from vigil.store.core import Store
+from vigil.tracking.service import TrackingService
 
 __all__ = ["s3_bucket", "s3_endpoint"]
 
@@ -145,3 +150,159 @@ def test_a_write_into_a_folder_removed_since_the_last_write_recreates_it(tmp_pat
     store.put("predictions/m1/2026-11-20/b.parquet", b"b")
     assert store.get("predictions/m1/2026-11-20/b.parquet") == b"b"
     assert store.list("predictions") == ["predictions/m1/2026-11-20/b.parquet"]
+
+
+# replacing an artifact -------------------------------------------------------------------------
+
+
+class _Hooked(ArtifactStore):
+    """An artifact store that runs `before_get` (once) between a reader learning a key and
+    reading its bytes, and records every put and delete."""
+
+    def __init__(self, inner: ArtifactStore) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.before_get: Callable[[], None] | None = None
+        self.log: list[tuple[str, str]] = []
+
+    def put(self, key: str, data: bytes) -> None:
+        self.log.append(("put", key))
+        self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        hook, self.before_get = self.before_get, None
+        if hook is not None:
+            hook()
+        return self.inner.get(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        return self.inner.list(prefix)
+
+    def delete(self, key: str) -> None:
+        self.log.append(("delete", key))
+        self.inner.delete(key)
+
+
+def _hooked(store: Store, monkeypatch: pytest.MonkeyPatch) -> _Hooked:
+    hooked = _Hooked(store.artifacts)
+    monkeypatch.setattr(store, "artifacts", hooked)
+    return hooked
+
+
+def _run_id(store: Store) -> tuple[str, str]:
+    tracking = TrackingService(store)
+    run = tracking.create_run(tracking.ensure_experiment("replace").id)
+    return run.id, f"{run.experiment_id}/{run.id}/artifacts/model.bin"
+
+
+def test_a_replacement_between_reading_the_name_and_the_bytes_is_not_a_404(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader learns the old key, the writer replaces the file (and removes the old key),
+    then the reader reads: it gets the new bytes, not a 404."""
+    hooked = _hooked(store, monkeypatch)
+    mlflow = MlflowArtifacts(store)
+    tracking = TrackingService(store)
+    run_id, run_path = _run_id(store)
+    for put, get in (
+        (
+            lambda d: mlflow.put("1/models/m-1/artifacts/MLmodel", d),
+            lambda: mlflow.get("1/models/m-1/artifacts/MLmodel"),
+        ),
+        (
+            lambda d: tracking.put_artifact(run_id, "model.bin", d),
+            lambda: tracking.get_artifact(run_id, "model.bin"),
+        ),
+        (lambda d: mlflow.put(run_path, d), lambda: mlflow.get(run_path)),
+    ):
+        put(b"old")
+        hooked.before_get = lambda put=put: put(b"new")  # type: ignore[misc]
+        assert get() == b"new"
+
+
+def test_a_replaced_file_is_removed_after_the_new_one_is_committed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooked = _hooked(store, monkeypatch)
+    mlflow = MlflowArtifacts(store)
+    tracking = TrackingService(store)
+    run_id, _ = _run_id(store)
+    committed: list[bytes] = []
+
+    def delete(key: str) -> None:  # at the delete, readers already get the new bytes
+        committed.append(mlflow.get("1/models/m-1/artifacts/MLmodel"))
+        _Hooked.delete(hooked, key)
+
+    monkeypatch.setattr(hooked, "delete", delete)
+    for i in range(3):
+        mlflow.put("1/models/m-1/artifacts/MLmodel", b"v%d" % i)
+        tracking.put_artifact(run_id, "model.bin", b"v%d" % i)
+    assert committed == [b"v1", b"v1", b"v2", b"v2"]
+    puts = [k for op, k in hooked.log if op == "put"]
+    deletes = [k for op, k in hooked.log if op == "delete"]
+    assert deletes == puts[:-2]  # every replaced key, each after its replacement was written
+    assert len(hooked.list("mlflow")) == 1
+    assert len(hooked.list(f"runs/{run_id}")) == 1
+
+
+def _accessors(
+    store: Store, where: str, run_id: str
+) -> tuple[Callable[[bytes], object], Callable[[], bytes]]:
+    mlflow, tracking = MlflowArtifacts(store), TrackingService(store)
+    path = "1/models/m-1/artifacts/w"
+
+    def put(data: bytes) -> object:
+        if where == "mlflow file":
+            return mlflow.put(path, data)
+        if where == "run artifact":
+            return tracking.put_artifact(run_id, "w.bin", data)
+        return store.artifacts.put("registry/uploads/w", data)
+
+    def get() -> bytes:
+        if where == "mlflow file":
+            return mlflow.get(path)
+        if where == "run artifact":
+            return tracking.get_artifact(run_id, "w.bin")
+        return store.artifacts.get("registry/uploads/w")
+
+    return put, get
+
+
+@pytest.mark.parametrize("where", ["mlflow file", "run artifact", "store key"])
+def test_a_reader_polling_while_a_writer_replaces_never_sees_it_missing(
+    store: Store, where: str
+) -> None:
+    run_id, _ = _run_id(store)
+    put, get = _accessors(store, where, run_id)
+    values = [bytes([i]) * 4096 for i in range(200)]
+    put(values[0])
+    done = threading.Event()
+    failures: list[BaseException] = []
+    reads = 0
+
+    def read() -> None:
+        nonlocal reads
+        while not done.is_set():
+            try:
+                assert get() in values  # a whole version, never a partial or a missing one
+                reads += 1
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for value in values[1:]:
+            put(value)
+    finally:
+        done.set()
+        reader.join()
+    assert failures == []
+    assert reads > 0
+    assert get() == values[-1]
+    assert len(store.artifacts.list("mlflow")) <= 1
+    assert len(store.artifacts.list(f"runs/{run_id}")) <= 1

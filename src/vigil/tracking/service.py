@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
+from vigil.store.artifacts import read_current
 from vigil.store.core import Store
 from vigil.store.tracking_tables import (
     Experiment,
@@ -499,6 +500,11 @@ class TrackingService:
         digest = hashlib.sha256(data).hexdigest()
         with self.store.session() as session:
             self._run(session, run_id)
+            replaced = session.scalar(
+                select(RunArtifact.key)
+                .where(RunArtifact.run_id == run_id, RunArtifact.path == path)
+                .with_for_update()
+            )
             self.store.artifacts.put(key, data)
             stmt = _insert(session, RunArtifact).values(
                 run_id=run_id,
@@ -519,6 +525,9 @@ class TrackingService:
             )
             session.execute(stmt)
             session.commit()
+        if replaced is not None and replaced != key:
+            # After the commit: a reader holding the old name re-reads it (`read_current`).
+            self.store.artifacts.delete(replaced)
         return ArtifactOut(run_id=run_id, path=path, key=key, size=len(data), sha256=digest)
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactOut]:
@@ -534,12 +543,15 @@ class TrackingService:
             ]
 
     def get_artifact(self, run_id: str, path: str) -> bytes:
-        with self.store.session() as session:
-            row = session.get(RunArtifact, (run_id, path))
-            if row is None:
-                raise NotFoundError(f"run {run_id} has no artifact {path!r}", path=path)
-            key = row.key
-        return self.store.artifacts.get(key)
+        def current_key() -> str | None:
+            with self.store.session() as session:
+                row = session.get(RunArtifact, (run_id, path))
+                return None if row is None else row.key
+
+        data = read_current(self.store.artifacts, current_key)
+        if data is None:
+            raise NotFoundError(f"run {run_id} has no artifact {path!r}", path=path)
+        return data
 
     # search -----------------------------------------------------------------------------------
 
