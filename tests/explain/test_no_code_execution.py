@@ -226,3 +226,58 @@ def test_when_enabled_a_skops_model_is_explained_for_a_write_token_without_a_pic
             headers=auth(tokens[Scope.READ]),
         )
         assert read.status_code == 403
+
+
+SERVER_PACKAGES = ("server", "mlflow_compat", "dashboard")
+PICKLE_MODULES = {"pickle", "_pickle", "joblib", "cloudpickle", "dill", "mlflow", "torch"}
+LOADING_NAMES = {
+    "unpack",
+    "load",
+    "loads",
+    "resolve_model",
+    "explain",
+    "shap_importance",
+    "log_attributions",
+    "_load_joblib",
+    "_load_skops",
+    "load_model",
+}
+"""Names that load a model from a reference (and may unpickle): never imported from Vigil's
+registry or explain packages, nor called as an attribute, by server code."""
+
+
+def test_server_code_has_no_path_to_a_pickle_loader() -> None:
+    """Structural: no module of the server, its MLflow API or the dashboard imports a pickle
+    library or a model-loading function; models reach it only through registry.safe_load."""
+    import ast
+
+    import vigil
+
+    root = Path(vigil.__file__).parent
+    offences = []
+    for package in SERVER_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(), str(path))
+            where = path.relative_to(root)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    offences += [
+                        f"{where}: import {a.name}"
+                        for a in node.names
+                        if a.name.split(".")[0] in PICKLE_MODULES
+                    ]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    top = node.module.split(".")[0]
+                    if top in PICKLE_MODULES:
+                        offences.append(f"{where}: from {node.module} import ...")
+                    if node.module.startswith(("vigil.registry", "vigil.explain")):
+                        offences += [
+                            f"{where}: from {node.module} import {a.name}"
+                            for a in node.names
+                            if a.name in LOADING_NAMES
+                        ]
+                elif isinstance(node, ast.Attribute) and node.attr in LOADING_NAMES:
+                    owner = node.value.id if isinstance(node.value, ast.Name) else ""
+                    if owner not in ("json", "yaml", "msgpack"):
+                        offences.append(f"{where}:{node.lineno}: .{node.attr}")
+    assert offences == []
