@@ -320,7 +320,8 @@ class PinnedHTTP:
             self._auth = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         self._timeout = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(),
+            # Loading the CA certificates costs milliseconds: only for https.
+            ssl_context=ssl.create_default_context() if parts.scheme == "https" else None,
             network_backend=_PinnedBackend(addresses),
             max_connections=1,
         )

@@ -106,7 +106,7 @@ def _monitors_channels_backfill_and_alerts(
     assert [m.name for m in client.list_monitors()] == ["quality", "revenue", "silence"]
     assert client.get_monitor("silence").target.key == "m@production"
     (channel,) = client.list_channels()
-    assert channel.config.secret == ("***" if remote else "s3cret")  # type: ignore[union-attr]
+    assert channel.config.secret == ("***set***" if remote else "s3cret")  # type: ignore[union-attr]
 
     with pytest.raises(ConflictError, match="exists"):
         client.create_monitor({"name": "silence", "kind": "no_data", "target": {"model": "m"}})
