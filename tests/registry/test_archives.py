@@ -145,8 +145,8 @@ def test_a_gzip_bomb_is_refused_a_few_megabytes_past_the_limit(
     shape: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """64 MiB of zeros in 64 KiB of gzip: decompression stops soon after the 1 MiB limit,
-    whether the sizes are declared (a file) or come as a GNU long-name block tarfile would
-    read whole into memory."""
+    whether they are a file or a GNU long-name block (which tarfile would read whole into
+    memory: refused from its header)."""
     zeros = b"\0" * (64 * MiB)
     if shape == "file":
         data = _tar(_member("weights.bin", data=zeros))
@@ -166,9 +166,32 @@ def test_a_gzip_bomb_is_refused_a_few_megabytes_past_the_limit(
     monkeypatch.setattr(archives.gzip, "GzipFile", _CountingGzip)
     _CountingGzip.decompressed = 0
     limits = ArchiveLimits(max_members=10, max_bytes=MiB)
-    with pytest.raises(ArchiveTooLargeError):
+    expected = ArchiveTooLargeError if shape == "file" else UnsafeArchiveError
+    with pytest.raises(expected) as info:
         check_tar(data, limits)
+    assert 400 <= info.value.status_code < 500
     assert _CountingGzip.decompressed <= limits.max_bytes + 3 * MiB
+
+
+def test_headers_past_the_allowance_are_refused_while_decompressing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Empty files with 60 KB pax headers: no declared size is large, but the decompressed
+    stream passes `max_bytes` + the header allowance, and reading stops there."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for i in range(200):
+            info = tarfile.TarInfo(f"f{i}")
+            info.pax_headers = {"comment": "x" * 60_000}
+            archive.addfile(info)
+    data = gzip.compress(raw.getvalue())
+    monkeypatch.setattr(archives.gzip, "GzipFile", _CountingGzip)
+    _CountingGzip.decompressed = 0
+    limits = ArchiveLimits(max_bytes=MiB)
+    with pytest.raises(ArchiveTooLargeError, match="decompresses to more than"):
+        check_tar(data, limits)
+    assert _CountingGzip.decompressed <= MiB + archives.HEADER_ALLOWANCE + 2 * MiB
+    assert check_tar(data, ArchiveLimits(max_bytes=16 * MiB)).members == 200
 
 
 def test_not_a_tar_is_a_serialization_error() -> None:

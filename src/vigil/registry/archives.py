@@ -7,9 +7,10 @@ member by member at registration, without writing anything to disk:
   no name twice;
 - only regular files and folders (and, in a tar, links whose target stays inside the archive);
   devices, fifos and every other member type are refused;
-- at most `max_members` members and `max_bytes` bytes once decompressed. The decompressed stream
-  itself is counted, not the sizes the headers claim, so a gzip or zip bomb is refused after at
-  most `max_bytes` plus one read chunk (1 MiB) has been decompressed.
+- at most `max_members` members and `max_bytes` bytes of files. Declared sizes are checked as
+  each header is read, and the decompressed stream itself is counted (files, headers and
+  padding may take `max_bytes` + 4 MiB), so a gzip or zip bomb is refused after at most that
+  plus one read chunk (1 MiB) has been decompressed, whatever its headers claim.
 
 The same reader serves a folder version's files back (the MLflow artifact proxy), bounded alike.
 """
@@ -29,7 +30,8 @@ from pathlib import PurePosixPath
 from vigil.errors import InvalidInputError, PayloadTooLargeError, SerializationError
 
 _CHUNK = 1 << 20
-_TAR_BLOCK = 512
+HEADER_ALLOWANCE = 4 << 20
+"""Decompressed bytes a tar may hold beyond its files' `max_bytes` (headers, padding)."""
 _CORRUPT = (tarfile.TarError, OSError, EOFError, ValueError, zlib.error)
 
 
@@ -118,18 +120,45 @@ class _BudgetReader(io.RawIOBase):
         return len(data)
 
 
+MAX_META_BYTES = 64 << 10
+"""Largest GNU long-name or pax header block accepted (tarfile reads one whole into memory)."""
+
+_META_TYPES = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
+
+
+class _CheckedTarInfo(tarfile.TarInfo):
+    """A tar header that refuses an oversized long-name or pax block before tarfile reads it."""
+
+    def _proc_member(self, tarfile: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _META_TYPES and self.size > MAX_META_BYTES:
+            raise UnsafeArchiveError(
+                f"the tar archive has a {self.size}-byte long-name or pax header; at most "
+                f"{MAX_META_BYTES} bytes are accepted",
+                size=self.size,
+            )
+        return super()._proc_member(tarfile)  # type: ignore[misc,no-any-return]
+
+
 def _tar_members(
     data: bytes, limits: ArchiveLimits, *, read: bool
 ) -> Iterator[tuple[str, tarfile.TarInfo, bytes | None]]:
     """Each checked member of the tar.gz `data`: its clean name, header, and bytes when `read`
     and a regular file; in stream order; raises on the first bad member or past a limit."""
-    # Headers and padding count too: at most one header block and one padding block per member
-    # (plus a long name's blocks, which the budget also bounds).
-    budget = limits.max_bytes + (limits.max_members + 2) * 4 * _TAR_BLOCK
+    # The decompressed stream holds headers and padding besides the files: allow them
+    # HEADER_ALLOWANCE bytes (a long name's or pax header's blocks count against it too).
+    budget = limits.max_bytes + HEADER_ALLOWANCE
     try:
         gz = gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
         stream = io.BufferedReader(_BudgetReader(gz, budget, "tar archive"), _CHUNK)
-        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below)
+        archive = tarfile.open(  # noqa: SIM115 (closed below)
+            fileobj=stream, mode="r|", tarinfo=_CheckedTarInfo
+        )
     except _CORRUPT as exc:
         raise SerializationError(
             f"the artifact is not a tar.gz archive ({exc}); a folder version is the folder "
