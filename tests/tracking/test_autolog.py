@@ -107,7 +107,9 @@ def test_a_regressor_gets_regression_metrics(logging_to: Store) -> None:
     target = 3 * x["spend"].to_numpy() + 1
     model = Ridge().fit(x.to_numpy(), target)
     (run,) = _runs(logging_to)
-    assert run.metrics["training_r2"] == pytest.approx(r2_score(target, model.predict(x.to_numpy())))
+    assert run.metrics["training_r2"] == pytest.approx(
+        r2_score(target, model.predict(x.to_numpy()))
+    )
     assert {"training_mae", "training_rmse", "training_mape"} <= set(run.metrics)
     assert "training_accuracy" not in run.metrics
 
@@ -128,11 +130,17 @@ def test_inside_a_run_the_fit_logs_to_it_and_leaves_it_open(
 ) -> None:
     x, y = _data(200)
     with vigil.start_run("auto", "mine", store=logging_to, system_metrics=False) as run:
-        LogisticRegression().fit(x, y)
+        model = LogisticRegression().fit(x, y)
         assert run.info.status.value == "running"
+        model.score(x[:100], y[:100])  # into the open run, through its own store
+    model.score(x[100:], y[100:])  # after it ended: the run's store is still the one given
     (only,) = _runs(logging_to)
     assert only.info.run_id == run.id
     assert "training_accuracy" in only.metrics
+    history = TrackingService(logging_to).metric_history(run.id, "validation_accuracy")
+    assert [p.value for p in history] == pytest.approx(
+        [model.score(x[:100], y[:100]), model.score(x[100:], y[100:])]
+    )
 
 
 def test_a_failing_fit_raises_and_its_run_is_failed(logging_to: Store) -> None:
@@ -170,3 +178,21 @@ def test_autolog_is_exported_and_checks_its_settings() -> None:
     assert vigil.autolog is autolog
     with pytest.raises(vigil.errors.InvalidInputError, match="experiment"):
         autolog(experiment="")
+
+
+def test_transformers_and_metric_helpers_are_not_runs_and_models_still_pickle(
+    logging_to: Store,
+) -> None:
+    import pickle
+
+    from sklearn.metrics import log_loss
+
+    x, y = _data(200)
+    StandardScaler().fit(x)  # a transformer on its own: not a model
+    model = LogisticRegression().fit(x, y)
+    log_loss(y, model.predict_proba(x))  # fits a LabelBinarizer inside: not a run either
+    (run,) = _runs(logging_to)
+    assert run.info.name == "LogisticRegression"
+    again = pickle.loads(pickle.dumps(model))  # autologging left nothing on the estimator
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+    assert not any(k.startswith("_vigil") for k in vars(model))

@@ -62,6 +62,7 @@ def train_and_register(
     from sklearn.model_selection import train_test_split
 
     from vigil import models
+    from vigil.tracking.autolog import autolog
     from vigil.tracking.run import start_run
 
     table = pq.read_table(training_path)
@@ -79,25 +80,34 @@ def train_and_register(
     )
     results: list[tuple[float, str, str, Any, dict[str, float]]] = []
     echo(f"\n== Training {len(_candidates())} models as tracked runs (experiment {EXPERIMENT!r})")
-    for name, (estimator, params) in _candidates().items():
-        with start_run(EXPERIMENT, name, store=store, system_metrics=False) as run:
-            run.log_params({"model": name, **params, "features": len(features)})
-            run.log_dataset(training_path, "churn-training", context="training")
-            pipeline = _pipeline(estimator, numeric, categorical).fit(x_train, y_train)
-            proba = pipeline.predict_proba(x_valid)[:, 1]
-            metrics = {
-                "roc_auc": float(roc_auc_score(y_valid, proba)),
-                "accuracy": float(accuracy_score(y_valid, proba >= 0.5)),
-                "log_loss": float(log_loss(y_valid, np.clip(proba, 1e-6, 1 - 1e-6))),
-            }
-            run.log_metrics(metrics)
-            for step, auc in _staged_auc(pipeline, x_valid, y_valid):
-                run.log_metric("valid_roc_auc_by_size", auc, step=step)
-            results.append((metrics["roc_auc"], name, run.id, pipeline, metrics))
-        echo(
-            f"  {name:<18} roc_auc {metrics['roc_auc']:.4f}  accuracy {metrics['accuracy']:.4f}"
-            f"  log_loss {metrics['log_loss']:.4f}  (run {run.id[:8]})"
-        )
+    # Autologging records each fit in its run: the pipeline's params, training metrics, the model
+    # and its own importances; score() on the validation set adds the validation_* metrics. The
+    # training file itself is logged once below as the runs' dataset version.
+    autolog(experiment=EXPERIMENT, log_datasets=False)
+    try:
+        for name, (estimator, params) in _candidates().items():
+            with start_run(EXPERIMENT, name, store=store, system_metrics=False) as run:
+                run.log_params({"model": name, **params, "features": len(features)})
+                run.log_dataset(training_path, "churn-training", context="training")
+                pipeline = _pipeline(estimator, numeric, categorical).fit(x_train, y_train)
+                pipeline.score(x_valid, y_valid)
+                proba = pipeline.predict_proba(x_valid)[:, 1]
+                metrics = {
+                    "roc_auc": float(roc_auc_score(y_valid, proba)),
+                    "accuracy": float(accuracy_score(y_valid, proba >= 0.5)),
+                    "log_loss": float(log_loss(y_valid, np.clip(proba, 1e-6, 1 - 1e-6))),
+                }
+                run.log_metrics(metrics)
+                for step, auc in _staged_auc(pipeline, x_valid, y_valid):
+                    run.log_metric("valid_roc_auc_by_size", auc, step=step)
+                results.append((metrics["roc_auc"], name, run.id, pipeline, metrics))
+            echo(
+                f"  {name:<18} roc_auc {metrics['roc_auc']:.4f}  accuracy "
+                f"{metrics['accuracy']:.4f}  log_loss {metrics['log_loss']:.4f}  "
+                f"(run {run.id[:8]})"
+            )
+    finally:
+        autolog(disable=True)
     ranked = sorted(results, key=lambda r: r[0])
     _, second_name, second_run, second_pipeline, second_metrics = ranked[-2]
     runner_up = models.register(

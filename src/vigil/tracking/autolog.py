@@ -12,8 +12,9 @@ A fit records:
 - the training data (features and target) as a dataset version with its profile, the run's input;
 - the model's own feature importances (`feature_importances_`, or |`coef_`| of a linear model).
 
-Only the outermost fit is recorded: the steps of a pipeline or the folds of a grid search are
-part of it. Inside `with vigil.start_run(...)` the fit logs to that run; otherwise each fit gets a
+Only the outermost fit of a model (an estimator that predicts) is recorded: the steps of a
+pipeline or the folds of a grid search are part of it, and a transformer fitted on its own (a
+scaler, or the label binarizer a metric function fits) is not a model. Inside `with vigil.start_run(...)` the fit logs to that run; otherwise each fit gets a
 run of its own in `experiment`, ended when the fit returns (failed if it raises). Recording never
 breaks training: a failure to record is logged as a warning and the fit's result is returned.
 
@@ -23,11 +24,13 @@ held in this module, and `vigil.autolog(disable=True)` restores every original m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,11 +63,15 @@ class AutologSettings:
 
 @dataclass
 class _State:
-    """The process-wide switch: the settings in force and the original methods patched."""
+    """The process-wide switch: the settings in force, the original methods patched, and the run
+    of each fitted estimator (kept here, not on the estimator, so pickling it is unchanged)."""
 
     settings: AutologSettings | None = None
     originals: list[tuple[type, str, Any]] = field(default_factory=list)
     local: threading.local = field(default_factory=threading.local)
+    targets: weakref.WeakKeyDictionary[Any, _Target] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
 
 _STATE = _State()
@@ -183,7 +190,9 @@ def _fit_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _inside() as outermost:
             settings = _STATE.settings
-            if not outermost or settings is None:
+            if not outermost or settings is None or not hasattr(self, "predict"):
+                # Nested fits are part of the outer one; a transformer fitted on its own (a
+                # scaler, or a LabelBinarizer inside a metric) is not a model to record.
                 return original(self, *args, **kwargs)
             return _recorded_fit(settings, original, self, args, kwargs)
 
@@ -195,7 +204,7 @@ def _score_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
     def score(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _inside() as outermost:
             result = original(self, *args, **kwargs)
-            target = getattr(self, "_vigil_autolog", None)
+            target = _target_of(self)
             features = args[0] if args else kwargs.get("X")
             y = args[1] if len(args) > 1 else kwargs.get("y")
             if outermost and target is not None and features is not None and y is not None:
@@ -203,6 +212,13 @@ def _score_wrapper(original: Callable[..., Any]) -> Callable[..., Any]:
             return result
 
     return score
+
+
+def _target_of(estimator: Any) -> _Target | None:
+    try:
+        return _STATE.targets.get(estimator)
+    except TypeError:  # an estimator that cannot be weakly referenced or hashed
+        return None
 
 
 def _safely(what: str, action: Callable[..., Any], *args: Any) -> Any:
@@ -220,7 +236,8 @@ def _safely(what: str, action: Callable[..., Any], *args: Any) -> Any:
 class _Target:
     """Where a fitted estimator's later metrics go: its run and how to reach the store."""
 
-    run_id: str
+    run: Any
+    """The `Run` it was fitted in."""
     settings: AutologSettings
 
 
@@ -271,7 +288,8 @@ def _recorded_fit(
         if settings.log_datasets and features is not None:
             _safely("training data", _log_dataset, run, settings, features, y)
         run.flush()
-        estimator._vigil_autolog = _Target(run.id, settings)
+        with contextlib.suppress(TypeError):
+            _STATE.targets[estimator] = _Target(run, settings)
     finally:
         if owned is not None:
             owned.end()
@@ -341,7 +359,11 @@ def _log_validation(target: _Target, estimator: Any, features: Any, y: Any) -> N
     found = metrics_of(estimator, features, y)
     stamp = time.time_ns() // 1_000_000
     points = [(VALIDATION_PREFIX + k, v, 0, stamp) for k, v in found.items()]
-    settings = target.settings
+    run = target.run
+    if not run.ended or not run.owns_service:  # its store is still open: write through it
+        run.service.log_batch(run.id, metrics=points)
+        return
+    settings = target.settings  # a run autolog started and ended: reach its store again
     service, owns = open_backend(
         store_url=settings.store_url,
         artifacts_url=settings.artifacts_url,
@@ -349,7 +371,7 @@ def _log_validation(target: _Target, estimator: Any, features: Any, y: Any) -> N
         token=settings.token,
     )
     try:
-        service.log_batch(target.run_id, metrics=points)
+        service.log_batch(run.id, metrics=points)
     finally:
         if owns:
             service.close()

@@ -111,6 +111,11 @@ class Run:
         return self.info.name
 
     @property
+    def owns_service(self) -> bool:
+        """Whether the run opened its store (or server connection) and closes it when it ends."""
+        return self._owns_service
+
+    @property
     def service(self) -> TrackingBackend:
         return self._service
 
