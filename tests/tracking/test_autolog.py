@@ -196,3 +196,23 @@ def test_transformers_and_metric_helpers_are_not_runs_and_models_still_pickle(
     again = pickle.loads(pickle.dumps(model))  # autologging left nothing on the estimator
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
     assert not any(k.startswith("_vigil") for k in vars(model))
+
+
+def test_xgboost_and_lightgbm_fits_are_recorded_with_their_importances(
+    logging_to: Store,
+) -> None:
+    import lightgbm
+    import xgboost
+
+    x, y = _data(300)
+    xgboost.XGBClassifier(n_estimators=5, max_depth=2).fit(x, y)
+    lightgbm.LGBMRegressor(n_estimators=5, verbose=-1).fit(x, x["spend"] * 2)
+    runs = {r.info.name: r for r in _runs(logging_to)}
+    assert set(runs) == {"XGBClassifier", "LGBMRegressor"}
+    assert runs["XGBClassifier"].params["max_depth"] == "2"
+    assert "training_roc_auc" in runs["XGBClassifier"].metrics
+    assert "training_rmse" in runs["LGBMRegressor"].metrics
+    for run in runs.values():
+        importances = vigil.explain.get_importance(run=run.info.run_id, store=logging_to)
+        assert importances is not None
+        assert set(importances) == {"age", "spend"}

@@ -137,8 +137,19 @@ def _estimator_classes() -> list[type]:
             imported = __import__(module, fromlist=list(names))
         except ImportError:
             continue
-        classes.extend(getattr(imported, name) for name in names)
+        for name in names:
+            classes.extend(_with_subclasses(getattr(imported, name)))
     return classes
+
+
+def _with_subclasses(base: type) -> list[type]:
+    """`base` and every class below it (XGBClassifier defines its own `fit` over XGBModel's)."""
+    found, todo = [], [base]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def _patch() -> None:
