@@ -178,3 +178,27 @@ def test_token_cli_refuses_bad_values_in_one_line(
     assert len(err.strip().splitlines()) == 1
     assert named in err
     assert "Traceback" not in err
+
+
+def test_a_dashboard_session_ends_when_its_token_expires(store: Store) -> None:
+    from vigil.dashboard.auth import sign_in, viewer_of
+
+    with store.session() as session:
+        tokens = TokenRepository(session)
+        _, lasting = tokens.create(Scope.READ, owner="alice", expires_in=dt.timedelta(hours=1))
+        _, expired = tokens.create(
+            Scope.READ, expires_in=dt.timedelta(hours=1), now=T0 - dt.timedelta(hours=2)
+        )
+        session.commit()
+        assert sign_in(session, expired) is None
+        cookie = sign_in(session, lasting)
+        assert cookie is not None
+        viewer = viewer_of(session, cookie)
+        assert viewer is not None
+        assert viewer.actor == "alice"
+        row = tokens.find(lasting)
+        assert row is not None
+        assert row.expires_at is not None
+        minute = dt.timedelta(minutes=1)
+        assert viewer_of(session, cookie, now=row.expires_at - minute) is not None
+        assert viewer_of(session, cookie, now=row.expires_at) is None  # the session has 12 hours
