@@ -115,6 +115,7 @@ def _log_through_client(
 ) -> None:
     """Log the week as a serving process would: through the client, into the embedded store."""
     from vigil.client import Client
+    from vigil.progress import track
 
     client = Client.local(store_url, artifacts_url)
     try:
@@ -131,7 +132,8 @@ def _log_through_client(
             target_column="churned",
             registry_model=DEMO_MODEL,
         )
-        for start, table in [*earlier, *week]:
+        days = [*earlier, *week]
+        for start, table in track(days, desc="logging production days", unit="day"):
             client.log(DEMO_MODEL, table.drop_columns(["churned"]), version="v1")
             # Ground truth arrives a day later; the last day has none yet (label coverage).
             if start < week[-1][0]:
