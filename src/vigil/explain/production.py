@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.client.batching import as_table, row_times
 from vigil.errors import InvalidInputError
 from vigil.explain.inputs import OutputSpace, as_frame, model_features, select_features
@@ -48,7 +49,7 @@ class WindowSumsIn(BaseModel):
     start: dt.datetime
     end: dt.datetime
     n_rows: int = Field(ge=0)
-    sums: dict[str, float]
+    sums: dict[str, float] = Field(max_length=MAX_MODEL_COLUMNS)
 
     @field_validator("start", "end")
     @classmethod

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vigil.caps import MAX_HEADERS, MAX_NAMES, MAX_SEGMENT_KEYS
+
 WindowName = Literal["hour", "day", "week"]
 Severity = Literal["info", "warning", "critical"]
 
@@ -44,7 +46,7 @@ class Target(_Frozen):
     version: str | None = Field(default=None, max_length=200)
     alias: str | None = Field(default=None, max_length=200)
     """An alias of the model's `registry_model` (`production`): its version's windows."""
-    segment: dict[str, str] | None = None
+    segment: dict[str, str] | None = Field(default=None, max_length=MAX_SEGMENT_KEYS)
     """One segment column and its value, e.g. `{"country": "FR"}`: that segment's windows."""
 
     @field_validator("segment", mode="before")
@@ -214,7 +216,7 @@ class Monitor(_Frozen):
     window: WindowName = "hour"
     threshold: Threshold | None = None
     severity: Severity = "warning"
-    channels: tuple[str, ...] = ()
+    channels: tuple[str, ...] = Field(default=(), max_length=MAX_NAMES)
     cooldown: dt.timedelta = dt.timedelta(hours=1)
     grace: dt.timedelta = dt.timedelta(days=1)
     """How long after a window closes late data still re-evaluates it."""
@@ -271,7 +273,7 @@ class WebhookChannel(_Frozen):
     secret: str | None = None
     timeout: float = Field(default=5.0, gt=0, le=60)
     retries: int = Field(default=2, ge=0, le=10)
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=MAX_HEADERS)
 
 
 class SlackChannel(_Frozen):
@@ -289,7 +291,7 @@ class EmailChannel(_Frozen):
     host: str
     port: int = Field(default=25, ge=1, le=65535)
     sender: str
-    to: tuple[str, ...] = Field(min_length=1)
+    to: tuple[str, ...] = Field(min_length=1, max_length=MAX_NAMES)
     username: str | None = None
     password: str | None = None
     starttls: bool = False

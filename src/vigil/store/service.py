@@ -150,7 +150,26 @@ def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
             table = table.set_column(
                 table.schema.get_field_index(ID_COLUMN), ID_COLUMN, pc.cast(ids, pa.string())
             )
+        _refuse_duplicate_ids(table[ID_COLUMN], labels=labels)
     return table
+
+
+def _refuse_duplicate_ids(ids: pa.ChunkedArray, *, labels: bool) -> None:
+    """One upload names each row once: the same id twice (two predictions, or two labels, for
+    one row) is refused, naming the id, rather than one silently winning the join."""
+    distinct = len(pc.unique(ids))
+    if distinct == len(ids):
+        return
+    counts = pc.value_counts(ids).flatten()
+    repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
+    first = repeated[0].as_py()
+    what = "labels" if labels else "rows"
+    raise InvalidInputError(
+        f"{ID_COLUMN} {first!r} appears more than once in this upload ({len(ids) - distinct} "
+        f"repeated ids); send each row's {what} once",
+        id=first,
+        repeated=len(ids) - distinct,
+    )
 
 
 def _check_segment(spec: ModelSpec, key: str, index: int) -> str:

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.errors import InvalidInputError
 from vigil.store.tokens import parse_duration
 
@@ -70,10 +71,10 @@ class ModelSpec(BaseModel):
 
     name: Name
     description: str = ""
-    features: list[Column] = Field(default_factory=list)
-    predictions: list[Column] = Field(default_factory=list)
-    scores: list[Column] = Field(default_factory=list)
-    segments: list[Column] = Field(default_factory=list)
+    features: list[Column] = Field(default_factory=list, max_length=MAX_MODEL_COLUMNS)
+    predictions: list[Column] = Field(default_factory=list, max_length=MAX_MODEL_COLUMNS)
+    scores: list[Column] = Field(default_factory=list, max_length=MAX_MODEL_COLUMNS)
+    segments: list[Column] = Field(default_factory=list, max_length=MAX_MODEL_COLUMNS)
     id_column: Column | None = None
     timestamp_column: Column | None = None
     target_column: Column | None = None

@@ -7,9 +7,10 @@ import math
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
+from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, field_validator
 
 from vigil.bounds import EpochMs
+from vigil.caps import MAX_MANIFEST_CHUNKS, MAX_METRIC_POINTS, MAX_NAMES, MAX_TAGS
 from vigil.report.notebook import NotebookResult, Tone
 
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class RunIn(_Frozen):
     experiment: int | str
     name: str = Field(default="", max_length=250)
     parent_id: str | None = Field(default=None, max_length=32)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
     start_ms: EpochMs | None = None
 
 
@@ -226,11 +227,19 @@ class MetricIn(_Frozen):
 
 
 class LogBatchIn(_Frozen):
-    """Metric points, params and tags of one run, written in one transaction."""
+    """Metric points, params and tags of one run, written in one transaction.
 
-    metrics: list[MetricIn] = Field(default_factory=list, max_length=1_000_000)
-    params: dict[str, str] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
+    A point sent twice in one batch (same key, step, timestamp and value) is recorded once.
+    """
+
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_METRIC_POINTS)
+    params: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
+
+    @field_validator("metrics")
+    @classmethod
+    def _once(cls, metrics: list[MetricIn]) -> list[MetricIn]:
+        return list(dict.fromkeys(metrics)) if len(set(metrics)) < len(metrics) else metrics
 
 
 class EndRunIn(_Frozen):
@@ -239,7 +248,7 @@ class EndRunIn(_Frozen):
 
 
 class SearchRunsIn(_Frozen):
-    experiments: list[str | int] | None = None
+    experiments: list[str | int] | None = Field(default=None, max_length=MAX_NAMES)
     filter: str | None = Field(default=None, max_length=10_000)
     order_by: list[str] = Field(default_factory=list, max_length=20)
     max_results: int = Field(default=1000, ge=1, le=50_000)
@@ -256,7 +265,10 @@ class DatasetVersionIn(_Frozen):
     digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
     chunk_size: int = Field(ge=1024)
-    manifest: list[str]
+    manifest: list[str] = Field(
+        max_length=MAX_MANIFEST_CHUNKS,
+        description="The chunks' SHA-256 in order; a repeated chunk is listed again, stored once.",
+    )
     content_format: Literal["file", "arrow"]
     source: str = Field(default="", max_length=4000)
     profile: Base64Bytes | None = None

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.errors import NotFoundError, PermissionDeniedError
 from vigil.explain.local import explain_model
 from vigil.explain.production import (
@@ -75,7 +76,7 @@ class ExplainIn(BaseModel):
 
 class ImportanceIn(BaseModel):
     method: str = Field(min_length=1, max_length=100)
-    values: dict[str, float] = Field(min_length=1)
+    values: dict[str, float] = Field(min_length=1, max_length=MAX_MODEL_COLUMNS)
 
 
 class ImportancesOut(BaseModel):

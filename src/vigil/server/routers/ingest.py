@@ -5,8 +5,11 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from vigil.server.deps import BodyDep, MetricsDep, SessionDep, StoreDep, WriteAccess
+from vigil.errors import PayloadTooLargeError
+from vigil.server.deps import BodyDep, MetricsDep, SessionDep, SettingsDep, StoreDep, WriteAccess
+from vigil.server.settings import ServerSettings
 from vigil.store import service
+from vigil.store.arrow_limits import RowLimits, check_stream
 from vigil.store.specs import IngestResult
 from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch
 
@@ -20,6 +23,28 @@ _BINARY_BODY = {
 }
 
 
+def _row_limits(settings: ServerSettings) -> RowLimits:
+    return RowLimits(
+        settings.max_batch_rows, settings.max_batch_columns, settings.max_request_bytes
+    )
+
+
+def _bounded_log(body: bytes, settings: ServerSettings) -> LogBatch:
+    """The log batch in `body`, refused (413) past the upload limits before anything is decoded
+    beyond its envelope: profile count, then the rows' counts and decoded size (headers only)."""
+    batch = LogBatch.decode(body)
+    if len(batch.profiles) > settings.max_batch_profiles:
+        raise PayloadTooLargeError(
+            f"the batch has {len(batch.profiles)} profiles; an upload takes at most "
+            f"{settings.max_batch_profiles} (VIGIL_MAX_BATCH_PROFILES): split it",
+            profiles=len(batch.profiles),
+            limit=settings.max_batch_profiles,
+        )
+    if batch.rows is not None:
+        check_stream(batch.rows, _row_limits(settings))
+    return batch
+
+
 @router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY)
 async def log(
     _: WriteAccess,
@@ -29,6 +54,7 @@ async def log(
     session: SessionDep,
     store: StoreDep,
     metrics: MetricsDep,
+    settings: SettingsDep,
 ) -> IngestResult:
     """Ingest one log batch (window profiles and prediction rows), as `vigil.Client.log` sends.
 
@@ -39,7 +65,7 @@ async def log(
     # loop (a sync route would take two more hops: the call, and serialising its result).
     result = await run_in_threadpool(
         lambda: service.ingest_log(
-            session, store.predictions, name, LogBatch.decode(body), models=store.models
+            session, store.predictions, name, _bounded_log(body, settings), models=store.models
         )
     )
     metrics.latency.labels("log").observe(time.perf_counter() - started)
@@ -58,10 +84,13 @@ def labels(
     session: SessionDep,
     store: StoreDep,
     metrics: MetricsDep,
+    settings: SettingsDep,
 ) -> IngestResult:
     """Ingest ground-truth labels (ids and labels), joined to the predictions by id."""
     started = time.perf_counter()
-    result = service.ingest_labels(session, store.predictions, name, LabelBatch.decode(body))
+    batch = LabelBatch.decode(body)
+    check_stream(batch.rows, _row_limits(settings))
+    result = service.ingest_labels(session, store.predictions, name, batch)
     metrics.latency.labels("labels").observe(time.perf_counter() - started)
     if not result.duplicate:
         metrics.labels.labels(name).inc(result.n_rows)

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
+from vigil.caps import MAX_TAGS
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.registry import Gates, Registry
 from vigil.registry.archives import ArchiveLimits
@@ -51,11 +52,11 @@ class UploadOut(BaseModel):
 class ModelIn(BaseModel):
     name: str = Field(max_length=200)
     description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
 
 
 class TagsIn(BaseModel):
-    tags: dict[str, str]
+    tags: dict[str, str] = Field(max_length=MAX_TAGS)
 
 
 class VersionIn(BaseModel):
@@ -64,8 +65,8 @@ class VersionIn(BaseModel):
     source_name: str = Field(default="", max_length=500)
     run_id: str | None = Field(default=None, max_length=64)
     description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
-    metrics: dict[str, float] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
+    metrics: dict[str, float] = Field(default_factory=dict, max_length=MAX_TAGS)
     model_schema: dict[str, Any] | None = Field(default=None, alias="schema")
     profile_upload_id: str | None = Field(
         default=None, description="An upload holding the training DatasetProfile's bytes."
