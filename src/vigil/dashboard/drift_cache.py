@@ -31,6 +31,7 @@ from vigil.profile import DatasetProfile, NumericColumn
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
 from vigil.store.models import MonitoredModel, ProfileWindow
+from vigil.store.stored_profiles import merge_stored, tally_of
 
 logger = logging.getLogger("vigil.dashboard")
 
@@ -94,12 +95,12 @@ def buckets(
 def merged_windows(session: Session, window_ids: Sequence[int]) -> DatasetProfile:
     # In time order, so the same windows always merge to the same sketch (KLL compaction is
     # randomised but seeded; the order of merges still matters).
-    blobs = session.scalars(
-        select(ProfileWindow.profile)
+    windows = session.scalars(
+        select(ProfileWindow)
         .where(ProfileWindow.id.in_(window_ids))
         .order_by(ProfileWindow.start, ProfileWindow.version)
     )
-    return DatasetProfile.merge_all(DatasetProfile.from_bytes(b) for b in blobs)
+    return merge_stored(windows, tally_of(session))
 
 
 ProfileCache = dict[str, DatasetProfile]

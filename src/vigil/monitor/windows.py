@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from vigil.profile import DatasetProfile
 from vigil.store.repositories import WindowRepository
+from vigil.store.stored_profiles import StoredProfile, UndecodableWindows, merge_stored, tally_of
 
 # Weeks start on Monday: windows are aligned to this origin (a Monday, 00:00 UTC).
 ORIGIN = dt.datetime(1970, 1, 5, tzinfo=dt.UTC)
@@ -42,11 +43,13 @@ class Window:
     n_rows: int = 0
     n_uploads: int = 0
     last_arrival: dt.datetime | None = None
-    blobs: tuple[bytes, ...] = field(default=(), repr=False)
+    stored: tuple[StoredProfile, ...] = field(default=(), repr=False)
+    tally: UndecodableWindows | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def profile(self) -> DatasetProfile:
-        return DatasetProfile.merge_all(DatasetProfile.from_bytes(b) for b in self.blobs)
+        """The merge of the stored windows' profiles (an undecodable one is logged and skipped)."""
+        return merge_stored(self.stored, self.tally)
 
 
 def load_windows(
@@ -65,14 +68,18 @@ def load_windows(
     step = dt.timedelta(seconds=seconds)
     first, last = min(starts), max(starts) + step
     wanted = set(starts)
-    rows: dict[dt.datetime, list[tuple[int, int, dt.datetime, bytes]]] = {s: [] for s in starts}
+    rows: dict[dt.datetime, list[tuple[int, int, dt.datetime, StoredProfile]]] = {
+        s: [] for s in starts
+    }
     stored_windows = WindowRepository(session).list(
         model_id, version=version, start=first, end=last, segment=segment
     )
     for stored in stored_windows:
         key = floor_window(stored.start, seconds)
         if key in wanted:
-            rows[key].append((stored.n_rows, stored.n_uploads, stored.last_arrival, stored.profile))
+            rows[key].append(
+                (stored.n_rows, stored.n_uploads, stored.last_arrival, StoredProfile.of(stored))
+            )
     return {
         s: Window(
             start=s,
@@ -80,7 +87,8 @@ def load_windows(
             n_rows=sum(n for n, _, _, _ in items),
             n_uploads=sum(u for _, u, _, _ in items),
             last_arrival=max((a for _, _, a, _ in items), default=None),
-            blobs=tuple(b for _, _, _, b in items),
+            stored=tuple(b for _, _, _, b in items),
+            tally=tally_of(session),
         )
         for s, items in rows.items()
     }

@@ -26,6 +26,7 @@ from vigil.profile.groups import WindowSize, window_micros
 from vigil.store.core import Store
 from vigil.store.repositories import ModelRepository, WindowRepository
 from vigil.store.specs import ModelSpec
+from vigil.store.stored_profiles import StoredProfile, merge_stored, tally_of
 from vigil.store.wire import LABEL_COLUMN
 
 
@@ -137,7 +138,6 @@ def drift_series(
     """Per feature, the drift statistic (`vigil.drift`'s default method for its kind) of each
     window's stored profile against the baseline period's merged profile."""
     from vigil.analysis.drift import drift
-    from vigil.profile import DatasetProfile
 
     if not starts or not features:
         return {}
@@ -151,19 +151,20 @@ def drift_series(
         current_rows = repo.list(
             model_id, version=version, start=min(starts), end=max(starts) + step, segment=segment
         )
-        reference_blobs = [w.profile for w in reference_rows]
-        current = [(w.start, w.profile) for w in current_rows]
+        reference_blobs = [StoredProfile.of(w) for w in reference_rows]
+        current = [(w.start, StoredProfile.of(w)) for w in current_rows]
+        tally = tally_of(session)
     out: dict[str, list[float | None]] = {f: [] for f in features}
     if not reference_blobs:
         return {f: [None] * len(starts) for f in features}
-    reference = DatasetProfile.merge_all(DatasetProfile.from_bytes(b) for b in reference_blobs)
+    reference = merge_stored(reference_blobs, tally)
     for start in starts:
         blobs = [b for s, b in current if start <= s < start + step]
         if not blobs:
             for f in features:
                 out[f].append(None)
             continue
-        profile = DatasetProfile.merge_all(DatasetProfile.from_bytes(b) for b in blobs)
+        profile = merge_stored(blobs, tally)
         compared = [f for f in features if f in reference.columns and f in profile.columns]
         report = drift(reference, profile, columns=compared) if compared else None
         for f in features:

@@ -40,26 +40,35 @@ class SketchSandbox:
         self._process: subprocess.Popen[bytes] | None = None
         self._pid = 0
 
-    def check(self, blobs: Sequence[bytes], what: str = "distinct-count sketch") -> None:
-        """Raise SerializationError unless every blob round-trips exactly in the sandbox."""
+    def check(
+        self,
+        blobs: Sequence[bytes],
+        what: str = "distinct-count sketch",
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """Raise SerializationError unless every blob round-trips exactly in the sandbox;
+        `names` (one per blob, e.g. column names) make the message say which."""
         if not blobs:
             return
         with self._lock:
             verdict = self._ask(blobs)
-            if verdict is None:  # the worker died or hung: once more with a fresh one, alone
+            if verdict is None:  # the worker died or hung: once more with a fresh one
                 verdict = self._ask(blobs)
             if verdict is None or 0 in verdict:
                 self._stop()  # a worker that read hostile bytes is not trusted again
+        where = list(names) if names is not None else [f"#{i}" for i in range(len(blobs))]
         if verdict is None:
             raise SerializationError(
-                f"corrupt {what} in profile bytes: it crashed or hung the sandboxed decoder"
+                f"corrupt {what} in profile bytes: one of {where[:20]} crashed or hung the "
+                "sandboxed decoder",
+                columns=where[:20],
             )
         if 0 in verdict:
             index = verdict.index(0)
             raise SerializationError(
-                f"corrupt {what} in profile bytes: sketch #{index} ({len(blobs[index])} bytes) "
+                f"corrupt {what} in profile bytes: {where[index]} ({len(blobs[index])} bytes) "
                 "does not decode to itself",
-                size=len(blobs[index]),
+                column=where[index],
             )
 
     def close(self) -> None:

@@ -157,8 +157,11 @@ def _from_payload(payload: Any) -> DatasetProfile:
             f"profile payload has keys {sorted(map(str, payload))[:10]}, "
             f"expected {sorted(_PAYLOAD_KEYS)}"
         )
-    strings = [c for c in columns.values() if isinstance(c, StringColumn)]
-    DistinctSketch.verify_all(c.distinct_sketch for c in strings)
+    DistinctSketch.verify_all(
+        (name[:100], c.distinct_sketch)
+        for name, c in columns.items()
+        if isinstance(c, StringColumn)
+    )
     skipped = payload["skipped"]
     if type(skipped) is not dict:
         raise SerializationError("profile payload's skipped columns must be a mapping")

@@ -335,11 +335,14 @@ class DistinctSketch:
         return cls(None, blob)
 
     @staticmethod
-    def verify_all(sketches: Iterable[DistinctSketch]) -> None:
-        """Have the sandbox vouch for every sketch still held as bytes, in one round trip."""
-        pending = [s for s in sketches if not s._verified and s._blob is not None]
-        CPC_SANDBOX.check([s._blob for s in pending if s._blob is not None])
-        for s in pending:
+    def verify_all(named: Iterable[tuple[str, DistinctSketch]]) -> None:
+        """Have the sandbox vouch for every sketch still held as bytes, in one round trip; the
+        names (column names) say which sketch failed."""
+        pending = [(n, s, s._blob) for n, s in named if not s._verified and s._blob is not None]
+        CPC_SANDBOX.check(
+            [b for _, _, b in pending if b is not None], names=[n for n, _, _ in pending]
+        )
+        for _, s, _ in pending:
             s._verified = True
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -86,6 +90,26 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        self.undecodable_windows = UndecodableWindowsCollector()
+        self.registry.register(self.undecodable_windows)
+
+
+class UndecodableWindowsCollector(Collector):
+    """`vigil_undecodable_windows_total`: reads of a stored window skipped because its profile
+    did not decode, per model. The store counts them; /metrics copies its counts into `counts`."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "vigil_undecodable_windows",
+            "Reads of stored window profiles that failed to decode (the window was skipped).",
+            labels=["model"],
+        )
+        for model, count in sorted(self.counts.items()):
+            family.add_metric([model], count)
+        yield family
 
 
 def _route_template(scope: Scope) -> str:

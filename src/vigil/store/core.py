@@ -14,6 +14,7 @@ from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
 from vigil.store.repositories import BatchRepository, ModelCache, TokenRepository
 from vigil.store.specs import Scope
+from vigil.store.stored_profiles import SESSION_KEY, UndecodableWindows
 
 
 class Store:
@@ -22,7 +23,10 @@ class Store:
     def __init__(self, engine: Engine, artifacts: ArtifactStore) -> None:
         self.engine = engine
         self.artifacts = artifacts
+        self.undecodable = UndecodableWindows()
+        """Stored windows that failed to decode since the store was opened (see stored_profiles)."""
         self._sessions: sessionmaker[Session] = session_factory(engine)
+        self._sessions.configure(info={SESSION_KEY: self.undecodable})
         self.predictions = PredictionStore(artifacts, self._claimed)
         self.models = ModelCache()
 

@@ -28,6 +28,7 @@ from vigil.store.repositories import (
     utcnow,
 )
 from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.store.stored_profiles import StoredProfile, decode_stored, merge_stored, tally_of
 from vigil.store.wire import (
     ID_COLUMN,
     LABEL_COLUMN,
@@ -74,11 +75,18 @@ def list_models(session: Session) -> list[ModelOut]:
     return [model_out(m) for m in ModelRepository(session).list()]
 
 
-def _merger(profile: DatasetProfile) -> Callable[[bytes], bytes]:
-    """Fold the (already decoded) `profile` into a stored blob."""
+def _merger(
+    session: Session, model_id: int, version: str, segment: str, profile: DatasetProfile
+) -> Callable[[bytes], bytes]:
+    """Fold the (already decoded) `profile` into a stored blob. A stored blob that no longer
+    decodes (logged and counted by decode_stored) is replaced: its data was already unreadable."""
+    assert profile.window is not None
+    start = profile.window.start
 
-    def merge(stored: bytes) -> bytes:
-        return DatasetProfile.from_bytes(stored).merge(profile).to_bytes()
+    def merge(blob: bytes) -> bytes:
+        stored = StoredProfile(model_id, start, blob, version, segment)
+        decoded = decode_stored(stored, tally_of(session))
+        return (decoded.merge(profile) if decoded is not None else profile).to_bytes()
 
     return merge
 
@@ -247,7 +255,7 @@ def ingest_log(
             profile.window.end,
             profile.n_rows,
             blob,
-            _merger(profile),
+            _merger(session, model_id, batch.version, segment, profile),
             arrival,
             segment,
         )
@@ -344,7 +352,7 @@ def merged_profile(
     windows = WindowRepository(session).list(
         model.id, version=version, start=start, end=end, segment=segment
     )
-    return DatasetProfile.merge_all(DatasetProfile.from_bytes(w.profile) for w in windows)
+    return merge_stored(windows, tally_of(session))
 
 
 def model_id(session: Session, model_name: str) -> int:

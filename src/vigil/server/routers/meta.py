@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from vigil.monitor.gauges import latest_drift, open_alerts
 from vigil.server.deps import MetricsDep, ReadAccess, SessionDep
 from vigil.store.repositories import WindowRepository
+from vigil.store.stored_profiles import undecodable_by_model
 
 router = APIRouter(tags=["meta"])
 
@@ -23,6 +24,7 @@ def metrics(_: ReadAccess, session: SessionDep, metrics: MetricsDep) -> Response
         arrivals = WindowRepository(session).last_arrivals()
         shares, readings = latest_drift(session)
         alerts = open_alerts(session)
+        metrics.undecodable_windows.counts = undecodable_by_model(session)
     finally:
         session.rollback()
     for model, arrival in arrivals.items():
