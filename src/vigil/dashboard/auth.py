@@ -20,7 +20,7 @@ from vigil.store.dashboard_tables import WebSession
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository, utcnow
 from vigil.store.specs import Scope
-from vigil.store.tokens import is_live
+from vigil.store.tokens import actor_of, is_live
 
 COOKIE = "vigil_session"
 LOGIN_COOKIE = "vigil_login"
@@ -41,7 +41,7 @@ class Viewer:
     @property
     def actor(self) -> str:
         """The name recorded when this viewer changes something (as the API does)."""
-        return self.owner or f"token:{self.token_id}"
+        return actor_of(self.owner, self.token_id)
 
     def can(self, scope: Scope) -> bool:
         return self.scope.allows(scope)

@@ -26,7 +26,7 @@ from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository, hash_token, utcnow
 from vigil.store.specs import Scope
-from vigil.store.tokens import LAST_USE_RESOLUTION, check_not_expired
+from vigil.store.tokens import LAST_USE_RESOLUTION, actor_of, check_not_expired
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Principal:
     def actor(self) -> str:
         """The name recorded for what this caller does: the token's owner, else the token.
         Never a name the request itself carries (an MLflow `user_id`, an `owner` field)."""
-        return self.owner or f"token:{self.token_id}"
+        return actor_of(self.owner, self.token_id)
 
 
 class TokenCache:

@@ -50,6 +50,11 @@ def parse_duration(text: str, *, name: str = "--expires-in") -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+def actor_of(owner: str, token_id: str) -> str:
+    """The name recorded for what a token's holder does: its owner, else `token:<id>`."""
+    return owner or f"token:{token_id}"
+
+
 def check_not_expired(expires_at: dt.datetime | None, now: dt.datetime) -> None:
     """Raise the 401 of an expired token, naming when it expired."""
     if expires_at is not None and expires_at <= now:
