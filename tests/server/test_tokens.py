@@ -33,7 +33,7 @@ def test_durations_take_one_unit(text: str, expected: dt.timedelta) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["90", "d", "90x", "1.5d", "-1d", "0d", "1d2h", "99999999999w", ""]
+    "text", ["90", "d", "90x", "1.5d", "-1d", "0d", "1d2h", "99999999999w", "", "\u0661\u0662d"]
 )
 def test_a_bad_duration_names_the_option_and_the_value(text: str) -> None:
     with pytest.raises(InvalidInputError) as caught:

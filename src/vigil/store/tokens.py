@@ -20,9 +20,7 @@ MAX_DURATION = dt.timedelta(days=3660)
 should have no expiry at all."""
 
 DURATION_UNITS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_DURATION = re.compile(r"(\d{1,12})([smhdw])")
-DURATION_PATTERN = r"^\d{1,12}[smhdw]$"
-"""What `parse_duration` accepts, for request schemas."""
+_DURATION = re.compile(r"([0-9]{1,12})([smhdw])")
 
 
 def parse_duration(text: str, *, name: str = "--expires-in") -> dt.timedelta:
