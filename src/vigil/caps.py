@@ -15,3 +15,4 @@ MAX_METRIC_POINTS = 100_000  # metric points in one log-batch (the client sends 
 MAX_MANIFEST_CHUNKS = 250_000  # chunks of one dataset version (1 TB in 4 MiB chunks)
 MAX_HEADERS = 50  # HTTP headers of one webhook channel
 MAX_SEGMENT_KEYS = 20  # columns fixed by one monitor's segment target
+MAX_PAGE = 10_000  # items one list answer holds; the rest is on the next page

@@ -170,8 +170,16 @@ class HttpTransport:
         return KpiOut.model_validate(response.json())
 
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=params)
-        return [WindowOut.model_validate(w) for w in response.json()]
+        """Every page of the model's windows (the server answers a bounded page at a time)."""
+        windows: list[WindowOut] = []
+        page = dict(params)
+        while True:
+            response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=page)
+            windows.extend(WindowOut.model_validate(w) for w in response.json())
+            following = response.headers.get("X-Vigil-Next-Start")
+            if not following:
+                return windows
+            page = {**page, "start": following}
 
     def segments(self, model: str) -> list[str]:
         response = self._request("GET", f"/api/v1/models/{_q(model)}/segments")

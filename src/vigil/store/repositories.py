@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from vigil.errors import ConflictError, NotFoundError
 from vigil.store.models import ApiToken, IngestedBatch, Kpi, MonitoredModel, ProfileWindow
@@ -237,8 +237,11 @@ class WindowRepository:
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
         segment: str = "",
+        limit: int | None = None,
+        profiles: bool = True,
     ) -> Sequence[ProfileWindow]:
-        """The model's windows of one segment ("" = the whole traffic), oldest first."""
+        """The model's windows of one segment ("" = the whole traffic), oldest first: the first
+        `limit`, and without their profile blobs unless `profiles` (they are loaded if read)."""
         query = select(ProfileWindow).where(
             (ProfileWindow.model_id == model_id) & (ProfileWindow.segment == segment)
         )
@@ -248,9 +251,10 @@ class WindowRepository:
             query = query.where(ProfileWindow.start >= start)
         if end is not None:
             query = query.where(ProfileWindow.start < end)
-        return self.session.scalars(
-            query.order_by(ProfileWindow.start, ProfileWindow.version)
-        ).all()
+        query = query.order_by(ProfileWindow.start, ProfileWindow.version).limit(limit)
+        if not profiles:
+            query = query.options(defer(ProfileWindow.profile))
+        return self.session.scalars(query).all()
 
     def segments(self, model_id: int) -> Sequence[str]:
         """The segment keys the model has windows for (without "", the whole traffic)."""

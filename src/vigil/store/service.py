@@ -324,10 +324,18 @@ def list_windows(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     segment: str = "",
+    limit: int | None = None,
 ) -> list[WindowOut]:
+    """The model's windows (metadata, no profiles), oldest first; the first `limit`."""
     model = ModelRepository(session).get(model_name)
     windows = WindowRepository(session).list(
-        model.id, version=version, start=start, end=end, segment=segment
+        model.id,
+        version=version,
+        start=start,
+        end=end,
+        segment=segment,
+        limit=limit,
+        profiles=False,
     )
     return [window_out(w) for w in windows]
 

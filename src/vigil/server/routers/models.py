@@ -5,12 +5,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
+from vigil.caps import MAX_PAGE
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
 from vigil.store import service
 from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
 from vigil.store.wire import table_to_ipc
 
 router = APIRouter(tags=["models"])
+NEXT_START = "X-Vigil-Next-Start"
 
 Start = Annotated[dt.datetime | None, Query(description="Inclusive start (ISO 8601, UTC).")]
 End = Annotated[dt.datetime | None, Query(description="Exclusive end (ISO 8601, UTC).")]
@@ -56,18 +58,41 @@ def list_windows(
     _: ReadAccess,
     name: str,
     session: SessionDep,
+    response: Response,
     version: Version = None,
     start: Start = None,
     end: End = None,
     segment: Segment = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most windows answered.")] = (
+        MAX_PAGE
+    ),
 ) -> list[WindowOut]:
-    """The model's windows: row counts and first/last arrival, oldest first."""
-    return service.read_only(
+    """The model's windows: row counts and first/last arrival, oldest first.
+
+    At most `limit`; when more follow, the `X-Vigil-Next-Start` header holds the `start` of the
+    next page (a page never splits the windows of one start across two pages).
+    """
+    windows = service.read_only(
         session,
         lambda s: service.list_windows(
-            s, name, version=version, start=_utc(start), end=_utc(end), segment=segment
+            s,
+            name,
+            version=version,
+            start=_utc(start),
+            end=_utc(end),
+            segment=segment,
+            limit=limit + 1,
         ),
     )
+    if len(windows) <= limit:
+        return windows
+    following = windows[limit].start
+    page = [w for w in windows[:limit] if w.start != following] or windows[:limit]
+    if page[-1].start != following:
+        response.headers[NEXT_START] = following.isoformat()
+    else:  # more than `limit` versions in one window: the others of that window are left out
+        response.headers[NEXT_START] = (following + dt.timedelta(microseconds=1)).isoformat()
+    return page
 
 
 @router.get("/api/v1/models/{name}/segments")

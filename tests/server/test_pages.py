@@ -1,0 +1,58 @@
+"""List answers are bounded: a model's windows come a page at a time (issue 14, point 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+
+from tests.server.conftest import auth
+from tests.store.helpers import SPEC, T0, log_batch
+from vigil.caps import MAX_PAGE
+from vigil.store.specs import Scope
+from vigil.store.wire import CONTENT_TYPE
+
+HOUR = dt.timedelta(hours=1)
+
+
+def test_windows_come_in_bounded_pages_that_never_split_a_window(
+    api: TestClient, tokens: dict[Scope, str]
+) -> None:
+    headers = auth(tokens[Scope.WRITE])
+    assert api.post("/api/v1/models", json=SPEC.model_dump(), headers=headers).is_success
+    # Five hours; the third has two versions (two windows with the same start).
+    batches = [log_batch(5, seed=h, start=T0 + h * HOUR) for h in range(5)]
+    batches.append(log_batch(5, seed=9, start=T0 + 2 * HOUR, version="v2"))
+    for batch in batches:
+        sent = api.post(
+            "/api/v1/models/churn/log",
+            content=batch.encode(),
+            headers={**headers, "Content-Type": CONTENT_TYPE},
+        )
+        assert sent.is_success, sent.text
+    everything = api.get("/api/v1/models/churn/windows", headers=headers)
+    assert len(everything.json()) == 6
+    assert "X-Vigil-Next-Start" not in everything.headers
+
+    pages, params = [], {"limit": "3"}
+    while True:
+        page = api.get("/api/v1/models/churn/windows", params=params, headers=headers)
+        assert page.status_code == 200
+        assert len(page.json()) <= 3
+        pages.append(page.json())
+        following = page.headers.get("X-Vigil-Next-Start")
+        if following is None:
+            break
+        params = {"limit": "3", "start": following}
+    # The first page stops before the two-version hour rather than split it.
+    assert [len(p) for p in pages] == [2, 3, 1]
+    assert [w for p in pages for w in p] == everything.json()
+
+
+def test_a_page_larger_than_the_cap_is_refused(api: TestClient, tokens: dict[Scope, str]) -> None:
+    headers = auth(tokens[Scope.READ])
+    response = api.get(
+        "/api/v1/models/churn/windows", params={"limit": str(MAX_PAGE + 1)}, headers=headers
+    )
+    assert response.status_code == 422
+    assert "limit" in response.json()["message"]
