@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
+from scipy.special import stdtr
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
@@ -133,7 +133,7 @@ def welch(
         return None
     statistic = (mean_b - mean_a) / math.sqrt(se2)
     df = se2**2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    p_value = float(2.0 * student_t.sf(abs(statistic), df))
+    p_value = float(2.0 * stdtr(df, -abs(statistic)))  # Student's t CDF; scipy.stats costs 2 s
     return WelchResult(statistic, float(df), min(p_value, 1.0))
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy.stats import rankdata
 
+from vigil.analysis.ranks import average_ranks
 from vigil.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -202,8 +202,8 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
         raise InvalidInputError(f"rank correlation needs equal lengths, got {len(a)} and {len(b)}")
     if len(a) < 2:
         return None
-    ra = rankdata(np.asarray(a, dtype=float))
-    rb = rankdata(np.asarray(b, dtype=float))
+    ra = average_ranks(np.asarray(a, dtype=float))
+    rb = average_ranks(np.asarray(b, dtype=float))
     da, db = ra - ra.mean(), rb - rb.mean()
     denominator = math.sqrt(float(np.dot(da, da)) * float(np.dot(db, db)))
     if denominator == 0.0:

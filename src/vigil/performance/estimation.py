@@ -34,9 +34,13 @@ ESTIMATED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
 @dataclass(frozen=True)
 class IsotonicCalibrator:
-    """A non-decreasing step-wise linear map from score to probability: scikit-learn's
-    `IsotonicRegression(out_of_bounds="clip")` fitted on (score, 0/1 outcome), kept as its
-    breakpoints so that applying it needs only `np.interp`."""
+    """A non-decreasing step-wise linear map from score to probability: the function of
+    scikit-learn's `IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip")` fitted on
+    (score, 0/1 outcome), kept as its breakpoints so that applying it needs only `np.interp`.
+
+    Fitted here with the pool-adjacent-violators algorithm in NumPy: importing scikit-learn
+    imports `scipy.stats`, two seconds of a first estimation call that needs nothing from it.
+    """
 
     x: FloatArray
     y: FloatArray
@@ -45,12 +49,12 @@ class IsotonicCalibrator:
     def fit(cls, score: FloatArray, outcome: FloatArray) -> IsotonicCalibrator:
         if score.size == 0:
             raise InvalidInputError("cannot calibrate on no rows")
-        from sklearn.isotonic import IsotonicRegression
-
-        model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        model.fit(score, outcome)
-        x = np.asarray(model.X_thresholds_, dtype=np.float64)
-        y = np.asarray(model.y_thresholds_, dtype=np.float64)
+        x, inverse, counts = np.unique(
+            np.asarray(score, dtype=np.float64), return_inverse=True, return_counts=True
+        )
+        # Rows with one score are one point: their mean outcome, weighted by their count.
+        sums = np.bincount(inverse.ravel(), weights=np.asarray(outcome, dtype=np.float64))
+        y = np.clip(_pool_adjacent_violators(sums / counts, counts.astype(np.float64)), 0.0, 1.0)
         return cls(x, y)
 
     def __call__(self, score: FloatArray) -> FloatArray:
@@ -58,6 +62,25 @@ class IsotonicCalibrator:
             return np.full(score.shape, self.y[0])
         out: FloatArray = np.interp(score, self.x, self.y)
         return out
+
+
+def _pool_adjacent_violators(values: FloatArray, weights: FloatArray) -> FloatArray:
+    """The non-decreasing sequence closest to `values` in weighted least squares: adjacent
+    blocks that decrease are pooled into their weighted mean until none does."""
+    means: list[float] = []
+    totals: list[float] = []
+    sizes: list[int] = []
+    for value, weight in zip(values.tolist(), weights.tolist(), strict=True):
+        mean, total, size = value, weight, 1
+        while means and means[-1] > mean:
+            previous, previous_total = means.pop(), totals.pop()
+            mean = (previous * previous_total + mean * total) / (previous_total + total)
+            total += previous_total
+            size += sizes.pop()
+        means.append(mean)
+        totals.append(total)
+        sizes.append(size)
+    return np.repeat(np.asarray(means, dtype=np.float64), sizes)
 
 
 @dataclass(frozen=True)

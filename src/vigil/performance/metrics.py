@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import rankdata
 
+from vigil.analysis.ranks import average_ranks
 from vigil.errors import InvalidInputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -146,7 +146,7 @@ def roc_auc(positive: BoolArray, score: FloatArray) -> float | None:
     n_neg = positive.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = rankdata(score)
+    ranks = average_ranks(score)
     u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2.0
     return u / (n_pos * n_neg)
 
