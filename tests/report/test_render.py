@@ -10,6 +10,7 @@ import pytest
 
 import vigil
 from vigil.analysis.drift import DriftReport, drift
+from vigil.report.html import render_html
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +91,21 @@ def test_a_200_column_report_stays_light(tmp_path: Path) -> None:
     assert page.count("<svg") == 200
     first = page.index('<div class="card')
     assert page[first : first + 40].startswith('<div class="card drift')
+
+
+def test_columns_drifting_below_the_dataset_rule_are_not_called_no_drift() -> None:
+    rng = np.random.default_rng(8)
+    n = 2_000
+    ref = {f"c{i}": rng.normal(0, 1, n) for i in range(8)}
+    cur = {f"c{i}": rng.normal(1.0 if i < 3 else 0.0, 1, n) for i in range(8)}
+    report = drift(ref, cur)
+    assert len(report.drifted_columns) == 3
+    assert not report.dataset_drift
+    headline = report.summary().splitlines()[0]
+    assert headline.startswith("Drift: COLUMNS DRIFTED: 3 of 8 columns drifted")
+    assert "below the dataset rule of 50%" in headline
+    page = render_html(report)
+    assert '<div class="verdict warn">COLUMNS DRIFTED' in page
+    same = drift(ref, ref)
+    assert same.summary().startswith("Drift: no dataset drift: 0 of 8")
+    assert '<div class="verdict good">' in render_html(same)

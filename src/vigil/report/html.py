@@ -10,7 +10,7 @@ import html
 import math
 from typing import TYPE_CHECKING
 
-from vigil.report.text import fmt, share, verdict
+from vigil.report.text import fmt, share, tone, verdict
 
 if TYPE_CHECKING:
     from vigil.analysis.drift.inputs import Distribution
@@ -22,7 +22,7 @@ LABEL_W = 110
 _CSS = """
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1f2328;background:#f6f8fa}
 h1{font-size:20px;margin:0 0 4px}.muted{color:#59636e}.verdict{font-size:16px;margin:8px 0 16px}
-.bad{color:#b42318}.good{color:#1a7f37}.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;
+.bad{color:#b42318}.warn{color:#9a6700}.good{color:#1a7f37}.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;
 padding:12px 16px;margin:0 0 12px;display:flex;gap:24px;flex-wrap:wrap}.card.drift{border-left:5px solid #b42318}
 .meta{min-width:320px;flex:1}.meta h2{font-size:15px;margin:0 0 6px}table.kv td{padding:1px 10px 1px 0}
 .tag{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;background:#eef1f4;margin-left:6px}
@@ -154,7 +154,7 @@ def _card(c: ColumnDrift, index: int) -> str:
 
 
 def render_html(report: DriftReport) -> str:
-    cls = "bad" if report.dataset_drift else "good"
+    cls = tone(report)
     multi = "".join(
         f"<li>{_e(m.method)}: {m.statistic:.3f} (threshold {m.threshold}) "
         f"{'drift' if m.drifted else 'ok'}</li>"

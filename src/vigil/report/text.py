@@ -26,13 +26,25 @@ def share(value: float) -> str:
 
 
 def verdict(report: DriftReport) -> str:
+    """The headline: dataset drift, columns drifting below the dataset rule, or none."""
     compared = len(report.columns)
     drifted = len(report.drifted_columns)
-    head = "DATASET DRIFT" if report.dataset_drift else "no dataset drift"
-    return (
-        f"{head}: {drifted} of {compared} columns drifted ({report.share_drifted:.0%}; "
-        f"the dataset drifts at {report.drift_share:.0%})"
-    )
+    counted = f"{drifted} of {compared} columns drifted ({report.share_drifted:.0%}"
+    if report.dataset_drift:
+        return f"DATASET DRIFT: {counted}; the dataset drifts at {report.drift_share:.0%})"
+    if drifted:
+        return (
+            f"COLUMNS DRIFTED: {counted}; below the dataset rule of {report.drift_share:.0%}, "
+            "so no dataset drift)"
+        )
+    return f"no dataset drift: {counted}; the dataset drifts at {report.drift_share:.0%})"
+
+
+def tone(report: DriftReport) -> str:
+    """`bad` (dataset drift), `warn` (some columns drifted) or `good`: the headline's class."""
+    if report.dataset_drift:
+        return "bad"
+    return "warn" if report.drifted_columns else "good"
 
 
 def _missing(c: ColumnDrift) -> str:

@@ -235,7 +235,7 @@ class DriftReport(NotebookResult):
             f"{' (dataset drift)' if self.dataset_drift else ''}; "
             f"{self.reference_rows:,} reference rows, {self.current_rows:,} current rows"
         )
-        return text, "bad" if drifted else "good"
+        return text, "bad" if drifted else "good"  # a notebook headline: any drift is news
 
     def _repr_html_(self) -> str:
         from vigil.report.html import render_html
