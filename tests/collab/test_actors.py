@@ -187,7 +187,7 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
             assert plain.is_success, (path, plain.text)
 
     send("POST", "/api/v1/experiments", {"name": "churn"})
-    send("POST", "/api/v1/runs", {"experiment": "churn"})
+    send("POST", "/api/v1/runs", {"experiment": "churn", "tags": {"mlflow.user": "mallory"}})
     send("POST", "/api/v1/registry/models", {"name": "scorer"})
     upload_version(api, teammates["alice"], "scorer")
     send("PUT", "/api/v1/registry/models/scorer/aliases/staging", {"version": 1})
@@ -201,6 +201,14 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
     assert experiment["owner"] == "alice"
     runs = api.post("/api/v1/runs/search", json={"experiments": ["churn"]}, headers=alice).json()
     assert [r["info"]["owner"] for r in runs["runs"]] == ["alice"]
+    run_id = runs["runs"][0]["info"]["id"]
+    logged = {"tags": {"mlflow.user": "trudy"}}
+    assert api.post(f"/api/v1/runs/{run_id}/log-batch", json=logged, headers=alice).is_success
+    mlflow_run = api.get("/api/2.0/mlflow/runs/get", params={"run_id": run_id}, headers=alice)
+    assert mlflow_run.json()["run"]["info"]["user_id"] == "alice"
+    tags = {t["key"]: t["value"] for t in mlflow_run.json()["run"]["data"]["tags"]}
+    assert "mlflow.user" not in tags  # MLflow's user of the run is its owner, alice
+    assert tags["vigil.claimed_user"] == "trudy"
     model = api.get("/api/v1/registry/models/scorer", headers=alice).json()
     assert model["owner"] == "alice"
     events = api.get("/api/v1/registry/models/scorer/events", headers=alice).json()

@@ -3,7 +3,8 @@
 MLflow clients send a user name twice: the `user_id` field of `runs/create` and the `mlflow.user`
 tag (the MLflow UI shows the tag). Both are the client's claim. A run's owner and its
 `mlflow.user` tag are the authenticated actor; a different name the client sent is kept as the
-`vigil.claimed_user` tag, for the record.
+`vigil.claimed_user` tag, for the record. Vigil's own run routes apply `tag_updates` too, so
+that MLflow readers of those runs see no other user either.
 """
 
 from __future__ import annotations

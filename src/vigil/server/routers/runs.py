@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic_core import to_json
 
+from vigil.mlflow_compat.identity import tag_updates
 from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
 from vigil.tracking.service import TrackingService, check_artifact_path
 from vigil.tracking.specs import (
@@ -60,7 +61,7 @@ def create_run(principal: WriteAccess, body: RunIn, store: StoreDep) -> RunInfo:
         name=body.name,
         owner=owner,
         parent_id=body.parent_id,
-        tags=body.tags,
+        tags=tag_updates(owner, body.tags),
         start_ms=body.start_ms,
     )
 
@@ -83,13 +84,13 @@ def get_run(_: ReadAccess, run_id: RunId, store: StoreDep) -> RunData:
 
 
 @router.post("/api/v1/runs/{run_id}/log-batch", status_code=status.HTTP_204_NO_CONTENT)
-def log_batch(_: WriteAccess, run_id: RunId, body: LogBatchIn, store: StoreDep) -> Response:
+def log_batch(principal: WriteAccess, run_id: RunId, body: LogBatchIn, store: StoreDep) -> Response:
     """Metric points, params (immutable: 409 on another value) and tags, in one transaction."""
     TrackingService(store).log_batch(
         run_id,
         metrics=[(m.key, m.value, m.step, m.timestamp_ms) for m in body.metrics],
         params=body.params,
-        tags=body.tags,
+        tags=tag_updates(principal.actor, body.tags),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
