@@ -306,3 +306,42 @@ def test_a_reader_polling_while_a_writer_replaces_never_sees_it_missing(
     assert get() == values[-1]
     assert len(store.artifacts.list("mlflow")) <= 1
     assert len(store.artifacts.list(f"runs/{run_id}")) <= 1
+
+
+def test_an_mlflow_file_replaced_on_s3_is_never_missing_for_a_reader(
+    s3_endpoint: str, s3_bucket: str, tmp_path: Path
+) -> None:
+    """On S3 too (a PUT is atomic; the old object is deleted only after the new row commits)."""
+    store = Store.open(
+        f"sqlite:///{tmp_path / 'vigil.db'}",
+        f"s3://{s3_bucket}/replace",
+        s3_endpoint_url=s3_endpoint,
+    )
+    try:
+        run_id, _ = _run_id(store)
+        put, get = _accessors(store, "mlflow file", run_id)
+        values = [bytes([i]) * 1024 for i in range(40)]
+        put(values[0])
+        done, failures = threading.Event(), []
+
+        def read() -> None:
+            while not done.is_set():
+                try:
+                    assert get() in values
+                except BaseException as exc:
+                    failures.append(exc)
+                    return
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for value in values[1:]:
+                put(value)
+        finally:
+            done.set()
+            reader.join()
+        assert failures == []
+        assert get() == values[-1]
+        assert len(store.artifacts.list("mlflow")) == 1
+    finally:
+        store.close()
