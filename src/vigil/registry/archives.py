@@ -286,6 +286,13 @@ def check_zip(data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS) -> ArchiveSum
                 f"{limits.max_members} (VIGIL_MAX_ARCHIVE_MEMBERS)",
                 limit=limits.max_members,
             )
+        declared = sum(info.file_size for info in infos)
+        if declared > limits.max_bytes:  # refused before decompressing anything
+            raise ArchiveTooLargeError(
+                f"the zip archive's members add up to {declared} bytes; the limit is "
+                f"{limits.max_bytes} (VIGIL_MAX_ARCHIVE_BYTES)",
+                limit=limits.max_bytes,
+            )
         seen: set[str] = set()
         total = 0
         for info in infos:
