@@ -197,6 +197,28 @@ def test_a_user_compares_two_runs(browser: Any, server: LiveServer, demo: Demo) 
     page.context.close()
 
 
+def test_run_links_printed_by_the_mlflow_client_open_the_run(
+    browser: Any, server: LiveServer, demo: Demo
+) -> None:
+    from vigil.tracking.service import TrackingService
+
+    store = Store.open(demo.store_url, demo.artifacts_url)
+    try:
+        run = TrackingService(store).search_runs(max_results=1).runs[0]
+    finally:
+        store.close()
+    watched = _signed_in(browser, server, demo.tokens[Scope.READ])
+    page = watched.page
+    experiment, run_id = run.info.experiment_id, run.info.id
+    page.goto(f"{server.url}/#/experiments/{experiment}/runs/{run_id}")
+    page.wait_for_url(re.compile(rf"/ui/runs/{run_id}$"))
+    assert run_id[:8] in page.content()
+    page.goto(f"{server.url}/#/experiments/{experiment}")
+    page.wait_for_url(re.compile(rf"/ui/experiments\?experiment={experiment}$"))
+    assert watched.errors == []
+    page.context.close()
+
+
 def test_a_user_moves_an_alias_through_its_gate(
     browser: Any, server: LiveServer, demo: Demo
 ) -> None:

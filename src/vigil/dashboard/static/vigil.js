@@ -2,6 +2,22 @@
 "use strict";
 
 (function () {
+  // The links the mlflow client prints against this server (#/experiments/<id>/runs/<run id>,
+  // #/experiments/<id>, #/models/<name>) open the same run, experiment or model here.
+  (function followMlflowLinks() {
+    var hash = window.location.hash || "";
+    var run = hash.match(/^#\/experiments\/[^/]+\/runs\/([0-9a-fA-F]+)/);
+    var experiment = hash.match(/^#\/experiments\/([^/?#]+)\/?$/);
+    var model = hash.match(/^#\/models\/([^/?#]+)/);
+    if (run) {
+      window.location.replace("/ui/runs/" + run[1]);
+    } else if (experiment) {
+      window.location.replace("/ui/experiments?experiment=" + experiment[1]);
+    } else if (model) {
+      window.location.replace("/ui/registry/" + model[1]);
+    }
+  })();
+
   function compareCells(a, b) {
     var x = parseFloat(a.replace(/,/g, "")), y = parseFloat(b.replace(/,/g, ""));
     if (!isNaN(x) && !isNaN(y) && /^[-+\d.,eE%]+$/.test(a.trim()) && /^[-+\d.,eE%]+$/.test(b.trim())) {
