@@ -358,6 +358,12 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
     return sorted(late)
 
 
+# Windows a backfill records in one write transaction: enough to amortise a commit, few enough
+# that another writer waits for milliseconds, not for the range (on SQLite every transaction holds
+# the write lock).
+WINDOWS_PER_TRANSACTION = 12
+
+
 def _n_windows(start: dt.datetime, end: dt.datetime, seconds: int) -> int:
     """How many windows `grid(start, end, seconds)` holds, without building it."""
     span = int((end - floor_window(start, seconds)).total_seconds())
@@ -375,10 +381,11 @@ def backfill(
 ) -> list[WindowResult]:
     """Evaluate every closed window in [start, end) of each monitor, in time order.
 
-    Each window is read, measured and recorded in its own short transactions, so a backfill over
-    a long range never holds the store's write lock for more than one window's results (other
-    writers wait for one window, not the whole range). With `max_windows`, a range holding more
-    (monitor, window) evaluations than that is refused before any work (what the API does).
+    Windows are read, measured and recorded `WINDOWS_PER_TRANSACTION` at a time, each chunk in
+    its own short transactions, so a backfill over a long range never holds the store's write lock
+    for more than one chunk's results (other writers wait for milliseconds, not the whole range).
+    With `max_windows`, a range holding more (monitor, window) evaluations than that is refused
+    before any work (what the API does).
     """
     now = now or utcnow()
     results: list[WindowResult] = []
@@ -402,7 +409,9 @@ def backfill(
             first = floor_window(start, run.monitor.window_seconds)
             if first >= closed:
                 _evaluate(session, run, [], closed)
-            while first < closed:  # one window at a time: a long range is never one list
-                results.extend(_evaluate(session, run, [first], min(first + step, closed)))
-                first += step
+            while first < closed:  # a chunk at a time: a long range is never one list
+                chunk = [first + i * step for i in range(WINDOWS_PER_TRANSACTION)]
+                chunk = [s for s in chunk if s < closed]
+                results.extend(_evaluate(session, run, chunk, min(chunk[-1] + step, closed)))
+                first = chunk[-1] + step
     return results
