@@ -137,6 +137,19 @@ def test_compare_runs(store: Store, runs: dict[str, str]) -> None:
         vigil.compare_runs(["nope"], store=store)
 
 
+def test_compare_runs_takes_the_runs_a_search_returns(store: Store, runs: dict[str, str]) -> None:
+    page = vigil.search_runs("churn", "params.model = 'xgb'", store=store)
+    by_page = vigil.compare_runs(page, store=store)
+    by_runs = vigil.compare_runs(page.runs, store=store)
+    by_infos = vigil.compare_runs([r.info for r in page.runs], store=store)
+    ids = sorted(r.info.id for r in page.runs)
+    assert len(ids) >= 2
+    for comparison in (by_page, by_runs, by_infos):
+        assert sorted(comparison.run_ids) == ids
+    with pytest.raises(InvalidInputError, match="got int"):
+        vigil.compare_runs([7], store=store)  # type: ignore[list-item]
+
+
 def test_parser_precedence() -> None:
     node = parse_filter("metrics.a > 1 or metrics.b < 2 and params.c = 'x'")
     assert isinstance(node, BoolOp)

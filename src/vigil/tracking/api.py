@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+from vigil.errors import InvalidInputError
 from vigil.store.core import Store
 from vigil.tracking.service import TrackingService
-from vigil.tracking.specs import RunComparison, RunsPage, SearchRunsIn
+from vigil.tracking.specs import RunComparison, RunData, RunInfo, RunsPage, SearchRunsIn
+
+if TYPE_CHECKING:
+    from vigil.tracking.run import Run
 
 
 @contextmanager
@@ -88,12 +93,34 @@ def search_runs(
 
 
 def compare_runs(
-    run_ids: Sequence[str],
+    runs: Iterable[str | RunData | RunInfo | Run] | RunsPage,
     *,
     store: Store | None = None,
     store_url: str | None = None,
     artifacts_url: str | None = None,
 ) -> RunComparison:
-    """Metrics side by side and the params that differ between the runs."""
+    """Metrics side by side and the params that differ between the runs: ids, or the runs
+    themselves (`search_runs(...).runs`, a page, or `Run` objects).
+
+    >>> vigil.compare_runs(vigil.search_runs("churn"))               # doctest: +SKIP
+    """
+    items = runs.runs if isinstance(runs, RunsPage) else runs
+    run_ids = [run_id_of(item) for item in items]
     with _service(store, store_url, artifacts_url) as service:
         return service.compare_runs(run_ids)
+
+
+def run_id_of(item: object) -> str:
+    """The id of a run given as its id, its `RunData`, its `RunInfo` or a `Run`."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, RunData):
+        return item.info.id
+    if isinstance(item, RunInfo):
+        return item.id
+    run_id = getattr(item, "id", None)  # a vigil.Run (imported lazily: it pulls the store in)
+    if isinstance(run_id, str):
+        return run_id
+    raise InvalidInputError(
+        f"a run is its id or a run object (RunData, RunInfo, Run), got {type(item).__name__}"
+    )
