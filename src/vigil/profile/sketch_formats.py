@@ -155,7 +155,7 @@ def check_kll(blob: bytes, *, k: int, item_size: int, what: str = "quantile sket
     # unsorted level 0, an item may be smaller than the one before it only where a level starts.
     sorted_from = 0 if flags & _KLL_FLAG_SORTED else sizes[0]
     tail = items[sorted_from:]
-    descents = np.flatnonzero(tail[1:] < tail[:-1])
+    descents = (tail[1:] < tail[:-1]).nonzero()[0]
     if descents.size:
         starts = {b - bounds[0] - sorted_from - 1 for b in bounds}
         if not starts.issuperset(descents.tolist()):
@@ -273,13 +273,13 @@ def check_frequent_strings(
     ):
         raise _bad(what, f"weights summing to {total} for a stream weight of {stream_weight}")
     at = 32 + 8 * active
-    items = []
-    unpack = _U32.unpack_from
+    items: list[bytes] = []
+    append, unpack = items.append, _U32.unpack_from
     try:
         for _ in range(active):
-            (size,) = unpack(blob, at)
-            items.append(blob[at + 4 : at + 4 + size])
-            at += 4 + size
+            end = at + 4 + unpack(blob, at)[0]
+            append(blob[at + 4 : end])
+            at = end
     except struct.error:
         raise _bad(what, f"{len(blob)} bytes, too few for its {active} items") from None
     if at != len(blob) or len(set(items)) != active:

@@ -31,9 +31,10 @@ def bad(field: str, message: str, value: Any) -> SerializationError:
 
 
 def get(state: Mapping[str, Any], key: str) -> Any:
-    if not isinstance(state, Mapping) or key not in state:
-        raise bad(key, "is missing", type(state).__name__)
-    return state[key]
+    try:
+        return state[key]
+    except (KeyError, TypeError, IndexError):
+        raise bad(key, "is missing", type(state).__name__) from None
 
 
 def count(state: Mapping[str, Any], key: str, *, at_most: int = MAX_COUNT) -> int:
@@ -108,9 +109,10 @@ def counts_map(
     value = get(state, key)
     if type(value) is not dict or len(value) > at_most:
         raise bad(key, f"must be a mapping of at most {at_most} entries", type(value).__name__)
-    for name, number in value.items():
-        text_value(name, key, at_most=key_chars)
-        count_value(number, key)
+    if not all(type(k) is str and len(k) <= key_chars for k in value):
+        raise bad(key, f"keys must be strings of at most {key_chars} characters", list(value))
+    if not all(type(v) is int and 0 <= v <= MAX_COUNT for v in value.values()):
+        raise bad(key, f"values must be integers from 0 to {MAX_COUNT}", list(value.values()))
     return value
 
 
