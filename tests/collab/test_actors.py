@@ -196,6 +196,7 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
         "/api/v1/monitors/gaps",
         {"name": "gaps", "kind": "no_data", "target": {"model": "m"}},
     )
+    send("POST", "/api/v1/kpis", {"name": "revenue", "value": 1.5})
 
     experiment = api.get("/api/v1/experiments/churn", headers=alice).json()
     assert experiment["owner"] == "alice"
@@ -219,5 +220,21 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
     ]
     changes = api.get("/api/v1/events", params={"subject": "gaps"}, headers=alice).json()
     assert [e["actor"] for e in changes["events"]] == ["alice"]
+    kpis = api.get("/api/v1/kpis", params={"name": "revenue"}, headers=alice).json()
+    assert [k["created_by"] for k in kpis] == ["alice"]
     for path in ("/api/v1/monitors", "/api/v1/datasets/versions"):
         assert api.get(path, params={"actor": "mallory"}, headers=alice).json() == []
+
+
+def test_local_kpis_record_the_os_user(tmp_path: Path) -> None:
+    from vigil.client.transport import LocalTransport
+    from vigil.store import service
+    from vigil.store.specs import KpiIn
+    from vigil.tracking.run import current_user
+
+    transport = LocalTransport(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
+    assert transport.send_kpi(KpiIn(name="revenue", value=2.0)).created_by == current_user()
+    with transport.store.session() as session:
+        (kpi,) = service.list_kpis(session, name="revenue")
+    assert kpi.created_by == current_user()
+    transport.close()

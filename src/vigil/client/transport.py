@@ -367,9 +367,10 @@ class LocalTransport:
 
     def send_kpi(self, kpi: KpiIn) -> KpiOut:
         from vigil.store import service
+        from vigil.tracking.run import current_user
 
         with self.store.session() as session:
-            return service.log_kpi(session, kpi)
+            return service.log_kpi(session, kpi, actor=current_user())
 
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
         from vigil.store import service

@@ -152,6 +152,8 @@ class Kpi(Base):
     )
     version: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """Who logged it: the token's owner through the server, the OS user in a local store."""
 
 
 from vigil.store import collab_tables as collab_tables  # noqa: E402  (registers the tables)

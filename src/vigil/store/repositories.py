@@ -481,7 +481,13 @@ class KpiRepository:
         self.session = session
 
     def add(
-        self, name: str, value: float, timestamp: dt.datetime, model_id: int | None, version: str
+        self,
+        name: str,
+        value: float,
+        timestamp: dt.datetime,
+        model_id: int | None,
+        version: str,
+        created_by: str = "",
     ) -> Kpi:
         kpi = Kpi(
             name=name,
@@ -490,6 +496,7 @@ class KpiRepository:
             model_id=model_id,
             version=version,
             created_at=utcnow(),
+            created_by=created_by,
         )
         self.session.add(kpi)
         self.session.flush()

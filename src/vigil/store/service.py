@@ -284,18 +284,24 @@ def ingest_labels(
     return result
 
 
-def log_kpi(session: Session, kpi: KpiIn) -> KpiOut:
+def log_kpi(session: Session, kpi: KpiIn, *, actor: str = "") -> KpiOut:
+    """Record one KPI value as logged by `actor` (a batch id already seen: nothing new)."""
     model_id = ModelRepository(session).get(kpi.model).id if kpi.model else None
     timestamp = kpi.timestamp or utcnow()
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
     out = KpiOut(
-        name=kpi.name, value=kpi.value, timestamp=timestamp, model=kpi.model, version=kpi.version
+        name=kpi.name,
+        value=kpi.value,
+        timestamp=timestamp,
+        model=kpi.model,
+        version=kpi.version,
+        created_by=actor,
     )
     if kpi.batch_id and not BatchRepository(session).claim(kpi.batch_id, model_id, "kpi", 1):
         session.rollback()
         return out
-    KpiRepository(session).add(kpi.name, kpi.value, timestamp, model_id, kpi.version)
+    KpiRepository(session).add(kpi.name, kpi.value, timestamp, model_id, kpi.version, actor)
     session.commit()
     return out
 
@@ -311,7 +317,14 @@ def list_kpis(
     model_id = ModelRepository(session).get(model).id if model else None
     rows = KpiRepository(session).list(name=name, model_id=model_id, start=start, end=end)
     return [
-        KpiOut(name=k.name, value=k.value, timestamp=k.timestamp, model=m, version=k.version)
+        KpiOut(
+            name=k.name,
+            value=k.value,
+            timestamp=k.timestamp,
+            model=m,
+            version=k.version,
+            created_by=k.created_by,
+        )
         for k, m in rows
     ]
 

@@ -166,6 +166,7 @@ class KpiOut(BaseModel):
     timestamp: dt.datetime
     model: str | None
     version: str
+    created_by: str = Field(default="", description="Who logged it (the token's owner).")
 
 
 def _check_duration(value: str | None, info: ValidationInfo) -> str | None:

@@ -18,10 +18,11 @@ router = APIRouter(tags=["kpis"])
 
 
 @router.post("/api/v1/kpis", status_code=status.HTTP_201_CREATED)
-def log_kpi(_: WriteAccess, kpi: KpiIn, session: SessionDep, metrics: MetricsDep) -> KpiOut:
-    """Record one value of a business KPI, optionally for a model and version."""
+def log_kpi(principal: WriteAccess, kpi: KpiIn, session: SessionDep, metrics: MetricsDep) -> KpiOut:
+    """Record one value of a business KPI, optionally for a model and version, as logged by the
+    token's owner."""
     started = time.perf_counter()
-    out = service.log_kpi(session, kpi)
+    out = service.log_kpi(session, kpi, actor=principal.actor)
     metrics.latency.labels("kpi").observe(time.perf_counter() - started)
     return out
 
