@@ -18,7 +18,26 @@ if TYPE_CHECKING:
     from vigil import explain as explain
     from vigil import monitor as monitors
     from vigil.analysis.drift import DriftReport, drift
-    from vigil.analysis.validation import Suite, ValidationResult, suggest_checks
+    from vigil.analysis.validation import (
+        AllowedCategories,
+        Check,
+        CheckResult,
+        ColumnPresent,
+        DatetimeInRange,
+        DistinctCountInRange,
+        KindIs,
+        MaxInRange,
+        MeanInRange,
+        MinInRange,
+        MissingShareAtMost,
+        PatternMatchShareAtLeast,
+        QuantileInRange,
+        StdInRange,
+        Suite,
+        Unique,
+        ValidationResult,
+        suggest_checks,
+    )
     from vigil.client import Client
     from vigil.lifecycle.live import watch_run
     from vigil.monitor import Monitor
@@ -29,7 +48,28 @@ if TYPE_CHECKING:
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
+_CHECKS = (
+    "AllowedCategories",
+    "Check",
+    "CheckResult",
+    "ColumnPresent",
+    "DatetimeInRange",
+    "DistinctCountInRange",
+    "KindIs",
+    "MaxInRange",
+    "MeanInRange",
+    "MinInRange",
+    "MissingShareAtMost",
+    "PatternMatchShareAtLeast",
+    "QuantileInRange",
+    "StdInRange",
+    "Unique",
+)
+"""Validation checks, importable from `vigil` (`vigil.MinInRange(...)`); a test holds this list to
+the registry's."""
+
 _LAZY = {
+    **dict.fromkeys(_CHECKS, "vigil.analysis.validation"),
     "Client": "vigil.client",
     "autolog": "vigil.tracking.autolog",
     "compare_runs": "vigil.tracking.api",
@@ -69,15 +109,30 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 __all__ = [
+    "AllowedCategories",
+    "Check",
+    "CheckResult",
     "Client",
     "ColumnKind",
+    "ColumnPresent",
     "DatasetProfile",
+    "DatetimeInRange",
+    "DistinctCountInRange",
     "DriftReport",
+    "KindIs",
+    "MaxInRange",
+    "MeanInRange",
+    "MinInRange",
+    "MissingShareAtMost",
     "Monitor",
+    "PatternMatchShareAtLeast",
+    "QuantileInRange",
     "Run",
     "RunStatus",
     "Schema",
+    "StdInRange",
     "Suite",
+    "Unique",
     "ValidationResult",
     "VigilError",
     "Window",

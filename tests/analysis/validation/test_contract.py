@@ -149,3 +149,9 @@ def test_the_yaml_example_in_the_docs_loads() -> None:
     assert suite.name == "customers"
     assert {c.type for c in suite} <= set(CHECKS)
     assert len(suite) == block.count("type: ")
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS.values(), key=lambda c: c.__name__))
+def test_every_check_is_importable_from_vigil(check: type[Check]) -> None:
+    assert getattr(vigil, check.__name__) is check
+    assert check.__name__ in vigil.__all__
