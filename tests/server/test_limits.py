@@ -4,6 +4,8 @@ that makes it real for work in the thread pool, and compressed bodies refused.""
 from __future__ import annotations
 
 import gzip
+import hashlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,10 +15,14 @@ from sqlalchemy import text
 
 from tests.server.conftest import auth, make_tokens
 from tests.waits import patience, wait_until
+from vigil.deadline import DEADLINE
+from vigil.errors import InvalidInputError, TimeLimitError
 from vigil.server import ServerSettings, create_app
 from vigil.server.deps import StoreDep
 from vigil.store.core import Store
 from vigil.store.specs import Scope
+from vigil.tracking.datasets import CHUNK_PREFIX, DatasetService
+from vigil.tracking.specs import DatasetVersionIn
 
 # A statement that never ends on its own, per backend.
 ENDLESS = {
@@ -124,3 +130,54 @@ def test_a_compressed_request_body_is_refused_before_it_is_read(
 
 def test_identity_content_encoding_is_accepted(api: TestClient) -> None:
     assert api.get("/health", headers={"Content-Encoding": "identity"}).status_code == 200
+
+
+# Long loops that are not SQL stop at the deadline too ------------------------------------------
+
+
+def _repeated_chunk_version(store: Store, repeats: int, size: int) -> tuple[Any, list[int]]:
+    """A dataset version whose manifest names one stored 4 KiB chunk `repeats` times (what a
+    hostile client sends to make the server read far more than it uploaded), and a list counting
+    the chunk reads."""
+    chunk = b"x" * 4096
+    digest = hashlib.sha256(chunk).hexdigest()
+    service = DatasetService(store)
+    service.put_chunk(digest, chunk)
+    reads: list[int] = []
+    original = store.artifacts.get
+
+    def counting_get(key: str) -> bytes:
+        if key.startswith(CHUNK_PREFIX):
+            reads.append(1)
+        return original(key)
+
+    store.artifacts.get = counting_get  # type: ignore[method-assign]
+    spec = DatasetVersionIn(
+        name="bomb",
+        digest="0" * 64,
+        size=size,
+        chunk_size=4096,
+        manifest=[digest] * repeats,
+        content_format="file",
+    )
+    return lambda: service.register(spec), reads
+
+
+def test_a_request_past_its_deadline_stops_reading_a_dataset_manifest(
+    server_store: Store,
+) -> None:
+    register, reads = _repeated_chunk_version(server_store, 1000, 1000 * 4096)
+    token = DEADLINE.set(time.monotonic() - 1)  # as in a request that already timed out
+    try:
+        with pytest.raises(TimeLimitError, match="time limit"):
+            register()
+    finally:
+        DEADLINE.reset(token)
+    assert reads == []
+
+
+def test_a_manifest_longer_than_its_declared_size_stops_being_read(server_store: Store) -> None:
+    register, reads = _repeated_chunk_version(server_store, 1000, 4096)
+    with pytest.raises(InvalidInputError, match="the chunks hold"):
+        register()
+    assert len(reads) == 2  # the declared size was passed at the second chunk

@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import time
-from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -15,6 +14,7 @@ from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vigil.deadline import DEADLINE, expired
 from vigil.errors import (
     BodyTimeoutError,
     PayloadTooLargeError,
@@ -95,11 +95,6 @@ class BodySizeLimit:
         )
         await send({"type": "http.response.body", "body": body})
 
-
-# The monotonic time by which the current request must have started its answer (None outside a
-# request). Set by `RequestTimeLimit`; read by the store's query guard in whatever thread runs
-# the request's work (the thread pool copies the request's context).
-DEADLINE: ContextVar[float | None] = ContextVar("vigil_request_deadline", default=None)
 
 _PLAIN_ENCODINGS = frozenset({b"", b"identity"})
 
@@ -216,8 +211,7 @@ class RequestTimeLimit:
 
 def _interrupt_when_late() -> int:
     """SQLite progress handler: non-zero aborts the running statement ('interrupted')."""
-    deadline = DEADLINE.get()
-    return 1 if deadline is not None and time.monotonic() > deadline else 0
+    return 1 if expired() else 0
 
 
 def _guard_sqlite(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

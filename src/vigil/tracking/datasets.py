@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
+from vigil import deadline
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
@@ -287,9 +288,12 @@ class DatasetService:
         whole = hashlib.sha256()
         size = 0
         for digest in spec.manifest:
+            deadline.check("reading the dataset version's chunks")
             chunk = self.store.artifacts.get(f"{CHUNK_PREFIX}/{digest}")
             whole.update(chunk)
             size += len(chunk)
+            if size > spec.size:  # no need to read on: it can no longer match
+                break
         if whole.hexdigest() != spec.digest or size != spec.size:
             raise InvalidInputError(
                 f"the chunks hold {size} bytes with sha256 {whole.hexdigest()}; the version "
