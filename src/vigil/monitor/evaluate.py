@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from vigil import deadline
 from vigil.errors import InvalidInputError, VigilError
 from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts, fixed
@@ -410,6 +411,7 @@ def backfill(
             if first >= closed:
                 _evaluate(session, run, [], closed)
             while first < closed:  # a chunk at a time: a long range is never one list
+                deadline.check("evaluating the backfill's windows")
                 chunk = [first + i * step for i in range(WINDOWS_PER_TRANSACTION)]
                 chunk = [s for s in chunk if s < closed]
                 results.extend(_evaluate(session, run, chunk, min(chunk[-1] + step, closed)))
