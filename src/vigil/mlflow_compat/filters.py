@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, true
 
 from vigil.mlflow_compat.errors import invalid
-from vigil.tracking.search import compare
+from vigil.tracking.search import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, compare
 
 _RUN_ATTRIBUTE_ALIASES = re.compile(
     r"\b(attributes?|attr|run)\.(created|Created|creation_time)\b|\b(attributes?|attr|run)\.`(Created|created)`"
@@ -84,6 +84,11 @@ def parse_simple(text: str | None) -> list[Clause]:
     """The clauses of `a = 'x' AND tags.k LIKE 'y%' AND n IN ('1', '2')`."""
     if not text or not text.strip():
         return []
+    if len(text) > MAX_FILTER_LENGTH:
+        raise invalid(
+            f"the filter has {len(text)} characters; at most {MAX_FILTER_LENGTH} are accepted",
+            filter=text[:100],
+        )
     clauses = []
     position = 0
     while position < len(text):
@@ -105,6 +110,10 @@ def parse_simple(text: str | None) -> list[Clause]:
         op = " ".join(match.group("op").lower().split())
         op = {"==": "=", "<>": "!="}.get(op, op)
         clauses.append(Clause(name, op, _literal(match.group("value"))))
+        if len(clauses) > MAX_FILTER_TERMS:
+            raise invalid(
+                f"the filter has more than {MAX_FILTER_TERMS} comparisons", filter=text[:100]
+            )
         position = match.end()
         if position < len(text):
             joined = _AND.match(text, position)

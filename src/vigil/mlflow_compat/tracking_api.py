@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from vigil.errors import ConflictError
+from vigil.errors import ConflictError, InvalidInputError
 from vigil.mlflow_compat import filters
 from vigil.mlflow_compat.errors import exists, invalid, missing
 from vigil.mlflow_compat.identity import run_tags, tag_updates
@@ -31,7 +31,9 @@ from vigil.mlflow_compat.wire import (
     pairs,
     strings,
     text,
+    time_ms,
 )
+from vigil.ranges import INT64_MAX, INT64_MIN, int64
 from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowLoggedModel
 from vigil.store.tracking_tables import (
@@ -85,8 +87,8 @@ def from_mlflow_status(status: str) -> RunStatus:
 def experiment_id_of(body: Payload, name: str = "experiment_id") -> int:
     raw = text(body, name)
     try:
-        return int(raw)
-    except ValueError:
+        return int64(int(raw), name)
+    except (ValueError, InvalidInputError):  # not a number, or one no experiment can have
         raise missing(f"No Experiment with id={raw} exists", experiment_id=raw) from None
 
 
@@ -359,7 +361,7 @@ class MlflowTracking:
             owner=self.user,
             parent_id=parent if parent and self._exists(parent) else None,
             tags=tags,
-            start_ms=integer(body, "start_time"),
+            start_ms=time_ms(body, "start_time"),
         )
         if RUN_NAME_TAG not in tags:
             self.service.log_batch(info.id, tags={RUN_NAME_TAG: info.name})
@@ -376,7 +378,7 @@ class MlflowTracking:
 
     def update_run(self, body: Payload) -> dict[str, Any]:
         status = optional_text(body, "status")
-        end_ms = integer(body, "end_time")
+        end_ms = time_ms(body, "end_time")
         name = optional_text(body, "run_name")
         with self.store.session() as session:
             row = self._run(session, body)
@@ -407,7 +409,7 @@ class MlflowTracking:
             text(body, "key"),
             number(body, "value"),
             integer(body, "step", 0) or 0,
-            integer(body, "timestamp", now_ms()) or now_ms(),
+            time_ms(body, "timestamp", now_ms()) or now_ms(),
         )
         if body.get("model_id"):
             key, value, step, timestamp = point
@@ -453,7 +455,7 @@ class MlflowTracking:
                 text(item, "key"),
                 number(item, "value"),
                 integer(item, "step", 0) or 0,
-                integer(item, "timestamp", stamp) or stamp,
+                time_ms(item, "timestamp", stamp) or stamp,
             )
             if item.get("model_id"):
                 # A run's metric linked to a logged model (MLflow 3 re-sends the run's points
@@ -572,7 +574,9 @@ class MlflowTracking:
 
     def search_runs(self, body: Payload) -> dict[str, Any]:
         experiment_ids = [
-            int(e) for e in strings(body, "experiment_ids") if e.lstrip("-").isdigit()
+            int(e)
+            for e in strings(body, "experiment_ids")
+            if e.lstrip("-").isdigit() and INT64_MIN <= int(e) <= INT64_MAX
         ]
         stages = VIEW_TYPES.get(str(body.get("run_view_type") or "ACTIVE_ONLY").upper())
         if stages is None:
@@ -687,7 +691,9 @@ class MlflowTracking:
         return {}
 
     def search_logged_models(self, body: Payload) -> dict[str, Any]:
-        experiment_ids = [int(e) for e in strings(body, "experiment_ids") if e.isdigit()]
+        experiment_ids = [
+            int(e) for e in strings(body, "experiment_ids") if e.isdigit() and int(e) <= INT64_MAX
+        ]
         max_results = integer(body, "max_results", 100) or 100
         offset = decode_page_token(optional_text(body, "page_token"))
         columns = {

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vigil.mlflow_compat.errors import invalid
+from vigil.ranges import EPOCH_MS_MAX, EPOCH_MS_MIN, INT64_MAX, INT64_MIN
 
 Payload = Mapping[str, Any]
 
@@ -48,9 +49,28 @@ def integer(body: Payload, name: str, default: int | None = None) -> int | None:
     try:
         if isinstance(value, bool):
             raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise invalid(f"parameter '{name}' must be an integer, got {value!r}") from None
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise invalid(
+            f"parameter '{name}' must fit in a 64-bit integer ({INT64_MIN} to {INT64_MAX}), "
+            f"got {value!r}",
+            parameter=name,
+        )
+    return number
+
+
+def time_ms(body: Payload, name: str, default: int | None = None) -> int | None:
+    """A time in milliseconds since the epoch, between the years 1 and 9999."""
+    value = integer(body, name, default)
+    if value is not None and not EPOCH_MS_MIN <= value <= EPOCH_MS_MAX:
+        raise invalid(
+            f"parameter '{name}' must be a time in milliseconds since the epoch between the "
+            f"years 1 and 9999 ({EPOCH_MS_MIN} to {EPOCH_MS_MAX}), got {value}",
+            parameter=name,
+        )
+    return value
 
 
 def number(body: Payload, name: str) -> float:

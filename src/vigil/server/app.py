@@ -7,15 +7,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigil.dashboard import install as install_dashboard
-from vigil.errors import PayloadTooLargeError, VigilError
+from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
 from vigil.server.deps import TokenCache
+from vigil.server.error_paths import without_paths
+from vigil.server.error_schema import ERROR_RESPONSES
+from vigil.server.json_body import guard_json_body, too_deep
 from vigil.server.limits import BodySizeLimit, RequestTimeLimit, guard_queries
 from vigil.server.metrics import Metrics, RequestMetrics
 from vigil.server.routers import (
@@ -41,6 +44,7 @@ from vigil.server.routers import (
 )
 from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
+from vigil.store.db_errors import classify, is_bind_overflow
 from vigil.store.repositories import TokenRepository
 
 logger = logging.getLogger("vigil.server")
@@ -89,8 +93,8 @@ def _validation_message(errors: list[Any]) -> str:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigilError)
-    async def vigil_error(_: Request, exc: VigilError) -> JSONResponse:
-        return _json_error(exc.status_code, exc.to_dict())
+    async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
+        return _json_error(exc.status_code, without_paths(request, exc.to_dict()))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -104,6 +108,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON parse of a body
+            deep = too_deep()
+            return _json_error(deep.status_code, deep.to_dict())
         codes = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLargeError.code}
         code = codes.get(exc.status_code, "http_error")
         message = str(exc.detail)
@@ -124,11 +131,37 @@ def _install_error_handlers(app: FastAPI) -> None:
         }
         return _json_error(500, body)
 
-    @app.exception_handler(OperationalError)
-    async def store_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
-        logger.warning("store error: %s", exc)
-        body = {"error": "store_unavailable", "message": "the store is busy or down; retry later"}
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        if not is_bind_overflow(exc):
+            return await internal_error(request, exc)
+        logger.warning("store refused %s %s: %s", request.method, request.url.path, exc)
+        error = InvalidInputError(
+            "a number in the request does not fit in a 64-bit integer "
+            "(-9223372036854775808 to 9223372036854775807)"
+        )
+        return _json_error(error.status_code, error.to_dict())
+
+    @app.exception_handler(StatementError)
+    async def store_error(request: Request, exc: StatementError) -> JSONResponse:
+        # Retry-After only for contention: a request the store refuses would fail again.
+        kind = classify(exc)
+        if kind == "contention":
+            logger.warning("store error: %s", exc.orig)
+            body = {
+                "error": "store_unavailable",
+                "message": "the store is busy or down; retry later",
+            }
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+        if kind == "request":
+            logger.warning("store refused %s %s: %s", request.method, request.url.path, exc.orig)
+            reason = str(exc.orig).splitlines()[0][:200] if str(exc.orig) else "out of range"
+            error = InvalidInputError(
+                f"the store cannot run this request ({reason}); ask for less, or use values "
+                "that fit 64-bit integers and the store's column sizes",
+            )
+            return _json_error(error.status_code, error.to_dict())
+        return await internal_error(request, exc)
 
 
 def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
@@ -159,6 +192,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
         summary="Monitoring for machine-learning models in production.",
         version="1",
         lifespan=lifespan,
+        dependencies=[Depends(guard_json_body)],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -169,7 +203,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     _install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.dashboard)
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)

@@ -91,7 +91,8 @@ class LocalArtifactStore(ArtifactStore):
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root):
             raise InvalidInputError(
-                f"artifact key {key!r} resolves to {path}, outside the artifact store {self.root}",
+                f"artifact key {key!r} leads outside the artifact store (through '..' or a "
+                "symbolic link)",
                 key=key,
             )
         return path
@@ -136,7 +137,7 @@ class LocalArtifactStore(ArtifactStore):
         try:
             return path.read_bytes()
         except FileNotFoundError:
-            raise NotFoundError(f"no artifact {key!r} in {self.root}", key=key) from None
+            raise NotFoundError(f"no artifact {key!r} in the artifact store", key=key) from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -191,7 +192,7 @@ class S3ArtifactStore(ArtifactStore):
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self._object(key))
         except self._client.exceptions.NoSuchKey:
-            raise NotFoundError(f"no artifact {key!r} in {self.url}", key=key) from None
+            raise NotFoundError(f"no artifact {key!r} in the artifact store", key=key) from None
         return response["Body"].read()
 
     def exists(self, key: str) -> bool:

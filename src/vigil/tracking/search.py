@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from vigil.errors import InvalidInputError
+from vigil.ranges import int64
 from vigil.store.tracking_tables import LatestMetric, Run, RunParam, RunTag
 
 Entity = Literal["metrics", "params", "tags", "attributes"]
@@ -56,6 +58,12 @@ ATTRIBUTES: dict[str, Any] = {
     "experiment_id": Run.experiment_id,
 }
 _NUMERIC_ATTRIBUTES = {"start_time", "end_time", "experiment_id"}
+# Bounds on one filter, so that every filter the parser accepts compiles to SQL the store can
+# run (SQLite refuses expression trees deeper than 1000 and more than 32766 parameters).
+MAX_FILTER_LENGTH = 10_000  # characters
+MAX_FILTER_DEPTH = 32  # nested parentheses
+MAX_FILTER_TERMS = 200  # comparisons
+MAX_FILTER_VALUES = 1_000  # values in all comparisons (IN lists count each value)
 _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
 _TOKEN = re.compile(
@@ -125,6 +133,15 @@ def _unquote(token: Token) -> str:
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.depth = 0
+        self.terms = 0
+        self.values = 0
+        if len(text) > MAX_FILTER_LENGTH:
+            raise InvalidInputError(
+                f"the filter has {len(text)} characters; at most {MAX_FILTER_LENGTH} are "
+                "accepted (search in several steps)",
+                filter=text[:100],
+            )
         self.tokens = tokenize(text)
         self.i = 0
 
@@ -176,10 +193,17 @@ class _Parser:
     def atom(self) -> Node:
         token = self.peek()
         if token is not None and token.kind == "punct" and token.text == "(":
+            if self.depth >= MAX_FILTER_DEPTH:
+                raise self.error(f"parentheses nest deeper than {MAX_FILTER_DEPTH} levels")
             self.i += 1
+            self.depth += 1
             node = self.or_expr()
             self.expect("punct", ")")
+            self.depth -= 1
             return node
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise self.error(f"more than {MAX_FILTER_TERMS} comparisons")
         return self.comparison()
 
     def identifier(self) -> tuple[Entity, str]:
@@ -220,6 +244,9 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise self.error("expected a value")
+        self.values += 1
+        if self.values > MAX_FILTER_VALUES:
+            raise self.error(f"more than {MAX_FILTER_VALUES} values")
         self.i += 1
         if token.kind == "number":
             return float(token.text)
@@ -309,6 +336,13 @@ def _check_values(node: Comparison) -> None:
             )
 
 
+def _whole(value: Any, field: str) -> int:
+    """A numeric attribute's value as the integer the store compares (64 bits at most)."""
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{field}: {value} is not a finite number", field=field)
+    return int64(int(value), field)
+
+
 def compile_filter(node: Node | None) -> ColumnElement[bool]:
     """A WHERE clause on `runs` for the filter's syntax tree."""
     if node is None:
@@ -321,7 +355,12 @@ def compile_filter(node: Node | None) -> ColumnElement[bool]:
     if node.entity == "attributes":
         column = ATTRIBUTES[node.key]
         if node.key in _NUMERIC_ATTRIBUTES:
-            value = tuple(int(v) for v in value) if isinstance(value, tuple) else int(value)
+            name = f"filter attributes.{node.key}"
+            value = (
+                tuple(_whole(v, name) for v in value)
+                if isinstance(value, tuple)
+                else _whole(value, name)
+            )
         elif node.key == "status":
             value = (
                 tuple(str(v).lower() for v in value)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from vigil.monitor import alerts
 from vigil.monitor.alerts import Alert, AlertState
 from vigil.server.deps import ReadAccess, SessionDep, WriteAccess
+from vigil.server.params import IdPath
 from vigil.store import service
 
 router = APIRouter(tags=["alerts"])
@@ -36,13 +37,13 @@ def list_alerts(
 
 
 @router.get("/api/v1/alerts/{alert_id}")
-def get_alert(_: ReadAccess, session: SessionDep, alert_id: int) -> Alert:
+def get_alert(_: ReadAccess, session: SessionDep, alert_id: IdPath) -> Alert:
     return service.read_only(session, lambda s: alerts.get_alert(s, alert_id))
 
 
 @router.post("/api/v1/alerts/{alert_id}/ack")
 def acknowledge(
-    principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
+    principal: WriteAccess, session: SessionDep, alert_id: IdPath, body: NoteIn | None = None
 ) -> Alert:
     """Acknowledge an open alert; the token's owner is recorded in its history."""
     return alerts.acknowledge(session, alert_id, principal.actor, body.note if body else "")
@@ -50,6 +51,6 @@ def acknowledge(
 
 @router.post("/api/v1/alerts/{alert_id}/resolve")
 def resolve(
-    principal: WriteAccess, session: SessionDep, alert_id: int, body: NoteIn | None = None
+    principal: WriteAccess, session: SessionDep, alert_id: IdPath, body: NoteIn | None = None
 ) -> Alert:
     return alerts.resolve(session, alert_id, principal.actor, body.note if body else "")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from vigil.monitor.versions import PREVIOUS, compare_versions
 from vigil.server.deps import ReadAccess, StoreDep
+from vigil.server.params import VersionPath
 
 router = APIRouter(tags=["registry"])
 
@@ -18,7 +19,7 @@ def version_comparison(
     _: ReadAccess,
     store: StoreDep,
     name: Annotated[str, Path(max_length=200)],
-    version: Annotated[int, Path(ge=1)],
+    version: VersionPath,
     against: Annotated[str, Query(max_length=200)] = PREVIOUS,
     top_k: Annotated[int, Query(ge=0, le=100)] = 3,
     method: Annotated[str | None, Query(max_length=100)] = None,

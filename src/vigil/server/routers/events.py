@@ -14,6 +14,7 @@ from vigil.events.dispatch import Dispatcher, EventSettings
 from vigil.events.outbox import EventsPage, list_events
 from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
 from vigil.monitor.settings import MonitorSettings
+from vigil.ranges import INT64_MAX
 from vigil.server.deps import AdminAccess, ReadAccess, SessionDep
 from vigil.server.outbound import OutboundPolicyDep
 from vigil.store import service
@@ -45,7 +46,9 @@ Name = Annotated[str, Path(max_length=200)]
 def get_events(
     _: ReadAccess,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="The cursor: the last event id seen.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=INT64_MAX, description="The cursor: the last event id seen.")
+    ] = 0,
     types: Annotated[
         str | None, Query(max_length=2000, description="Comma-separated event types.")
     ] = None,

@@ -42,6 +42,7 @@ from vigil.server.deps import (
     WriteAccess,
     authenticate,
 )
+from vigil.server.params import VersionPath
 from vigil.server.settings import ServerSettings
 from vigil.store import service
 from vigil.store.core import Store
@@ -254,7 +255,7 @@ def get_run_importances(
 def log_version_importances(
     principal: WriteAccess,
     name: str,
-    version: Annotated[int, Path(ge=1)],
+    version: VersionPath,
     body: ImportanceIn,
     session: SessionDep,
 ) -> ImportancesOut:
@@ -275,7 +276,7 @@ def log_version_importances(
 def get_version_importances(
     _: ReadAccess,
     name: str,
-    version: Annotated[int, Path(ge=1)],
+    version: VersionPath,
     session: SessionDep,
     method: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ImportancesOut:

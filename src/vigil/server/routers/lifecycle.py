@@ -11,7 +11,9 @@ from pydantic import BaseModel
 
 from vigil.lifecycle.live import MAX_POINTS, LivePage, live_metrics
 from vigil.monitor.definitions import WINDOW_SECONDS
+from vigil.ranges import EPOCH_MS_MAX, EPOCH_MS_MIN, INT64_MAX, INT64_MIN
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep
+from vigil.server.params import CountQuery
 from vigil.store import service
 from vigil.tracking.specs import DatasetVersionOut
 
@@ -28,9 +30,16 @@ def get_live_metrics(
     cursor: Annotated[
         str | None, Query(max_length=100_000, description="The previous answer's `cursor`.")
     ] = None,
-    since_step: Annotated[int | None, Query(description="Points with a higher step.")] = None,
+    since_step: Annotated[
+        int | None, Query(ge=INT64_MIN, le=INT64_MAX, description="Points with a higher step.")
+    ] = None,
     since_time: Annotated[
-        int | None, Query(description="Points logged after this time (ms since the epoch).")
+        int | None,
+        Query(
+            ge=EPOCH_MS_MIN,
+            le=EPOCH_MS_MAX,
+            description="Points logged after this time (ms since the epoch).",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 10_000,
 ) -> LivePage:
@@ -88,7 +97,7 @@ def retraining(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     persistence: Annotated[int, Query(ge=1, le=100)] = 2,
-    min_rows: Annotated[int, Query(ge=1)] = 1,
+    min_rows: CountQuery = 1,
     history: bool = False,
 ) -> dict[str, Any]:
     """How often the model's production windows drifted from the serving version's training

@@ -18,6 +18,8 @@ from fastapi.routing import APIRoute
 
 from vigil.errors import InvalidInputError, VigilError
 from vigil.mlflow_compat.errors import mlflow_error
+from vigil.server.error_paths import without_paths
+from vigil.server.json_body import METRIC_ROUTES, check_json, too_deep
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -33,7 +35,7 @@ class MlflowRoute(APIRoute):
                 return await handler(request)
             except VigilError as exc:
                 status, body = mlflow_error(exc)
-                return JSONResponse(body, status_code=status)
+                return JSONResponse(without_paths(request, body), status_code=status)
             except RequestValidationError as exc:
                 message = "; ".join(str(e.get("msg", "invalid")) for e in exc.errors()[:5])
                 body = {
@@ -61,10 +63,13 @@ async def mlflow_payload(request: Request) -> dict[str, Any]:
         if raw.strip():
             try:
                 body = json.loads(raw)
+            except RecursionError:
+                raise too_deep() from None
             except ValueError:
                 raise InvalidInputError("the request body is not JSON") from None
             if not isinstance(body, dict):
                 raise InvalidInputError("the request body must be a JSON object")
+            check_json(body, metric_values=request.url.path.endswith(METRIC_ROUTES))
             fields.update(body)
     return fields
 

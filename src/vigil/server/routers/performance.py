@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from vigil.performance import breakdown, service
 from vigil.performance.columns import PerformanceOptions, Task
 from vigil.server.deps import ReadAccess, StoreDep
+from vigil.server.params import CountQuery
 
 router = APIRouter(tags=["performance"])
 
@@ -160,7 +161,7 @@ def fairness(
     start: Start = None,
     end: End = None,
     version: Version = None,
-    min_rows: Annotated[int, Query(ge=1)] = 1,
+    min_rows: CountQuery = 1,
     task: TaskQuery = None,
     positive_class: Positive = None,
     threshold: Threshold = 0.5,
