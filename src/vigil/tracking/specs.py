@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field, field_validator
 
-from vigil.bounds import EpochMs
 from vigil.caps import MAX_MANIFEST_CHUNKS, MAX_METRIC_POINTS, MAX_NAMES, MAX_TAGS
+from vigil.ranges import EpochMs
 from vigil.report.notebook import NotebookResult, Tone
 
 if TYPE_CHECKING:
