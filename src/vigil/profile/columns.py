@@ -213,6 +213,15 @@ class NumericColumn:
         parts = column.null_count + column.nan_count + column.inf_count + column.finite_count
         st.no_more_than(parts, "nulls, NaNs, infinities and finite values", column.count, "count")
         st.no_more_than(column.quantiles.n, "quantile sketch count", column.count, "count")
+        extremes = column.min, column.max
+        if column.finite_count and not (
+            math.isfinite(column.min) and math.isfinite(column.max) and column.min <= column.max
+        ):
+            raise st.bad("min/max", "must be finite with min <= max", extremes)
+        if not column.finite_count and extremes != (math.inf, -math.inf):
+            raise st.bad(
+                "min/max", "of a column without finite values must be (inf, -inf)", extremes
+            )
         return column
 
     def to_dict(self) -> dict[str, Any]:
@@ -333,6 +342,18 @@ class DatetimeColumn:
         )
         st.no_more_than(column.null_count, "null_count", column.count, "count")
         st.no_more_than(column.quantiles.n, "quantile sketch count", column.count, "count")
+        extremes = column.min_us, column.max_us
+        if column.quantiles.is_empty:
+            if extremes != (None, None):
+                raise st.bad("min/max", "of a column without values must be null", extremes)
+            return column
+        sketched = column.quantiles.quantile(0.0), column.quantiles.quantile(1.0)
+        if None in extremes or column.min_us > column.max_us:  # type: ignore[operator]
+            raise st.bad("min/max", "must be set with min <= max", extremes)
+        if not st.MIN_MICROS <= sketched[0] <= sketched[1] <= st.MAX_MICROS:
+            raise st.bad(
+                "kll", "quantiles must be microseconds between the years 1 and 9999", sketched
+            )
         return column
 
     def to_dict(self) -> dict[str, Any]:

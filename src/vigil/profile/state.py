@@ -99,7 +99,10 @@ def triple(state: Mapping[str, Any], key: str) -> tuple[int, float, float]:
     value = get(state, key)
     if type(value) is not list or len(value) != 3:
         raise bad(key, "must be [count, mean, m2]", value)
-    return count_value(value[0], key), real_value(value[1], key), real_value(value[2], key)
+    moments = count_value(value[0], key), real_value(value[1], key), real_value(value[2], key)
+    if moments[2] < 0:  # a sum of squares (NaN and infinity pass: extreme data overflows)
+        raise bad(key, "must have a sum of squared deviations (m2) of at least 0", value)
+    return moments
 
 
 def counts_map(
