@@ -1,16 +1,20 @@
-"""List answers are bounded: a model's windows come a page at a time (issue 14, point 3)."""
+"""Answers are bounded or streamed: a model's windows come a page at a time, the predictions
+export a batch at a time (issue 14, point 3)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, log_batch
 from vigil.caps import MAX_PAGE
+from vigil.store.predictions import PredictionStore
 from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE
+from vigil.store.wire import CONTENT_TYPE, ipc_chunks, ipc_to_table, table_to_ipc
 
 HOUR = dt.timedelta(hours=1)
 
@@ -56,3 +60,39 @@ def test_a_page_larger_than_the_cap_is_refused(api: TestClient, tokens: dict[Sco
     )
     assert response.status_code == 422
     assert "limit" in response.json()["message"]
+
+
+def test_ipc_chunks_stream_a_reader_a_batch_at_a_time() -> None:
+    table = pa.table({"x": list(range(10_000)), "s": [str(i % 7) for i in range(10_000)]})
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=1000))
+    chunks = list(ipc_chunks(reader))
+    assert len(chunks) >= 10  # schema, ten batches, end of stream
+    assert max(len(c) for c in chunks) < len(table_to_ipc(table)) / 5
+    assert ipc_to_table(b"".join(chunks)).equals(table)
+
+
+def test_the_predictions_export_streams_without_building_the_whole_table(
+    api: TestClient, tokens: dict[Scope, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = auth(tokens[Scope.WRITE])
+    assert api.post("/api/v1/models", json=SPEC.model_dump(), headers=headers).is_success
+    for h in range(3):
+        batch = log_batch(50, seed=h, start=T0 + h * HOUR)
+        sent = api.post(
+            "/api/v1/models/churn/log",
+            content=batch.encode(),
+            headers={**headers, "Content-Type": CONTENT_TYPE},
+        )
+        assert sent.is_success, sent.text
+
+    def whole_table(*args: object, **kwargs: object) -> pa.Table:
+        raise AssertionError("the export built the whole table")
+
+    monkeypatch.setattr(PredictionStore, "joined", whole_table)
+    response = api.get("/api/v1/models/churn/predictions", headers=headers)
+    assert response.status_code == 200
+    table = ipc_to_table(response.content)
+    assert table.num_rows == 150
+    assert table.column("vigil_timestamp").to_pylist() == sorted(
+        table.column("vigil_timestamp").to_pylist()
+    )

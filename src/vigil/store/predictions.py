@@ -138,21 +138,21 @@ class PredictionStore:
     ) -> pa.Table:
         """Predictions with their latest label (`vigil_label`, null while none has arrived)."""
         with self._connect(model_id, start, end) as connection:
-            return connection.sql(
-                f"""
-                WITH latest AS (
-                    SELECT {ID_COLUMN},
-                           arg_max({LABEL_COLUMN}, {TIMESTAMP_COLUMN}) AS {LABEL_COLUMN},
-                           max({TIMESTAMP_COLUMN}) AS vigil_label_timestamp
-                    FROM labels GROUP BY {ID_COLUMN}
-                )
-                SELECT p.*, latest.{LABEL_COLUMN}, latest.vigil_label_timestamp
-                FROM predictions p LEFT JOIN latest ON p.{ID_COLUMN} = latest.{ID_COLUMN}
-                WHERE {_between("p.")}
-                ORDER BY p.{TIMESTAMP_COLUMN}
-                """,
-                params=_bounds(start, end),
-            ).to_arrow_table()
+            return _joined(connection, start, end).to_arrow_table()
+
+    @contextmanager
+    def joined_batches(
+        self,
+        model_id: int,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        *,
+        rows_per_batch: int = 65_536,
+    ) -> Iterator[pa.RecordBatchReader]:
+        """`joined` as a reader of batches of `rows_per_batch` rows, so that an export of any
+        size holds one batch in memory at a time (what the export route streams)."""
+        with self._connect(model_id, start, end) as connection:
+            yield _joined(connection, start, end).to_arrow_reader(rows_per_batch)
 
     def daily_volume(
         self, model_id: int, start: dt.datetime | None = None, end: dt.datetime | None = None
@@ -171,6 +171,26 @@ class PredictionStore:
                 _bounds(start, end),
             ).fetchall()
         return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
+
+
+def _joined(
+    connection: duckdb.DuckDBPyConnection, start: dt.datetime | None, end: dt.datetime | None
+) -> duckdb.DuckDBPyRelation:
+    return connection.sql(
+        f"""
+        WITH latest AS (
+            SELECT {ID_COLUMN},
+                   arg_max({LABEL_COLUMN}, {TIMESTAMP_COLUMN}) AS {LABEL_COLUMN},
+                   max({TIMESTAMP_COLUMN}) AS vigil_label_timestamp
+            FROM labels GROUP BY {ID_COLUMN}
+        )
+        SELECT p.*, latest.{LABEL_COLUMN}, latest.vigil_label_timestamp
+        FROM predictions p LEFT JOIN latest ON p.{ID_COLUMN} = latest.{ID_COLUMN}
+        WHERE {_between("p.")}
+        ORDER BY p.{TIMESTAMP_COLUMN}
+        """,
+        params=_bounds(start, end),
+    )
 
 
 def batch_of(key: str) -> str:

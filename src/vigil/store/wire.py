@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,40 @@ def table_to_ipc(table: pa.Table) -> bytes:
     with ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
+
+
+class _Drain:
+    """A write-only file whose written bytes are taken out piece by piece."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def ipc_chunks(reader: pa.RecordBatchReader) -> Iterator[bytes]:
+    """The Arrow IPC stream of `reader`, a batch at a time (the same bytes `table_to_ipc` makes
+    of the whole table), for a streamed response."""
+    drain = _Drain()
+    with ipc.new_stream(pa.PythonFile(drain, mode="w"), reader.schema) as writer:
+        yield drain.take()
+        for batch in reader:
+            writer.write_batch(batch)
+            yield drain.take()
+    yield drain.take()
 
 
 def ipc_to_table(blob: bytes) -> pa.Table:

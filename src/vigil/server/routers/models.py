@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from vigil.caps import MAX_PAGE
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
 from vigil.store import service
 from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
-from vigil.store.wire import table_to_ipc
+from vigil.store.wire import ipc_chunks
 
 router = APIRouter(tags=["models"])
 NEXT_START = "X-Vigil-Next-Start"
@@ -156,7 +158,12 @@ def predictions(
     start: Start = None,
     end: End = None,
 ) -> Response:
-    """Prediction rows in [start, end) with their latest label, as an Arrow IPC stream."""
+    """Prediction rows in [start, end) with their latest label, as an Arrow IPC stream, sent a
+    batch at a time (an export of any size never sits whole in the server's memory)."""
     model_id = service.read_only(session, lambda s: service.model_id(s, name))
-    table = store.predictions.joined(model_id, _utc(start), _utc(end))
-    return Response(table_to_ipc(table), media_type="application/vnd.apache.arrow.stream")
+
+    def chunks() -> Iterator[bytes]:
+        with store.predictions.joined_batches(model_id, _utc(start), _utc(end)) as reader:
+            yield from ipc_chunks(reader)
+
+    return StreamingResponse(chunks(), media_type="application/vnd.apache.arrow.stream")
