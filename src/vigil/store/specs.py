@@ -178,11 +178,14 @@ def _check_duration(value: str | None, info: ValidationInfo) -> str | None:
     return value
 
 
-Duration = Annotated[
-    str | None,
-    AfterValidator(_check_duration),
-    Field(max_length=20, description="A whole number and a unit: 90d, 12h, 2w."),
-]
+Duration = (
+    Annotated[
+        str,
+        AfterValidator(_check_duration),
+        Field(max_length=20, description="A whole number and a unit: 90d, 12h, 2w."),
+    ]
+    | None
+)
 
 
 class TokenIn(BaseModel):
