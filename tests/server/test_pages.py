@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, log_batch
 from vigil.caps import MAX_PAGE
+from vigil.client.transport import HttpTransport
 from vigil.store.predictions import PredictionStore
 from vigil.store.specs import Scope
 from vigil.store.wire import CONTENT_TYPE, ipc_chunks, ipc_to_table, table_to_ipc
@@ -96,3 +97,27 @@ def test_the_predictions_export_streams_without_building_the_whole_table(
     assert table.column("vigil_timestamp").to_pylist() == sorted(
         table.column("vigil_timestamp").to_pylist()
     )
+
+
+def test_kpis_come_in_bounded_pages_and_the_remote_client_reads_them_all(
+    api: TestClient, tokens: dict[Scope, str]
+) -> None:
+    headers = auth(tokens[Scope.WRITE])
+    # Seven values over five times: two times hold two values each.
+    hours = [0, 1, 1, 2, 3, 3, 4]
+    for i, h in enumerate(hours):
+        body = {"name": "revenue", "value": float(i), "timestamp": (T0 + h * HOUR).isoformat()}
+        assert api.post("/api/v1/kpis", json=body, headers=headers).status_code == 201
+    everything = api.get("/api/v1/kpis", headers=headers).json()
+    assert len(everything) == 7
+    first = api.get("/api/v1/kpis", params={"limit": "2"}, headers=headers)
+    assert len(first.json()) == 1  # the second value's time has a third value: not split
+    assert first.headers["X-Vigil-Next-Start"].startswith((T0 + HOUR).isoformat()[:19])
+
+    # The remote client follows the pages (here pages of 2 through this test client).
+    transport = HttpTransport("http://testserver", None, timeout=10, retries=0, backoff=0)
+    transport._http = api
+    api.headers.update(headers)
+    pages = transport._pages("/api/v1/kpis", {"limit": "2"})
+    assert [k["value"] for k in pages] == [k["value"] for k in everything]
+    assert [k.value for k in transport.kpis({})] == [k["value"] for k in everything]

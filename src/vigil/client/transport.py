@@ -169,17 +169,21 @@ class HttpTransport:
         response = self._request("POST", "/api/v1/kpis", json=body, attempts=attempts)
         return KpiOut.model_validate(response.json())
 
-    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        """Every page of the model's windows (the server answers a bounded page at a time)."""
-        windows: list[WindowOut] = []
+    def _pages(self, path: str, params: dict[str, str]) -> list[Any]:
+        """Every page of a list the server answers a bounded page at a time."""
+        items: list[Any] = []
         page = dict(params)
         while True:
-            response = self._request("GET", f"/api/v1/models/{_q(model)}/windows", params=page)
-            windows.extend(WindowOut.model_validate(w) for w in response.json())
+            response = self._request("GET", path, params=page)
+            items.extend(response.json())
             following = response.headers.get("X-Vigil-Next-Start")
             if not following:
-                return windows
+                return items
             page = {**page, "start": following}
+
+    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
+        pages = self._pages(f"/api/v1/models/{_q(model)}/windows", params)
+        return [WindowOut.model_validate(w) for w in pages]
 
     def segments(self, model: str) -> list[str]:
         response = self._request("GET", f"/api/v1/models/{_q(model)}/segments")
@@ -194,10 +198,7 @@ class HttpTransport:
         return ipc_to_table(response.content)
 
     def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        return [
-            KpiOut.model_validate(k)
-            for k in self._request("GET", "/api/v1/kpis", params=params).json()
-        ]
+        return [KpiOut.model_validate(k) for k in self._pages("/api/v1/kpis", params)]
 
     # experiment tracking ----------------------------------------------------------------------
 

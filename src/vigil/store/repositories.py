@@ -509,6 +509,7 @@ class KpiRepository:
         model_id: int | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        limit: int | None = None,
     ) -> Sequence[tuple[Kpi, str | None]]:
         query = select(Kpi, MonitoredModel.name).outerjoin(
             MonitoredModel, Kpi.model_id == MonitoredModel.id
@@ -521,5 +522,5 @@ class KpiRepository:
             query = query.where(Kpi.timestamp >= start)
         if end is not None:
             query = query.where(Kpi.timestamp < end)
-        rows = self.session.execute(query.order_by(Kpi.timestamp, Kpi.id)).all()
+        rows = self.session.execute(query.order_by(Kpi.timestamp, Kpi.id).limit(limit)).all()
         return [(kpi, model_name) for kpi, model_name in rows]

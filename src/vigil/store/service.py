@@ -313,9 +313,13 @@ def list_kpis(
     model: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    limit: int | None = None,
 ) -> list[KpiOut]:
+    """KPI values in time order; the first `limit`."""
     model_id = ModelRepository(session).get(model).id if model else None
-    rows = KpiRepository(session).list(name=name, model_id=model_id, start=start, end=end)
+    rows = KpiRepository(session).list(
+        name=name, model_id=model_id, start=start, end=end, limit=limit
+    )
     return [
         KpiOut(
             name=k.name,

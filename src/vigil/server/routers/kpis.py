@@ -7,10 +7,12 @@ import datetime as dt
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from vigil import kpi
+from vigil.caps import MAX_PAGE
 from vigil.server.deps import MetricsDep, ReadAccess, SessionDep, WriteAccess
+from vigil.server.pages import Limit, time_page
 from vigil.store import service
 from vigil.store.specs import KpiIn, KpiOut
 
@@ -31,14 +33,22 @@ def log_kpi(principal: WriteAccess, kpi: KpiIn, session: SessionDep, metrics: Me
 def list_kpis(
     _: ReadAccess,
     session: SessionDep,
+    response: Response,
     name: Annotated[str | None, Query(max_length=200)] = None,
     model: Annotated[str | None, Query(max_length=200)] = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    limit: Limit = MAX_PAGE,
 ) -> list[KpiOut]:
-    return service.read_only(
-        session, lambda s: service.list_kpis(s, name=name, model=model, start=start, end=end)
+    """KPI values in time order: at most `limit`; when more follow, the `X-Vigil-Next-Start`
+    header holds the `start` of the next page."""
+    kpis = service.read_only(
+        session,
+        lambda s: service.list_kpis(
+            s, name=name, model=model, start=start, end=end, limit=limit + 1
+        ),
     )
+    return time_page(kpis, limit, lambda k: k.timestamp, response)
 
 
 @router.get("/api/v1/kpis/series")

@@ -9,12 +9,12 @@ from fastapi.responses import StreamingResponse
 
 from vigil.caps import MAX_PAGE
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
+from vigil.server.pages import Limit, time_page
 from vigil.store import service
 from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
 from vigil.store.wire import ipc_chunks
 
 router = APIRouter(tags=["models"])
-NEXT_START = "X-Vigil-Next-Start"
 
 Start = Annotated[dt.datetime | None, Query(description="Inclusive start (ISO 8601, UTC).")]
 End = Annotated[dt.datetime | None, Query(description="Exclusive end (ISO 8601, UTC).")]
@@ -65,9 +65,7 @@ def list_windows(
     start: Start = None,
     end: End = None,
     segment: Segment = "",
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Most windows answered.")] = (
-        MAX_PAGE
-    ),
+    limit: Limit = MAX_PAGE,
 ) -> list[WindowOut]:
     """The model's windows: row counts and first/last arrival, oldest first.
 
@@ -86,15 +84,7 @@ def list_windows(
             limit=limit + 1,
         ),
     )
-    if len(windows) <= limit:
-        return windows
-    following = windows[limit].start
-    page = [w for w in windows[:limit] if w.start != following] or windows[:limit]
-    if page[-1].start != following:
-        response.headers[NEXT_START] = following.isoformat()
-    else:  # more than `limit` versions in one window: the others of that window are left out
-        response.headers[NEXT_START] = (following + dt.timedelta(microseconds=1)).isoformat()
-    return page
+    return time_page(windows, limit, lambda w: w.start, response)
 
 
 @router.get("/api/v1/models/{name}/segments")
