@@ -16,7 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.live_api.live_api import SCOPES, LiveApi, live_api
+from tests.server.live_api import SCOPES, LiveApi, live_api
 from vigil.server import ServerSettings, create_app
 from vigil.store.specs import Scope
 from vigil.store.wire import CONTENT_TYPE
