@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from vigil.mlflow_compat.artifacts_api import MlflowArtifacts
 from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
+from vigil.server.params import BINARY_ANSWER
 from vigil.server.routers.mlflow_common import MlflowRoute, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
@@ -27,7 +28,7 @@ async def upload(
     return answer({})
 
 
-@router.get(ROOT + "/{artifact_path:path}")
+@router.get(ROOT + "/{artifact_path:path}", response_class=Response, responses=BINARY_ANSWER)
 def download(_: ReadAccess, artifact_path: ArtifactPath, store: StoreDep) -> Response:
     data = MlflowArtifacts(store).get(artifact_path)
     return Response(content=data, media_type="application/octet-stream")

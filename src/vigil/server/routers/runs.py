@@ -10,6 +10,7 @@ from pydantic_core import to_json
 
 from vigil.mlflow_compat.identity import tag_updates
 from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
+from vigil.server.params import BINARY_ANSWER
 from vigil.tracking.service import TrackingService, check_artifact_path
 from vigil.tracking.specs import (
     ArtifactOut,
@@ -136,7 +137,9 @@ def list_artifacts(_: ReadAccess, run_id: RunId, store: StoreDep) -> list[Artifa
     return TrackingService(store).list_artifacts(run_id)
 
 
-@router.get("/api/v1/runs/{run_id}/artifacts/file")
+@router.get(
+    "/api/v1/runs/{run_id}/artifacts/file", response_class=Response, responses=BINARY_ANSWER
+)
 def get_artifact(_: ReadAccess, run_id: RunId, path: ArtifactPath, store: StoreDep) -> Response:
     data = TrackingService(store).get_artifact(run_id, check_artifact_path(path))
     return Response(content=data, media_type="application/octet-stream")
