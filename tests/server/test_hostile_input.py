@@ -284,3 +284,9 @@ def test_error_answers_never_show_the_servers_paths(live_api: LiveApi) -> None:
         assert artifacts not in answer.text, answer.text[:500]
         assert store not in answer.text, answer.text[:500]
         assert str(live_api.root) not in answer.text, answer.text[:500]
+
+
+def test_an_mlflow_parameter_refused_by_validation_is_named(live_api: LiveApi) -> None:
+    response = _send(live_api, "GET", "/api/2.0/mlflow/logged-models/" + "m" * 100)
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    _refused(response, "path.model_id")

@@ -90,7 +90,7 @@ _SCALARS = st.one_of(
     _SPECIAL,
     _FILTERS,
     st.integers(),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30),
     st.booleans(),
     st.none(),

@@ -14,7 +14,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.server.live_api import SCOPES, LiveApi, live_api
 from vigil.server import ServerSettings, create_app
@@ -26,7 +30,7 @@ __all__ = ["live_api"]
 pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 5  # per operation in the fuzzing phase; the coverage phase adds its own cases
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
 
 def _document() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from vigil.dashboard import install as install_dashboard
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
 from vigil.server.deps import TokenCache
 from vigil.server.error_paths import without_paths
-from vigil.server.error_schema import ERROR_RESPONSES
+from vigil.server.error_schema import ERROR_RESPONSES, validation_message
 from vigil.server.json_body import guard_json_body, too_deep
 from vigil.server.limits import BodySizeLimit, RequestTimeLimit, guard_queries
 from vigil.server.metrics import Metrics, RequestMetrics
@@ -83,14 +83,6 @@ def _json_error(status_code: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
 
 
-def _validation_message(errors: list[Any]) -> str:
-    parts = []
-    for error in errors[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is invalid"
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
@@ -101,7 +93,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         body = {
             "error": "invalid_input",
-            "message": _validation_message(errors),
+            "message": validation_message(errors),
             "details": {"errors": errors},
         }
         return _json_error(422, body)

@@ -7,6 +7,7 @@ the MLflow routes (which add MLflow's `error_code`) render exactly this shape.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,3 +33,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "ran out of its time limit; 500: a fault of the server, see its log.",
     },
 }
+
+
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
+    """Pydantic's errors as one line naming each field: `body.name: Field required; ...`."""
+    parts = []
+    for error in errors[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is invalid"

@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from vigil.errors import InvalidInputError, VigilError
 from vigil.mlflow_compat.errors import mlflow_error
 from vigil.server.error_paths import without_paths
+from vigil.server.error_schema import validation_message
 from vigil.server.json_body import METRIC_ROUTES, check_json, too_deep
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -37,7 +38,7 @@ class MlflowRoute(APIRoute):
                 status, body = mlflow_error(exc)
                 return JSONResponse(without_paths(request, body), status_code=status)
             except RequestValidationError as exc:
-                message = "; ".join(str(e.get("msg", "invalid")) for e in exc.errors()[:5])
+                message = validation_message(exc.errors())
                 body = {
                     "error_code": "INVALID_PARAMETER_VALUE",
                     "message": message,
