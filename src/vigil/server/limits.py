@@ -124,12 +124,12 @@ def _retrieve(task: asyncio.Future[None]) -> None:
 class RequestTimeLimit:
     """Give every request `seconds` until its answer starts, and refuse compressed bodies.
 
-    Past the limit the client gets a 504 JSON error naming it (408 if its body had not fully
-    arrived), and the request's work is cancelled: awaiting code stops at once; work in the thread
-    pool cannot be killed, but its SQL is interrupted by `guard_queries`. A streaming answer that
-    started in time runs to its end. A late 5xx (the interrupted query's error) is replaced by the
-    time-limit error, so the client learns which limit it hit. The limit is a 408 instead when
-    the server was waiting for the request's body at that moment (a slow or stalled upload).
+    Past the limit the client gets a 504 JSON error naming it (a 408 when the server was waiting
+    for the request's body at that moment: a slow or stalled upload), and the request's work is
+    cancelled: awaiting code stops at once; work in the thread pool cannot be killed, but its SQL
+    is interrupted by `guard_queries` and loops that call `vigil.deadline.check` stop. A streaming
+    answer that started in time runs to its end. A late 5xx (the interrupted query's error) is
+    replaced by the time-limit error, so the client learns which limit it hit.
     """
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
