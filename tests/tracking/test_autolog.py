@@ -216,3 +216,10 @@ def test_xgboost_and_lightgbm_fits_are_recorded_with_their_importances(
         importances = vigil.explain.get_importance(run=run.info.run_id, store=logging_to)
         assert importances is not None
         assert set(importances) == {"age", "spend"}
+
+
+def test_run_info_answers_to_mlflows_names(logging_to: Store) -> None:
+    with vigil.start_run("auto", "named", store=logging_to, system_metrics=False) as run:
+        pass
+    assert run.info.run_id == run.id
+    assert run.info.run_name == "named"

@@ -55,6 +55,16 @@ class RunInfo(_Frozen):
     lifecycle_stage: str
 
     @property
+    def run_id(self) -> str:
+        """The run's id under MLflow's name (`run.info.run_id`)."""
+        return self.id
+
+    @property
+    def run_name(self) -> str:
+        """The run's name under MLflow's name (`run.info.run_name`)."""
+        return self.name
+
+    @property
     def start_time(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.start_ms / 1000, dt.UTC)
 
