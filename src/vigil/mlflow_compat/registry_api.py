@@ -27,7 +27,7 @@ from vigil.mlflow_compat.artifacts_api import MlflowArtifacts, clean_path, regis
 from vigil.mlflow_compat.errors import exists, invalid, missing
 from vigil.mlflow_compat.tracking_api import run_artifact_folder
 from vigil.mlflow_compat.wire import Payload, integer, key_values, optional_text, pairs, text
-from vigil.registry.archives import check_folder
+from vigil.registry.archives import DEFAULT_LIMITS, ArchiveLimits, check_folder
 from vigil.registry.packaging import pack
 from vigil.registry.repository import alias_row, aliases_of, find_model, version_row
 from vigil.registry.service import Registry
@@ -55,11 +55,11 @@ def _version_number(body: Payload) -> int:
 class MlflowRegistry:
     """MLflow's registry operations on a Vigil store, recorded as done by `user`."""
 
-    def __init__(self, store: Store, user: str) -> None:
+    def __init__(self, store: Store, user: str, *, limits: ArchiveLimits = DEFAULT_LIMITS) -> None:
         self.store = store
         self.user = user
         self.registry = Registry(store, actor=user)
-        self.artifacts = MlflowArtifacts(store)
+        self.artifacts = MlflowArtifacts(store, limits=limits)
 
     # JSON shapes ------------------------------------------------------------------------------
 

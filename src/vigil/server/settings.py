@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+
+if TYPE_CHECKING:
+    from vigil.registry.archives import ArchiveLimits
 
 
 class ServerSettings(BaseSettings):
@@ -84,3 +89,10 @@ class ServerSettings(BaseSettings):
         description="Most bytes a registered tar.gz folder or skops zip may decompress to; "
         "decompression stops and the registration is a 413 past it.",
     )
+
+    @property
+    def archive_limits(self) -> ArchiveLimits:
+        """What an uploaded archive may hold (`max_archive_members`, `max_archive_bytes`)."""
+        from vigil.registry.archives import ArchiveLimits
+
+        return ArchiveLimits(self.max_archive_members, self.max_archive_bytes)

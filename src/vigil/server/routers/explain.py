@@ -127,8 +127,7 @@ class _ModelCache:
 def _cache(request: Request, settings: ServerSettings) -> _ModelCache:
     cache = getattr(request.app.state, "explain_models", None)
     if cache is None:
-        limits = ArchiveLimits(settings.max_archive_members, settings.max_archive_bytes)
-        cache = request.app.state.explain_models = _ModelCache(limits)
+        cache = request.app.state.explain_models = _ModelCache(settings.archive_limits)
     assert isinstance(cache, _ModelCache)
     return cache
 

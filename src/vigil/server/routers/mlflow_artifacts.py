@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from vigil.mlflow_compat.artifacts_api import MlflowArtifacts
-from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
+from vigil.server.deps import BodyDep, ReadAccess, SettingsDep, StoreDep, WriteAccess
 from vigil.server.params import BINARY_ANSWER
 from vigil.server.routers.mlflow_common import MlflowRoute, answer
 
@@ -22,15 +22,22 @@ ArtifactPath = Annotated[str, Path(min_length=1, max_length=1000)]
 
 @router.put(ROOT + "/{artifact_path:path}")
 async def upload(
-    _: WriteAccess, artifact_path: ArtifactPath, body: BodyDep, store: StoreDep
+    _: WriteAccess,
+    artifact_path: ArtifactPath,
+    body: BodyDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
-    await run_in_threadpool(MlflowArtifacts(store).put, artifact_path, body)
+    artifacts = MlflowArtifacts(store, limits=settings.archive_limits)
+    await run_in_threadpool(artifacts.put, artifact_path, body)
     return answer({})
 
 
 @router.get(ROOT + "/{artifact_path:path}", response_class=Response, responses=BINARY_ANSWER)
-def download(_: ReadAccess, artifact_path: ArtifactPath, store: StoreDep) -> Response:
-    data = MlflowArtifacts(store).get(artifact_path)
+def download(
+    _: ReadAccess, artifact_path: ArtifactPath, store: StoreDep, settings: SettingsDep
+) -> Response:
+    data = MlflowArtifacts(store, limits=settings.archive_limits).get(artifact_path)
     return Response(content=data, media_type="application/octet-stream")
 
 

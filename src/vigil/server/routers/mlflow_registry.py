@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from vigil.mlflow_compat.registry_api import MlflowRegistry
-from vigil.server.deps import ReadAccess, StoreDep, WriteAccess
+from vigil.server.deps import ReadAccess, SettingsDep, StoreDep, WriteAccess
 from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])
@@ -45,15 +45,21 @@ _CALLS: list[tuple[str, str, bool, Call]] = [
 
 
 def _read_route(call: Call) -> Callable[..., JSONResponse]:
-    def endpoint(principal: ReadAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowRegistry(store, principal.actor), body))
+    def endpoint(
+        principal: ReadAccess, body: Payload, store: StoreDep, settings: SettingsDep
+    ) -> JSONResponse:
+        registry = MlflowRegistry(store, principal.actor, limits=settings.archive_limits)
+        return answer(call(registry, body))
 
     return endpoint
 
 
 def _write_route(call: Call) -> Callable[..., JSONResponse]:
-    def endpoint(principal: WriteAccess, body: Payload, store: StoreDep) -> JSONResponse:
-        return answer(call(MlflowRegistry(store, principal.actor), body))
+    def endpoint(
+        principal: WriteAccess, body: Payload, store: StoreDep, settings: SettingsDep
+    ) -> JSONResponse:
+        registry = MlflowRegistry(store, principal.actor, limits=settings.archive_limits)
+        return answer(call(registry, body))
 
     return endpoint
 

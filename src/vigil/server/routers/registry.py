@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from vigil.caps import MAX_TAGS
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.registry import Gates, Registry
-from vigil.registry.archives import ArchiveLimits
 from vigil.registry.packaging import packed_from_upload
 from vigil.registry.types import (
     Lifecycle,
@@ -177,8 +176,7 @@ def create_version(
     from vigil.profile import DatasetProfile
 
     data = _read_upload(store, spec.upload_id)
-    limits = ArchiveLimits(settings.max_archive_members, settings.max_archive_bytes)
-    packed = packed_from_upload(data, spec.format, spec.source_name, limits)
+    packed = packed_from_upload(data, spec.format, spec.source_name, settings.archive_limits)
     profile = None
     if spec.profile_upload_id is not None:
         profile = DatasetProfile.from_bytes(_read_upload(store, spec.profile_upload_id))
