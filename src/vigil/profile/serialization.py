@@ -20,6 +20,7 @@ from vigil.profile import state as st
 from vigil.profile.columns import StringColumn, column_from_state
 from vigil.profile.profile import DatasetProfile, Window
 from vigil.profile.sketches import DistinctSketch
+from vigil.profile.trust import decoding, remember
 
 MAGIC = b"VGPF"
 FORMAT_VERSION = 1
@@ -70,7 +71,9 @@ def encode_profile(profile: DatasetProfile) -> bytes:
     # Level 1: within 1% of level 6's size on sketch-heavy profiles, in 60% of the time (every
     # upload into a window re-encodes its merged profile).
     body = zlib.compress(msgpack.packb(payload, use_bin_type=True), 1)
-    return _HEADER.pack(MAGIC, FORMAT_VERSION, zlib.crc32(body)) + body
+    blob = _HEADER.pack(MAGIC, FORMAT_VERSION, zlib.crc32(body)) + body
+    remember(blob)
+    return blob
 
 
 def decode_profile(blob: bytes) -> DatasetProfile:
@@ -99,7 +102,8 @@ def decode_profile(blob: bytes) -> DatasetProfile:
         raise SerializationError("profile bytes are corrupt: checksum mismatch")
     try:
         payload = msgpack.unpackb(_inflate(body), **_UNPACK_LIMITS)
-        return _from_payload(payload)
+        with decoding(blob):
+            return _from_payload(payload)
     except SerializationError:
         raise
     except Exception as exc:  # malformed structure inside a payload whose checksum matched

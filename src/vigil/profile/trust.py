@@ -1,0 +1,75 @@
+"""Profile bytes this process wrote itself, decoded without checking them again.
+
+Every upload into a window decodes the window's stored profile, merges the new one in and encodes
+the result, so the same process decodes, again and again, bytes it wrote a moment before from
+sketches it had already checked. Those bytes need no second structural check or sandbox round
+trip. This process remembers the digests of the last `CAPACITY` profiles it encoded; a profile
+whose bytes match one is decoded trusting its sketches. Any other bytes (a client's upload, a
+window another server process wrote, a blob stored by an older version) get every check.
+
+The memory is per process, like the CPC sandbox: a digest says "these exact bytes came out of
+this process's own encoder", which nothing a client sends can make true.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+CAPACITY = 4096
+"""Profiles remembered: the windows being written to at once, with room to spare (~0.3 MB)."""
+
+_TRUSTED: ContextVar[bool] = ContextVar("vigil_profile_bytes_trusted", default=False)
+
+
+class _Written:
+    """A bounded, thread-safe set of digests, oldest forgotten first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._digests: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, blob: bytes) -> None:
+        digest = _digest(blob)
+        with self._lock:
+            self._digests[digest] = None
+            self._digests.move_to_end(digest)
+            while len(self._digests) > self.capacity:
+                self._digests.popitem(last=False)
+
+    def __contains__(self, blob: bytes) -> bool:
+        digest = _digest(blob)
+        with self._lock:
+            return digest in self._digests
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+WRITTEN = _Written(CAPACITY)
+
+
+def remember(blob: bytes) -> None:
+    """Note that this process encoded `blob`."""
+    WRITTEN.add(blob)
+
+
+@contextmanager
+def decoding(blob: bytes) -> Iterator[None]:
+    """Decode inside this block: sketches are trusted when this process wrote `blob`."""
+    token = _TRUSTED.set(blob in WRITTEN)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
+def trusted() -> bool:
+    """Whether the profile being decoded is one this process wrote (skip re-checking it)."""
+    return _TRUSTED.get()
