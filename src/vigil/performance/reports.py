@@ -43,6 +43,17 @@ def _chart(
     return line_chart_svg(starts, series, y_label=label) if series else ""
 
 
+def _window_fields(w: WindowPerformance | EstimatedWindow) -> dict[str, Any]:
+    """A window's bounds, its predictions and how many of them have labels (and the share)."""
+    return {
+        "start": w.start,
+        "end": w.end,
+        "n_predictions": w.n_predictions,
+        "n_labelled": w.n_labelled,
+        "coverage": w.coverage,
+    }
+
+
 def _layout(layout: Layout | None) -> dict[str, Any]:
     if layout is None:
         return {
@@ -89,11 +100,7 @@ class RealizedReport(NotebookResult):
         names = _metric_names(self.layout)
         return [
             {
-                "start": w.start,
-                "end": w.end,
-                "n_predictions": w.n_predictions,
-                "n_labelled": w.n_labelled,
-                "coverage": w.coverage,
+                **_window_fields(w),
                 **_values(w.metrics, names),
             }
             for w in self.windows
@@ -119,11 +126,7 @@ class RealizedReport(NotebookResult):
             **_layout(self.layout),
             "windows": [
                 {
-                    "start": w.start,
-                    "end": w.end,
-                    "n_predictions": w.n_predictions,
-                    "n_labelled": w.n_labelled,
-                    "coverage": w.coverage,
+                    **_window_fields(w),
                     "metrics": _metrics(w.metrics),
                 }
                 for w in self.windows
@@ -179,11 +182,7 @@ class EstimatedReport(NotebookResult):
             realized = _values(w.realized, ESTIMATED_METRICS)
             rows.append(
                 {
-                    "start": w.start,
-                    "end": w.end,
-                    "n_predictions": w.n_predictions,
-                    "n_labelled": w.n_labelled,
-                    "coverage": w.coverage,
+                    **_window_fields(w),
                     **{f"estimated_{m}": v for m, v in estimated.items()},
                     **{f"realized_{m}": v for m, v in realized.items()},
                 }
@@ -219,11 +218,7 @@ class EstimatedReport(NotebookResult):
             },
             "windows": [
                 {
-                    "start": w.start,
-                    "end": w.end,
-                    "n_predictions": w.n_predictions,
-                    "n_labelled": w.n_labelled,
-                    "coverage": w.coverage,
+                    **_window_fields(w),
                     "estimated": _metrics(w.estimated),
                     "realized": _metrics(w.realized),
                 }
