@@ -66,7 +66,7 @@ def customers(
     score = np.clip(churn_p + rng.normal(0, 0.05, n), 0, 1).round(4)
     return pa.table(
         {
-            "customer_id": pa.array([f"C{v:08d}" for v in rng.integers(0, 10**8, n)]),
+            "customer_id": pa.array(_unique_ids(rng.integers(0, 10**8, n))),
             "seen_at": pa.array(seen, type=pa.timestamp("us", tz="UTC")),
             "age": age,
             "tenure_months": tenure.astype(np.int64),
@@ -83,6 +83,18 @@ def customers(
             "churned": churned,
         }
     )
+
+
+def _unique_ids(values: np.ndarray) -> list[str]:
+    """Customer ids, each once per table: a repeated draw gets a suffix (an upload names each
+    row once; the server refuses an id twice in one upload)."""
+    seen: dict[int, int] = {}
+    ids = []
+    for value in values.tolist():
+        repeats = seen.get(value, 0)
+        seen[value] = repeats + 1
+        ids.append(f"C{value:08d}" if repeats == 0 else f"C{value:08d}-{repeats}")
+    return ids
 
 
 def training_set(rows: int, seed: int) -> pa.Table:

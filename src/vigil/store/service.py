@@ -171,10 +171,10 @@ def _refuse_duplicate_ids(ids: pa.ChunkedArray, *, labels: bool) -> None:
     counts = pc.value_counts(ids).flatten()
     repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
     first = repeated[0].as_py()
-    what = "labels" if labels else "rows"
+    what = "each row's label" if labels else "each row"
     raise InvalidInputError(
         f"{ID_COLUMN} {first!r} appears more than once in this upload ({len(ids) - distinct} "
-        f"repeated ids); send each row's {what} once",
+        f"repeated ids); send {what} once",
         id=first,
         repeated=len(ids) - distinct,
     )
