@@ -149,3 +149,17 @@ def test_help_lists_every_command_whole(
     assert "..." not in listing
     if not group:
         assert "Generate a model's training data and 30 days of traffic" in listing
+
+
+def test_the_server_refuses_a_store_it_cannot_use_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["server", "--store", "bogus://x"]) == 2
+    err = capsys.readouterr().err
+    assert "names backend 'bogus'" in err
+    assert "Traceback" not in err
+    assert main(["server", "--store", "postgresql://postgres@127.0.0.1:1/vigil"]) == 2
+    assert capsys.readouterr().err.startswith("error: cannot use the store:")
+    missing = tmp_path / "nowhere" / "vigil.db"
+    assert main(["db", "upgrade", "--store", f"sqlite:///{missing}"]) == 2
+    assert not missing.parent.exists()

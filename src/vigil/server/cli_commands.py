@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.cli.common import FullHelpGroup, store_option
+from vigil.config import DEFAULT_ARTIFACTS_URL
 from vigil.errors import VigilError
 from vigil.store.specs import Scope
 
@@ -39,16 +40,6 @@ def _session(store_url: str) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
-
-
-store_option = click.option(
-    "--store",
-    "store_url",
-    envvar="VIGIL_STORE_URL",
-    default=DEFAULT_STORE_URL,
-    show_default=True,
-    help="Store URL: sqlite:///path/vigil.db or postgresql://user@host/db.",
-)
 
 
 @click.command("server")
@@ -89,6 +80,7 @@ def server_command(
     from vigil.server.settings import ServerSettings
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    _check_store(store_url)
     settings = ServerSettings(
         store_url=store_url,
         artifacts_url=artifacts_url,
@@ -99,7 +91,23 @@ def server_command(
     serve(settings, log_level=log_level)
 
 
-@click.group("token")
+def _check_store(store_url: str) -> None:
+    """Refuse to start on a store URL that is not one, or a database that cannot be reached,
+    with one line (exit 2) before the server starts, not a traceback from its start-up."""
+    from vigil.store.db import create_store_engine
+
+    try:
+        engine = create_store_engine(store_url)
+    except VigilError as exc:
+        fail(exc)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+@click.group("token", cls=FullHelpGroup)
 def token_group() -> None:
     """Create, list, rotate and revoke API tokens."""
 
@@ -230,7 +238,7 @@ def token_revoke(store_url: str, token_id: str) -> None:
     click.echo(f"token {token_id} revoked")
 
 
-@click.group("db")
+@click.group("db", cls=FullHelpGroup)
 def db_group() -> None:
     """Manage the store's database."""
 
