@@ -180,14 +180,16 @@ async def authenticate(
 class ScopeRequirement:
     """A dependency that lets a request through only with a token of `scope` or above."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, *, hint: str = "") -> None:
         self.scope = scope
+        self.hint = hint  # said after the refusal, e.g. where to do it instead
 
     async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.scope.allows(self.scope):
             raise PermissionDeniedError(
                 f"this endpoint needs a token with scope {self.scope.value!r}; "
-                f"the token given has scope {principal.scope.value!r}",
+                f"the token given has scope {principal.scope.value!r}"
+                + (f"; {self.hint}" if self.hint else ""),
                 required=self.scope.value,
                 given=principal.scope.value,
             )

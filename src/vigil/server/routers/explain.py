@@ -40,7 +40,6 @@ from vigil.server.deps import (
     SettingsDep,
     StoreDep,
     WriteAccess,
-    authenticate,
 )
 from vigil.server.params import VersionPath
 from vigil.server.settings import ServerSettings
@@ -153,23 +152,15 @@ class ServerSideExplainDisabledError(PermissionDeniedError):
     code = "server_side_explain_disabled"
 
 
-class _ExplainAccess(ScopeRequirement):
-    """Write scope, with an answer that says where to explain instead (a route that loads a
-    model is never open to a read token)."""
-
-    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if not principal.scope.allows(self.scope):
-            raise PermissionDeniedError(
-                f"server-side explanation needs a token with scope {self.scope.value!r} (and an "
-                f"admin to enable it); the token given has scope {principal.scope.value!r}; "
-                f"{HINT}",
-                required=self.scope.value,
-                given=principal.scope.value,
-            )
-        return principal
-
-
-ExplainAccess = Annotated[Principal, Depends(_ExplainAccess(Scope.WRITE))]
+# A route that loads a model is never open to a read token; the refusal says where to explain.
+ExplainAccess = Annotated[
+    Principal,
+    Depends(
+        ScopeRequirement(
+            Scope.WRITE, hint=f"server-side explanation also needs an admin to enable it; {HINT}"
+        )
+    ),
+]
 
 
 @router.post("/api/v1/explain", response_model=None)
