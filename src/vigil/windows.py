@@ -1,0 +1,513 @@
+"""The one time grid: how time is cut into windows, for profiles, models, monitors and pages.
+
+A `Grid` is an immutable value, parsed from the strings users and the store write:
+
+- `"hour"`, and fixed lengths such as `"15m"`, `"6h"` or `"3d"` (at least a minute, whole
+  seconds): absolute durations on the UTC clock, aligned on the Unix epoch (1970-01-01 00:00
+  UTC), so a day's length divides into them evenly and windows stored before this module keep
+  their bounds;
+- `"day"`, `"week"`, `"month"`, `"quarter"`, `"year"`: calendar windows starting at midnight,
+  weeks on Mondays (in UTC, 1970-01-05 is the first Monday), months and years as the calendar
+  has them (28 to 31 days, 365 or 366), optionally in an IANA time zone (`"day@Europe/Oslo"`),
+  where a day starts at local midnight and lasts 23 or 25 hours when the clocks change.
+
+Times go in and come out as aware UTC datetimes (a naive datetime is read as UTC): the time zone
+moves where windows start, storage stays in UTC.
+
+>>> grid = Grid.parse("month@Europe/Oslo")
+>>> [t.isoformat() for t in grid.window_of(dt.datetime(2026, 3, 15, tzinfo=dt.UTC))]
+['2026-02-28T23:00:00+00:00', '2026-03-31T22:00:00+00:00']
+>>> grid.label(dt.datetime(2026, 3, 15, tzinfo=dt.UTC)), grid.to_str()
+('2026-03', 'month@Europe/Oslo')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
+
+from vigil.errors import InvalidInputError
+
+Unit = Literal["hour", "day", "week", "month", "quarter", "year", "fixed"]
+UNITS: tuple[str, ...] = get_args(Unit)
+CALENDAR_UNITS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
+"""The units that start at local midnight, and so move with a time zone."""
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""Where hours, days (in UTC) and fixed lengths are aligned."""
+ORIGIN = dt.datetime(1970, 1, 5, tzinfo=dt.UTC)
+"""Where weeks (in UTC) are aligned: the first Monday after the epoch."""
+
+MIN_STEP = dt.timedelta(seconds=60)
+MAX_STEP = dt.timedelta(days=366)
+"""Fixed lengths allowed: a minute to a leap year (longer spans are what `"year"` is for)."""
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu"})
+_ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
+_FIXED = re.compile(r"([1-9][0-9]{0,9})([smhd])")
+_MIN_DAYS = {"day": 0.9, "week": 6.9, "month": 27.9, "quarter": 88.9, "year": 364.9}
+_MAX_LISTED = 20_000
+"""Calendar floors over up to this many windows list their starts (see `_floor_listed`)."""
+_SUFFIX_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_US = dt.timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+_ORIGIN_US = (ORIGIN - EPOCH) // _US
+_MAX_US = (dt.datetime.max.replace(tzinfo=dt.UTC) - EPOCH) // _US
+_MIN_US = (dt.datetime.min.replace(tzinfo=dt.UTC) - EPOCH) // _US
+_NEVER = np.iinfo(np.int64).max
+_ALLOWED = (
+    "'hour', 'day', 'week', 'month', 'quarter', 'year', or a length such as '15m', '6h' or "
+    "'3d' (a minute to 366 days), with an optional time zone for the calendar units, "
+    "e.g. 'day@Europe/Oslo'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """How time is cut into windows: a unit, the length of a `"fixed"` one, and a time zone.
+
+    Values are normalised so that equal grids compare equal: `Grid.parse("60m") == Grid("hour")`
+    and `Grid.parse("24h") == Grid("day")` (days in UTC are 24 hours, aligned on the epoch).
+    """
+
+    unit: Unit = "hour"
+    step: dt.timedelta | None = None
+    """The length of a `"fixed"` grid (None for the named units)."""
+    tz: str = "UTC"
+    """An IANA time zone for the calendar units (day to year); "UTC" otherwise."""
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise InvalidInputError(
+                f"window unit must be one of {list(UNITS)}, got {self.unit!r}", window=self.unit
+            )
+        tz = _check_zone(self.tz)
+        if self.unit == "fixed":
+            step = _check_step(self.step)
+            named = {3600: "hour", 86_400: "day"}.get(int(step.total_seconds()))
+            if named == "hour" or (named == "day" and tz == "UTC"):
+                object.__setattr__(self, "unit", named)
+                object.__setattr__(self, "step", None)
+        elif self.step is not None:
+            raise InvalidInputError(
+                f"a length is given only to 'fixed' windows, not to {self.unit!r} "
+                f"(got step={self.step!r})",
+                window=self.unit,
+            )
+        if tz != "UTC" and self.unit not in CALENDAR_UNITS:
+            raise InvalidInputError(
+                f"a time zone moves only day, week, month, quarter and year windows; "
+                f"{self.to_str(with_tz=False)!r} windows are lengths on the UTC clock, "
+                f"so drop the time zone {tz!r} (or use a calendar unit, e.g. 'day@{tz}')",
+                window=self.to_str(with_tz=False),
+                tz=tz,
+            )
+        object.__setattr__(self, "tz", tz)
+
+    # -- building and writing -------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str, tz: str | None = None) -> Grid:
+        """The grid a string names: `"hour"`, `"day"`, `"week"`, `"month"`, `"quarter"`,
+        `"year"` or a length `"<n>s|m|h|d"`, with an optional `"@<IANA zone>"` or `tz=`."""
+        if not isinstance(text, str) or len(text) > 100:
+            shown = repr(text)[:100]
+            raise InvalidInputError(f"window must be a short string, got {shown}; use {_ALLOWED}")
+        body, sep, zone = text.strip().partition("@")
+        if sep and tz is not None and zone != tz:
+            raise InvalidInputError(
+                f"window {text!r} names the time zone {zone!r} and tz={tz!r} another; give one",
+                window=text,
+            )
+        zone = zone if sep else (tz if tz is not None else "UTC")
+        name = body.strip().lower()
+        if name in CALENDAR_UNITS or name == "hour":
+            return cls(cast(Unit, name), None, zone)
+        match = _FIXED.fullmatch(name)
+        if match is None:
+            raise InvalidInputError(f"window {text!r} is not one of {_ALLOWED}", window=text)
+        seconds = int(match.group(1)) * _SUFFIX_SECONDS[match.group(2)]
+        if seconds > MAX_STEP.total_seconds():
+            raise InvalidInputError(
+                f"window {text!r} is longer than 366 days; use 'year'", window=text
+            )
+        return cls("fixed", dt.timedelta(seconds=seconds), zone)
+
+    @classmethod
+    def of(cls, value: GridLike) -> Grid:
+        """A grid from what callers hold: a grid, its string, a `timedelta`, or whole seconds
+        (a stored `window_seconds`: 3600 is `"hour"`, 86400 `"day"`, other lengths are fixed
+        lengths on the epoch, so 604800 is a 7-day grid starting on Thursdays, not `"week"`)."""
+        if isinstance(value, Grid):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, dt.timedelta):
+            return cls("fixed", value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 < value <= MAX_STEP.total_seconds():
+                raise InvalidInputError(
+                    f"window_seconds must be between 60 and {int(MAX_STEP.total_seconds())}, "
+                    f"got {value}",
+                    window_seconds=value,
+                )
+            return cls("fixed", dt.timedelta(seconds=value))
+        raise InvalidInputError(
+            f"window must be a string ({_ALLOWED}), a datetime.timedelta or whole seconds, "
+            f"got {value!r}"
+        )
+
+    def to_str(self, *, with_tz: bool = True) -> str:
+        """The string `parse` reads back into this grid (`"hour"`, `"6h"`, `"day@Europe/Oslo"`)."""
+        if self.step is None:
+            text: str = self.unit
+        else:
+            seconds = int(self.step.total_seconds())
+            suffix = next(k for k in "dhms" if seconds % _SUFFIX_SECONDS[k] == 0)
+            text = f"{seconds // _SUFFIX_SECONDS[suffix]}{suffix}"
+        return f"{text}@{self.tz}" if with_tz and self.tz != "UTC" else text
+
+    def __str__(self) -> str:
+        return self.to_str()
+
+    # -- facts ------------------------------------------------------------------------------------
+
+    @property
+    def seconds(self) -> int | None:
+        """The length of every window in seconds, when they all have one (hours, fixed lengths,
+        days and weeks in UTC); None for months, quarters, years and zoned days and weeks."""
+        if self.step is not None:
+            return int(self.step.total_seconds())
+        if self.unit == "hour":
+            return 3600
+        if self.tz == "UTC" and self.unit in ("day", "week"):
+            return 86_400 if self.unit == "day" else 7 * 86_400
+        return None
+
+    @property
+    def is_calendar(self) -> bool:
+        """Whether windows follow the calendar, so their lengths differ (`seconds` is None)."""
+        return self.seconds is None
+
+    # -- one time -------------------------------------------------------------------------------
+
+    def floor(self, t: dt.datetime) -> dt.datetime:
+        """The start of the window that holds `t`."""
+        return self._locate(_utc(t))[1]
+
+    def next(self, t: dt.datetime) -> dt.datetime:
+        """The end of the window that holds `t`: the next window's start."""
+        return self.window_of(t)[1]
+
+    def window_of(self, t: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        """The `(start, end)` of the window that holds `t`; `start <= t < end`."""
+        _, start, end = self._locate(_utc(t))
+        if end is None:
+            raise InvalidInputError(
+                f"the {self.to_str()} window of {start.isoformat()} ends after the year 9999",
+                start=start.isoformat(),
+            )
+        return start, end
+
+    def is_window(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether `[start, end)` is exactly one window of this grid."""
+        return self.window_of(start) == (_utc(start), _utc(end))
+
+    def shift(self, t: dt.datetime, n: int) -> dt.datetime:
+        """The start of the window `n` windows after the one that holds `t` (before, if n < 0)."""
+        u = _utc(t)
+        size = self._fixed_us()
+        if size is not None:
+            origin = _ORIGIN_US if self.unit == "week" else 0
+            start_us = ((u - EPOCH) // _US - origin) // size * size + origin
+            return _from_us(start_us + n * size)
+        key = self._locate(u)[0]
+        assert key is not None
+        return self._locate(self._resolve(_add_key(self.unit, key, n)))[1]
+
+    def starts(self, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+        """Starts of the windows that begin in `[floor(start), end)`, in order."""
+        first, last = _utc(start), _utc(end)
+        size = self._fixed_us()
+        if size is not None:
+            begin = (self.floor(first) - EPOCH) // _US
+            stop = (last - EPOCH) // _US
+            return [_from_us(s) for s in range(begin, stop, size)] if stop > begin else []
+        out = []
+        current: dt.datetime | None = self.floor(first)
+        while current is not None and current < last:
+            out.append(current)
+            current = self._locate(current)[2]
+        return out
+
+    def label(self, t: dt.datetime) -> str:
+        """A short name for the window that holds `t`: `"2026-03-29 14:00 UTC"`, `"2026-03-29"`,
+        `"2026-W13"`, `"2026-03"`, `"2026-Q1"`, `"2026"` (calendar units in their time zone)."""
+        start = self.floor(t)
+        if self.unit in ("hour", "fixed"):
+            if (self.seconds or 0) % 86_400 == 0:
+                return f"{start:%Y-%m-%d}"  # lengths of whole days start at UTC midnight
+            pattern = "%Y-%m-%d %H:%M" if start.second == 0 else "%Y-%m-%d %H:%M:%S"
+            return f"{start:{pattern}} UTC"
+        day = start.astimezone(self._zone()).date() if self.tz != "UTC" else start.date()
+        if self.unit == "day":
+            return day.isoformat()
+        if self.unit == "week":
+            year, week, _ = day.isocalendar()
+            return f"{year}-W{week:02d}"
+        if self.unit == "month":
+            return f"{day.year}-{day.month:02d}"
+        if self.unit == "quarter":
+            return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+        return f"{day.year}"
+
+    # -- many times -------------------------------------------------------------------------------
+
+    def floor_micros(self, micros: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Window starts of timestamps, both in microseconds since the epoch (UTC), vectorised."""
+        values = np.asarray(micros, dtype=np.int64)
+        size = self._fixed_us()
+        if size is not None:
+            origin = _ORIGIN_US if self.unit == "week" else 0
+            fixed: npt.NDArray[np.int64] = (values - origin) // size * size + origin
+            return fixed
+        if values.size == 0:
+            return values.copy()
+        low, high = int(values.min()), int(values.max())
+        if low < _MIN_US or high > _MAX_US:
+            bad = low if low < _MIN_US else high
+            raise InvalidInputError(
+                f"{bad} µs from the epoch is outside the years 1 to 9999, where calendar "
+                f"windows end",
+                micros=bad,
+            )
+        first_day, last_day = low // _DAY_US, high // _DAY_US
+        if (last_day - first_day + 1) / _MIN_DAYS[self.unit] <= _MAX_LISTED:
+            return self._floor_listed(values, first_day, last_day)
+        if self.tz == "UTC":
+            return _floor_calendar_utc(values, self.unit)
+        return self._floor_zoned(values)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def _fixed_us(self) -> int | None:
+        """The length in microseconds when windows are aligned by plain arithmetic."""
+        seconds = self.seconds
+        return None if seconds is None else seconds * 1_000_000
+
+    def _locate(self, u: dt.datetime) -> tuple[dt.date | None, dt.datetime, dt.datetime | None]:
+        """(the local date a calendar window is named by, its start, its end) for an instant;
+        the end is None when it would fall after the year 9999."""
+        size = self._fixed_us()
+        if size is not None:
+            origin = _ORIGIN_US if self.unit == "week" else 0
+            start_us = ((u - EPOCH) // _US - origin) // size * size + origin
+            end_us = start_us + size
+            return None, _from_us(start_us), _from_us(end_us) if end_us < _MAX_US else None
+        try:
+            local = u.astimezone(self._zone()) if self.tz != "UTC" else u
+        except OverflowError:
+            raise InvalidInputError(
+                f"{u.isoformat()} in {self.tz} falls outside the years 1 to 9999",
+                time=u.isoformat(),
+            ) from None
+        key = _floor_key(self.unit, local.date())
+        start = self._resolve(key)
+        # Clocks that went back across midnight can leave `t` before its date's start, or
+        # past the next one: step until start <= t < end.
+        while start > u:
+            key = _add_key(self.unit, key, -1)
+            start = self._resolve(key)
+        end = self._boundary_after(key)
+        while end is not None and end <= u:
+            key, start = _add_key(self.unit, key, 1), end
+            end = self._boundary_after(key)
+        # A skipped local day (Pacific/Apia, 2011-12-30) is an empty window; never return one.
+        while end is not None and end <= start:
+            key = _add_key(self.unit, key, 1)
+            end = self._boundary_after(key)
+        return key, start, end
+
+    def _boundary_after(self, key: dt.date) -> dt.datetime | None:
+        """The start of the window after the one `key` names; None after the year 9999."""
+        try:
+            return self._resolve(_add_key(self.unit, key, 1))
+        except InvalidInputError:
+            return None
+
+    def _resolve(self, day: dt.date) -> dt.datetime:
+        """The instant a calendar window named by local midnight `day` starts: that midnight
+        (its first occurrence if the clocks went back over it), or, where the clocks jumped
+        over midnight, the instant they jumped."""
+        try:
+            wall = dt.datetime(day.year, day.month, day.day)
+        except (OverflowError, ValueError):
+            raise _out_of_range(day) from None
+        if self.tz == "UTC":
+            return wall.replace(tzinfo=dt.UTC)
+        zone = self._zone()
+        try:
+            first = wall.replace(tzinfo=zone).astimezone(dt.UTC)
+            if first.astimezone(zone).replace(tzinfo=None) == wall:
+                return first
+            # Midnight does not exist that day: find the jump, between the readings of the
+            # missing wall time with the offsets before (fold=0) and after (fold=1) it.
+            other = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
+        except OverflowError:
+            raise _out_of_range(day) from None
+        low, high = min(first, other), max(first, other)
+        after = high.astimezone(zone).utcoffset()
+        low_us, high_us = 0, (high - low) // _US
+        while high_us - low_us > 1:
+            middle = (low_us + high_us) // 2
+            if (low + middle * _US).astimezone(zone).utcoffset() == after:
+                high_us = middle
+            else:
+                low_us = middle
+        return low + high_us * _US
+
+    def _floor_listed(
+        self, values: npt.NDArray[np.int64], first_day: int, last_day: int
+    ) -> npt.NDArray[np.int64]:
+        """Calendar floors when the times span few windows: list the windows' starts, then per
+        UTC day the start in force when it begins and the next one; each time takes one of the
+        two (a table lookup, much faster than NumPy's calendar units or a search per time)."""
+        day_starts = np.arange(first_day, last_day + 2, dtype=np.int64) * _DAY_US
+        listed = self.starts(
+            _from_us(int(day_starts[0])), _from_us(min(int(day_starts[-1]), _MAX_US))
+        )
+        bounds = np.array([(s - EPOCH) // _US for s in listed], dtype=np.int64)
+        padded = np.append(bounds, [_NEVER, _NEVER])
+        current = np.searchsorted(bounds, day_starts[:-1], side="right") - 1
+        if np.any(padded[current + 2] < day_starts[1:]):
+            return _search(bounds.tolist(), values)  # two starts in one UTC day
+        day = values // _DAY_US - first_day
+        before, after = bounds[current][day], padded[current + 1][day]
+        out: npt.NDArray[np.int64] = np.where(values >= after, after, before)
+        return out
+
+    def _floor_zoned(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Calendar windows in a time zone, for times spread over many windows: the window
+        starts around each UTC day the times fall in, then a binary search for every time
+        (linear in the number of distinct days, some microseconds each)."""
+        bounds: set[int] = set()
+        for day in np.unique(values // _DAY_US).tolist():
+            day_start = _from_us(day * _DAY_US)
+            _, start, end = self._locate(day_start)
+            bounds.add((start - EPOCH) // _US)
+            day_end = day_start + dt.timedelta(days=1)
+            while end is not None and end < day_end:
+                bounds.add((end - EPOCH) // _US)
+                end = self._locate(end)[2]
+        return _search(sorted(bounds), values)
+
+
+GridLike = Grid | str | dt.timedelta | int
+"""What `Grid.of` accepts: a grid, its string, a length, or a length in seconds."""
+
+
+def _check_zone(tz: object) -> str:
+    if not isinstance(tz, str) or not _ZONE_KEY.fullmatch(tz) or len(tz) > 64:
+        raise InvalidInputError(
+            f"time zone must be an IANA name such as 'Europe/Oslo' or 'UTC', got {tz!r}", tz=tz
+        )
+    if tz in _UTC_NAMES:
+        return "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInputError(
+            f"unknown time zone {tz!r}; use an IANA name such as 'Europe/Oslo' or 'UTC'", tz=tz
+        ) from None
+    return tz
+
+
+def _check_step(step: object) -> dt.timedelta:
+    if not isinstance(step, dt.timedelta):
+        raise InvalidInputError(
+            f"a 'fixed' window needs its length as a datetime.timedelta, got {step!r}"
+        )
+    if not MIN_STEP <= step <= MAX_STEP or step.microseconds:
+        raise InvalidInputError(
+            f"a window length must be whole seconds between 60 s and 366 days, got {step}",
+            seconds=step.total_seconds(),
+        )
+    return step
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    if not isinstance(t, dt.datetime):
+        raise InvalidInputError(f"a window needs a datetime, got {t!r}")
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def _from_us(micros: int) -> dt.datetime:
+    try:
+        return EPOCH + micros * _US
+    except OverflowError:
+        raise InvalidInputError(
+            f"{micros} µs from the epoch is outside the years 1 to 9999", micros=micros
+        ) from None
+
+
+def _out_of_range(day: dt.date) -> InvalidInputError:
+    return InvalidInputError(
+        f"the window after {day.isoformat()} falls outside the years 1 to 9999", day=str(day)
+    )
+
+
+def _floor_key(unit: str, day: dt.date) -> dt.date:
+    """The local date that names the calendar window holding `day`."""
+    if unit == "day":
+        return day
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "quarter":
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+def _add_key(unit: str, key: dt.date, n: int) -> dt.date:
+    """The date naming the calendar window `n` windows after the one `key` names."""
+    try:
+        if unit == "day":
+            return key + dt.timedelta(days=n)
+        if unit == "week":
+            return key + dt.timedelta(days=7 * n)
+        months = {"month": 1, "quarter": 3, "year": 12}[unit] * n
+        index = key.year * 12 + key.month - 1 + months
+        return dt.date(index // 12, index % 12 + 1, 1)
+    except (OverflowError, ValueError):
+        raise _out_of_range(key) from None
+
+
+def _search(bounds: list[int], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each value, the greatest of the sorted `bounds` at or below it."""
+    ordered = np.array(bounds, dtype=np.int64)
+    out: npt.NDArray[np.int64] = ordered[np.searchsorted(ordered, values, side="right") - 1]
+    return out
+
+
+def _floor_calendar_utc(values: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
+    """Months, quarters and years in UTC through NumPy's calendar units (which floor)."""
+    stamps = values.view("datetime64[us]")
+    if unit == "year":
+        floored = stamps.astype("datetime64[Y]")
+    else:
+        months = stamps.astype("datetime64[M]").view(np.int64)
+        if unit == "quarter":
+            months = months // 3 * 3
+        floored = months.view("datetime64[M]")
+    out: npt.NDArray[np.int64] = floored.astype("datetime64[us]").view(np.int64)
+    return out
