@@ -148,6 +148,70 @@ def test_strings_round_trip(grid: Grid) -> None:
     assert str(grid) == text
 
 
+@settings(max_examples=200, deadline=None)
+@given(grids, times, st.integers(0, 60))
+def test_count_is_the_number_of_starts(grid: Grid, t: dt.datetime, n: int) -> None:
+    end = grid.shift(t, n)
+    assert grid.count(t, end) == len(grid.starts(t, end)) == n
+    assert grid.count(t, end - US) == len(grid.starts(t, end - US))
+    assert grid.count(end, t) == (1 if n == 0 and grid.floor(t) < t else 0)
+
+
+def test_count_over_centuries_does_not_list() -> None:
+    first, last = dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 1, 1, tzinfo=UTC)
+    days = (last - first).days
+    assert Grid.parse("day@Europe/Oslo").count(first + dt.timedelta(days=1), last) == days
+    assert Grid.parse("15m").count(first, last) == days * 96
+    # February of the year 1 to January 9999, which starts in Tokyo before the UTC new year.
+    assert Grid.parse("month@Asia/Tokyo").count(first + dt.timedelta(days=40), last) == 9998 * 12
+    assert Grid.parse("year").count(first, last) == 9998
+
+
+@settings(max_examples=300, deadline=None)
+@given(grids, grids, times)
+def test_a_nested_grid_s_windows_are_unions_of_the_finer_ones(
+    outer: Grid, inner: Grid, t: dt.datetime
+) -> None:
+    if not outer.nests(inner):
+        return
+    start, end = outer.window_of(t)
+    assert inner.floor(start) == start
+    assert inner.floor(end) == end
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "nests"),
+    [
+        ("day", "hour", True),
+        ("day", "6h", True),
+        ("day", "7h", False),
+        ("week", "day", True),
+        ("week", "2d", False),  # 2-day windows from the epoch (a Thursday) straddle Mondays
+        ("week", "7d", False),
+        ("14d", "7d", True),
+        ("7d", "week", False),
+        ("month", "day", True),
+        ("month", "6h", True),
+        ("month", "week", False),
+        ("quarter", "month", True),
+        ("year", "quarter", True),
+        ("month", "quarter", False),
+        ("day@Europe/Oslo", "hour", True),
+        ("day@Asia/Kolkata", "hour", False),
+        ("day@Asia/Kolkata", "30m", True),
+        ("day@Asia/Kathmandu", "30m", False),
+        ("month@Europe/Oslo", "day@Europe/Oslo", True),
+        ("month@Europe/Oslo", "day", False),
+        ("month@Europe/Oslo", "day@Europe/Paris", False),
+        ("week@Europe/Oslo", "day@Europe/Oslo", True),
+        ("hour", "day", False),
+        ("hour", "hour", True),
+    ],
+)
+def test_nests(outer: str, inner: str, nests: bool) -> None:
+    assert Grid.parse(outer).nests(inner) is nests
+
+
 # -- the behaviour of the grids it replaces ----------------------------------------------------
 
 

@@ -195,6 +195,29 @@ class Grid:
         """Whether windows follow the calendar, so their lengths differ (`seconds` is None)."""
         return self.seconds is None
 
+    def nests(self, finer: GridLike) -> bool:
+        """Whether every window of this grid is a whole number of `finer`'s windows, so it can
+        be assembled from windows stored on `finer` (a monitor's windows from a model's).
+
+        >>> Grid.parse("month").nests("6h"), Grid.parse("week").nests("2d")
+        (True, False)
+        """
+        inner = Grid.of(finer)
+        if inner == self:
+            return True
+        size = inner.seconds
+        if size is None:  # calendar in calendar: same zone, and a unit that divides ours
+            return self.tz == inner.tz and self.unit in _CONTAINS.get(inner.unit, ())
+        outer = self.seconds
+        if outer is not None:
+            offset = (_ORIGIN_US if self.unit == "week" else 0) - (
+                _ORIGIN_US if inner.unit == "week" else 0
+            )
+            return outer % size == 0 and offset % (size * 1_000_000) == 0
+        if 86_400 % size:
+            return False
+        return all(offset % size == 0 for offset in _offsets(self.tz))
+
     # -- one time -------------------------------------------------------------------------------
 
     def floor(self, t: dt.datetime) -> dt.datetime:
@@ -227,9 +250,7 @@ class Grid:
             origin = _ORIGIN_US if self.unit == "week" else 0
             start_us = ((u - EPOCH) // _US - origin) // size * size + origin
             return _from_us(start_us + n * size)
-        key = self._locate(u)[0]
-        assert key is not None
-        return self._locate(self._resolve(_add_key(self.unit, key, n)))[1]
+        return self._locate(self._resolve(_add_key(self.unit, self._key(u), n)))[1]
 
     def starts(self, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
         """Starts of the windows that begin in `[floor(start), end)`, in order."""
@@ -245,6 +266,24 @@ class Grid:
             out.append(current)
             current = self._locate(current)[2]
         return out
+
+    def count(self, start: dt.datetime, end: dt.datetime) -> int:
+        """How many windows `starts(start, end)` holds, without listing them when they are
+        many (for zoned days and weeks over centuries, it counts local dates: a day that the
+        clocks skipped altogether, as Samoa's 2011-12-30, is then counted)."""
+        first, last = self.floor(start), _utc(end)
+        if last <= first:
+            return 0
+        size = self._fixed_us()
+        if size is not None:
+            return -(-((last - first) // _US) // size)
+        if (last - first).days / _MIN_DAYS[self.unit] <= _MAX_LISTED:
+            return len(self.starts(first, last))
+        key_first, key_last = self._key(first), self._key(last - _US)
+        if self.unit in ("day", "week"):
+            return (key_last - key_first).days // (1 if self.unit == "day" else 7) + 1
+        months = (key_last.year - key_first.year) * 12 + key_last.month - key_first.month
+        return months // {"month": 1, "quarter": 3, "year": 12}[self.unit] + 1
 
     def label(self, t: dt.datetime) -> str:
         """A short name for the window that holds `t`: `"2026-03-29 14:00 UTC"`, `"2026-03-29"`,
@@ -337,6 +376,13 @@ class Grid:
             end = self._boundary_after(key)
         return key, start, end
 
+    def _key(self, u: dt.datetime) -> dt.date:
+        """The local date that names the calendar window holding `u`."""
+        key = self._locate(u)[0]
+        if key is None:
+            raise TypeError(f"{self.to_str()!r} windows are not named by dates")
+        return key
+
     def _boundary_after(self, key: dt.date) -> dt.datetime | None:
         """The start of the window after the one `key` names; None after the year 9999."""
         try:
@@ -413,6 +459,28 @@ class Grid:
 
 GridLike = Grid | str | dt.timedelta | int
 """What `Grid.of` accepts: a grid, its string, a length, or a length in seconds."""
+
+
+_CONTAINS: dict[str, tuple[str, ...]] = {
+    "day": ("week", "month", "quarter", "year"),
+    "month": ("quarter", "year"),
+    "quarter": ("year",),
+}
+"""The calendar units made of whole windows of each unit (weeks fit in none but themselves)."""
+
+
+def _offsets(tz: str) -> set[int]:
+    """The UTC offsets (seconds) a zone has used since 1970 and is set to use until 2100,
+    read on the first of every month."""
+    if tz == "UTC":
+        return {0}
+    zone = ZoneInfo(tz)
+    out = set()
+    for year in range(1970, 2101):
+        for month in range(1, 13):
+            offset = dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset()
+            out.add(int(offset.total_seconds()) if offset is not None else 0)
+    return out
 
 
 def _check_zone(tz: object) -> str:
