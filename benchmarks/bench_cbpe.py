@@ -10,7 +10,7 @@ the reference period (labelled) and the analysis windows (labels kept for scorin
 
 Contenders, each in a fresh process, each reading the same file, then fitting on the reference
 and estimating ROC AUC and accuracy for each analysis window (timed together as `work_s`):
-- vigil: `vigil.performance.estimation.CBPE` (isotonic calibration, expected confusion matrix);
+- vigil: `vigil.analysis.performance.estimation.CBPE` (isotonic calibration, expected confusion matrix);
 - nannyml: `nannyml.CBPE(problem_type="classification_binary", calibration="isotonic")` with one
   chunk per window (in benchmarks/.venv-peers).
 The parent computes the realized metrics with scikit-learn and reports each estimate's absolute
@@ -82,7 +82,7 @@ def child_vigil(args: Sequence[str]) -> dict[str, Any]:
     import numpy as np
     import pyarrow.parquet as pq
 
-    from vigil.performance.estimation import CBPE
+    from vigil.analysis.performance.estimation import CBPE
 
     with Timer() as read:
         table = pq.read_table(args[0])

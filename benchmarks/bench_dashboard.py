@@ -234,8 +234,8 @@ def main() -> None:
 
     from tests.e2e.live import LiveServer
 
+    from vigil.api.specs import Scope
     from vigil.store.core import Store
-    from vigil.store.specs import Scope
 
     machine = Machine.here()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-dash-") as tmp:
@@ -297,7 +297,7 @@ def main() -> None:
 
 def _warm(store_url: str, artifacts_url: str) -> None:
     """What the server's background warmer does on its first round (run here, timed)."""
-    from vigil.dashboard.drift_cache import DriftCache, Warmer
+    from vigil.server.dashboard.drift_cache import DriftCache, Warmer
     from vigil.store.core import Store
 
     store = Store.open(store_url, artifacts_url)

@@ -34,11 +34,12 @@ import pyarrow as pa
 
 import vigil
 from common import Machine, git_revision, markdown_table, write_results
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE, LogBatch, table_to_ipc
 from vigil.client import Client
+from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.repositories import TokenRepository
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE, ID_COLUMN, TIMESTAMP_COLUMN, LogBatch, table_to_ipc
 
 T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
 FEATURES = [f"f{i}" for i in range(6)]

@@ -163,9 +163,9 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
     import httpx
 
     import vigil
+    from vigil.api.specs import Scope
     from vigil.store.db import create_store_engine, session_factory, upgrade
     from vigil.store.repositories import TokenRepository
-    from vigil.store.specs import Scope
 
     values = _values(SERVER_POINTS)
     with tempfile.TemporaryDirectory() as tmp:

@@ -297,7 +297,7 @@ def test_split_log_keeps_every_profile_and_row_once() -> None:
     assert len(batches) > 1
     assert len({b.batch_id for b in batches}) == len(batches)
     assert [p for b in batches for p in b.profiles] == profiles
-    from vigil.store.wire import ipc_to_table
+    from vigil.api.wire import ipc_to_table
 
     ids = [i for b in batches if b.rows for i in ipc_to_table(b.rows)["vigil_id"].to_pylist()]
     assert ids == [str(i) for i in range(1000)]

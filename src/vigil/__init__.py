@@ -38,13 +38,14 @@ if TYPE_CHECKING:
         ValidationResult,
         suggest_checks,
     )
+    from vigil.api.tracking import RunStatus
+    from vigil.autologging import autolog
     from vigil.client import Client
+    from vigil.client.registry import api as models
+    from vigil.client.tracking.api import compare_runs, search_runs
+    from vigil.client.tracking.run import Run, start_run
     from vigil.lifecycle.live import watch_run
     from vigil.monitor import Monitor
-    from vigil.registry import api as models
-    from vigil.tracking import Run, RunStatus, start_run
-    from vigil.tracking.api import compare_runs, search_runs
-    from vigil.tracking.autolog import autolog
 
 # Imported on first use: drift needs SciPy and scikit-learn, which a process that only profiles
 # (a serving replica, a Spark executor) should not pay for in start-up time and memory.
@@ -71,20 +72,20 @@ the registry's."""
 _LAZY = {
     **dict.fromkeys(_CHECKS, "vigil.analysis.validation"),
     "Client": "vigil.client",
-    "autolog": "vigil.tracking.autolog",
-    "compare_runs": "vigil.tracking.api",
+    "autolog": "vigil.autologging",
+    "compare_runs": "vigil.client.tracking.api",
     "drift": "vigil.analysis.drift",
     "explain": "vigil.explain",  # the package, callable: vigil.explain(model_ref, rows)
     "DriftReport": "vigil.analysis.drift",
-    "models": "vigil.registry",  # vigil.registry.models is the vigil.registry.api module
+    "models": "vigil.client.registry",  # vigil.client.registry.models is its api module
     "Monitor": "vigil.monitor",
     "monitors": "vigil.monitor",  # vigil.monitor.monitors is the vigil.monitor package
-    "Run": "vigil.tracking",
-    "RunStatus": "vigil.tracking",
+    "Run": "vigil.client.tracking.run",
+    "RunStatus": "vigil.api.tracking",
     "Suite": "vigil.analysis.validation",
     "ValidationResult": "vigil.analysis.validation",
-    "search_runs": "vigil.tracking.api",
-    "start_run": "vigil.tracking",
+    "search_runs": "vigil.client.tracking.api",
+    "start_run": "vigil.client.tracking.run",
     "suggest_checks": "vigil.analysis.validation",
     "watch_run": "vigil.lifecycle.live",
 }

@@ -107,3 +107,29 @@ class BodyTimeoutError(TimeLimitError):
 
     status_code = 408
     code = "request_timeout"
+
+
+class PromotionRefusedError(ConflictError):
+    """A promotion gate refused to move an alias; `details` holds the reasons and the numbers."""
+
+    code = "promotion_refused"
+
+
+def error_for_code(code: str, status: int) -> type[VigilError]:
+    """The error class a server's answer names by its `error` code, else the one its HTTP status
+    maps to, else `VigilError`: how a client raises what the server raised."""
+    by_code: dict[str, type[VigilError]] = {}
+    pending: list[type[VigilError]] = [VigilError]
+    while pending:
+        cls = pending.pop()
+        by_code.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    by_status: dict[int, type[VigilError]] = {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+        409: ConflictError,
+        413: PayloadTooLargeError,
+        422: InvalidInputError,
+    }
+    return by_code.get(code) or by_status.get(status, VigilError)

@@ -16,6 +16,13 @@ import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError
 
+# The columns Vigil adds to every logged row; a user column may not start with `vigil_`.
+RESERVED_PREFIX = "vigil_"
+ID_COLUMN = "vigil_id"
+TIMESTAMP_COLUMN = "vigil_timestamp"
+VERSION_COLUMN = "vigil_version"
+LABEL_COLUMN = "vigil_label"
+
 TEXT_MIN_MEAN_LENGTH = 40
 """A string column whose non-null values average at least this many characters, and most of which
 contain a space, is inferred as free text rather than a categorical column."""

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from tests.server.conftest import api, server_store
 from tests.store.conftest import store, store_url
 from tests.store.pg import postgres_url
+from vigil.api.specs import Scope
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 __all__ = ["api", "postgres_url", "server_store", "store", "store_url"]
 

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from tests.collab.conftest import auth, upload_version
 from tests.monitor.conftest import T0, client_for, create_model, log_hours
 from vigil import monitor as monitors
+from vigil.api.tracking import DatasetVersionIn, DatasetVersionOut
 from vigil.cli import main
 from vigil.registry import Registry
 from vigil.store.core import Store
 from vigil.tracking.datasets import DatasetService, prepare, push
-from vigil.tracking.specs import DatasetVersionIn, DatasetVersionOut
 
 
 def _push_dataset(api: TestClient, token: str, data: bytes, tmp_path: Path) -> DatasetVersionOut:
@@ -148,9 +148,9 @@ def test_cli_filters_by_actor(
 
 
 def test_the_local_transport_filters_runs_by_actor(tmp_path: Path) -> None:
+    from vigil.api.tracking import SearchRunsIn
     from vigil.client.transport import LocalTransport
     from vigil.tracking.service import TrackingService
-    from vigil.tracking.specs import SearchRunsIn
 
     transport = LocalTransport(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
     tracking = TrackingService(transport.store)
@@ -227,10 +227,10 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
 
 
 def test_local_kpis_record_the_os_user(tmp_path: Path) -> None:
+    from vigil.api.specs import KpiIn
+    from vigil.client.tracking.run import current_user
     from vigil.client.transport import LocalTransport
-    from vigil.store import service
-    from vigil.store.specs import KpiIn
-    from vigil.tracking.run import current_user
+    from vigil.ingestion import service
 
     transport = LocalTransport(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "a"))
     assert transport.send_kpi(KpiIn(name="revenue", value=2.0)).created_by == current_user()

@@ -13,6 +13,8 @@ from sqlalchemy import update
 
 import vigil
 from tests.collab.conftest import auth
+from vigil.api.specs import Scope
+from vigil.api.tracking import RunStatus
 from vigil.cli import main
 from vigil.client import Client
 from vigil.errors import NotFoundError
@@ -21,9 +23,7 @@ from vigil.registry import Registry
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
 from vigil.store.registry_tables import RegistryEvent, RegistryModelVersion
-from vigil.store.specs import Scope
 from vigil.tracking.service import TrackingService
-from vigil.tracking.specs import RunStatus
 
 DAY = dt.timedelta(days=1)
 T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

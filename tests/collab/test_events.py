@@ -15,6 +15,7 @@ from tests.collab.conftest import auth, upload_version
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.errors import ConflictError, InvalidInputError
 from vigil.events.dispatch import deliver_events
 from vigil.events.outbox import list_events
@@ -22,7 +23,6 @@ from vigil.events.subscriptions import SubscriptionIn, create_subscription, list
 from vigil.monitor import Monitor, MonitorSettings
 from vigil.registry import Registry
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 LOOPBACK = MonitorSettings(webhook_allow_loopback=True, delivery_backoff_seconds=0)
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.e2e.live import LiveServer
 from tests.monitor.receivers import http_receiver
+from vigil.api.specs import Scope
 from vigil.cli import main
-from vigil.registry.remote import RemoteRegistry
+from vigil.client.registry.remote import RemoteRegistry
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 
 @pytest.fixture

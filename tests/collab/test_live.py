@@ -17,12 +17,12 @@ from click.testing import CliRunner
 import vigil
 from tests.e2e.live import LiveServer
 from tests.waits import patience
+from vigil.api.specs import Scope
+from vigil.api.tracking import MetricPoint, RunStatus
 from vigil.cli import cli
 from vigil.errors import InvalidInputError
 from vigil.lifecycle.live import LivePage, follow, live_metrics
 from vigil.store.core import Store
-from vigil.store.specs import Scope
-from vigil.tracking.specs import MetricPoint, RunStatus
 
 TRAINING = """
 import sys, time

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 import vigil
+from vigil.api.http import ApiClient
+from vigil.api.specs import Scope
 from vigil.cli import main
-from vigil.lifecycle.http import ApiClient
 from vigil.lifecycle.reproduce import ServerSource, reproduce
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 TRAIN = """import sys
 import vigil
@@ -199,8 +199,8 @@ def test_reproduce_through_a_server_and_partial_reproductions(
 
 
 def test_an_unpushed_commit_comes_from_the_checkout_on_this_machine(tmp_path: Path) -> None:
+    from vigil.client.tracking.capture import capture_git
     from vigil.lifecycle.reproduce import StoreSource
-    from vigil.tracking.capture import capture_git
 
     remote, project = tmp_path / "origin.git", tmp_path / "project"
     _git("init", "--quiet", "--bare", str(remote), cwd=tmp_path)

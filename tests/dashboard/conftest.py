@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from vigil.dashboard import DashboardSettings
+from vigil.api.specs import Scope
 from vigil.demo import run_demo
-from vigil.monitor.settings import MonitorSettings
+from vigil.events.settings import MonitorSettings
 from vigil.server import ServerSettings, create_app
+from vigil.server.dashboard import DashboardSettings
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 
 @dataclass(frozen=True)

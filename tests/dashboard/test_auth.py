@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.dashboard.conftest import Demo, csrf_of, page_urls, sign_in
-from vigil.store.specs import Scope
+from vigil.api.specs import Scope
 
 # Every state-changing route of the dashboard (a test below checks that this list is complete).
 POSTS = [

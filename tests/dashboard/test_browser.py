@@ -16,10 +16,10 @@ import pytest
 
 from tests.dashboard.conftest import Demo, copy_demo, page_urls, sign_in
 from tests.e2e.live import LiveServer
+from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
 from vigil.registry.service import Registry
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 import vigil
 from vigil.client import Client
-from vigil.dashboard.drift_cache import DriftCache, column_stats, reference_of
 from vigil.profile import DatasetProfile
+from vigil.server.dashboard.drift_cache import DriftCache, column_stats, reference_of
 from vigil.store.core import Store
 from vigil.store.models import MonitoredModel, ProfileWindow
 

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 
-from vigil.dashboard import charts
+from vigil.server.dashboard import charts
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 

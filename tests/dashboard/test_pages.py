@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.dashboard.conftest import Demo, page_urls, sign_in
-from vigil.dashboard.sections import LAZY
+from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
+from vigil.server.dashboard.sections import LAZY
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 
 def test_every_page_answers_with_its_data(web: TestClient, demo: Demo) -> None:

@@ -13,9 +13,9 @@ import httpx
 
 from tests.store.s3 import free_port
 from tests.waits import patience
+from vigil.api.specs import Scope
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.repositories import TokenRepository
-from vigil.store.specs import Scope
 
 
 def make_token(store_url: str, scope: Scope = Scope.ADMIN) -> str:

@@ -64,7 +64,7 @@ def test_server_errors_reach_the_client_as_vigil_errors(
     with _client(live, "vgl_wrong", tmp_path) as stranger, pytest.raises(AuthenticationError):
         stranger.models()
     from tests.e2e.live import make_token
-    from vigil.store.specs import Scope
+    from vigil.api.specs import Scope
 
     reader = make_token(live.store_url, Scope.READ)
     with _client(live, reader, tmp_path) as client:

@@ -18,8 +18,8 @@ from tests.store.pg import in_ci
 from tests.store.s3 import free_port
 from tests.test_client import traffic
 from tests.waits import patience
+from vigil.api.specs import Scope
 from vigil.client import Client
-from vigil.store.specs import Scope
 
 pytestmark = pytest.mark.slow
 

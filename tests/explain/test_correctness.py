@@ -16,7 +16,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 import vigil
-from vigil.explain.permutation import permutation_importance
+from vigil.analysis.explain.permutation import permutation_importance
 
 ADDITIVITY = 1e-6
 # y = 4 x0 + 2 x1 + 0.3 x2 + 1.5 x3 x4 (+ noise); x5 is unused. Standard normal features.

@@ -13,8 +13,8 @@ from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import vigil
+from vigil.analysis.explain.permutation import permutation_importance
 from vigil.errors import InvalidInputError, NotFoundError
-from vigil.explain.permutation import permutation_importance
 from vigil.registry.service import Registry
 from vigil.store.core import Store
 

@@ -23,11 +23,11 @@ from sklearn.preprocessing import FunctionTransformer
 from tests.e2e.live import LiveServer
 from tests.server.conftest import auth, make_tokens
 from tests.waits import patience
+from vigil.api.specs import Scope
 from vigil.registry.packaging import PackedModel
 from vigil.registry.service import Registry
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 rng = np.random.default_rng(11)
 X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["tenure", "spend", "calls"])

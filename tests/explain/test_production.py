@@ -11,6 +11,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 import vigil
+from vigil.api.specs import ModelSpec
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.explain.production import (
     AttributionsIn,
@@ -19,14 +20,13 @@ from vigil.explain.production import (
     ingest_attributions,
     log_attributions,
 )
+from vigil.ingestion import service
 from vigil.monitor import api as monitors
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.evaluate import backfill
 from vigil.monitor.kinds.attribution_drift import total_variation
 from vigil.registry.service import Registry
-from vigil.store import service
 from vigil.store.core import Store
-from vigil.store.specs import ModelSpec
 
 DAY = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 FEATURES = ["a", "b", "c"]

@@ -17,9 +17,9 @@ from sklearn.ensemble import GradientBoostingClassifier
 import vigil
 from tests.e2e.live import LiveServer
 from tests.server.conftest import _client, api, auth, server_store, tokens
+from vigil.api.specs import ModelSpec, Scope
 from vigil.registry.service import Registry
 from vigil.store.core import Store
-from vigil.store.specs import ModelSpec, Scope
 from vigil.tracking.service import TrackingService
 
 __all__ = ["api", "server_store", "tokens"]
@@ -144,7 +144,7 @@ def test_attribution_windows_over_http(
     api: TestClient, server_store: Store, tokens: dict[Scope, str]
 ) -> None:
     with server_store.session() as session:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         service.create_model(session, ModelSpec(name="churn", features=["tenure"]))
         session.commit()

@@ -10,7 +10,7 @@ from sklearn.linear_model import LinearRegression
 from sqlalchemy import delete
 
 from vigil.errors import InvalidInputError, NotFoundError
-from vigil.explain.store import (
+from vigil.importances.store import (
     list_importances,
     load_importances,
     model_version_id,

@@ -16,7 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 import vigil
 from tests.e2e.live import LiveServer, make_token
-from vigil.store.specs import Scope
+from vigil.api.specs import Scope
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pytest
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver, smtp_receiver
 from vigil import monitor as monitors
+from vigil.events.channels import CHANNELS
+from vigil.events.channels.pagerduty import dedup_key
 from vigil.monitor import Channel, Monitor, MonitorSettings
-from vigil.monitor.channels import CHANNELS
-from vigil.monitor.channels.pagerduty import dedup_key
 from vigil.outbound import OutboundAddressError, check_url
 from vigil.store.core import Store
 
@@ -33,7 +33,7 @@ def _silence(store: Store, tmp_path: Path, channels: list[str]) -> None:
 
 
 def test_every_registered_channel_has_a_config_model() -> None:
-    from vigil.monitor.definitions import ChannelConfig
+    from vigil.events.channels.definitions import ChannelConfig
 
     assert set(CHANNELS) == {"webhook", "slack", "email", "pagerduty"}
     for name in CHANNELS:

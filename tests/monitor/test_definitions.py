@@ -132,8 +132,8 @@ def test_apply_refuses_unknown_channels_and_bad_yaml(sqlite_store: Store) -> Non
 
 
 def test_a_window_shorter_than_the_models_is_refused(sqlite_store: Store) -> None:
-    from vigil.store import service
-    from vigil.store.specs import ModelSpec
+    from vigil.api.specs import ModelSpec
+    from vigil.ingestion import service
 
     with sqlite_store.session() as session:
         service.create_model(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from vigil.events.channels import CHANNELS
 from vigil.monitor import MonitorSettings
-from vigil.monitor.channels import CHANNELS
 from vigil.monitor.kinds import KINDS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "monitors.md"

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.server.conftest import auth, make_tokens
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.monitor import Monitor, MonitorSettings
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow
-from vigil.store.specs import Scope
 
 
 def _samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -177,9 +177,9 @@ def test_kpi_and_comparison_routes_answer_4xx_naming_the_bad_value(
     from fastapi.testclient import TestClient
 
     from tests.server.conftest import auth, make_tokens
+    from vigil.api.specs import Scope
     from vigil.monitor import MonitorSettings
     from vigil.server import ServerSettings, create_app
-    from vigil.store.specs import Scope
 
     tokens = make_tokens(sqlite_store)
     client = client_for(sqlite_store, tmp_path)

@@ -18,12 +18,13 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver, smtp_receiver
 from tests.server.conftest import auth, make_tokens
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.cli import main
 from vigil.errors import InvalidInputError
+from vigil.events.channels.base import DeliveryError, post
 from vigil.events.dispatch import deliver_events
 from vigil.events.subscriptions import SubscriptionIn, create_subscription, list_deliveries
 from vigil.monitor import Channel, Monitor, MonitorSettings
-from vigil.monitor.channels.base import DeliveryError, post
 from vigil.outbound import (
     OutboundAddressError,
     OutboundPolicy,
@@ -33,7 +34,6 @@ from vigil.outbound import (
 )
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 # host as written in a URL -> the rule named in the refusal
 REFUSED = {

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from tests.monitor.conftest import client_for, create_model
 from tests.monitor.receivers import http_receiver
 from tests.server.conftest import auth, make_tokens
+from vigil.api.specs import Scope
 from vigil.monitor import MonitorSettings
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 FILE = """
 channels:

@@ -16,16 +16,16 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver
 from tests.server.conftest import auth, make_tokens
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.cli import main
-from vigil.dashboard import DashboardSettings
+from vigil.events.channels import CHANNELS, redact_channel
 from vigil.events.dispatch import EventSettings, deliver_events
 from vigil.events.subscriptions import SubscriptionIn, create_subscription, list_deliveries
 from vigil.monitor import Channel, Monitor, MonitorSettings
-from vigil.monitor.channels import CHANNELS, redact_channel
 from vigil.server import ServerSettings, create_app
+from vigil.server.dashboard import DashboardSettings
 from vigil.store.collab_tables import EventSubscriptionRow
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 SECRETS = {
     "path": "hookPATHkey0123",

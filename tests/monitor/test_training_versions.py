@@ -248,7 +248,7 @@ def test_registered_model_option_overrides_registry_model(
 
 
 def _save_importances(store: Store, version: int, values: Mapping[str, float]) -> None:
-    from vigil.explain.store import save_importances
+    from vigil.importances.store import save_importances
 
     with store.session() as session:
         row_id = session.scalars(

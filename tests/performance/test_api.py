@@ -13,9 +13,9 @@ from sklearn import metrics as sk
 
 from tests.e2e.live import LiveServer, make_token
 from tests.performance.conftest import DAY, T0, binary_day, create_binary, log_day
+from vigil.api.specs import Scope
 from vigil.client import Client
 from vigil.errors import InvalidInputError
-from vigil.store.specs import Scope
 
 pytestmark = pytest.mark.slow
 

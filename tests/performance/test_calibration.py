@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
-from vigil.performance.estimation import IsotonicCalibrator
+from vigil.analysis.performance.estimation import IsotonicCalibrator
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from sklearn import metrics as sk
 from sklearn.isotonic import IsotonicRegression
 
 from tests.performance.scenario import scenario
+from vigil.analysis.performance.estimation import CBPE, IsotonicCalibrator, expected_roc_auc
 from vigil.errors import InvalidInputError
-from vigil.performance.estimation import CBPE, IsotonicCalibrator, expected_roc_auc
 
 
 def test_isotonic_calibration_applies_sklearns_fit() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tests.performance.conftest import T0, binary_day, client_for, create_binary, log_day
+from vigil.analysis.performance.fairness import fairness
 from vigil.errors import InvalidInputError
 from vigil.performance import breakdown
-from vigil.performance.fairness import fairness
 from vigil.store.core import Store
 
 

@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
-from vigil.errors import InvalidInputError
-from vigil.performance.metrics import (
+from vigil.analysis.performance.metrics import (
     average_precision,
     classification_metrics,
     regression_metrics,
     roc_auc,
 )
+from vigil.errors import InvalidInputError
 
 CLASSES = ["0", "1"]
 

@@ -11,8 +11,8 @@ from scipy import stats
 from sklearn import metrics as sk
 
 from tests.performance.conftest import DAY, T0, client_for
+from vigil.analysis.performance.segments import SegmentStat, correlate, decompose, rank_by_harm
 from vigil.performance import breakdown
-from vigil.performance.segments import SegmentStat, correlate, decompose, rank_by_harm
 from vigil.store.core import Store
 
 

@@ -17,9 +17,9 @@ from tests.performance.conftest import (
     create_binary,
     log_day,
 )
+from vigil.analysis.performance.columns import PerformanceOptions
 from vigil.errors import InvalidInputError
 from vigil.performance import service
-from vigil.performance.columns import PerformanceOptions
 from vigil.store.core import Store
 
 

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth, make_tokens
 from tests.store.helpers import SPEC, log_batch
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE, LogBatch
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE, LogBatch
 
 REGRESSIONS = Path(__file__).with_name("regressions")
 LOG = "/api/v1/models/churn/log"

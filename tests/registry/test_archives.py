@@ -20,8 +20,8 @@ from sklearn.linear_model import LogisticRegression
 
 import vigil.registry.archives as archives
 from tests.server.conftest import auth, make_tokens
+from vigil.api.specs import Scope
 from vigil.errors import PayloadTooLargeError, SerializationError, VigilError
-from vigil.mlflow_compat.registry_api import MlflowRegistry
 from vigil.registry.archives import (
     ArchiveLimits,
     ArchiveTooLargeError,
@@ -34,8 +34,8 @@ from vigil.registry.archives import (
 )
 from vigil.registry.packaging import pack, packed_from_upload
 from vigil.server import ServerSettings, create_app
+from vigil.server.mlflow.registry_api import MlflowRegistry
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 MiB = 1 << 20
 

@@ -79,8 +79,8 @@ def test_errors_exit_2_and_name_what_exists(env: Path) -> None:
 
 def test_the_commands_work_against_a_server(tmp_path: Path) -> None:
     from tests.e2e.live import LiveServer
+    from vigil.api.specs import Scope
     from vigil.store.core import Store
-    from vigil.store.specs import Scope
 
     store_url = f"sqlite:///{tmp_path / 'server.db'}"
     opened = Store.open(store_url, str(tmp_path / "server-artifacts"))

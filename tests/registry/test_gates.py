@@ -7,8 +7,8 @@ import pytest
 
 import vigil
 from vigil.analysis.validation import MinInRange, Suite
-from vigil.errors import InvalidInputError
-from vigil.registry import Gates, PromotionRefusedError, Registry
+from vigil.errors import InvalidInputError, PromotionRefusedError
+from vigil.registry import Gates, Registry
 from vigil.store.core import Store
 
 

@@ -32,7 +32,7 @@ X = np.random.default_rng(99).normal(size=(20, 3))
 
 
 def test_vigil_models_is_the_registry_api() -> None:
-    assert vigil.models.__name__ == "vigil.registry.api"
+    assert vigil.models.__name__ == "vigil.client.registry.api"
     assert "models" in vigil.__all__
 
 

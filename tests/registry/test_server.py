@@ -14,11 +14,16 @@ import vigil
 from tests.e2e.live import LiveServer
 from tests.server.conftest import api, auth, server_store, tokens
 from vigil.analysis.validation import MinInRange, Suite
-from vigil.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from vigil.registry import Gates, PromotionRefusedError
-from vigil.registry.remote import RemoteRegistry
+from vigil.api.specs import Scope
+from vigil.client.registry.remote import RemoteRegistry
+from vigil.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PromotionRefusedError,
+)
+from vigil.registry import Gates
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 __all__ = ["api", "server_store", "tokens"]
 

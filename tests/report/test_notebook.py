@@ -14,16 +14,16 @@ import pytest
 
 import vigil
 from tests.conftest import mixed_table
-from vigil.explain.results import Explanation, Importance
+from vigil.analysis.explain.results import Explanation, Importance
+from vigil.analysis.performance.columns import Layout
+from vigil.analysis.performance.fairness import Fairness, GroupRates
+from vigil.analysis.performance.metrics import ClassificationMetrics
+from vigil.analysis.performance.realized import WindowPerformance
+from vigil.analysis.performance.reports import FairnessReport, FairnessWindow, RealizedReport
+from vigil.api.tracking import RunComparison
 from vigil.kpi.compare import KpiComparison, KpiSample
 from vigil.kpi.series import KpiPoint, KpiSeries
-from vigil.performance.columns import Layout
-from vigil.performance.fairness import Fairness, GroupRates
-from vigil.performance.metrics import ClassificationMetrics
-from vigil.performance.realized import WindowPerformance
-from vigil.performance.reports import FairnessReport, FairnessWindow, RealizedReport
 from vigil.report.notebook import MAX_TABLE_ROWS, NotebookResult, line_chart_svg, table_html
-from vigil.tracking.specs import RunComparison
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -10,7 +10,7 @@ import pytest
 
 import vigil
 from vigil.analysis.drift import DriftReport, drift
-from vigil.report.html import render_html
+from vigil.analysis.drift.html import render_html
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.store.conftest import postgres_url, store, store_url
+from vigil.api.specs import Scope
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
-from vigil.store.specs import Scope
 
 __all__ = ["postgres_url", "store", "store_url"]
 

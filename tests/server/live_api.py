@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.live import LiveServer, make_token
-from vigil.store.specs import Scope
+from vigil.api.specs import Scope
 
 SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)
 

@@ -10,10 +10,10 @@ from prometheus_client.parser import text_string_to_metric_families
 import vigil
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch, table_to_ipc
 from vigil.store.core import Store
 from vigil.store.db import create_store_engine
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, table_to_ipc
 
 BINARY = {"Content-Type": CONTENT_TYPE}
 

@@ -9,10 +9,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
+from vigil.api.specs import Scope
 from vigil.server import ServerSettings, create_app
 from vigil.server.app import ROUTERS
 from vigil.server.deps import ScopeRequirement
-from vigil.store.specs import Scope
 
 OPEN_ROUTES = {"/health"}
 

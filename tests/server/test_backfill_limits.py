@@ -16,12 +16,12 @@ from sqlalchemy import event, func, select
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours, sqlite_store
 from tests.server.conftest import auth, make_tokens
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.monitor import Monitor
 from vigil.monitor.evaluate import WINDOWS_PER_TRANSACTION
 from vigil.server import ServerSettings, create_app
 from vigil.store.core import Store
 from vigil.store.monitor_tables import MonitorResultRow
-from vigil.store.specs import Scope
 
 __all__ = ["sqlite_store"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from vigil.server.cli_commands import COMMANDS
+from vigil.cli.server import COMMANDS
 from vigil.store.db import create_store_engine, current_revision, head_revision, session_factory
 from vigil.store.repositories import TokenRepository
 
@@ -72,7 +72,7 @@ def test_db_compact_merges_past_days_and_deletes_superseded_files_on_the_next_ru
     tmp_path: Path,
 ) -> None:
     from tests.store.helpers import SPEC, log_batch
-    from vigil.store import service
+    from vigil.ingestion import service
     from vigil.store.core import Store
 
     url, artifacts = f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import StatementError
 
 from tests.server.live_api import LiveApi, live_api
+from vigil.api.specs import Scope
 from vigil.store.db_errors import classify, is_bind_overflow
-from vigil.store.specs import Scope
 
 __all__ = ["live_api"]
 

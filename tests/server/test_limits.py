@@ -15,14 +15,14 @@ from sqlalchemy import text
 
 from tests.server.conftest import auth, make_tokens
 from tests.waits import patience, wait_until
+from vigil.api.specs import Scope
+from vigil.api.tracking import DatasetVersionIn
 from vigil.deadline import DEADLINE
 from vigil.errors import InvalidInputError, TimeLimitError
 from vigil.server import ServerSettings, create_app
 from vigil.server.deps import StoreDep
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 from vigil.tracking.datasets import CHUNK_PREFIX, DatasetService
-from vigil.tracking.specs import DatasetVersionIn
 
 # A statement that never ends on its own, per backend.
 ENDLESS = {

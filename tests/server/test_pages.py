@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, log_batch
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE, ipc_chunks, ipc_to_table, table_to_ipc
 from vigil.caps import MAX_PAGE
 from vigil.client.transport import HttpTransport
 from vigil.store.predictions import PredictionStore
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE, ipc_chunks, ipc_to_table, table_to_ipc
 
 HOUR = dt.timedelta(hours=1)
 

@@ -21,9 +21,9 @@ from schemathesis.checks import (
 )
 
 from tests.server.live_api import SCOPES, LiveApi, live_api
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE
 from vigil.server import ServerSettings, create_app
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE
 
 __all__ = ["live_api"]
 

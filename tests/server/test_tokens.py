@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from vigil.api.specs import Scope
 from vigil.cli import main
 from vigil.errors import ConflictError, InvalidInputError
+from vigil.ranges import parse_duration
 from vigil.store.core import Store
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository, hash_token
-from vigil.store.specs import Scope
-from vigil.store.tokens import LAST_USE_RESOLUTION, parse_duration
+from vigil.store.tokens import LAST_USE_RESOLUTION
 
 T0 = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 
@@ -181,7 +182,7 @@ def test_token_cli_refuses_bad_values_in_one_line(
 
 
 def test_a_dashboard_session_ends_when_its_token_expires(store: Store) -> None:
-    from vigil.dashboard.auth import sign_in, viewer_of
+    from vigil.server.dashboard.auth import sign_in, viewer_of
 
     with store.session() as session:
         tokens = TokenRepository(session)

@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
+from vigil.api.specs import Scope
+from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.caps import MAX_METRIC_POINTS, MAX_TAGS
 from vigil.errors import PayloadTooLargeError
+from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
 from vigil.server import ServerSettings, create_app
 from vigil.store.arrow_limits import RowLimits, check_stream
 from vigil.store.core import Store
-from vigil.store.specs import Scope
-from vigil.store.wire import CONTENT_TYPE, ID_COLUMN, TIMESTAMP_COLUMN, LabelBatch, LogBatch
 
 BINARY = {"Content-Type": CONTENT_TYPE}
 LIMITS = {"max_batch_rows": 1000, "max_batch_columns": 8, "max_batch_profiles": 2}

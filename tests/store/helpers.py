@@ -8,8 +8,9 @@ import numpy as np
 import pyarrow as pa
 
 import vigil
-from vigil.store.specs import ModelSpec
-from vigil.store.wire import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN, LogBatch, table_to_ipc
+from vigil.api.specs import ModelSpec
+from vigil.api.wire import LogBatch, table_to_ipc
+from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tests.store.s3 import s3_bucket, s3_endpoint
 from vigil.errors import InvalidInputError, NotFoundError
-from vigil.mlflow_compat.artifacts_api import MlflowArtifacts
+from vigil.server.mlflow.artifacts_api import MlflowArtifacts
 from vigil.store.artifacts import (
     ArtifactStore,
     LocalArtifactStore,

@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
+from vigil.api.wire import LabelBatch, table_to_ipc
 from vigil.errors import ConflictError
-from vigil.store import service
+from vigil.ingestion import service
 from vigil.store.core import Store
-from vigil.store.wire import LabelBatch, table_to_ipc
 
 
 def _setup(store: Store, batches: int) -> int:

@@ -13,15 +13,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
+from vigil.api.wire import LogBatch
 from vigil.client import Client
 from vigil.client.batching import MAX_SEGMENT_VALUES
 from vigil.errors import InvalidInputError
+from vigil.ingestion.service import ingest_log
 from vigil.profile import profile
 from vigil.profile.groups import window_of
 from vigil.store.core import Store
 from vigil.store.db import create_store_engine, upgrade
-from vigil.store.service import ingest_log
-from vigil.store.wire import LogBatch
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
@@ -128,7 +128,7 @@ def test_the_server_refuses_a_segment_the_model_does_not_declare(tmp_path: Path)
             LogBatch(profiles=[blob, blob], segments=["", "country=FR"]),
         )
     with store.session() as session:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         assert [w.n_rows for w in service.list_windows(session, "churn")] == [10]
         assert service.list_segments(session, "churn") == ["country=FR"]

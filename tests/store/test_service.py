@@ -9,11 +9,11 @@ import pytest
 import vigil
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
 from tests.store.s3 import s3_bucket, s3_endpoint
+from vigil.api.specs import KpiIn, ModelSpec
+from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError, SerializationError
-from vigil.store import service
+from vigil.ingestion import service
 from vigil.store.core import Store
-from vigil.store.specs import KpiIn, ModelSpec
-from vigil.store.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 
 __all__ = ["s3_bucket", "s3_endpoint"]
 
@@ -252,8 +252,8 @@ def test_files_of_an_upload_that_never_committed_stay_invisible(store: Store) ->
 
 
 def test_store_create_token_returns_a_secret_that_authenticates(store: Store) -> None:
+    from vigil.api.specs import Scope
     from vigil.store.repositories import TokenRepository
-    from vigil.store.specs import Scope
 
     secret = store.create_token(Scope.WRITE, owner="demo")
     with store.session() as session:

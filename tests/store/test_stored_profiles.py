@@ -18,15 +18,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from vigil import monitor as monitors
+from vigil.api.specs import Scope
 from vigil.client import Client
-from vigil.dashboard.drift_cache import DriftCache, Warmer, reference_of
+from vigil.ingestion import service
 from vigil.monitor import MonitorSettings
 from vigil.profile import DatasetProfile
 from vigil.server import ServerSettings, create_app
-from vigil.store import service
+from vigil.server.dashboard.drift_cache import DriftCache, Warmer, reference_of
 from vigil.store.core import Store
 from vigil.store.models import MonitoredModel, ProfileWindow
-from vigil.store.specs import Scope
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

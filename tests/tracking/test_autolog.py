@@ -17,8 +17,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import vigil
+from vigil.autologging import autolog
 from vigil.store.core import Store
-from vigil.tracking.autolog import autolog
 from vigil.tracking.datasets import DatasetService
 from vigil.tracking.service import TrackingService
 
@@ -155,7 +155,7 @@ def test_recording_never_breaks_training(tmp_path: Path, caplog: pytest.LogCaptu
     x, y = _data(100)
     autolog(experiment="auto", url="http://127.0.0.1:9", token="x")  # nothing listens there
     try:
-        with caplog.at_level(logging.WARNING, logger="vigil.tracking.autolog"):
+        with caplog.at_level(logging.WARNING, logger="vigil.autologging"):
             model = LogisticRegression().fit(x, y)
     finally:
         autolog(disable=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from vigil.cli import main
+from vigil.client.tracking.run import start_run
 from vigil.store.core import Store
-from vigil.tracking import start_run
 
 
 def test_search_show_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

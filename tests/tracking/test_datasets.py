@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vigil.client.tracking.run import start_run
 from vigil.errors import NotFoundError
 from vigil.store.core import Store
-from vigil.tracking import start_run
 from vigil.tracking.datasets import CHUNK_PREFIX, DatasetService
 
 

@@ -10,9 +10,10 @@ import pytest
 
 import vigil
 from tests.waits import patience
+from vigil.api.tracking import RunStatus
+from vigil.client.tracking.run import start_run
 from vigil.errors import ConflictError, InvalidInputError
 from vigil.store.core import Store
-from vigil.tracking import RunStatus, start_run
 from vigil.tracking.service import TrackingService
 
 
@@ -145,7 +146,7 @@ def test_capture(store: Store) -> None:
 
 
 def test_git_diff_is_stored_when_dirty(store: Store, tmp_path: Path) -> None:
-    from vigil.tracking.capture import capture_git
+    from vigil.client.tracking.capture import capture_git
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -205,11 +206,11 @@ def test_background_thread_flushes(store: Store) -> None:
 def test_public_names_are_lazy_exports() -> None:
     code = (
         "import sys, vigil\n"
-        "assert 'vigil.tracking.run' not in sys.modules\n"
-        "import vigil.tracking.specs\n"
+        "assert 'vigil.client.tracking.run' not in sys.modules\n"
+        "import vigil.api.tracking\n"
         "assert 'sqlalchemy' not in sys.modules, 'the HTTP client side must not need the store'\n"
-        "from vigil.tracking.run import Run, start_run\n"
-        "from vigil.tracking.api import compare_runs, search_runs\n"
+        "from vigil.client.tracking.run import Run, start_run\n"
+        "from vigil.client.tracking.api import compare_runs, search_runs\n"
         "assert vigil.start_run is start_run and vigil.Run is Run\n"
         "assert vigil.search_runs is search_runs and vigil.compare_runs is compare_runs\n"
         "assert {'Run', 'RunStatus', 'start_run', 'search_runs', 'compare_runs'} <= set(vigil.__all__)\n"

@@ -5,9 +5,10 @@ import math
 import pytest
 
 import vigil
+from vigil.api.tracking import RunStatus
+from vigil.client.tracking.run import start_run
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.store.core import Store
-from vigil.tracking import RunStatus, start_run
 from vigil.tracking.search import BoolOp, Comparison, parse_filter
 from vigil.tracking.service import TrackingService
 

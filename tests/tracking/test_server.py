@@ -8,11 +8,11 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.live import LiveServer
 from tests.server.conftest import auth
+from vigil.api.specs import Scope
+from vigil.api.tracking import MetricPoint, RunStatus
+from vigil.client.tracking.run import start_run
 from vigil.store.core import Store
-from vigil.store.specs import Scope
-from vigil.tracking import RunStatus, start_run
 from vigil.tracking.service import TrackingService, downsample
-from vigil.tracking.specs import MetricPoint
 
 
 def test_run_lifecycle_over_the_api(api: TestClient, server_store: Store) -> None:

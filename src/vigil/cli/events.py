@@ -40,7 +40,7 @@ def _backend(
     store_url: str, artifacts_url: str, url: str | None, token: str | None
 ) -> Iterator[Any]:
     """An `ApiClient` when --url is given, else an opened store."""
-    from vigil.lifecycle.http import ApiClient
+    from vigil.api.http import ApiClient
     from vigil.store.core import Store
 
     try:
@@ -168,8 +168,8 @@ def subscribe_command(
     """Send events to TARGET_URL, signed with HMAC-SHA256 when a secret is given."""
     from pydantic import ValidationError
 
+    from vigil.events.settings import MonitorSettings
     from vigil.events.subscriptions import Subscription, SubscriptionIn, create_subscription
-    from vigil.monitor.settings import MonitorSettings
     from vigil.registry.values import current_user
 
     secret = ""
@@ -270,7 +270,7 @@ def deliveries_command(
 def deliver_command(store_url: str, artifacts_url: str) -> None:
     """Send the pending deliveries that are due now (VIGIL_OUTBOUND_ALLOW applies)."""
     from vigil.events.dispatch import deliver_events
-    from vigil.monitor.settings import MonitorSettings
+    from vigil.events.settings import MonitorSettings
 
     with _backend(store_url, artifacts_url, None, None) as store:
         stats = deliver_events(store, MonitorSettings())

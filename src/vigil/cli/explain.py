@@ -187,9 +187,9 @@ def importance_command(
     artifacts_url: str,
 ) -> None:
     """Global feature importance of MODEL (a models:/ URI) on DATA."""
+    from vigil.analysis.explain.permutation import permutation_importance
     from vigil.explain.api import log_importance, shap_importance
     from vigil.explain.local import resolve_model
-    from vigil.explain.permutation import permutation_importance
 
     frame = _read(data)
     with _store(store_url, artifacts_url) as store:

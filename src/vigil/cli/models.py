@@ -47,8 +47,8 @@ _actor = click.option(
 def _registry(
     store_url: str, artifacts_url: str, url: str | None = None, token: str | None = None
 ) -> Iterator[Any]:
+    from vigil.client.registry.remote import RemoteRegistry
     from vigil.registry import Registry
-    from vigil.registry.remote import RemoteRegistry
     from vigil.store.core import Store
 
     if url is not None:
@@ -426,8 +426,8 @@ def retraining_command(
 ) -> None:
     """The retraining cadence of monitored model NAME: how often its production windows drifted
     from the training reference, how long after training, and the advice."""
+    from vigil.api.http import ApiClient
     from vigil.lifecycle.cadence import retraining_cadence
-    from vigil.lifecycle.http import ApiClient
     from vigil.monitor.definitions import WINDOW_SECONDS
     from vigil.store.core import Store
 

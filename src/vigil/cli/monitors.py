@@ -104,8 +104,8 @@ def apply_command(
     token: str | None,
 ) -> None:
     """Make the stored monitors and channels those of FILE (idempotent)."""
+    from vigil.events.settings import MonitorSettings
     from vigil.monitor.api import Plan, apply, expand_env
-    from vigil.monitor.settings import MonitorSettings
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -173,9 +173,9 @@ def run_command(
     start: str, end: str, names: tuple[str, ...], deliver: bool, store_url: str, artifacts_url: str
 ) -> None:
     """Evaluate every closed window in [--from, --to) (a backfill); prints breached windows."""
-    from vigil.monitor.delivery import deliver_pending
+    from vigil.events.delivery import deliver_pending
+    from vigil.events.settings import MonitorSettings
     from vigil.monitor.evaluate import backfill
-    from vigil.monitor.settings import MonitorSettings
 
     begin, finish = _time(start), _time(end)
     if finish <= begin:

@@ -202,7 +202,7 @@ def reproduce_command(
     """Rebuild RUN_ID: its commit with its uncommitted diff, requirements.txt, its dataset
     versions, and the command with its parameters. Exit 0 when complete, 1 when some part could
     not be recovered (each is named), 2 when nothing could."""
-    from vigil.lifecycle.http import ApiClient
+    from vigil.api.http import ApiClient
     from vigil.lifecycle.reproduce import Reproduction, ServerSource, StoreSource, reproduce
     from vigil.store.core import Store
 

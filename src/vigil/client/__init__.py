@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.api.wire import LabelBatch, LogBatch, new_batch_id, table_to_ipc
 from vigil.client.batching import (
     TIMESTAMP_TYPE,
     as_table,
@@ -47,16 +49,7 @@ from vigil.client.transport import (
 )
 from vigil.errors import InvalidInputError, VigilError
 from vigil.profile import DatasetProfile
-from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
-from vigil.store.wire import (
-    ID_COLUMN,
-    LABEL_COLUMN,
-    TIMESTAMP_COLUMN,
-    LabelBatch,
-    LogBatch,
-    new_batch_id,
-    table_to_ipc,
-)
+from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
 
 if TYPE_CHECKING:
     from vigil.lifecycle.live import LivePage
@@ -457,7 +450,7 @@ class Client(MonitoringMethods):
         params: dict[str, Any],
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        from vigil.performance.client import call
+        from vigil.client.performance import call
 
         return self._call(lambda: call(self._transport, model, path, function, params, options))
 

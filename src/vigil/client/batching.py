@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import profile
 from vigil.profile.groups import floor_micros, window_of
-from vigil.store.specs import ModelSpec
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 MAX_SEGMENT_VALUES = 100

@@ -27,10 +27,11 @@ from vigil.client.transport import (
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
+    from vigil.events.channels.definitions import Channel
     from vigil.kpi import KpiComparison, KpiSeries
     from vigil.monitor.alerts import Alert, AlertState
     from vigil.monitor.api import Change, Plan
-    from vigil.monitor.definitions import Channel, Monitor
+    from vigil.monitor.definitions import Monitor
     from vigil.outbound import OutboundPolicy
     from vigil.store.core import Store
 
@@ -39,7 +40,7 @@ T = TypeVar("T")
 
 def _local_policy() -> OutboundPolicy:
     """In local mode, the outbound policy of this process's VIGIL_* settings."""
-    from vigil.monitor.settings import MonitorSettings
+    from vigil.events.settings import MonitorSettings
 
     return MonitorSettings().outbound_policy()
 
@@ -92,7 +93,7 @@ def _monitor(value: Monitor | Mapping[str, Any]) -> Monitor:
 
 
 def _channel(value: Channel | Mapping[str, Any]) -> Channel:
-    from vigil.monitor.definitions import Channel
+    from vigil.events.channels.definitions import Channel
 
     if isinstance(value, Channel):
         return value
@@ -240,9 +241,9 @@ class MonitoringMethods:
             )
 
         def local(store: Store) -> MonitorRun:
-            from vigil.monitor.delivery import deliver_pending
+            from vigil.events.delivery import deliver_pending
+            from vigil.events.settings import MonitorSettings
             from vigil.monitor.evaluate import backfill
-            from vigil.monitor.settings import MonitorSettings
 
             results = backfill(store, begin, finish, monitors=names)
             if deliver:
@@ -270,8 +271,8 @@ class MonitoringMethods:
 
     def list_channels(self) -> list[Channel]:
         """The channels (from a server, with secrets, passwords and routing keys as `***`)."""
+        from vigil.events.channels.definitions import Channel
         from vigil.monitor import api
-        from vigil.monitor.definitions import Channel
 
         return self._monitoring(
             lambda h: [

@@ -11,19 +11,8 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from vigil.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    VigilError,
-)
-from vigil.profile import DatasetProfile
-from vigil.store.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
-from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
-from vigil.tracking.specs import (
+from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.api.tracking import (
     ArtifactOut,
     ChunkHashes,
     DatasetVersionIn,
@@ -38,6 +27,17 @@ from vigil.tracking.specs import (
     RunsPage,
     SearchRunsIn,
 )
+from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
+from vigil.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    VigilError,
+)
+from vigil.profile import DatasetProfile
 
 if TYPE_CHECKING:
     from vigil.tracking.datasets import DatasetService
@@ -333,25 +333,25 @@ class LocalTransport:
         self.store = Store.open(store_url, artifacts_url)
 
     def create_model(self, spec: ModelSpec) -> ModelOut:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.create_model(session, spec)[0]
 
     def get_model(self, name: str) -> ModelOut:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.get_model(session, name)
 
     def list_models(self) -> list[ModelOut]:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.list_models(session)
 
     def send(self, kind: str, model: str, body: bytes) -> IngestResult:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             if kind == "log":
@@ -367,32 +367,32 @@ class LocalTransport:
             )
 
     def send_kpi(self, kpi: KpiIn) -> KpiOut:
-        from vigil.store import service
-        from vigil.tracking.run import current_user
+        from vigil.client.tracking.run import current_user
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.log_kpi(session, kpi, actor=current_user())
 
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.list_windows(session, model, **_typed(params))
 
     def segments(self, model: str) -> list[str]:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.list_segments(session, model)
 
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.merged_profile(session, model, **_typed(params))
 
     def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         typed = _typed(params)
         with self.store.session() as session:
@@ -400,7 +400,7 @@ class LocalTransport:
         return self.store.predictions.joined(model_id, typed.get("start"), typed.get("end"))
 
     def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        from vigil.store import service
+        from vigil.ingestion import service
 
         with self.store.session() as session:
             return service.list_kpis(session, **_typed(params))
@@ -416,12 +416,12 @@ class LocalTransport:
         return self._tracking().get_experiment(name)
 
     def create_experiment(self, name: str) -> ExperimentOut:
-        from vigil.tracking.run import current_user
+        from vigil.client.tracking.run import current_user
 
         return self._tracking().create_experiment(name, owner=current_user())
 
     def create_run(self, body: RunIn) -> RunInfo:
-        from vigil.tracking.run import current_user
+        from vigil.client.tracking.run import current_user
 
         tracking = self._tracking()
         owner = current_user()
@@ -483,7 +483,7 @@ class LocalTransport:
         self._datasets().put_chunk(digest, data)
 
     def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
-        from vigil.tracking.run import current_user
+        from vigil.client.tracking.run import current_user
 
         return self._datasets().register(body, owner=current_user())
 

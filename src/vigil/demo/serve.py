@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from vigil.api.specs import Scope
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 
 Echo = Callable[[str], None]
 

@@ -62,8 +62,8 @@ def train_and_register(
     from sklearn.model_selection import train_test_split
 
     from vigil import models
-    from vigil.tracking.autolog import autolog
-    from vigil.tracking.run import start_run
+    from vigil.autologging import autolog
+    from vigil.client.tracking.run import start_run
 
     table = pq.read_table(training_path)
     frame = table.to_pandas()
@@ -170,8 +170,8 @@ def _log_importance(
 ) -> None:
     """Permutation importance of the registered version, logged with it and its run (the
     dashboard's model page shows it)."""
+    from vigil.analysis.explain.permutation import permutation_importance
     from vigil.explain.api import log_importance
-    from vigil.explain.permutation import permutation_importance
 
     importance = permutation_importance(pipeline, x_valid, y_valid, n_repeats=3, max_rows=2000)
     log_importance(importance, run=run_id, model_version=version, store=store)

@@ -1,5 +1,5 @@
 """Sending queued events to their webhooks, with the alert webhooks' signing and POST through the
-outbound address policy (`vigil.monitor.channels`, `vigil.outbound`), and their retry policy: a failed delivery waits
+outbound address policy (`vigil.events.channels`, `vigil.outbound`), and their retry policy: a failed delivery waits
 `delivery_backoff_seconds * 2**(attempts-1)` (at most an hour) and is kept as `failed` after
 `delivery_max_attempts`. Nothing is sent inside a database transaction.
 """
@@ -17,11 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 
 from vigil.errors import VigilError
+from vigil.events.channels.base import post
+from vigil.events.channels.webhook import SIGNATURE_HEADER, sign
+from vigil.events.delivery import claim_due, record_attempt
 from vigil.events.outbox import event_out
-from vigil.monitor.channels.base import post
-from vigil.monitor.channels.webhook import SIGNATURE_HEADER, sign
-from vigil.monitor.delivery import claim_due, record_attempt
-from vigil.monitor.settings import MonitorSettings
+from vigil.events.settings import MonitorSettings
 from vigil.outbound import scrub
 from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
 from vigil.store.core import Store

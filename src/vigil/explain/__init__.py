@@ -18,24 +18,24 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vigil.analysis.explain.permutation import permutation_importance
+    from vigil.analysis.explain.results import Explanation, Importance
     from vigil.explain.api import get_importance, log_importance, shap_importance
     from vigil.explain.local import resolve_model
-    from vigil.explain.permutation import permutation_importance
     from vigil.explain.production import attribution_windows, log_attributions
-    from vigil.explain.results import Explanation, Importance
-    from vigil.explain.store import load_importances, save_importances
+    from vigil.importances.store import load_importances, save_importances
 
 _LAZY = {
-    "Explanation": "vigil.explain.results",
-    "Importance": "vigil.explain.results",
+    "Explanation": "vigil.analysis.explain.results",
+    "Importance": "vigil.analysis.explain.results",
     "attribution_windows": "vigil.explain.production",
     "get_importance": "vigil.explain.api",
-    "load_importances": "vigil.explain.store",
+    "load_importances": "vigil.importances.store",
     "log_attributions": "vigil.explain.production",
     "log_importance": "vigil.explain.api",
-    "permutation_importance": "vigil.explain.permutation",
+    "permutation_importance": "vigil.analysis.explain.permutation",
     "resolve_model": "vigil.explain.local",
-    "save_importances": "vigil.explain.store",
+    "save_importances": "vigil.importances.store",
     "shap_importance": "vigil.explain.api",
 }
 

@@ -16,18 +16,22 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from vigil.analysis.explain.inputs import OutputSpace, as_frame, select_features
+from vigil.analysis.explain.results import Importance
+from vigil.analysis.explain.shap_backend import (
+    DEFAULT_BACKGROUND_SIZE,
+    AlgorithmChoice,
+    shap_explain,
+)
 from vigil.errors import InvalidInputError
-from vigil.explain.inputs import OutputSpace, as_frame, select_features
 from vigil.explain.local import resolve_model
-from vigil.explain.results import Importance
-from vigil.explain.shap_backend import DEFAULT_BACKGROUND_SIZE, AlgorithmChoice, shap_explain
-from vigil.explain.store import check_importance_values, check_method
+from vigil.importances.store import check_importance_values, check_method
 from vigil.registry.types import ModelVersionInfo
 
 if TYPE_CHECKING:
+    from vigil.client.tracking.run import Run
     from vigil.client.transport import HttpTransport
     from vigil.store.core import Store
-    from vigil.tracking.run import Run
 
 ModelVersionRef = ModelVersionInfo | str | tuple[str, int]
 """A model version: a `ModelVersionInfo`, a URI (`models:/churn/3`, `models:/churn@production`)
@@ -94,7 +98,7 @@ def _version_key(store: Store | None, ref: ModelVersionRef) -> tuple[str, int]:
     if isinstance(ref, tuple) and len(ref) == 2:
         return str(ref[0]), int(ref[1])
     if isinstance(ref, str):
-        from vigil.registry import api as models
+        from vigil.client.registry import api as models
 
         parsed = models.parse_uri(ref)
         if parsed.version is not None:
@@ -104,7 +108,7 @@ def _version_key(store: Store | None, ref: ModelVersionRef) -> tuple[str, int]:
                 f"{ref!r} names an alias or 'latest'; give models:/NAME/VERSION when logging "
                 "to a server"
             )
-        from vigil.registry.api import resolve
+        from vigil.client.registry.api import resolve
 
         return parsed.name, resolve(ref, store=store).version
     raise InvalidInputError(
@@ -129,8 +133,8 @@ def _run_target(run: Run | str | None) -> tuple[str | None, Store | None, HttpTr
     """The run id, and the run's own store or HTTP transport (for a `Run` object)."""
     if run is None or isinstance(run, str):
         return run, None, None
+    from vigil.client.tracking.remote import RemoteTracking
     from vigil.client.transport import HttpTransport
-    from vigil.tracking.remote import RemoteTracking
     from vigil.tracking.service import TrackingService
 
     service = run.service
@@ -176,7 +180,7 @@ def _log_local(
     values: dict[str, float],
     actor: str,
 ) -> None:
-    from vigil.explain.store import model_version_id, save_importances
+    from vigil.importances.store import model_version_id, save_importances
 
     version_id = None
     if model_version is not None:
@@ -236,7 +240,7 @@ def get_importance(
     store: Store | None = None,
 ) -> dict[str, float] | None:
     """The latest importances logged for a run or a model version (None when none were)."""
-    from vigil.explain.store import load_importances, model_version_id
+    from vigil.importances.store import load_importances, model_version_id
 
     run_id, run_store, transport = _run_target(run)
     if transport is not None:

@@ -14,10 +14,14 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from vigil.analysis.explain.inputs import OutputSpace, as_frame, check_model, select_features
+from vigil.analysis.explain.results import Explanation
+from vigil.analysis.explain.shap_backend import (
+    DEFAULT_BACKGROUND_SIZE,
+    AlgorithmChoice,
+    shap_explain,
+)
 from vigil.errors import InvalidInputError
-from vigil.explain.inputs import OutputSpace, as_frame, check_model, select_features
-from vigil.explain.results import Explanation
-from vigil.explain.shap_backend import DEFAULT_BACKGROUND_SIZE, AlgorithmChoice, shap_explain
 from vigil.registry.safe_load import SERVER_TRUSTED_TYPES
 from vigil.registry.types import ModelVersionInfo
 
@@ -43,7 +47,7 @@ def resolve_model(
     if isinstance(model_ref, ModelVersionInfo):
         model_ref = model_ref.uri
     if isinstance(model_ref, str):
-        from vigil.registry import api as models
+        from vigil.client.registry import api as models
 
         models.parse_uri(model_ref)  # a bad URI is refused before any store is opened
         loaded = models.load(
@@ -83,7 +87,7 @@ def explain(
     row mappings, or a 2-D array (with `features=` naming its columns). Columns the model does
     not use are ignored; missing ones are an error naming them. For a classifier, `target` is
     the class explained (default: the positive class of a binary model) and `output` the space
-    (see `vigil.explain.shap_backend`): the tree and linear explainers add up to the log-odds
+    (see `vigil.analysis.explain.shap_backend`): the tree and linear explainers add up to the log-odds
     margin of a boosted or linear classifier, the kernel explainer to the probability.
     `background` (e.g. a sample of the training data) sets the base value of the linear and
     kernel explainers; by default a seeded sample of `rows` is used.

@@ -16,27 +16,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vigil.analysis.explain.inputs import OutputSpace, as_frame, model_features, select_features
+from vigil.analysis.explain.shap_backend import (
+    DEFAULT_BACKGROUND_SIZE,
+    AlgorithmChoice,
+    shap_explain,
+)
 from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.client.batching import as_table, row_times
 from vigil.errors import InvalidInputError
-from vigil.explain.inputs import OutputSpace, as_frame, model_features, select_features
 from vigil.explain.local import resolve_model
-from vigil.explain.shap_backend import DEFAULT_BACKGROUND_SIZE, AlgorithmChoice, shap_explain
-from vigil.explain.store import AttributionWindow
+from vigil.importances.store import AttributionWindow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from vigil.api.specs import ModelOut, ModelSpec
     from vigil.client import Client
     from vigil.store.core import Store
-    from vigil.store.specs import ModelOut, ModelSpec
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -173,7 +177,7 @@ def log_attributions(
 
 
 def _local_spec(store: Store | None, model: str) -> ModelOut:
-    from vigil.store import service
+    from vigil.ingestion import service
 
     assert store is not None
     with store.session() as session:
@@ -210,7 +214,7 @@ def _send(
 def ingest_attributions(session: Session, model: str, batch: AttributionsIn) -> AttributionsOut:
     """Merge an upload into the model's attribution windows, once per `batch_id` (flushes; the
     caller commits)."""
-    from vigil.explain.store import merge_attributions
+    from vigil.importances.store import merge_attributions
     from vigil.store.repositories import BatchRepository, ModelRepository
 
     row = ModelRepository(session).get(model)
@@ -246,14 +250,8 @@ def attribution_windows(
     end: dt.datetime | None = None,
 ) -> list[AttributionWindow]:
     """The model's stored attribution windows (mean |attribution| per feature in `mean_abs`)."""
-    from vigil.explain.store import read_attributions
+    from vigil.importances.store import read_attributions
     from vigil.store.repositories import ModelRepository
 
     row = ModelRepository(session).get(model)
     return read_attributions(session, row.id, version=version, start=start, end=end)
-
-
-def shares(values: Mapping[str, float]) -> dict[str, float]:
-    """Each feature's share of the total (all zero when the total is zero)."""
-    total = sum(abs(v) for v in values.values())
-    return {k: (abs(v) / total if total else 0.0) for k, v in values.items()}

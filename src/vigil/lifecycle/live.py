@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.api.http import ApiClient
+from vigil.api.tracking import MetricPoint, RunStatus, none_to_nan
 from vigil.errors import InvalidInputError, NotFoundError
-from vigil.lifecycle.http import ApiClient
 from vigil.store.core import Store
 from vigil.store.tracking_tables import LatestMetric, Run, RunMetric
-from vigil.tracking.specs import MetricPoint, RunStatus, none_to_nan
 
 SYSTEM_PREFIX = "system."
 MAX_POINTS = 50_000

@@ -27,10 +27,10 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 from urllib.parse import quote
 
+from vigil.api.http import ApiClient
+from vigil.api.tracking import DatasetVersionOut, RunData
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
-from vigil.lifecycle.http import ApiClient
 from vigil.store.core import Store
-from vigil.tracking.specs import DatasetVersionOut, RunData
 
 DIFF_ARTIFACT = "vigil/git.diff"
 REQUIREMENTS_ARTIFACT = "vigil/requirements.txt"

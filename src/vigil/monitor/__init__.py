@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from vigil.events.channels.definitions import Channel
+from vigil.events.delivery import deliver_pending, list_deliveries
+from vigil.events.settings import MonitorSettings
 from vigil.monitor.alerts import Alert, AlertEvent, acknowledge, get_alert, list_alerts, resolve
 from vigil.monitor.api import (
     Change,
@@ -19,11 +22,9 @@ from vigil.monitor.api import (
     save_channel,
     save_monitor,
 )
-from vigil.monitor.definitions import Channel, Monitor, MonitorFile
-from vigil.monitor.delivery import deliver_pending, list_deliveries
+from vigil.monitor.definitions import Monitor, MonitorFile
 from vigil.monitor.evaluate import WindowResult, backfill, evaluate_due
 from vigil.monitor.scheduler import Scheduler, tick
-from vigil.monitor.settings import MonitorSettings
 
 __all__ = [
     "Alert",

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.events.channels import check_channel, keep_secrets
+from vigil.events.channels.definitions import NAME_PATTERN, Channel
 from vigil.events.outbox import EventType, emit
 from vigil.monitor.baselines import BASELINE_ARTIFACT_PREFIX
-from vigil.monitor.channels import check_channel, keep_secrets
-from vigil.monitor.definitions import NAME_PATTERN, Channel, Monitor, MonitorFile
+from vigil.monitor.definitions import Monitor, MonitorFile
 from vigil.outbound import OutboundPolicy
 from vigil.profile import DatasetProfile
 from vigil.registry.values import current_user

@@ -1,4 +1,4 @@
-"""Monitor and channel definitions: pydantic models validated at construction.
+"""Monitor definitions (channels are defined in `vigil.events.channels.definitions`): pydantic models validated at construction.
 
 A monitor watches one model (optionally one version) with one kind of check, per window, against
 a baseline, with a threshold; when it breaches it raises an alert sent to its channels.
@@ -15,13 +15,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vigil.caps import MAX_HEADERS, MAX_NAMES, MAX_SEGMENT_KEYS
+from vigil.caps import MAX_NAMES, MAX_SEGMENT_KEYS
+from vigil.events.channels.definitions import (
+    NAME_PATTERN,
+    Channel,
+    ChannelConfig,
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+    WebhookChannel,
+)
 
 WindowName = Literal["hour", "day", "week"]
 Severity = Literal["info", "warning", "critical"]
 
 WINDOW_SECONDS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$"
 
 
 class _Frozen(BaseModel):
@@ -265,60 +273,6 @@ class Monitor(_Frozen):
         return self.baseline or get_kind(self.kind).default_baseline
 
 
-class WebhookChannel(_Frozen):
-    """POST the alert as JSON, signed with HMAC-SHA256 of the body in `X-Vigil-Signature`."""
-
-    type: Literal["webhook"] = "webhook"
-    url: str = Field(pattern=r"^https?://")
-    secret: str | None = None
-    timeout: float = Field(default=5.0, gt=0, le=60)
-    retries: int = Field(default=2, ge=0, le=10)
-    headers: dict[str, str] = Field(default_factory=dict, max_length=MAX_HEADERS)
-
-
-class SlackChannel(_Frozen):
-    """A Slack incoming webhook."""
-
-    type: Literal["slack"] = "slack"
-    url: str = Field(pattern=r"^https?://")
-    timeout: float = Field(default=5.0, gt=0, le=60)
-
-
-class EmailChannel(_Frozen):
-    """Email over SMTP (STARTTLS when `starttls`; login when `username` is given)."""
-
-    type: Literal["email"] = "email"
-    host: str
-    port: int = Field(default=25, ge=1, le=65535)
-    sender: str
-    to: tuple[str, ...] = Field(min_length=1, max_length=MAX_NAMES)
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    timeout: float = Field(default=10.0, gt=0, le=120)
-
-
-class PagerDutyChannel(_Frozen):
-    """PagerDuty Events API v2: trigger on open, resolve when the alert resolves (dedup key)."""
-
-    type: Literal["pagerduty"] = "pagerduty"
-    routing_key: str = Field(min_length=1)
-    url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://")
-    timeout: float = Field(default=5.0, gt=0, le=60)
-
-
-ChannelConfig = Annotated[
-    WebhookChannel | SlackChannel | EmailChannel | PagerDutyChannel, Field(discriminator="type")
-]
-
-
-class Channel(_Frozen):
-    """A named channel that monitors list in `channels`."""
-
-    name: str = Field(pattern=NAME_PATTERN)
-    config: ChannelConfig
-
-
 class MonitorFile(_Frozen):
     """The content of a monitors YAML file: channels and monitors, applied together."""
 
@@ -335,3 +289,15 @@ class MonitorFile(_Frozen):
             if seen:
                 raise ValueError(f"{label} names appear more than once: {sorted(seen)}")
         return self
+
+
+__all__ = [
+    "Channel",
+    "ChannelConfig",
+    "EmailChannel",
+    "Monitor",
+    "MonitorFile",
+    "PagerDutyChannel",
+    "SlackChannel",
+    "WebhookChannel",
+]

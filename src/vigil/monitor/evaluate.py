@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from vigil import deadline
+from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError, VigilError
 from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts, fixed
@@ -35,7 +36,6 @@ from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow
-from vigil.store.specs import ModelSpec
 
 logger = logging.getLogger("vigil.monitor")
 

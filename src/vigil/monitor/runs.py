@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from vigil.api.tracking import RunStatus
 from vigil.errors import NotFoundError
 from vigil.monitor.comparisons import Direction
 from vigil.monitor.trained import SECTIONS, ComparedSections, Sections, Trained, compare_trained
 from vigil.store.tracking_tables import Experiment, Run
-from vigil.tracking.specs import RunStatus
 
 if TYPE_CHECKING:
     from vigil.store.core import Store

@@ -11,9 +11,9 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from vigil.monitor.delivery import DeliveryStats, deliver_pending
+from vigil.events.delivery import DeliveryStats, deliver_pending
+from vigil.events.settings import MonitorSettings
 from vigil.monitor.evaluate import WindowResult, evaluate_due
-from vigil.monitor.settings import MonitorSettings
 from vigil.store.core import Store
 
 logger = logging.getLogger("vigil.monitor")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import Target
 from vigil.store.models import ProfileWindow
-from vigil.store.specs import ModelSpec
 
 
 @dataclass(frozen=True)

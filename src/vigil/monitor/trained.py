@@ -138,7 +138,7 @@ def importances(
 ) -> tuple[dict[str, float], str] | None:
     """Its feature importances and their source: those saved with `vigil.explain` for the
     version, else for its run (`explain`), else its run's metrics `importance.<feature>`."""
-    from vigil.explain.store import load_importances
+    from vigil.importances.store import load_importances
 
     with store.session() as session:
         found = None

@@ -8,8 +8,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from vigil.errors import InvalidInputError
-from vigil.performance.columns import (
+from vigil.analysis.performance.columns import (
     Layout,
     PerformanceOptions,
     class_values,
@@ -17,17 +16,18 @@ from vigil.performance.columns import (
     rows,
     segment_values,
 )
-from vigil.performance.fairness import Fairness, fairness
-from vigil.performance.realized import Metrics, measure, realized_series, split_windows
-from vigil.performance.reports import FairnessReport, FairnessWindow, SegmentReport
-from vigil.performance.segments import SegmentStat, correlate, decompose, rank_by_harm
+from vigil.analysis.performance.fairness import Fairness, fairness
+from vigil.analysis.performance.realized import Metrics, measure, realized_series, split_windows
+from vigil.analysis.performance.reports import FairnessReport, FairnessWindow, SegmentReport
+from vigil.analysis.performance.segments import SegmentStat, correlate, decompose, rank_by_harm
+from vigil.api.specs import ModelSpec
+from vigil.errors import InvalidInputError
 from vigil.performance.service import load_rows, window_size
 from vigil.profile.groups import WindowSize, window_micros
+from vigil.schema import LABEL_COLUMN
 from vigil.store.core import Store
 from vigil.store.repositories import ModelRepository, WindowRepository
-from vigil.store.specs import ModelSpec
 from vigil.store.stored_profiles import StoredProfile, merge_stored, tally_of
-from vigil.store.wire import LABEL_COLUMN
 
 
 def positive_of(layout: Layout, options: PerformanceOptions) -> str:

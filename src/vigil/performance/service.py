@@ -10,8 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
-from vigil.errors import InvalidInputError
-from vigil.performance.columns import (
+from vigil.analysis.performance.columns import (
     Layout,
     PerformanceOptions,
     labelled_mask,
@@ -19,16 +18,17 @@ from vigil.performance.columns import (
     rows,
     segment_values,
 )
-from vigil.performance.estimation import CBPE, EstimatedMetrics
-from vigil.performance.realized import measure, realized_series, split_windows
-from vigil.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
+from vigil.analysis.performance.estimation import CBPE, EstimatedMetrics
+from vigil.analysis.performance.realized import measure, realized_series, split_windows
+from vigil.analysis.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
+from vigil.api.specs import ModelSpec
+from vigil.errors import InvalidInputError
 from vigil.profile.groups import WindowSize
+from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 from vigil.store.core import Store
 from vigil.store.models import IngestedBatch
 from vigil.store.predictions import batch_of
 from vigil.store.repositories import ModelRepository, spec_of
-from vigil.store.specs import ModelSpec
-from vigil.store.wire import ID_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 
 WINDOWS: dict[str, WindowSize] = {"hour": "hour", "day": "day", "week": "week"}
 

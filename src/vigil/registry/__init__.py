@@ -1,15 +1,10 @@
 """The model registry: registered models, numbered versions, aliases, an append-only event log and
-promotion gates. `vigil.models` is `vigil.registry.api`."""
+promotion gates. The user's side of it (`vigil.models`) is `vigil.client.registry.api`."""
 
-from vigil.registry import api as models
+from vigil.errors import PromotionRefusedError
 from vigil.registry.gates import GateOutcome, Gates
 from vigil.registry.service import Registry
-from vigil.registry.types import (
-    ModelVersionInfo,
-    PromotionRefusedError,
-    RegisteredModelInfo,
-    RegistryEventInfo,
-)
+from vigil.registry.types import ModelVersionInfo, RegisteredModelInfo, RegistryEventInfo
 
 __all__ = [
     "GateOutcome",
@@ -19,6 +14,4 @@ __all__ = [
     "RegisteredModelInfo",
     "Registry",
     "RegistryEventInfo",
-    "RemoteRegistry",
-    "models",
 ]

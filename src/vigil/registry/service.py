@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from vigil.errors import ConflictError, InvalidInputError, NotFoundError
+from vigil.errors import ConflictError, InvalidInputError, NotFoundError, PromotionRefusedError
 from vigil.events.outbox import EventType, emit
 from vigil.profile import DatasetProfile
 from vigil.registry.gates import Gates, evaluate
@@ -35,7 +35,6 @@ from vigil.registry.repository import (
 from vigil.registry.types import (
     Lifecycle,
     ModelVersionInfo,
-    PromotionRefusedError,
     RegisteredModelInfo,
     RegistryEventInfo,
     check_alias,

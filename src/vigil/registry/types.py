@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vigil.errors import ConflictError, InvalidInputError
+from vigil.errors import InvalidInputError
 
 SourceFormat = Literal["skops", "joblib", "file", "directory", "mlflow"]
 EventKind = Literal[
@@ -174,9 +174,3 @@ class RegistryEventInfo:
             "at": self.at.isoformat(),
             "details": self.details,
         }
-
-
-class PromotionRefusedError(ConflictError):
-    """A promotion gate refused to move an alias; `details` holds the reasons and the numbers."""
-
-    code = "promotion_refused"

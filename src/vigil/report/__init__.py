@@ -1,6 +1,2 @@
-"""Rendering of analysis results for people: text summaries and self-contained HTML files."""
-
-from vigil.report.html import render_html
-from vigil.report.text import render_text
-
-__all__ = ["render_html", "render_text"]
+"""What every result shares for people: the notebook display (`_repr_html_`, a one-line `repr`,
+`to_pandas()`), its tones and small inline charts. Each result's own renderer lives beside it."""

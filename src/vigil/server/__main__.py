@@ -1,5 +1,5 @@
 """`python -m vigil.server`: the same as `vigil server`."""
 
-from vigil.server.cli_commands import server_command
+from vigil.cli.server import server_command
 
 server_command(prog_name="python -m vigil.server")

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vigil.dashboard import install as install_dashboard
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
+from vigil.server.dashboard import install as install_dashboard
 from vigil.server.deps import TokenCache
 from vigil.server.error_paths import without_paths
 from vigil.server.error_schema import ERROR_RESPONSES, validation_message
@@ -196,7 +196,7 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
-    install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.dashboard)
+    install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.server.dashboard)
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_seconds)

@@ -20,12 +20,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from vigil.api.specs import Scope
 from vigil.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from vigil.server.metrics import Metrics
 from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository, hash_token, utcnow
-from vigil.store.specs import Scope
 from vigil.store.tokens import LAST_USE_RESOLUTION, actor_of, check_not_expired
 
 log = logging.getLogger(__name__)

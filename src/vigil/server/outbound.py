@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vigil.monitor.settings import MonitorSettings
+from vigil.events.settings import MonitorSettings
 from vigil.outbound import OutboundPolicy
 
 

@@ -2,6 +2,6 @@
 and label files (Parquet + DuckDB).
 
 Import from the submodules (`vigil.store.core.Store`, `vigil.store.artifacts`, ...): this package
-imports nothing itself, so `vigil.store.specs` and `vigil.store.wire`, which the remote client
+imports nothing itself, so `vigil.api.specs` and `vigil.api.wire`, which the remote client
 uses, do not pull in SQLAlchemy or DuckDB.
 """

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from vigil.api.specs import Scope
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
 from vigil.store.repositories import BatchRepository, ModelCache, TokenRepository
-from vigil.store.specs import Scope
 from vigil.store.stored_profiles import SESSION_KEY, UndecodableWindows
 
 

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from vigil.api.specs import DailyVolume
+from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
 from vigil.store.artifacts import ArtifactStore
-from vigil.store.specs import DailyVolume
-from vigil.store.wire import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
 
 Kind = Literal["predictions", "labels"]
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")

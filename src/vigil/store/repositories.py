@@ -13,9 +13,9 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
+from vigil.api.specs import ModelSpec, Scope
 from vigil.errors import ConflictError, NotFoundError
 from vigil.store.models import ApiToken, IngestedBatch, Kpi, MonitoredModel, ProfileWindow
-from vigil.store.specs import ModelSpec, Scope
 from vigil.store.tokens import LAST_USE_RESOLUTION, is_live
 
 TOKEN_PREFIX = "vgl_"

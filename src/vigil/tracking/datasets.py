@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from vigil import deadline
+from vigil.api.tracking import DatasetVersionIn, DatasetVersionOut
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Dataset, DatasetVersion, Run, RunInput
-from vigil.tracking.specs import DatasetVersionIn, DatasetVersionOut
 
 if TYPE_CHECKING:
     from vigil.analysis.drift import DriftReport

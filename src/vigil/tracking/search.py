@@ -293,7 +293,7 @@ def parse_filter(text: str | None) -> Node | None:
 def compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
     """`column <op> value` as SQL, for the filter operators (=, !=, <, <=, >, >=, [NOT] IN,
     [NOT] LIKE, [NOT] ILIKE); `value` is a tuple for IN. Also used by the MLflow-compatible
-    filters (`vigil.mlflow_compat.filters`)."""
+    filters (`vigil.server.mlflow.filters`)."""
     if op == "=":
         return column == value  # type: ignore[no-any-return]
     if op == "!=":

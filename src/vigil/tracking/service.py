@@ -37,6 +37,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vigil.api.tracking import (
+    ArtifactOut,
+    DatasetVersionOut,
+    ExperimentOut,
+    MetricPoint,
+    RunComparison,
+    RunData,
+    RunInfo,
+    RunsPage,
+    RunStatus,
+    nan_to_none,
+    none_to_nan,
+)
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.store.artifacts import read_current
 from vigil.store.core import Store
@@ -51,19 +64,6 @@ from vigil.store.tracking_tables import (
 )
 from vigil.tracking import metric_summary
 from vigil.tracking.search import decode_page_token, encode_page_token, runs_query
-from vigil.tracking.specs import (
-    ArtifactOut,
-    DatasetVersionOut,
-    ExperimentOut,
-    MetricPoint,
-    RunComparison,
-    RunData,
-    RunInfo,
-    RunsPage,
-    RunStatus,
-    nan_to_none,
-    none_to_nan,
-)
 
 MAX_KEY_LENGTH = 250
 MAX_SEARCH_RESULTS = 50_000

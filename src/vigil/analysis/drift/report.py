@@ -186,13 +186,13 @@ class DriftReport(NotebookResult):
 
     def summary(self) -> str:
         """A readable text summary, drifted columns first."""
-        from vigil.report.text import render_text
+        from vigil.analysis.drift.text import render_text
 
         return render_text(self)
 
     def to_html(self, path: str | Path) -> Path:
         """Write one self-contained HTML file (inline CSS and SVG, no network) and return its path."""
-        from vigil.report.html import render_html
+        from vigil.analysis.drift.html import render_html
 
         out = Path(path)
         out.write_text(render_html(self), encoding="utf-8")
@@ -238,6 +238,6 @@ class DriftReport(NotebookResult):
         return text, "bad" if drifted else "good"  # a notebook headline: any drift is news
 
     def _repr_html_(self) -> str:
-        from vigil.report.html import render_html
+        from vigil.analysis.drift.html import render_html
 
         return isolated(render_html(self), height=min(900, 260 + 150 * len(self.columns)))

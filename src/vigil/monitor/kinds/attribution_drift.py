@@ -36,7 +36,7 @@ class AttributionDriftOptions(KindOptions):
 
 def total_variation(current: dict[str, float], reference: dict[str, float]) -> float:
     """0.5 * sum |p - q| of the two vectors' shares of their totals (features of either)."""
-    from vigil.explain.production import shares
+    from vigil.analysis.explain.results import shares
 
     p, q = shares(current), shares(reference)
     return 0.5 * sum(abs(p.get(f, 0.0) - q.get(f, 0.0)) for f in set(p) | set(q))
@@ -56,7 +56,7 @@ class AttributionDrift(MonitorKind):
         options: AttributionDriftOptions = self.options(context.monitor)
         if context.store is None:
             return Measurement(None, "attribution drift reads the store; none was given")
-        from vigil.explain.store import combine, read_attributions
+        from vigil.importances.store import combine, read_attributions
         from vigil.store.repositories import ModelRepository
 
         target_version = context.monitor.target.version
@@ -77,7 +77,7 @@ class AttributionDrift(MonitorKind):
         reference, where = self._reference(context, options, method, target_version)
         if reference is None:
             return Measurement(None, where)
-        from vigil.explain.production import shares
+        from vigil.analysis.explain.results import shares
 
         current = {k: v / n_rows for k, v in sums.items()}
         p, q = shares(current), shares(reference)

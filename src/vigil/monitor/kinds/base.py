@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from vigil.api.specs import ModelSpec
 from vigil.monitor.definitions import (
     LearnedThreshold,
     Monitor,
@@ -22,7 +23,6 @@ from vigil.monitor.definitions import (
 )
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
-from vigil.store.specs import ModelSpec
 
 if TYPE_CHECKING:
     from vigil.store.core import Store

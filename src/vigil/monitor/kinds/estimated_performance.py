@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from vigil.analysis.performance.estimation import ESTIMATED_METRICS
 from vigil.errors import InvalidInputError
 from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.definitions import (
@@ -24,12 +25,11 @@ from vigil.monitor.definitions import (
 from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
 from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
 from vigil.monitor.windows import Window
-from vigil.performance.estimation import ESTIMATED_METRICS
 from vigil.store.repositories import ModelRepository
 
 if TYPE_CHECKING:
-    from vigil.performance.columns import Layout
-    from vigil.performance.estimation import CBPE
+    from vigil.analysis.performance.columns import Layout
+    from vigil.analysis.performance.estimation import CBPE
     from vigil.store.core import Store
 
 
@@ -104,7 +104,7 @@ class EstimatedPerformance(MonitorKind):
     ) -> tuple[Layout, CBPE] | str:
         """The fitted estimator, or why there is none (no labelled reference rows yet).
         `target` is what `target_rows(context)` returned."""
-        from vigil.performance.columns import resolve, rows
+        from vigil.analysis.performance.columns import resolve, rows
         from vigil.performance.service import fit_estimator, load_rows
 
         store, version, segment = target

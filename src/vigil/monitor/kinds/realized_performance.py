@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
+from vigil.analysis.performance.columns import PerformanceOptions, Task
+from vigil.analysis.performance.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+)
 from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import LearnedThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.windows import Window, floor_window
-from vigil.performance.columns import PerformanceOptions, Task
-from vigil.performance.metrics import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-)
 
 if TYPE_CHECKING:
     from vigil.store.core import Store
@@ -111,8 +111,8 @@ class RealizedPerformance(MonitorKind):
     default_threshold = LearnedThreshold(k=3.0, direction="both")
 
     def measure(self, context: Context, window: Window) -> Measurement:
-        from vigil.performance.columns import resolve
-        from vigil.performance.realized import measure
+        from vigil.analysis.performance.columns import resolve
+        from vigil.analysis.performance.realized import measure
         from vigil.performance.service import load_rows
 
         options: PerformanceKindOptions = self.options(context.monitor)

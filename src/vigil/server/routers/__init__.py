@@ -1,1 +1,1 @@
-"""One router per resource; each parses the request, calls `vigil.store.service`, maps the result."""
+"""One router per resource; each parses the request, calls `vigil.ingestion.service`, maps the result."""

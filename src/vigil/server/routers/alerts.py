@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from vigil.ingestion import service
 from vigil.monitor import alerts
 from vigil.monitor.alerts import Alert, AlertState
 from vigil.server.deps import ReadAccess, SessionDep, WriteAccess
 from vigil.server.params import IdPath
-from vigil.store import service
 
 router = APIRouter(tags=["alerts"])
 

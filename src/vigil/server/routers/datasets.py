@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from vigil.api.tracking import ChunkHashes, DatasetVersionIn, DatasetVersionOut, RunInputIn
 from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
 from vigil.tracking.datasets import DatasetService
-from vigil.tracking.specs import ChunkHashes, DatasetVersionIn, DatasetVersionOut, RunInputIn
 
 router = APIRouter(tags=["datasets"])
 

@@ -12,12 +12,12 @@ from fastapi import APIRouter, FastAPI, Path, Query, status
 from vigil.events import subscriptions
 from vigil.events.dispatch import Dispatcher, EventSettings
 from vigil.events.outbox import EventsPage, list_events
+from vigil.events.settings import MonitorSettings
 from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
-from vigil.monitor.settings import MonitorSettings
+from vigil.ingestion import service
 from vigil.ranges import INT64_MAX
 from vigil.server.deps import AdminAccess, ReadAccess, SessionDep
 from vigil.server.outbound import OutboundPolicyDep
-from vigil.store import service
 
 
 @asynccontextmanager

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from vigil.analysis.explain.results import Explanation
+from vigil.api.specs import Scope
 from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.errors import NotFoundError, PermissionDeniedError
 from vigil.explain.local import explain_model
@@ -24,12 +26,12 @@ from vigil.explain.production import (
     attribution_windows,
     ingest_attributions,
 )
-from vigil.explain.results import Explanation
-from vigil.explain.store import (
+from vigil.importances.store import (
     list_importances,
     model_version_id,
     save_importances,
 )
+from vigil.ingestion import service
 from vigil.registry.archives import ArchiveLimits
 from vigil.registry.safe_load import HINT, check_loadable, load_safe
 from vigil.server.deps import (
@@ -43,9 +45,7 @@ from vigil.server.deps import (
 )
 from vigil.server.params import VersionPath
 from vigil.server.settings import ServerSettings
-from vigil.store import service
 from vigil.store.core import Store
-from vigil.store.specs import Scope
 from vigil.store.tracking_tables import Run
 
 router = APIRouter(tags=["explain"])
@@ -97,7 +97,7 @@ class _ModelCache:
         self._models: OrderedDict[tuple[str, int, str], Any] = OrderedDict()
 
     def get(self, store: Store, uri: str) -> tuple[Any, str]:
-        from vigil.registry import api as models
+        from vigil.client.registry import api as models
         from vigil.registry.service import Registry
 
         info = models.resolve(uri, store=store)

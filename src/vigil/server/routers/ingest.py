@@ -5,13 +5,13 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from vigil.api.specs import IngestResult
+from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.errors import PayloadTooLargeError
+from vigil.ingestion import service
 from vigil.server.deps import BodyDep, MetricsDep, SessionDep, SettingsDep, StoreDep, WriteAccess
 from vigil.server.settings import ServerSettings
-from vigil.store import service
 from vigil.store.arrow_limits import RowLimits, check_stream
-from vigil.store.specs import IngestResult
-from vigil.store.wire import CONTENT_TYPE, LabelBatch, LogBatch
 
 router = APIRouter(tags=["ingestion"])
 

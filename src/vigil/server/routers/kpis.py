@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from vigil import kpi
+from vigil.api.specs import KpiIn, KpiOut
 from vigil.caps import MAX_PAGE
+from vigil.ingestion import service
 from vigil.server.deps import MetricsDep, ReadAccess, SessionDep, WriteAccess
 from vigil.server.pages import Limit, time_page
-from vigil.store import service
-from vigil.store.specs import KpiIn, KpiOut
 
 router = APIRouter(tags=["kpis"])
 

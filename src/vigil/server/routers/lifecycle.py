@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
+from vigil.api.tracking import DatasetVersionOut
+from vigil.ingestion import service
 from vigil.lifecycle.live import MAX_POINTS, LivePage, live_metrics
 from vigil.monitor.definitions import WINDOW_SECONDS
 from vigil.ranges import EPOCH_MS_MAX, EPOCH_MS_MIN, INT64_MAX, INT64_MIN
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep
 from vigil.server.params import CountQuery
-from vigil.store import service
-from vigil.tracking.specs import DatasetVersionOut
 
 router = APIRouter(tags=["lifecycle"])
 

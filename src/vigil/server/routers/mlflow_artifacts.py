@@ -1,5 +1,5 @@
 """MLflow's proxied artifact API (`/api/2.0/mlflow-artifacts/artifacts/...`): upload, download,
-list and delete, on Vigil's artifact store (see `vigil.mlflow_compat.artifacts_api`)."""
+list and delete, on Vigil's artifact store (see `vigil.server.mlflow.artifacts_api`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from vigil.mlflow_compat.artifacts_api import MlflowArtifacts
 from vigil.server.deps import BodyDep, ReadAccess, SettingsDep, StoreDep, WriteAccess
+from vigil.server.mlflow.artifacts_api import MlflowArtifacts
 from vigil.server.params import BINARY_ANSWER
 from vigil.server.routers.mlflow_common import MlflowRoute, answer
 

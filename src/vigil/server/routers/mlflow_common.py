@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from vigil.errors import InvalidInputError, VigilError
-from vigil.mlflow_compat.errors import mlflow_error
 from vigil.server.error_paths import without_paths
 from vigil.server.error_schema import validation_message
 from vigil.server.json_body import METRIC_ROUTES, check_json, too_deep
+from vigil.server.mlflow.errors import mlflow_error
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 

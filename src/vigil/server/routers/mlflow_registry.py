@@ -1,6 +1,6 @@
 """MLflow's model registry REST API (`/api/2.0/mlflow/registered-models/...` and
 `/model-versions/...`): registered models, versions, tags, aliases and download URIs. Thin: each
-route calls `vigil.mlflow_compat.registry_api.MlflowRegistry`."""
+route calls `vigil.server.mlflow.registry_api.MlflowRegistry`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from vigil.mlflow_compat.registry_api import MlflowRegistry
 from vigil.server.deps import ReadAccess, SettingsDep, StoreDep, WriteAccess
+from vigil.server.mlflow.registry_api import MlflowRegistry
 from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])

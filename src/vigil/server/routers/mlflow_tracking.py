@@ -1,7 +1,7 @@
 """MLflow's tracking REST API (`/api/2.0/mlflow/...`, and `/ajax-api/2.0/mlflow/...` as MLflow's
 own server also answers): experiments, runs, params, metrics, tags, batch logging, metric
 history, search and MLflow 3's logged models. Thin: each route calls
-`vigil.mlflow_compat.tracking_api.MlflowTracking`."""
+`vigil.server.mlflow.tracking_api.MlflowTracking`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from vigil.mlflow_compat.tracking_api import MlflowTracking
 from vigil.server.deps import ReadAccess, StoreDep, WriteAccess
+from vigil.server.mlflow.tracking_api import MlflowTracking
 from vigil.server.routers.mlflow_common import PREFIXES, MlflowRoute, Payload, answer
 
 router = APIRouter(route_class=MlflowRoute, tags=["mlflow"])

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 
+from vigil.api.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
+from vigil.api.wire import ipc_chunks
 from vigil.caps import MAX_PAGE
+from vigil.ingestion import service
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
 from vigil.server.pages import Limit, time_page
-from vigil.store import service
-from vigil.store.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
-from vigil.store.wire import ipc_chunks
 
 router = APIRouter(tags=["models"])
 

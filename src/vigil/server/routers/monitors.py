@@ -12,12 +12,13 @@ from fastapi import APIRouter, FastAPI, Path, Query, status
 from pydantic import BaseModel, Field
 
 from vigil.errors import InvalidInputError
+from vigil.events.channels import redact_channel
+from vigil.events.channels.definitions import Channel
+from vigil.events.settings import MonitorSettings
 from vigil.monitor import api
-from vigil.monitor.channels import redact_channel
-from vigil.monitor.definitions import Channel, Monitor
+from vigil.monitor.definitions import Monitor
 from vigil.monitor.evaluate import WindowResult, backfill
 from vigil.monitor.scheduler import Scheduler
-from vigil.monitor.settings import MonitorSettings
 from vigil.server.deps import AdminAccess, ReadAccess, SettingsDep, StoreDep, WriteAccess
 from vigil.server.outbound import OutboundPolicyDep
 

@@ -10,8 +10,8 @@ from typing import Annotated, Any, overload
 
 from fastapi import APIRouter, Query
 
+from vigil.analysis.performance.columns import PerformanceOptions, Task
 from vigil.performance import breakdown, service
-from vigil.performance.columns import PerformanceOptions, Task
 from vigil.server.deps import ReadAccess, StoreDep
 from vigil.server.params import CountQuery
 

@@ -8,11 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic_core import to_json
 
-from vigil.mlflow_compat.identity import tag_updates
-from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
-from vigil.server.params import BINARY_ANSWER
-from vigil.tracking.service import TrackingService, check_artifact_path
-from vigil.tracking.specs import (
+from vigil.api.tracking import (
     ArtifactOut,
     EndRunIn,
     ExperimentIn,
@@ -25,6 +21,10 @@ from vigil.tracking.specs import (
     RunsPage,
     SearchRunsIn,
 )
+from vigil.server.deps import BodyDep, ReadAccess, StoreDep, WriteAccess
+from vigil.server.mlflow.identity import tag_updates
+from vigil.server.params import BINARY_ANSWER
+from vigil.tracking.service import TrackingService, check_artifact_path
 
 router = APIRouter(tags=["runs"])
 

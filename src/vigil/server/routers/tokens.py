@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from vigil.api.specs import NewToken, Scope, TokenIn, TokenOut, TokenRotateIn
+from vigil.ranges import parse_duration
 from vigil.server.deps import AdminAccess, SessionDep, TokenCacheDep
 from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository
-from vigil.store.specs import NewToken, Scope, TokenIn, TokenOut, TokenRotateIn
-from vigil.store.tokens import parse_duration
 
 router = APIRouter(tags=["tokens"])
 

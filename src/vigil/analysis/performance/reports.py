@@ -1,0 +1,382 @@
+"""The typed results of the performance views, and their JSON shapes (`to_dict`, documented in
+docs/performance.md) for the API and the client."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from vigil.analysis.performance.columns import Layout
+from vigil.analysis.performance.estimation import ESTIMATED_METRICS, EstimatedMetrics
+from vigil.analysis.performance.fairness import FAIRNESS_METRICS, Fairness
+from vigil.analysis.performance.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from vigil.analysis.performance.realized import Metrics, WindowPerformance
+from vigil.analysis.performance.segments import DriftCorrelation, SegmentChange
+from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
+
+_CHARTED = ("accuracy", "f1", "roc_auc", "mae", "rmse")
+"""The metrics drawn inline in a notebook (all of them are in `to_pandas()`)."""
+
+
+def _metrics(metrics: Metrics | EstimatedMetrics | None) -> dict[str, Any] | None:
+    return None if metrics is None else dataclasses.asdict(metrics)
+
+
+def _metric_names(layout: Layout | None) -> tuple[str, ...]:
+    if layout is None:
+        return ()
+    return REGRESSION_METRICS if layout.task == "regression" else CLASSIFICATION_METRICS
+
+
+def _values(
+    metrics: Metrics | EstimatedMetrics | None, names: tuple[str, ...]
+) -> dict[str, float | None]:
+    return {name: None if metrics is None else getattr(metrics, name, None) for name in names}
+
+
+def _chart(
+    starts: list[dt.datetime], rows: list[dict[str, Any]], columns: tuple[str, ...], label: str
+) -> str:
+    series = {c: [r[c] for r in rows] for c in columns if any(r[c] is not None for r in rows)}
+    return line_chart_svg(starts, series, y_label=label) if series else ""
+
+
+def _window_fields(w: WindowPerformance | EstimatedWindow) -> dict[str, Any]:
+    """A window's bounds, its predictions and how many of them have labels (and the share)."""
+    return {
+        "start": w.start,
+        "end": w.end,
+        "n_predictions": w.n_predictions,
+        "n_labelled": w.n_labelled,
+        "coverage": w.coverage,
+    }
+
+
+def _layout(layout: Layout | None) -> dict[str, Any]:
+    if layout is None:
+        return {
+            "task": None,
+            "prediction_column": None,
+            "score_columns": [],
+            "classes": [],
+            "positive_class": None,
+        }
+    return {
+        "task": layout.task,
+        "prediction_column": layout.prediction,
+        "score_columns": list(layout.scores),
+        "classes": list(layout.classes),
+        "positive_class": layout.positive_class,
+    }
+
+
+@dataclass(frozen=True, repr=False)
+class RealizedReport(NotebookResult):
+    """Realized metrics and label coverage per window; `layout` None when there were no rows.
+
+    `to_pandas()`: one row per window (start, end, n_predictions, n_labelled, coverage, then
+    each metric of the task).
+    """
+
+    model: str
+    window: str
+    segment: str
+    layout: Layout | None
+    windows: tuple[WindowPerformance, ...]
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "n_predictions",
+            "n_labelled",
+            "coverage",
+            *_metric_names(self.layout),
+        )
+
+    def _rows(self) -> list[dict[str, Any]]:
+        names = _metric_names(self.layout)
+        return [
+            {
+                **_window_fields(w),
+                **_values(w.metrics, names),
+            }
+            for w in self.windows
+        ]
+
+    def _headline(self) -> tuple[str, Tone]:
+        labelled = sum(1 for w in self.windows if w.metrics is not None)
+        return (
+            f"{self.model} per {self.window}, segment {self.segment}: {len(self.windows)} "
+            f"windows, {labelled} with labels",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        charted = tuple(c for c in _CHARTED if c in _metric_names(self.layout))
+        return _chart([w.start for w in self.windows], self._rows(), charted, "realized")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "window": self.window,
+            "segment": self.segment,
+            **_layout(self.layout),
+            "windows": [
+                {
+                    **_window_fields(w),
+                    "metrics": _metrics(w.metrics),
+                }
+                for w in self.windows
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class EstimatedWindow:
+    start: dt.datetime
+    end: dt.datetime
+    n_predictions: int
+    n_labelled: int
+    estimated: EstimatedMetrics | None
+    realized: Metrics | None
+    """The realized metrics of the labels that have arrived (None without any)."""
+
+    @property
+    def coverage(self) -> float:
+        return self.n_labelled / self.n_predictions if self.n_predictions else 0.0
+
+
+@dataclass(frozen=True, repr=False)
+class EstimatedReport(NotebookResult):
+    """Estimated (label-free) metrics per window, beside the realized ones of the labels that
+    arrived. `to_pandas()`: one row per window, `estimated_<metric>` and `realized_<metric>`."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "n_predictions",
+            "n_labelled",
+            "coverage",
+            *(f"estimated_{m}" for m in ESTIMATED_METRICS),
+            *(f"realized_{m}" for m in ESTIMATED_METRICS),
+        )
+
+    model: str
+    window: str
+    segment: str
+    layout: Layout
+    reference_start: dt.datetime
+    reference_end: dt.datetime
+    n_reference: int
+    """Labelled reference rows the calibration was learned on."""
+    windows: tuple[EstimatedWindow, ...]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for w in self.windows:
+            estimated = _values(w.estimated, ESTIMATED_METRICS)
+            realized = _values(w.realized, ESTIMATED_METRICS)
+            rows.append(
+                {
+                    **_window_fields(w),
+                    **{f"estimated_{m}": v for m, v in estimated.items()},
+                    **{f"realized_{m}": v for m, v in realized.items()},
+                }
+            )
+        return rows
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.model} per {self.window}: {len(self.windows)} windows estimated from "
+            f"{self.n_reference:,} labelled reference rows",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        metric = (
+            "roc_auc"
+            if any(w.estimated and w.estimated.roc_auc for w in self.windows)
+            else "accuracy"
+        )
+        columns = (f"estimated_{metric}", f"realized_{metric}")
+        return _chart([w.start for w in self.windows], self._rows(), columns, metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "window": self.window,
+            "segment": self.segment,
+            **_layout(self.layout),
+            "reference": {
+                "start": self.reference_start,
+                "end": self.reference_end,
+                "n_labelled": self.n_reference,
+            },
+            "windows": [
+                {
+                    **_window_fields(w),
+                    "estimated": _metrics(w.estimated),
+                    "realized": _metrics(w.realized),
+                }
+                for w in self.windows
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class FairnessWindow:
+    start: dt.datetime
+    end: dt.datetime
+    n_predictions: int
+    result: Fairness
+
+
+@dataclass(frozen=True, repr=False)
+class FairnessReport(NotebookResult):
+    """Group rates and fairness figures per window. `to_pandas()`: one row per window and group
+    (its size, selection rate and true-positive rate), with the window's fairness figures."""
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "start",
+            "end",
+            "group",
+            "n",
+            "selection_rate",
+            "true_positive_rate",
+            *FAIRNESS_METRICS,
+        )
+
+    model: str
+    attribute: str
+    window: str
+    positive_class: str | None
+    windows: tuple[FairnessWindow, ...]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for w in self.windows:
+            figures = {m: w.result.value(m) for m in FAIRNESS_METRICS}
+            for group, rates in w.result.groups.items():
+                rows.append(
+                    {
+                        "start": w.start,
+                        "end": w.end,
+                        "group": group,
+                        "n": rates.n,
+                        "selection_rate": rates.selection_rate,
+                        "true_positive_rate": rates.true_positive_rate,
+                        **figures,
+                    }
+                )
+        return rows
+
+    def _headline(self) -> tuple[str, Tone]:
+        return (
+            f"{self.model} by {self.attribute} per {self.window}: {len(self.windows)} windows, "
+            f"positive class {self.positive_class!r}",
+            "neutral",
+        )
+
+    def _chart_html(self) -> str:
+        starts = [w.start for w in self.windows]
+        series = {
+            m: [w.result.value(m) for w in self.windows]
+            for m in ("demographic_parity_difference", "equal_opportunity_difference")
+        }
+        return line_chart_svg(starts, series, y_label="difference between groups")
+
+    def to_dict(self) -> dict[str, Any]:
+        windows = []
+        for w in self.windows:
+            figures = dataclasses.asdict(w.result)
+            figures.pop("positive_class")
+            windows.append(
+                {"start": w.start, "end": w.end, "n_predictions": w.n_predictions, **figures}
+            )
+        return {
+            "model": self.model,
+            "attribute": self.attribute,
+            "window": self.window,
+            "positive_class": self.positive_class,
+            "windows": windows,
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class SegmentReport(NotebookResult):
+    """A metric in a baseline and a current period, the segments that explain its change (most
+    harmful first) and the features whose per-window drift correlates with it.
+
+    `to_pandas()`: one row per segment (column, value), its shares and metric in both periods,
+    and its contribution to the change (`within` the segment and from the `mix` of segments).
+    """
+
+    def _columns(self) -> tuple[str, ...]:
+        return (
+            "column",
+            "value",
+            "n_baseline",
+            "n_current",
+            "share_baseline",
+            "share_current",
+            "metric_baseline",
+            "metric_current",
+            "within",
+            "mix",
+        )
+
+    model: str
+    metric: str
+    cls: str | None
+    baseline_start: dt.datetime
+    baseline_end: dt.datetime
+    baseline_value: float
+    start: dt.datetime
+    end: dt.datetime
+    current_value: float | None
+    segments: tuple[SegmentChange, ...]
+    residual: dict[str, float | None]
+    """Per segment column: the change minus the sum of its segments' contributions."""
+    windows: tuple[tuple[dt.datetime, float | None], ...]
+    """The metric per window of the current period."""
+    drift_correlation: tuple[DriftCorrelation, ...]
+
+    @property
+    def change(self) -> float | None:
+        if self.current_value is None:
+            return None
+        return self.current_value - self.baseline_value
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [dataclasses.asdict(c) for c in self.segments]
+
+    def _headline(self) -> tuple[str, Tone]:
+        current = "no value" if self.current_value is None else f"{self.current_value:.4g}"
+        return (
+            f"{self.model} {self.metric}: {self.baseline_value:.4g} in the baseline, "
+            f"{current} now; {len(self.segments)} segments",
+            "neutral",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "metric": self.metric,
+            "class": self.cls,
+            "baseline": {
+                "start": self.baseline_start,
+                "end": self.baseline_end,
+                "value": self.baseline_value,
+            },
+            "current": {"start": self.start, "end": self.end, "value": self.current_value},
+            "change": self.change,
+            "segments": [dataclasses.asdict(c) for c in self.segments],
+            "residual": dict(self.residual),
+            "windows": [{"start": s, "value": v} for s, v in self.windows],
+            "drift_correlation": [dataclasses.asdict(c) for c in self.drift_correlation],
+        }

@@ -1,0 +1,309 @@
+"""The store and server commands of `vigil`: `server`, `token create|list|rotate|revoke`, `db`.
+
+`vigil.cli` registers `COMMANDS`. The store URL comes from --store, else VIGIL_STORE_URL, else the
+default SQLite file under ./.vigil.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from vigil.api.specs import Scope
+from vigil.cli.common import FullHelpGroup, store_option
+from vigil.config import DEFAULT_ARTIFACTS_URL
+from vigil.errors import VigilError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def fail(error: VigilError) -> NoReturn:
+    """Report a store error as a usage error (exit code 2), without a traceback."""
+    raise click.ClickException(error.message)
+
+
+@contextmanager
+def _session(store_url: str) -> Iterator[Session]:
+    """A session on the (migrated) store, without touching the artifact store."""
+    from vigil.store.db import create_store_engine, session_factory, upgrade
+
+    engine = create_store_engine(store_url)
+    try:
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.command("server")
+@store_option
+@click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+@click.option(
+    "--s3-endpoint",
+    "s3_endpoint_url",
+    envvar="VIGIL_S3_ENDPOINT_URL",
+    default=None,
+    help="S3 endpoint of a non-AWS S3 server (MinIO, Ceph...); credentials come from AWS_*.",
+)
+@click.option("--host", envvar="VIGIL_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="VIGIL_PORT", default=8000, show_default=True, type=int)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def server_command(
+    store_url: str,
+    artifacts_url: str,
+    s3_endpoint_url: str | None,
+    host: str,
+    port: int,
+    log_level: str,
+) -> None:
+    """Run the Vigil server (REST API, /metrics, /health)."""
+    from vigil.server.app import serve
+    from vigil.server.settings import ServerSettings
+
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    _check_store(store_url)
+    settings = ServerSettings(
+        store_url=store_url,
+        artifacts_url=artifacts_url,
+        s3_endpoint_url=s3_endpoint_url,
+        host=host,
+        port=port,
+    )
+    serve(settings, log_level=log_level)
+
+
+def _check_store(store_url: str) -> None:
+    """Refuse to start on a store URL that is not one, or a database that cannot be reached,
+    with one line (exit 2) before the server starts, not a traceback from its start-up."""
+    from vigil.store.db import create_store_engine
+
+    try:
+        engine = create_store_engine(store_url)
+    except VigilError as exc:
+        fail(exc)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+@click.group("token", cls=FullHelpGroup)
+def token_group() -> None:
+    """Create, list, rotate and revoke API tokens."""
+
+
+expires_in_option = click.option(
+    "--expires-in",
+    default=None,
+    metavar="DURATION",
+    help="Lifetime: a whole number and a unit of s, m, h, d or w (e.g. 90d). Default: no expiry.",
+)
+
+
+def _duration(value: str | None, name: str) -> dt.timedelta | None:
+    from vigil.ranges import parse_duration
+
+    try:
+        return parse_duration(value, name=name) if value is not None else None
+    except VigilError as exc:
+        fail(exc)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "never"
+
+
+@token_group.command("create")
+@store_option
+@click.option(
+    "--scope",
+    type=click.Choice([s.value for s in Scope]),
+    required=True,
+    help="read < write < admin; each includes the ones before it.",
+)
+@click.option("--name", default="", help="What the token is for.")
+@click.option(
+    "--owner", default="", help="Who holds the token: their changes are recorded under this name."
+)
+@expires_in_option
+def token_create(store_url: str, scope: str, name: str, owner: str, expires_in: str | None) -> None:
+    """Create an API token and print it (it is shown only once)."""
+    from vigil.store.repositories import TokenRepository
+
+    lifetime = _duration(expires_in, "--expires-in")
+    try:
+        with _session(store_url) as session:
+            token, secret = TokenRepository(session).create(
+                Scope(scope), name=name, owner=owner, expires_in=lifetime
+            )
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(secret)
+    expiry = f", expires {_when(token.expires_at)}" if token.expires_at else ""
+    click.echo(f"token {token.id} (scope {scope}{expiry}) created; it is shown only once", err=True)
+
+
+@token_group.command("list")
+@store_option
+def token_list(store_url: str) -> None:
+    """List tokens: id, scope, owner, name, state, expiry and last use (never secrets)."""
+    from vigil.store.repositories import TokenRepository, utcnow
+
+    try:
+        with _session(store_url) as session:
+            tokens = TokenRepository(session).list()
+    except VigilError as exc:
+        fail(exc)
+    now = utcnow()
+    for token in tokens:
+        if token.revoked_at:
+            state = f"revoked {_when(token.revoked_at)}"
+        elif token.expires_at and token.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        click.echo(
+            f"{token.id}\t{token.scope}\t{token.owner or '-'}\t{token.name or '-'}\t{state}"
+            f"\texpires {_when(token.expires_at)}\tlast used {_when(token.last_used_at)}"
+        )
+
+
+@token_group.command("rotate")
+@store_option
+@click.argument("token")
+@expires_in_option
+@click.option(
+    "--grace",
+    default=None,
+    metavar="DURATION",
+    help="Let the old token work this much longer (e.g. 1h) instead of revoking it now.",
+)
+def token_rotate(store_url: str, token: str, expires_in: str | None, grace: str | None) -> None:
+    """Replace TOKEN (an id, or the name of one live token) by a new one with the same name,
+    owner and scope, print the new secret, and revoke the old one (after --grace if given)."""
+    from vigil.store.repositories import TokenRepository
+
+    lifetime, overlap = _duration(expires_in, "--expires-in"), _duration(grace, "--grace")
+    try:
+        with _session(store_url) as session:
+            tokens = TokenRepository(session)
+            old, new, secret = tokens.rotate(
+                tokens.resolve(token).id, expires_in=lifetime, grace=overlap
+            )
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(secret)
+    until = f"expires {_when(old.expires_at)}" if overlap else "revoked"
+    click.echo(
+        f"token {new.id} replaces {old.id} ({until}); the new secret is shown only once",
+        err=True,
+    )
+
+
+@token_group.command("revoke")
+@store_option
+@click.argument("token_id")
+def token_revoke(store_url: str, token_id: str) -> None:
+    """Revoke the token with id TOKEN_ID."""
+    from vigil.store.repositories import TokenRepository
+
+    try:
+        with _session(store_url) as session:
+            TokenRepository(session).revoke(token_id)
+            session.commit()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(f"token {token_id} revoked")
+
+
+@click.group("db", cls=FullHelpGroup)
+def db_group() -> None:
+    """Manage the store's database."""
+
+
+@db_group.command("upgrade")
+@store_option
+def db_upgrade(store_url: str) -> None:
+    """Bring the store's schema up to date (the server also does this when it starts)."""
+    from vigil.store.db import create_store_engine, current_revision, upgrade
+
+    try:
+        engine = create_store_engine(store_url)
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+        engine.dispose()
+    except VigilError as exc:
+        fail(exc)
+    click.echo(f"store at revision {after} (was {before or 'empty'})")
+
+
+@db_group.command("compact")
+@store_option
+@click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+@click.option("--s3-endpoint", "s3_endpoint_url", envvar="VIGIL_S3_ENDPOINT_URL", default=None)
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Compact days before this one (default: today, UTC).",
+)
+def db_compact(
+    store_url: str,
+    artifacts_url: str,
+    s3_endpoint_url: str | None,
+    models: tuple[str, ...],
+    before: dt.datetime | None,
+) -> None:
+    """Merge each past day's prediction and label files (one per upload) into one file.
+
+    Files a compaction replaces are deleted by the next run, so run it periodically (e.g. daily).
+    """
+    from vigil.ingestion.maintenance import compact
+    from vigil.store.core import Store
+
+    day = before.date() if before else dt.datetime.now(dt.UTC).date()
+    try:
+        store = Store.open(store_url, artifacts_url, s3_endpoint_url=s3_endpoint_url)
+        try:
+            done, deleted = compact(store, before=day, models=models or None)
+        finally:
+            store.close()
+    except VigilError as exc:
+        fail(exc)
+    for item in done:
+        click.echo(f"{item.model}\t{item.kind}\t{item.day.isoformat()}\t{item.files} files -> 1")
+    click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
+
+
+COMMANDS: list[click.Command] = [server_command, token_group, db_group]

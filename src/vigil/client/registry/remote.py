@@ -1,0 +1,280 @@
+"""The registry on a Vigil server: the same methods as `Registry`, over `/api/v1/registry`.
+
+`vigil.models.register(..., url="https://vigil.example", token="vgl_...")` goes through this.
+Model objects are serialised here, on the client; loading downloads the artifact, checks its
+SHA-256 against the version's record and deserialises it here (the pickle caveat applies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from vigil.api.http import raise_for_error
+from vigil.errors import (
+    InvalidInputError,
+    VigilError,
+)
+from vigil.registry.gates import Gates
+from vigil.registry.packaging import pack, unpack
+from vigil.registry.types import (
+    ModelVersionInfo,
+    RegisteredModelInfo,
+    RegistryEventInfo,
+    check_alias,
+    check_model_name,
+)
+from vigil.registry.values import SchemaLike, schema_document
+
+if TYPE_CHECKING:
+    from vigil.profile import DatasetProfile
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def model_from_dict(d: Mapping[str, Any]) -> RegisteredModelInfo:
+    return RegisteredModelInfo(
+        name=d["name"],
+        description=d["description"],
+        tags=dict(d["tags"]),
+        owner=d["owner"],
+        created_at=_time(d["created_at"]),
+        updated_at=_time(d["updated_at"]),
+        aliases=dict(d["aliases"]),
+        latest_version=d["latest_version"],
+    )
+
+
+def version_from_dict(d: Mapping[str, Any]) -> ModelVersionInfo:
+    return ModelVersionInfo(
+        name=d["name"],
+        version=d["version"],
+        source_format=d["source_format"],
+        source_name=d["source_name"],
+        source_sha256=d["source_sha256"],
+        source_size=d["source_size"],
+        run_id=d["run_id"],
+        schema=d["schema"],
+        metrics=dict(d["metrics"]),
+        tags=dict(d["tags"]),
+        description=d["description"],
+        status=d["status"],
+        created_by=d["created_by"],
+        created_at=_time(d["created_at"]),
+        has_profile=d["has_profile"],
+        aliases=tuple(d["aliases"]),
+        lifecycle=d.get("lifecycle", "active"),
+        retired_by=d.get("retired_by", ""),
+        retired_at=_time(d["retired_at"]) if d.get("retired_at") else None,
+    )
+
+
+def event_from_dict(d: Mapping[str, Any]) -> RegistryEventInfo:
+    return RegistryEventInfo(
+        id=d["id"],
+        model=d["model"],
+        kind=d["kind"],
+        alias=d["alias"],
+        from_version=d["from_version"],
+        to_version=d["to_version"],
+        actor=d["actor"],
+        at=_time(d["at"]),
+        details=dict(d["details"]),
+    )
+
+
+class RemoteRegistry:
+    """`Registry`'s methods against a server at `url` with an API token (read scope to read,
+    write scope to change). `http` replaces the HTTP client (tests pass FastAPI's TestClient)."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        http: httpx.Client | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._owned = http is None
+        self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self._headers = headers
+        self.prefix = "/api/v1/registry"
+
+    def close(self) -> None:
+        if self._owned:
+            self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(
+                method, self.prefix + path, headers=self._headers, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise VigilError(f"cannot reach the Vigil server: {exc}") from exc
+        raise_for_error(response)
+        return response
+
+    # models
+
+    def create_model(
+        self, name: str, *, description: str = "", tags: Mapping[str, Any] | None = None
+    ) -> RegisteredModelInfo:
+        body: dict[str, Any] = {
+            "name": check_model_name(name),
+            "description": description,
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+        }
+        return model_from_dict(self._request("POST", "/models", json=body).json())
+
+    def get_model(self, name: str) -> RegisteredModelInfo:
+        return model_from_dict(self._request("GET", f"/models/{_q(name)}").json())
+
+    def list_models(self) -> list[RegisteredModelInfo]:
+        return [model_from_dict(m) for m in self._request("GET", "/models").json()]
+
+    def set_model_tags(self, name: str, tags: Mapping[str, Any]) -> RegisteredModelInfo:
+        body = {"tags": {str(k): str(v) for k, v in tags.items()}}
+        return model_from_dict(self._request("PUT", f"/models/{_q(name)}/tags", json=body).json())
+
+    # versions
+
+    def _upload(self, data: bytes) -> str:
+        upload_id: str = self._request("POST", "/uploads", content=data).json()["upload_id"]
+        return upload_id
+
+    def register(
+        self,
+        name: str,
+        model_or_path: Any,
+        *,
+        run_id: str | None = None,
+        schema: SchemaLike = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str = "",
+        metrics: Mapping[str, Any] | None = None,
+        profile: DatasetProfile | None = None,
+    ) -> ModelVersionInfo:
+        check_model_name(name)
+        packed = pack(model_or_path)
+        body: dict[str, Any] = {
+            "upload_id": self._upload(packed.data),
+            "format": packed.format,
+            "source_name": packed.name,
+            "run_id": run_id,
+            "description": description,
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+            "metrics": dict(metrics or {}),
+            "schema": schema_document(schema, None) if schema is not None else None,
+        }
+        if profile is not None:
+            body["profile_upload_id"] = self._upload(profile.to_bytes())
+        response = self._request("POST", f"/models/{_q(name)}/versions", json=body)
+        return version_from_dict(response.json())
+
+    def get_version(self, name: str, version: int) -> ModelVersionInfo:
+        return version_from_dict(
+            self._request("GET", f"/models/{_q(name)}/versions/{int(version)}").json()
+        )
+
+    def list_versions(
+        self, name: str, *, state: str | None = None, actor: str | None = None
+    ) -> list[ModelVersionInfo]:
+        params = {k: v for k, v in (("state", state), ("actor", actor)) if v is not None}
+        response = self._request("GET", f"/models/{_q(name)}/versions", params=params)
+        return [version_from_dict(v) for v in response.json()]
+
+    def retire_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        path = f"/models/{_q(name)}/versions/{int(version)}/retire"
+        return version_from_dict(self._request("POST", path, json={"note": note}).json())
+
+    def restore_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
+        path = f"/models/{_q(name)}/versions/{int(version)}/restore"
+        return version_from_dict(self._request("POST", path, json={"note": note}).json())
+
+    def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
+        response = self._request("GET", "/versions", params={"run_id": run_id})
+        return [version_from_dict(v) for v in response.json()]
+
+    def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
+        body = {"tags": {str(k): str(v) for k, v in tags.items()}}
+        self._request("PUT", f"/models/{_q(name)}/versions/{int(version)}/tags", json=body)
+
+    def artifact(self, name: str, version: int) -> tuple[ModelVersionInfo, bytes]:
+        info = self.get_version(name, version)
+        path = f"/models/{_q(name)}/versions/{int(version)}/artifact"
+        return info, self._request("GET", path).content
+
+    def load(
+        self,
+        name: str,
+        version: int,
+        *,
+        trusted: Sequence[str] | None = None,
+        dst: str | None = None,
+    ) -> Any:
+        info, data = self.artifact(name, version)
+        return unpack(
+            data,
+            info.source_format,
+            source_name=info.source_name,
+            expected_sha256=info.source_sha256,
+            trusted=trusted,
+            dst=dst,
+        )
+
+    # aliases
+
+    def get_alias(self, name: str, alias: str) -> ModelVersionInfo:
+        response = self._request("GET", f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}")
+        return version_from_dict(response.json()["model_version"])
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, gates: Gates | None = None
+    ) -> RegistryEventInfo:
+        body: dict[str, Any] = {"version": version}
+        if gates is not None:
+            suite = gates.load_suite()
+            body["gates"] = {
+                "suite": suite.to_yaml() if suite is not None else None,
+                "metric": gates.metric,
+                "margin": gates.margin,
+                "mode": gates.mode,
+            }
+        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}"
+        return event_from_dict(self._request("PUT", path, json=body).json())
+
+    def delete_alias(self, name: str, alias: str) -> RegistryEventInfo:
+        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}"
+        return event_from_dict(self._request("DELETE", path).json())
+
+    def alias_at(self, name: str, alias: str, at: dt.datetime) -> int | None:
+        if not isinstance(at, dt.datetime) or at.tzinfo is None:
+            raise InvalidInputError(
+                f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
+            )
+        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}/at"
+        version: int | None = self._request("GET", path, params={"time": at.isoformat()}).json()[
+            "version"
+        ]
+        return version
+
+    def events(
+        self, name: str, *, alias: str | None = None, actor: str | None = None
+    ) -> list[RegistryEventInfo]:
+        params = {"alias": check_alias(alias)} if alias is not None else {}
+        if actor is not None:
+            params["actor"] = actor
+        response = self._request("GET", f"/models/{_q(name)}/events", params=params)
+        return [event_from_dict(e) for e in response.json()]

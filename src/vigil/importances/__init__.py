@@ -1,0 +1,1 @@
+"""Stored feature importances and per-window attributions, by model version and run."""

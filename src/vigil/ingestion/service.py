@@ -1,0 +1,440 @@
+"""The store's operations: what the server's routers and the client's local mode both call.
+
+Every function takes a Session and commits its own unit of work, so a request that fails
+validation changes nothing that was stored before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.orm import Session
+
+from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
+from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, new_batch_id
+from vigil.errors import ConflictError, InvalidInputError
+from vigil.profile import DatasetProfile
+from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
+from vigil.store.models import SEGMENT_KEY_LENGTH, MonitoredModel, ProfileWindow
+from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
+from vigil.store.repositories import (
+    BatchRepository,
+    KpiRepository,
+    ModelCache,
+    ModelRepository,
+    WindowRepository,
+    spec_of,
+    utcnow,
+)
+from vigil.store.stored_profiles import StoredProfile, decode_stored, merge_stored, tally_of
+
+T = TypeVar("T")
+
+
+def model_out(model: MonitoredModel) -> ModelOut:
+    return ModelOut(**spec_of(model).model_dump(), created_at=model.created_at)
+
+
+def window_out(window: ProfileWindow) -> WindowOut:
+    return WindowOut(
+        version=window.version,
+        segment=window.segment,
+        start=window.start,
+        end=window.end,
+        n_rows=window.n_rows,
+        n_uploads=window.n_uploads,
+        first_arrival=window.first_arrival,
+        last_arrival=window.last_arrival,
+    )
+
+
+def create_model(session: Session, spec: ModelSpec) -> tuple[ModelOut, bool]:
+    model, created = ModelRepository(session).create(spec)
+    out = model_out(model)
+    session.commit()
+    return out, created
+
+
+def get_model(session: Session, name: str) -> ModelOut:
+    return model_out(ModelRepository(session).get(name))
+
+
+def list_models(session: Session) -> list[ModelOut]:
+    return [model_out(m) for m in ModelRepository(session).list()]
+
+
+def _merger(
+    session: Session, model_id: int, version: str, segment: str, profile: DatasetProfile
+) -> Callable[[bytes], bytes]:
+    """Fold the (already decoded) `profile` into a stored blob. A stored blob that no longer
+    decodes (logged and counted by decode_stored) is replaced: its data was already unreadable."""
+    assert profile.window is not None
+    start = profile.window.start
+
+    def merge(blob: bytes) -> bytes:
+        stored = StoredProfile(model_id, start, blob, version, segment)
+        decoded = decode_stored(stored, tally_of(session))
+        return (decoded.merge(profile) if decoded is not None else profile).to_bytes()
+
+    return merge
+
+
+def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
+    profile = DatasetProfile.from_bytes(blob)
+    if profile.window is None:
+        raise InvalidInputError(
+            f"profile #{index} has no window; profiles sent to a model must cover one window "
+            f"of {spec.window_seconds} s",
+        )
+    start, end = profile.window.start, profile.window.end
+    offset = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
+    if offset % spec.window_seconds or (end - start).total_seconds() != spec.window_seconds:
+        raise InvalidInputError(
+            f"profile #{index} covers {start.isoformat()}..{end.isoformat()}, which is not one of "
+            f"model {spec.name!r}'s windows of {spec.window_seconds} s",
+            start=start.isoformat(),
+            end=end.isoformat(),
+        )
+    unknown = sorted(set(profile.columns) - set(spec.profiled_columns))
+    if unknown:
+        raise InvalidInputError(
+            f"profile #{index} has column(s) {unknown} that model {spec.name!r} does not declare; "
+            f"its profiled columns are {spec.profiled_columns}",
+            columns=unknown,
+        )
+    return profile
+
+
+def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
+    table = ipc_to_table(blob)
+    allowed = {ID_COLUMN, TIMESTAMP_COLUMN}
+    allowed |= {LABEL_COLUMN} if labels else {VERSION_COLUMN, *spec.row_columns}
+    unknown = sorted(set(table.column_names) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"rows have column(s) {unknown} that model {spec.name!r} does not take; "
+            f"allowed: {sorted(allowed)}",
+            columns=unknown,
+        )
+    required = [TIMESTAMP_COLUMN]
+    if labels or spec.id_column:
+        required.append(ID_COLUMN)
+    if labels:
+        required.append(LABEL_COLUMN)
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        raise InvalidInputError(f"rows lack required column(s) {missing}", columns=missing)
+    if labels and not spec.id_column:
+        raise InvalidInputError(
+            f"model {spec.name!r} has no id column, so labels cannot be joined to its predictions"
+        )
+    timestamps = table[TIMESTAMP_COLUMN]
+    if not pa.types.is_timestamp(timestamps.type) or timestamps.null_count:
+        raise InvalidInputError(
+            f"{TIMESTAMP_COLUMN} must be a timestamp column without nulls, "
+            f"got {timestamps.type} with {timestamps.null_count} null(s)"
+        )
+    index = table.schema.get_field_index(TIMESTAMP_COLUMN)
+    table = table.set_column(index, TIMESTAMP_COLUMN, pc.cast(timestamps, TIMESTAMP_TYPE))
+    if ID_COLUMN in table.column_names:
+        ids = table[ID_COLUMN]
+        if ids.null_count:
+            raise InvalidInputError(
+                f"{ID_COLUMN} has {ids.null_count} null(s); every row needs an id"
+            )
+        if not pa.types.is_string(ids.type):
+            table = table.set_column(
+                table.schema.get_field_index(ID_COLUMN), ID_COLUMN, pc.cast(ids, pa.string())
+            )
+        _refuse_duplicate_ids(table[ID_COLUMN], labels=labels)
+    return table
+
+
+def _refuse_duplicate_ids(ids: pa.ChunkedArray, *, labels: bool) -> None:
+    """One upload names each row once: the same id twice (two predictions, or two labels, for
+    one row) is refused, naming the id, rather than one silently winning the join."""
+    distinct = len(pc.unique(ids))
+    if distinct == len(ids):
+        return
+    counts = pc.value_counts(ids).flatten()
+    repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
+    first = repeated[0].as_py()
+    what = "each row's label" if labels else "each row"
+    raise InvalidInputError(
+        f"{ID_COLUMN} {first!r} appears more than once in this upload ({len(ids) - distinct} "
+        f"repeated ids); send {what} once",
+        id=first,
+        repeated=len(ids) - distinct,
+    )
+
+
+def _check_segment(spec: ModelSpec, key: str, index: int) -> str:
+    """A segment key `"<column>=<value>"` naming one of the model's segment columns."""
+    if key == "":
+        return key
+    column, sep, value = key.partition("=")
+    if not sep or column not in spec.segments:
+        raise InvalidInputError(
+            f"profile #{index} has segment key {key!r}; it must be '<column>=<value>' with a "
+            f"segment column of model {spec.name!r} ({spec.segments})",
+            segment=key,
+        )
+    if len(key) > SEGMENT_KEY_LENGTH:
+        raise InvalidInputError(
+            f"profile #{index} has a segment key of {len(key)} characters; at most "
+            f"{SEGMENT_KEY_LENGTH} are kept (column {column!r}, value {value[:40]!r}...)",
+            segment=key[:100],
+        )
+    return key
+
+
+def _window_key(item: tuple[DatasetProfile, bytes, str]) -> tuple[dt.datetime, str]:
+    window = item[0].window
+    assert window is not None
+    return window.start, item[2]
+
+
+def ingest_log(
+    session: Session,
+    predictions: PredictionStore,
+    model_name: str,
+    batch: LogBatch,
+    *,
+    now: dt.datetime | None = None,
+    models: ModelCache | None = None,
+) -> IngestResult:
+    """Apply one log batch: merge its profiles into their windows and append its rows.
+
+    Everything is checked before anything is written. A batch id seen before is not applied again.
+    `models` (a Store's cache) saves looking the model up on every call.
+    """
+    arrival = now or utcnow()
+    model_id, spec = (models or ModelCache()).get(session, model_name)
+    profiles = [_check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
+    segments = [_check_segment(spec, batch.segment_of(i), i) for i in range(len(profiles))]
+    rows = _check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
+    if rows is not None and VERSION_COLUMN not in rows.column_names:
+        rows = rows.append_column(
+            VERSION_COLUMN, pa.array([batch.version] * rows.num_rows, pa.string())
+        )
+    whole = [p for p, key in zip(profiles, segments, strict=True) if not key]
+    n_rows = rows.num_rows if rows is not None else sum(p.n_rows for p in whole)
+    windows = [p.window.start for p in whole if p.window is not None]
+    result = IngestResult(
+        batch_id=batch.batch_id,
+        duplicate=False,
+        n_rows=n_rows,
+        n_profiles=len(profiles),
+        windows=windows,
+    )
+    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", n_rows):
+        session.rollback()
+        return result.model_copy(update={"duplicate": True})
+    repository = WindowRepository(session)
+    # Lock windows in one order (by start, then segment), so two batches never wait on each
+    # other's windows.
+    ordered = sorted(zip(profiles, batch.profiles, segments, strict=True), key=_window_key)
+    for profile, blob, segment in ordered:
+        assert profile.window is not None
+        repository.merge(
+            model_id,
+            batch.version,
+            profile.window.start,
+            profile.window.end,
+            profile.n_rows,
+            blob,
+            _merger(session, model_id, batch.version, segment, profile),
+            arrival,
+            segment,
+        )
+    session.flush()
+    if rows is not None:
+        # Files are named by batch id: if the commit below fails, a retry rewrites the same files.
+        predictions.append("predictions", model_id, batch.batch_id, rows)
+    session.commit()
+    return result
+
+
+def ingest_labels(
+    session: Session, predictions: PredictionStore, model_name: str, batch: LabelBatch
+) -> IngestResult:
+    model = ModelRepository(session).get(model_name)
+    rows = _check_rows(spec_of(model), batch.rows, labels=True)
+    result = IngestResult(
+        batch_id=batch.batch_id, duplicate=False, n_rows=rows.num_rows, n_profiles=0, windows=[]
+    )
+    if not BatchRepository(session).claim(batch.batch_id, model.id, "labels", rows.num_rows):
+        session.rollback()
+        return result.model_copy(update={"duplicate": True})
+    session.flush()
+    predictions.append("labels", model.id, batch.batch_id, rows)
+    session.commit()
+    return result
+
+
+def log_kpi(session: Session, kpi: KpiIn, *, actor: str = "") -> KpiOut:
+    """Record one KPI value as logged by `actor` (a batch id already seen: nothing new)."""
+    model_id = ModelRepository(session).get(kpi.model).id if kpi.model else None
+    timestamp = kpi.timestamp or utcnow()
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    out = KpiOut(
+        name=kpi.name,
+        value=kpi.value,
+        timestamp=timestamp,
+        model=kpi.model,
+        version=kpi.version,
+        created_by=actor,
+    )
+    if kpi.batch_id and not BatchRepository(session).claim(kpi.batch_id, model_id, "kpi", 1):
+        session.rollback()
+        return out
+    KpiRepository(session).add(kpi.name, kpi.value, timestamp, model_id, kpi.version, actor)
+    session.commit()
+    return out
+
+
+def list_kpis(
+    session: Session,
+    *,
+    name: str | None = None,
+    model: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[KpiOut]:
+    """KPI values in time order; the first `limit`."""
+    model_id = ModelRepository(session).get(model).id if model else None
+    rows = KpiRepository(session).list(
+        name=name, model_id=model_id, start=start, end=end, limit=limit
+    )
+    return [
+        KpiOut(
+            name=k.name,
+            value=k.value,
+            timestamp=k.timestamp,
+            model=m,
+            version=k.version,
+            created_by=k.created_by,
+        )
+        for k, m in rows
+    ]
+
+
+def list_windows(
+    session: Session,
+    model_name: str,
+    *,
+    version: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    segment: str = "",
+    limit: int | None = None,
+) -> list[WindowOut]:
+    """The model's windows (metadata, no profiles), oldest first; the first `limit`."""
+    model = ModelRepository(session).get(model_name)
+    windows = WindowRepository(session).list(
+        model.id,
+        version=version,
+        start=start,
+        end=end,
+        segment=segment,
+        limit=limit,
+        profiles=False,
+    )
+    return [window_out(w) for w in windows]
+
+
+def list_segments(session: Session, model_name: str) -> list[str]:
+    """The segment keys (`"<column>=<value>"`) the model has windows for."""
+    return list(WindowRepository(session).segments(ModelRepository(session).get(model_name).id))
+
+
+def merged_profile(
+    session: Session,
+    model_name: str,
+    *,
+    version: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    segment: str = "",
+) -> DatasetProfile:
+    """The merge of every window of the model (one version, or all; one segment, or the whole
+    traffic) in [start, end)."""
+    model = ModelRepository(session).get(model_name)
+    windows = WindowRepository(session).list(
+        model.id, version=version, start=start, end=end, segment=segment
+    )
+    return merge_stored(windows, tally_of(session))
+
+
+def model_id(session: Session, model_name: str) -> int:
+    return ModelRepository(session).get(model_name).id
+
+
+def read_only(session: Session, action: Callable[[Session], T]) -> T:
+    """Run a read and end the transaction (on SQLite every transaction holds the write lock)."""
+    try:
+        return action(session)
+    finally:
+        session.rollback()
+
+
+def compact_day(
+    session: Session,
+    predictions: PredictionStore,
+    model_name: str,
+    day: dt.date,
+    kind: Kind = "predictions",
+) -> int:
+    """Rewrite one day's files of a model (one per upload) as one file; returns how many were
+    merged (0 when there was nothing to do).
+
+    The new file becomes visible, and the old ones invisible, in one transaction: its batch is
+    recorded and theirs marked superseded. Old files are deleted later by `collect_garbage`, so a
+    reader that listed them just before still finds them.
+    """
+    model_id = ModelRepository(session).get(model_name).id
+    session.rollback()  # end the read: the file listing below checks batches in its own session
+    keys = [k for k in predictions.files(kind, model_id) if k.split("/")[2] == day.isoformat()]
+    if len(keys) < 2:
+        return 0
+    table = predictions.read_files(keys)
+    batch_id = "c" + new_batch_id()
+    written = predictions.append(kind, model_id, batch_id, table)
+    try:
+        batches = BatchRepository(session)
+        batches.claim(batch_id, model_id, "compaction", table.num_rows)
+        sources = [batch_of(key) for key in keys]
+        if batches.supersede(sources, batch_id) != len(sources):
+            raise ConflictError(
+                f"day {day.isoformat()} of model {model_name!r} ({kind}) was compacted by "
+                "another process at the same time; nothing was changed by this one"
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for key in written:
+            predictions.artifacts.delete(key)
+        raise
+    return len(keys)
+
+
+def collect_garbage(
+    session: Session, predictions: PredictionStore, model_name: str, kind: Kind = "predictions"
+) -> int:
+    """Delete the files of batches that a compaction superseded; returns how many."""
+    model = ModelRepository(session).get(model_name)
+    keys = predictions.files(kind, model.id, filtered=False)
+    try:
+        superseded = BatchRepository(session).superseded([batch_of(k) for k in keys])
+    finally:
+        session.rollback()
+    doomed = [key for key in keys if batch_of(key) in superseded]
+    for key in doomed:
+        predictions.artifacts.delete(key)
+    return len(doomed)

@@ -1,0 +1,242 @@
+"""Alerts (list, filter, one alert with its history, acknowledge, resolve) and monitors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from vigil.api.specs import Scope
+from vigil.errors import VigilError
+from vigil.monitor import alerts as alert_service
+from vigil.monitor import api as monitor_api
+from vigil.monitor.alerts import Alert
+from vigil.server.dashboard.loaders import targets_model, targets_model_sql
+from vigil.server.dashboard.web import (
+    FormDep,
+    StoreWeb,
+    TemplatesDep,
+    ViewerDep,
+    error_page,
+    redirect,
+)
+from vigil.store.core import Store
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
+
+router = APIRouter(include_in_schema=False)
+
+StateQ = Literal["", "open", "acknowledged", "resolved", "active"]
+SeverityQ = Literal["", "info", "warning", "critical"]
+DONE = {"ack": "acknowledged", "resolve": "resolved"}
+
+
+@dataclass(frozen=True)
+class AlertList:
+    alerts: list[Alert]
+    counts: Counter[str]
+    monitors: list[str]
+    models: list[str]
+
+
+def load_alerts(
+    store: Store,
+    state: str,
+    severity: str,
+    monitor: str,
+    model: str,
+    actor: str = "",
+    limit: int = 300,
+) -> AlertList:
+    with store.session() as session:
+        try:
+            query = select(AlertRow)
+            if state == "active":
+                query = query.where(AlertRow.state.in_(alert_service.ACTIVE))
+            elif state:
+                query = query.where(AlertRow.state == state)
+            if severity:
+                query = query.where(AlertRow.severity == severity)
+            if monitor:
+                query = query.where(AlertRow.monitor_name == monitor)
+            if actor:  # alerts this person acknowledged or resolved (as the API's ?actor=)
+                acted = select(AlertEventRow.alert_id).where(AlertEventRow.actor == actor)
+                query = query.where(AlertRow.id.in_(acted))
+            if model:
+                query = query.where(targets_model_sql(model))
+            rows = [
+                r
+                for r in session.scalars(query.order_by(AlertRow.id.desc()).limit(limit))
+                if not model or targets_model(r.target, model)
+            ]
+            alerts = [alert_service.alert_out(session, r, history=False) for r in rows]
+            counts: Counter[str] = Counter(s for (s,) in session.execute(select(AlertRow.state)))
+            monitors = sorted(set(session.scalars(select(MonitorRow.name))))
+            targets = {t.split("@")[0] for t in session.scalars(select(AlertRow.target).distinct())}
+        finally:
+            session.rollback()
+    return AlertList(alerts, counts, monitors, sorted(targets))
+
+
+@router.get("/ui/alerts")
+async def alerts_page(
+    request: Request,
+    viewer: ViewerDep,
+    store: StoreWeb,
+    templates: TemplatesDep,
+    state: StateQ = "active",
+    severity: SeverityQ = "",
+    monitor: str = "",
+    model: str = "",
+    actor: str = "",
+    done: str = "",
+) -> HTMLResponse:
+    data = await run_in_threadpool(load_alerts, store, state, severity, monitor, model, actor)
+    filters = {
+        "state": state,
+        "severity": severity,
+        "monitor": monitor,
+        "model": model,
+        "actor": actor,
+    }
+    return templates.page(
+        request,
+        "alerts.html",
+        {
+            "title": "Alerts",
+            "data": data,
+            "filters": filters,
+            "back": "/ui/alerts?" + urlencode(filters),
+            "done": done,
+        },
+        viewer=viewer,
+    )
+
+
+def _get(store: Store, alert_id: int) -> Alert:
+    with store.session() as session:
+        try:
+            return alert_service.get_alert(session, alert_id)
+        finally:
+            session.rollback()
+
+
+@router.get("/ui/alerts/{alert_id}")
+async def alert_page(
+    request: Request,
+    viewer: ViewerDep,
+    store: StoreWeb,
+    templates: TemplatesDep,
+    alert_id: int,
+    done: str = "",
+) -> HTMLResponse:
+    try:
+        alert = await run_in_threadpool(_get, store, alert_id)
+    except VigilError as exc:
+        return error_page(request, templates, viewer, exc)
+    return templates.page(
+        request,
+        "alert.html",
+        {"title": f"Alert #{alert_id}", "alert": alert, "done": done},
+        viewer=viewer,
+    )
+
+
+def _act(store: Store, action: str, alert_id: int, actor: str, note: str) -> Alert:
+    with store.session() as session:
+        if action == "ack":
+            return alert_service.acknowledge(session, alert_id, actor, note)
+        return alert_service.resolve(session, alert_id, actor, note)
+
+
+def _back(form_value: str, fallback: str) -> str:
+    return (
+        form_value
+        if form_value.startswith("/ui/") and not form_value.startswith("//")
+        else fallback
+    )
+
+
+@router.post("/ui/alerts/{alert_id}/{action}")
+async def alert_action(
+    request: Request,
+    form: FormDep,
+    store: StoreWeb,
+    templates: TemplatesDep,
+    alert_id: int,
+    action: Literal["ack", "resolve"],
+) -> Response:
+    """Acknowledge or resolve (write scope); the viewer's token owner goes into the history."""
+    form.require(Scope.WRITE)
+    try:
+        await run_in_threadpool(
+            _act, store, action, alert_id, form.viewer.actor, form.get("note")[:2000]
+        )
+    except VigilError as exc:
+        return error_page(request, templates, form.viewer, exc)
+    back = _back(form.get("back"), f"/ui/alerts/{alert_id}")
+    separator = "&" if "?" in back else "?"
+    return redirect(f"{back}{separator}done={DONE[action]}+%23{alert_id}")
+
+
+@dataclass(frozen=True)
+class MonitorLine:
+    name: str
+    kind: str
+    target: str
+    window: str
+    severity: str
+    channels: str
+    evaluated_until: str
+    active_alerts: int
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "never"
+
+
+def load_monitors(store: Store) -> list[MonitorLine]:
+    monitors = monitor_api.list_monitors(store)
+    with store.session() as session:
+        try:
+            until = dict(session.execute(select(MonitorRow.name, MonitorRow.evaluated_until)).all())
+            active = Counter(
+                session.scalars(
+                    select(AlertRow.monitor_name).where(AlertRow.state.in_(alert_service.ACTIVE))
+                )
+            )
+        finally:
+            session.rollback()
+    lines = []
+    for m in monitors:
+        body = m.model_dump(mode="json")
+        target = body.get("target") or {}
+        lines.append(
+            MonitorLine(
+                name=m.name,
+                kind=str(body.get("kind", "")),
+                target=", ".join(f"{k}={v}" for k, v in target.items() if v is not None),
+                window=str(body.get("window", "")),
+                severity=str(body.get("severity", "")),
+                channels=", ".join(body.get("channels") or []),
+                evaluated_until=_when(until.get(m.name)),
+                active_alerts=active.get(m.name, 0),
+            )
+        )
+    return lines
+
+
+@router.get("/ui/monitors")
+async def monitors_page(
+    request: Request, viewer: ViewerDep, store: StoreWeb, templates: TemplatesDep
+) -> HTMLResponse:
+    lines = await run_in_threadpool(load_monitors, store)
+    return templates.page(
+        request, "monitors.html", {"title": "Monitors", "monitors": lines}, viewer=viewer
+    )

@@ -1,0 +1,152 @@
+"""The feature page: a column's mean, 5%-95% band, median and missing share over time (from the
+drift cache), its drift severity, and its latest day against the reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from vigil.errors import NotFoundError, VigilError
+from vigil.server.dashboard import charts
+from vigil.server.dashboard.drift_cache import DriftCache, compared_columns
+from vigil.server.dashboard.loaders import latest_start
+from vigil.server.dashboard.pages.models import (
+    CellView,
+    GranularityQ,
+    _model,
+    load_cell,
+    range_start,
+)
+from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
+from vigil.store.core import Store
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass
+class FeaturePage:
+    model: str
+    feature: str
+    kind: str
+    reference: str
+    granularity: str
+    days: int
+    values: Markup
+    missing: Markup
+    severity: Markup
+    cell: CellView | None
+    pending: int
+
+
+def load_feature(
+    store: Store,
+    cache: DriftCache,
+    name: str,
+    feature: str,
+    granularity: str,
+    days: int,
+    budget: float,
+) -> FeaturePage:
+    model = _model(store, name)
+    if feature not in compared_columns(model):
+        raise NotFoundError(
+            f"model {name!r} has no column {feature!r}; its columns: {compared_columns(model)}",
+            column=feature,
+        )
+    reference = cache.reference(model)
+    with store.session() as session:
+        last = latest_start(session, model.id)
+        session.rollback()
+    if reference is None or last is None:
+        raise NotFoundError(f"model {name!r} has no data yet")
+    start = range_start(last, granularity, days)
+    pending = cache.refresh(model, reference, granularity, start=start, budget_seconds=budget)
+    cells = sorted(cache.cells(model.id, reference.key, granularity, start, stats=True).items())
+    stats = [(t.timestamp(), c.stats.get(feature) or {}) for t, c in cells]
+    numeric = any("mean" in s for _, s in stats)
+    kind = "numeric" if numeric else "categorical or boolean"
+    if numeric:
+        band = charts.Band([(t, s.get("q05"), s.get("q95")) for t, s in stats], "5%-95%")
+        values = charts.line_chart(
+            [
+                charts.Series("mean", [(t, s.get("mean")) for t, s in stats]),
+                charts.Series("median", [(t, s.get("q50")) for t, s in stats], "#16a34a"),
+            ],
+            band=band,
+            x=charts.Axis(time=True),
+            y_label=feature,
+            title=f"{feature} over time",
+        )
+    else:
+        values = Markup(
+            '<p class="empty">Not numeric: see its category shares in the comparison below.</p>'
+        )
+    missing = charts.line_chart(
+        [charts.Series("missing share", [(t, s.get("missing")) for t, s in stats])],
+        x=charts.Axis(time=True),
+        y_label="missing share",
+        y_min=0,
+        height=160,
+    )
+    severity = charts.line_chart(
+        [
+            charts.Series(
+                "drift severity",
+                [(t.timestamp(), (c.scores.get(feature) or [None])[0]) for t, c in cells],
+                "#dc2626",
+            ),
+            charts.Series("bar", [(t.timestamp(), 1.0) for t, _ in cells], "#9ca3af"),
+        ],
+        x=charts.Axis(time=True),
+        y_label="severity",
+        y_min=0,
+        height=160,
+    )
+    cell = None
+    if cells:
+        try:
+            cell = load_cell(store, name, feature, cells[-1][0], granularity, cache)
+        except NotFoundError:
+            cell = None
+    return FeaturePage(
+        name,
+        feature,
+        kind,
+        reference.label,
+        granularity,
+        days,
+        values,
+        missing,
+        severity,
+        cell,
+        max(pending, 0),
+    )
+
+
+@router.get("/ui/models/{name}/features/{feature}")
+async def feature_page(
+    request: Request,
+    viewer: ViewerDep,
+    store: StoreWeb,
+    templates: TemplatesDep,
+    name: str,
+    feature: str,
+    granularity: GranularityQ = "day",
+    days: int = 90,
+) -> HTMLResponse:
+    try:
+        days = max(1, min(days, 400 if granularity == "day" else 14))
+        cache: DriftCache = request.app.state.drift_cache
+        budget = request.app.state.dashboard_settings.page_budget
+        page = await run_in_threadpool(
+            load_feature, store, cache, name, feature, granularity, days, budget
+        )
+    except VigilError as exc:
+        return error_page(request, templates, viewer, exc)
+    return templates.page(
+        request, "feature.html", {"title": f"{feature} · {name}", "p": page}, viewer=viewer
+    )

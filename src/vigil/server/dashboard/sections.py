@@ -1,0 +1,467 @@
+"""Sections whose data comes from other areas: realized and estimated performance, performance
+per segment and fairness (vigil.performance), the KPI comparison of versions (vigil.kpi),
+feature importances (vigil.explain) and the retraining cadence (vigil.lifecycle).
+
+Each is found when it is built: a missing module, or no data, gives a Section with a sentence
+saying why, never an error page. The costly ones are loaded by the model page after it is shown
+(`LAZY`), so the page itself is ready at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from vigil.errors import VigilError
+from vigil.server.dashboard import charts
+from vigil.server.dashboard.drift_cache import REFERENCE_DAYS
+from vigil.store.core import Store
+from vigil.store.models import Kpi, MonitoredModel, ProfileWindow
+
+logger = logging.getLogger("vigil.server.dashboard")
+
+HEADLINE = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "mae", "rmse", "r2")
+MAX_SEGMENTS = 20
+
+
+@dataclass
+class Section:
+    title: str
+    empty: str = ""
+    charts: list[tuple[str, Markup]] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _guard(title: str, build: Callable[[], Section]) -> Section:
+    try:
+        return build()
+    except VigilError as exc:
+        return Section(title, empty=exc.message)
+    except Exception as exc:  # another area's code failing must not take the page down
+        logger.exception("dashboard section %r failed", title)
+        return Section(
+            title, empty=f"This section failed to load ({type(exc).__name__}); see the server log."
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if not math.isfinite(value) else f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _headline(metrics: dict[str, Any] | None) -> dict[str, float]:
+    """The scalar metrics of a metrics dict, best known first."""
+    if not metrics:
+        return {}
+    scalars = {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and k != "n"
+    }
+    return {k: scalars[k] for k in HEADLINE if k in scalars and math.isfinite(scalars[k])}
+
+
+def _as_dict(report: Any) -> dict[str, Any]:
+    """A performance report as its API body (the shape docs/performance.md describes)."""
+    body: dict[str, Any] = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    return body
+
+
+def _time(value: Any) -> float:
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    return dt.datetime.fromisoformat(str(value)).timestamp()
+
+
+def performance(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "Realized performance"
+    if not available("vigil.performance.service"):
+        return Section(title, empty="Performance is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.performance.service import realized
+
+        out = _as_dict(realized(store, model.name, window="day", start=start))
+        windows = out["windows"]
+        if not windows:
+            return Section(title, empty="No prediction rows are stored for this model.")
+        series: dict[str, list[tuple[float, float | None]]] = {}
+        for w in windows:
+            values = _headline(w.get("metrics"))
+            for key in values:
+                series.setdefault(key, [])
+            for key, points in series.items():
+                points.append((_time(w["start"]), values.get(key)))
+        coverage = [(_time(w["start"]), w.get("coverage")) for w in windows]
+        section = Section(
+            title, note=f"Per day, from labelled predictions ({out.get('task') or ''})."
+        )
+        if series:
+            section.charts.append(
+                (
+                    "metrics",
+                    charts.line_chart(
+                        [charts.Series(k, v) for k, v in list(series.items())[:5]],
+                        x=charts.Axis(time=True),
+                        height=200,
+                    ),
+                )
+            )
+        else:
+            section.empty = "No window has labels yet, so no metric is realized."
+        section.charts.append(
+            (
+                "label coverage",
+                charts.line_chart(
+                    [charts.Series("coverage", coverage)],
+                    x=charts.Axis(time=True),
+                    y_min=0,
+                    y_max=1,
+                    height=140,
+                ),
+            )
+        )
+        return section
+
+    return _guard(title, build)
+
+
+def estimated(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "Estimated performance"
+    if not available("vigil.performance.service"):
+        return Section(title, empty="Performance estimation is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.performance.service import estimated as estimate
+
+        first = _first_window(store, model)
+        if first is None:
+            return Section(title, empty="No data yet.")
+        if start is not None and start > first:
+            first = start
+        reference_end = first + dt.timedelta(days=REFERENCE_DAYS)
+        out = _as_dict(
+            estimate(
+                store,
+                model.name,
+                reference_start=first,
+                reference_end=reference_end,
+                window="day",
+                start=reference_end,
+            )
+        )
+        windows = out["windows"]
+        if not windows:
+            return Section(title, empty="No predictions after the reference week to estimate.")
+        keys = (
+            list(_headline(windows[-1].get("estimated")))[:1]
+            or list(_headline(windows[0].get("estimated")))[:1]
+        )
+        if not keys:
+            return Section(title, empty="The estimator gave no metric for these windows.")
+        key = keys[0]
+        est = [(_time(w["start"]), _headline(w.get("estimated")).get(key)) for w in windows]
+        real = [(_time(w["start"]), _headline(w.get("realized")).get(key)) for w in windows]
+        return Section(
+            title,
+            note=(
+                f"{key} estimated without labels (CBPE calibrated on the labelled week from "
+                f"{first:%d %b}), beside the realized value where labels arrived."
+            ),
+            charts=[
+                (
+                    key,
+                    charts.line_chart(
+                        [charts.Series("estimated", est), charts.Series("realized", real)],
+                        x=charts.Axis(time=True),
+                        height=200,
+                    ),
+                )
+            ],
+        )
+
+    return _guard(title, build)
+
+
+def _first_window(store: Store, model: MonitoredModel) -> dt.datetime | None:
+    with store.session() as session:
+        first = session.scalar(
+            select(func.min(ProfileWindow.start)).where(
+                ProfileWindow.model_id == model.id, ProfileWindow.segment == ""
+            )
+        )
+        session.rollback()
+    return first
+
+
+def segment_performance(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "Performance per segment"
+    if not model.segments:
+        return Section(title, empty="The model declares no segment columns.")
+    if not available("vigil.performance.service"):
+        return Section(title, empty="Performance is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.performance.service import realized
+        from vigil.server.dashboard.loaders import segment_keys
+
+        with store.session() as session:
+            keys = segment_keys(session, model.id)[:MAX_SEGMENTS]
+            session.rollback()
+        if not keys:
+            return Section(title, empty="No per-segment data is stored yet.")
+        rows = []
+        names: list[str] = []
+        for key in keys:
+            out = _as_dict(realized(store, model.name, window="week", start=start, segment=key))
+            labelled = [w for w in out["windows"] if w.get("metrics")]
+            n = sum(w["n_predictions"] for w in out["windows"])
+            values = _headline(labelled[-1]["metrics"]) if labelled else {}
+            names = names or list(values)[:4]
+            rows.append([key, f"{n:,}", *[_fmt(values.get(k)) for k in names]])
+        return Section(
+            title,
+            header=["segment", "predictions", *names],
+            rows=rows,
+            note="Metrics of each segment's latest labelled week.",
+        )
+
+    return _guard(title, build)
+
+
+def fairness(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "Fairness"
+    if not model.segments:
+        return Section(
+            title, empty="Fairness is measured across segment columns; the model declares none."
+        )
+    if not available("vigil.performance.breakdown"):
+        return Section(title, empty="Fairness is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.performance.breakdown import fairness_report
+
+        section = Section(
+            title,
+            header=["attribute", "group", "predictions", "selection rate", "true positive rate"],
+        )
+        for attribute in model.segments[:3]:
+            out = _as_dict(
+                fairness_report(store, model.name, attribute=attribute, window="day", start=start)
+            )
+            windows = out["windows"]
+            if not windows:
+                continue
+            section.charts.append(
+                (
+                    f"across {attribute} (positive class {out.get('positive_class')})",
+                    charts.line_chart(
+                        [
+                            charts.Series(
+                                "demographic parity difference",
+                                [
+                                    (_time(w["start"]), w.get("demographic_parity_difference"))
+                                    for w in windows
+                                ],
+                            ),
+                            charts.Series(
+                                "equal opportunity difference",
+                                [
+                                    (_time(w["start"]), w.get("equal_opportunity_difference"))
+                                    for w in windows
+                                ],
+                            ),
+                        ],
+                        x=charts.Axis(time=True),
+                        height=180,
+                    ),
+                )
+            )
+            for group, rates in sorted((windows[-1].get("groups") or {}).items()):
+                section.rows.append(
+                    [
+                        attribute,
+                        group,
+                        f"{rates.get('n', 0):,}",
+                        _fmt(rates.get("selection_rate")),
+                        _fmt(rates.get("true_positive_rate")),
+                    ]
+                )
+        if not section.charts:
+            section.empty = "No prediction rows are stored for this model."
+        else:
+            section.note = "The table is the latest day."
+        return section
+
+    return _guard(title, build)
+
+
+def kpi_comparison(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "KPIs by model version"
+    if not available("vigil.kpi.compare"):
+        return Section(title, empty="KPI comparison is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.kpi.compare import compare
+
+        with store.session() as session:
+            try:
+                pairs = session.execute(
+                    select(Kpi.name, Kpi.version, Kpi.timestamp).where(Kpi.model_id == model.id)
+                ).all()
+                latest: dict[str, dict[str, dt.datetime]] = {}
+                for name, version, at in pairs:
+                    seen = latest.setdefault(name, {})
+                    seen[version] = max(seen.get(version, at), at)
+                rows = []
+                for name, versions in sorted(latest.items()):
+                    ordered = sorted(versions, key=lambda v: versions[v])
+                    if len(ordered) < 2:
+                        continue
+                    result = compare(
+                        session, name, model.name, ordered[-2], ordered[-1], start=start
+                    )
+                    rows.append(
+                        [
+                            name,
+                            f"{result.a.version} -> {result.b.version}",
+                            _fmt(result.a.mean),
+                            _fmt(result.b.mean),
+                            _fmt(result.relative_change),
+                            _fmt(result.p_value),
+                        ]
+                    )
+            finally:
+                session.rollback()
+        if not rows:
+            return Section(
+                title,
+                empty="Every KPI of this model was logged for one version only; a comparison "
+                "needs two (log_kpi(..., version=...)).",
+            )
+        return Section(
+            title,
+            header=[
+                "KPI",
+                "versions",
+                "mean before",
+                "mean after",
+                "relative change",
+                "p-value (Welch)",
+            ],
+            rows=rows,
+        )
+
+    return _guard(title, build)
+
+
+def importances(store: Store, registry_model: str | None, version: int | None) -> Section:
+    title = "Feature importance"
+    if not available("vigil.importances.store"):
+        return Section(title, empty="Explainability is not installed in this server.")
+    if not registry_model or version is None:
+        return Section(
+            title, empty="The model has no registered @production version to read importances of."
+        )
+
+    def build() -> Section:
+        from vigil.importances.store import load_importances, model_version_id
+
+        with store.session() as session:
+            try:
+                values = load_importances(
+                    session, model_version_id=model_version_id(session, registry_model, version)
+                )
+            finally:
+                session.rollback()
+        if not values:
+            return Section(
+                title,
+                empty=f"No importances were logged for {registry_model} v{version} "
+                "(vigil.explain(...) on the model, or log them with the run).",
+            )
+        ranked = sorted(values.items(), key=lambda kv: -abs(kv[1]))[:25]
+        return Section(
+            title,
+            header=["feature", "importance"],
+            rows=[[name, f"{value:.4g}"] for name, value in ranked],
+            note=f"{registry_model} v{version} (@production), top {len(ranked)} of {len(values)}",
+        )
+
+    return _guard(title, build)
+
+
+def retraining(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+    title = "Retraining cadence"
+    if not available("vigil.lifecycle.cadence"):
+        return Section(title, empty="Retraining cadence is not installed in this server.")
+
+    def build() -> Section:
+        from vigil.lifecycle.cadence import retraining_cadence
+
+        cadence = retraining_cadence(store, model.name, start=start)
+        rows = [
+            [
+                f"v{v.version}",
+                v.trained_at.strftime("%Y-%m-%d"),
+                f"{v.drifted_windows} of {v.windows}",
+                v.drift_began.strftime("%Y-%m-%d") if v.drift_began else "-",
+                _fmt(v.days_to_drift),
+                _fmt(v.days_watched),
+            ]
+            for v in cadence.versions
+        ]
+        history = [(w.start.timestamp(), 1.0 if w.drifted else 0.0) for w in cadence.history]
+        section = Section(
+            title,
+            note=cadence.advice,
+            header=[
+                "version",
+                "trained",
+                "drifted days",
+                "drift began",
+                "days to drift",
+                "days watched",
+            ],
+            rows=rows,
+        )
+        if history:
+            section.charts.append(
+                (
+                    "days that drifted from the serving version's training data",
+                    charts.bar_chart(history, bar_width_seconds=86_400, height=90),
+                )
+            )
+        return section
+
+    return _guard(title, build)
+
+
+LAZY: dict[str, tuple[str, Callable[[Store, MonitoredModel, dt.datetime | None], Section]]] = {
+    "performance": ("Realized performance", performance),
+    "estimated": ("Estimated performance", estimated),
+    "segments_performance": ("Performance per segment", segment_performance),
+    "fairness": ("Fairness", fairness),
+    "kpi_compare": ("KPIs by model version", kpi_comparison),
+    "retraining": ("Retraining cadence", retraining),
+}
+"""Sections the model page loads after it is shown (they read prediction rows or every window):
+key -> (title, builder)."""
