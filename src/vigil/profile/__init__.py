@@ -10,7 +10,8 @@ from vigil.profile.columns import (
     StringColumn,
     UnknownColumn,
 )
-from vigil.profile.profile import DatasetProfile, Window
+from vigil.profile.parts import Window
+from vigil.profile.profile import DatasetProfile
 
 __all__ = [
     "BooleanColumn",

@@ -10,42 +10,12 @@ from typing import Any
 
 from vigil.errors import InvalidInputError
 from vigil.profile.columns import AnyColumn, merge_columns
+from vigil.profile.parts import Window
+from vigil.profile.serialization import decode_profile, encode_profile
+from vigil.profile.summary import ROW_COLUMNS, column_rows, render_summary
 from vigil.report.notebook import NotebookResult, Tone
 
-
-def _utc(value: dt.datetime, name: str) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise InvalidInputError(
-            f"window {name} must be a datetime, got {type(value).__name__}", value=repr(value)
-        )
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The half-open time span [start, end) a profile covers, in UTC (naive times are read as UTC)."""
-
-    start: dt.datetime
-    end: dt.datetime
-
-    def __post_init__(self) -> None:
-        start, end = _utc(self.start, "start"), _utc(self.end, "end")
-        if end < start:
-            raise InvalidInputError(
-                f"window end {end.isoformat()} is before its start {start.isoformat()}"
-            )
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
-
-    def union(self, other: Window | None) -> Window:
-        if other is None:
-            return self
-        return Window(min(self.start, other.start), max(self.end, other.end))
-
-    def to_dict(self) -> dict[str, str]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+__all__ = ["DatasetProfile", "Window"]
 
 
 @dataclass(frozen=True)
@@ -119,15 +89,12 @@ class DatasetProfile(NotebookResult):
 
     def to_bytes(self) -> bytes:
         """A compact, versioned binary form; `DatasetProfile.from_bytes` reads it back."""
-        from vigil.profile.serialization import encode_profile
-
         return encode_profile(self)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> DatasetProfile:
-        from vigil.profile.serialization import decode_profile
-
-        return decode_profile(blob)
+        columns, n_rows, window, skipped = decode_profile(blob)
+        return cls(columns, n_rows, window, skipped)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,19 +106,13 @@ class DatasetProfile(NotebookResult):
 
     def summary(self) -> str:
         """A readable text table of the profile."""
-        from vigil.profile.summary import render_summary
-
         return render_summary(self)
 
     # In a notebook: a table of the columns; `to_pandas()` has one row per column.
     def _columns(self) -> tuple[str, ...]:
-        from vigil.profile.summary import ROW_COLUMNS
-
         return ROW_COLUMNS
 
     def _rows(self) -> list[dict[str, Any]]:
-        from vigil.profile.summary import column_rows
-
         return column_rows(self)
 
     def _headline(self) -> tuple[str, Tone]:

@@ -1,4 +1,4 @@
-"""The binary form of a DatasetProfile.
+"""The binary form of a DatasetProfile (`DatasetProfile.to_bytes` and `from_bytes` call this).
 
 Layout: magic `VGPF`, format version (uint16, little-endian), CRC-32 of the payload (uint32), then
 the payload: zlib-compressed MessagePack of plain values (numbers, strings, bytes of the DataSketches
@@ -18,7 +18,7 @@ import msgpack
 from vigil.errors import InvalidInputError, SerializationError
 from vigil.profile import state as st
 from vigil.profile.columns import StringColumn, column_from_state
-from vigil.profile.profile import DatasetProfile, Window
+from vigil.profile.parts import ProfileFields, ProfileParts, Window
 from vigil.profile.sketches import DistinctSketch
 from vigil.profile.trust import decoding, remember
 
@@ -49,7 +49,7 @@ _UNPACK_LIMITS: dict[str, Any] = {
 _PAYLOAD_KEYS = frozenset({"n_rows", "window", "skipped", "columns"})
 
 
-def encode_profile(profile: DatasetProfile) -> bytes:
+def encode_profile(profile: ProfileFields) -> bytes:
     # Every count in a column is at most its `count`; refusing larger ones here keeps merges of
     # accepted profiles decodable (and the sketches' uint64 counters from wrapping).
     counts = {"n_rows": profile.n_rows} | {name: c.count for name, c in profile.columns.items()}
@@ -76,7 +76,8 @@ def encode_profile(profile: DatasetProfile) -> bytes:
     return blob
 
 
-def decode_profile(blob: bytes) -> DatasetProfile:
+def decode_profile(blob: bytes) -> ProfileParts:
+    """The fields of the profile in `blob`, checked; SerializationError if they are not one."""
     if not isinstance(blob, bytes | bytearray | memoryview):
         raise SerializationError(f"profile bytes must be bytes, got {type(blob).__name__}")
     blob = bytes(blob)
@@ -137,7 +138,7 @@ def _inflate(body: bytes) -> bytes:
     return payload
 
 
-def _from_payload(payload: Any) -> DatasetProfile:
+def _from_payload(payload: Any) -> ProfileParts:
     if type(payload) is not dict:
         raise SerializationError("profile payload is not a mapping")
     entries = payload.get("columns")
@@ -169,7 +170,7 @@ def _from_payload(payload: Any) -> DatasetProfile:
     skipped = payload["skipped"]
     if type(skipped) is not dict:
         raise SerializationError("profile payload's skipped columns must be a mapping")
-    return DatasetProfile(
+    return ProfileParts(
         columns=columns,
         n_rows=st.count_value(payload["n_rows"], "n_rows"),
         window=_window_from_state(payload["window"]),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from vigil.profile.columns import (
     BooleanColumn,
@@ -13,9 +12,7 @@ from vigil.profile.columns import (
     StringColumn,
     UnknownColumn,
 )
-
-if TYPE_CHECKING:
-    from vigil.profile.profile import DatasetProfile
+from vigil.profile.parts import ProfileFields
 
 
 def _num(value: float) -> str:
@@ -30,7 +27,7 @@ def _share(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def render_summary(profile: DatasetProfile) -> str:
+def render_summary(profile: ProfileFields) -> str:
     lines = [f"{profile.n_rows:,} rows, {len(profile.columns)} columns"]
     if profile.window:
         lines[0] += (
@@ -102,7 +99,7 @@ ROW_COLUMNS = (
 """The columns of `DatasetProfile.to_pandas()`: one row per profiled column."""
 
 
-def column_rows(profile: DatasetProfile) -> list[dict[str, object]]:
+def column_rows(profile: ProfileFields) -> list[dict[str, object]]:
     """One record per column: counts, moments and quantiles (numeric), distinct values and the
     most frequent one (string), the share of true values as `mean` (boolean)."""
     rows: list[dict[str, object]] = []
