@@ -1,4 +1,5 @@
-"""Building a DatasetProfile from data: choose each column's kind, then profile batch by batch."""
+"""`vigil.profile(data)`: check the arguments, then profile a large Parquet file or folder on
+every core (`parallel`) or anything else batch by batch in this process (`stream`)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from vigil.errors import InvalidInputError, VigilError
-from vigil.io import DEFAULT_BATCH_ROWS, PARQUET_SUFFIXES, open_source
-from vigil.profile.columns import AnyColumn, merge_columns, profile_array
+from vigil.errors import InvalidInputError
+from vigil.io import DEFAULT_BATCH_ROWS, PARQUET_SUFFIXES
 from vigil.profile.parallel import choose_workers, plan, profile_parallel
-from vigil.profile.profile import DatasetProfile, Window
-from vigil.schema import ColumnKind, Schema, kind_from_type, looks_like_text
-
-_CSV_TYPES: dict[ColumnKind, pa.DataType] = {
-    ColumnKind.NUMERIC: pa.float64(),
-    ColumnKind.CATEGORICAL: pa.string(),
-    ColumnKind.TEXT: pa.string(),
-    ColumnKind.BOOLEAN: pa.bool_(),
-}
+from vigil.profile.parts import Window, to_window
+from vigil.profile.profile import DatasetProfile
+from vigil.profile.stream import profile_batches
+from vigil.schema import ColumnKind, Schema
 
 
 def profile(
@@ -60,81 +52,11 @@ def profile(
             return (
                 result
                 if window is None
-                else DatasetProfile(result.columns, result.n_rows, _window(window), result.skipped)
-            )
-    column_types = {n: _CSV_TYPES[k] for n, k in parsed.kinds.items() if k in _CSV_TYPES}
-    source = open_source(data, batch_rows=batch_rows, column_types=column_types)
-    names = list(source.schema.names)
-    if len(set(names)) != len(names):
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        raise InvalidInputError(f"{source.name} has duplicated column names: {dupes}")
-    unknown = sorted(set(parsed.kinds) - set(names))
-    if unknown:
-        raise InvalidInputError(
-            f"schema names column(s) {unknown} that {source.name} does not have; "
-            f"its columns are {names}",
-            columns=unknown,
-        )
-    unknown_patterns = sorted(set(wanted_patterns) - set(names))
-    if unknown_patterns:
-        raise InvalidInputError(
-            f"patterns name column(s) {unknown_patterns} that {source.name} does not have",
-            columns=unknown_patterns,
-        )
-
-    planner = _KindPlanner(source.schema, parsed)
-    columns: dict[str, AnyColumn] = {}
-    n_rows = 0
-    for batch in source:
-        n_rows += batch.num_rows
-        for index, name in enumerate(names):
-            kind = planner.kind(name, batch.column(index))
-            if kind is None:
-                continue
-            part = _profile_column(name, batch.column(index), kind, wanted_patterns.get(name, ()))
-            columns[name] = merge_columns(name, columns[name], part) if name in columns else part
-    for field in source.schema:
-        kind = planner.kind(field.name, pa.array([], type=field.type))
-        if kind is not None and field.name not in columns:
-            columns[field.name] = _profile_column(
-                field.name, pa.array([], type=field.type), kind, wanted_patterns.get(field.name, ())
-            )
-    ordered = {name: columns[name] for name in names if name in columns}
-    return DatasetProfile(ordered, n_rows, _window(window), planner.skipped)
-
-
-class _KindPlanner:
-    """Decides each column's kind once: the user's schema, else the Arrow type, else skip.
-
-    String columns not fixed by the schema are read as text or categorical on the first batch that
-    has values, and keep that kind for the rest of the data.
-    """
-
-    def __init__(self, schema: pa.Schema, user: Schema) -> None:
-        self._kinds: dict[str, ColumnKind | None] = {}
-        self._pending_text: set[str] = set()
-        self.skipped: dict[str, str] = {}
-        for field in schema:
-            chosen = user.get(field.name)
-            if chosen is not None:
-                self._kinds[field.name] = chosen
-                continue
-            inferred = kind_from_type(field.type)
-            if inferred is None:
-                self.skipped[field.name] = (
-                    f"type {field.type} is not profiled; pass schema={{{field.name!r}: 'text'}} "
-                    "to profile its values as strings"
+                else DatasetProfile(
+                    result.columns, result.n_rows, to_window(window), result.skipped
                 )
-            if inferred is ColumnKind.CATEGORICAL and not _is_binary(field.type):
-                self._pending_text.add(field.name)
-            self._kinds[field.name] = inferred
-
-    def kind(self, name: str, array: pa.Array) -> ColumnKind | None:
-        if name in self._pending_text and len(array) > array.null_count:
-            self._pending_text.discard(name)
-            if looks_like_text(array):
-                self._kinds[name] = ColumnKind.TEXT
-        return self._kinds[name]
+            )
+    return profile_batches(data, parsed, wanted_patterns, window=window, batch_rows=batch_rows)
 
 
 def _is_parquet_path(data: Any) -> bool:
@@ -144,81 +66,6 @@ def _is_parquet_path(data: Any) -> bool:
     if path.is_dir():
         return True
     return path.is_file() and path.name.lower().endswith(PARQUET_SUFFIXES)
-
-
-def _is_binary(t: pa.DataType) -> bool:
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    return bool(pa.types.is_binary(t) or pa.types.is_large_binary(t))
-
-
-def _profile_column(
-    name: str, array: pa.Array | pa.ChunkedArray, kind: ColumnKind, patterns: Sequence[str]
-) -> AnyColumn:
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    try:
-        converted = _convert(array, kind)
-        return profile_array(converted, kind, patterns)
-    except VigilError as exc:
-        if "column" in exc.details:
-            raise
-        raise type(exc)(f"column {name!r}: {exc.message}", column=name, **exc.details) from None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-        raise InvalidInputError(
-            f"column {name!r} of type {array.type} cannot be profiled as {kind.value}: {exc}",
-            column=name,
-            kind=kind.value,
-        ) from None
-
-
-def _convert(array: pa.Array, kind: ColumnKind) -> pa.Array:
-    """Cast an array to what the profile of `kind` reads, when the user's schema asked for a kind
-    its Arrow type does not have."""
-    t = array.type
-    if pa.types.is_dictionary(t) and kind is not ColumnKind.CATEGORICAL:
-        array = array.dictionary_decode()
-        t = array.type
-    if kind is ColumnKind.NUMERIC and kind_from_type(t) is not ColumnKind.NUMERIC:
-        if pa.types.is_null(t):
-            return array
-        if pa.types.is_boolean(t):
-            return pc.cast(array, pa.int8())
-        return _cast_checked(array, pa.float64(), "numbers")
-    if kind is ColumnKind.BOOLEAN and not pa.types.is_boolean(t) and not pa.types.is_null(t):
-        return _cast_checked(array, pa.bool_(), "booleans")
-    if kind is ColumnKind.DATETIME and not (pa.types.is_timestamp(t) or pa.types.is_date(t)):
-        if pa.types.is_null(t):
-            return array
-        return _cast_checked(array, pa.timestamp("us"), "timestamps (ISO 8601)")
-    if kind in (ColumnKind.CATEGORICAL, ColumnKind.TEXT) and kind_from_type(t) is None:
-        # Nested values the user asked to read as text: their Python string form.
-        return pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
-    if kind is ColumnKind.EMBEDDING and kind_from_type(t) is not ColumnKind.EMBEDDING:
-        raise InvalidInputError(
-            f"type {t} cannot be an embedding: give a list or fixed-size list of numbers"
-        )
-    return array
-
-
-def _cast_checked(array: pa.Array, target: pa.DataType, what: str) -> pa.Array:
-    try:
-        return pc.cast(array, target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        example = _first_bad(array, target)
-        shown = f" (e.g. {example!r})" if example is not None else ""
-        raise InvalidInputError(f"values cannot be read as {what}{shown}: {exc}") from None
-
-
-def _first_bad(array: pa.Array, target: pa.DataType) -> Any:
-    for value in array.slice(0, 10_000).to_pylist():
-        if value is None:
-            continue
-        try:
-            pc.cast(pa.array([value]), target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return value
-    return None
 
 
 def _check_patterns(patterns: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
@@ -240,15 +87,3 @@ def _check_patterns(patterns: Mapping[str, Sequence[str]] | None) -> dict[str, t
                 ) from None
         checked[str(column)] = tuple(items)
     return checked
-
-
-def _window(value: Window | tuple[Any, Any] | None) -> Window | None:
-    if value is None or isinstance(value, Window):
-        return value
-    try:
-        start, end = value
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"window must be a vigil.Window or a (start, end) pair, got {value!r}"
-        ) from None
-    return Window(start, end)

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 
 from vigil.errors import UnsupportedFormatError
 from vigil.profile.profile import DatasetProfile
+from vigil.profile.stream import profile_batches
+from vigil.schema import Schema
 
 AUTO_MIN_ROWS = 2_000_000
 """Below this many rows, starting worker processes costs more than it saves."""
@@ -106,8 +108,6 @@ def profile_parallel(
 def _profile_share(
     units: list[Unit], schema: dict[str, str], patterns: dict[str, list[str]], batch_rows: int
 ) -> bytes:
-    from vigil.profile.build import profile
-
     first = pq.ParquetFile(units[0].path)
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -117,6 +117,5 @@ def _profile_share(
             ).iter_batches(batch_size=batch_rows, row_groups=list(unit.row_groups))
 
     reader = pa.RecordBatchReader.from_batches(first.schema_arrow, batches())
-    return profile(
-        reader, schema=schema, patterns=patterns, batch_rows=batch_rows, workers=1
-    ).to_bytes()
+    parsed = Schema.coerce(schema)
+    return profile_batches(reader, parsed, patterns, window=None, batch_rows=batch_rows).to_bytes()
