@@ -20,9 +20,10 @@ from typing import Any, overload
 import pyarrow as pa
 
 from vigil.errors import InvalidInputError
-from vigil.profile.groups import ProfileKey, WindowSize, split_batch, window_micros
+from vigil.profile.groups import ProfileKey, WindowSize, split_batch
 from vigil.profile.profile import DatasetProfile
 from vigil.schema import ColumnKind, Schema
+from vigil.windows import Grid
 
 DEFAULT_COLUMN_BATCH = 500
 """Columns profiled per Spark pass; wider tables take several passes over the data."""
@@ -68,10 +69,11 @@ def profile(
 
     Without `window_column` and `segment_columns`, returns one DatasetProfile. With either, returns
     a profile per (window, segment) key, each carrying its window, from one pass over the data.
+    `window` is any `vigil.windows.Grid` ("hour", "month", "day@Europe/Oslo", a timedelta, ...).
     """
     segments = list(segment_columns or [])
     names = list(df.columns)
-    window_micros(window)
+    grid = Grid.of(window)
     if column_batch < 1:
         raise InvalidInputError(f"column_batch must be at least 1, got {column_batch}")
     for column in [c for c in [window_column, *segments] if c is not None]:
@@ -86,7 +88,7 @@ def profile(
     for start in range(0, max(len(names), 1), column_batch):
         chunk = names[start : start + column_batch]
         selected = list(dict.fromkeys([*key_columns, *chunk]))
-        part = _profile_pass(df.select(*selected), chunk, window_column, window, segments, parsed)
+        part = _profile_pass(df.select(*selected), chunk, window_column, grid, segments, parsed)
         for key, prof in part.items():
             results[key] = _join_columns(results[key], prof) if key in results else prof
     if not grouped:
@@ -98,7 +100,7 @@ def _profile_pass(
     df: Any,
     profiled: list[str],
     window_column: str | None,
-    window: WindowSize,
+    window: Grid,
     segments: list[str],
     schema: Schema,
 ) -> dict[ProfileKey, DatasetProfile]:

@@ -198,6 +198,8 @@ class Grid:
     def nests(self, finer: GridLike) -> bool:
         """Whether every window of this grid is a whole number of `finer`'s windows, so it can
         be assembled from windows stored on `finer` (a monitor's windows from a model's).
+        Zoned calendars are judged on the zone's offsets since 1970 (before, many zones kept
+        local mean time, to the second).
 
         >>> Grid.parse("month").nests("6h"), Grid.parse("week").nests("2d")
         (True, False)

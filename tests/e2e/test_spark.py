@@ -122,6 +122,31 @@ def test_one_pass_gives_a_profile_per_window_and_segment(spark: Any, table: pa.T
         assert remote[key].columns["x"].mean == pytest.approx(prof.columns["x"].mean, rel=1e-9)  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("window", ["month", "month@Europe/Oslo", "quarter", "week"])
+def test_calendar_windows_on_spark_equal_the_local_grouping(
+    spark: Any, table: pa.Table, window: str
+) -> None:
+    from vigil import spark as vspark
+    from vigil.windows import Grid
+
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(0, 200 * 86_400, table.num_rows)
+    ts = np.datetime64("2025-10-15T00:00:00", "us") + (seconds * 1_000_000).astype(
+        "timedelta64[us]"
+    )
+    spread = table.set_column(0, "ts", pa.array(ts, pa.timestamp("us", tz="UTC")))
+    frame = spark.createDataFrame(spread.to_pandas()).repartition(3)
+    remote = vspark.profile(frame, window_column="ts", window=window)
+    local = profile_groups(frame.toArrow(), window_column="ts", window=window)
+    assert list(remote) == list(local)
+    grid = Grid.parse(window)
+    for key, prof in local.items():
+        assert key.window_start is not None
+        assert remote[key].window == prof.window == vigil.Window(*grid.window_of(key.window_start))
+        assert remote[key].n_rows == prof.n_rows
+    assert sum(p.n_rows for p in remote.values()) == table.num_rows
+
+
 def test_wide_tables_are_profiled_in_column_batches(spark: Any, table: pa.Table) -> None:
     from vigil import spark as vspark
 
@@ -139,6 +164,8 @@ def test_bad_arguments(spark: Any, table: pa.Table) -> None:
         vspark.profile(frame, window_column="nope")
     with pytest.raises(InvalidInputError, match="column_batch"):
         vspark.profile(frame, column_batch=0)
+    with pytest.raises(InvalidInputError, match="window 'fortnight' is not one of"):
+        vspark.profile(frame, window_column="ts", window="fortnight")
 
 
 def test_cli_profiles_a_parquet_folder_on_spark(table: pa.Table, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 import vigil
 from vigil.errors import InvalidInputError
 from vigil.profile.groups import ProfileKey, floor_micros, profile_groups
+from vigil.windows import EPOCH, Grid
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -87,7 +88,63 @@ def test_bad_grouping_arguments() -> None:
         profile_groups(table, window_column="nope")
     with pytest.raises(InvalidInputError, match="must hold timestamps, it is string"):
         profile_groups(table, window_column="country")
-    with pytest.raises(InvalidInputError, match="window must be 'hour'"):
-        profile_groups(table, window_column="ts", window="fortnight")  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match="positive duration"):
+    with pytest.raises(InvalidInputError, match="window 'fortnight' is not one of 'hour'"):
+        profile_groups(table, window_column="ts", window="fortnight")
+    with pytest.raises(InvalidInputError, match="between 60 s and 366 days, got 0:00:00"):
         profile_groups(table, window_column="ts", window=dt.timedelta(0))
+    with pytest.raises(InvalidInputError, match="unknown time zone 'Mars/Base'"):
+        profile_groups(table, window_column="ts", window="month@Mars/Base")
+
+
+def _spread(n: int, first: dt.datetime, last: dt.datetime) -> pa.Table:
+    rng = np.random.default_rng(11)
+    span = (last - first) // dt.timedelta(microseconds=1)
+    micros = np.sort(rng.integers(0, span, n)) + (first - EPOCH) // dt.timedelta(microseconds=1)
+    return pa.table(
+        {
+            "ts": pa.array(micros.view("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "v": rng.normal(size=n),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "window", ["month", "quarter", "year", "week", "month@Europe/Oslo", "day@America/New_York"]
+)
+def test_calendar_windows_group_rows_by_their_calendar_window(window: str) -> None:
+    first, last = dt.datetime(2023, 11, 20, tzinfo=dt.UTC), dt.datetime(2025, 3, 9, tzinfo=dt.UTC)
+    if window.startswith("day"):
+        last = dt.datetime(2024, 3, 20, tzinfo=dt.UTC)  # over a change of the clocks
+    table = _spread(20_000, first, last)
+    grid = Grid.parse(window)
+    groups = profile_groups(table, window_column="ts", window=window, batch_rows=3_000)
+    times = table.column("ts").to_pylist()
+    expected = sorted({grid.floor(t) for t in times})
+    assert [k.window_start for k in groups] == expected
+    for key, prof in groups.items():
+        assert key.window_start is not None
+        start, end = grid.window_of(key.window_start)
+        assert prof.window == vigil.Window(start, end)
+        assert prof.n_rows == sum(start <= t < end for t in times)
+    assert sum(p.n_rows for p in groups.values()) == table.num_rows
+
+
+def test_a_leap_february_is_one_window_of_29_days() -> None:
+    table = pa.table(
+        {
+            "ts": pa.array(
+                [
+                    dt.datetime(2024, 2, 1),
+                    dt.datetime(2024, 2, 29, 23, 59),
+                    dt.datetime(2024, 3, 1),
+                ],
+                pa.timestamp("us"),
+            ),
+            "v": [1.0, 2.0, 3.0],
+        }
+    )
+    groups = profile_groups(table, window_column="ts", window="month")
+    february = groups[ProfileKey(dt.datetime(2024, 2, 1, tzinfo=dt.UTC))]
+    assert february.n_rows == 2
+    assert february.window is not None
+    assert february.window.end - february.window.start == dt.timedelta(days=29)

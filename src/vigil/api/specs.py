@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +20,7 @@ from vigil.caps import MAX_MODEL_COLUMNS
 from vigil.errors import InvalidInputError
 from vigil.ranges import parse_duration
 from vigil.schema import RESERVED_PREFIX
+from vigil.windows import Grid
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 
@@ -79,7 +80,38 @@ class ModelSpec(BaseModel):
     timestamp_column: Column | None = None
     target_column: Column | None = None
     window_seconds: int = Field(default=3600, ge=60, le=31 * 86400)
+    """The windows' length for grids that clients before `window` understand (a length from a
+    minute to 31 days on the epoch, dividing a day or of whole days); for the other grids, a
+    stand-in those clients accept (the longest window, at most 31 days)."""
     registry_model: str | None = None
+    window: str | None = Field(default=None, max_length=100, exclude_if=lambda v: v is None)
+    """The time grid, when `window_seconds` cannot say it: `"week"` (Mondays), `"month"`,
+    `"quarter"`, `"year"`, a time zone (`"day@Europe/Oslo"`), a length over 31 days. None (and
+    left out of the JSON, so that older clients read it) when `window_seconds` says it all."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_grid(cls, data: Any) -> Any:
+        """`window` as the grid's canonical string, or None with `window_seconds` saying it."""
+        if not isinstance(data, dict) or data.get("window") is None:
+            return data
+        try:
+            grid = Grid.parse(data["window"])
+        except InvalidInputError as exc:
+            raise ValueError(exc.message) from None
+        window, seconds = _stored_window(grid)
+        given = data.get("window_seconds")
+        if given is not None and given != seconds:
+            raise ValueError(
+                f"window={data['window']!r} and window_seconds={given!r} disagree; "
+                "give the window only"
+            )
+        return {**data, "window": window, "window_seconds": seconds}
+
+    @property
+    def grid(self) -> Grid:
+        """The model's time grid: the windows its traffic is profiled and stored in."""
+        return Grid.parse(self.window) if self.window else Grid.of(self.window_seconds)
 
     @model_validator(mode="after")
     def _roles_are_distinct(self) -> ModelSpec:
@@ -122,6 +154,25 @@ class ModelSpec(BaseModel):
         """Columns sent as rows (so labels can be joined to them later, and performance grouped
         by segment)."""
         return [*self.predictions, *self.scores, *self.segments]
+
+
+_LEGACY_MAX = 31 * 86_400
+
+
+def _stored_window(grid: Grid) -> tuple[str | None, int]:
+    """(`window`, `window_seconds`) of a grid: no `window` when a length on the epoch that
+    clients before `window` accepted says it; else its string and the longest window's
+    length, capped at 31 days (what those clients accept, to read the model, not log to it)."""
+    seconds = grid.seconds
+    if (
+        grid.unit in ("hour", "day", "fixed")
+        and seconds is not None
+        and seconds <= _LEGACY_MAX
+        and (86_400 % seconds == 0 or seconds % 86_400 == 0)
+    ):
+        return None, seconds
+    longest = {"day": 86_400, "week": 7 * 86_400}.get(grid.unit, _LEGACY_MAX)
+    return grid.to_str(), min(seconds or longest, _LEGACY_MAX) // 86_400 * 86_400 or 86_400
 
 
 class ModelOut(ModelSpec):

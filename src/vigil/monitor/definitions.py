@@ -11,7 +11,7 @@ a baseline, with a threshold; when it breaches it raises an alert sent to its ch
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,11 +25,15 @@ from vigil.events.channels.definitions import (
     SlackChannel,
     WebhookChannel,
 )
+from vigil.windows import Grid
 
 WindowName = Literal["hour", "day", "week"]
 Severity = Literal["info", "warning", "critical"]
 
-WINDOW_SECONDS: dict[str, int] = {"hour": 3600, "day": 86_400, "week": 7 * 86_400}
+WINDOW_SECONDS: dict[str, int] = {
+    name: seconds for name in get_args(WindowName) if (seconds := Grid.parse(name).seconds)
+}
+"""The length of each monitor window, from `vigil.windows` (where the grid is defined)."""
 
 
 class _Frozen(BaseModel):
@@ -255,6 +259,11 @@ class Monitor(_Frozen):
             if value < dt.timedelta(0):
                 raise ValueError(f"{label} must not be negative, got {value}")
         return self
+
+    @property
+    def grid(self) -> Grid:
+        """The monitor's windows: hours, days, or weeks from Monday 00:00 UTC."""
+        return Grid.parse(self.window)
 
     @property
     def window_seconds(self) -> int:

@@ -1,4 +1,4 @@
-"""The window grid of a monitor and the stored traffic that falls into each window."""
+"""The stored traffic that falls into each window of a monitor's grid (`vigil.windows.Grid`)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,27 @@ from sqlalchemy.orm import Session
 from vigil.profile import DatasetProfile
 from vigil.store.repositories import WindowRepository
 from vigil.store.stored_profiles import StoredProfile, UndecodableWindows, merge_stored, tally_of
+from vigil.windows import ORIGIN, Grid, GridLike
 
-# Weeks start on Monday: windows are aligned to this origin (a Monday, 00:00 UTC).
-ORIGIN = dt.datetime(1970, 1, 5, tzinfo=dt.UTC)
-
-
-def floor_window(t: dt.datetime, seconds: int) -> dt.datetime:
-    """The start of the window of length `seconds` that contains `t`."""
-    offset = int((t - ORIGIN).total_seconds()) // seconds * seconds
-    return ORIGIN + dt.timedelta(seconds=offset)
+__all__ = ["ORIGIN", "Window", "floor_window", "grid", "load_windows", "monitor_grid"]
 
 
-def grid(start: dt.datetime, end: dt.datetime, seconds: int) -> list[dt.datetime]:
+def monitor_grid(window: GridLike) -> Grid:
+    """A monitor's grid; a whole number of seconds is a monitor's `window_seconds`, so 604800
+    is its `"week"` (on Mondays), not 7 days from the epoch as for a model's stored windows."""
+    if isinstance(window, int) and not isinstance(window, bool) and window == 7 * 86_400:
+        return Grid("week")
+    return Grid.of(window)
+
+
+def floor_window(t: dt.datetime, window: GridLike) -> dt.datetime:
+    """The start of the window of `window` that contains `t`."""
+    return monitor_grid(window).floor(t)
+
+
+def grid(start: dt.datetime, end: dt.datetime, window: GridLike) -> list[dt.datetime]:
     """Starts of the windows that begin in [floor(start), end)."""
-    step = dt.timedelta(seconds=seconds)
-    current = floor_window(start, seconds)
-    starts = []
-    while current < end:
-        starts.append(current)
-        current += step
-    return starts
+    return monitor_grid(window).starts(start, end)
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,18 @@ def load_windows(
     model_id: int,
     version: str | None,
     starts: Sequence[dt.datetime],
-    seconds: int,
+    window: GridLike,
     *,
     segment: str = "",
 ) -> dict[dt.datetime, Window]:
-    """The monitor windows starting at `starts`, each the union of the model's stored windows in
-    it (empty windows included, with no rows); `segment` "" is the whole traffic."""
+    """The monitor windows of `window` starting at `starts`, each the union of the model's
+    stored windows in it (empty windows included, with no rows); `segment` "" is the whole
+    traffic."""
     if not starts:
         return {}
-    step = dt.timedelta(seconds=seconds)
-    first, last = min(starts), max(starts) + step
+    cut = monitor_grid(window)
+    ends = {s: cut.next(s) for s in starts}
+    first, last = min(starts), max(ends.values())
     wanted = set(starts)
     rows: dict[dt.datetime, list[tuple[int, int, dt.datetime, StoredProfile]]] = {
         s: [] for s in starts
@@ -75,7 +78,7 @@ def load_windows(
         model_id, version=version, start=first, end=last, segment=segment
     )
     for stored in stored_windows:
-        key = floor_window(stored.start, seconds)
+        key = cut.floor(stored.start)
         if key in wanted:
             rows[key].append(
                 (stored.n_rows, stored.n_uploads, stored.last_arrival, StoredProfile.of(stored))
@@ -83,7 +86,7 @@ def load_windows(
     return {
         s: Window(
             start=s,
-            end=s + step,
+            end=ends[s],
             n_rows=sum(n for n, _, _, _ in items),
             n_uploads=sum(u for _, u, _, _ in items),
             last_arrival=max((a for _, _, a, _ in items), default=None),

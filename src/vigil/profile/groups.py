@@ -1,8 +1,9 @@
 """Profiles per time window and segment, in one pass over the data.
 
 Used wherever rows must be split before profiling: a serving client's batches (hourly windows),
-each Spark partition, a backfill. Window starts are aligned in UTC: hours and days on the clock,
-weeks on Mondays, other sizes on multiples of the size since the epoch.
+each Spark partition, a backfill. Windows are those of `vigil.windows.Grid`: hours and days on
+the clock, weeks on Mondays, months, quarters and years on the calendar (optionally in a time
+zone), other lengths on multiples of the length since the epoch.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,11 +24,12 @@ from vigil.io import DEFAULT_BATCH_ROWS, open_source
 from vigil.profile.build import profile
 from vigil.profile.profile import DatasetProfile, Window
 from vigil.schema import ColumnKind, Schema
+from vigil.windows import Grid, GridLike
 
-WindowSize = Literal["hour", "day", "week"] | dt.timedelta
+WindowSize = GridLike
+"""A window grid, or what `Grid.of` reads as one: `"hour"`, `"day"`, `"week"`, `"month"`,
+`"quarter"`, `"year"`, `"15m"`, `"day@Europe/Oslo"`, a `datetime.timedelta`."""
 
-_MICROS = {"hour": 3_600_000_000, "day": 86_400_000_000, "week": 7 * 86_400_000_000}
-_MONDAY_OFFSET_US = 4 * 86_400_000_000  # 1970-01-01 was a Thursday; 1970-01-05 a Monday
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -51,39 +53,33 @@ class ProfileKey:
         )
 
     def apply_window(self, profile: DatasetProfile, window: WindowSize) -> DatasetProfile:
-        """`profile` carrying this key's window of size `window` (unchanged without a window)."""
+        """`profile` carrying this key's window of `window` (unchanged without a window)."""
         if self.window_start is None:
             return profile
-        start_us = (self.window_start - _EPOCH) // dt.timedelta(microseconds=1)
-        span = window_of(start_us, window)
-        return profile.with_window(span.start, span.end)
+        start, end = Grid.of(window).window_of(self.window_start)
+        return profile.with_window(start, end)
 
 
 def window_micros(window: WindowSize) -> int:
-    """The size of a window in microseconds; refuses sizes that are not positive whole microseconds."""
-    if isinstance(window, dt.timedelta):
-        micros = window // dt.timedelta(microseconds=1)
-        if micros <= 0:
-            raise InvalidInputError(f"window must be a positive duration, got {window!r}")
-        return int(micros)
-    if window not in _MICROS:
+    """The length of a window in microseconds, for grids whose windows all have one."""
+    seconds = Grid.of(window).seconds
+    if seconds is None:
         raise InvalidInputError(
-            f"window must be 'hour', 'day', 'week' or a datetime.timedelta, got {window!r}"
+            f"{Grid.of(window)} windows have no single length; use vigil.windows.Grid",
+            window=str(window),
         )
-    return _MICROS[window]
+    return seconds * 1_000_000
 
 
 def floor_micros(micros: npt.NDArray[np.int64], window: WindowSize) -> npt.NDArray[np.int64]:
     """Window starts (microseconds since the epoch, UTC) of timestamps given in the same unit."""
-    size = window_micros(window)
-    offset = _MONDAY_OFFSET_US if window == "week" else 0
-    starts: npt.NDArray[np.int64] = ((micros - offset) // size) * size + offset
-    return starts
+    return Grid.of(window).floor_micros(micros)
 
 
 def window_of(start_us: int, window: WindowSize) -> Window:
-    start = _EPOCH + dt.timedelta(microseconds=start_us)
-    return Window(start, start + dt.timedelta(microseconds=window_micros(window)))
+    """The window of `window` holding the time `start_us` (microseconds since the epoch)."""
+    start, end = Grid.of(window).window_of(_EPOCH + dt.timedelta(microseconds=start_us))
+    return Window(start, end)
 
 
 def profile_groups(
@@ -101,7 +97,7 @@ def profile_groups(
     Rows whose timestamp is null are grouped under a key with `window_start=None`. Segment values
     are compared as strings (null stays None).
     """
-    window_micros(window)
+    window = Grid.of(window)
     source = open_source(data, batch_rows=batch_rows)
     names = source.schema.names
     for column in [c for c in [window_column, *segment_columns] if c is not None]:
@@ -173,6 +169,7 @@ def _codes(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
 
 
 def _window_starts(column: pa.ChunkedArray, window: WindowSize) -> pa.Array:
+    grid = Grid.of(window)
     values = column.combine_chunks()
     if pa.types.is_date(values.type):
         values = values.cast(pa.timestamp("us"))
@@ -180,4 +177,4 @@ def _window_starts(column: pa.ChunkedArray, window: WindowSize) -> pa.Array:
     micros = pc.cast(values, pa.timestamp("us", tz=tz), safe=False).cast(pa.int64())
     mask = micros.is_null().to_numpy(zero_copy_only=False)
     raw = micros.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pa.array(floor_micros(raw, window), mask=mask, type=pa.int64())
+    return pa.array(grid.floor_micros(raw), mask=mask, type=pa.int64())

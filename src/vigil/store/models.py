@@ -74,6 +74,8 @@ class MonitoredModel(Base):
     window_seconds: Mapped[int] = mapped_column(Integer, default=3600)
     registry_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    window: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The grid when `window_seconds` cannot say it (see `vigil.api.specs.ModelSpec.window`)."""
 
 
 SEGMENT_KEY_LENGTH = 400
