@@ -30,6 +30,7 @@ from vigil.analysis.drift.effect import (
     numeric_effect_exact,
     numeric_effect_from_profiles,
 )
+from vigil.analysis.drift.findings import ColumnDrift, DriftPath, Role
 from vigil.analysis.drift.inputs import (
     counts_from_array,
     counts_from_profile,
@@ -49,7 +50,7 @@ from vigil.analysis.drift.options import (
     plan_column,
 )
 from vigil.analysis.drift.registry import get_method
-from vigil.analysis.drift.report import ColumnDrift, DriftPath, DriftReport, Role
+from vigil.analysis.drift.report import DriftReport
 from vigil.analysis.multivariate import MultivariateDrift, multivariate_drift
 from vigil.errors import InvalidInputError
 from vigil.io import open_source

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from vigil.analysis.drift.text import fmt, share, tone, verdict
 
 if TYPE_CHECKING:
+    from vigil.analysis.drift.findings import ColumnDrift, DriftFindings
     from vigil.analysis.drift.inputs import Distribution
-    from vigil.analysis.drift.report import ColumnDrift, DriftReport
 
 WIDTH, HEIGHT = 360, 120
 LABEL_W = 110
@@ -153,7 +153,7 @@ def _card(c: ColumnDrift, index: int) -> str:
     )
 
 
-def render_html(report: DriftReport) -> str:
+def render_html(report: DriftFindings) -> str:
     cls = tone(report)
     multi = "".join(
         f"<li>{_e(m.method)}: {m.statistic:.3f} (threshold {m.threshold}) "

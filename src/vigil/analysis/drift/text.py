@@ -1,4 +1,4 @@
-"""Text summary of a drift report, drifted columns first."""
+"""Text summary of drift findings (`DriftReport.summary()`), drifted columns first."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vigil.analysis.drift.report import ColumnDrift, DriftReport
+    from vigil.analysis.drift.findings import ColumnDrift, DriftFindings
 
 MAX_NEW_SHOWN = 3
 MISSING_CHANGE_NOTED = 0.01
@@ -25,7 +25,7 @@ def share(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1%}"
 
 
-def verdict(report: DriftReport) -> str:
+def verdict(report: DriftFindings) -> str:
     """The headline: dataset drift, columns drifting below the dataset rule, or none."""
     compared = len(report.columns)
     drifted = len(report.drifted_columns)
@@ -40,7 +40,7 @@ def verdict(report: DriftReport) -> str:
     return f"no dataset drift: {counted}; the dataset drifts at {report.drift_share:.0%})"
 
 
-def tone(report: DriftReport) -> str:
+def tone(report: DriftFindings) -> str:
     """`bad` (dataset drift), `warn` (some columns drifted) or `good`: the headline's class."""
     if report.dataset_drift:
         return "bad"
@@ -77,7 +77,7 @@ def _row(c: ColumnDrift) -> list[str]:
     ]
 
 
-def _notes(report: DriftReport) -> list[str]:
+def _notes(report: DriftFindings) -> list[str]:
     notes = []
     for c in report.sorted_columns():
         change = c.missing_share_change
@@ -94,7 +94,7 @@ def _notes(report: DriftReport) -> list[str]:
     return notes
 
 
-def render_text(report: DriftReport) -> str:
+def render_text(report: DriftFindings) -> str:
     source = "exact statistics on raw data" if report.path == "exact" else "from profiles"
     lines = [
         f"Drift: {verdict(report)}",
