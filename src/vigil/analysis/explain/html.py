@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from vigil.analysis.explain.results import Explanation
+    from vigil.analysis.explain.values import ExplanationValues
 
 MAX_ROWS_SHOWN = 100
 """Rows drawn in one page; the JSON has them all."""
@@ -38,7 +38,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _row_section(explanation: Explanation, i: int, scale: float) -> str:
+def _row_section(explanation: ExplanationValues, i: int, scale: float) -> str:
     contributions = explanation.contributions[i]
     order = np.argsort(-np.abs(contributions), kind="stable")
     lines = []
@@ -64,7 +64,7 @@ def _row_section(explanation: Explanation, i: int, scale: float) -> str:
     )
 
 
-def explanation_html(explanation: Explanation, *, title: str = "Explanation") -> str:
+def explanation_html(explanation: ExplanationValues, *, title: str = "Explanation") -> str:
     """The page as a string (see the module docstring)."""
     shown = min(explanation.n_rows, MAX_ROWS_SHOWN)
     scale = float(np.abs(explanation.contributions[:shown]).max()) if shown else 0.0

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from vigil.analysis.explain.inputs import Array, OutputSpace
+from vigil.analysis.explain.html import explanation_html
+from vigil.analysis.explain.values import ExplanationValues, jsonable
 from vigil.report.notebook import NotebookResult, Tone, isolated
-
-ShapAlgorithm = Literal["tree", "linear", "kernel"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -64,35 +62,13 @@ class Importance(NotebookResult):
 
 
 @dataclass(frozen=True, repr=False)
-class Explanation(NotebookResult):
+class Explanation(ExplanationValues, NotebookResult):
     """Per-row contributions of each feature. `base_value + contributions[i].sum()` is the
-    model's output for row i in `output_space` (SHAP's additivity, checked to 1e-6).
+    model's output for row i in `output_space` (SHAP's additivity, checked to 1e-6). The fields
+    and their reading are those of `ExplanationValues`.
 
     `to_pandas()`: one row per (row, feature): the feature's value and its contribution.
     """
-
-    features: tuple[str, ...]
-    contributions: Array
-    """Rows x features."""
-    base_value: float
-    output: Array
-    """The model's own output for each row, in `output_space`."""
-    output_space: OutputSpace
-    algorithm: ShapAlgorithm
-    data: Array = field(repr=False)
-    """The explained feature values (rows x features), as given."""
-    target: Any = None
-    """The class explained (classifiers), None for a regressor."""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.contributions.shape[0])
-
-    def additivity_error(self) -> float:
-        """Largest |base + sum of contributions - model output| over the rows."""
-        total = self.base_value + self.contributions.sum(axis=1)
-        return float(np.max(np.abs(total - self.output))) if self.n_rows else 0.0
 
     def importance(self) -> Importance:
         """Mean |contribution| per feature: SHAP's global importance."""
@@ -103,33 +79,9 @@ class Explanation(NotebookResult):
             details={"algorithm": self.algorithm, "n_rows": self.n_rows},
         )
 
-    def row(self, i: int) -> dict[str, Any]:
-        values = self.contributions[i]
-        return {
-            "output": float(self.output[i]),
-            "contributions": {f: float(v) for f, v in zip(self.features, values, strict=True)},
-            "values": {f: _jsonable(v) for f, v in zip(self.features, self.data[i], strict=True)},
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "algorithm": self.algorithm,
-            "output_space": self.output_space,
-            "target": _jsonable(self.target),
-            "base_value": self.base_value,
-            "features": list(self.features),
-            "rows": [self.row(i) for i in range(self.n_rows)],
-            "details": dict(self.details),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
-
     def to_html(self, path: str | Path | None = None, *, title: str = "Explanation") -> str:
         """A self-contained HTML page (no scripts, no CDN): one bar chart per row. Written to
         `path` when given; the page is returned either way."""
-        from vigil.analysis.explain.html import explanation_html
-
         page = explanation_html(self, title=title)
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -143,7 +95,7 @@ class Explanation(NotebookResult):
             {
                 "row": i,
                 "feature": feature,
-                "value": _jsonable(self.data[i][j]),
+                "value": jsonable(self.data[i][j]),
                 "contribution": float(self.contributions[i][j]),
                 "output": float(self.output[i]),
             }
@@ -160,16 +112,6 @@ class Explanation(NotebookResult):
 
     def _repr_html_(self) -> str:
         return isolated(self.to_html(), height=min(900, 120 + 220 * self.n_rows))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def shares(values: Mapping[str, float]) -> dict[str, float]:

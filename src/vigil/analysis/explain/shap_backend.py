@@ -32,7 +32,8 @@ from vigil.analysis.explain.inputs import (
     is_classifier,
     output_function,
 )
-from vigil.analysis.explain.results import Explanation, ShapAlgorithm
+from vigil.analysis.explain.results import Explanation
+from vigil.analysis.explain.values import ShapAlgorithm
 from vigil.errors import InvalidInputError
 
 if TYPE_CHECKING:
