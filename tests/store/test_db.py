@@ -74,7 +74,7 @@ def test_upgrading_a_store_with_data_keeps_it(store_url: str, tmp_path: Path) ->
 
     from vigil.store.db import session_factory
     from vigil.store.models import IngestedBatch
-    from vigil.store.repositories import BatchRepository
+    from vigil.store.profile_windows import BatchRepository
 
     engine = create_store_engine(store_url)
     if engine.dialect.name == "postgresql":

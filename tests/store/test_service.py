@@ -253,7 +253,7 @@ def test_files_of_an_upload_that_never_committed_stay_invisible(store: Store) ->
 
 def test_store_create_token_returns_a_secret_that_authenticates(store: Store) -> None:
     from vigil.api.specs import Scope
-    from vigil.store.repositories import TokenRepository
+    from vigil.store.tokens import TokenRepository
 
     secret = store.create_token(Scope.WRITE, owner="demo")
     with store.session() as session:

@@ -13,8 +13,10 @@ from vigil.api.specs import Scope
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.predictions import PredictionStore
-from vigil.store.repositories import BatchRepository, ModelCache, TokenRepository
+from vigil.store.profile_windows import BatchRepository
+from vigil.store.repositories import ModelCache
 from vigil.store.stored_profiles import SESSION_KEY, UndecodableWindows
+from vigil.store.tokens import TokenRepository
 
 
 class Store:
