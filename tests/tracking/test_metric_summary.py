@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select
 from vigil.store.core import Store
 from vigil.store.tracking_tables import MetricSummary
 from vigil.tracking import metric_summary
-from vigil.tracking.service import TrackingService, downsample
+from vigil.tracking.metrics import downsample
+from vigil.tracking.service import TrackingService
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from vigil.api.specs import Scope
 from vigil.api.tracking import MetricPoint, RunStatus
 from vigil.client.tracking.run import start_run
 from vigil.store.core import Store
-from vigil.tracking.service import TrackingService, downsample
+from vigil.tracking.metrics import downsample
+from vigil.tracking.service import TrackingService
 
 
 def test_run_lifecycle_over_the_api(api: TestClient, server_store: Store) -> None:
