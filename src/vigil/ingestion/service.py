@@ -85,17 +85,17 @@ def _merger(
 
 def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
     profile = DatasetProfile.from_bytes(blob)
+    grid = spec.grid
     if profile.window is None:
         raise InvalidInputError(
-            f"profile #{index} has no window; profiles sent to a model must cover one window "
-            f"of {spec.window_seconds} s",
+            f"profile #{index} has no window; profiles sent to a model must cover one of its "
+            f"{grid} windows",
         )
     start, end = profile.window.start, profile.window.end
-    offset = (start - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()
-    if offset % spec.window_seconds or (end - start).total_seconds() != spec.window_seconds:
+    if not grid.is_window(start, end):
         raise InvalidInputError(
             f"profile #{index} covers {start.isoformat()}..{end.isoformat()}, which is not one of "
-            f"model {spec.name!r}'s windows of {spec.window_seconds} s",
+            f"model {spec.name!r}'s {grid} windows",
             start=start.isoformat(),
             end=end.isoformat(),
         )

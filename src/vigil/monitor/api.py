@@ -28,7 +28,7 @@ from vigil.profile import DatasetProfile
 from vigil.registry.values import current_user
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, MonitorRow
-from vigil.store.repositories import ModelRepository, utcnow
+from vigil.store.repositories import ModelRepository, spec_of, utcnow
 
 Action = Literal["create", "update", "delete", "unchanged"]
 
@@ -132,10 +132,13 @@ def _plan(
 def _check_windows(session: Session, spec: MonitorFile) -> None:
     for monitor in spec.monitors:
         model = ModelRepository(session).find(monitor.target.model)
-        if model is not None and monitor.window_seconds % model.window_seconds:
+        if model is None:
+            continue
+        model_grid = spec_of(model).grid
+        if not monitor.grid.nests(model_grid):
             raise InvalidInputError(
-                f"monitor {monitor.name!r} has {monitor.window} windows, which are not made of "
-                f"model {model.name!r}'s {model.window_seconds} s windows; choose a longer window",
+                f"monitor {monitor.name!r} has {monitor.grid} windows, which are not made of "
+                f"model {model.name!r}'s {model_grid} windows; choose a longer window",
                 monitor=monitor.name,
             )
 

@@ -11,7 +11,7 @@ from vigil.monitor.definitions import (
     SeasonalBaseline,
     TrailingBaseline,
 )
-from vigil.monitor.windows import grid
+from vigil.windows import Grid, GridLike
 
 AnyBaseline = (
     ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
@@ -20,13 +20,13 @@ AnyBaseline = (
 BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
 
 
-def baseline_starts(baseline: AnyBaseline, start: dt.datetime, seconds: int) -> list[dt.datetime]:
-    """Starts of the baseline windows of the monitor window beginning at `start`."""
-    step = dt.timedelta(seconds=seconds)
+def baseline_starts(baseline: AnyBaseline, start: dt.datetime, grid: GridLike) -> list[dt.datetime]:
+    """Starts of the baseline windows of the monitor window beginning at `start` on `grid`."""
+    cut = Grid.of(grid)
     if isinstance(baseline, PeriodBaseline):
-        return [s for s in grid(baseline.start, baseline.end, seconds) if s + step <= baseline.end]
+        return [s for s in cut.starts(baseline.start, baseline.end) if cut.next(s) <= baseline.end]
     if isinstance(baseline, TrailingBaseline):
-        return [start - step * i for i in range(baseline.windows, 0, -1)]
+        return [cut.shift(start, -i) for i in range(baseline.windows, 0, -1)]
     if isinstance(baseline, SeasonalBaseline):
         week = dt.timedelta(days=7)
         return [start - week * i for i in range(baseline.weeks, 0, -1)]

@@ -23,11 +23,12 @@ from vigil.analysis.performance.segments import SegmentStat, correlate, decompos
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
 from vigil.performance.service import load_rows, window_size
-from vigil.profile.groups import WindowSize, window_micros
+from vigil.profile.groups import WindowSize
 from vigil.schema import LABEL_COLUMN
 from vigil.store.core import Store
 from vigil.store.repositories import ModelRepository, WindowRepository
 from vigil.store.stored_profiles import StoredProfile, merge_stored, tally_of
+from vigil.windows import Grid
 
 
 def positive_of(layout: Layout, options: PerformanceOptions) -> str:
@@ -141,7 +142,7 @@ def drift_series(
 
     if not starts or not features:
         return {}
-    step = dt.timedelta(microseconds=window_micros(size))
+    grid = Grid.of(size)
     with store.session() as session:
         model_id = ModelRepository(session).get(model).id
         repo = WindowRepository(session)
@@ -149,7 +150,11 @@ def drift_series(
             model_id, version=version, start=baseline[0], end=baseline[1], segment=segment
         )
         current_rows = repo.list(
-            model_id, version=version, start=min(starts), end=max(starts) + step, segment=segment
+            model_id,
+            version=version,
+            start=min(starts),
+            end=grid.next(max(starts)),
+            segment=segment,
         )
         reference_blobs = [StoredProfile.of(w) for w in reference_rows]
         current = [(w.start, StoredProfile.of(w)) for w in current_rows]
@@ -159,7 +164,8 @@ def drift_series(
         return {f: [None] * len(starts) for f in features}
     reference = merge_stored(reference_blobs, tally)
     for start in starts:
-        blobs = [b for s, b in current if start <= s < start + step]
+        end = grid.next(start)
+        blobs = [b for s, b in current if start <= s < end]
         if not blobs:
             for f in features:
                 out[f].append(None)

@@ -4,7 +4,7 @@ and `GET /api/v1/models/{name}/retraining`. Thin: each route calls `vigil.lifecy
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from vigil.api.tracking import DatasetVersionOut
 from vigil.ingestion import service
 from vigil.lifecycle.live import MAX_POINTS, LivePage, live_metrics
-from vigil.monitor.definitions import WINDOW_SECONDS
 from vigil.ranges import EPOCH_MS_MAX, EPOCH_MS_MIN, INT64_MAX, INT64_MIN
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep
 from vigil.server.params import CountQuery
@@ -93,7 +92,7 @@ def retraining(
     _: ReadAccess,
     store: StoreDep,
     name: Annotated[str, Path(max_length=200)],
-    window: Literal["hour", "day", "week"] = "day",
+    window: Annotated[str, Query(max_length=100)] = "day",
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     persistence: Annotated[int, Query(ge=1, le=100)] = 2,
@@ -112,7 +111,7 @@ def retraining(
     cadence = retraining_cadence(
         store,
         name,
-        window_seconds=WINDOW_SECONDS[window],
+        window=window,
         start=utc(start),
         end=utc(end),
         persistence=persistence,
