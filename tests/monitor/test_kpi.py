@@ -18,6 +18,7 @@ from vigil.errors import InvalidInputError
 from vigil.monitor import Monitor
 from vigil.registry.service import Registry
 from vigil.store.core import Store
+from vigil.windows import Grid
 
 DAY = dt.timedelta(days=1)
 
@@ -64,8 +65,38 @@ def test_series_per_version_and_window_equal_numpy(store: Store, tmp_path: Path)
     assert week.start == T0
     assert week.count == 16
     assert week.mean == pytest.approx(np.mean(b[1] + b[2]))
-    with store.session() as session, pytest.raises(InvalidInputError, match="window must be"):
-        kpi.series(session, "revenue", "m", window="month")
+    with store.session() as session, pytest.raises(InvalidInputError, match="'fortnight'"):
+        kpi.series(session, "revenue", "m", window="fortnight")
+
+
+@pytest.mark.parametrize("window", ["month", "quarter", "day@America/New_York", "6h", "week"])
+def test_series_on_calendar_windows_equal_numpy(store: Store, tmp_path: Path, window: str) -> None:
+    client = client_for(store, tmp_path)
+    client.create_model("m", features=["x"])
+    rng = np.random.default_rng(4)
+    logged: list[tuple[dt.datetime, float]] = []
+    for hours in sorted(rng.integers(0, 24 * 120, 150).tolist()):
+        at = T0 - 50 * DAY + dt.timedelta(hours=hours, minutes=17)
+        value = round(float(rng.normal(3.0, 1.0)), 3)
+        client.log_kpi("revenue", value, timestamp=at, model="m", version="1")
+        logged.append((at, value))
+    client.close()
+    grid = Grid.parse(window)
+    with store.session() as session:
+        result = kpi.series(session, "revenue", "m", window=window)
+    assert result.window == grid.to_str()
+    expected: dict[dt.datetime, list[float]] = {}
+    for at, value in logged:
+        expected.setdefault(grid.floor(at), []).append(value)
+    assert [p.start for p in result.points] == sorted(expected)
+    for point in result.points:
+        values = expected[point.start]
+        assert point.end == grid.next(point.start)
+        assert point.count == len(values)
+        assert point.mean == pytest.approx(np.mean(values))
+        assert (point.min, point.max) == (min(values), max(values))
+        if len(values) > 1:
+            assert point.std == pytest.approx(np.std(values, ddof=1))
 
 
 def test_two_versions_compared_over_a_period_equal_scipys_welch_test(

@@ -1,129 +1,34 @@
-"""A KPI's values per model version, aggregated per window (hour, day or week, on the monitors'
-grid): count, sum, mean, standard deviation, min and max of the values logged in each window.
+"""A KPI's values per model version, aggregated per window of any `vigil.windows.Grid` (hours,
+days, weeks, months, quarters, years, fixed lengths, in a time zone): count, sum, mean, standard
+deviation, min and max of the values logged in each window.
 
 The database aggregates (GROUP BY version and window), so a series of millions of values moves a
-row per version and window. Sums are taken of the values minus their overall mean, so the
-variance does not lose its digits to large values with small spread.
+row per version and window. Calendar windows (months, zoned days) are summed from the finest
+fixed windows they are made of (days, hours, quarter hours or minutes) that the database groups
+by. Sums are taken of the values minus their overall mean, so the variance does not lose its
+digits to large values with small spread.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+import numpy as np
 from sqlalchemy import BigInteger, Integer, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from vigil.errors import InvalidInputError
-from vigil.monitor.definitions import WINDOW_SECONDS
-from vigil.monitor.windows import ORIGIN
-from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
+from vigil.analysis.kpi import KpiPoint, KpiSeries, Moments
 from vigil.store.models import Kpi
 from vigil.store.repositories import ModelRepository
+from vigil.windows import EPOCH, Grid, GridLike
 
-WindowName = Literal["hour", "day", "week"]
-WINDOWS: tuple[str, ...] = ("hour", "day", "week")
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-WEEK_OFFSET_SECONDS = int((ORIGIN - _EPOCH).total_seconds())
-"""Weeks start on Monday (1970-01-05), as the monitors' windows."""
+__all__ = ["KpiPoint", "KpiSeries", "Moments", "moments", "series"]
 
-
-@dataclass(frozen=True)
-class KpiPoint:
-    """The values of one version's KPI logged in one window."""
-
-    version: str
-    start: dt.datetime
-    end: dt.datetime
-    count: int
-    sum: float
-    mean: float
-    std: float | None
-    """Sample standard deviation (ddof 1); None with one value."""
-    min: float
-    max: float
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> KpiPoint:
-        fields = {**data}
-        fields["start"] = dt.datetime.fromisoformat(data["start"])
-        fields["end"] = dt.datetime.fromisoformat(data["end"])
-        return cls(**fields)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "count": self.count,
-            "sum": self.sum,
-            "mean": self.mean,
-            "std": self.std,
-            "min": self.min,
-            "max": self.max,
-        }
-
-
-@dataclass(frozen=True, repr=False)
-class KpiSeries(NotebookResult):
-    """A KPI per model version and window. `to_pandas()`: one row per (version, window) with the
-    count, sum, mean, standard deviation, min and max of the values logged there."""
-
-    name: str
-    model: str
-    window: WindowName
-    points: tuple[KpiPoint, ...]
-    """Ordered by version, then window start; windows with no value are absent."""
-
-    def _columns(self) -> tuple[str, ...]:
-        return ("version", "start", "end", "count", "sum", "mean", "std", "min", "max")
-
-    def _rows(self) -> list[dict[str, Any]]:
-        return [dataclasses.asdict(p) for p in self.points]
-
-    def _headline(self) -> tuple[str, Tone]:
-        return (
-            f"{self.name} of {self.model} per {self.window}: {len(self.points)} points, "
-            f"versions {', '.join(self.versions) or 'none'}",
-            "neutral",
-        )
-
-    def _chart_html(self) -> str:
-        starts = sorted({p.start for p in self.points})
-        means = {(p.version, p.start): p.mean for p in self.points}
-        series = {
-            f"version {v}": [means.get((v, start)) for start in starts] for v in self.versions
-        }
-        return line_chart_svg(starts, series, y_label=f"mean {self.name}")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> KpiSeries:
-        points = tuple(KpiPoint.from_dict(p) for p in data["points"])
-        return cls(data["name"], data["model"], check_window(data["window"]), points)
-
-    @property
-    def versions(self) -> tuple[str, ...]:
-        return tuple(sorted({p.version for p in self.points}))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "model": self.model,
-            "window": self.window,
-            "points": [p.to_dict() for p in self.points],
-        }
-
-
-def check_window(window: str) -> WindowName:
-    if window not in WINDOWS:
-        raise InvalidInputError(
-            f"window must be one of {list(WINDOWS)}, got {window!r}", window=window
-        )
-    return window  # type: ignore[return-value]
+_FINE_GRIDS = tuple(Grid.parse(g) for g in ("day", "hour", "15m", "1m"))
+"""Fixed windows the database groups by, for calendar windows made of them (finest last)."""
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -153,23 +58,20 @@ def _filtered(
     return query
 
 
-@dataclass(frozen=True)
-class Moments:
-    """count, sum, mean, sample variance, min and max of a group of values."""
-
-    count: int
-    sum: float
-    mean: float
-    variance: float | None
-    min: float
-    max: float
-
-
 def _epoch_seconds(session: Session) -> Any:
     """Seconds since 1970 of the (naive UTC) timestamp column, in the database's dialect."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.floor(func.extract("epoch", Kpi.timestamp)), BigInteger)
     return cast(func.strftime("%s", Kpi.timestamp), Integer)
+
+
+def _fixed(grid: Grid) -> tuple[int, int]:
+    """(length, offset of the windows' starts from the epoch), in seconds, of a fixed grid the
+    database can group by: the calendar grid's own when it has one, else a finer one."""
+    fine = grid if grid.seconds is not None else next(g for g in _FINE_GRIDS if grid.nests(g))
+    size = fine.seconds
+    assert size is not None
+    return size, int((fine.floor(EPOCH) - EPOCH).total_seconds()) % size
 
 
 def moments(
@@ -178,11 +80,12 @@ def moments(
     model: str,
     *,
     versions: Sequence[str] | None = None,
-    window: WindowName | None = None,
+    window: GridLike | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> dict[tuple[str, dt.datetime | None], Moments]:
     """The KPI's moments per version, and per window start when `window` is given."""
+    grid = Grid.of(window) if window is not None else None
     model_id = ModelRepository(session).get(model).id
     shift_query = _filtered(select(func.avg(Kpi.value)), name, model_id, versions, start, end)
     shift = session.scalar(shift_query)
@@ -200,26 +103,35 @@ def moments(
     ]
     groups: list[Any] = [Kpi.version]
     size = offset = 0
-    if window is not None:
-        size = WINDOW_SECONDS[window]
-        offset = WEEK_OFFSET_SECONDS if window == "week" else 0
+    if grid is not None:
+        size, offset = _fixed(grid)
         bucket = (_epoch_seconds(session) - offset) // size
         columns.append(bucket)
         groups.append(bucket)
     query = _filtered(select(*columns), name, model_id, versions, start, end)
-    out: dict[tuple[str, dt.datetime | None], Moments] = {}
-    for row in session.execute(query.group_by(*groups)).all():
+    rows = session.execute(query.group_by(*groups)).all()
+    starts: list[dt.datetime | None] = [None] * len(rows)
+    if grid is not None and rows:
+        fine = np.array([int(r[6]) * size + offset for r in rows], dtype=np.int64) * 1_000_000
+        starts = [EPOCH + dt.timedelta(microseconds=us) for us in grid.floor_micros(fine).tolist()]
+    sums: dict[tuple[str, dt.datetime | None], tuple[int, float, float, float, float]] = {}
+    for row, when in zip(rows, starts, strict=True):
         version, n, s1, s2, low, high = row[:6]
-        n, s1, s2 = int(n), float(s1), float(s2)
-        when = _EPOCH + dt.timedelta(seconds=int(row[6]) * size + offset) if window else None
+        n, s1, s2, low, high = int(n), float(s1), float(s2), float(low), float(high)
+        if (version, when) in sums:  # fine windows of one calendar window
+            m, t1, t2, lo, hi = sums[(version, when)]
+            n, s1, s2, low, high = n + m, s1 + t1, s2 + t2, min(low, lo), max(high, hi)
+        sums[(version, when)] = (n, s1, s2, low, high)
+    out: dict[tuple[str, dt.datetime | None], Moments] = {}
+    for key, (n, s1, s2, low, high) in sums.items():
         variance = max(s2 - s1 * s1 / n, 0.0) / (n - 1) if n > 1 else None
-        out[(version, when)] = Moments(
+        out[key] = Moments(
             count=n,
             sum=s1 + shift * n,
             mean=shift + s1 / n,
             variance=variance,
-            min=float(low),
-            max=float(high),
+            min=low,
+            max=high,
         )
     return out
 
@@ -230,22 +142,21 @@ def series(
     model: str,
     *,
     version: str | None = None,
-    window: str = "day",
+    window: GridLike = "day",
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> KpiSeries:
     """The KPI per version (or one `version`) and window in [start, end)."""
-    size = check_window(window)
+    grid = Grid.of(window)
     found = moments(
         session,
         name,
         model,
         versions=None if version is None else [version],
-        window=size,
+        window=grid,
         start=start,
         end=end,
     )
-    step = dt.timedelta(seconds=WINDOW_SECONDS[size])
     points = []
     for (v, when), m in sorted(found.items(), key=lambda item: (item[0][0], item[0][1])):
         assert when is not None
@@ -254,7 +165,7 @@ def series(
             KpiPoint(
                 version=v,
                 start=when,
-                end=when + step,
+                end=grid.next(when),
                 count=m.count,
                 sum=m.sum,
                 mean=m.mean,
@@ -263,4 +174,4 @@ def series(
                 max=m.max,
             )
         )
-    return KpiSeries(name, model, size, tuple(points))
+    return KpiSeries(name, model, grid.to_str(), tuple(points))
