@@ -111,10 +111,20 @@ def test_endpoints_through_the_server_and_the_client(live: LiveServer, tmp_path:
     assert {s["value"] for s in body["segments"]} == {"DE", "FR"}
     assert body["metric"] == "f1"
     bad = httpx.get(
-        f"{live.url}/api/v1/models/churn/performance", params={"window": "month"}, headers=headers
+        f"{live.url}/api/v1/models/churn/performance",
+        params={"window": "fortnight"},
+        headers=headers,
     )
     assert bad.status_code == 422
-    assert "month" in bad.text
+    assert "window 'fortnight' is not one of" in bad.json()["message"]
+    monthly = httpx.get(
+        f"{live.url}/api/v1/models/churn/performance", params={"window": "month"}, headers=headers
+    )
+    assert monthly.status_code == 200, monthly.text
+    assert monthly.json()["window"] == "month"
+    assert {w["start"][8:10] for w in monthly.json()["windows"]} == {
+        "01"
+    }  # months start on the 1st
     missing = httpx.get(f"{live.url}/api/v1/models/nope/performance", headers=headers)
     assert missing.status_code == 404
     reader = make_token(live.store_url, Scope.READ)

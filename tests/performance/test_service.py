@@ -86,7 +86,7 @@ def test_regression_and_multiclass_conventions(sqlite_store: Store, tmp_path: Pa
     client.log_labels("price", ids, y)
     got = service.realized(sqlite_store, "price", window="week").to_dict()
     assert got["task"] == "regression"
-    metrics = got["windows"][0]["metrics"]
+    metrics = metrics_price = got["windows"][0]["metrics"]
     assert metrics["mae"] == pytest.approx(sk.mean_absolute_error(y, yhat), rel=1e-12)
     assert metrics["rmse"] == pytest.approx(sk.root_mean_squared_error(y, yhat), rel=1e-12)
     assert metrics["mape"] == pytest.approx(sk.mean_absolute_percentage_error(y, yhat), rel=1e-12)
@@ -120,8 +120,14 @@ def test_regression_and_multiclass_conventions(sqlite_store: Store, tmp_path: Pa
     as_regression = PerformanceOptions(task="regression")
     with pytest.raises(InvalidInputError, match="need a prediction column"):
         service.realized(sqlite_store, "zoo", window="week", options=as_regression).to_dict()
-    with pytest.raises(InvalidInputError, match="window must be one of"):
-        service.realized(sqlite_store, "price", window="month").to_dict()
+    with pytest.raises(InvalidInputError, match="window 'fortnight' is not one of"):
+        service.realized(sqlite_store, "price", window="fortnight").to_dict()
+    monthly = service.realized(sqlite_store, "price", window="Month").to_dict()
+    assert monthly["window"] == "month"
+    assert [(w["start"], w["end"]) for w in monthly["windows"]] == [
+        (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+    ]
+    assert monthly["windows"][0]["metrics"]["mae"] == metrics_price["mae"]
     with pytest.raises(InvalidInputError, match="segment must be"):
         service.realized(sqlite_store, "price", segment="FR").to_dict()
     client.close()

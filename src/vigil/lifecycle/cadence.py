@@ -29,6 +29,7 @@ from vigil.errors import InvalidInputError, NotFoundError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
+from vigil.windows import Grid, GridLike
 
 DAY = dt.timedelta(days=1)
 MARGIN = 0.8
@@ -92,6 +93,7 @@ class RetrainingCadence:
     model: str
     registered_model: str
     window_seconds: int
+    """The windows' length; 0 for calendar windows (months, zoned days), whose lengths vary."""
     persistence: int
     windows: int
     drifted_windows: int
@@ -101,6 +103,8 @@ class RetrainingCadence:
     advice: str
     skipped: tuple[str, ...] = ()
     history: tuple[WindowDrift, ...] = field(default=(), repr=False)
+    window: str = "day"
+    """The grid of the windows judged (`vigil.windows.Grid` string)."""
 
     @property
     def drift_share(self) -> float | None:
@@ -111,6 +115,7 @@ class RetrainingCadence:
             "model": self.model,
             "registered_model": self.registered_model,
             "window_seconds": self.window_seconds,
+            "window": self.window,
             "persistence": self.persistence,
             "windows": self.windows,
             "drifted_windows": self.drifted_windows,
@@ -203,6 +208,7 @@ def retraining_cadence(
     model: str,
     *,
     window_seconds: int = 86_400,
+    window: GridLike | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     persistence: int = 2,
@@ -212,13 +218,16 @@ def retraining_cadence(
 ) -> RetrainingCadence:
     """The retraining cadence of monitored model `model` over its stored windows in
     [start, end) (all by default); a window drifted when `vigil.drift` with `method` and
-    `threshold` says so (PSI above 0.2 on half the features, by default)."""
+    `threshold` says so (PSI above 0.2 on half the features, by default). The windows are
+    `window` (any grid: "day", "week", "month", ...), else `window_seconds` as a monitor reads
+    it (604800 is its week, from Monday)."""
     from vigil.analysis.drift import drift
-    from vigil.monitor.windows import grid, load_windows
+    from vigil.monitor.windows import load_windows, monitor_grid
     from vigil.store.repositories import ModelRepository
 
-    if window_seconds < 60:
+    if window is None and window_seconds < 60:
         raise InvalidInputError(f"window_seconds must be at least 60, got {window_seconds}")
+    cut = Grid.of(window) if window is not None else monitor_grid(window_seconds)
     if persistence < 1:
         raise InvalidInputError(f"persistence must be at least 1 window, got {persistence}")
     with store.session() as session:
@@ -246,30 +255,30 @@ def retraining_cadence(
     history: list[WindowDrift] = []
     if first is not None:
         lo = max(first, start) if start is not None else first
-        after_last = last + dt.timedelta(seconds=window_seconds)
+        after_last = cut.next(last)
         hi = min(after_last, end) if end is not None else after_last
-        starts = grid(lo, hi, window_seconds)
+        starts = cut.starts(lo, hi)
         production = _production_history(store, registered)
         with store.session() as session:
-            windows = load_windows(session, model_id, None, starts, window_seconds)
+            windows = load_windows(session, model_id, None, starts, cut)
             session.rollback()
         for window_start in starts:
-            window = windows[window_start]
-            if window.n_rows < min_rows:
+            stored = windows[window_start]
+            if stored.n_rows < min_rows:
                 continue
-            middle = window_start + dt.timedelta(seconds=window_seconds / 2)
+            middle = window_start + (stored.end - window_start) / 2
             serving = _serving(production, versions, middle)
             if serving is None or serving.profile is None:
                 continue
             columns = [c for c in features if c in serving.profile.columns] or None
             report = drift(
-                serving.profile, window.profile, columns=columns, method=method, threshold=threshold
+                serving.profile, stored.profile, columns=columns, method=method, threshold=threshold
             )
             history.append(
                 WindowDrift(
                     start=window_start,
                     version=serving.number,
-                    n_rows=window.n_rows,
+                    n_rows=stored.n_rows,
                     drifted=report.dataset_drift,
                     share_drifted=report.share_drifted,
                     drifted_columns=tuple(report.drifted_columns),
@@ -281,7 +290,6 @@ def retraining_cadence(
         if not mine:
             continue
         began = _onset(mine, persistence)
-        step = dt.timedelta(seconds=window_seconds)
         per_version.append(
             VersionDrift(
                 version=version.number,
@@ -291,7 +299,7 @@ def retraining_cadence(
                 drifted_windows=sum(w.drifted for w in mine),
                 drift_began=began,
                 days_to_drift=None if began is None else (began - version.trained_at) / DAY,
-                days_watched=(mine[-1].start + step - version.trained_at) / DAY,
+                days_watched=(cut.next(mine[-1].start) - version.trained_at) / DAY,
             )
         )
     delays = [v.days_to_drift for v in per_version if v.days_to_drift is not None]
@@ -300,7 +308,7 @@ def retraining_cadence(
     return RetrainingCadence(
         model=model,
         registered_model=registered,
-        window_seconds=window_seconds,
+        window_seconds=cut.seconds or 0,
         persistence=persistence,
         windows=len(history),
         drifted_windows=sum(w.drifted for w in history),
@@ -308,6 +316,7 @@ def retraining_cadence(
         median_days_to_drift=median,
         retrain_every_days=every,
         advice=_advice(history, per_version, median, every),
+        window=cut.to_str(),
         skipped=tuple(skipped),
         history=tuple(history),
     )

@@ -23,20 +23,17 @@ from vigil.analysis.performance.realized import measure, realized_series, split_
 from vigil.analysis.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
-from vigil.profile.groups import WindowSize
 from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 from vigil.store.core import Store
 from vigil.store.models import IngestedBatch
 from vigil.store.predictions import batch_of
 from vigil.store.repositories import ModelRepository, spec_of
+from vigil.windows import Grid
 
-WINDOWS: dict[str, WindowSize] = {"hour": "hour", "day": "day", "week": "week"}
 
-
-def window_size(name: str) -> WindowSize:
-    if name not in WINDOWS:
-        raise InvalidInputError(f"window must be one of {list(WINDOWS)}, got {name!r}", window=name)
-    return WINDOWS[name]
+def window_size(name: str) -> Grid:
+    """The grid a request names ("day", "month", "day@Europe/Oslo", ...; see vigil.windows)."""
+    return Grid.parse(name)
 
 
 def parse_segment(key: str) -> tuple[str, str] | None:
@@ -95,10 +92,10 @@ def realized(
     size = window_size(window)
     spec, table = load_rows(store, model, start, end, version=version, segment=segment)
     if table.num_rows == 0:
-        return RealizedReport(model, window, segment, None, ())
+        return RealizedReport(model, size.to_str(), segment, None, ())
     layout = resolve(spec, table, options or PerformanceOptions())
     series = tuple(realized_series(layout, table, size))
-    return RealizedReport(model, window, segment, layout, series)
+    return RealizedReport(model, size.to_str(), segment, layout, series)
 
 
 def fit_estimator(
@@ -177,7 +174,7 @@ def estimated(
         )
     return EstimatedReport(
         model,
-        window,
+        size.to_str(),
         segment,
         layout,
         reference_start,

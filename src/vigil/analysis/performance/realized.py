@@ -21,10 +21,9 @@ from vigil.analysis.performance.metrics import (
     classification_metrics,
     regression_metrics,
 )
-from vigil.profile.groups import WindowSize, floor_micros, window_micros
 from vigil.schema import TIMESTAMP_COLUMN
+from vigil.windows import EPOCH, Grid, GridLike
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 Metrics = ClassificationMetrics | RegressionMetrics
 
 
@@ -57,28 +56,28 @@ def measure(layout: Layout, table: pa.Table) -> Metrics | None:
     )
 
 
-def window_starts(table: pa.Table, window: WindowSize) -> np.ndarray[Any, np.dtype[np.int64]]:
+def window_starts(table: pa.Table, window: GridLike) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Each row's window start, in microseconds since the epoch."""
     micros = pc.cast(table[TIMESTAMP_COLUMN], pa.int64()).to_numpy(zero_copy_only=False)
-    return floor_micros(np.asarray(micros, dtype=np.int64), window)
+    return Grid.of(window).floor_micros(np.asarray(micros, dtype=np.int64))
 
 
 def split_windows(
-    table: pa.Table, window: WindowSize
+    table: pa.Table, window: GridLike
 ) -> list[tuple[dt.datetime, dt.datetime, pa.Table]]:
     """`table`'s rows per window, in time order (windows without rows are left out)."""
     if table.num_rows == 0:
         return []
-    starts = window_starts(table, window)
-    size = dt.timedelta(microseconds=window_micros(window))
+    grid = Grid.of(window)
+    starts = window_starts(table, grid)
     out = []
     for start in np.unique(starts).tolist():
-        begin = EPOCH + dt.timedelta(microseconds=int(start))
-        out.append((begin, begin + size, table.filter(pa.array(starts == start))))
+        begin, end = grid.window_of(EPOCH + dt.timedelta(microseconds=int(start)))
+        out.append((begin, end, table.filter(pa.array(starts == start))))
     return out
 
 
-def realized_series(layout: Layout, table: pa.Table, window: WindowSize) -> list[WindowPerformance]:
+def realized_series(layout: Layout, table: pa.Table, window: GridLike) -> list[WindowPerformance]:
     """Metrics and label coverage per window of `table` (predictions with joined labels)."""
     out = []
     for start, end, part in split_windows(table, window):
