@@ -9,7 +9,9 @@ from vigil import monitor as monitors
 from vigil.errors import InvalidInputError
 from vigil.monitor import Monitor
 from vigil.monitor.kinds import KINDS
+from vigil.monitor.windows import floor_window, monitor_grid
 from vigil.store.core import Store
+from vigil.windows import Grid
 
 FILE = """
 channels:
@@ -146,6 +148,40 @@ def test_a_window_shorter_than_the_models_is_refused(sqlite_store: Store) -> Non
     monitors.apply(
         sqlite_store,
         "monitors:\n  - {name: a, kind: no_data, target: {model: daily}, window: week}\n",
+    )
+
+
+def test_a_weekly_monitor_is_not_made_of_seven_day_windows_from_a_thursday(
+    sqlite_store: Store,
+) -> None:
+    """window_seconds=604800 is a model's 7-day grid from the epoch (a Thursday), as stored
+    windows always were; a monitor's week starts on Monday, so it is not made of them."""
+    from vigil.api.specs import ModelSpec
+    from vigil.ingestion import service
+
+    with sqlite_store.session() as session:
+        service.create_model(
+            session, ModelSpec(name="seven", features=["x"], window_seconds=604_800)
+        )
+    with pytest.raises(InvalidInputError, match="week windows, which are not made of"):
+        monitors.apply(
+            sqlite_store,
+            "monitors:\n  - {name: a, kind: no_data, target: {model: seven}, window: week}\n",
+        )
+
+
+@pytest.mark.parametrize("window", ["hour", "day", "week"])
+def test_a_monitor_s_grid_is_its_window(window: str) -> None:
+    monitor = Monitor.model_validate(
+        {"name": "x", "kind": "no_data", "target": {"model": "m"}, "window": window}
+    )
+    assert monitor.grid == Grid.parse(window)
+    assert monitor.window_seconds == monitor.grid.seconds
+    # The monitors' helpers read a monitor's window_seconds as its grid (604800: from Monday).
+    assert monitor_grid(monitor.window_seconds) == monitor.grid
+    monday = dt.datetime(2026, 3, 23, tzinfo=dt.UTC)
+    assert floor_window(monday + dt.timedelta(days=3), monitor.window_seconds) == (
+        monitor.grid.floor(monday + dt.timedelta(days=3))
     )
 
 
