@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 
 from sqlalchemy.orm import Session
 
@@ -17,11 +18,14 @@ from vigil.windows import ORIGIN, Grid, GridLike
 __all__ = ["ORIGIN", "Window", "floor_window", "grid", "load_windows", "monitor_grid"]
 
 
+_MONITOR_GRIDS = MappingProxyType({g.seconds: g for g in (Grid("hour"), Grid("day"), Grid("week"))})
+
+
 def monitor_grid(window: GridLike) -> Grid:
     """A monitor's grid; a whole number of seconds is a monitor's `window_seconds`, so 604800
     is its `"week"` (on Mondays), not 7 days from the epoch as for a model's stored windows."""
-    if isinstance(window, int) and not isinstance(window, bool) and window == 7 * 86_400:
-        return Grid("week")
+    if isinstance(window, int) and not isinstance(window, bool) and window in _MONITOR_GRIDS:
+        return _MONITOR_GRIDS[window]
     return Grid.of(window)
 
 
