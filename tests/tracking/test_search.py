@@ -9,7 +9,7 @@ from vigil.api.tracking import RunStatus
 from vigil.client.tracking.run import start_run
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.store.core import Store
-from vigil.tracking.search import BoolOp, Comparison, parse_filter
+from vigil.tracking.filter_syntax import BoolOp, Comparison, parse_filter
 from vigil.tracking.service import TrackingService
 
 RUNS = [

@@ -11,13 +11,8 @@ import pytest
 
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Run
-from vigil.tracking.search import (
-    apply_order,
-    compile_filter,
-    parse_filter,
-    required_keys,
-    runs_query,
-)
+from vigil.tracking.filter_syntax import parse_filter
+from vigil.tracking.search import apply_order, compile_filter, required_keys, runs_query
 from vigil.tracking.service import TrackingService
 
 

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, true
 
 from vigil.server.mlflow.errors import invalid
-from vigil.tracking.search import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, compare
+from vigil.tracking.filter_syntax import MAX_FILTER_LENGTH, MAX_FILTER_TERMS
+from vigil.tracking.search import compare
 
 _RUN_ATTRIBUTE_ALIASES = re.compile(
     r"\b(attributes?|attr|run)\.(created|Created|creation_time)\b|\b(attributes?|attr|run)\.`(Created|created)`"
