@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 
-from vigil.server.dashboard import charts
+from vigil.server.dashboard import charts, drift_charts
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -26,7 +26,7 @@ def test_the_heatmap_draws_only_drifted_warm_and_missing_cells_and_carries_its_g
         starts[1]: {"a": [2.0, 1.0], "b": [0.01, 0.0]},
         starts[2]: {"a": [0.02, 0.0]},  # b not computed for this day
     }  # starts[3]: nothing computed yet
-    svg = str(charts.heatmap(["a", "b"], starts, cells, granularity="day"))
+    svg = str(drift_charts.heatmap(["a", "b"], starts, cells, granularity="day"))
     left, top, w, h = 150.0, 34.0, 18.0, 14.0
 
     def at(i: int, j: int) -> tuple[float, float]:
@@ -48,14 +48,14 @@ def test_a_large_heatmap_stays_small() -> None:
         s: {f: [0.3 + (i % 10) / 10, float(i % 7 == 0)] for i, f in enumerate(features)}
         for s in starts
     }
-    svg = str(charts.heatmap(features, starts, cells, granularity="hour"))
-    assert svg.count("<path") <= 2 * charts.HEAT_LEVELS + 1
+    svg = str(drift_charts.heatmap(features, starts, cells, granularity="hour"))
+    assert svg.count("<path") <= 2 * drift_charts.HEAT_LEVELS + 1
     assert len(svg) < 30 * 100 * 2160  # about 25 bytes a drawn cell, not an element each
 
 
 def test_drifted_cells_are_red_and_others_stay_pale() -> None:
-    pale = charts._heat(0.99, False)
-    red = charts._heat(3.0, True)
+    pale = drift_charts._heat(0.99, False)
+    red = drift_charts._heat(3.0, True)
     assert int(pale[1:3], 16) == 255  # no drift: a white-to-yellow tint
     assert int(red[1:3], 16) < 160
     assert int(red[3:5], 16) < 30
@@ -63,7 +63,7 @@ def test_drifted_cells_are_red_and_others_stay_pale() -> None:
 
 def test_user_text_is_escaped() -> None:
     hostile = "<script>alert(1)</script>"
-    svg = str(charts.heatmap([hostile], [T0], {T0: {hostile: [2.0, 1.0]}}, granularity="day"))
+    svg = str(drift_charts.heatmap([hostile], [T0], {T0: {hostile: [2.0, 1.0]}}, granularity="day"))
     assert "<script>" not in svg
     chart = str(charts.line_chart([charts.Series(hostile, [(0, 1.0), (1, 2.0)])], y_label=hostile))
     assert "<script>" not in chart
@@ -84,7 +84,7 @@ def test_line_charts_break_at_missing_values_and_draw_the_band() -> None:
 def test_empty_inputs_say_so_instead_of_drawing() -> None:
     assert "No data" in str(charts.line_chart([charts.Series("m", [])]))
     assert "no data" in str(charts.sparkline([]))
-    assert "No windows" in str(charts.heatmap([], [], {}, granularity="day"))
+    assert "No windows" in str(drift_charts.heatmap([], [], {}, granularity="day"))
     assert "two numeric" in str(charts.parallel_coordinates(["a"], [("r", {"a": 1.0})]))
 
 

@@ -52,7 +52,7 @@ def test_bad_input_is_named_on_an_html_page(web: TestClient, demo: Demo) -> None
     sign_in(web, demo.tokens[Scope.READ])
     missing = web.get("/ui/models/nope")
     assert missing.status_code == 404
-    assert "no monitored model &#39;nope&#39;" in missing.text
+    assert "no monitored model named &#39;nope&#39;" in missing.text
     assert missing.headers["content-type"].startswith("text/html")
     days = web.get("/ui/models/churn?granularity=hour&days=99")
     assert days.status_code == 422

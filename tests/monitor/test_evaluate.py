@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,65 @@ def test_ingestion_does_not_wait_for_a_slow_measurement(
     worker.join()
     assert finished_while_measuring, "the log call waited for the monitor's measurement"
     client.close()
+
+
+def test_a_tick_decodes_each_stored_window_once_and_loads_no_blob_it_does_not_need(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three profile monitors on one model share the tick's reader: each stored window is decoded
+    once; a tick of row-count monitors only reads no profile at all."""
+    from vigil.monitor import reader as reader_module
+
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 30), rows=40)
+    client.close()
+    decoded: list[tuple[dt.datetime, str]] = []
+    fetched: list[int] = []
+    decode, fetch = reader_module.decode_stored, reader_module.WindowReader.fetch
+
+    def counting_decode(stored: Any, tally: Any) -> Any:
+        decoded.append((stored.start, stored.version))
+        return decode(stored, tally)
+
+    def counting_fetch(self: Any, windows: Any) -> None:
+        windows = list(windows)
+        fetched.extend(w.id for w in windows)
+        fetch(self, windows)
+
+    monkeypatch.setattr(reader_module, "decode_stored", counting_decode)
+    monkeypatch.setattr(reader_module.WindowReader, "fetch", counting_fetch)
+    trailing = {"type": "trailing", "windows": 3}
+    for name, kind in (("a", "data_drift"), ("b", "missing_values"), ("c", "new_categories")):
+        monitors.save_monitor(
+            sqlite_store,
+            Monitor.model_validate(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "target": {"model": "m"},
+                    "baseline": trailing,
+                    "threshold": {"type": "static", "upper": 0.5},
+                }
+            ),
+        )
+    results = monitors.backfill(sqlite_store, T0 + 24 * HOUR, T0 + 30 * HOUR, now=T0 + 30 * HOUR)
+    assert len(results) == 3 * 6
+    assert all(r.value is not None for r in results)
+    # Hours 21 to 29: the six measured and the three before them (the first one's baseline).
+    assert sorted(decoded) == [(T0 + h * HOUR, "") for h in range(21, 30)]
+
+    decoded.clear()
+    fetched.clear()
+    for name in ("a", "b", "c"):
+        monitors.delete_monitor(sqlite_store, name)
+    for name, kind in (("v", "volume"), ("n", "no_data"), ("f", "frequency")):
+        monitors.save_monitor(
+            sqlite_store,
+            Monitor.model_validate({"name": name, "kind": kind, "target": {"model": "m"}}),
+        )
+    counted = monitors.backfill(sqlite_store, T0 + 24 * HOUR, T0 + 30 * HOUR, now=T0 + 30 * HOUR)
+    assert {r.monitor for r in counted} == {"v", "n", "f"}
+    assert [r.value for r in counted if r.monitor == "n"] == [40.0] * 6
+    assert decoded == []
+    assert fetched == []

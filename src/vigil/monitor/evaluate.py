@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from vigil import deadline
 from vigil.api.specs import ModelSpec
-from vigil.errors import InvalidInputError, VigilError
+from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts, fixed
 from vigil.monitor.definitions import (
@@ -28,9 +28,10 @@ from vigil.monitor.definitions import (
     RegistryBaseline,
 )
 from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
+from vigil.monitor.reader import WindowReader
 from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
-from vigil.monitor.windows import Window, floor_window, grid, load_windows
+from vigil.monitor.windows import Window, floor_window, grid
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
@@ -56,10 +57,12 @@ class WindowResult:
 
 @dataclass
 class _Run:
-    """Caches of one monitor's evaluation run (loaded windows, references, baseline values)."""
+    """Caches of one monitor's evaluation run (loaded windows, references, baseline values);
+    the windows come from the tick's reader, shared by every monitor of the tick."""
 
     store: Store
     session: Session
+    reader: WindowReader
     row_id: int
     evaluated_until: dt.datetime | None
     monitor: Monitor
@@ -81,13 +84,13 @@ class _Run:
         starts = list(starts)
         missing = [s for s in starts if s not in self.windows]
         self.windows.update(
-            load_windows(
-                self.session,
+            self.reader.load(
                 self.model_id,
                 self.target.version,
                 missing,
                 self.monitor.window_seconds,
                 segment=self.target.segment,
+                profiles=self.kind.needs_profile or self.kind.needs_reference,
             )
         )
         return [self.windows[s] for s in starts]
@@ -213,7 +216,10 @@ class _Run:
         stored.evaluated_at = utcnow()
 
 
-def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_Run]:
+def _runs(
+    store: Store, session: Session, names: Iterable[str] | None, reader: WindowReader | None = None
+) -> list[_Run]:
+    reader = reader or WindowReader(session)
     query = select(MonitorRow).order_by(MonitorRow.name)
     if names is not None:
         query = query.where(MonitorRow.name.in_(list(names)))
@@ -250,6 +256,7 @@ def _runs(store: Store, session: Session, names: Iterable[str] | None) -> list[_
             _Run(
                 store,
                 session,
+                reader,
                 row.id,
                 row.evaluated_until,
                 monitor,
@@ -337,13 +344,13 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
             )
         ).all()
     }
-    windows = load_windows(
-        session,
+    windows = run.reader.load(
         run.model_id,
         run.target.version,
         list(evaluated),
         run.monitor.window_seconds,
         segment=run.target.segment,
+        profiles=False,
     )
     late = {
         s
@@ -417,3 +424,31 @@ def backfill(
                 results.extend(_evaluate(session, run, chunk, min(chunk[-1] + step, closed)))
                 first = chunk[-1] + step
     return results
+
+
+@dataclass(frozen=True)
+class MeasuredProfiles:
+    """What a monitor compared in one window: the window's profile and the baseline's."""
+
+    window: Window
+    reference: DatasetProfile | None
+
+
+def measured_profiles(store: Store, monitor: str, start: dt.datetime) -> MeasuredProfiles:
+    """The profiles monitor `monitor` compares in its window holding `start` (its own window and
+    baseline, read as the evaluation reads them), to show what a stored measurement is about."""
+    with store.session() as session:
+        try:
+            runs = _runs(store, session, [monitor])
+            if not runs:
+                raise NotFoundError(f"no enabled monitor {monitor!r} with a model", monitor=monitor)
+            run = runs[0]
+            window_start = floor_window(start, run.monitor.window_seconds)
+            baseline = run.monitor.effective_baseline()
+            starts = tuple(baseline_starts(baseline, window_start, run.monitor.window_seconds))
+            (window,) = run.prepare([window_start])
+            reference = run.reference(starts)
+            window.profile  # noqa: B018 - decoded while the session is open
+        finally:
+            session.rollback()
+    return MeasuredProfiles(window, reference)

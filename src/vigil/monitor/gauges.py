@@ -8,9 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vigil.monitor.kinds import kinds_with_gauge
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow, MonitorRow
 
-DRIFT_KINDS = ("data_drift", "prediction_drift")
+
+def drift_kinds() -> tuple[str, ...]:
+    """The kinds whose latest measurement is exported as drift gauges (a fact of each kind)."""
+    return kinds_with_gauge("vigil_drift_share")
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,9 @@ def latest_drift(session: Session) -> tuple[list[DriftShare], list[DriftReading]
     ).all()
     shares: list[DriftShare] = []
     readings: list[DriftReading] = []
+    kinds = drift_kinds()
     for name, definition, value, details in rows:
-        if definition.get("kind") not in DRIFT_KINDS:
+        if definition.get("kind") not in kinds:
             continue
         model = str(definition.get("target", {}).get("model", ""))
         shares.append(DriftShare(model, name, float(value)))

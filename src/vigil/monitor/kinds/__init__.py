@@ -1,10 +1,13 @@
-"""The registry of monitor kinds. A new kind is one module and one registration line below."""
+"""The registry of monitor kinds. A new kind is one module and one line in `_ALL` below."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
 from vigil.errors import InvalidInputError
 from vigil.monitor.kinds.attribution_drift import AttributionDrift
-from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.kinds.data_drift import DataDrift
 from vigil.monitor.kinds.estimated_performance import EstimatedPerformance
 from vigil.monitor.kinds.fairness import FairnessKind
@@ -21,14 +24,37 @@ from vigil.monitor.kinds.training_quality import TrainingQuality
 from vigil.monitor.kinds.validation import ValidationSuite
 from vigil.monitor.kinds.volume import Volume
 
-KINDS: dict[str, MonitorKind] = {}
+_ALL: tuple[MonitorKind, ...] = (
+    DataDrift(),
+    PredictionDrift(),
+    ValidationSuite(),
+    MissingValues(),
+    NewCategories(),
+    Volume(),
+    Frequency(),
+    NoData(),
+    TrainingQuality(),
+    TrainingDataDrift(),
+    FeatureImportanceChange(),
+    RealizedPerformance(),
+    EstimatedPerformance(),
+    FairnessKind(),
+    KpiChange(),
+    AttributionDrift(),
+)
 
 
-def register(kind: MonitorKind) -> MonitorKind:
-    if kind.name in KINDS:
-        raise ValueError(f"a monitor kind named {kind.name!r} is already registered")
-    KINDS[kind.name] = kind
-    return kind
+def _registry(kinds: Iterable[MonitorKind]) -> Mapping[str, MonitorKind]:
+    found: dict[str, MonitorKind] = {}
+    for kind in kinds:
+        if kind.name in found:
+            raise ValueError(f"a monitor kind named {kind.name!r} is already registered")
+        found[kind.name] = kind
+    return MappingProxyType(found)
+
+
+KINDS: Mapping[str, MonitorKind] = _registry(_ALL)
+"""Every monitor kind by name (read-only: a kind is added by its line in `_ALL`)."""
 
 
 def get_kind(name: str) -> MonitorKind:
@@ -40,21 +66,18 @@ def get_kind(name: str) -> MonitorKind:
         ) from None
 
 
-register(DataDrift())
-register(PredictionDrift())
-register(ValidationSuite())
-register(MissingValues())
-register(NewCategories())
-register(Volume())
-register(Frequency())
-register(NoData())
-register(TrainingQuality())
-register(TrainingDataDrift())
-register(FeatureImportanceChange())
-register(RealizedPerformance())
-register(EstimatedPerformance())
-register(FairnessKind())
-register(KpiChange())
-register(AttributionDrift())
+def kinds_with_gauge(gauge: str) -> tuple[str, ...]:
+    """Names of the kinds whose measurements feed Prometheus gauge `gauge`."""
+    return tuple(name for name, kind in KINDS.items() if gauge in kind.gauges)
 
-__all__ = ["KINDS", "Context", "KindOptions", "Measurement", "MonitorKind", "get_kind", "register"]
+
+__all__ = [
+    "DRIFT_GAUGES",
+    "KINDS",
+    "Context",
+    "KindOptions",
+    "Measurement",
+    "MonitorKind",
+    "get_kind",
+    "kinds_with_gauge",
+]

@@ -32,6 +32,15 @@ AnyBaseline = (
 )
 
 
+DRIFT_GAUGES = (
+    "vigil_drift_share",
+    "vigil_drift_statistic",
+    "vigil_drift_p_value",
+    "vigil_drift_detected",
+)
+"""The gauges of a kind that measures per-column drift (see `MonitorKind.gauges`)."""
+
+
 class KindOptions(BaseModel):
     """Options of a kind (`Monitor.options`); each kind subclasses it."""
 
@@ -75,6 +84,14 @@ class MonitorKind(ABC):
     """Whether `measure` reads the window's profile (False: row counts only)."""
     default_threshold: ClassVar[StaticThreshold | LearnedThreshold]
     default_baseline: ClassVar[AnyBaseline] = TrailingBaseline(windows=24)
+    gauges: ClassVar[tuple[str, ...]] = ()
+    """The Prometheus gauges its latest measurement feeds at /metrics (`vigil.monitor.gauges`):
+    a drift kind's value is the share of drifted columns and its details hold each column's test
+    (`details["columns"]`), exported as DRIFT_GAUGES and drawn as the dashboard's drift cells."""
+    degrades_model: ClassVar[bool] = True
+    """The event mapping: whether an alert of this kind opening on the `@production` version
+    also publishes `model.degraded` (False for infrastructure kinds: no data, volume,
+    frequency, which say nothing of the model's quality)."""
 
     def options(self, monitor: Monitor) -> Any:
         try:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from vigil.monitor.definitions import StaticThreshold
-from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.windows import Window
+
+if TYPE_CHECKING:
+    from vigil.analysis.drift.report import ColumnDrift
 
 
 class DriftOptions(KindOptions):
@@ -21,6 +25,28 @@ class DriftOptions(KindOptions):
     """The method's threshold (a p-value level or a distance)."""
     min_rows: int = Field(default=1, ge=1)
     """Windows with fewer rows are not measured."""
+
+
+def column_figures(col: ColumnDrift) -> dict[str, Any]:
+    """What a drift monitor stores of one column: the test and its verdict (read by /metrics),
+    and the figures the dashboard shows of the cell (severity 1.0 = at the bar)."""
+    return {
+        "method": col.method,
+        "statistic": col.statistic,
+        "p_value": col.p_value,
+        "drifted": col.drifted,
+        "severity": round(col.severity, 4),
+        "effect_method": col.effect_method,
+        "effect_size": _finite(col.effect_size),
+        "effect_threshold": col.effect_threshold,
+        "reference_missing_share": _finite(col.reference_missing_share),
+        "current_missing_share": _finite(col.current_missing_share),
+        "new_categories": [str(n.value) for n in col.new_categories[:20]],
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def drift_measurement(
@@ -51,15 +77,7 @@ def drift_measurement(
     )
     details: dict[str, Any] = {
         "drifted_columns": list(report.drifted_columns),
-        "columns": {
-            name: {
-                "method": col.method,
-                "statistic": col.statistic,
-                "p_value": col.p_value,
-                "drifted": col.drifted,
-            }
-            for name, col in report.columns.items()
-        },
+        "columns": {name: column_figures(col) for name, col in report.columns.items()},
     }
     drifted = ", ".join(report.drifted_columns) or "none"
     return Measurement(
@@ -75,6 +93,7 @@ class DataDrift(MonitorKind):
     options_model = DriftOptions
     needs_reference = True
     default_threshold = StaticThreshold(upper=0.0)
+    gauges = DRIFT_GAUGES
 
     def measure(self, context: Context, window: Window) -> Measurement:
         options: DriftOptions = self.options(context.monitor)

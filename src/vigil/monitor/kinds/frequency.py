@@ -15,6 +15,7 @@ class Frequency(MonitorKind):
     name = "frequency"
     description = "Uploads per window; changes against the baseline's windows."
     needs_profile = False
+    degrades_model = False
     default_threshold = LearnedThreshold(k=3.0, direction="both")
     default_baseline = SeasonalBaseline(weeks=4)
 

@@ -11,6 +11,7 @@ class NoData(MonitorKind):
     name = "no_data"
     description = "Breaches when a window closes with no rows (once the model has logged data)."
     needs_profile = False
+    degrades_model = False
     default_threshold = StaticThreshold(lower=1.0)
 
     def measure(self, context: Context, window: Window) -> Measurement:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vigil.monitor.definitions import StaticThreshold
-from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
+from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, Measurement, MonitorKind
 from vigil.monitor.kinds.data_drift import DriftOptions, drift_measurement
 from vigil.monitor.windows import Window
 
@@ -14,6 +14,7 @@ class PredictionDrift(MonitorKind):
     options_model = DriftOptions
     needs_reference = True
     default_threshold = StaticThreshold(upper=0.0)
+    gauges = DRIFT_GAUGES
 
     def measure(self, context: Context, window: Window) -> Measurement:
         options: DriftOptions = self.options(context.monitor)

@@ -11,6 +11,7 @@ class Volume(MonitorKind):
     name = "volume"
     description = "Row count per window; spikes and drops against the baseline's windows."
     needs_profile = False
+    degrades_model = False
     default_threshold = LearnedThreshold(k=3.0, direction="both")
     default_baseline = SeasonalBaseline(weeks=4)
 

@@ -1,5 +1,5 @@
-"""Charts as SVG, drawn on the server: sparklines, line charts with bands, bar charts, the drift
-heatmap, distribution comparisons, parallel coordinates and an alert timeline.
+"""Charts as SVG, drawn on the server: sparklines, line charts with bands, bar charts, parallel
+coordinates and an alert timeline (the drift pictures are in `drift_charts`).
 
 Every function returns `Markup` (safe to put in a template); text from users is escaped. Colours
 are SVG attributes and CSS classes, never inline styles, so the pages keep a strict CSP.
@@ -8,7 +8,6 @@ are SVG attributes and CSS classes, never inline styles, so the pages keep a str
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,11 +51,13 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _n(value: float) -> str:
+def coord(value: float) -> str:
+    """An SVG coordinate, to a tenth of a pixel."""
     return f"{value:.1f}"
 
 
-def _nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """About `count` round values spanning [lo, hi], for an axis."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return []
     if hi <= lo:
@@ -106,8 +107,8 @@ def sparkline(values: Sequence[float], *, width: int = 120, height: int = 28) ->
     lo = min(lo, 0.0)
     n = len(values)
     points = " ".join(
-        f"{_n(2 + (width - 4) * (i / max(n - 1, 1)))},"
-        f"{_n(height - 2 - (height - 4) * ((v - lo) / (hi - lo)))}"
+        f"{coord(2 + (width - 4) * (i / max(n - 1, 1)))},"
+        f"{coord(height - 2 - (height - 4) * ((v - lo) / (hi - lo)))}"
         for i, v in enumerate(values)
     )
     return Markup(
@@ -159,14 +160,14 @@ def line_chart(
         f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(title or y_label or "chart")}">'
     ]
-    for tick in _nice_ticks(y_lo, y_hi):
+    for tick in nice_ticks(y_lo, y_hi):
         yy = py(tick)
         parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_n(yy)}" y2="{_n(yy)}"/>'
-            f'<text class="tick" x="{left - 4}" y="{_n(yy + 3)}" text-anchor="end">{_fmt(tick)}</text>'
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{coord(yy)}" y2="{coord(yy)}"/>'
+            f'<text class="tick" x="{left - 4}" y="{coord(yy + 3)}" text-anchor="end">{_fmt(tick)}</text>'
         )
     x_ticks = x.ticks or [
-        (t, _time_label(t, x_hi - x_lo) if x.time else _fmt(t)) for t in _nice_ticks(x_lo, x_hi)
+        (t, _time_label(t, x_hi - x_lo) if x.time else _fmt(t)) for t in nice_ticks(x_lo, x_hi)
     ]
     if x.time and not x.ticks:
         span = x_hi - x_lo
@@ -175,7 +176,7 @@ def line_chart(
     for value, label in x_ticks:
         if x_lo <= value <= x_hi:
             parts.append(
-                f'<text class="tick" x="{_n(px(value))}" y="{height - 8}" text-anchor="middle">'
+                f'<text class="tick" x="{coord(px(value))}" y="{height - 8}" text-anchor="middle">'
                 f"{escape(label)}</text>"
             )
     parts.append(
@@ -185,15 +186,15 @@ def line_chart(
     )
     if y_label:
         parts.append(
-            f'<text class="label" x="12" y="{_n((height - bottom + top) / 2)}" '
-            f'transform="rotate(-90 12 {_n((height - bottom + top) / 2)})" '
+            f'<text class="label" x="12" y="{coord((height - bottom + top) / 2)}" '
+            f'transform="rotate(-90 12 {coord((height - bottom + top) / 2)})" '
             f'text-anchor="middle">{escape(y_label)}</text>'
         )
     if band is not None:
         upper = [(px(p[0]), py(p[2])) for p in band.points if p[1] is not None and p[2] is not None]
         lower = [(px(p[0]), py(p[1])) for p in band.points if p[1] is not None and p[2] is not None]
         if upper:
-            path = " ".join(f"{_n(a)},{_n(b)}" for a, b in [*upper, *reversed(lower)])
+            path = " ".join(f"{coord(a)},{coord(b)}" for a, b in [*upper, *reversed(lower)])
             parts.append(
                 f'<polygon class="band" points="{path}"><title>{escape(band.name)}</title></polygon>'
             )
@@ -204,7 +205,7 @@ def line_chart(
             if yv is None or not math.isfinite(yv):
                 segments.append([])
                 continue
-            segments[-1].append(f"{_n(px(xv))},{_n(py(yv))}")
+            segments[-1].append(f"{coord(px(xv))},{coord(py(yv))}")
         for seg in segments:
             if len(seg) == 1:
                 cx, cy = seg[0].split(",")
@@ -254,168 +255,26 @@ def bar_chart(
         f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{escape(y_label or "bars")}">'
     ]
-    for tick in _nice_ticks(0, y_hi):
+    for tick in nice_ticks(0, y_hi):
         parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_n(py(tick))}" '
-            f'y2="{_n(py(tick))}"/><text class="tick" x="{left - 4}" y="{_n(py(tick) + 3)}" '
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{coord(py(tick))}" '
+            f'y2="{coord(py(tick))}"/><text class="tick" x="{left - 4}" y="{coord(py(tick) + 3)}" '
             f'text-anchor="end">{_fmt(tick)}</text>'
         )
     for series, cls in ((bars, "bar"), (overlay, "bar2")):
         for xv, yv in series:
             parts.append(
-                f'<rect class="{cls}" x="{_n(px(xv))}" y="{_n(py(yv))}" width="{_n(bw)}" '
-                f'height="{_n(py(0) - py(yv))}"><title>'
+                f'<rect class="{cls}" x="{coord(px(xv))}" y="{coord(py(yv))}" width="{coord(bw)}" '
+                f'height="{coord(py(0) - py(yv))}"><title>'
                 f"{_time_label(xv, 0)}: {_fmt(yv)}</title></rect>"
             )
     span = x_hi - x_lo
     for i in range(6):
         t = x_lo + i * span / 5
         parts.append(
-            f'<text class="tick" x="{_n(px(t))}" y="{height - 8}" text-anchor="middle">'
+            f'<text class="tick" x="{coord(px(t))}" y="{height - 8}" text-anchor="middle">'
             f"{_time_label(t, span)}</text>"
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def _heat(severity: float, drifted: bool) -> str:
-    """Cells that did not drift stay pale (white to light yellow as they near the bar); drifted
-    cells go from orange at the bar to dark red at 3x the bar."""
-    if not drifted:
-        s = max(0.0, min(severity, 1.0))
-        return f"#ff{int(255 - 20 * s):02x}{int(255 - 90 * s):02x}"
-    f = max(0.0, min((severity - 1.0) / 2.0, 1.0))
-    r, g, b = int(249 - 110 * f), int(115 - 100 * f), int(22 - 10 * f)
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-HEAT_VISIBLE = 0.25
-"""Cells below a quarter of the bar are drawn as the white background (nothing of their own)."""
-HEAT_LEVELS = 6
-"""Colours per band (not drifted, drifted): a cell's severity is rounded to one of them, so the
-grid is a dozen paths, not one element per cell (100 features by 2,000 windows stays small)."""
-
-
-def _level(severity: float, drifted: bool) -> float:
-    """The representative severity of a cell's colour band."""
-    if not drifted:
-        step = (1.0 - HEAT_VISIBLE) / HEAT_LEVELS
-        index = min(int((min(severity, 1.0) - HEAT_VISIBLE) / step), HEAT_LEVELS - 1)
-        return HEAT_VISIBLE + (index + 0.5) * step
-    index = min(int(max(severity - 1.0, 0.0) / (2.0 / HEAT_LEVELS)), HEAT_LEVELS - 1)
-    return 1.0 + (index + 0.5) * 2.0 / HEAT_LEVELS
-
-
-def heatmap(
-    features: Sequence[str],
-    starts: Sequence[dt.datetime],
-    cells: Mapping[dt.datetime, Mapping[str, Sequence[float]]],
-    *,
-    granularity: str,
-) -> Markup:
-    """Features (rows) by windows (columns), coloured by drift severity: one path per colour
-    band (`class="cells drifted"` for the drifted ones, `cells nodata` for cells not computed
-    yet). The grid's geometry and labels ride on data attributes: a click anywhere on the grid
-    opens the cell under it (vigil.js)."""
-    if not features or not starts:
-        return Markup('<p class="empty">No windows to draw yet.</p>')
-    label_w, cell_h, top = 150, 14, 34
-    cell_w = max(2.0, min(18.0, 1000 / len(starts)))
-    grid_w = cell_w * len(starts)
-    width = int(label_w + grid_w + 8)
-    height = top + cell_h * len(features) + 4
-    isos = [s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in starts]
-    parts = [
-        f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="drift heatmap" data-left="{label_w}" data-top="{top}" '
-        f'data-cell-w="{cell_w:.4f}" data-cell-h="{cell_h}" '
-        f"data-features='{escape(json.dumps(list(features)))}' "
-        f"data-starts='{escape(json.dumps(isos))}'>",
-        f'<rect class="grid-bg" x="{label_w}" y="{top}" width="{_n(grid_w)}" '
-        f'height="{cell_h * len(features)}" fill="#ffffff"/>',
-    ]
-    step = max(1, len(starts) // 8)
-    for j in range(0, len(starts), step):
-        label = f"{starts[j]:%d %b}" if granularity == "day" else f"{starts[j]:%d %b %H:%M}"
-        parts.append(
-            f'<text class="tick" x="{_n(label_w + j * cell_w)}" y="{top - 8}">{label}</text>'
-        )
-    w = _n(max(cell_w - (1 if cell_w > 4 else 0), 1))
-    bands: dict[tuple[str, str], list[str]] = {}
-    for i, feature in enumerate(features):
-        y = top + i * cell_h
-        parts.append(
-            f'<text class="rowlabel" x="{label_w - 6}" y="{y + cell_h - 3}" text-anchor="end">'
-            f"{escape(feature[:22])}</text>"
-        )
-        for j, start in enumerate(starts):
-            value = cells.get(start, {}).get(feature)
-            if value is None:
-                key = ("cells nodata", "#eef0f3")
-            elif value[1] or value[0] >= HEAT_VISIBLE:
-                drifted = bool(value[1])
-                key = (
-                    "cells drifted" if drifted else "cells",
-                    _heat(_level(float(value[0]), drifted), drifted),
-                )
-            else:
-                continue
-            bands.setdefault(key, []).append(
-                f"M{_n(label_w + j * cell_w)} {y}h{w}v{cell_h - 1}h-{w}z"
-            )
-    for (cls, fill), path in sorted(bands.items()):
-        parts.append(f'<path class="{cls}" fill="{fill}" d="{"".join(path)}"/>')
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def distribution_bars(
-    labels: Sequence[str],
-    reference: Sequence[float],
-    current: Sequence[float],
-    *,
-    width: int = 560,
-    height: int = 200,
-    names: tuple[str, str] = ("reference", "window"),
-) -> Markup:
-    """Two distributions side by side (shares per bin or category)."""
-    if not labels:
-        return Markup('<p class="empty">No distribution to draw.</p>')
-    left, right, top, bottom = 48, 8, 22, 40
-    y_hi = max([*reference, *current, 1e-9])
-    group = (width - left - right) / len(labels)
-    bw = max(group / 2 - 1, 0.8)
-
-    def py(v: float) -> float:
-        return height - bottom - (height - top - bottom) * v / y_hi
-
-    parts = [
-        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="distribution comparison">',
-        f'<rect x="{left}" y="6" width="10" height="8" class="ref"/>'
-        f'<text class="legend" x="{left + 14}" y="14">{escape(names[0])}</text>'
-        f'<rect x="{left + 110}" y="6" width="10" height="8" class="cur"/>'
-        f'<text class="legend" x="{left + 124}" y="14">{escape(names[1])}</text>',
-    ]
-    for tick in _nice_ticks(0, y_hi):
-        parts.append(
-            f'<text class="tick" x="{left - 4}" y="{_n(py(tick) + 3)}" text-anchor="end">'
-            f"{tick:.0%}</text>"
-        )
-    every = max(1, len(labels) // 6)
-    for i, label in enumerate(labels):
-        x = left + i * group
-        for k, (values, cls) in enumerate(((reference, "ref"), (current, "cur"))):
-            v = values[i]
-            parts.append(
-                f'<rect class="{cls}" x="{_n(x + k * bw)}" y="{_n(py(v))}" width="{_n(bw)}" '
-                f'height="{_n(py(0) - py(v))}"><title>{escape(label)}: {v:.1%}</title></rect>'
-            )
-        if i % every == 0:
-            parts.append(
-                f'<text class="tick" x="{_n(x + bw)}" y="{height - bottom + 12}" '
-                f'text-anchor="middle">{escape(label.split("..")[0][:12])}</text>'
-            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -442,11 +301,11 @@ def parallel_coordinates(
         x = left + i * gap
         lo, hi = ranges[axis]
         parts.append(
-            f'<line class="axis" x1="{_n(x)}" x2="{_n(x)}" y1="{top}" y2="{height - bottom}"/>'
-            f'<text class="tick" x="{_n(x)}" y="{top - 4 - 10 * (i % 2)}" text-anchor="middle">'
+            f'<line class="axis" x1="{coord(x)}" x2="{coord(x)}" y1="{top}" y2="{height - bottom}"/>'
+            f'<text class="tick" x="{coord(x)}" y="{top - 4 - 10 * (i % 2)}" text-anchor="middle">'
             f"{escape(axis.split('.', 1)[-1][:16])}</text>"
-            f'<text class="tick" x="{_n(x + 3)}" y="{top + 8}">{_fmt(hi)}</text>'
-            f'<text class="tick" x="{_n(x + 3)}" y="{height - bottom}">{_fmt(lo)}</text>'
+            f'<text class="tick" x="{coord(x + 3)}" y="{top + 8}">{_fmt(hi)}</text>'
+            f'<text class="tick" x="{coord(x + 3)}" y="{height - bottom}">{_fmt(lo)}</text>'
         )
     for k, (name, values) in enumerate(lines):
         points = []
@@ -456,7 +315,7 @@ def parallel_coordinates(
                 continue
             lo, hi = ranges[axis]
             y = height - bottom - (height - top - bottom) * (v - lo) / (hi - lo)
-            points.append(f"{_n(left + i * gap)},{_n(y)}")
+            points.append(f"{coord(left + i * gap)},{coord(y)}")
         colour = PALETTE[k % len(PALETTE)]
         parts.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{" ".join(points)}">'
@@ -504,14 +363,14 @@ def timeline(spans: Sequence[Span], *, width: int = 720) -> Markup:
         x0, x1 = px(s.start.timestamp()), px(s.end.timestamp())
         colour = SEVERITY_COLOURS.get(s.severity, "#4b5563")
         parts.append(
-            f'<rect x="{_n(x0)}" y="{top + i * lane_h + 2}" width="{_n(max(x1 - x0, 3))}" '
+            f'<rect x="{coord(x0)}" y="{top + i * lane_h + 2}" width="{coord(max(x1 - x0, 3))}" '
             f'height="{lane_h - 5}" fill="{colour}" rx="2"><title>{escape(s.label)}</title></rect>'
         )
     span = hi - lo
     for i in range(5):
         t = lo + i * span / 4
         parts.append(
-            f'<text class="tick" x="{_n(px(t))}" y="{height - 6}" text-anchor="middle">'
+            f'<text class="tick" x="{coord(px(t))}" y="{height - 6}" text-anchor="middle">'
             f"{_time_label(t, span)}</text>"
         )
     parts.append("</svg>")

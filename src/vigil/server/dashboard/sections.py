@@ -18,18 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select
 
+from vigil.api.specs import ModelOut
 from vigil.errors import VigilError
+from vigil.ingestion import queries
+from vigil.ingestion import service as ingestion
 from vigil.server.dashboard import charts
-from vigil.server.dashboard.drift_cache import REFERENCE_DAYS
+from vigil.server.dashboard.loaders import read
 from vigil.store.core import Store
-from vigil.store.models import Kpi, MonitoredModel, ProfileWindow
 
 logger = logging.getLogger("vigil.server.dashboard")
 
 HEADLINE = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "mae", "rmse", "r2")
 MAX_SEGMENTS = 20
+REFERENCE_DAYS = 7
+"""Estimated performance is calibrated on the model's first week of labelled predictions."""
 
 
 @dataclass
@@ -91,7 +94,7 @@ def _time(value: Any) -> float:
     return dt.datetime.fromisoformat(str(value)).timestamp()
 
 
-def performance(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Realized performance"
     if not available("vigil.performance.service"):
         return Section(title, empty="Performance is not installed in this server.")
@@ -144,7 +147,7 @@ def performance(store: Store, model: MonitoredModel, start: dt.datetime | None) 
     return _guard(title, build)
 
 
-def estimated(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Estimated performance"
     if not available("vigil.performance.service"):
         return Section(title, empty="Performance estimation is not installed in this server.")
@@ -152,7 +155,7 @@ def estimated(store: Store, model: MonitoredModel, start: dt.datetime | None) ->
     def build() -> Section:
         from vigil.performance.service import estimated as estimate
 
-        first = _first_window(store, model)
+        first = read(store, lambda s: queries.first_start(s, model.name))
         if first is None:
             return Section(title, empty="No data yet.")
         if start is not None and start > first:
@@ -201,18 +204,7 @@ def estimated(store: Store, model: MonitoredModel, start: dt.datetime | None) ->
     return _guard(title, build)
 
 
-def _first_window(store: Store, model: MonitoredModel) -> dt.datetime | None:
-    with store.session() as session:
-        first = session.scalar(
-            select(func.min(ProfileWindow.start)).where(
-                ProfileWindow.model_id == model.id, ProfileWindow.segment == ""
-            )
-        )
-        session.rollback()
-    return first
-
-
-def segment_performance(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Performance per segment"
     if not model.segments:
         return Section(title, empty="The model declares no segment columns.")
@@ -221,11 +213,8 @@ def segment_performance(store: Store, model: MonitoredModel, start: dt.datetime 
 
     def build() -> Section:
         from vigil.performance.service import realized
-        from vigil.server.dashboard.loaders import segment_keys
 
-        with store.session() as session:
-            keys = segment_keys(session, model.id)[:MAX_SEGMENTS]
-            session.rollback()
+        keys = sorted(read(store, lambda s: ingestion.list_segments(s, model.name)))[:MAX_SEGMENTS]
         if not keys:
             return Section(title, empty="No per-segment data is stored yet.")
         rows = []
@@ -247,7 +236,7 @@ def segment_performance(store: Store, model: MonitoredModel, start: dt.datetime 
     return _guard(title, build)
 
 
-def fairness(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def fairness(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Fairness"
     if not model.segments:
         return Section(
@@ -314,7 +303,7 @@ def fairness(store: Store, model: MonitoredModel, start: dt.datetime | None) -> 
     return _guard(title, build)
 
 
-def kpi_comparison(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def kpi_comparison(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "KPIs by model version"
     if not available("vigil.kpi.compare"):
         return Section(title, empty="KPI comparison is not installed in this server.")
@@ -324,13 +313,7 @@ def kpi_comparison(store: Store, model: MonitoredModel, start: dt.datetime | Non
 
         with store.session() as session:
             try:
-                pairs = session.execute(
-                    select(Kpi.name, Kpi.version, Kpi.timestamp).where(Kpi.model_id == model.id)
-                ).all()
-                latest: dict[str, dict[str, dt.datetime]] = {}
-                for name, version, at in pairs:
-                    seen = latest.setdefault(name, {})
-                    seen[version] = max(seen.get(version, at), at)
+                latest = queries.kpi_versions(session, model.name)
                 rows = []
                 for name, versions in sorted(latest.items()):
                     ordered = sorted(versions, key=lambda v: versions[v])
@@ -409,7 +392,7 @@ def importances(store: Store, registry_model: str | None, version: int | None) -
     return _guard(title, build)
 
 
-def retraining(store: Store, model: MonitoredModel, start: dt.datetime | None) -> Section:
+def retraining(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Retraining cadence"
     if not available("vigil.lifecycle.cadence"):
         return Section(title, empty="Retraining cadence is not installed in this server.")
@@ -455,7 +438,7 @@ def retraining(store: Store, model: MonitoredModel, start: dt.datetime | None) -
     return _guard(title, build)
 
 
-LAZY: dict[str, tuple[str, Callable[[Store, MonitoredModel, dt.datetime | None], Section]]] = {
+LAZY: dict[str, tuple[str, Callable[[Store, ModelOut, dt.datetime | None], Section]]] = {
     "performance": ("Realized performance", performance),
     "estimated": ("Estimated performance", estimated),
     "segments_performance": ("Performance per segment", segment_performance),

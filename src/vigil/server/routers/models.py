@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from vigil.api.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
 from vigil.api.wire import ipc_chunks
 from vigil.caps import MAX_PAGE
-from vigil.ingestion import service
+from vigil.ingestion import queries, service
 from vigil.server.deps import ReadAccess, SessionDep, StoreDep, WriteAccess
 from vigil.server.pages import Limit, time_page
 
@@ -126,14 +126,12 @@ def merged_profile(
 def daily_volume(
     _: ReadAccess,
     name: str,
-    session: SessionDep,
     store: StoreDep,
     start: Start = None,
     end: End = None,
 ) -> list[DailyVolume]:
     """Prediction rows per day, and how many of them have a label."""
-    model_id = service.read_only(session, lambda s: service.model_id(s, name))
-    return store.predictions.daily_volume(model_id, _utc(start), _utc(end))
+    return queries.prediction_volume(store, name, _utc(start), _utc(end))
 
 
 @router.get(

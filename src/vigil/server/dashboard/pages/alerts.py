@@ -11,14 +11,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from vigil.api.specs import Scope
 from vigil.errors import VigilError
 from vigil.monitor import alerts as alert_service
 from vigil.monitor import api as monitor_api
 from vigil.monitor.alerts import Alert
-from vigil.server.dashboard.loaders import targets_model, targets_model_sql
+from vigil.monitor.reading import alert_facets, find_alerts, monitor_states
 from vigil.server.dashboard.web import (
     FormDep,
     StoreWeb,
@@ -28,7 +27,6 @@ from vigil.server.dashboard.web import (
     redirect,
 )
 from vigil.store.core import Store
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,34 +52,22 @@ def load_alerts(
     actor: str = "",
     limit: int = 300,
 ) -> AlertList:
+    states = alert_service.ACTIVE if state == "active" else (state,) if state else ()
     with store.session() as session:
         try:
-            query = select(AlertRow)
-            if state == "active":
-                query = query.where(AlertRow.state.in_(alert_service.ACTIVE))
-            elif state:
-                query = query.where(AlertRow.state == state)
-            if severity:
-                query = query.where(AlertRow.severity == severity)
-            if monitor:
-                query = query.where(AlertRow.monitor_name == monitor)
-            if actor:  # alerts this person acknowledged or resolved (as the API's ?actor=)
-                acted = select(AlertEventRow.alert_id).where(AlertEventRow.actor == actor)
-                query = query.where(AlertRow.id.in_(acted))
-            if model:
-                query = query.where(targets_model_sql(model))
-            rows = [
-                r
-                for r in session.scalars(query.order_by(AlertRow.id.desc()).limit(limit))
-                if not model or targets_model(r.target, model)
-            ]
-            alerts = [alert_service.alert_out(session, r, history=False) for r in rows]
-            counts: Counter[str] = Counter(s for (s,) in session.execute(select(AlertRow.state)))
-            monitors = sorted(set(session.scalars(select(MonitorRow.name))))
-            targets = {t.split("@")[0] for t in session.scalars(select(AlertRow.target).distinct())}
+            alerts = find_alerts(
+                session,
+                states=states,
+                severity=severity,
+                monitor=monitor,
+                actor=actor,
+                model=model,
+                limit=limit,
+            )
+            facets = alert_facets(session)
         finally:
             session.rollback()
-    return AlertList(alerts, counts, monitors, sorted(targets))
+    return AlertList(alerts, facets.states, facets.monitors, facets.models)
 
 
 @router.get("/ui/alerts")
@@ -205,18 +191,14 @@ def load_monitors(store: Store) -> list[MonitorLine]:
     monitors = monitor_api.list_monitors(store)
     with store.session() as session:
         try:
-            until = dict(session.execute(select(MonitorRow.name, MonitorRow.evaluated_until)).all())
-            active = Counter(
-                session.scalars(
-                    select(AlertRow.monitor_name).where(AlertRow.state.in_(alert_service.ACTIVE))
-                )
-            )
+            states = monitor_states(session)
         finally:
             session.rollback()
     lines = []
     for m in monitors:
         body = m.model_dump(mode="json")
         target = body.get("target") or {}
+        state = states.get(m.name)
         lines.append(
             MonitorLine(
                 name=m.name,
@@ -225,8 +207,8 @@ def load_monitors(store: Store) -> list[MonitorLine]:
                 window=str(body.get("window", "")),
                 severity=str(body.get("severity", "")),
                 channels=", ".join(body.get("channels") or []),
-                evaluated_until=_when(until.get(m.name)),
-                active_alerts=active.get(m.name, 0),
+                evaluated_until=_when(state.evaluated_until if state else None),
+                active_alerts=state.active_alerts if state else 0,
             )
         )
     return lines

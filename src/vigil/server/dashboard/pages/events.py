@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from sqlalchemy import func, select
 
 from vigil.errors import VigilError
 from vigil.server.dashboard.sections import available
@@ -34,12 +33,12 @@ def load_events(store: Store, type_: str, actor: str, before: int | None) -> Eve
     if not available("vigil.events.outbox"):
         return EventList(missing="Events are not installed in this server.")
     from vigil.events.outbox import EVENT_TYPES, list_events
-    from vigil.store.collab_tables import EventRow
+    from vigil.monitor.reading import latest_event_id
 
     with store.session() as session:
         try:
             if before is None:
-                before = int(session.scalar(select(func.max(EventRow.id))) or 0) + 1
+                before = latest_event_id(session) + 1
             # The outbox pages forward from a cursor; this page shows the PAGE before `before`.
             after = max(0, before - 1 - PAGE * 20 if (type_ or actor) else before - 1 - PAGE)
             page = list_events(

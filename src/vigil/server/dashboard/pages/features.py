@@ -1,5 +1,6 @@
-"""The feature page: a column's mean, 5%-95% band, median and missing share over time (from the
-drift cache), its drift severity, and its latest day against the reference."""
+"""The feature page: a column's mean, 5%-95% band, median and missing share over time (stored
+window statistics), its drift severity as the drift monitors measured it, and the latest
+measured window against the monitor's reference."""
 
 from __future__ import annotations
 
@@ -12,15 +13,9 @@ from markupsafe import Markup
 
 from vigil.errors import NotFoundError, VigilError
 from vigil.server.dashboard import charts
-from vigil.server.dashboard.drift_cache import DriftCache, compared_columns
-from vigil.server.dashboard.loaders import latest_start
-from vigil.server.dashboard.pages.models import (
-    CellView,
-    GranularityQ,
-    _model,
-    load_cell,
-    range_start,
-)
+from vigil.server.dashboard.drift_cache import DriftCache
+from vigil.server.dashboard.loaders import compared_columns, latest_start, model_of
+from vigil.server.dashboard.pages.models import CellView, GranularityQ, load_cell, range_start
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.store.core import Store
 
@@ -51,21 +46,23 @@ def load_feature(
     days: int,
     budget: float,
 ) -> FeaturePage:
-    model = _model(store, name)
+    model = model_of(store, name)
     if feature not in compared_columns(model):
         raise NotFoundError(
             f"model {name!r} has no column {feature!r}; its columns: {compared_columns(model)}",
             column=feature,
         )
-    reference = cache.reference(model)
-    with store.session() as session:
-        last = latest_start(session, model.id)
-        session.rollback()
-    if reference is None or last is None:
+    last = latest_start(store, name)
+    if last is None:
         raise NotFoundError(f"model {name!r} has no data yet")
     start = range_start(last, granularity, days)
-    pending = cache.refresh(model, reference, granularity, start=start, budget_seconds=budget)
-    cells = sorted(cache.cells(model.id, reference.key, granularity, start, stats=True).items())
+    statistics = cache.statistics
+    pending = statistics.refresh(name, granularity, start=start, budget_seconds=budget)
+    cells = sorted(statistics.cells(name, granularity, start).items())
+    found = cache.drift(name, granularity, start, None)
+    measured = sorted(
+        (t, cell.columns[feature]) for t, cell in found.cells.items() if feature in cell.columns
+    )
     stats = [(t.timestamp(), c.stats.get(feature) or {}) for t, c in cells]
     numeric = any("mean" in s for _, s in stats)
     kind = "numeric" if numeric else "categorical or boolean"
@@ -95,11 +92,9 @@ def load_feature(
     severity = charts.line_chart(
         [
             charts.Series(
-                "drift severity",
-                [(t.timestamp(), (c.scores.get(feature) or [None])[0]) for t, c in cells],
-                "#dc2626",
+                "drift severity", [(t.timestamp(), f.score[0]) for t, f in measured], "#dc2626"
             ),
-            charts.Series("bar", [(t.timestamp(), 1.0) for t, _ in cells], "#9ca3af"),
+            charts.Series("bar", [(t.timestamp(), 1.0) for t, _ in measured], "#9ca3af"),
         ],
         x=charts.Axis(time=True),
         y_label="severity",
@@ -107,16 +102,16 @@ def load_feature(
         height=160,
     )
     cell = None
-    if cells:
+    if measured:
         try:
-            cell = load_cell(store, name, feature, cells[-1][0], granularity, cache)
+            cell = load_cell(store, cache, name, feature, measured[-1][0], granularity)
         except NotFoundError:
             cell = None
     return FeaturePage(
         name,
         feature,
         kind,
-        reference.label,
+        found.reference or "no drift monitor",
         granularity,
         days,
         values,

@@ -11,32 +11,26 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy import func, select
 
+from vigil.api.specs import ModelOut
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
-from vigil.ingestion import service
-from vigil.server.dashboard import charts, sections
-from vigil.server.dashboard.drift_cache import (
-    GRANULARITY_SECONDS,
-    DriftCache,
-    Reference,
-    buckets,
-    compared_columns,
-    floor,
-    merged_windows,
-    reference_of,
-)
+from vigil.ingestion import queries
+from vigil.ingestion import service as ingestion
+from vigil.monitor.alerts import Alert
+from vigil.monitor.evaluate import measured_profiles
+from vigil.monitor.reading import ColumnFigures, describe_baseline, find_alerts
+from vigil.monitor.window_stats import GRANULARITY_SECONDS, floor
+from vigil.server.dashboard import charts, drift_charts, sections
+from vigil.server.dashboard.drift_cache import DriftCache
 from vigil.server.dashboard.loaders import (
-    find_monitored,
+    compared_columns,
     latest_start,
-    targets_model,
-    targets_model_sql,
+    model_of,
+    read,
     window_rows,
 )
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.store.core import Store
-from vigil.store.models import MonitoredModel, ProfileWindow
-from vigil.store.monitor_tables import AlertRow
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,12 +46,18 @@ class Heatmap:
     reference: str
     svg: Markup
     missing: int
+    """Cells still being computed (0: the drift cells are stored results, never computed here)."""
     features: list[str]
+    unmeasured: int = 0
+    """Windows with data that no drift monitor has a result for."""
+    note: str = ""
+    monitored: bool = True
+    """Whether a drift monitor of this window length watches the model."""
 
 
 @dataclass
 class ModelPage:
-    model: MonitoredModel
+    model: ModelOut
     heatmap: Heatmap | None
     volume: Markup
     uploads: Markup
@@ -66,22 +66,12 @@ class ModelPage:
     coverage_note: str
     kpis: list[tuple[str, Markup]]
     timeline: Markup
-    alerts: list[AlertRow]
+    alerts: list[Alert]
     segments: list[tuple[str, int]]
     alias_events: list[Any]
     alias_timeline: Markup
     production: int | None
     extra: dict[str, sections.Section] = field(default_factory=dict)
-
-
-def _model(store: Store, name: str) -> MonitoredModel:
-    with store.session() as session:
-        model = find_monitored(session, name)
-        if model is None:
-            raise NotFoundError(f"no monitored model {name!r}", model=name)
-        session.expunge(model)
-        session.rollback()
-        return model
 
 
 def _check_days(granularity: str, days: int | None) -> int:
@@ -100,40 +90,50 @@ def range_start(last: dt.datetime, granularity: str, days: int) -> dt.datetime:
 
 
 def build_heatmap(
-    store: Store,
-    cache: DriftCache,
-    model: MonitoredModel,
-    granularity: str,
-    days: int,
-    budget: float,
+    store: Store, cache: DriftCache, model: ModelOut, granularity: str, days: int
 ) -> Heatmap | None:
-    reference = cache.reference(model)
-    if reference is None:
-        return None
-    with store.session() as session:
-        last = latest_start(session, model.id)
-        session.rollback()
+    """The drift monitors' stored results of the model's last `days`, columns by windows."""
+    last = latest_start(store, model.name)
     if last is None:
         return None
     start = range_start(last, granularity, days)
-    with store.session() as session:
-        wanted = buckets(session, model.id, granularity, start)
-        session.rollback()
-    missing = cache.refresh(
-        model, reference, granularity, start=start, budget_seconds=budget, wanted=wanted
+    end = floor(last, granularity) + dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
+    found = cache.drift(model.name, granularity, start, end)
+    with_data = {floor(w.start, granularity) for w in window_rows(store, model.name, start)}
+    starts = sorted(with_data | set(found.cells))
+    columns = compared_columns(model)
+    measured = {c for cell in found.cells.values() for c in cell.columns}
+    features = [c for c in columns if c in measured] + sorted(measured - set(columns))
+    unmeasured = len([s for s in starts if s not in found.cells])
+    if not found.monitors:
+        return Heatmap(
+            granularity,
+            days,
+            "no drift monitor",
+            Markup(
+                f'<p class="empty">No drift monitor of this model measures {granularity}ly '
+                "windows: define one (kind data_drift or prediction_drift, window "
+                f"{granularity}) and its results appear here.</p>"
+            ),
+            0,
+            columns,
+            monitored=False,
+        )
+    svg = drift_charts.heatmap(
+        features or columns,
+        starts,
+        {s: {c: f.score for c, f in cell.columns.items()} for s, cell in found.cells.items()},
+        granularity=granularity,
     )
-    cells = cache.cells(model.id, reference.key, granularity, start)
-    starts = [b.start for b in wanted]
-    features = [
-        c for c in compared_columns(model) if any(c in cell.scores for cell in cells.values())
-    ]
-    if not features:
-        features = compared_columns(model)
-    svg = charts.heatmap(
-        features, starts, {s: c.scores for s, c in cells.items()}, granularity=granularity
+    note = (
+        f"{unmeasured} {granularity}(s) with data have no drift result yet: monitors evaluate "
+        "windows as they close (`vigil monitors run --from ... --to ...` evaluates older ones)."
+        if unmeasured
+        else ""
     )
-    pending = len([s for s in starts if s not in cells])
-    return Heatmap(granularity, days, reference.label, svg, max(missing, pending), features)
+    return Heatmap(
+        granularity, days, found.reference, svg, 0, features or columns, unmeasured, note
+    )
 
 
 def _alias_history(
@@ -166,45 +166,23 @@ def _alias_history(
 
 
 def load_model_page(
-    store: Store, cache: DriftCache, name: str, granularity: str, days: int, budget: float
+    store: Store, cache: DriftCache, name: str, granularity: str, days: int
 ) -> ModelPage:
-    model = _model(store, name)
-    heatmap = build_heatmap(store, cache, model, granularity, days, budget)
+    model = model_of(store, name)
+    heatmap = build_heatmap(store, cache, model, granularity, days)
     step = GRANULARITY_SECONDS[granularity]
-    with store.session() as session:
-        try:
-            last = latest_start(session, model.id)
-            start = None if last is None else range_start(last, granularity, days)
-            rows = window_rows(session, model.id, start=start)
-            grouped: dict[float, list[int]] = {}
-            for row in rows:
-                key = floor(row.start, granularity).timestamp()
-                entry = grouped.setdefault(key, [0, 0])
-                entry[0] += row.n_rows
-                entry[1] += row.n_uploads
-            alerts = [
-                a
-                for a in session.scalars(
-                    select(AlertRow)
-                    .where(targets_model_sql(model.name))
-                    .order_by(AlertRow.id.desc())
-                    .limit(500)
-                )
-                if targets_model(a.target, model.name)
-            ]
-            session.expunge_all()
-            segments = [
-                (key, int(n))
-                for key, n in session.execute(
-                    select(ProfileWindow.segment, func.sum(ProfileWindow.n_rows))
-                    .where(ProfileWindow.model_id == model.id, ProfileWindow.segment != "")
-                    .group_by(ProfileWindow.segment)
-                    .order_by(ProfileWindow.segment)
-                )
-            ]
-            kpi_rows = service.list_kpis(session, model=model.name, start=start)
-        finally:
-            session.rollback()
+    last = latest_start(store, name)
+    start = None if last is None else range_start(last, granularity, days)
+    rows = window_rows(store, name, start)
+    grouped: dict[float, list[int]] = {}
+    for row in rows:
+        key = floor(row.start, granularity).timestamp()
+        entry = grouped.setdefault(key, [0, 0])
+        entry[0] += row.n_rows
+        entry[1] += row.n_uploads
+    alerts = read(store, lambda s: find_alerts(s, model=name, limit=500))
+    segments = read(store, lambda s: queries.segment_volumes(s, name))
+    kpi_rows = read(store, lambda s: ingestion.list_kpis(s, model=name, start=start))
     volume = charts.bar_chart(
         [(k, float(v[0])) for k, v in sorted(grouped.items())],
         bar_width_seconds=step,
@@ -217,7 +195,7 @@ def load_model_page(
         height=140,
         y_min=0,
     )
-    coverage, note = _coverage(store, model, start)
+    coverage, note = _coverage(store, name, start)
     by_name: dict[str, list[tuple[float, float | None]]] = {}
     for kpi in kpi_rows:
         by_name.setdefault(kpi.name, []).append((kpi.timestamp.timestamp(), kpi.value))
@@ -232,7 +210,7 @@ def load_model_page(
     ]
     spans = [
         charts.Span(
-            a.monitor_name,
+            a.monitor,
             a.first_window_start,
             max(a.last_window_start, a.first_window_start)
             + dt.timedelta(seconds=model.window_seconds),
@@ -262,12 +240,11 @@ def load_model_page(
     return page
 
 
-def _coverage(
-    store: Store, model: MonitoredModel, start: dt.datetime | None
-) -> tuple[Markup | None, str]:
-    """Predictions per day and the share with a label (from the stored prediction rows)."""
+def _coverage(store: Store, name: str, start: dt.datetime | None) -> tuple[Markup | None, str]:
+    """Predictions per day and the share with a label (from the stored prediction rows, as
+    `GET /api/v1/models/{name}/predictions/volume` reads them)."""
     try:
-        days = store.predictions.daily_volume(model.id, start, None)
+        days = queries.prediction_volume(store, name, start)
     except (VigilError, OSError) as exc:
         return None, f"prediction rows could not be read: {exc}"
     if not days:
@@ -310,10 +287,7 @@ async def model_page(
     try:
         n_days = _check_days(granularity, days)
         cache: DriftCache = request.app.state.drift_cache
-        budget = request.app.state.dashboard_settings.page_budget
-        page = await run_in_threadpool(
-            load_model_page, store, cache, name, granularity, n_days, budget
-        )
+        page = await run_in_threadpool(load_model_page, store, cache, name, granularity, n_days)
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     titles = {key: title for key, (title, _) in sections.LAZY.items()}
@@ -335,12 +309,9 @@ async def heatmap_fragment(
     """The heatmap section alone: the page reloads it while cells are still being computed."""
     try:
         n_days = _check_days(granularity, days)
-        model = await run_in_threadpool(_model, store, name)
+        model = await run_in_threadpool(model_of, store, name)
         cache: DriftCache = request.app.state.drift_cache
-        budget = request.app.state.dashboard_settings.page_budget
-        heatmap = await run_in_threadpool(
-            build_heatmap, store, cache, model, granularity, n_days, budget
-        )
+        heatmap = await run_in_threadpool(build_heatmap, store, cache, model, granularity, n_days)
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     return templates.fragment("heatmap.html", {"heatmap": heatmap, "model": model})
@@ -355,58 +326,54 @@ class CellView:
     granularity: str
     reference: str
     n_rows: int
-    drift: Any
+    drift: ColumnFigures
     chart: Markup
+    monitor: str
 
 
 def load_cell(
-    store: Store,
-    name: str,
-    feature: str,
-    start: dt.datetime,
-    granularity: str,
-    cache: DriftCache | None = None,
+    store: Store, cache: DriftCache, name: str, feature: str, start: dt.datetime, granularity: str
 ) -> CellView:
-    """A window's distribution of one column next to the reference's, with its drift test."""
-    from vigil.analysis.drift import drift
+    """What a drift monitor stored of one column in one window, and the window's distribution
+    of the column next to the one the monitor compared it with."""
     from vigil.analysis.drift.inputs import distribution
 
-    model = _model(store, name)
-    if feature not in compared_columns(model):
-        raise NotFoundError(f"model {name!r} has no compared column {feature!r}", column=feature)
-    reference: Reference | None = (
-        cache.reference(model) if cache is not None else reference_of(store, model)
-    )
-    if reference is None:
-        raise NotFoundError(f"model {name!r} has no data yet")
+    model = model_of(store, name)
     start = floor(start, granularity)
     end = start + dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
-    with store.session() as session:
-        ids = session.scalars(
-            select(ProfileWindow.id).where(
-                ProfileWindow.model_id == model.id,
-                ProfileWindow.segment == "",
-                ProfileWindow.start >= start,
-                ProfileWindow.start < end,
+    found = cache.drift(name, granularity, start, end)
+    cell = found.cells.get(start)
+    figures = cell.columns.get(feature) if cell is not None else None
+    if cell is None or figures is None:
+        if feature not in compared_columns(model):
+            raise NotFoundError(
+                f"model {name!r} has no compared column {feature!r}", column=feature
             )
-        ).all()
-        current = merged_windows(session, ids)
-        session.rollback()
-    if feature not in current.columns or feature not in reference.profile.columns:
         raise NotFoundError(
-            f"column {feature!r} is not in both the reference and the window starting "
-            f"{start.isoformat()}"
+            f"no drift monitor of model {name!r} has a result for column {feature!r} in the "
+            f"{granularity} from {start.isoformat()}",
+            column=feature,
         )
-    report = drift(reference.profile, current, columns=[feature])
-    column = report.columns[feature]
-    shares = distribution(reference.profile.columns[feature], current.columns[feature])
-    chart = (
-        charts.distribution_bars(shares.labels, shares.reference, shares.current)
-        if shares is not None
-        else Markup('<p class="empty">No distribution chart for this column kind.</p>')
-    )
+    monitor = cell.monitors[feature]
+    measured = measured_profiles(store, monitor, start)
+    current, reference = measured.window.profile, measured.reference
+    chart = Markup('<p class="empty">No distribution chart for this column kind.</p>')
+    if reference is not None and feature in reference.columns and feature in current.columns:
+        shares = distribution(reference.columns[feature], current.columns[feature])
+        if shares is not None:
+            chart = drift_charts.distribution_bars(shares.labels, shares.reference, shares.current)
+    label = next(f"{describe_baseline(m)} ({m.name})" for m in found.monitors if m.name == monitor)
     return CellView(
-        name, feature, start, end, granularity, reference.label, current.n_rows, column, chart
+        name,
+        feature,
+        start,
+        end,
+        granularity,
+        label,
+        measured.window.n_rows,
+        figures,
+        chart,
+        monitor,
     )
 
 
@@ -435,11 +402,11 @@ async def cell_fragment(
         cell = await run_in_threadpool(
             load_cell,
             store,
+            request.app.state.drift_cache,
             name,
             feature,
             parse_start(start),
             granularity,
-            request.app.state.drift_cache,
         )
     except VigilError as exc:
         response = templates.fragment("message.html", {"message": exc.message})
@@ -465,10 +432,8 @@ async def section_fragment(
     title, build = sections.LAZY[key]
 
     def load() -> sections.Section:
-        model = _model(store, name)
-        with store.session() as session:
-            last = latest_start(session, model.id)
-            session.rollback()
+        model = model_of(store, name)
+        last = latest_start(store, name)
         start = None if last is None else range_start(last, "day", max(1, min(days, 400)))
         return build(store, model, start)
 

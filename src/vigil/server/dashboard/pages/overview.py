@@ -11,15 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from vigil.ingestion import queries
+from vigil.ingestion import service as ingestion
+from vigil.monitor.reading import active_alert_counts, counts_for
 from vigil.server.dashboard import charts
-from vigil.server.dashboard.loaders import (
-    active_alert_counts,
-    counts_for,
-    daily_rows,
-    latest_start,
-    monitored_models,
-    window_rows,
-)
+from vigil.server.dashboard.loaders import daily_rows
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep
 from vigil.store.core import Store
 
@@ -55,12 +51,12 @@ def load_overview(store: Store) -> Overview:
     with store.session() as session:
         try:
             counts = active_alert_counts(session)
-            for model in monitored_models(session):
-                last = latest_start(session, model.id)
+            for model in ingestion.list_models(session):
+                last = queries.latest_start(session, model.name)
                 rows = []
                 if last is not None:
-                    rows = window_rows(
-                        session, model.id, start=last - dt.timedelta(days=SPARK_DAYS)
+                    rows = ingestion.list_windows(
+                        session, model.name, start=last - dt.timedelta(days=SPARK_DAYS)
                     )
                 days = daily_rows(rows)
                 production = None

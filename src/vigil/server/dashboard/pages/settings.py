@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from vigil.api.specs import Scope
+from vigil.access import tokens as access
+from vigil.api.specs import NewToken, Scope, TokenOut
 from vigil.errors import InvalidInputError, VigilError
 from vigil.events.channels import redact_channel
 from vigil.monitor import api as monitor_api
@@ -22,18 +23,16 @@ from vigil.server.dashboard.web import (
     redirect,
 )
 from vigil.store.core import Store
-from vigil.store.models import ApiToken
-from vigil.store.repositories import TokenRepository
 
 router = APIRouter(include_in_schema=False)
 
 
-def _tokens(store: Store) -> list[ApiToken]:
+def _tokens(store: Store) -> list[TokenOut]:
     with store.session() as session:
-        rows = list(TokenRepository(session).list())
-        session.expunge_all()
-        session.rollback()
-        return rows
+        try:
+            return access.list_tokens(session)
+        finally:
+            session.rollback()
 
 
 def _channels(store: Store) -> list[dict[str, Any]]:
@@ -72,12 +71,9 @@ async def settings_page(
     )
 
 
-def _create(store: Store, scope: Scope, name: str, owner: str) -> tuple[ApiToken, str]:
+def _create(store: Store, scope: Scope, name: str, owner: str) -> NewToken:
     with store.session() as session:
-        token, secret = TokenRepository(session).create(scope, name=name, owner=owner)
-        session.commit()
-        session.expunge(token)
-        return token, secret
+        return access.create_token(session, scope, name=name, owner=owner)
 
 
 @router.post("/ui/settings/tokens")
@@ -92,7 +88,7 @@ async def create_token(
             raise InvalidInputError(f"scope must be read, write or admin, got {raw_scope!r}")
         name = form.get("name")[:200]
         owner = form.get("owner")[:200] or form.viewer.owner
-        token, secret = await run_in_threadpool(_create, store, Scope(raw_scope), name, owner)
+        token = await run_in_threadpool(_create, store, Scope(raw_scope), name, owner)
     except VigilError as exc:
         return error_page(request, templates, form.viewer, exc)
     tokens = await run_in_threadpool(_tokens, store)
@@ -106,7 +102,7 @@ async def create_token(
             "tokens": tokens,
             "channels": channels,
             "done": f"Token {token.id} created",
-            "secret": secret,
+            "secret": token.token,
         },
         viewer=form.viewer,
     )
@@ -114,8 +110,7 @@ async def create_token(
 
 def _revoke(store: Store, token_id: str) -> None:
     with store.session() as session:
-        TokenRepository(session).revoke(token_id)
-        session.commit()
+        access.revoke_token(session, token_id)
 
 
 @router.post("/ui/settings/tokens/{token_id}/revoke")

@@ -1,0 +1,187 @@
+"""One reader of stored windows for an evaluation tick, shared by every monitor of the tick (and by
+the dashboard's window statistics).
+
+Window metadata (rows, uploads, arrivals) is read without the profile blobs. A blob is loaded only
+for a window whose profile someone asks for (`WindowReader.load(..., profiles=True)`: the kinds
+that read profiles), and decoded at most once per reader however many monitors read it: five
+monitors on one model's day decode its 24 hourly profiles once, and a volume monitor decodes none.
+A stored window that received data since it was decoded (more uploads) is read again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.monitor.windows import Window, floor_window
+from vigil.profile import DatasetProfile
+from vigil.store.models import ProfileWindow
+from vigil.store.stored_profiles import StoredProfile, decode_stored, tally_of
+
+
+@dataclass(frozen=True)
+class StoredWindow:
+    """One stored window's metadata (no blob)."""
+
+    id: int
+    model_id: int
+    segment: str
+    start: dt.datetime
+    version: str
+    n_rows: int
+    n_uploads: int
+    last_arrival: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReadWindow(Window):
+    """A monitor window whose profile is the merge of its stored windows as the reader decoded
+    them (each decoded once per reader, in time order)."""
+
+    parts: tuple[StoredWindow, ...] = field(default=(), repr=False)
+    reader: WindowReader | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def profile(self) -> DatasetProfile:
+        if self.reader is None:
+            return DatasetProfile.merge_all(())
+        return self.reader.merged(self.parts)
+
+
+class WindowReader:
+    """Reads a model's stored windows for monitors (see the module docstring).
+
+    Not thread-safe: one reader belongs to one tick (or one request) and its session.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._decoded: dict[tuple[int, int], DatasetProfile | None] = {}
+        self._blobs: dict[tuple[int, int], StoredProfile] = {}
+        self.decodes = 0
+        """How many blobs this reader decoded (each stored window state at most once)."""
+        self.blob_loads = 0
+        """How many blobs this reader loaded from the store."""
+
+    def stored(
+        self,
+        model_id: int,
+        version: str | None,
+        first: dt.datetime,
+        end: dt.datetime,
+        *,
+        segment: str = "",
+    ) -> list[StoredWindow]:
+        """The stored windows starting in [first, end), oldest first, without their blobs."""
+        query = select(
+            ProfileWindow.id,
+            ProfileWindow.model_id,
+            ProfileWindow.segment,
+            ProfileWindow.start,
+            ProfileWindow.version,
+            ProfileWindow.n_rows,
+            ProfileWindow.n_uploads,
+            ProfileWindow.last_arrival,
+        ).where(
+            ProfileWindow.model_id == model_id,
+            ProfileWindow.segment == segment,
+            ProfileWindow.start >= first,
+            ProfileWindow.start < end,
+        )
+        if version is not None:
+            query = query.where(ProfileWindow.version == version)
+        query = query.order_by(ProfileWindow.start, ProfileWindow.version)
+        return [StoredWindow(*row) for row in self.session.execute(query)]
+
+    def load(
+        self,
+        model_id: int,
+        version: str | None,
+        starts: Sequence[dt.datetime],
+        seconds: int,
+        *,
+        segment: str = "",
+        profiles: bool = True,
+    ) -> dict[dt.datetime, ReadWindow]:
+        """The monitor windows starting at `starts` (each the union of the model's stored windows
+        in it; empty windows included). With `profiles`, the blobs the reader has not read yet
+        are loaded now, so measuring them later needs no transaction."""
+        if not starts:
+            return {}
+        step = dt.timedelta(seconds=seconds)
+        wanted = set(starts)
+        parts: dict[dt.datetime, list[StoredWindow]] = {s: [] for s in starts}
+        for stored in self.stored(
+            model_id, version, min(starts), max(starts) + step, segment=segment
+        ):
+            key = floor_window(stored.start, seconds)
+            if key in wanted:
+                parts[key].append(stored)
+        if profiles:
+            self.fetch([p for items in parts.values() for p in items])
+        return {
+            s: ReadWindow(
+                start=s,
+                end=s + step,
+                n_rows=sum(p.n_rows for p in items),
+                n_uploads=sum(p.n_uploads for p in items),
+                last_arrival=max((p.last_arrival for p in items), default=None),
+                parts=tuple(items),
+                reader=self,
+            )
+            for s, items in parts.items()
+        }
+
+    def fetch(self, windows: Iterable[StoredWindow]) -> None:
+        """Load the blobs of `windows` that this reader has not read in their current state."""
+        missing = {
+            w.id: w
+            for w in windows
+            if (w.id, w.n_uploads) not in self._decoded and (w.id, w.n_uploads) not in self._blobs
+        }
+        ids = list(missing)
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            rows = self.session.execute(
+                select(ProfileWindow.id, ProfileWindow.n_uploads, ProfileWindow.profile).where(
+                    ProfileWindow.id.in_(chunk)
+                )
+            )
+            for window_id, n_uploads, blob in rows:
+                meta = missing[window_id]
+                self.blob_loads += 1
+                self._blobs[(window_id, n_uploads)] = StoredProfile(
+                    meta.model_id, meta.start, blob, meta.version, meta.segment
+                )
+                if n_uploads != meta.n_uploads:  # data arrived between the two reads
+                    self._blobs[(window_id, meta.n_uploads)] = self._blobs[(window_id, n_uploads)]
+
+    def profile(self, window: StoredWindow) -> DatasetProfile | None:
+        """The stored window's profile (None when its bytes do not decode: logged, counted)."""
+        key = (window.id, window.n_uploads)
+        if key not in self._decoded:
+            if key not in self._blobs:
+                self.fetch([window])
+            stored = self._blobs.pop(key, None)
+            if stored is None:  # the window was deleted meanwhile
+                self._decoded[key] = None
+            else:
+                self.decodes += 1
+                self._decoded[key] = decode_stored(stored, tally_of(self.session))
+        return self._decoded[key]
+
+    def merged(self, windows: Iterable[StoredWindow]) -> DatasetProfile:
+        """The merge of the windows' profiles in the given (time) order, undecodable ones
+        skipped."""
+        decoded = (self.profile(w) for w in windows)
+        return DatasetProfile.merge_all(p for p in decoded if p is not None)
+
+    def forget(self, windows: Iterable[StoredWindow]) -> None:
+        """Drop the decoded profiles of `windows` (a reader of many windows read once each)."""
+        for w in windows:
+            self._decoded.pop((w.id, w.n_uploads), None)
+            self._blobs.pop((w.id, w.n_uploads), None)

@@ -1,0 +1,157 @@
+"""The drift pictures, as SVG drawn on the server: the heatmap of a model's columns by windows,
+coloured by each cell's stored drift severity, and two distributions side by side.
+
+Like `charts`, every function returns `Markup`; text from users is escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+
+from markupsafe import Markup, escape
+
+from vigil.server.dashboard.charts import coord, nice_ticks
+
+
+def _heat(severity: float, drifted: bool) -> str:
+    """Cells that did not drift stay pale (white to light yellow as they near the bar); drifted
+    cells go from orange at the bar to dark red at 3x the bar."""
+    if not drifted:
+        s = max(0.0, min(severity, 1.0))
+        return f"#ff{int(255 - 20 * s):02x}{int(255 - 90 * s):02x}"
+    f = max(0.0, min((severity - 1.0) / 2.0, 1.0))
+    r, g, b = int(249 - 110 * f), int(115 - 100 * f), int(22 - 10 * f)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+HEAT_VISIBLE = 0.25
+"""Cells below a quarter of the bar are drawn as the white background (nothing of their own)."""
+HEAT_LEVELS = 6
+"""Colours per band (not drifted, drifted): a cell's severity is rounded to one of them, so the
+grid is a dozen paths, not one element per cell (100 features by 2,000 windows stays small)."""
+
+
+def _level(severity: float, drifted: bool) -> float:
+    """The representative severity of a cell's colour band."""
+    if not drifted:
+        step = (1.0 - HEAT_VISIBLE) / HEAT_LEVELS
+        index = min(int((min(severity, 1.0) - HEAT_VISIBLE) / step), HEAT_LEVELS - 1)
+        return HEAT_VISIBLE + (index + 0.5) * step
+    index = min(int(max(severity - 1.0, 0.0) / (2.0 / HEAT_LEVELS)), HEAT_LEVELS - 1)
+    return 1.0 + (index + 0.5) * 2.0 / HEAT_LEVELS
+
+
+def heatmap(
+    features: Sequence[str],
+    starts: Sequence[dt.datetime],
+    cells: Mapping[dt.datetime, Mapping[str, Sequence[float]]],
+    *,
+    granularity: str,
+) -> Markup:
+    """Features (rows) by windows (columns), coloured by drift severity: one path per colour
+    band (`class="cells drifted"` for the drifted ones, `cells nodata` for cells not computed
+    yet). The grid's geometry and labels ride on data attributes: a click anywhere on the grid
+    opens the cell under it (vigil.js)."""
+    if not features or not starts:
+        return Markup('<p class="empty">No windows to draw yet.</p>')
+    label_w, cell_h, top = 150, 14, 34
+    cell_w = max(2.0, min(18.0, 1000 / len(starts)))
+    grid_w = cell_w * len(starts)
+    width = int(label_w + grid_w + 8)
+    height = top + cell_h * len(features) + 4
+    isos = [s.strftime("%Y-%m-%dT%H:%M:%SZ") for s in starts]
+    parts = [
+        f'<svg class="heatmap" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="drift heatmap" data-left="{label_w}" data-top="{top}" '
+        f'data-cell-w="{cell_w:.4f}" data-cell-h="{cell_h}" '
+        f"data-features='{escape(json.dumps(list(features)))}' "
+        f"data-starts='{escape(json.dumps(isos))}'>",
+        f'<rect class="grid-bg" x="{label_w}" y="{top}" width="{coord(grid_w)}" '
+        f'height="{cell_h * len(features)}" fill="#ffffff"/>',
+    ]
+    step = max(1, len(starts) // 8)
+    for j in range(0, len(starts), step):
+        label = f"{starts[j]:%d %b}" if granularity == "day" else f"{starts[j]:%d %b %H:%M}"
+        parts.append(
+            f'<text class="tick" x="{coord(label_w + j * cell_w)}" y="{top - 8}">{label}</text>'
+        )
+    w = coord(max(cell_w - (1 if cell_w > 4 else 0), 1))
+    bands: dict[tuple[str, str], list[str]] = {}
+    for i, feature in enumerate(features):
+        y = top + i * cell_h
+        parts.append(
+            f'<text class="rowlabel" x="{label_w - 6}" y="{y + cell_h - 3}" text-anchor="end">'
+            f"{escape(feature[:22])}</text>"
+        )
+        for j, start in enumerate(starts):
+            value = cells.get(start, {}).get(feature)
+            if value is None:
+                key = ("cells nodata", "#eef0f3")
+            elif value[1] or value[0] >= HEAT_VISIBLE:
+                drifted = bool(value[1])
+                key = (
+                    "cells drifted" if drifted else "cells",
+                    _heat(_level(float(value[0]), drifted), drifted),
+                )
+            else:
+                continue
+            bands.setdefault(key, []).append(
+                f"M{coord(label_w + j * cell_w)} {y}h{w}v{cell_h - 1}h-{w}z"
+            )
+    for (cls, fill), path in sorted(bands.items()):
+        parts.append(f'<path class="{cls}" fill="{fill}" d="{"".join(path)}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def distribution_bars(
+    labels: Sequence[str],
+    reference: Sequence[float],
+    current: Sequence[float],
+    *,
+    width: int = 560,
+    height: int = 200,
+    names: tuple[str, str] = ("reference", "window"),
+) -> Markup:
+    """Two distributions side by side (shares per bin or category)."""
+    if not labels:
+        return Markup('<p class="empty">No distribution to draw.</p>')
+    left, right, top, bottom = 48, 8, 22, 40
+    y_hi = max([*reference, *current, 1e-9])
+    group = (width - left - right) / len(labels)
+    bw = max(group / 2 - 1, 0.8)
+
+    def py(v: float) -> float:
+        return height - bottom - (height - top - bottom) * v / y_hi
+
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="distribution comparison">',
+        f'<rect x="{left}" y="6" width="10" height="8" class="ref"/>'
+        f'<text class="legend" x="{left + 14}" y="14">{escape(names[0])}</text>'
+        f'<rect x="{left + 110}" y="6" width="10" height="8" class="cur"/>'
+        f'<text class="legend" x="{left + 124}" y="14">{escape(names[1])}</text>',
+    ]
+    for tick in nice_ticks(0, y_hi):
+        parts.append(
+            f'<text class="tick" x="{left - 4}" y="{coord(py(tick) + 3)}" text-anchor="end">'
+            f"{tick:.0%}</text>"
+        )
+    every = max(1, len(labels) // 6)
+    for i, label in enumerate(labels):
+        x = left + i * group
+        for k, (values, cls) in enumerate(((reference, "ref"), (current, "cur"))):
+            v = values[i]
+            parts.append(
+                f'<rect class="{cls}" x="{coord(x + k * bw)}" y="{coord(py(v))}" width="{coord(bw)}" '
+                f'height="{coord(py(0) - py(v))}"><title>{escape(label)}: {v:.1%}</title></rect>'
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text class="tick" x="{coord(x + bw)}" y="{height - bottom + 12}" '
+                f'text-anchor="middle">{escape(label.split("..")[0][:12])}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
