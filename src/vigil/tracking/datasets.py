@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from vigil import deadline
 from vigil.api.tracking import DatasetVersionIn, DatasetVersionOut
+from vigil.deadline import check as check_deadline
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
@@ -288,7 +288,7 @@ class DatasetService:
         whole = hashlib.sha256()
         size = 0
         for digest in spec.manifest:
-            deadline.check("reading the dataset version's chunks")
+            check_deadline("reading the dataset version's chunks")
             chunk = self.store.artifacts.get(f"{CHUNK_PREFIX}/{digest}")
             whole.update(chunk)
             size += len(chunk)
