@@ -33,12 +33,13 @@ def _silence(store: Store, tmp_path: Path, channels: list[str]) -> None:
 
 
 def test_every_registered_channel_has_a_config_model() -> None:
-    from vigil.events.channels.definitions import ChannelConfig
-
     assert set(CHANNELS) == {"webhook", "slack", "email", "pagerduty"}
     for name in CHANNELS:
-        Channel.model_validate({"name": "c", "config": {"type": name, **_minimal(name)}})
-    assert ChannelConfig is not None
+        channel = Channel.model_validate({"name": "c", "config": {"type": name, **_minimal(name)}})
+        assert type(channel.config) is CHANNELS[name].config
+        assert channel.config.type == name
+    with pytest.raises(ValueError, match="'sms'"):
+        Channel.model_validate({"name": "c", "config": {"type": "sms", "url": "http://x"}})
 
 
 def _minimal(name: str) -> dict[str, object]:

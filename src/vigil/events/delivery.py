@@ -1,8 +1,11 @@
-"""The delivery queue: notifications wait in the store until their channel accepts them.
+"""The one delivery worker and its one retry policy.
 
-A failing channel never loses an alert: its delivery stays pending and is retried with doubling
-waits (`MonitorSettings.delivery_backoff_seconds`) until `delivery_max_attempts`, then is kept as
-failed. Sending happens outside any database transaction, in the scheduler, never in ingestion.
+Every subscriber of the outbox (webhook subscriptions, alert channels) is sent to here: `deliver`
+sends the due pending deliveries, oldest event first, each claimed before it is sent so that two
+processes never send it twice, and each outcome recorded by `RetryPolicy`. A failed delivery
+waits `delivery_backoff_seconds * 2**(attempts-1)` (at most an hour) and is kept as `failed`
+with its last error after `delivery_max_attempts`: nothing accepted is lost while it waits.
+Sending happens outside any database transaction, never in ingestion.
 """
 
 from __future__ import annotations
@@ -16,18 +19,63 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 
 from vigil.errors import VigilError
-from vigil.events.channels import get_sender, secret_values
-from vigil.events.channels.definitions import Channel
+from vigil.events.outbox import CHANNEL_EVENTS
 from vigil.events.settings import MonitorSettings
+from vigil.events.subscribers import Subscriber, subscriber
 from vigil.outbound import scrub
+from vigil.store.collab_tables import EventDeliveryRow, EventRow, EventSubscriptionRow
 from vigil.store.core import Store
-from vigil.store.monitor_tables import ChannelRow, DeliveryRow
+from vigil.store.monitor_tables import ChannelRow
 from vigil.store.repositories import utcnow
 
-logger = logging.getLogger("vigil.monitor")
+logger = logging.getLogger("vigil.events")
 MAX_WAIT = dt.timedelta(hours=1)
 LEASE = dt.timedelta(minutes=5)
 """How long a delivery being sent is reserved for the process sending it."""
+
+Outcome = Literal["sent", "retrying", "failed"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed delivery is tried again, and when it is given up: the same for every
+    subscriber."""
+
+    max_attempts: int
+    backoff: dt.timedelta
+    max_wait: dt.timedelta = MAX_WAIT
+
+    @classmethod
+    def of(cls, settings: MonitorSettings) -> RetryPolicy:
+        return cls(
+            settings.delivery_max_attempts, dt.timedelta(seconds=settings.delivery_backoff_seconds)
+        )
+
+    def wait(self, attempts: int) -> dt.timedelta:
+        """The wait after the `attempts`-th failed attempt: doubling, at most `max_wait`."""
+        factor: int = 2 ** (attempts - 1)
+        return min(self.backoff * factor, self.max_wait)
+
+    def record(self, row: EventDeliveryRow, error: str | None, now: dt.datetime) -> Outcome:
+        """Count one attempt on a delivery: sent; or failed for good after `max_attempts`; or
+        retrying, the next attempt after `wait`."""
+        row.attempts += 1
+        if error is None:
+            row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
+            return "sent"
+        row.last_error = error
+        if row.attempts >= self.max_attempts:
+            row.state = "failed"
+            return "failed"
+        row.next_attempt_at = now + self.wait(row.attempts)
+        return "retrying"
+
+
+def record_attempt(
+    row: EventDeliveryRow, error: str | None, now: dt.datetime, settings: MonitorSettings
+) -> Outcome:
+    """`RetryPolicy.record` with the policy of `settings`."""
+    return RetryPolicy.of(settings).record(row, error, now)
 
 
 @dataclass(frozen=True)
@@ -37,7 +85,96 @@ class DeliveryStats:
     failed: int = 0
 
 
+def _due(store: Store, now: dt.datetime, limit: int) -> list[tuple[int, Subscriber]]:
+    """The due pending deliveries, oldest event first, each with its subscriber."""
+    with store.session() as session:
+        rows = session.execute(
+            select(EventDeliveryRow, EventRow, EventSubscriptionRow)
+            .join(EventRow, EventRow.id == EventDeliveryRow.event_id)
+            .outerjoin(
+                EventSubscriptionRow, EventSubscriptionRow.id == EventDeliveryRow.subscription_id
+            )
+            .where(EventDeliveryRow.state == "pending", EventDeliveryRow.next_attempt_at <= now)
+            .order_by(EventDeliveryRow.event_id, EventDeliveryRow.id)
+            .limit(limit)
+        ).all()
+        names = {d.channel for d, _, _ in rows if d.channel is not None}
+        channels = {
+            r.name: dict(r.definition)
+            for r in session.scalars(select(ChannelRow).where(ChannelRow.name.in_(names)))
+        }
+        due = [(d.id, subscriber(d, e, s, channels)) for d, e, s in rows]
+        session.rollback()  # end the read transaction before anything is sent
+    return due
+
+
+def deliver(
+    store: Store, settings: MonitorSettings, *, now: dt.datetime | None = None, limit: int = 200
+) -> DeliveryStats:
+    """Send the due pending deliveries to every kind of subscriber; record each outcome."""
+    now = now or utcnow()
+    policy = RetryPolicy.of(settings)
+    sent = retrying = failed = 0
+    for delivery_id, target in _due(store, now, limit):
+        if not claim_due(store, delivery_id, now):
+            continue  # another process took it
+        error = _send(target, settings)
+        with store.session() as session:
+            row = session.get(EventDeliveryRow, delivery_id)
+            if row is None:  # its subscription was deleted meanwhile
+                continue
+            outcome = policy.record(row, error, now)
+            if outcome == "sent":
+                sent += 1
+            elif outcome == "failed":
+                failed += 1
+                logger.error("delivery %s to %s failed for good: %s", row.id, target.label, error)
+            else:
+                retrying += 1
+                logger.warning("delivery %s to %s failed: %s", row.id, target.label, error)
+            session.commit()
+    return DeliveryStats(sent, retrying, failed)
+
+
+deliver_pending = deliver
+"""The name alert deliveries were sent by (the scheduler, `vigil monitors run`)."""
+
+
+def _send(target: Subscriber, settings: MonitorSettings) -> str | None:
+    """Send one delivery; the error (stored, listed by the API, logged) with the subscriber's
+    secrets scrubbed from it."""
+    try:
+        target.send(settings)
+    except VigilError as exc:
+        return scrub(exc.message, target.secrets)
+    except Exception as exc:  # one receiver's failure must not stop the others
+        error = scrub(f"{type(exc).__name__}: {exc}", target.secrets)
+        logger.error("%s raised %s", target.label, error)  # no traceback: it may hold a secret
+        return error
+    return None
+
+
+def claim_due(store: Store, delivery_id: int, now: dt.datetime) -> bool:
+    """Take a due pending delivery for this process: push its next attempt past the lease,
+    atomically, so that two workers (two server processes) never send it twice."""
+    with store.session() as session:
+        claimed = session.execute(
+            update(EventDeliveryRow)
+            .where(
+                EventDeliveryRow.id == delivery_id,
+                EventDeliveryRow.state == "pending",
+                EventDeliveryRow.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
 class Delivery(BaseModel):
+    """A notification of an alert to a channel, as `vigil.monitors.list_deliveries` lists it."""
+
     model_config = ConfigDict(frozen=True)
 
     id: int
@@ -51,127 +188,29 @@ class Delivery(BaseModel):
     sent_at: dt.datetime | None
 
 
-def deliver_pending(
-    store: Store,
-    settings: MonitorSettings,
-    *,
-    now: dt.datetime | None = None,
-    limit: int = 200,
-) -> DeliveryStats:
-    """Send the pending deliveries that are due; record each outcome."""
-    now = now or utcnow()
-    with store.session() as session:
-        due = [
-            (d.id, d.channel, dict(d.payload))
-            for d in session.scalars(
-                select(DeliveryRow)
-                .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
-                .order_by(DeliveryRow.id)
-                .limit(limit)
-            ).all()
-        ]
-        channels = {r.name: dict(r.definition) for r in session.scalars(select(ChannelRow)).all()}
-        session.rollback()
-    sent = retrying = failed = 0
-    for delivery_id, channel_name, payload in due:
-        if not claim_due(store, DeliveryRow, delivery_id, now):
-            continue  # another process took it
-        error = _send(channels.get(channel_name), channel_name, payload, settings)
-        with store.session() as session:
-            row = session.get(DeliveryRow, delivery_id)
-            if row is None:  # its alert was deleted meanwhile
-                continue
-            outcome = record_attempt(row, error, now, settings)
-            if outcome == "sent":
-                sent += 1
-            elif outcome == "failed":
-                failed += 1
-                logger.error("delivery %s to %s failed for good: %s", row.id, channel_name, error)
-            else:
-                retrying += 1
-                logger.warning("delivery %s to %s failed: %s", row.id, channel_name, error)
-            session.commit()
-    return DeliveryStats(sent, retrying, failed)
-
-
-def claim_due(store: Store, table: Any, delivery_id: int, now: dt.datetime) -> bool:
-    """Take a due pending delivery (a row of `table`: alert deliveries, or event deliveries) for
-    this process: push its next attempt past the lease, atomically, so that two schedulers (two
-    server processes) never send it twice."""
-    with store.session() as session:
-        claimed = session.execute(
-            update(table)
-            .where(table.id == delivery_id, table.state == "pending", table.next_attempt_at <= now)
-            .values(next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        return bool(getattr(claimed, "rowcount", 0) == 1)
-
-
-Outcome = Literal["sent", "retrying", "failed"]
-
-
-def record_attempt(
-    row: Any, error: str | None, now: dt.datetime, settings: MonitorSettings
-) -> Outcome:
-    """Count one attempt on a delivery row (alert or event delivery): sent; or failed for good
-    after `delivery_max_attempts`; or retrying, the next attempt after an exponential backoff of
-    at most MAX_WAIT."""
-    row.attempts += 1
-    if error is None:
-        row.state, row.sent_at, row.last_error = "sent", utcnow(), ""
-        return "sent"
-    row.last_error = error
-    if row.attempts >= settings.delivery_max_attempts:
-        row.state = "failed"
-        return "failed"
-    wait = dt.timedelta(seconds=settings.delivery_backoff_seconds * 2 ** (row.attempts - 1))
-    row.next_attempt_at = now + min(wait, MAX_WAIT)
-    return "retrying"
-
-
-def _send(
-    definition: dict[str, Any] | None,
-    name: str,
-    payload: dict[str, Any],
-    settings: MonitorSettings,
-) -> str | None:
-    """Send one notification; the error (stored, listed by the API, logged) with the channel's
-    secrets scrubbed from it."""
-    if definition is None:
-        return f"no channel named {name!r} is defined"
-    try:
-        channel = Channel.model_validate(definition)
-    except ValueError:
-        return f"channel {name!r} has a definition this version cannot read; apply it again"
-    try:
-        get_sender(channel.config.type).send(channel.config, payload, settings)
-    except VigilError as exc:
-        return scrub(exc.message, secret_values(channel.config))
-    except Exception as exc:  # a channel's bug must not stop the other deliveries
-        error = scrub(f"{type(exc).__name__}: {exc}", secret_values(channel.config))
-        logger.error("channel %s raised %s", name, error)  # no traceback: it may hold a secret
-        return error
-    return None
-
-
 def list_deliveries(store: Store, *, alert_id: int | None = None) -> list[Delivery]:
+    """The deliveries to alert channels, oldest first (of one alert when given)."""
     with store.session() as session:
-        query = select(DeliveryRow).order_by(DeliveryRow.id)
+        query = (
+            select(EventDeliveryRow, EventRow.type, EventRow.data)
+            .join(EventRow, EventRow.id == EventDeliveryRow.event_id)
+            .where(EventDeliveryRow.channel.is_not(None))
+            .order_by(EventDeliveryRow.id)
+        )
         if alert_id is not None:
-            query = query.where(DeliveryRow.alert_id == alert_id)
-        return [
-            Delivery(
-                id=d.id,
-                alert_id=d.alert_id,
-                channel=d.channel,
-                event=d.event,
-                state=d.state,
-                attempts=d.attempts,
-                last_error=d.last_error,
-                created_at=d.created_at,
-                sent_at=d.sent_at,
-            )
-            for d in session.scalars(query).all()
-        ]
+            query = query.where(EventRow.data["alert_id"].as_integer() == alert_id)
+        return [_delivery_out(d, type_, data) for d, type_, data in session.execute(query).all()]
+
+
+def _delivery_out(row: EventDeliveryRow, type_: str, data: dict[str, Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        alert_id=int(data.get("alert_id", 0)),
+        channel=row.channel or "",
+        event=CHANNEL_EVENTS.get(type_, type_),
+        state=row.state,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )

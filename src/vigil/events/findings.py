@@ -2,18 +2,23 @@
 alert opens on the model that holds the `production` alias in the registry — `model.degraded`,
 the finding a CI/CD system reacts to (retrain, roll back).
 
-Infrastructure kinds (no data, volume, frequency) say nothing about the model's quality, so they
-never raise `model.degraded`. Called by `vigil.monitor.alerts` inside its transaction.
+An alert event carries the alert as it was after the change, so that the notification a channel
+receives (`notification`) is rendered from the event alone. Infrastructure kinds (no data,
+volume, frequency) say nothing about the model's quality, so they never raise `model.degraded`.
+Called by `vigil.monitor.alerts` inside its transaction.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.events.outbox import EventType, emit
+from vigil.events.outbox import CHANNEL_EVENTS, EventType, emit
 from vigil.store.models import MonitoredModel
 from vigil.store.monitor_tables import AlertRow, MonitorRow
 from vigil.store.registry_tables import RegisteredModel, RegistryAlias
@@ -39,8 +44,52 @@ def _alert_data(alert: AlertRow, note: str) -> dict[str, Any]:
         "value": alert.value,
         "first_window_start": alert.first_window_start.isoformat(),
         "last_window_start": alert.last_window_start.isoformat(),
+        "n_windows": alert.n_windows,
+        "details": dict(alert.details),
+        "opened_at": alert.opened_at.isoformat(),
+        "updated_at": alert.updated_at.isoformat(),
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
         "note": note,
     }
+
+
+class Notification(BaseModel):
+    """What an alert channel receives: the alert (as `GET /api/v1/alerts/{id}` shows it, without
+    its history) and `event`, "trigger" when it opened or "resolve" when it resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    monitor: str
+    target: str
+    kind: str
+    severity: str
+    state: str
+    message: str
+    value: float | None
+    first_window_start: dt.datetime
+    last_window_start: dt.datetime
+    n_windows: int
+    details: dict[str, Any]
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    resolved_at: dt.datetime | None
+    history: tuple[Any, ...] = ()
+    event: Literal["trigger", "resolve"]
+
+
+def notification(type_: str, at: dt.datetime, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON a channel receives for an `alert.opened` or `alert.resolved` event (`at` stands
+    in for the times an event written before they were recorded lacks)."""
+    fields = {k: data[k] for k in Notification.model_fields if k in data}
+    fields.setdefault("n_windows", 1)
+    fields.setdefault("details", {})
+    fields.setdefault("opened_at", at)
+    fields.setdefault("updated_at", at)
+    notice = Notification.model_validate(
+        {**fields, "id": data["alert_id"], "event": CHANNEL_EVENTS[type_]}
+    )
+    return notice.model_dump(mode="json")
 
 
 def production_version(session: Session, monitor: MonitorRow) -> tuple[str, int] | None:
@@ -70,14 +119,22 @@ def production_version(session: Session, monitor: MonitorRow) -> tuple[str, int]
 
 
 def record_alert_event(
-    session: Session, alert: AlertRow, event: str, actor: str, note: str = ""
+    session: Session,
+    alert: AlertRow,
+    event: str,
+    actor: str,
+    note: str = "",
+    *,
+    channels: Sequence[str] = (),
 ) -> None:
-    """Write the outbox events of one change of an alert (the caller commits)."""
+    """Write the outbox events of one change of an alert (the caller commits): one event, with
+    one delivery per webhook subscription that wants it and per channel in `channels` (the
+    monitor's channels, when the change is notified)."""
     published = _ALERT_EVENTS.get(event)
     if published is None:
         return
     data = _alert_data(alert, note)
-    emit(session, published, subject=alert.target, actor=actor, data=data)
+    emit(session, published, subject=alert.target, actor=actor, data=data, channels=channels)
     if event != "opened" or alert.kind in INFRASTRUCTURE_KINDS:
         return
     monitor = session.get(MonitorRow, alert.monitor_id)

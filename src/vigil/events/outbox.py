@@ -1,6 +1,8 @@
-"""The event outbox: `emit` appends an event in the caller's transaction (so an event exists if
-and only if its change was committed) and queues it for each subscribed webhook; `list_events`
-pages through them with a cursor (the event id).
+"""The one outbox: `emit` appends an event in the caller's transaction (so an event exists if and
+only if its change was committed) and queues one delivery per subscriber: each active webhook
+subscription that wants its type, and each alert channel the emitter names (a monitor's channels,
+for the notification of its alert). `list_events` pages through the events with a cursor (the
+event id). `vigil.events.delivery` sends the deliveries.
 
 >>> page = list_events(session, after=120, types=["model.alias_moved"])   # doctest: +SKIP
 >>> page.events[0].data["to_version"], page.next_cursor                    # doctest: +SKIP
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
@@ -35,6 +38,10 @@ EventType = Literal[
     "monitor.deleted",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+CHANNEL_EVENTS: Mapping[str, str] = MappingProxyType(
+    {"alert.opened": "trigger", "alert.resolved": "resolve"}
+)
+"""The events alert channels receive, and the notification each is for them."""
 MAX_PAGE = 1000
 
 
@@ -88,11 +95,17 @@ def emit(
     actor: str,
     data: Mapping[str, Any],
     at: dt.datetime | None = None,
+    channels: Sequence[str] = (),
 ) -> EventRow:
-    """Append an event in the caller's transaction and queue one delivery per active
-    subscription that wants its type (the caller commits)."""
+    """Append an event in the caller's transaction and queue one delivery per subscriber: each
+    active subscription that wants its type, and each of `channels` (alert channels by name, for
+    `alert.opened` and `alert.resolved` only). The caller commits."""
     if type not in EVENT_TYPES:
         raise InvalidInputError(f"unknown event type {type!r}; known: {', '.join(EVENT_TYPES)}")
+    if channels and type not in CHANNEL_EVENTS:
+        raise InvalidInputError(
+            f"alert channels receive {' and '.join(CHANNEL_EVENTS)} only, not {type!r}"
+        )
     now = at or utcnow()
     row = EventRow(type=type, subject=subject, actor=actor, at=now, data=dict(data))
     session.add(row)
@@ -102,19 +115,23 @@ def emit(
             EventSubscriptionRow.active.is_(True)
         )
     ).all()
-    for subscription_id, types in subscriptions:
-        if not types or type in types:
-            session.add(
-                EventDeliveryRow(
-                    event_id=row.id,
-                    subscription_id=subscription_id,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    last_error="",
-                    created_at=now,
-                )
+    subscribers: list[tuple[int | None, str | None]] = [
+        (s, None) for s, types in subscriptions if not types or type in types
+    ]
+    subscribers += [(None, c) for c in dict.fromkeys(channels)]
+    for subscription_id, channel in subscribers:
+        session.add(
+            EventDeliveryRow(
+                event_id=row.id,
+                subscription_id=subscription_id,
+                channel=channel,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+                created_at=now,
             )
+        )
     return row
 
 

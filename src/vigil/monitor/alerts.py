@@ -2,6 +2,8 @@
 
 open -> acknowledged -> resolved; an alert resolves by itself when a later window of its monitor
 no longer breaches, and a person may acknowledge or resolve it (`actor` is kept in the history).
+Each change writes one event to the outbox (`vigil.events`); when it opens (outside the cooldown)
+or resolves a notified alert, that event also goes to the monitor's channels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.events.findings import record_alert_event
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.windows import Window
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, DeliveryRow, MonitorRow
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
 from vigil.store.repositories import utcnow
 
 AlertState = Literal["open", "acknowledged", "resolved"]
@@ -88,35 +90,22 @@ def alert_out(session: Session, row: AlertRow, *, history: bool = True) -> Alert
     )
 
 
-def _event(session: Session, alert: AlertRow, event: str, actor: str, note: str = "") -> None:
+def _event(
+    session: Session,
+    alert: AlertRow,
+    event: str,
+    actor: str,
+    note: str = "",
+    channels: tuple[str, ...] = (),
+) -> None:
+    """Keep the change in the alert's history and write its outbox event, delivered to
+    `channels` too (those notified of it)."""
     session.add(
         AlertEventRow(
             alert_id=alert.id, at=utcnow(), event=event, state=alert.state, actor=actor, note=note
         )
     )
-    record_alert_event(session, alert, event, actor, note)
-
-
-def _enqueue(session: Session, alert: AlertRow, channels: tuple[str, ...], event: str) -> None:
-    if not channels:
-        return
-    payload = alert_out(session, alert, history=False).model_dump(mode="json")
-    payload["event"] = event
-    now = utcnow()
-    for channel in channels:
-        session.add(
-            DeliveryRow(
-                alert_id=alert.id,
-                channel=channel,
-                event=event,
-                payload=payload,
-                state="pending",
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                created_at=now,
-            )
-        )
+    record_alert_event(session, alert, event, actor, note, channels=channels)
 
 
 def active_alert(session: Session, monitor_id: int, target: str) -> AlertRow | None:
@@ -182,8 +171,7 @@ def record(
             _event(session, alert, "opened", SYSTEM_ACTOR, "not notified: within the cooldown")
         else:
             alert.notified_at = now
-            _event(session, alert, "opened", SYSTEM_ACTOR, message)
-            _enqueue(session, alert, monitor.channels, "trigger")
+            _event(session, alert, "opened", SYSTEM_ACTOR, message, monitor.channels)
         return alert
     if alert is not None and value is not None and window.start >= alert.last_window_start:
         _resolve(session, alert, monitor.channels, SYSTEM_ACTOR, f"cleared: {message}")
@@ -197,9 +185,8 @@ def _resolve(
     alert.state = "resolved"
     alert.resolved_at = now
     alert.updated_at = now
-    _event(session, alert, "resolved", actor, note)
-    if alert.notified_at is not None:
-        _enqueue(session, alert, channels, "resolve")
+    notified = channels if alert.notified_at is not None else ()
+    _event(session, alert, "resolved", actor, note, notified)
 
 
 def _get(session: Session, alert_id: int) -> AlertRow:

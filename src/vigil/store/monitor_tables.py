@@ -1,4 +1,5 @@
-"""Tables of the monitor area: monitors, channels, per-window results, alerts and deliveries.
+"""Tables of the monitor area: monitors, channels, per-window results, alerts and their history.
+Alert notifications are events of the outbox and their deliveries (`collab_tables`).
 
 They refer to monitored models by name, not by a foreign key (another migration branch owns them).
 """
@@ -115,22 +116,3 @@ class AlertEventRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text, default="")
-
-
-class DeliveryRow(Base):
-    """A notification to send through a channel; pending ones are retried by the scheduler."""
-
-    __tablename__ = "alert_deliveries"
-    __table_args__ = (Index("ix_alert_deliveries_state_next", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(200))
-    event: Mapped[str] = mapped_column(String(20))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

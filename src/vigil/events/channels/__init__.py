@@ -1,9 +1,10 @@
-"""The registry of alert channels. A new channel is one module and one registration line below
-(plus its config model in `vigil.monitor.definitions`).
+"""Alert channels: subscribers of the outbox that receive the alert notifications of the monitors
+naming them. A new kind is one module (its configuration model and its sender) and one line in
+`registry.py`; the contract test in `tests/events/test_channel_contract.py` runs over every kind.
 
-Each kind says where it connects (`endpoint`) and what of its configuration is secret (`redact`);
-the functions below apply that to a whole channel: what may be shown of it, which stored secrets
-an update keeps, which values must never appear in an error or a log line.
+Each kind says where it connects (`endpoint`) and which of its fields are secret (`secrets`); the
+functions below apply that to a whole channel: what may be shown of it, which stored secrets an
+update keeps, which values must never appear in an error or a log line.
 """
 
 from __future__ import annotations
@@ -11,38 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vigil.errors import InvalidInputError
 from vigil.events.channels.base import SET, ChannelSender, DeliveryError
 from vigil.events.channels.definitions import Channel
-from vigil.events.channels.email import Email
-from vigil.events.channels.pagerduty import PagerDuty
-from vigil.events.channels.slack import Slack
-from vigil.events.channels.webhook import Webhook
+from vigil.events.channels.registry import CHANNELS, get_sender
 from vigil.outbound import OutboundPolicy
-
-CHANNELS: dict[str, ChannelSender] = {}
-
-
-def register(sender: ChannelSender) -> ChannelSender:
-    if sender.type in CHANNELS:
-        raise ValueError(f"a channel type {sender.type!r} is already registered")
-    CHANNELS[sender.type] = sender
-    return sender
-
-
-def get_sender(type_: str) -> ChannelSender:
-    try:
-        return CHANNELS[type_]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown channel type {type_!r}; the types are {sorted(CHANNELS)}"
-        ) from None
-
-
-register(Webhook())
-register(Slack())
-register(Email())
-register(PagerDuty())
 
 
 def redact_channel(channel: Channel) -> Channel:
@@ -57,19 +30,9 @@ def check_channel(channel: Channel, policy: OutboundPolicy) -> None:
     get_sender(channel.config.type).check(channel.config, policy)
 
 
-def _secret_fields(config: Any) -> dict[str, tuple[Any, Any]]:
-    """{field: (value, shown value)} of the fields `redact` hides."""
-    plain = config.model_dump(mode="json")
-    shown = get_sender(config.type).redact(config).model_dump(mode="json")
-    return {k: (v, shown[k]) for k, v in plain.items() if v != shown[k]}
-
-
 def secret_values(config: Any) -> list[str]:
     """The secret strings of a channel's configuration (to scrub them from errors and logs)."""
-    values: list[str] = []
-    for value, _ in _secret_fields(config).values():
-        values += [str(v) for v in value.values()] if isinstance(value, Mapping) else [str(value)]
-    return values
+    return get_sender(config.type).secret_values(config)
 
 
 def keep_secrets(channel: Channel, stored: Mapping[str, Any] | None) -> Channel:
@@ -86,10 +49,14 @@ def keep_secrets(channel: Channel, stored: Mapping[str, Any] | None) -> Channel:
     new = channel.config
     if old.type != new.type:
         return channel
+    kind = get_sender(old.type)
+    shown_config = kind.redact(old)
     sent = new.model_fields_set
     update: dict[str, Any] = {}
-    for field, (value, shown) in _secret_fields(old).items():
-        given = getattr(new, field)
+    for field in kind.secrets:
+        value, shown, given = getattr(old, field), getattr(shown_config, field), getattr(new, field)
+        if value == shown:
+            continue  # nothing secret is stored in it (None, "", no headers)
         if isinstance(value, Mapping):
             if field not in sent:
                 update[field] = dict(value)
@@ -114,6 +81,5 @@ __all__ = [
     "get_sender",
     "keep_secrets",
     "redact_channel",
-    "register",
     "secret_values",
 ]

@@ -1,4 +1,4 @@
-"""Email over SMTP: a plain-text message per alert event. The password is the secret."""
+"""Email over SMTP: a plain-text message per alert notification. The password is the secret."""
 
 from __future__ import annotations
 
@@ -6,16 +6,45 @@ import json
 import smtplib
 from collections.abc import Mapping
 from email.message import EmailMessage
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
-from vigil.events.channels.base import ChannelSender, DeliveryError, redacted, summary
-from vigil.events.channels.definitions import EmailChannel
+from pydantic import Field
+
+from vigil.caps import MAX_NAMES
+from vigil.events.channels.base import ChannelConfigBase, ChannelSender, DeliveryError, summary
 from vigil.events.settings import MonitorSettings
 from vigil.outbound import smtp_connection, tls_context
 
 
+class EmailChannel(ChannelConfigBase):
+    """Email over SMTP (STARTTLS when `starttls`; login when `username` is given)."""
+
+    type: Literal["email"] = "email"
+    host: str
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str
+    to: tuple[str, ...] = Field(min_length=1, max_length=MAX_NAMES)
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+
 class Email(ChannelSender):
-    type = "email"
+    config = EmailChannel
+    secrets = ("password",)
+    example = MappingProxyType(
+        {
+            "type": "email",
+            "host": "127.0.0.1",
+            "port": 9,
+            "sender": "vigil@example.com",
+            "to": ["oncall@example.com"],
+            "username": "vigil",
+            "password": "SMTPsecret0",
+        }
+    )
 
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         assert isinstance(config, EmailChannel)
@@ -41,6 +70,3 @@ class Email(ChannelSender):
 
     def endpoint(self, config: Any) -> tuple[str, int]:
         return config.host, config.port
-
-    def redact(self, config: Any) -> Any:
-        return redacted(config, password=config.password)

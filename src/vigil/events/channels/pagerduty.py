@@ -5,13 +5,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
-from vigil.events.channels.base import ChannelSender, post, redacted, summary, url_endpoint
-from vigil.events.channels.definitions import PagerDutyChannel
+from pydantic import Field
+
+from vigil.events.channels.base import (
+    ChannelConfigBase,
+    ChannelSender,
+    post,
+    summary,
+    url_endpoint,
+)
 from vigil.events.settings import MonitorSettings
 
 SEVERITIES = {"info": "info", "warning": "warning", "critical": "critical"}
+
+
+class PagerDutyChannel(ChannelConfigBase):
+    """PagerDuty Events API v2: trigger on open, resolve when the alert resolves (dedup key)."""
+
+    type: Literal["pagerduty"] = "pagerduty"
+    routing_key: str = Field(min_length=1)
+    url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://")
+    timeout: float = Field(default=5.0, gt=0, le=60)
 
 
 def dedup_key(payload: Mapping[str, Any]) -> str:
@@ -36,7 +53,15 @@ def event(config: PagerDutyChannel, payload: Mapping[str, Any]) -> dict[str, Any
 
 
 class PagerDuty(ChannelSender):
-    type = "pagerduty"
+    config = PagerDutyChannel
+    secrets = ("routing_key", "url")
+    example = MappingProxyType(
+        {
+            "type": "pagerduty",
+            "routing_key": "ROUTINGsecret0",
+            "url": "http://127.0.0.1:9/v2/enqueue/PATHsecret1",
+        }
+    )
 
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         assert isinstance(config, PagerDutyChannel)
@@ -46,6 +71,3 @@ class PagerDuty(ChannelSender):
 
     def endpoint(self, config: Any) -> tuple[str, int]:
         return url_endpoint(config.url)
-
-    def redact(self, config: Any) -> Any:
-        return redacted(config, url=config.url, routing_key=config.routing_key)

@@ -5,15 +5,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
-from vigil.events.channels.base import ChannelSender, post, redacted, summary, url_endpoint
-from vigil.events.channels.definitions import SlackChannel
+from pydantic import Field
+
+from vigil.events.channels.base import (
+    ChannelConfigBase,
+    ChannelSender,
+    post,
+    summary,
+    url_endpoint,
+)
 from vigil.events.settings import MonitorSettings
 
 
+class SlackChannel(ChannelConfigBase):
+    """A Slack incoming webhook."""
+
+    type: Literal["slack"] = "slack"
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = Field(default=5.0, gt=0, le=60)
+
+
 class Slack(ChannelSender):
-    type = "slack"
+    config = SlackChannel
+    secrets = ("url",)
+    example = MappingProxyType(
+        {"type": "slack", "url": "http://127.0.0.1:9/services/T0/B0/SLACKsecret0"}
+    )
 
     def send(self, config: Any, payload: Mapping[str, Any], settings: MonitorSettings) -> None:
         assert isinstance(config, SlackChannel)
@@ -23,6 +43,3 @@ class Slack(ChannelSender):
 
     def endpoint(self, config: Any) -> tuple[str, int]:
         return url_endpoint(config.url)
-
-    def redact(self, config: Any) -> Any:
-        return redacted(config, url=config.url)
