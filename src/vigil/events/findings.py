@@ -3,9 +3,10 @@ alert opens on the model that holds the `production` alias in the registry — `
 the finding a CI/CD system reacts to (retrain, roll back).
 
 An alert event carries the alert as it was after the change, so that the notification a channel
-receives (`notification`) is rendered from the event alone. Infrastructure kinds (no data,
-volume, frequency) say nothing about the model's quality, so they never raise `model.degraded`.
-Called by `vigil.monitor.alerts` inside its transaction.
+receives (`notification`) is rendered from the event alone. Whether an opening raises
+`model.degraded` is a fact of the monitor kind (`MonitorKind.degrades_model`: infrastructure
+kinds say nothing about the model's quality), which the caller passes down. Called by
+`vigil.monitor.alerts` inside its transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from vigil.store.monitor_tables import AlertRow, MonitorRow
 from vigil.store.registry_tables import RegisteredModel, RegistryAlias
 
 PRODUCTION_ALIAS = "production"
-INFRASTRUCTURE_KINDS = frozenset({"no_data", "volume", "frequency"})
 _ALERT_EVENTS: dict[str, EventType] = {
     "opened": "alert.opened",
     "acknowledged": "alert.acknowledged",
@@ -126,16 +126,18 @@ def record_alert_event(
     note: str = "",
     *,
     channels: Sequence[str] = (),
+    degrades_model: bool = False,
 ) -> None:
     """Write the outbox events of one change of an alert (the caller commits): one event, with
     one delivery per webhook subscription that wants it and per channel in `channels` (the
-    monitor's channels, when the change is notified)."""
+    monitor's channels, when the change is notified); and `model.degraded` when the alert opens
+    on the `@production` version and its kind `degrades_model`."""
     published = _ALERT_EVENTS.get(event)
     if published is None:
         return
     data = _alert_data(alert, note)
     emit(session, published, subject=alert.target, actor=actor, data=data, channels=channels)
-    if event != "opened" or alert.kind in INFRASTRUCTURE_KINDS:
+    if event != "opened" or not degrades_model:
         return
     monitor = session.get(MonitorRow, alert.monitor_id)
     found = production_version(session, monitor) if monitor is not None else None

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
 from vigil.events.findings import record_alert_event
 from vigil.monitor.definitions import Monitor
+from vigil.monitor.kinds import get_kind
 from vigil.monitor.windows import Window
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
 from vigil.store.repositories import utcnow
@@ -99,13 +100,17 @@ def _event(
     channels: tuple[str, ...] = (),
 ) -> None:
     """Keep the change in the alert's history and write its outbox event, delivered to
-    `channels` too (those notified of it)."""
+    `channels` too (those notified of it); an opening also raises `model.degraded` when its kind
+    says so."""
     session.add(
         AlertEventRow(
             alert_id=alert.id, at=utcnow(), event=event, state=alert.state, actor=actor, note=note
         )
     )
-    record_alert_event(session, alert, event, actor, note, channels=channels)
+    degrades = event == "opened" and get_kind(alert.kind).degrades_model
+    record_alert_event(
+        session, alert, event, actor, note, channels=channels, degrades_model=degrades
+    )
 
 
 def active_alert(session: Session, monitor_id: int, target: str) -> AlertRow | None:
