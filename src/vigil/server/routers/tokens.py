@@ -1,30 +1,18 @@
-"""API tokens (admin): create, list, rotate, revoke. Secrets appear only in the answer that
-creates them; lists show expiry and last use, never a secret or its hash."""
+"""API tokens (admin): create, list, rotate, revoke, through the token service the dashboard
+uses too (`vigil.access.tokens`). Secrets appear only in the answer that creates them; lists show
+expiry and last use, never a secret or its hash."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from vigil.api.specs import NewToken, Scope, TokenIn, TokenOut, TokenRotateIn
+from vigil.access import tokens
+from vigil.api.specs import NewToken, TokenIn, TokenOut, TokenRotateIn
 from vigil.ranges import parse_duration
 from vigil.server.deps import AdminAccess, SessionDep, TokenCacheDep
-from vigil.store.models import ApiToken
 from vigil.store.repositories import TokenRepository
 
 router = APIRouter(tags=["tokens"])
-
-
-def _out(token: ApiToken) -> TokenOut:
-    return TokenOut(
-        id=token.id,
-        name=token.name,
-        owner=token.owner,
-        scope=Scope(token.scope),
-        created_at=token.created_at,
-        revoked_at=token.revoked_at,
-        expires_at=token.expires_at,
-        last_used_at=token.last_used_at,
-    )
 
 
 @router.post("/api/v1/tokens", status_code=status.HTTP_201_CREATED)
@@ -32,20 +20,19 @@ def create_token(admin: AdminAccess, spec: TokenIn, session: SessionDep) -> NewT
     """Create a token (expiring after `expires_in` when given); its secret is in this response
     only. `owner` names who will hold it (default: the admin): their changes are recorded under
     that name."""
-    owner = spec.owner or admin.owner
-    expires_in = parse_duration(spec.expires_in, name="expires_in") if spec.expires_in else None
-    token, secret = TokenRepository(session).create(
-        spec.scope, name=spec.name, owner=owner, expires_in=expires_in
+    return tokens.create_token(
+        session,
+        spec.scope,
+        name=spec.name,
+        owner=spec.owner or admin.owner,
+        expires_in=parse_duration(spec.expires_in, name="expires_in") if spec.expires_in else None,
     )
-    out = NewToken(**_out(token).model_dump(), token=secret)
-    session.commit()
-    return out
 
 
 @router.get("/api/v1/tokens")
 def list_tokens(_: AdminAccess, session: SessionDep) -> list[TokenOut]:
     try:
-        return [_out(t) for t in TokenRepository(session).list()]
+        return tokens.list_tokens(session)
     finally:
         session.rollback()
 
@@ -65,7 +52,7 @@ def rotate_token(
         expires_in=parse_duration(spec.expires_in, name="expires_in") if spec.expires_in else None,
         grace=parse_duration(spec.grace, name="grace") if spec.grace else None,
     )
-    out = NewToken(**_out(new).model_dump(), token=secret)
+    out = NewToken(**tokens.token_out(new).model_dump(), token=secret)
     session.commit()
     cache.forget(old.id)
     return out
@@ -75,7 +62,6 @@ def rotate_token(
 def revoke_token(
     _: AdminAccess, token_id: str, session: SessionDep, cache: TokenCacheDep
 ) -> TokenOut:
-    out = _out(TokenRepository(session).revoke(token_id))
-    session.commit()
+    out = tokens.revoke_token(session, token_id)
     cache.forget(token_id)
     return out
