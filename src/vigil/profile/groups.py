@@ -60,17 +60,6 @@ class ProfileKey:
         return profile.with_window(start, end)
 
 
-def window_micros(window: WindowSize) -> int:
-    """The length of a window in microseconds, for grids whose windows all have one."""
-    seconds = Grid.of(window).seconds
-    if seconds is None:
-        raise InvalidInputError(
-            f"{Grid.of(window)} windows have no single length; use vigil.windows.Grid",
-            window=str(window),
-        )
-    return seconds * 1_000_000
-
-
 def floor_micros(micros: npt.NDArray[np.int64], window: WindowSize) -> npt.NDArray[np.int64]:
     """Window starts (microseconds since the epoch, UTC) of timestamps given in the same unit."""
     return Grid.of(window).floor_micros(micros)
