@@ -69,7 +69,9 @@ def test_series_per_version_and_window_equal_numpy(store: Store, tmp_path: Path)
         kpi.series(session, "revenue", "m", window="fortnight")
 
 
-@pytest.mark.parametrize("window", ["month", "quarter", "day@America/New_York", "6h", "week"])
+@pytest.mark.parametrize(
+    "window", ["month", "quarter", "day@America/New_York", "6h", "week", "day@Africa/Monrovia"]
+)
 def test_series_on_calendar_windows_equal_numpy(store: Store, tmp_path: Path, window: str) -> None:
     client = client_for(store, tmp_path)
     client.create_model("m", features=["x"])

@@ -67,11 +67,14 @@ def _epoch_seconds(session: Session) -> Any:
 
 def _fixed(grid: Grid) -> tuple[int, int]:
     """(length, offset of the windows' starts from the epoch), in seconds, of a fixed grid the
-    database can group by: the calendar grid's own when it has one, else a finer one."""
-    fine = grid if grid.seconds is not None else next(g for g in _FINE_GRIDS if grid.nests(g))
-    size = fine.seconds
-    assert size is not None
-    return size, int((fine.floor(EPOCH) - EPOCH).total_seconds()) % size
+    database can group by: the calendar grid's own when it has one, else a finer one (seconds
+    for a zone whose offset was not whole minutes, as Monrovia's until 1972)."""
+    fine = (
+        grid if grid.seconds is not None else next((g for g in _FINE_GRIDS if grid.nests(g)), None)
+    )
+    if fine is None or fine.seconds is None:
+        return 1, 0
+    return fine.seconds, int((fine.floor(EPOCH) - EPOCH).total_seconds()) % fine.seconds
 
 
 def moments(
