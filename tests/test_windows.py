@@ -217,6 +217,14 @@ def test_nests(outer: str, inner: str, nests: bool) -> None:
     assert Grid.parse(outer).nests(inner) is nests
 
 
+@settings(max_examples=50, deadline=None)
+@given(grids)
+def test_grids_pickle_for_spark_executors(grid: Grid) -> None:
+    copy = pickle.loads(pickle.dumps(grid))
+    assert copy == grid
+    assert hash(copy) == hash(grid)
+
+
 # -- the behaviour of the grids it replaces ----------------------------------------------------
 
 
