@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import pickle
 import zoneinfo
 
 import numpy as np
