@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vigil.registry import Registry, service
+from vigil.registry import Registry
+from vigil.registry.core import RegistryCore
 from vigil.store.core import Store
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -41,7 +42,7 @@ def test_alias_at_replays_the_log(
     path = tmp_path / "m.bin"
     path.write_bytes(b"m")
     now = [T0]
-    monkeypatch.setattr(service, "_now", lambda: now[0])
+    monkeypatch.setattr(RegistryCore, "_now", staticmethod(lambda: now[0]))
     for _ in range(3):
         shared.register(name, path)
     held: int | None = None

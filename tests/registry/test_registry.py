@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 import vigil
 from vigil.errors import InvalidInputError, NotFoundError
-from vigil.registry import Registry, service
+from vigil.registry import Registry
+from vigil.registry.core import RegistryCore
+from vigil.registry.values import current_user
 from vigil.store.core import Store
 from vigil.store.registry_tables import RegistryAlias
 
@@ -30,7 +32,7 @@ class _Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
     fake = _Clock()
-    monkeypatch.setattr(service, "_now", fake)
+    monkeypatch.setattr(RegistryCore, "_now", staticmethod(fake))
     return fake
 
 
@@ -63,7 +65,7 @@ def test_versions_are_numbered_per_model_and_keep_their_metadata(
     assert fourth.run_id == "3f2a9c0e5b6d4e0f8a1b2c3d4e5f6a7b"
     assert fourth.tags == {"team": "growth"}
     assert fourth.metrics == {"auc": 0.9}
-    assert fourth.created_by == service.current_user() != ""
+    assert fourth.created_by == current_user() != ""
     assert fourth.schema == {
         "inputs": [{"name": "age", "kind": "numeric"}, {"name": "city", "kind": "categorical"}],
         "outputs": [],

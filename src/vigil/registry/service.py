@@ -8,25 +8,20 @@ really left, and the alias row always agrees with the last event.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from vigil.errors import ConflictError, InvalidInputError, NotFoundError, PromotionRefusedError
-from vigil.events.outbox import EventType, emit
+from vigil.errors import ConflictError, InvalidInputError
 from vigil.profile import DatasetProfile
-from vigil.registry.gates import Gates, evaluate
+from vigil.registry.aliases import AliasOperations, VersionRetiredError
+from vigil.registry.core import RegistryCore
 from vigil.registry.packaging import PackedModel, pack, unpack
 from vigil.registry.repository import (
-    alias_row,
     aliases_of,
     event_info,
-    event_time,
     find_model,
     model_info,
     version_info,
@@ -40,57 +35,20 @@ from vigil.registry.types import (
     check_alias,
     check_lifecycle,
     check_model_name,
-    check_version,
 )
-from vigil.registry.values import (
-    SchemaLike,
-    clean_metrics,
-    clean_tags,
-    current_user,
-    schema_document,
-)
-from vigil.store.registry_tables import (
-    RegisteredModel,
-    RegistryAlias,
-    RegistryEvent,
-    RegistryModelVersion,
-)
+from vigil.registry.values import SchemaLike, clean_metrics, clean_tags, schema_document
+from vigil.store.registry_tables import RegisteredModel, RegistryEvent, RegistryModelVersion
 
-if TYPE_CHECKING:
-    from vigil.store.core import Store
+__all__ = ["Registry", "VersionRetiredError"]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-PUBLISHED: dict[str, EventType] = {
-    "version_created": "model.version_created",
-    "alias_set": "model.alias_moved",
-    "alias_moved": "model.alias_moved",
-    "alias_deleted": "model.alias_deleted",
-    "version_retired": "model.version_retired",
-    "version_restored": "model.version_restored",
-}
-"""Registry event kinds that other systems hear about (in the outbox, same transaction)."""
-
-
-class VersionRetiredError(ConflictError):
-    """An alias was asked to point at a retired version."""
-
-    code = "version_retired"
-
-
-class Registry:
+class Registry(AliasOperations, RegistryCore):
     """Registered models, versions, aliases and their event log, on one store.
 
     `actor` is who the changes are recorded as: the OS user by default, the token's owner when
-    the server makes them.
+    the server makes them. The alias operations are in `vigil.registry.aliases`; the model row
+    and the event every change writes in `vigil.registry.core`.
     """
-
-    def __init__(self, store: Store, *, actor: str | None = None) -> None:
-        self.store = store
-        self.actor = actor or current_user()
 
     # models ------------------------------------------------------------------------------
 
@@ -124,7 +82,7 @@ class Registry:
             model = find_model(session, name, lock=True)
             old = dict(model.tags)
             model.tags = new
-            model.updated_at = _now()
+            model.updated_at = self._now()
             self._event(session, model, "tags_changed", details={"from": old, "to": new})
             session.commit()
             return model_info(session, model)
@@ -244,7 +202,7 @@ class Registry:
                 description=description,
                 status="READY",
                 created_by=self.actor,
-                created_at=_now(),
+                created_at=self._now(),
             )
             session.add(row)
             model.updated_at = row.created_at
@@ -291,7 +249,7 @@ class Registry:
                     version=version,
                     aliases=holding,
                 )
-            row.lifecycle, row.retired_by, row.retired_at = "retired", self.actor, _now()
+            row.lifecycle, row.retired_by, row.retired_at = "retired", self.actor, self._now()
             self._event(
                 session, model, "version_retired", to_version=version, details={"note": note}
             )
@@ -356,165 +314,6 @@ class Registry:
         info = self.get_version(name, version)
         return info, self.store.artifacts.get(self.get_version_row(name, version).source_key)
 
-    # aliases -----------------------------------------------------------------------------
-
-    def get_alias(self, name: str, alias: str) -> ModelVersionInfo:
-        """The version `alias` points at now."""
-        check_alias(alias)
-        with self.store.session() as session:
-            model = find_model(session, name)
-            row = session.scalars(
-                select(RegistryAlias).where(
-                    RegistryAlias.model_id == model.id, RegistryAlias.alias == alias
-                )
-            ).one_or_none()
-            if row is None:
-                known = aliases_of(session, model)
-                raise NotFoundError(
-                    f"model {name!r} has no alias {alias!r} (its aliases: "
-                    f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
-                    model=name,
-                    alias=alias,
-                )
-            return version_info(session, model, version_row(session, model, row.version))
-
-    def set_alias(
-        self, name: str, alias: str, version: int, *, gates: Gates | None = None
-    ) -> RegistryEventInfo:
-        """Point `alias` at `version` (one `alias_set` or `alias_moved` event), after `gates`.
-
-        A refusal raises PromotionRefusedError with the reasons and numbers, and is recorded as an
-        `alias_refused` event.
-        """
-        check_alias(alias)
-        check_version(version)
-        refusal: tuple[int | None, dict[str, Any]] | None = None
-        with self.store.session() as session:
-            model = find_model(session, name, lock=True)
-            target = version_row(session, model, version)
-            if target.lifecycle == "retired":
-                raise VersionRetiredError(
-                    f"version {version} of {name!r} is retired (by {target.retired_by or '?'} "
-                    f"at {target.retired_at:%Y-%m-%d %H:%M} UTC), so @{alias} cannot point at "
-                    f"it; restore it first (`vigil models restore {name} {version}`) or choose "
-                    "an active version",
-                    model=name,
-                    alias=alias,
-                    version=version,
-                )
-            current = alias_row(session, model, alias)
-            previous = current.version if current is not None else None
-            if gates is not None:
-                holder = None
-                if previous is not None:
-                    holder = version_info(session, model, version_row(session, model, previous))
-                candidate = version_info(session, model, target)
-                profile = None
-                if gates.suite is not None and target.profile_key is not None:
-                    # Read in this transaction: a second session would wait on SQLite's write lock.
-                    profile = DatasetProfile.from_bytes(
-                        self.store.artifacts.get(target.profile_key)
-                    )
-                outcome = evaluate(gates, candidate, holder, profile)
-                if not outcome.passed:
-                    refusal = (previous, {"reasons": list(outcome.reasons), **outcome.numbers})
-            if refusal is None:
-                now = event_time(session, model, _now())
-                if current is None:
-                    session.add(
-                        RegistryAlias(
-                            model_id=model.id,
-                            alias=alias,
-                            version=version,
-                            updated_by=self.actor,
-                            updated_at=now,
-                        )
-                    )
-                    kind = "alias_set"
-                else:
-                    current.version = version
-                    current.updated_by = self.actor
-                    current.updated_at = now
-                    kind = "alias_moved"
-                event = self._event(
-                    session,
-                    model,
-                    kind,
-                    alias=alias,
-                    from_version=previous,
-                    to_version=version,
-                    at=now,
-                )
-                session.commit()
-                return event_info(model, event)
-            session.rollback()
-        previous, details = refusal
-        with self.store.session() as session:
-            model = find_model(session, name, lock=True)
-            self._event(
-                session,
-                model,
-                "alias_refused",
-                alias=alias,
-                from_version=previous,
-                to_version=version,
-                details=details,
-            )
-            session.commit()
-        reasons = "; ".join(details["reasons"])
-        raise PromotionRefusedError(
-            f"moving @{alias} of {name!r} to version {version} was refused: {reasons}",
-            model=name,
-            alias=alias,
-            version=version,
-            **details,
-        )
-
-    def delete_alias(self, name: str, alias: str) -> RegistryEventInfo:
-        """Remove `alias` (one `alias_deleted` event)."""
-        check_alias(alias)
-        with self.store.session() as session:
-            model = find_model(session, name, lock=True)
-            current = alias_row(session, model, alias)
-            if current is None:
-                known = aliases_of(session, model)
-                raise NotFoundError(
-                    f"model {name!r} has no alias {alias!r} to delete (its aliases: "
-                    f"{', '.join(f'@{a}' for a in sorted(known)) or 'none'})",
-                    model=name,
-                    alias=alias,
-                )
-            previous = current.version
-            session.delete(current)
-            event = self._event(session, model, "alias_deleted", alias=alias, from_version=previous)
-            session.commit()
-            return event_info(model, event)
-
-    def alias_at(self, name: str, alias: str, at: dt.datetime) -> int | None:
-        """The version `alias` pointed at, at time `at` (a change at exactly `at` counts); None
-        when the alias did not exist then."""
-        check_alias(alias)
-        if not isinstance(at, dt.datetime) or at.tzinfo is None:
-            raise InvalidInputError(
-                f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
-            )
-        with self.store.session() as session:
-            model = find_model(session, name)
-            event = session.scalars(
-                select(RegistryEvent)
-                .where(
-                    RegistryEvent.model_id == model.id,
-                    RegistryEvent.alias == alias,
-                    RegistryEvent.kind.in_(("alias_set", "alias_moved", "alias_deleted")),
-                    RegistryEvent.at <= at,
-                )
-                .order_by(RegistryEvent.at.desc(), RegistryEvent.id.desc())
-                .limit(1)
-            ).one_or_none()
-            if event is None or event.kind == "alias_deleted":
-                return None
-            return event.to_version
-
     def events(
         self, name: str, *, alias: str | None = None, actor: str | None = None
     ) -> list[RegistryEventInfo]:
@@ -550,84 +349,3 @@ class Registry:
             trusted=trusted,
             dst=dst,
         )
-
-    # internals ---------------------------------------------------------------------------
-
-    def _ensure_model(
-        self,
-        session: Session,
-        name: str,
-        description: str,
-        tags: Mapping[str, Any] | None,
-        owner: str | None,
-    ) -> RegisteredModel:
-        """The model named `name`, created if new. Two processes creating it at once: the insert
-        is ON CONFLICT DO NOTHING, so one creates it (and logs `model_created`), the other finds it."""
-        check_model_name(name)
-        query = select(RegisteredModel).where(RegisteredModel.name == name)
-        model = session.scalars(query).one_or_none()
-        if model is not None:
-            return model
-        now = _now()
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(RegisteredModel)
-            .values(
-                name=name,
-                description=description,
-                tags=clean_tags(tags),
-                owner=owner if owner is not None else self.actor,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(RegisteredModel.id)
-        )
-        created = session.execute(statement).first() is not None
-        model = session.scalars(query).one()
-        if created:
-            self._event(session, model, "model_created", at=now)
-        return model
-
-    def _event(
-        self,
-        session: Session,
-        model: RegisteredModel,
-        kind: str,
-        *,
-        alias: str | None = None,
-        from_version: int | None = None,
-        to_version: int | None = None,
-        at: dt.datetime | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> RegistryEvent:
-        event = RegistryEvent(
-            model_id=model.id,
-            kind=kind,
-            alias=alias,
-            from_version=from_version,
-            to_version=to_version,
-            actor=self.actor,
-            at=at if at is not None else event_time(session, model, _now()),
-            details=details or {},
-        )
-        session.add(event)
-        session.flush()
-        published = PUBLISHED.get(kind)
-        if published is not None:
-            emit(
-                session,
-                published,
-                subject=model.name,
-                actor=self.actor,
-                at=event.at,
-                data={
-                    "model": model.name,
-                    "alias": alias,
-                    "from_version": from_version,
-                    "to_version": to_version,
-                    "registry_event_id": event.id,
-                    "details": details or {},
-                },
-            )
-        return event
