@@ -31,7 +31,7 @@ from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
 from vigil.monitor.reader import WindowReader
 from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
-from vigil.monitor.windows import Window, floor_window, grid
+from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
@@ -88,7 +88,7 @@ class _Run:
                 self.model_id,
                 self.target.version,
                 missing,
-                self.monitor.window_seconds,
+                self.monitor.grid,
                 segment=self.target.segment,
                 profiles=self.kind.needs_profile or self.kind.needs_reference,
             )
@@ -130,7 +130,7 @@ class _Run:
 
     def measure(self, window: Window) -> tuple[Measurement, Bounds | None]:
         baseline = self.monitor.effective_baseline()
-        starts = tuple(baseline_starts(baseline, window.start, self.monitor.window_seconds))
+        starts = tuple(baseline_starts(baseline, window.start, self.monitor.grid))
         reference = self.reference(starts)
         if self.kind.needs_reference and reference is None:
             return Measurement(None, "the baseline has no data yet"), None
@@ -155,7 +155,7 @@ class _Run:
         baseline = self.monitor.effective_baseline()
         wanted = set(starts)
         for start in starts:
-            wanted.update(baseline_starts(baseline, start, self.monitor.window_seconds))
+            wanted.update(baseline_starts(baseline, start, self.monitor.grid))
         self.load(sorted(wanted))
         return [self.windows[s] for s in starts]
 
@@ -234,19 +234,19 @@ def _runs(
                 "monitor %s: its model %r does not exist", monitor.name, monitor.target.model
             )
             continue
-        if monitor.window_seconds % model.window_seconds:
+        spec = spec_of(model)
+        if not monitor.grid.nests(spec.grid):
             logger.warning(
-                "monitor %s: its %s window is not a multiple of model %r's %d s windows; skipped",
+                "monitor %s: its %s windows are not unions of model %r's %s windows; skipped",
                 monitor.name,
-                monitor.window,
+                monitor.grid,
                 model.name,
-                model.window_seconds,
+                spec.grid,
             )
             continue
         first = session.scalar(
             select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
         )
-        spec = spec_of(model)
         try:
             target = resolve(session, monitor.target, spec, model.id)
         except VigilError as exc:  # e.g. the alias was deleted: say so, evaluate the others
@@ -280,7 +280,7 @@ def _lock(session: Session, run: _Run) -> None:
 
 
 def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
-    return floor_window(now - monitor.delay, monitor.window_seconds)
+    return monitor.grid.floor(now - monitor.delay)
 
 
 def evaluate_due(
@@ -304,12 +304,12 @@ def evaluate_due(
 
 
 def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
-    monitor, step = run.monitor, dt.timedelta(seconds=run.monitor.window_seconds)
+    monitor, cut = run.monitor, run.monitor.grid
     closed = _closed_until(monitor, now)
-    since = closed - max(monitor.grace, step)
-    start = run.evaluated_until or floor_window(since, monitor.window_seconds)
-    starts = set(grid(start, closed, monitor.window_seconds))
-    starts.update(_late(session, run, floor_window(since, monitor.window_seconds), start))
+    since = min(closed - monitor.grace, cut.shift(closed, -1))  # at least one window back
+    start = run.evaluated_until or cut.floor(since)
+    starts = set(cut.starts(start, closed))
+    starts.update(_late(session, run, cut.floor(since), start))
     return _evaluate(session, run, sorted(starts), closed)
 
 
@@ -348,7 +348,7 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
         run.model_id,
         run.target.version,
         list(evaluated),
-        run.monitor.window_seconds,
+        run.monitor.grid,
         segment=run.target.segment,
         profiles=False,
     )
@@ -370,12 +370,6 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
 # that another writer waits for milliseconds, not for the range (on SQLite every transaction holds
 # the write lock).
 WINDOWS_PER_TRANSACTION = 12
-
-
-def _n_windows(start: dt.datetime, end: dt.datetime, seconds: int) -> int:
-    """How many windows `grid(start, end, seconds)` holds, without building it."""
-    span = int((end - floor_window(start, seconds)).total_seconds())
-    return max(0, -(-span // seconds))
 
 
 def backfill(
@@ -401,7 +395,7 @@ def backfill(
         plans = []
         for run in _runs(store, session, monitors):
             closed = min(_closed_until(run.monitor, now), end)
-            plans.append((run, closed, _n_windows(start, closed, run.monitor.window_seconds)))
+            plans.append((run, closed, run.monitor.grid.count(start, closed)))
         total = sum(n for _, _, n in plans)
         if max_windows is not None and total > max_windows:
             counts = ", ".join(f"{run.monitor.name!r}: {n}" for run, _, n in plans if n)
@@ -413,16 +407,16 @@ def backfill(
                 limit=max_windows,
             )
         for run, closed, _ in plans:
-            step = dt.timedelta(seconds=run.monitor.window_seconds)
-            first = floor_window(start, run.monitor.window_seconds)
+            cut = run.monitor.grid
+            first = cut.floor(start)
             if first >= closed:
                 _evaluate(session, run, [], closed)
             while first < closed:  # a chunk at a time: a long range is never one list
                 deadline.check("evaluating the backfill's windows")
-                chunk = [first + i * step for i in range(WINDOWS_PER_TRANSACTION)]
+                chunk = [cut.shift(first, i) for i in range(WINDOWS_PER_TRANSACTION)]
                 chunk = [s for s in chunk if s < closed]
-                results.extend(_evaluate(session, run, chunk, min(chunk[-1] + step, closed)))
-                first = chunk[-1] + step
+                results.extend(_evaluate(session, run, chunk, min(cut.next(chunk[-1]), closed)))
+                first = cut.next(chunk[-1])
     return results
 
 
@@ -443,9 +437,9 @@ def measured_profiles(store: Store, monitor: str, start: dt.datetime) -> Measure
             if not runs:
                 raise NotFoundError(f"no enabled monitor {monitor!r} with a model", monitor=monitor)
             run = runs[0]
-            window_start = floor_window(start, run.monitor.window_seconds)
+            window_start = run.monitor.grid.floor(start)
             baseline = run.monitor.effective_baseline()
-            starts = tuple(baseline_starts(baseline, window_start, run.monitor.window_seconds))
+            starts = tuple(baseline_starts(baseline, window_start, run.monitor.grid))
             (window,) = run.prepare([window_start])
             reference = run.reference(starts)
             window.profile  # noqa: B018 - decoded while the session is open

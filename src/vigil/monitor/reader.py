@@ -18,10 +18,11 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.monitor.windows import Window, floor_window
+from vigil.monitor.windows import Window, monitor_grid
 from vigil.profile import DatasetProfile
 from vigil.store.models import ProfileWindow
 from vigil.store.stored_profiles import StoredProfile, decode_stored, tally_of
+from vigil.windows import GridLike
 
 
 @dataclass(frozen=True)
@@ -103,23 +104,24 @@ class WindowReader:
         model_id: int,
         version: str | None,
         starts: Sequence[dt.datetime],
-        seconds: int,
+        window: GridLike,
         *,
         segment: str = "",
         profiles: bool = True,
     ) -> dict[dt.datetime, ReadWindow]:
         """The monitor windows starting at `starts` (each the union of the model's stored windows
-        in it; empty windows included). With `profiles`, the blobs the reader has not read yet
-        are loaded now, so measuring them later needs no transaction."""
+        in it; empty windows included) of the monitor's `window` grid. With `profiles`, the blobs
+        the reader has not read yet are loaded now, so measuring them later needs no
+        transaction."""
         if not starts:
             return {}
-        step = dt.timedelta(seconds=seconds)
+        grid = monitor_grid(window)
         wanted = set(starts)
         parts: dict[dt.datetime, list[StoredWindow]] = {s: [] for s in starts}
         for stored in self.stored(
-            model_id, version, min(starts), max(starts) + step, segment=segment
+            model_id, version, min(starts), grid.next(max(starts)), segment=segment
         ):
-            key = floor_window(stored.start, seconds)
+            key = grid.floor(stored.start)
             if key in wanted:
                 parts[key].append(stored)
         if profiles:
@@ -127,7 +129,7 @@ class WindowReader:
         return {
             s: ReadWindow(
                 start=s,
-                end=s + step,
+                end=grid.next(s),
                 n_rows=sum(p.n_rows for p in items),
                 n_uploads=sum(p.n_uploads for p in items),
                 last_arrival=max((p.last_arrival for p in items), default=None),

@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.monitor.reader import StoredWindow, WindowReader
-from vigil.monitor.windows import floor_window
 from vigil.profile import DatasetProfile, NumericColumn
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
 from vigil.store.repositories import ModelRepository
+from vigil.windows import Grid
 
 Granularity = Literal["hour", "day"]
 GRANULARITY_SECONDS: dict[str, int] = {"hour": 3600, "day": 86_400}
@@ -36,7 +36,8 @@ STATS_KEY = "window-statistics"
 
 
 def floor(value: dt.datetime, granularity: str) -> dt.datetime:
-    return floor_window(value, GRANULARITY_SECONDS[granularity])
+    """The start of the hour or day (UTC) holding `value`."""
+    return Grid.parse(granularity).floor(value)
 
 
 @dataclass(frozen=True)

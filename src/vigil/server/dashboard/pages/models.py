@@ -212,8 +212,7 @@ def load_model_page(
         charts.Span(
             a.monitor,
             a.first_window_start,
-            max(a.last_window_start, a.first_window_start)
-            + dt.timedelta(seconds=model.window_seconds),
+            model.grid.next(max(a.last_window_start, a.first_window_start)),
             f"#{a.id} {a.severity} {a.state}: {a.message}",
             a.severity,
         )
