@@ -54,8 +54,9 @@ def _alert_data(alert: AlertRow, note: str) -> dict[str, Any]:
 
 
 class Notification(BaseModel):
-    """What an alert channel receives: the alert (as `GET /api/v1/alerts/{id}` shows it, without
-    its history) and `event`, "trigger" when it opened or "resolve" when it resolved."""
+    """What an alert channel receives: the alert as `GET /api/v1/alerts/{id}` shows it (with an
+    empty `history`, as channels have always received it) and `event`, "trigger" when it opened
+    or "resolve" when it resolved."""
 
     model_config = ConfigDict(frozen=True)
 
