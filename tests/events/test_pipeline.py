@@ -15,7 +15,7 @@ from tests.monitor.receivers import http_receiver
 from vigil import monitor as monitors
 from vigil.errors import InvalidInputError
 from vigil.events.delivery import RetryPolicy, deliver
-from vigil.events.outbox import emit
+from vigil.events.outbox import emit, latest_event_id
 from vigil.events.subscriptions import SubscriptionIn, create_subscription
 from vigil.monitor import Channel, Monitor, MonitorSettings
 from vigil.monitor.alerts import acknowledge, get_alert, list_alerts
@@ -50,7 +50,9 @@ def _silence(store: Store, tmp_path: Path, channels: list[str], hours: range) ->
 
 def _last_event(store: Store) -> int:
     with store.session() as session:
-        return max(session.scalars(select(EventRow.id)).all(), default=0)
+        latest = latest_event_id(session)
+        assert latest == max(session.scalars(select(EventRow.id)).all(), default=0)
+        return latest
 
 
 def _written(store: Store, after: int) -> list[tuple[str, list[str]]]:
@@ -75,6 +77,7 @@ def _written(store: Store, after: int) -> list[tuple[str, list[str]]]:
 def test_each_alert_change_is_one_event_and_one_delivery_per_subscriber(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
+    assert _last_event(sqlite_store) == 0
     url = "https://hooks.example.com/in"
     _subscribe(sqlite_store, "all", url, [])
     _subscribe(sqlite_store, "alerts", url, ["alert.opened", "alert.resolved"])

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
@@ -161,3 +161,9 @@ def list_events(
     more = len(rows) > limit
     events = [event_out(r) for r in rows[:limit]]
     return EventsPage(events=events, next_cursor=events[-1].id if events else after, has_more=more)
+
+
+def latest_event_id(session: Session) -> int:
+    """The id of the newest event in the outbox (0 when empty): where a newest-first page of
+    `list_events` starts."""
+    return int(session.scalar(select(func.max(EventRow.id))) or 0)
