@@ -1,21 +1,25 @@
-"""Events end to end: a real server's dispatcher sends a teammate's alias move to a webhook on
-loopback, signed; the CLI subscribes, lists and unsubscribes, on a server and on a store."""
+"""Events end to end: a real server's delivery worker sends a teammate's alias move to a webhook
+on loopback, signed, and an alert's notifications to a channel (its scheduler off: the one worker
+sends both); the CLI subscribes, lists and unsubscribes, on a server and on a store."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.live import LiveServer
+from tests.monitor.conftest import HOUR, T0, create_model, log_hours
 from tests.monitor.receivers import http_receiver
+from tests.waits import wait_until
 from vigil.api.specs import Scope
 from vigil.cli import main
+from vigil.client import Client
 from vigil.client.registry.remote import RemoteRegistry
 from vigil.store.core import Store
 
@@ -71,9 +75,7 @@ def test_the_server_sends_signed_events_to_a_subscribed_webhook(
         registry.register("churn", model_file)
         registry.set_alias("churn", "production", 1)
         registry.close()
-        deadline = time.monotonic() + 20
-        while not receiver.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: receiver.requests, 20)
     (request,) = receiver.requests
     expected = "sha256=" + hmac.new(b"topsecret", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Vigil-Signature"] == expected
@@ -95,6 +97,32 @@ def test_the_server_sends_signed_events_to_a_subscribed_webhook(
     assert main(["events", "unsubscribe", "ci", *remote]) == 0
     assert main(["events", "subscriptions", *remote]) == 0
     assert capsys.readouterr().out == "unsubscribed ci\n"
+
+
+def test_the_servers_worker_sends_alert_notifications_to_channels(
+    served: tuple[LiveServer, dict[str, str]], tmp_path: Path
+) -> None:
+    """The scheduler is off: the notifications of a backfill's alert (queued by the request)
+    reach the channel through the same worker as the events."""
+    server, tokens = served
+    client = Client.local(server.store_url, server.artifacts_url)
+    create_model(client)
+    log_hours(client, range(0, 1))
+    log_hours(client, range(2, 3))
+    client.close()
+    admin = {"Authorization": f"Bearer {tokens['carol']}"}
+    with http_receiver() as receiver, httpx.Client(base_url=server.url, headers=admin) as api:
+        channel = {"name": "hook", "config": {"type": "webhook", "url": receiver.url}}
+        assert api.put("/api/v1/channels/hook", json=channel).status_code == 200
+        monitor = {"name": "silence", "kind": "no_data", "target": {"model": "m"}}
+        monitor["channels"] = ["hook"]
+        assert api.put("/api/v1/monitors/silence", json=monitor).status_code == 200
+        span = {"start": T0.isoformat(), "end": (T0 + 3 * HOUR).isoformat()}
+        ran = api.post("/api/v1/monitors/run", json=span)
+        assert ran.json()["breached"] == 1, ran.text
+        assert wait_until(lambda: len(receiver.requests) == 2, 20)
+    assert [r.json()["event"] for r in receiver.requests] == ["trigger", "resolve"]
+    assert {r.json()["monitor"] for r in receiver.requests} == {"silence"}
 
 
 def test_events_cli_on_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
