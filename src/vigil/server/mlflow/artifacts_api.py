@@ -33,7 +33,8 @@ from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowArtifactFile
 from vigil.store.registry_tables import RegistryModelVersion
 from vigil.store.tracking_tables import Run, RunArtifact
-from vigil.tracking.service import TrackingService, check_artifact_path
+from vigil.tracking.checks import check_artifact_path
+from vigil.tracking.service import TrackingService
 
 _RUN_PATH = re.compile(r"^(?P<experiment>\d+)/(?P<run>[0-9a-f]{32})/artifacts(?:/(?P<rest>.*))?$")
 _REGISTRY_PATH = re.compile(r"^_registry/(?P<name>[^/]+)/(?P<version>\d{1,18})(?:/(?P<rest>.*))?$")

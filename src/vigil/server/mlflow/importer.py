@@ -29,7 +29,8 @@ from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowVersionSource
 from vigil.store.registry_tables import RegistryModelVersion
 from vigil.store.tracking_tables import Experiment, ExperimentTag, Run
-from vigil.tracking.service import TrackingService, check_artifact_path
+from vigil.tracking.checks import check_artifact_path
+from vigil.tracking.service import TrackingService
 
 BATCH = 100_000
 

@@ -4,24 +4,26 @@ operation. Everything MLflow writes is an ordinary Vigil experiment or run, and 
 round: run ids are the same, experiment ids are Vigil's integers as strings, statuses are
 upper-cased, and the proxied artifact folder of a run is `<experiment id>/<run id>/artifacts`.
 
-Every public method takes the request's fields (a mapping) and returns the response's JSON.
+Every public method takes the request's fields (a mapping) and returns the response's JSON. The
+runs are here; the experiment operations in `experiments_api`, MLflow 3's logged models in
+`logged_models_api` (`MlflowTracking` has them all).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.api.tracking import RunStatus
-from vigil.errors import ConflictError, InvalidInputError
-from vigil.ranges import INT64_MAX, INT64_MIN, int64
+from vigil.ranges import INT64_MAX, INT64_MIN
 from vigil.server.mlflow import filters
-from vigil.server.mlflow.errors import exists, invalid, missing
+from vigil.server.mlflow.errors import invalid, missing
+from vigil.server.mlflow.experiments_api import VIEW_TYPES, experiment_id_of
 from vigil.server.mlflow.identity import run_tags, tag_updates
+from vigil.server.mlflow.logged_models_api import MlflowLoggedModels
 from vigil.server.mlflow.wire import (
     RUN_STATUSES,
     Payload,
@@ -30,42 +32,25 @@ from vigil.server.mlflow.wire import (
     key_values,
     number,
     optional_text,
-    pairs,
     strings,
     text,
     time_ms,
 )
-from vigil.store.core import Store
 from vigil.store.mlflow_tables import MlflowLoggedModel
 from vigil.store.tracking_tables import (
-    Experiment,
-    ExperimentTag,
     LatestMetric,
     Run,
     RunParam,
     RunTag,
 )
+from vigil.tracking.checks import now_ms
 from vigil.tracking.search import (
-    compare,
     decode_page_token,
     encode_page_token,
     runs_query,
 )
-from vigil.tracking.service import TrackingService, now_ms
 
-DEFAULT_EXPERIMENT_ID = 0
-DEFAULT_EXPERIMENT_NAME = "Default"
 RUN_NAME_TAG = "mlflow.runName"
-VIEW_TYPES = {
-    "ACTIVE_ONLY": ("active",),
-    "DELETED_ONLY": ("deleted",),
-    "ALL": ("active", "deleted"),
-}
-LOGGED_MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
-
-
-def experiment_artifact_uri(experiment_id: int) -> str:
-    return f"mlflow-artifacts:/{experiment_id}"
 
 
 def run_artifact_folder(experiment_id: int, run_id: str) -> str:
@@ -84,188 +69,8 @@ def from_mlflow_status(status: str) -> RunStatus:
     return RunStatus.RUNNING if upper == "SCHEDULED" else RunStatus(upper.lower())
 
 
-def experiment_id_of(body: Payload, name: str = "experiment_id") -> int:
-    raw = text(body, name)
-    try:
-        return int64(int(raw), name)
-    except (ValueError, InvalidInputError):  # not a number, or one no experiment can have
-        raise missing(f"No Experiment with id={raw} exists", experiment_id=raw) from None
-
-
-class MlflowTracking:
+class MlflowTracking(MlflowLoggedModels):
     """MLflow's tracking operations on a Vigil store, on behalf of `user` (the token's owner)."""
-
-    def __init__(self, store: Store, user: str) -> None:
-        self.store = store
-        self.user = user
-        self.service = TrackingService(store)
-
-    # experiments ------------------------------------------------------------------------------
-
-    def _experiment(self, session: Session, experiment_id: int) -> Experiment:
-        row = session.get(Experiment, experiment_id)
-        if row is None and experiment_id == DEFAULT_EXPERIMENT_ID:
-            row = self._default_experiment(session)
-        if row is None:
-            raise missing(f"No Experiment with id={experiment_id} exists")
-        return row
-
-    def _default_experiment(self, session: Session) -> Experiment:
-        """MLflow's "Default" experiment, id 0, made on first use (runs started without an
-        experiment go there)."""
-        name = DEFAULT_EXPERIMENT_NAME
-        if session.scalars(select(Experiment).where(Experiment.name == name)).first() is not None:
-            name = f"{DEFAULT_EXPERIMENT_NAME} (mlflow)"
-        stamp = now_ms()
-        row = Experiment(
-            id=DEFAULT_EXPERIMENT_ID,
-            name=name,
-            artifact_location="experiments/0",
-            lifecycle_stage="active",
-            owner=self.user,
-            created_ms=stamp,
-            updated_ms=stamp,
-        )
-        session.add(row)
-        session.flush()
-        return row
-
-    def _experiment_json(self, session: Session, row: Experiment) -> dict[str, Any]:
-        tags = dict(
-            session.execute(
-                select(ExperimentTag.key, ExperimentTag.value).where(
-                    ExperimentTag.experiment_id == row.id
-                )
-            ).all()
-        )
-        return {
-            "experiment_id": str(row.id),
-            "name": row.name,
-            "artifact_location": experiment_artifact_uri(row.id),
-            "lifecycle_stage": row.lifecycle_stage,
-            "last_update_time": row.updated_ms,
-            "creation_time": row.created_ms,
-            "tags": pairs(tags),
-        }
-
-    def create_experiment(self, body: Payload) -> dict[str, Any]:
-        name = text(body, "name")
-        try:
-            created = self.service.create_experiment(name, owner=self.user)
-        except ConflictError:
-            raise exists(f"Experiment(name={name}) already exists.", experiment=name) from None
-        tags = key_values(body, "tags")
-        if tags:
-            with self.store.session() as session:
-                for key, value in tags.items():
-                    session.merge(ExperimentTag(experiment_id=created.id, key=key, value=value))
-                session.commit()
-        return {"experiment_id": str(created.id)}
-
-    def get_experiment(self, body: Payload) -> dict[str, Any]:
-        with self.store.session() as session:
-            row = self._experiment(session, experiment_id_of(body))
-            out = self._experiment_json(session, row)
-            session.commit()
-            return {"experiment": out}
-
-    def get_experiment_by_name(self, body: Payload) -> dict[str, Any]:
-        name = text(body, "experiment_name")
-        with self.store.session() as session:
-            row = session.scalars(select(Experiment).where(Experiment.name == name)).first()
-            if row is None:
-                raise missing(f"Could not find experiment with name '{name}'", experiment=name)
-            return {"experiment": self._experiment_json(session, row)}
-
-    def search_experiments(self, body: Payload) -> dict[str, Any]:
-        max_results = integer(body, "max_results", 1000) or 1000
-        if not 1 <= max_results <= 50_000:
-            raise invalid(f"max_results must be 1 to 50000, got {max_results}")
-        offset = decode_page_token(optional_text(body, "page_token"))
-        stages = VIEW_TYPES.get(str(body.get("view_type") or "ACTIVE_ONLY").upper())
-        if stages is None:
-            raise invalid(f"view_type {body.get('view_type')!r} is not one of {list(VIEW_TYPES)}")
-        columns = {
-            "name": Experiment.name,
-            "experiment_id": Experiment.id,
-            "creation_time": Experiment.created_ms,
-            "last_update_time": Experiment.updated_ms,
-        }
-
-        def tag(key: str, op: str, value: Any) -> Any:
-            return Experiment.id.in_(
-                select(ExperimentTag.experiment_id).where(
-                    ExperimentTag.key == key, compare(ExperimentTag.value, op, value)
-                )
-            )
-
-        condition = filters.compile_simple(
-            filters.parse_simple(optional_text(body, "filter")),
-            columns,
-            tag=tag,
-            what="experiments",
-        )
-        query = select(Experiment).where(Experiment.lifecycle_stage.in_(stages), condition)
-        for clause in strings(body, "order_by") or ["last_update_time DESC"]:
-            parts = clause.split()
-            column = columns.get(parts[0].split(".")[-1].lower()) if parts else None
-            if column is None:
-                raise invalid(f"cannot order experiments by {clause!r}")
-            descending = len(parts) > 1 and parts[1].lower() == "desc"
-            query = query.order_by(column.desc() if descending else column.asc())
-        query = query.order_by(Experiment.id)
-        with self.store.session() as session:
-            rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
-            out: dict[str, Any] = {
-                "experiments": [self._experiment_json(session, r) for r in rows[:max_results]]
-            }
-        if len(rows) > max_results:
-            out["next_page_token"] = encode_page_token(offset + max_results)
-        return out
-
-    def update_experiment(self, body: Payload) -> dict[str, Any]:
-        new_name = optional_text(body, "new_name")
-        with self.store.session() as session:
-            row = self._experiment(session, experiment_id_of(body))
-            if new_name:
-                taken = session.scalars(select(Experiment).where(Experiment.name == new_name))
-                if any(r.id != row.id for r in taken):
-                    raise exists(f"Experiment(name={new_name}) already exists.")
-                row.name = new_name
-            row.updated_ms = now_ms()
-            session.commit()
-        return {}
-
-    def set_experiment_lifecycle(self, body: Payload, stage: str) -> dict[str, Any]:
-        with self.store.session() as session:
-            row = self._experiment(session, experiment_id_of(body))
-            row.lifecycle_stage = stage
-            row.updated_ms = now_ms()
-            session.execute(
-                update(Run).where(Run.experiment_id == row.id).values(lifecycle_stage=stage)
-            )
-            session.commit()
-        return {}
-
-    def set_experiment_tag(self, body: Payload) -> dict[str, Any]:
-        key, value = text(body, "key"), text(body, "value", default="")
-        with self.store.session() as session:
-            row = self._experiment(session, experiment_id_of(body))
-            session.merge(ExperimentTag(experiment_id=row.id, key=key, value=value))
-            session.commit()
-        return {}
-
-    def delete_experiment_tag(self, body: Payload) -> dict[str, Any]:
-        key = text(body, "key")
-        with self.store.session() as session:
-            row = self._experiment(session, experiment_id_of(body))
-            session.execute(
-                delete(ExperimentTag).where(
-                    ExperimentTag.experiment_id == row.id, ExperimentTag.key == key
-                )
-            )
-            session.commit()
-        return {}
 
     # runs -------------------------------------------------------------------------------------
 
@@ -594,129 +399,6 @@ class MlflowTracking:
         with self.store.session() as session:
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
             out: dict[str, Any] = {"runs": self.runs_json(session, rows[:max_results])}
-        if len(rows) > max_results:
-            out["next_page_token"] = encode_page_token(offset + max_results)
-        return out
-
-    # logged models (MLflow 3) -----------------------------------------------------------------
-
-    @staticmethod
-    def logged_model_json(row: MlflowLoggedModel) -> dict[str, Any]:
-        return {
-            "info": {
-                "model_id": row.id,
-                "experiment_id": str(row.experiment_id),
-                "name": row.name,
-                "creation_timestamp_ms": row.created_ms,
-                "last_updated_timestamp_ms": row.updated_ms,
-                "artifact_uri": "mlflow-artifacts:/" + row.artifact_path,
-                "status": row.status,
-                "model_type": row.model_type,
-                "source_run_id": row.source_run_id or "",
-                "tags": pairs(row.tags),
-                "registrations": [],
-            },
-            "data": {"params": pairs(row.params), "metrics": list(row.metrics)},
-        }
-
-    def _logged_model(self, session: Session, model_id: str) -> MlflowLoggedModel:
-        row = session.get(MlflowLoggedModel, model_id)
-        if row is None:
-            raise missing(f"Logged model with ID '{model_id}' not found.", model_id=model_id)
-        return row
-
-    def create_logged_model(self, body: Payload) -> dict[str, Any]:
-        experiment_id = experiment_id_of(body)
-        run_id = optional_text(body, "source_run_id") or None
-        model_id = f"m-{uuid.uuid4().hex}"
-        stamp = now_ms()
-        with self.store.session() as session:
-            self._experiment(session, experiment_id)
-            if run_id is not None and session.get(Run, run_id) is None:
-                raise missing(f"Run with id={run_id} not found", run_id=run_id)
-            row = MlflowLoggedModel(
-                id=model_id,
-                experiment_id=experiment_id,
-                name=optional_text(body, "name") or model_id,
-                source_run_id=run_id,
-                model_type=optional_text(body, "model_type") or "",
-                status="LOGGED_MODEL_PENDING",
-                artifact_path=f"{experiment_id}/models/{model_id}/artifacts",
-                params=key_values(body, "params"),
-                tags=key_values(body, "tags"),
-                metrics=[],
-                created_ms=stamp,
-                updated_ms=stamp,
-            )
-            session.add(row)
-            session.commit()
-            return {"model": self.logged_model_json(row)}
-
-    def get_logged_model(self, model_id: str) -> dict[str, Any]:
-        with self.store.session() as session:
-            return {"model": self.logged_model_json(self._logged_model(session, model_id))}
-
-    def finalize_logged_model(self, model_id: str, body: Payload) -> dict[str, Any]:
-        status = text(body, "status")
-        if status not in LOGGED_MODEL_STATUSES:
-            raise invalid(f"status {status!r} is not one of {', '.join(LOGGED_MODEL_STATUSES)}")
-        with self.store.session() as session:
-            row = self._logged_model(session, model_id)
-            row.status = status
-            row.updated_ms = now_ms()
-            session.commit()
-            return {"model": self.logged_model_json(row)}
-
-    def set_logged_model_tags(self, model_id: str, body: Payload) -> dict[str, Any]:
-        with self.store.session() as session:
-            row = self._logged_model(session, model_id)
-            row.tags = {**row.tags, **key_values(body, "tags")}
-            row.updated_ms = now_ms()
-            session.commit()
-        return {}
-
-    def delete_logged_model_tag(self, model_id: str, key: str) -> dict[str, Any]:
-        with self.store.session() as session:
-            row = self._logged_model(session, model_id)
-            if key not in row.tags:
-                raise missing(f"No tag with key {key!r} on logged model {model_id}")
-            row.tags = {k: v for k, v in row.tags.items() if k != key}
-            session.commit()
-        return {}
-
-    def delete_logged_model(self, model_id: str) -> dict[str, Any]:
-        with self.store.session() as session:
-            session.delete(self._logged_model(session, model_id))
-            session.commit()
-        return {}
-
-    def search_logged_models(self, body: Payload) -> dict[str, Any]:
-        experiment_ids = [
-            int(e) for e in strings(body, "experiment_ids") if e.isdigit() and int(e) <= INT64_MAX
-        ]
-        max_results = integer(body, "max_results", 100) or 100
-        offset = decode_page_token(optional_text(body, "page_token"))
-        columns = {
-            "name": MlflowLoggedModel.name,
-            "model_id": MlflowLoggedModel.id,
-            "source_run_id": MlflowLoggedModel.source_run_id,
-            "status": MlflowLoggedModel.status,
-            "model_type": MlflowLoggedModel.model_type,
-            "creation_timestamp": MlflowLoggedModel.created_ms,
-            "creation_time": MlflowLoggedModel.created_ms,
-        }
-        condition = filters.compile_simple(
-            filters.parse_simple(optional_text(body, "filter")), columns, what="logged models"
-        )
-        query = select(MlflowLoggedModel).where(condition)
-        if experiment_ids:
-            query = query.where(MlflowLoggedModel.experiment_id.in_(experiment_ids))
-        query = query.order_by(MlflowLoggedModel.created_ms.desc(), MlflowLoggedModel.id)
-        with self.store.session() as session:
-            rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
-            out: dict[str, Any] = {
-                "models": [self.logged_model_json(r) for r in rows[:max_results]]
-            }
         if len(rows) > max_results:
             out["next_page_token"] = encode_page_token(offset + max_results)
         return out
