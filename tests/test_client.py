@@ -59,16 +59,16 @@ def test_log_profiles_each_hour_and_keeps_rows(client: Client) -> None:
     assert result is not None
     assert result.n_rows == 600
     assert result.n_profiles == 3
-    windows = client.windows("churn")
+    windows = client.data.windows("churn")
     expected = frame.groupby(frame["ts"].dt.floor("h")).size()
     assert [w.start for w in windows] == [t.to_pydatetime() for t in expected.index]
     assert [w.n_rows for w in windows] == expected.tolist()
     assert all(w.end - w.start == dt.timedelta(hours=1) for w in windows)
-    merged = client.profile("churn")
+    merged = client.data.profile("churn")
     assert merged.n_rows == 600
     assert merged.columns["age"].mean == pytest.approx(frame["age"].mean())
     assert "raw_email" not in merged.columns  # undeclared columns never leave the process
-    rows = client.predictions("churn")
+    rows = client.data.predictions("churn")
     assert rows.num_rows == 600
     assert "age" not in rows.column_names
     assert "raw_email" not in rows.column_names
@@ -85,10 +85,10 @@ def test_labels_join_and_kpis(client: Client) -> None:
     frame = traffic(50, hours=1)
     client.log("churn", frame, version="v1")
     client.log_labels("churn", frame["request_id"][:10].tolist(), [1] * 10, timestamp=T0)
-    joined = client.predictions("churn")
+    joined = client.data.predictions("churn")
     assert sum(v is not None for v in joined["vigil_label"].to_pylist()) == 10
     client.log_kpi("revenue", 99.5, timestamp=T0, model="churn", version="v1")
-    kpis = client.kpis(model="churn")
+    kpis = client.kpis.list(model="churn")
     assert [(k.name, k.value, k.version) for k in kpis] == [("revenue", 99.5, "v1")]
 
 
@@ -96,7 +96,7 @@ def test_timestamp_argument_puts_all_rows_in_its_window(client: Client) -> None:
     client.log(
         "churn", traffic(40, hours=5).drop(columns="ts"), timestamp=T0 + dt.timedelta(minutes=7)
     )
-    assert [(w.start, w.n_rows) for w in client.windows("churn")] == [(T0, 40)]
+    assert [(w.start, w.n_rows) for w in client.data.windows("churn")] == [(T0, 40)]
 
 
 def test_rows_before_1970_fall_in_the_window_that_contains_them(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_rows_before_1970_fall_in_the_window_that_contains_them(tmp_path: Path) 
     local.create_model("old", features=["x"], timestamp_column="ts", window=dt.timedelta(days=1))
     when = dt.datetime(1969, 12, 31, 23, 30, tzinfo=dt.UTC)
     local.log("old", pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp(when)]}))
-    assert [w.start for w in local.windows("old")] == [dt.datetime(1969, 12, 31, tzinfo=dt.UTC)]
+    assert [w.start for w in local.data.windows("old")] == [dt.datetime(1969, 12, 31, tzinfo=dt.UTC)]
     local.close()
 
 
@@ -121,7 +121,7 @@ def test_bad_calls_say_what_is_wrong(client: Client) -> None:
         client.log_labels("churn", ["a", "b"], [1])
     with pytest.raises(InvalidInputError, match="invalid model definition"):
         client.create_model("bad name!", features=["x"])
-    assert client.windows("churn") == []
+    assert client.data.windows("churn") == []
 
 
 def test_remote_client_without_spool_reports_an_unreachable_server() -> None:
@@ -202,8 +202,8 @@ def test_log_takes_every_supported_input(client: Client, kind: str, tmp_path: Pa
     result = client.log("churn", data, version="v1")
     assert result is not None
     assert result.n_rows == 30
-    assert client.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
-    assert sorted(client.predictions("churn")["vigil_id"].to_pylist()) == sorted(
+    assert client.data.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
+    assert sorted(client.data.predictions("churn")["vigil_id"].to_pylist()) == sorted(
         frame["request_id"]
     )
 
@@ -240,9 +240,9 @@ def test_processes_logging_to_one_local_sqlite_store_lose_nothing(tmp_path: Path
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         sent = sum(pool.map(_log_locally, [(store_url, artifacts, s) for s in range(4)]))
     with Client.local(store_url, artifacts) as reader:
-        assert sum(w.n_rows for w in reader.windows("churn")) == sent == 800
-        assert sum(w.n_uploads for w in reader.windows("churn")) == 20
-        assert reader.predictions("churn").num_rows == 800
+        assert sum(w.n_rows for w in reader.data.windows("churn")) == sent == 800
+        assert sum(w.n_uploads for w in reader.data.windows("churn")) == 20
+        assert reader.data.predictions("churn").num_rows == 800
 
 
 def test_client_settings_are_checked() -> None:
@@ -276,8 +276,8 @@ def test_a_large_log_call_is_sent_as_several_batches_each_applied_once(tmp_path:
     assert result.n_rows == 3000
     assert result.n_profiles == 30
     assert len(result.windows) == 30
-    assert sum(w.n_rows for w in local.windows("churn")) == 3000
-    assert local.predictions("churn").num_rows == 3000
+    assert sum(w.n_rows for w in local.data.windows("churn")) == 3000
+    assert local.data.predictions("churn").num_rows == 3000
     assert isinstance(local._transport, LocalTransport)
     with local._transport.store.session() as session:
         batches = session.scalar(select(func.count()).select_from(IngestedBatch))
@@ -318,7 +318,7 @@ def test_profiles_built_elsewhere_merge_into_the_windows(client: Client) -> None
     result = client.log_profiles("churn", grouped.values(), version="")
     assert result is not None
     assert result.n_profiles == len(grouped) == 2  # rows are in time order: hours 2 and 3
-    windows = client.windows("churn")
+    windows = client.data.windows("churn")
     assert [w.n_rows for w in windows] == [
         int(
             (
@@ -329,7 +329,7 @@ def test_profiles_built_elsewhere_merge_into_the_windows(client: Client) -> None
         for h in range(3)
     ]
     assert [w.n_uploads for w in windows] == [1, 2, 1]  # hour 2 got both kinds of upload
-    merged = client.profile("churn")
+    merged = client.data.profile("churn")
     assert merged.columns["age"].count == 3_000
 
 
@@ -339,6 +339,6 @@ def test_profiles_must_carry_a_window_of_the_models_length(client: Client) -> No
     with pytest.raises(InvalidInputError, match="at least one profile"):
         client.log_profiles("churn", [])
     daily = vigil.profile({"age": [1.0]}, window=(T0, T0 + dt.timedelta(days=1)))
-    with pytest.raises(vigil.VigilError, match="windows of 3600 s"):
+    with pytest.raises(vigil.VigilError, match=r"windows of 3600 s|hour windows"):
         client.log_profiles("churn", [daily])
-    assert client.windows("churn") == []
+    assert client.data.windows("churn") == []

@@ -86,7 +86,7 @@ def test_a_teammate_follows_a_run_while_it_trains(
 
     # A Client follows it too (after the fact here: every point, then the end).
     with vigil.Client(live.url, token=tokens["bob"], spool_dir=None) as client:
-        again = list(client.watch_run(run_id, interval=0.1, timeout=30))
+        again = list(client.runs.watch(run_id, interval=0.1, timeout=30))
     assert [p.step for page in again for p in page.metrics] == list(range(40))
     assert again[-1].status == RunStatus.FINISHED
 

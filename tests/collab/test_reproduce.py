@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import vigil
-from vigil.api.http import ApiClient
+from vigil.api.client import VigilApi
 from vigil.api.specs import Scope
 from vigil.cli import main
 from vigil.lifecycle.reproduce import ServerSource, reproduce
@@ -118,8 +118,8 @@ def test_reproduce_through_a_server_and_partial_reproductions(
     token = store.create_token(Scope.READ, name="bob", owner="bob")
     settings = ServerSettings(store_url=store_url, artifacts_url=artifacts)
     with TestClient(create_app(settings, store=store)) as http:
-        client = ApiClient("http://testserver", token, http=http)
-        served = reproduce(run_id, ServerSource(client), tmp_path / "served")
+        api = VigilApi("http://testserver", token, http=http)
+        served = reproduce(run_id, ServerSource(api), tmp_path / "served")
     assert served.complete, served.missing
     assert (tmp_path / "served" / "code" / "train.py").read_text() == dirty
     assert (tmp_path / "served" / "data" / "training-data@1" / "train.csv").read_bytes() == data

@@ -87,70 +87,70 @@ def _monitors_channels_backfill_and_alerts(
 
     path = tmp_path / "monitors.yaml"
     path.write_text(FILE)
-    plan = client.apply_monitors(path, dry_run=True)
+    plan = client.monitors.apply(path, dry_run=True)
     assert [(c.object, c.name, c.action) for c in plan.changes] == [
         ("channel", "hook", "create"),
         ("monitor", "silence", "create"),
         ("monitor", "quality", "create"),
         ("monitor", "revenue", "create"),
     ]
-    assert client.list_monitors() == []
-    assert client.apply_monitors(FILE).applied
-    assert not client.apply_monitors(str(path)).changed  # idempotent
-    changed = client.apply_monitors(
+    assert client.monitors.list() == []
+    assert client.monitors.apply(FILE).applied
+    assert not client.monitors.apply(str(path)).changed  # idempotent
+    changed = client.monitors.apply(
         FILE.replace("alias: production", "alias: staging"), dry_run=True
     )
     assert [str(c) for c in changed.changes if c.action != "unchanged"] == [
         "update monitor silence (target)"
     ]
-    assert [m.name for m in client.list_monitors()] == ["quality", "revenue", "silence"]
-    assert client.get_monitor("silence").target.key == "m@production"
-    (channel,) = client.list_channels()
+    assert [m.name for m in client.monitors.list()] == ["quality", "revenue", "silence"]
+    assert client.monitors.get("silence").target.key == "m@production"
+    (channel,) = client.channels.list()
     assert channel.config.secret == ("***set***" if remote else "s3cret")  # type: ignore[union-attr]
 
     with pytest.raises(ConflictError, match="exists"):
-        client.create_monitor({"name": "silence", "kind": "no_data", "target": {"model": "m"}})
+        client.monitors.create({"name": "silence", "kind": "no_data", "target": {"model": "m"}})
     with pytest.raises(NotFoundError):
-        client.update_monitor({"name": "nope", "kind": "no_data", "target": {"model": "m"}})
+        client.monitors.update({"name": "nope", "kind": "no_data", "target": {"model": "m"}})
     with pytest.raises(InvalidInputError, match="unknown monitor kind"):
-        client.save_monitor({"name": "x", "kind": "nope", "target": {"model": "m"}})
-    created = client.create_monitor(
+        client.monitors.save({"name": "x", "kind": "nope", "target": {"model": "m"}})
+    created = client.monitors.create(
         {"name": "gaps", "kind": "missing_values", "target": {"model": "m"}}
     )
     assert created.action == "create"
-    updated = client.update_monitor(
+    updated = client.monitors.update(
         {"name": "gaps", "kind": "missing_values", "target": {"model": "m"}, "severity": "critical"}
     )
     assert (updated.action, updated.fields) == ("update", ("severity",))
-    client.delete_monitor("gaps")
+    client.monitors.delete("gaps")
     with pytest.raises(NotFoundError):
-        client.get_monitor("gaps")
+        client.monitors.get("gaps")
 
-    run = client.run_monitors(T0, T0 + 5 * HOUR, monitors=["silence"], deliver=False)
+    run = client.monitors.run(T0, T0 + 5 * HOUR, monitors=["silence"], deliver=False)
     assert run.evaluated == 5
     assert [r.breached for r in run.results] == [False, False, False, True, True]
-    (alert,) = client.alerts(state="open")
+    (alert,) = client.alerts.list(state="open")
     assert (alert.monitor, alert.target, alert.n_windows) == ("silence", "m@production", 2)
-    acked = client.ack_alert(alert.id, "looking", by="ana")
+    acked = client.alerts.ack(alert.id, "looking", by="ana")
     assert acked.state == "acknowledged"
     actor = acked.history[-1].actor
     assert actor.startswith("token:") if remote else actor == "ana"  # a server records the token
     with pytest.raises(ConflictError):
-        client.ack_alert(alert.id)
-    resolved = client.resolve_alert(alert.id, "fixed")
+        client.alerts.ack(alert.id)
+    resolved = client.alerts.resolve(alert.id, "fixed")
     assert resolved.state == "resolved"
-    assert [e.event for e in client.get_alert(alert.id).history] == [
+    assert [e.event for e in client.alerts.get(alert.id).history] == [
         "opened",
         "acknowledged",
         "resolved",
     ]
-    assert client.alerts(state="open") == []
+    assert client.alerts.list(state="open") == []
     with pytest.raises(NotFoundError):
-        client.get_alert(9999)
+        client.alerts.get(9999)
     for name in ("silence", "quality", "revenue"):
-        client.delete_monitor(name)
-    client.delete_channel("hook")
-    assert client.list_channels() == []
+        client.monitors.delete(name)
+    client.channels.delete("hook")
+    assert client.channels.list() == []
 
 
 def _kpi_series_comparison_and_version_comparison(client: Client, store: Store) -> None:
@@ -162,7 +162,7 @@ def _kpi_series_comparison_and_version_comparison(client: Client, store: Store) 
             at = T0 + (i % 2) * dt.timedelta(days=1) + i * HOUR
             client.log_kpi("revenue", value, timestamp=at, model="m", version=version)
             logged[version].append(value)
-    series = client.kpi_series("revenue", "m", window="day")
+    series = client.kpis.series("revenue", "m", window="day")
     assert [(p.version, p.start, p.count) for p in series.points] == [
         ("1", T0, 6),
         ("1", T0 + dt.timedelta(days=1), 6),
@@ -170,18 +170,18 @@ def _kpi_series_comparison_and_version_comparison(client: Client, store: Store) 
         ("2", T0 + dt.timedelta(days=1), 6),
     ]
     assert series.points[0].mean == pytest.approx(np.mean(logged["1"][0::2]))
-    comparison = client.compare_kpi("revenue", "m", a="1", b="2", start=T0, end=T0 + 3 * HOUR * 24)
+    comparison = client.kpis.compare("revenue", "m", a="1", b="2", start=T0, end=T0 + 3 * HOUR * 24)
     expected = stats.ttest_ind(logged["2"], logged["1"], equal_var=False)
     assert comparison.difference == pytest.approx(np.mean(logged["2"]) - np.mean(logged["1"]))
     assert comparison.p_value == pytest.approx(expected.pvalue, rel=1e-9)
     assert comparison.start == T0
 
     Registry(store, actor="ana").register("churn", __file__, metrics={"auc": 0.8, "rmse": 1.5})
-    result = client.version_comparison("churn", 2)
+    result = client.registry.compare_versions("churn", 2)
     assert result["reference_version"] == 1
     worse = {m["name"]: m["worse_by"] for m in result["quality"]["metrics"]}
     assert worse == pytest.approx({"auc": 0.1, "rmse": 0.5})
     assert result["training_data"] is None
     assert "no training data profile for version 2 and version 1" in result["missing"]
     with pytest.raises(NotFoundError):
-        client.version_comparison("churn", 7)
+        client.registry.compare_versions("churn", 7)

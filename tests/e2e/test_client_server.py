@@ -43,16 +43,16 @@ def test_log_read_labels_and_kpis_through_the_server(
         result = client.log("churn", frame, version="v2")
         assert result is not None
         assert (result.n_rows, result.n_profiles, result.duplicate) == (300, 2, False)
-        windows = client.windows("churn", version="v2")
+        windows = client.data.windows("churn", version="v2")
         assert sum(w.n_rows for w in windows) == 300
         assert len(windows) == 2
-        assert client.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
+        assert client.data.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
         client.log_labels("churn", frame["request_id"][:5].tolist(), [0, 1, 0, 1, 1])
-        joined = client.predictions("churn", start=T0, end=T0 + dt.timedelta(hours=2))
+        joined = client.data.predictions("churn", start=T0, end=T0 + dt.timedelta(hours=2))
         assert joined.num_rows == 300
         assert sum(v is not None for v in joined["vigil_label"].to_pylist()) == 5
         client.log_kpi("revenue", 5.0, model="churn", version="v2")
-        assert [k.value for k in client.kpis(name="revenue")] == [5.0]
+        assert [k.value for k in client.kpis.list(name="revenue")] == [5.0]
         assert [m.name for m in client.models()] == ["churn"]
 
 
@@ -71,13 +71,13 @@ def test_server_errors_reach_the_client_as_vigil_errors(
         with pytest.raises(PermissionDeniedError, match="scope 'write'"):
             client.log("churn", traffic(5, 1))
         assert client.pending == 0  # a refusal is not spooled
-        assert client.windows("churn") == []
+        assert client.data.windows("churn") == []
     with _client(live, admin_token, tmp_path) as admin:
         with pytest.raises(InvalidInputError):
             admin.create_model("x", features=["a"], scores=["a"])
         # A name is one path segment: it cannot reach another route.
-        with pytest.raises(NotFoundError, match="404"):
-            admin.windows("x/../../tokens")
+        with pytest.raises(NotFoundError, match="x/../../tokens"):
+            admin.data.windows("x/../../tokens")
 
 
 def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(
@@ -94,11 +94,11 @@ def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(
     assert client.log("churn", traffic(30, 1, seed=3)) is not None  # delivers the spool first
     assert client.pending == 0
     assert client.flush() == 0
-    windows = client.windows("churn")
+    windows = client.data.windows("churn")
     assert sum(w.n_rows for w in windows) == 60
     assert sum(w.n_uploads for w in windows) == 3
-    assert client.predictions("churn").num_rows == 60
-    assert len(client.kpis(name="revenue")) == 1
+    assert client.data.predictions("churn").num_rows == 60
+    assert len(client.kpis.list(name="revenue")) == 1
     client.close()
 
 
@@ -115,8 +115,8 @@ def test_a_spooled_body_replayed_twice_is_applied_once(
     assert client.flush() == 1
     spooled.write_bytes(copy)  # e.g. two processes flushing one spool folder
     assert client.flush() == 1
-    assert [w.n_rows for w in client.windows("churn")] == [15]
-    assert client.predictions("churn").num_rows == 15
+    assert [w.n_rows for w in client.data.windows("churn")] == [15]
+    assert client.data.predictions("churn").num_rows == 15
     client.close()
 
 
@@ -149,8 +149,8 @@ def test_acknowledged_writes_survive_kill_9(
     stop.set()
     background.join(timeout=30)
     live.start()
-    windows = client.windows("churn")
-    rows = client.predictions("churn")
+    windows = client.data.windows("churn")
+    rows = client.data.predictions("churn")
     total = sum(w.n_rows for w in windows)
     assert total >= acknowledged
     # Store consistent: every window's row count is backed by exactly its prediction rows.
@@ -184,11 +184,11 @@ def test_eight_clients_logging_at_once_lose_nothing(
         thread.join(timeout=120)
     assert errors == []
     with _client(live, admin_token, tmp_path) as reader:
-        windows = reader.windows("churn")
+        windows = reader.data.windows("churn")
         assert sum(w.n_rows for w in windows) == 8 * 8 * 100
         assert sum(w.n_uploads for w in windows) <= 8 * 8 * 2
-        assert reader.profile("churn").n_rows == 6400
-        assert reader.predictions("churn").num_rows == 6400
+        assert reader.data.profile("churn").n_rows == 6400
+        assert reader.data.predictions("churn").num_rows == 6400
     assert "database is locked" not in live.log.read_text()
 
 
@@ -197,7 +197,7 @@ def test_spooled_calls_arrive_by_themselves_and_later_calls_do_not_wait(
 ) -> None:
     import time
 
-    from vigil.client import transport
+    from vigil.api import http as transport  # where the retries sleep
 
     client = _client(live, admin_token, tmp_path, retries=2, backoff=0.4, flush_interval=0.2)
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
@@ -224,5 +224,5 @@ def test_spooled_calls_arrive_by_themselves_and_later_calls_do_not_wait(
     while client.pending and time.monotonic() < deadline:
         time.sleep(0.1)
     assert client.pending == 0
-    assert [w.n_rows for w in client.windows("churn")] == [20]
+    assert [w.n_rows for w in client.data.windows("churn")] == [20]
     client.close()

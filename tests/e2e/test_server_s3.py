@@ -40,7 +40,7 @@ def test_predictions_and_labels_go_to_s3(s3_endpoint: str, s3_bucket: str, tmp_p
             frame = traffic(80, hours=1)
             client.log("churn", frame)
             client.log_labels("churn", frame["request_id"][:4].tolist(), [1, 1, 0, 0])
-            joined = client.predictions("churn")
+            joined = client.data.predictions("churn")
         assert joined.num_rows == 80
         assert sum(v is not None for v in joined["vigil_label"].to_pylist()) == 4
         listed = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket=s3_bucket)

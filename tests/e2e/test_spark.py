@@ -200,10 +200,10 @@ def test_hourly_spark_profiles_upload_for_monitoring(
         result = client.log_profiles("events", hourly.values(), version="batch")
         assert result is not None
         assert result.n_profiles == len(hourly) == 48
-        windows = client.windows("events", version="batch")
+        windows = client.data.windows("events", version="batch")
         assert [w.start for w in windows] == [k.window_start for k in hourly]
         assert sum(w.n_rows for w in windows) == table.num_rows
-        merged = client.profile("events", version="batch")
+        merged = client.data.profile("events", version="batch")
     assert merged.columns["x"].mean == pytest.approx(
         vigil.profile(table).columns["x"].mean, rel=1e-9
     )  # type: ignore[union-attr]

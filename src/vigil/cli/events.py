@@ -39,14 +39,14 @@ T = TypeVar("T")
 def _backend(
     store_url: str, artifacts_url: str, url: str | None, token: str | None
 ) -> Iterator[Any]:
-    """An `ApiClient` when --url is given, else an opened store."""
-    from vigil.api.http import ApiClient
+    """The server's API (a `VigilApi`) when --url is given, else an opened store."""
+    from vigil.api.client import VigilApi
     from vigil.store.core import Store
 
     try:
         if url is not None:
-            with ApiClient(url, token) as client:
-                yield client
+            with VigilApi(url, token) as api:
+                yield api
             return
         store = Store.open(store_url, artifacts_url)
         try:
@@ -110,9 +110,7 @@ def list_command(
                 params: dict[str, Any] = {"after": cursor, "limit": limit}
                 params.update({"types": ",".join(types)} if types else {})
                 params.update({k: v for k, v in (("actor", actor), ("subject", subject)) if v})
-                return EventsPage.model_validate(
-                    backend.json("GET", "/api/v1/events", params=params)
-                )
+                return EventsPage.model_validate(backend.events.page(params))
             return _in_session(
                 backend,
                 lambda s: list_events(
@@ -186,8 +184,7 @@ def subscribe_command(
         fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
     with _backend(store_url, artifacts_url, url, token) as backend:
         if url is not None:
-            body = backend.json("POST", "/api/v1/events/subscriptions", json=spec.model_dump())
-            created = Subscription.model_validate(body)
+            created = Subscription.model_validate(backend.events.subscribe(spec.model_dump()))
         else:
             policy = MonitorSettings().outbound_policy()  # VIGIL_OUTBOUND_ALLOW
             with backend.session() as session:
@@ -207,8 +204,7 @@ def subscriptions_command(
 
     with _backend(store_url, artifacts_url, url, token) as backend:
         if url is not None:
-            answer = backend.json("GET", "/api/v1/events/subscriptions")
-            items = [Subscription.model_validate(s) for s in answer]
+            items = [Subscription.model_validate(s) for s in backend.events.subscriptions()]
         else:
             items = _in_session(backend, list_subscriptions)
     for s in items:
@@ -230,7 +226,7 @@ def unsubscribe_command(
 
     with _backend(store_url, artifacts_url, url, token) as backend:
         if url is not None:
-            backend.request("DELETE", f"/api/v1/events/subscriptions/{name}")
+            backend.events.unsubscribe(name)
         else:
             with backend.session() as session:
                 delete_subscription(session, name)
@@ -253,7 +249,7 @@ def deliveries_command(
     with _backend(store_url, artifacts_url, url, token) as backend:
         if url is not None:
             params = {"subscription": subscription} if subscription else {}
-            answer = backend.json("GET", "/api/v1/events/deliveries", params=params)
+            answer = backend.events.deliveries(params)
             items = [EventDelivery.model_validate(d) for d in answer]
         else:
             items = _in_session(backend, lambda s: list_deliveries(s, subscription=subscription))

@@ -426,7 +426,7 @@ def retraining_command(
 ) -> None:
     """The retraining cadence of monitored model NAME: how often its production windows drifted
     from the training reference, how long after training, and the advice."""
-    from vigil.api.http import ApiClient
+    from vigil.api.client import VigilApi
     from vigil.lifecycle.cadence import retraining_cadence
     from vigil.monitor.definitions import WINDOW_SECONDS
     from vigil.store.core import Store
@@ -434,9 +434,9 @@ def retraining_command(
     seconds = WINDOW_SECONDS[window]
     try:
         if url is not None:
-            with ApiClient(url, token) as client:
+            with VigilApi(url, token) as api:
                 params = {"window": window, "persistence": persistence}
-                body = client.json("GET", f"/api/v1/models/{name}/retraining", params=params)
+                body = api.models.retraining(name, params)
         else:
             store = Store.open(store_url, artifacts_url)
             try:

@@ -30,6 +30,7 @@ from vigil.errors import VigilError
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
+    from vigil.api.client import VigilApi
     from vigil.store.core import Store
 
 
@@ -61,23 +62,16 @@ def _time(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
-    """One request to a Vigil server; an error answer becomes `error: MESSAGE`, exit code 2."""
-    import httpx
+@contextmanager
+def _server(url: str, token: str | None) -> Iterator[VigilApi]:
+    """A Vigil server's API; an error answer becomes `error: MESSAGE`, exit code 2."""
+    from vigil.api.client import VigilApi
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300) as http:
-            response = http.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach {url}: {exc}")
-    if response.status_code >= 400:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        fail(f"{method} {path}: HTTP {response.status_code}: {message}")
-    return response.json() if response.content else None
+        with VigilApi(url, token, timeout=300) as api:
+            yield api
+    except VigilError as exc:
+        fail(exc)
 
 
 @click.group("monitors", cls=FullHelpGroup)
@@ -112,11 +106,9 @@ def apply_command(
     except UnicodeDecodeError:
         fail(f"{str(file)!r} is not a monitors YAML file (not UTF-8 text)")
     if url:
-        try:
-            body = {"yaml": expand_env(text), "dry_run": dry_run, "prune": not no_prune}
-        except VigilError as exc:
-            fail(exc)
-        plan = Plan.model_validate(_call(url, token, "POST", "/api/v1/monitors/apply", json=body))
+        with _server(url, token) as api:
+            answer = api.monitors.apply(expand_env(text), dry_run=dry_run, prune=not no_prune)
+        plan = Plan.model_validate(answer)
     else:
         with _opened(store_url, artifacts_url) as store:
             policy = MonitorSettings().outbound_policy()  # VIGIL_OUTBOUND_ALLOW
@@ -146,8 +138,8 @@ def list_command(
     from vigil.monitor.definitions import Monitor
 
     if url:
-        params = {"actor": actor} if actor else {}
-        answer = _call(url, token, "GET", "/api/v1/monitors", params=params)
+        with _server(url, token) as api:
+            answer = api.monitors.all({"actor": actor} if actor else {})
         items = [Monitor.model_validate(m) for m in answer]
     else:
         with _opened(store_url, artifacts_url) as store:
@@ -222,7 +214,8 @@ def alerts_list(
 
     if url:
         params = {k: v for k, v in (("state", state), ("monitor", monitor), ("actor", actor)) if v}
-        answer = _call(url, token, "GET", "/api/v1/alerts", params=params)
+        with _server(url, token) as api:
+            answer = api.alerts.all(params)
         items = [Alert.model_validate(a) for a in answer]
     else:
         with _opened(store_url, artifacts_url) as store, store.session() as session:
@@ -266,8 +259,8 @@ def alerts_ack(
     from vigil.monitor.alerts import Alert, acknowledge
 
     if url:  # the server records the token's owner
-        answer = _call(url, token, "POST", f"/api/v1/alerts/{alert_id}/ack", json={"note": note})
-        alert = Alert.model_validate(answer)
+        with _server(url, token) as api:
+            alert = Alert.model_validate(api.alerts.act(alert_id, "ack", note))
     else:
         with _opened(store_url, artifacts_url) as store, store.session() as session:
             alert = acknowledge(session, alert_id, _actor(actor), note)
@@ -294,10 +287,8 @@ def alerts_resolve(
     from vigil.monitor.alerts import Alert, resolve
 
     if url:  # the server records the token's owner
-        answer = _call(
-            url, token, "POST", f"/api/v1/alerts/{alert_id}/resolve", json={"note": note}
-        )
-        alert = Alert.model_validate(answer)
+        with _server(url, token) as api:
+            alert = Alert.model_validate(api.alerts.act(alert_id, "resolve", note))
     else:
         with _opened(store_url, artifacts_url) as store, store.session() as session:
             alert = resolve(session, alert_id, _actor(actor), note)

@@ -202,7 +202,7 @@ def reproduce_command(
     """Rebuild RUN_ID: its commit with its uncommitted diff, requirements.txt, its dataset
     versions, and the command with its parameters. Exit 0 when complete, 1 when some part could
     not be recovered (each is named), 2 when nothing could."""
-    from vigil.api.http import ApiClient
+    from vigil.api.client import VigilApi
     from vigil.lifecycle.reproduce import Reproduction, ServerSource, StoreSource, reproduce
     from vigil.store.core import Store
 
@@ -210,8 +210,8 @@ def reproduce_command(
     result: Reproduction
     try:
         if url is not None:
-            with ApiClient(url, token) as client:
-                result = reproduce(run_id, ServerSource(client), target, repo=repo)
+            with VigilApi(url, token) as api:
+                result = reproduce(run_id, ServerSource(api), target, repo=repo)
         else:
             store = Store.open(store_url, artifacts_url)
             try:

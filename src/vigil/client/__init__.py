@@ -5,6 +5,7 @@
 ...                     id_column="request_id", timestamp_column="ts")
 >>> client.log("churn", batch_df, version="v3")       # profiles per window + prediction rows
 >>> client.log_labels("churn", ids, labels)            # ground truth, joined later by id
+>>> client.monitors.apply("monitors.yaml")             # and the other areas: see `Client`
 
 Raw feature values never leave the process: `log` sends each window's profile, and only the ids,
 predictions and scores as rows. A call made while the server is down is written to an on-disk
@@ -14,57 +15,83 @@ spool and delivered, once, when the server answers again.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
-import threading
-import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
-from vigil.api.wire import LabelBatch, LogBatch, new_batch_id, table_to_ipc
+from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec
+from vigil.api.wire import LabelBatch, new_batch_id, table_to_ipc
+from vigil.client.aliases import FormerMethods
+from vigil.client.areas.alerts import AlertsArea, LocalAlerts, RemoteAlerts
+from vigil.client.areas.data import Data
+from vigil.client.areas.kpis import KpisArea, LocalKpis, RemoteKpis
+from vigil.client.areas.monitors import (
+    ChannelsArea,
+    LocalChannels,
+    LocalMonitors,
+    MonitorsArea,
+    RemoteChannels,
+    RemoteMonitors,
+)
+from vigil.client.areas.performance import LocalPerformance, PerformanceArea, RemotePerformance
+from vigil.client.areas.registry import LocalRegistry, RegistryArea, RemoteRegistryArea
+from vigil.client.areas.runs import LocalRuns, RemoteRuns, RunsArea
 from vigil.client.batching import (
     TIMESTAMP_TYPE,
     as_table,
-    query_params,
+    combined,
+    ingested,
     row_times,
     segment_profiles,
+    split_log,
     to_window_seconds,
     utc,
     window_profiles,
 )
-from vigil.client.monitoring import MonitoringMethods
-from vigil.client.transport import (
-    HttpTransport,
-    LocalTransport,
-    ServerUnavailableError,
-    Transport,
-    UnavailableError,
-)
-from vigil.errors import InvalidInputError, VigilError
+from vigil.client.local import LocalTransport
+from vigil.client.spool import DEFAULT_SPOOL_DIR, Spooling
+from vigil.client.transport import HttpTransport, ServerUnavailableError, Transport
+from vigil.errors import InvalidInputError
 from vigil.profile import DatasetProfile
 from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
 
-if TYPE_CHECKING:
-    from vigil.lifecycle.live import LivePage
-
-__all__ = ["DEFAULT_SPOOL_DIR", "Client", "ServerUnavailableError"]
-
-logger = logging.getLogger("vigil.client")
-T = TypeVar("T")
-
-DEFAULT_SPOOL_DIR = Path(".vigil") / "spool"
+__all__ = ["DEFAULT_SPOOL_DIR", "Client", "ServerUnavailableError", "split_log"]
 
 
-class Client(MonitoringMethods):
+class Client(FormerMethods, Spooling):
     """Log a model's traffic to Vigil: `Client(url, token=...)`, or `Client.local()` for the
-    embedded store. Both have the same methods."""
+    embedded store. Both have the same methods and sub-clients.
+
+    On the client itself: declaring models (`create_model`, `get_model`, `models`) and logging
+    (`log`, `log_profiles`, `log_labels`, `log_kpi`, with `flush`, `pending` and the spool).
+    The rest is by area, each the same on a server and on the local store:
+
+    - `client.data`: windows, segments, merged profile, prediction rows of a model's traffic
+    - `client.performance`: realized, estimated (CBPE), by segment, fairness
+    - `client.kpis`: logged KPI values, their series per version and window, comparisons
+    - `client.monitors`: save, create, update, get, list, delete, apply a YAML file, run
+    - `client.channels`: where alerts go (list, save, delete)
+    - `client.alerts`: list, get, ack, resolve
+    - `client.registry`: registered models, versions, aliases, history, version comparisons
+    - `client.runs`: tracking runs (get, search, metric history, watch while running)
+
+    The former top-level methods (`client.get_monitor(...)`, `client.alerts(...)`, ...) still
+    work for one release, with a DeprecationWarning naming the new call.
+    """
+
+    data: Data
+    performance: PerformanceArea
+    kpis: KpisArea
+    monitors: MonitorsArea
+    channels: ChannelsArea
+    alerts: AlertsArea
+    registry: RegistryArea
+    runs: RunsArea
 
     def __init__(
         self,
@@ -88,21 +115,45 @@ class Client(MonitoringMethods):
             raise InvalidInputError(f"retries must be 0 or more, got {retries}")
         if timeout <= 0:
             raise InvalidInputError(f"timeout must be positive, got {timeout}")
+        transport = HttpTransport(url, token, timeout=timeout, retries=retries, backoff=backoff)
+        spool = Path(spool_dir) if spool_dir is not None else None
+        self._setup(url, transport, spool, flush_interval, max_body_bytes)
+
+    def _setup(
+        self,
+        url: str,
+        transport: Transport,
+        spool_dir: Path | None,
+        flush_interval: float | None,
+        max_body_bytes: int,
+    ) -> None:
         self.url = url
-        self._token = token
-        self._transport: Transport = HttpTransport(
-            url, token, timeout=timeout, retries=retries, backoff=backoff
-        )
-        self.spool_dir = Path(spool_dir) if spool_dir is not None else None
+        self._transport = transport
+        self.spool_dir = spool_dir
         self.flush_interval = flush_interval
         self.max_body_bytes = max_body_bytes
         self._specs: dict[str, ModelSpec] = {}
         self._init_spooling()
-
-    def _init_spooling(self) -> None:
-        self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._flusher: threading.Thread | None = None
+        self.data = Data(transport)
+        if isinstance(transport, HttpTransport):
+            api = transport.api
+            self.performance = RemotePerformance(api)
+            self.kpis = RemoteKpis(api)
+            self.monitors = RemoteMonitors(api)
+            self.channels = RemoteChannels(api)
+            self.alerts = RemoteAlerts(api)
+            self.registry = RemoteRegistryArea(api)
+            self.runs = RemoteRuns(api)
+        else:
+            assert isinstance(transport, LocalTransport)
+            store = transport.store
+            self.performance = LocalPerformance(store)
+            self.kpis = LocalKpis(store)
+            self.monitors = LocalMonitors(store)
+            self.channels = LocalChannels(store)
+            self.alerts = LocalAlerts(store)
+            self.registry = LocalRegistry(store)
+            self.runs = LocalRuns(store)
 
     @classmethod
     def local(cls, store_url: str | None = None, artifacts_url: str | None = None) -> Client:
@@ -110,15 +161,10 @@ class Client(MonitoringMethods):
         from vigil.config import Settings
 
         settings = Settings()
+        url = store_url or settings.store_url
+        transport = LocalTransport(url, artifacts_url or settings.artifacts_url)
         client = cls.__new__(cls)
-        client.url = store_url or settings.store_url
-        client._transport = LocalTransport(client.url, artifacts_url or settings.artifacts_url)
-        client._token = None
-        client.spool_dir = None
-        client.flush_interval = None
-        client.max_body_bytes = 16 << 20
-        client._specs = {}
-        client._init_spooling()
+        client._setup(url, transport, None, None, 16 << 20)
         return client
 
     # models ---------------------------------------------------------------------------------
@@ -159,15 +205,15 @@ class Client(MonitoringMethods):
             )
         except ValueError as exc:
             raise InvalidInputError(f"invalid model definition for {name!r}: {exc}") from None
-        model = self._call(lambda: self._transport.create_model(spec))
+        model = self._transport.create_model(spec)
         self._specs[name] = spec
         return model
 
     def get_model(self, name: str) -> ModelOut:
-        return self._call(lambda: self._transport.get_model(name))
+        return self._transport.get_model(name)
 
     def models(self) -> list[ModelOut]:
-        return self._call(self._transport.list_models)
+        return self._transport.list_models()
 
     def _spec(self, name: str) -> ModelSpec:
         if name not in self._specs:
@@ -216,7 +262,7 @@ class Client(MonitoringMethods):
             rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
         rows.update({c: table[c] for c in spec.row_columns if c in table.column_names})
         results = [
-            _ingested(self._deliver("log", model, batch.encode()))
+            ingested(self._deliver("log", model, batch.encode()))
             for batch in split_log(
                 version or "",
                 profiles,
@@ -225,7 +271,7 @@ class Client(MonitoringMethods):
                 segments,
             )
         ]
-        return _combined(results, table.num_rows)
+        return combined(results, table.num_rows)
 
     def log_profiles(
         self, model: str, profiles: Iterable[DatasetProfile], *, version: str | None = None
@@ -256,10 +302,10 @@ class Client(MonitoringMethods):
         if not blobs:
             raise InvalidInputError("log_profiles needs at least one profile")
         results = [
-            _ingested(self._deliver("log", model, batch.encode()))
+            ingested(self._deliver("log", model, batch.encode()))
             for batch in split_log(version or "", blobs, None, self.max_body_bytes)
         ]
-        return _combined(results, n_rows)
+        return combined(results, n_rows)
 
     def log_labels(
         self,
@@ -283,7 +329,7 @@ class Client(MonitoringMethods):
                 TIMESTAMP_COLUMN: pa.array([at] * len(id_array), TIMESTAMP_TYPE),
             }
         )
-        return _ingested(self._deliver("labels", model, LabelBatch(table_to_ipc(table)).encode()))
+        return ingested(self._deliver("labels", model, LabelBatch(table_to_ipc(table)).encode()))
 
     def log_kpi(
         self,
@@ -310,287 +356,9 @@ class Client(MonitoringMethods):
         assert result is None or isinstance(result, KpiOut)
         return result
 
-    # reading --------------------------------------------------------------------------------
-
-    def windows(
-        self,
-        model: str,
-        *,
-        version: str | None = None,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        segment: str | None = None,
-    ) -> list[WindowOut]:
-        """The model's windows (of one segment, `"<column>=<value>"`, or the whole traffic)."""
-        params = query_params(version=version, start=start, end=end, segment=segment)
-        return self._call(lambda: self._transport.windows(model, params))
-
-    def segments(self, model: str) -> list[str]:
-        """The segment keys (`"<column>=<value>"`) the model has windows for."""
-        return self._call(lambda: self._transport.segments(model))
-
-    def profile(
-        self,
-        model: str,
-        *,
-        version: str | None = None,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        segment: str | None = None,
-    ) -> DatasetProfile:
-        """The merged profile of the model's windows in [start, end) (of one segment, or the
-        whole traffic)."""
-        params = query_params(version=version, start=start, end=end, segment=segment)
-        return self._call(lambda: self._transport.profile(model, params))
-
-    def predictions(
-        self, model: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None
-    ) -> pa.Table:
-        """Prediction rows in [start, end) with their latest label (`vigil_label`)."""
-        params = query_params(start=start, end=end)
-        return self._call(lambda: self._transport.predictions(model, params))
-
-    def kpis(self, *, name: str | None = None, model: str | None = None) -> list[KpiOut]:
-        params = query_params(name=name, model=model)
-        return self._call(lambda: self._transport.kpis(params))
-
-    # performance (docs/performance.md) -----------------------------------------------------
-
-    def performance(
-        self,
-        model: str,
-        *,
-        window: str = "day",
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        version: str | None = None,
-        segment: str | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        """Realized metrics and label coverage per window (`options`: task, positive_class,
-        threshold). The JSON of `GET /api/v1/models/{name}/performance`, in both modes."""
-        params = {"window": window, "start": start, "end": end, "version": version}
-        return self._performance(
-            model, "performance", "realized", {**params, "segment": segment}, options
-        )
-
-    def estimated_performance(
-        self,
-        model: str,
-        *,
-        reference_start: dt.datetime,
-        reference_end: dt.datetime,
-        window: str = "day",
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        version: str | None = None,
-        segment: str | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        """Metrics estimated without labels (CBPE calibrated on the labelled reference period)."""
-        params = {
-            "reference_start": reference_start,
-            "reference_end": reference_end,
-            "window": window,
-            "start": start,
-            "end": end,
-            "version": version,
-            "segment": segment,
-        }
-        return self._performance(model, "performance/estimated", "estimated", params, options)
-
-    def fairness(
-        self,
-        model: str,
-        attribute: str,
-        *,
-        window: str = "day",
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        version: str | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        """Fairness across the groups of segment column `attribute`, per window."""
-        params = {"attribute": attribute, "window": window, "start": start, "end": end}
-        return self._performance(
-            model, "fairness", "fairness_report", {**params, "version": version}, options
-        )
-
-    def segment_performance(
-        self,
-        model: str,
-        *,
-        baseline_start: dt.datetime,
-        baseline_end: dt.datetime,
-        start: dt.datetime,
-        end: dt.datetime,
-        metric: str = "accuracy",
-        window: str = "day",
-        version: str | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        """The segments that explain a change of `metric` between two periods, and the features
-        whose drift correlates with it."""
-        params = {
-            "baseline_start": baseline_start,
-            "baseline_end": baseline_end,
-            "start": start,
-            "end": end,
-            "metric": metric,
-            "window": window,
-            "version": version,
-        }
-        return self._performance(model, "performance/segments", "segment_report", params, options)
-
-    def _performance(
-        self,
-        model: str,
-        path: str,
-        function: str,
-        params: dict[str, Any],
-        options: dict[str, Any],
-    ) -> dict[str, Any]:
-        from vigil.client.performance import call
-
-        return self._call(lambda: call(self._transport, model, path, function, params, options))
-
-    # delivery and spool ---------------------------------------------------------------------
-
-    def _call(self, action: Callable[[], T]) -> T:
-        try:
-            return action()
-        except UnavailableError as exc:
-            raise ServerUnavailableError(str(exc), url=self.url) from None
-
-    def _send(
-        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
-    ) -> IngestResult | KpiOut:
-        transport = self._transport
-        if kind == "kpi":
-            kpi = KpiIn.model_validate_json(body)
-            if isinstance(transport, HttpTransport):
-                return transport.send_kpi(kpi, attempts=attempts)
-            return transport.send_kpi(kpi)
-        if isinstance(transport, HttpTransport):
-            return transport.send(kind, model, body, attempts=attempts)
-        return transport.send(kind, model, body)
-
-    def _deliver(self, kind: str, model: str, body: bytes) -> IngestResult | KpiOut | None:
-        if self.spool_dir is not None and self._spooled():
-            self.flush()
-            if self._spooled():
-                # Still down: queue behind the spooled calls at once, without the retries, so
-                # serving code is not slowed down call after call while the server is away.
-                self._spool(kind, model, body)
-                return None
-        try:
-            return self._send(kind, model, body)
-        except UnavailableError as exc:
-            if self.spool_dir is None:
-                raise ServerUnavailableError(str(exc), url=self.url) from None
-            path = self._spool(kind, model, body)
-            logger.warning(
-                "Vigil server unavailable (%s); spooled the %s call to %s", exc, kind, path
-            )
-            return None
-
-    def _spooled(self) -> list[Path]:
-        if self.spool_dir is None or not self.spool_dir.is_dir():
-            return []
-        return sorted(self.spool_dir.glob("*.vsp"))
-
-    def _spool(self, kind: str, model: str, body: bytes) -> Path:
-        assert self.spool_dir is not None
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.{kind}.vsp"
-        header = model.encode()
-        temp = self.spool_dir / f".{name}.tmp"
-        temp.write_bytes(len(header).to_bytes(2, "big") + header + body)
-        path = self.spool_dir / name
-        os.replace(temp, path)
-        self._start_flusher()
-        return path
-
-    def _start_flusher(self) -> None:
-        """A daemon thread that delivers the spool every `flush_interval` seconds until it is
-        empty, so spooled calls arrive even if the process logs nothing more."""
-        if self.flush_interval is None or (self._flusher and self._flusher.is_alive()):
-            return
-        interval = self.flush_interval
-
-        def run() -> None:
-            while not self._stop.wait(interval):
-                try:
-                    self.flush()
-                except Exception:
-                    logger.exception("Vigil spool flush failed")
-                if not self._spooled():
-                    return
-
-        self._flusher = threading.Thread(target=run, name="vigil-spool-flusher", daemon=True)
-        self._flusher.start()
-
-    def flush(self) -> int:
-        """Deliver spooled calls, oldest first; returns how many were delivered.
-
-        Stops at the first that still cannot be delivered. A call the server refuses for good
-        (a 4xx) is moved to `rejected/` in the spool folder instead of blocking the others.
-        """
-        with self._flush_lock:
-            return self._flush()
-
-    def _flush(self) -> int:
-        delivered = 0
-        for path in self._spooled():
-            try:
-                blob = path.read_bytes()
-            except FileNotFoundError:
-                continue  # another process delivered it
-            size = int.from_bytes(blob[:2], "big")
-            model, body = blob[2 : 2 + size].decode(), blob[2 + size :]
-            kind = path.name.split(".")[-2]
-            try:
-                self._send(kind, model, body, attempts=1)
-            except UnavailableError:
-                break
-            except VigilError as exc:
-                assert self.spool_dir is not None
-                rejected = self.spool_dir / "rejected"
-                rejected.mkdir(exist_ok=True)
-                os.replace(path, rejected / path.name)
-                logger.error("Vigil refused spooled call %s: %s", path.name, exc)
-                continue
-            path.unlink(missing_ok=True)
-            delivered += 1
-        return delivered
-
-    @property
-    def pending(self) -> int:
-        """How many calls wait in the spool."""
-        return len(self._spooled())
-
-    def watch_run(
-        self, run_id: str, *, interval: float = 1.0, timeout: float | None = None
-    ) -> Iterator[LivePage]:
-        """Follow a tracking run while it runs: pages of its new metric and system-metric points
-        until it ends (see `vigil.watch_run`)."""
-        from vigil.lifecycle.live import watch_run
-
-        if isinstance(self._transport, LocalTransport):
-            return watch_run(
-                run_id, store=self._transport.store, interval=interval, timeout=timeout
-            )
-        return watch_run(
-            run_id, url=self.url, token=self._token, interval=interval, timeout=timeout
-        )
-
     def close(self) -> None:
         """Stop the background flusher, try once more to deliver the spool, release connections."""
-        self._stop.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=30)
-        if self.spool_dir is not None and self._spooled():
-            self.flush()
+        self._stop_spooling()
         self._transport.close()
 
     def __enter__(self) -> Client:
@@ -603,60 +371,3 @@ class Client(MonitoringMethods):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def split_log(
-    version: str,
-    profiles: list[bytes],
-    rows: pa.Table | None,
-    limit: int,
-    segments: Sequence[str] = (),
-) -> list[LogBatch]:
-    """One log batch, or several when it would pass `limit` bytes (profiles and row slices are
-    spread over batches with ids `<id>-0`, `<id>-1`..., each applied once on its own).
-
-    `segments`, when given, holds each profile's segment key ("" for the whole traffic)."""
-    half = max(limit // 2, 1)
-    keys = list(segments) or [""] * len(profiles)
-    groups: list[list[tuple[str, bytes]]] = [[]]
-    for key, blob in zip(keys, profiles, strict=True):
-        if groups[-1] and sum(len(b) for _, b in groups[-1]) + len(blob) > half:
-            groups.append([])
-        groups[-1].append((key, blob))
-    slices: list[pa.Table | None] = [rows]
-    if rows is not None and rows.nbytes > half:
-        step = max(1, rows.num_rows * half // rows.nbytes)
-        slices = [rows.slice(i, step) for i in range(0, rows.num_rows, step)]
-    count = max(len(groups), len(slices))
-    base = new_batch_id()
-    return [
-        LogBatch(
-            version=version,
-            profiles=[blob for _, blob in groups[i]] if i < len(groups) else [],
-            segments=[key for key, _ in groups[i]] if i < len(groups) and any(keys) else [],
-            rows=table_to_ipc(part) if (part := slices[i] if i < len(slices) else None) else None,
-            batch_id=base if count == 1 else f"{base}-{i}",
-        )
-        for i in range(count)
-    ]
-
-
-def _combined(results: list[IngestResult | None], n_rows: int) -> IngestResult | None:
-    """The result of a log call sent as one or several batches (None if any was spooled)."""
-    if any(r is None for r in results):
-        return None
-    done = [r for r in results if r is not None]
-    if len(done) == 1:
-        return done[0]
-    return IngestResult(
-        batch_id=done[0].batch_id.rsplit("-", 1)[0],
-        duplicate=all(r.duplicate for r in done),
-        n_rows=n_rows,
-        n_profiles=sum(r.n_profiles for r in done),
-        windows=sorted({w for r in done for w in r.windows}),
-    )
-
-
-def _ingested(result: IngestResult | KpiOut | None) -> IngestResult | None:
-    assert result is None or isinstance(result, IngestResult)
-    return result

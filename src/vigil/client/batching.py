@@ -1,4 +1,5 @@
-"""Turning a log call's data into what is sent: rows in one Arrow table, times, window profiles."""
+"""Turning a log call's data into what is sent: rows in one Arrow table, times, window profiles,
+and batches that stay under the server's body limit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.api.specs import ModelSpec
+from vigil.api.specs import IngestResult, KpiOut, ModelSpec
+from vigil.api.wire import LogBatch, new_batch_id, table_to_ipc
 from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import profile
@@ -140,3 +142,60 @@ def segment_profiles(
             blobs = window_profiles(table.filter(mask), times.filter(mask), window_seconds)
             out.extend((segment_key(column, value), blob) for blob in blobs)
     return out
+
+
+def split_log(
+    version: str,
+    profiles: list[bytes],
+    rows: pa.Table | None,
+    limit: int,
+    segments: Sequence[str] = (),
+) -> list[LogBatch]:
+    """One log batch, or several when it would pass `limit` bytes (profiles and row slices are
+    spread over batches with ids `<id>-0`, `<id>-1`..., each applied once on its own).
+
+    `segments`, when given, holds each profile's segment key ("" for the whole traffic)."""
+    half = max(limit // 2, 1)
+    keys = list(segments) or [""] * len(profiles)
+    groups: list[list[tuple[str, bytes]]] = [[]]
+    for key, blob in zip(keys, profiles, strict=True):
+        if groups[-1] and sum(len(b) for _, b in groups[-1]) + len(blob) > half:
+            groups.append([])
+        groups[-1].append((key, blob))
+    slices: list[pa.Table | None] = [rows]
+    if rows is not None and rows.nbytes > half:
+        step = max(1, rows.num_rows * half // rows.nbytes)
+        slices = [rows.slice(i, step) for i in range(0, rows.num_rows, step)]
+    count = max(len(groups), len(slices))
+    base = new_batch_id()
+    return [
+        LogBatch(
+            version=version,
+            profiles=[blob for _, blob in groups[i]] if i < len(groups) else [],
+            segments=[key for key, _ in groups[i]] if i < len(groups) and any(keys) else [],
+            rows=table_to_ipc(part) if (part := slices[i] if i < len(slices) else None) else None,
+            batch_id=base if count == 1 else f"{base}-{i}",
+        )
+        for i in range(count)
+    ]
+
+
+def combined(results: list[IngestResult | None], n_rows: int) -> IngestResult | None:
+    """The result of a log call sent as one or several batches (None if any was spooled)."""
+    if any(r is None for r in results):
+        return None
+    done = [r for r in results if r is not None]
+    if len(done) == 1:
+        return done[0]
+    return IngestResult(
+        batch_id=done[0].batch_id.rsplit("-", 1)[0],
+        duplicate=all(r.duplicate for r in done),
+        n_rows=n_rows,
+        n_profiles=sum(r.n_profiles for r in done),
+        windows=sorted({w for r in done for w in r.windows}),
+    )
+
+
+def ingested(result: IngestResult | KpiOut | None) -> IngestResult | None:
+    assert result is None or isinstance(result, IngestResult)
+    return result

@@ -1,20 +1,22 @@
-"""Where the client's calls go: a Vigil server over HTTP (with retries), or the embedded store."""
+"""Where the client's calls go: a Vigil server over HTTP (with retries), or the embedded store.
+
+Both satisfy `Transport`. `HttpTransport` calls `vigil.api`'s one typed client (`.api`, with
+retries on); `LocalTransport` (in `vigil.client.local`) makes the same calls on the services in
+this process.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import random
-import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
+from vigil.api.client import VigilApi
+from vigil.api.http import UnavailableError
 from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
 from vigil.api.tracking import (
     ArtifactOut,
-    ChunkHashes,
     DatasetVersionIn,
     DatasetVersionOut,
     EndRunIn,
@@ -27,41 +29,25 @@ from vigil.api.tracking import (
     RunsPage,
     SearchRunsIn,
 )
-from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch, ipc_to_table
-from vigil.errors import (
-    AuthenticationError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    VigilError,
-)
+from vigil.client.local import LocalTransport
 from vigil.profile import DatasetProfile
 
-if TYPE_CHECKING:
-    from vigil.tracking.datasets import DatasetService
-    from vigil.tracking.service import TrackingService
+__all__ = [
+    "RUN_BATCH_POINTS",
+    "HttpTransport",
+    "LocalTransport",
+    "ServerUnavailableError",
+    "Transport",
+    "UnavailableError",
+]
 
 RUN_BATCH_POINTS = 50_000
 """Metric points per request of `log_run_batch` (about 4 MB of JSON)."""
 
 
-class ServerUnavailableError(VigilError):
-    """The server could not be reached (or kept failing) and the call was not spooled."""
-
-    status_code = 503
-    code = "server_unavailable"
-
-
-_ERRORS: dict[int, type[VigilError]] = {
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: PayloadTooLargeError,
-    422: InvalidInputError,
-}
+ServerUnavailableError = UnavailableError
+"""The server could not be reached (or kept failing) and the call was not spooled: the name
+`vigil.client` has always exported for `UnavailableError`."""
 
 
 class Transport(Protocol):
@@ -70,8 +56,10 @@ class Transport(Protocol):
     def create_model(self, spec: ModelSpec) -> ModelOut: ...
     def get_model(self, name: str) -> ModelOut: ...
     def list_models(self) -> list[ModelOut]: ...
-    def send(self, kind: str, model: str, body: bytes) -> IngestResult: ...
-    def send_kpi(self, kpi: KpiIn) -> KpiOut: ...
+    def send(
+        self, kind: str, model: str, body: bytes, *, attempts: int | None = None
+    ) -> IngestResult: ...
+    def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut: ...
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]: ...
     def segments(self, model: str) -> list[str]: ...
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile: ...
@@ -101,118 +89,70 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class UnavailableError(Exception):
-    """A transient failure: worth a retry, and a spool entry if retries run out."""
-
-
 class HttpTransport:
-    """Calls a Vigil server; retries connection errors, 429 and 5xx with exponential backoff."""
+    """Calls a Vigil server through `api` (`vigil.api`'s typed client); retries connection
+    errors, 429 and 5xx with exponential backoff, then raises `UnavailableError` (the client
+    spools a log call that ends so)."""
 
     def __init__(
         self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
     ) -> None:
-        httpx = _require("httpx", "to talk to a Vigil server")
-        self._httpx = httpx
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
-        self.retries = retries
-        self.backoff = backoff
+        self.api = VigilApi(url, token, timeout=timeout, retries=retries, backoff=backoff)
 
-    def _request(
-        self, method: str, path: str, *, attempts: int | None = None, **kwargs: Any
-    ) -> Any:
-        attempts = self.retries + 1 if attempts is None else attempts
-        last = ""
-        for attempt in range(attempts):
-            if attempt:
-                delay = self.backoff * 2 ** (attempt - 1)
-                time.sleep(delay * (0.5 + random.random()))
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except self._httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code == 429 or response.status_code >= 500:
-                last = f"HTTP {response.status_code}: {response.text[:200]}"
-                continue
-            if response.status_code >= 400:
-                raise _error_from(response.status_code, response)
-            return response
-        raise UnavailableError(
-            f"{method} {self._http.base_url}{path} failed {attempts} time(s): {last}"
-        )
+    # Kept for tests/server/test_pages.py, which pages through a test client.
+    @property
+    def _http(self) -> Any:
+        return self.api._http
+
+    @_http.setter
+    def _http(self, http: Any) -> None:
+        self.api._http = http
+
+    def _pages(self, path: str, params: dict[str, str]) -> list[Any]:
+        return self.api.pages(path, params)
 
     def create_model(self, spec: ModelSpec) -> ModelOut:
-        response = self._request("POST", "/api/v1/models", json=spec.model_dump(mode="json"))
-        return ModelOut.model_validate(response.json())
+        return self.api.models.create(spec)
 
     def get_model(self, name: str) -> ModelOut:
-        return ModelOut.model_validate(self._request("GET", f"/api/v1/models/{_q(name)}").json())
+        return self.api.models.get(name)
 
     def list_models(self) -> list[ModelOut]:
-        return [ModelOut.model_validate(m) for m in self._request("GET", "/api/v1/models").json()]
+        return self.api.models.all()
 
     def send(
         self, kind: str, model: str, body: bytes, *, attempts: int | None = None
     ) -> IngestResult:
-        response = self._request(
-            "POST",
-            f"/api/v1/models/{_q(model)}/{kind}",
-            content=body,
-            headers={"Content-Type": CONTENT_TYPE},
-            attempts=attempts,
-        )
-        return IngestResult.model_validate(response.json())
+        return self.api.ingest.send(_kind(kind), model, body, attempts=attempts)
 
     def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
-        body = kpi.model_dump(mode="json")
-        response = self._request("POST", "/api/v1/kpis", json=body, attempts=attempts)
-        return KpiOut.model_validate(response.json())
-
-    def _pages(self, path: str, params: dict[str, str]) -> list[Any]:
-        """Every page of a list the server answers a bounded page at a time."""
-        items: list[Any] = []
-        page = dict(params)
-        while True:
-            response = self._request("GET", path, params=page)
-            items.extend(response.json())
-            following = response.headers.get("X-Vigil-Next-Start")
-            if not following:
-                return items
-            page = {**page, "start": following}
+        return self.api.kpis.log(kpi, attempts=attempts)
 
     def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        pages = self._pages(f"/api/v1/models/{_q(model)}/windows", params)
-        return [WindowOut.model_validate(w) for w in pages]
+        return self.api.models.windows(model, params)
 
     def segments(self, model: str) -> list[str]:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/segments")
-        return [str(key) for key in response.json()]
+        return self.api.models.segments(model)
 
     def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/profile", params=params)
-        return DatasetProfile.from_bytes(response.content)
+        return self.api.models.profile(model, params)
 
     def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        response = self._request("GET", f"/api/v1/models/{_q(model)}/predictions", params=params)
-        return ipc_to_table(response.content)
+        return self.api.models.predictions(model, params)
 
     def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        return [KpiOut.model_validate(k) for k in self._pages("/api/v1/kpis", params)]
+        return self.api.kpis.all(params)
 
     # experiment tracking ----------------------------------------------------------------------
 
     def get_experiment(self, name: str) -> ExperimentOut:
-        response = self._request("GET", f"/api/v1/experiments/{_q(name)}")
-        return ExperimentOut.model_validate(response.json())
+        return self.api.runs.get_experiment(name)
 
     def create_experiment(self, name: str) -> ExperimentOut:
-        response = self._request("POST", "/api/v1/experiments", json={"name": name})
-        return ExperimentOut.model_validate(response.json())
+        return self.api.runs.create_experiment(name)
 
     def create_run(self, body: RunIn) -> RunInfo:
-        response = self._request("POST", "/api/v1/runs", json=body.model_dump(mode="json"))
-        return RunInfo.model_validate(response.json())
+        return self.api.runs.create(body)
 
     def log_run_batch(
         self,
@@ -234,268 +174,44 @@ class HttpTransport:
                 body["params"] = dict(params)
                 body["tags"] = dict(tags)
                 first = False
-            self._request("POST", f"/api/v1/runs/{_q(run_id)}/log-batch", json=body)
+            self.api.runs.log_batch(run_id, body)
 
     def end_run(self, run_id: str, body: EndRunIn) -> RunInfo:
-        response = self._request(
-            "POST", f"/api/v1/runs/{_q(run_id)}/end", json=body.model_dump(mode="json")
-        )
-        return RunInfo.model_validate(response.json())
+        return self.api.runs.end(run_id, body)
 
     def get_run(self, run_id: str) -> RunData:
-        return RunData.model_validate(self._request("GET", f"/api/v1/runs/{_q(run_id)}").json())
+        return self.api.runs.get(run_id)
 
     def search_runs(self, body: SearchRunsIn) -> RunsPage:
-        response = self._request("POST", "/api/v1/runs/search", json=body.model_dump(mode="json"))
-        return RunsPage.model_validate(response.json())
+        return self.api.runs.search(body)
 
     def metric_history(
         self, run_id: str, key: str, max_points: int | None = None
     ) -> list[MetricPoint]:
-        params = {"max_points": str(max_points)} if max_points is not None else {}
-        response = self._request(
-            "GET", f"/api/v1/runs/{_q(run_id)}/metrics/{_q(key)}/history", params=params
-        )
-        return [MetricPoint.model_validate(p) for p in response.json()]
+        return self.api.runs.metric_history(run_id, key, max_points)
 
     def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
-        response = self._request(
-            "PUT",
-            f"/api/v1/runs/{_q(run_id)}/artifacts/file",
-            params={"path": path},
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        return ArtifactOut.model_validate(response.json())
+        return self.api.runs.put_artifact(run_id, path, data)
 
     def missing_dataset_chunks(self, hashes: list[str]) -> list[str]:
-        response = self._request("POST", "/api/v1/datasets/chunks/missing", json={"hashes": hashes})
-        return ChunkHashes.model_validate(response.json()).hashes
+        return self.api.datasets.missing_chunks(hashes)
 
     def put_dataset_chunk(self, digest: str, data: bytes) -> None:
-        self._request(
-            "PUT",
-            f"/api/v1/datasets/chunks/{_q(digest)}",
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
+        self.api.datasets.put_chunk(digest, data)
 
     def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
-        response = self._request(
-            "POST", "/api/v1/datasets/versions", json=body.model_dump(mode="json")
-        )
-        return DatasetVersionOut.model_validate(response.json())
+        return self.api.datasets.register_version(body)
 
     def link_run_input(self, run_id: str, body: RunInputIn) -> None:
-        self._request(
-            "POST", f"/api/v1/runs/{_q(run_id)}/inputs", json=body.model_dump(mode="json")
-        )
+        self.api.runs.link_input(run_id, body)
 
     def close(self) -> None:
-        self._http.close()
+        self.api.close()
 
 
-def _require(module: str, purpose: str) -> Any:
-    """Import an optional dependency, or say which extra to install."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise VigilError(
-            f"the client needs the {module!r} package {purpose}; "
-            "install it with: pip install 'vigil[server]'"
-        ) from None
-
-
-def _q(name: str) -> str:
-    """A name as one URL path segment (a name can never add path segments)."""
-    return quote(name, safe="")
-
-
-def _error_from(status: int, response: Any) -> VigilError:
-    try:
-        body = response.json()
-        message, details = str(body.get("message", body)), body.get("details") or {}
-    except ValueError:
-        message, details = response.text[:500], {}
-    error = _ERRORS.get(status, VigilError)(f"server answered {status}: {message}", **details)
-    return error
-
-
-class LocalTransport:
-    """Writes to the embedded store, in this process, with no server."""
-
-    def __init__(self, store_url: str, artifacts_url: str) -> None:
-        _require("sqlalchemy", "to write to a local store")
-        from vigil.store.core import Store
-
-        self.store = Store.open(store_url, artifacts_url)
-
-    def create_model(self, spec: ModelSpec) -> ModelOut:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.create_model(session, spec)[0]
-
-    def get_model(self, name: str) -> ModelOut:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.get_model(session, name)
-
-    def list_models(self) -> list[ModelOut]:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.list_models(session)
-
-    def send(self, kind: str, model: str, body: bytes) -> IngestResult:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            if kind == "log":
-                return service.ingest_log(
-                    session,
-                    self.store.predictions,
-                    model,
-                    LogBatch.decode(body),
-                    models=self.store.models,
-                )
-            return service.ingest_labels(
-                session, self.store.predictions, model, LabelBatch.decode(body)
-            )
-
-    def send_kpi(self, kpi: KpiIn) -> KpiOut:
-        from vigil.client.tracking.run import current_user
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.log_kpi(session, kpi, actor=current_user())
-
-    def windows(self, model: str, params: dict[str, str]) -> list[WindowOut]:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.list_windows(session, model, **_typed(params))
-
-    def segments(self, model: str) -> list[str]:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.list_segments(session, model)
-
-    def profile(self, model: str, params: dict[str, str]) -> DatasetProfile:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.merged_profile(session, model, **_typed(params))
-
-    def predictions(self, model: str, params: dict[str, str]) -> pa.Table:
-        from vigil.ingestion import service
-
-        typed = _typed(params)
-        with self.store.session() as session:
-            model_id = service.model_id(session, model)
-        return self.store.predictions.joined(model_id, typed.get("start"), typed.get("end"))
-
-    def kpis(self, params: dict[str, str]) -> list[KpiOut]:
-        from vigil.ingestion import service
-
-        with self.store.session() as session:
-            return service.list_kpis(session, **_typed(params))
-
-    # experiment tracking ----------------------------------------------------------------------
-
-    def _tracking(self) -> TrackingService:
-        from vigil.tracking.service import TrackingService
-
-        return TrackingService(self.store)
-
-    def get_experiment(self, name: str) -> ExperimentOut:
-        return self._tracking().get_experiment(name)
-
-    def create_experiment(self, name: str) -> ExperimentOut:
-        from vigil.client.tracking.run import current_user
-
-        return self._tracking().create_experiment(name, owner=current_user())
-
-    def create_run(self, body: RunIn) -> RunInfo:
-        from vigil.client.tracking.run import current_user
-
-        tracking = self._tracking()
-        owner = current_user()
-        if isinstance(body.experiment, int):
-            experiment = tracking.get_experiment(body.experiment)
-        else:
-            experiment = tracking.ensure_experiment(body.experiment, owner=owner)
-        return tracking.create_run(
-            experiment.id,
-            name=body.name,
-            owner=owner,
-            parent_id=body.parent_id,
-            tags=body.tags,
-            start_ms=body.start_ms,
-        )
-
-    def log_run_batch(
-        self,
-        run_id: str,
-        metrics: Sequence[tuple[str, float, int, int]],
-        params: Mapping[str, str],
-        tags: Mapping[str, str],
-    ) -> None:
-        self._tracking().log_batch(run_id, metrics=metrics, params=params, tags=tags)
-
-    def end_run(self, run_id: str, body: EndRunIn) -> RunInfo:
-        return self._tracking().end_run(run_id, body.status, end_ms=body.end_ms)
-
-    def get_run(self, run_id: str) -> RunData:
-        return self._tracking().get_run(run_id)
-
-    def search_runs(self, body: SearchRunsIn) -> RunsPage:
-        return self._tracking().search_runs(
-            body.experiments,
-            body.filter,
-            order_by=body.order_by,
-            max_results=body.max_results,
-            page_token=body.page_token,
-            actor=body.actor,
-        )
-
-    def metric_history(
-        self, run_id: str, key: str, max_points: int | None = None
-    ) -> list[MetricPoint]:
-        return self._tracking().metric_history(run_id, key, max_points)
-
-    def put_run_artifact(self, run_id: str, path: str, data: bytes) -> ArtifactOut:
-        return self._tracking().put_artifact(run_id, path, data)
-
-    def _datasets(self) -> DatasetService:
-        from vigil.tracking.datasets import DatasetService
-
-        return DatasetService(self.store)
-
-    def missing_dataset_chunks(self, hashes: list[str]) -> list[str]:
-        return self._datasets().missing_chunks(hashes)
-
-    def put_dataset_chunk(self, digest: str, data: bytes) -> None:
-        self._datasets().put_chunk(digest, data)
-
-    def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
-        from vigil.client.tracking.run import current_user
-
-        return self._datasets().register(body, owner=current_user())
-
-    def link_run_input(self, run_id: str, body: RunInputIn) -> None:
-        self._datasets().link_run(run_id, body.dataset_version_id, body.context)
-
-    def close(self) -> None:
-        self.store.close()
-
-
-def _typed(params: dict[str, str]) -> dict[str, Any]:
-    return {
-        key: dt.datetime.fromisoformat(value) if key in ("start", "end") else value
-        for key, value in params.items()
-    }
+def _kind(kind: str) -> Literal["log", "labels"]:
+    if kind == "log":
+        return "log"
+    if kind == "labels":
+        return "labels"
+    raise ValueError(f"a batch is 'log' or 'labels', got {kind!r}")

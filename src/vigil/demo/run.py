@@ -151,7 +151,7 @@ def _log_through_client(
                 model=DEMO_MODEL,
                 version="v1",
             )
-        windows = client.windows(DEMO_MODEL)
+        windows = client.data.windows(DEMO_MODEL)
         client.flush()
     finally:
         client.close()

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from vigil.analysis.explain.inputs import OutputSpace, as_frame, select_features
 from vigil.analysis.explain.results import Importance
@@ -29,8 +28,8 @@ from vigil.importances.store import check_importance_values, check_method
 from vigil.registry.types import ModelVersionInfo
 
 if TYPE_CHECKING:
+    from vigil.api.client import VigilApi
     from vigil.client.tracking.run import Run
-    from vigil.client.transport import HttpTransport
     from vigil.store.core import Store
 
 ModelVersionRef = ModelVersionInfo | str | tuple[str, int]
@@ -129,8 +128,8 @@ def _values(
     return check_method(method), check_importance_values(importance)
 
 
-def _run_target(run: Run | str | None) -> tuple[str | None, Store | None, HttpTransport | None]:
-    """The run id, and the run's own store or HTTP transport (for a `Run` object)."""
+def _run_target(run: Run | str | None) -> tuple[str | None, Store | None, VigilApi | None]:
+    """The run id, and the run's own store or server connection (for a `Run` object)."""
     if run is None or isinstance(run, str):
         return run, None, None
     from vigil.client.tracking.remote import RemoteTracking
@@ -139,7 +138,7 @@ def _run_target(run: Run | str | None) -> tuple[str | None, Store | None, HttpTr
 
     service = run.service
     if isinstance(service, RemoteTracking) and isinstance(service.transport, HttpTransport):
-        return run.id, None, service.transport
+        return run.id, None, service.transport.api
     if isinstance(service, TrackingService):
         return run.id, service.store, None
     raise InvalidInputError(f"run {run.id} logs to an unknown backend {type(service).__name__}")
@@ -164,9 +163,9 @@ def log_importance(
     method_name, values = _values(importance, method)
     if run is None and model_version is None:
         raise InvalidInputError("give run= (a run or its id) and/or model_version= to log to")
-    run_id, run_store, transport = _run_target(run)
-    if url is not None or transport is not None:
-        _log_remote(run_id, model_version, method_name, values, url, token, transport)
+    run_id, run_store, api = _run_target(run)
+    if url is not None or api is not None:
+        _log_remote(run_id, model_version, method_name, values, url, token, api)
         return
     with _local_store(run_store or store) as opened:
         _log_local(opened, run_id, model_version, method_name, values, actor)
@@ -206,27 +205,22 @@ def _log_remote(
     values: dict[str, float],
     url: str | None,
     token: str | None,
-    transport: HttpTransport | None,
+    api: VigilApi | None,
 ) -> None:
     body = {"method": method, "values": values}
-    paths = []
-    if run_id is not None:
-        paths.append(f"/api/v1/runs/{quote(run_id, safe='')}/importances")
-    if model_version is not None:
-        name, number = _version_key(None, model_version)
-        paths.append(
-            f"/api/v1/registry/models/{quote(name, safe='')}/versions/{number}/importances"
-        )
+    version = _version_key(None, model_version) if model_version is not None else None
     created = None
     if url is not None:
-        from vigil.client.transport import HttpTransport
+        from vigil.api.client import VigilApi
 
-        transport = created = HttpTransport(url, token, timeout=30.0, retries=3, backoff=0.2)
+        api = created = VigilApi(url, token, retries=3)
     # Otherwise the run's own connection to its server (its URL and token).
-    assert transport is not None
+    assert api is not None
     try:
-        for path in paths:
-            transport._request("POST", path, json=body)
+        if run_id is not None:
+            api.explain.log_run_importances(run_id, body)
+        if version is not None:
+            api.explain.log_version_importances(version[0], version[1], body)
     finally:
         if created is not None:
             created.close()
@@ -242,10 +236,11 @@ def get_importance(
     """The latest importances logged for a run or a model version (None when none were)."""
     from vigil.importances.store import load_importances, model_version_id
 
-    run_id, run_store, transport = _run_target(run)
-    if transport is not None:
+    run_id, run_store, api = _run_target(run)
+    if api is not None:
         raise InvalidInputError(
-            "read importances of a server run with GET /api/v1/runs/{id}/importances"
+            "this run logs to a Vigil server; read its importances there "
+            "(the run's importances route, or its page on the dashboard)"
         )
     with _local_store(run_store or store) as opened:
         version_id = None

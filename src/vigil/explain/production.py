@@ -193,22 +193,16 @@ def _send(
             session.commit()
             return out
     assert client is not None
-    from vigil.client.transport import HttpTransport, LocalTransport
+    from vigil.client.local import LocalTransport
+    from vigil.client.transport import HttpTransport
 
     transport = client._transport  # the client's own connection (its URL and token)
     if isinstance(transport, LocalTransport):
         return _send(None, transport.store, model, batch)
     if not isinstance(transport, HttpTransport):
         raise InvalidInputError(f"cannot send attributions through a {type(transport).__name__}")
-    from urllib.parse import quote
-
-    response = transport._request(
-        "POST",
-        f"/api/v1/models/{quote(model, safe='')}/attributions",
-        content=batch.model_dump_json(),
-        headers={"Content-Type": "application/json"},
-    )
-    return AttributionsOut.model_validate_json(response.content)
+    answer = transport.api.explain.log_attributions(model, batch.model_dump_json())
+    return AttributionsOut.model_validate_json(answer)
 
 
 def ingest_attributions(session: Session, model: str, batch: AttributionsIn) -> AttributionsOut:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.api.http import ApiClient
+from vigil.api.client import VigilApi
 from vigil.api.tracking import MetricPoint, RunStatus, none_to_nan
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.store.core import Store
@@ -187,15 +187,14 @@ def store_fetch(store: Store, run_id: str, *, limit: int = 10_000) -> Fetch:
     return fetch
 
 
-def http_fetch(client: ApiClient, run_id: str, *, limit: int = 10_000) -> Fetch:
-    """Polls of a run through a Vigil server's `GET /api/v1/runs/{id}/metrics/live`."""
+def http_fetch(api: VigilApi, run_id: str, *, limit: int = 10_000) -> Fetch:
+    """Polls of a run through a Vigil server (its live metrics route)."""
 
     def fetch(cursor: str | None) -> LivePage:
         params: dict[str, str | int] = {"limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
-        body = client.json("GET", f"/api/v1/runs/{run_id}/metrics/live", params=params)
-        return LivePage.model_validate(body)
+        return LivePage.model_validate(api.runs.live_metrics(run_id, params))
 
     return fetch
 
@@ -218,8 +217,8 @@ def watch_run(
     if (store is None) == (url is None):
         raise InvalidInputError("give store= (a store) or url= (a Vigil server), exactly one")
     if url is not None:
-        with ApiClient(url, token) as client:
-            yield from follow(http_fetch(client, run_id), interval=interval, timeout=timeout)
+        with VigilApi(url, token) as api:
+            yield from follow(http_fetch(api, run_id), interval=interval, timeout=timeout)
         return
     assert store is not None
     yield from follow(store_fetch(store, run_id), interval=interval, timeout=timeout)

@@ -25,9 +25,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
-from urllib.parse import quote
 
-from vigil.api.http import ApiClient
+from vigil.api.client import VigilApi
 from vigil.api.tracking import DatasetVersionOut, RunData
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.store.core import Store
@@ -76,28 +75,23 @@ class StoreSource:
 class ServerSource:
     """A Vigil server (read scope is enough)."""
 
-    def __init__(self, client: ApiClient) -> None:
-        self._client = client
+    def __init__(self, api: VigilApi) -> None:
+        self._api = api
 
     def run(self, run_id: str) -> RunData:
-        return RunData.model_validate(self._client.json("GET", f"/api/v1/runs/{run_id}"))
+        return self._api.runs.get(run_id)
 
     def artifact(self, run_id: str, path: str) -> bytes | None:
         try:
-            response = self._client.request(
-                "GET", f"/api/v1/runs/{run_id}/artifacts/file", params={"path": path}
-            )
+            return self._api.runs.artifact(run_id, path)
         except NotFoundError:
             return None
-        return response.content
 
     def inputs(self, run_id: str) -> list[tuple[DatasetVersionOut, str]]:
-        body = self._client.json("GET", f"/api/v1/runs/{run_id}/inputs")
-        return [(DatasetVersionOut.model_validate(i["version"]), i["context"]) for i in body]
+        return self._api.runs.inputs(run_id)
 
     def dataset_bytes(self, version: DatasetVersionOut) -> bytes:
-        path = f"/api/v1/datasets/versions/{quote(version.ref, safe='')}/content"
-        return self._client.request("GET", path).content
+        return self._api.datasets.content(version.ref)
 
 
 @dataclass(frozen=True)

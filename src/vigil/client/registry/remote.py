@@ -1,4 +1,4 @@
-"""The registry on a Vigil server: the same methods as `Registry`, over `/api/v1/registry`.
+"""The registry on a Vigil server: the same methods as `Registry`, over `vigil.api`'s client.
 
 `vigil.models.register(..., url="https://vigil.example", token="vgl_...")` goes through this.
 Model objects are serialised here, on the client; loading downloads the artifact, checks its
@@ -10,15 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-import httpx
-
-from vigil.api.http import raise_for_error
-from vigil.errors import (
-    InvalidInputError,
-    VigilError,
-)
+from vigil.api.client import VigilApi
+from vigil.api.routes.registry import PREFIX
+from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
 from vigil.registry.packaging import pack, unpack
 from vigil.registry.types import (
@@ -31,11 +26,9 @@ from vigil.registry.types import (
 from vigil.registry.values import SchemaLike, schema_document
 
 if TYPE_CHECKING:
+    import httpx
+
     from vigil.profile import DatasetProfile
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _time(value: str) -> dt.datetime:
@@ -96,7 +89,8 @@ def event_from_dict(d: Mapping[str, Any]) -> RegistryEventInfo:
 
 class RemoteRegistry:
     """`Registry`'s methods against a server at `url` with an API token (read scope to read,
-    write scope to change). `http` replaces the HTTP client (tests pass FastAPI's TestClient)."""
+    write scope to change). `http` replaces the HTTP client (tests pass FastAPI's TestClient);
+    `api` reuses a connection already open (a `vigil.Client`'s)."""
 
     def __init__(
         self,
@@ -105,26 +99,19 @@ class RemoteRegistry:
         *,
         timeout: float = 60.0,
         http: httpx.Client | None = None,
+        api: VigilApi | None = None,
     ) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._owned = http is None
-        self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
-        self._headers = headers
-        self.prefix = "/api/v1/registry"
+        self._owned = api is None
+        self.api = api or VigilApi(url, token, timeout=timeout, http=http)
+        self._routes = self.api.registry
 
     def close(self) -> None:
         if self._owned:
-            self._http.close()
+            self.api.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(
-                method, self.prefix + path, headers=self._headers, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise VigilError(f"cannot reach the Vigil server: {exc}") from exc
-        raise_for_error(response)
-        return response
+        # Kept for tests/registry/test_server.py, which sends hand-made bodies to the routes.
+        return self.api.request(method, PREFIX + path, **kwargs)
 
     # models
 
@@ -134,25 +121,20 @@ class RemoteRegistry:
         body: dict[str, Any] = {
             "name": check_model_name(name),
             "description": description,
-            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+            "tags": _tags(tags or {}),
         }
-        return model_from_dict(self._request("POST", "/models", json=body).json())
+        return model_from_dict(self._routes.create_model(body))
 
     def get_model(self, name: str) -> RegisteredModelInfo:
-        return model_from_dict(self._request("GET", f"/models/{_q(name)}").json())
+        return model_from_dict(self._routes.get_model(name))
 
     def list_models(self) -> list[RegisteredModelInfo]:
-        return [model_from_dict(m) for m in self._request("GET", "/models").json()]
+        return [model_from_dict(m) for m in self._routes.list_models()]
 
     def set_model_tags(self, name: str, tags: Mapping[str, Any]) -> RegisteredModelInfo:
-        body = {"tags": {str(k): str(v) for k, v in tags.items()}}
-        return model_from_dict(self._request("PUT", f"/models/{_q(name)}/tags", json=body).json())
+        return model_from_dict(self._routes.set_model_tags(name, _tags(tags)))
 
     # versions
-
-    def _upload(self, data: bytes) -> str:
-        upload_id: str = self._request("POST", "/uploads", content=data).json()["upload_id"]
-        return upload_id
 
     def register(
         self,
@@ -169,52 +151,43 @@ class RemoteRegistry:
         check_model_name(name)
         packed = pack(model_or_path)
         body: dict[str, Any] = {
-            "upload_id": self._upload(packed.data),
+            "upload_id": self._routes.upload(packed.data),
             "format": packed.format,
             "source_name": packed.name,
             "run_id": run_id,
             "description": description,
-            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+            "tags": _tags(tags or {}),
             "metrics": dict(metrics or {}),
             "schema": schema_document(schema, None) if schema is not None else None,
         }
         if profile is not None:
-            body["profile_upload_id"] = self._upload(profile.to_bytes())
-        response = self._request("POST", f"/models/{_q(name)}/versions", json=body)
-        return version_from_dict(response.json())
+            body["profile_upload_id"] = self._routes.upload(profile.to_bytes())
+        return version_from_dict(self._routes.create_version(name, body))
 
     def get_version(self, name: str, version: int) -> ModelVersionInfo:
-        return version_from_dict(
-            self._request("GET", f"/models/{_q(name)}/versions/{int(version)}").json()
-        )
+        return version_from_dict(self._routes.get_version(name, version))
 
     def list_versions(
         self, name: str, *, state: str | None = None, actor: str | None = None
     ) -> list[ModelVersionInfo]:
         params = {k: v for k, v in (("state", state), ("actor", actor)) if v is not None}
-        response = self._request("GET", f"/models/{_q(name)}/versions", params=params)
-        return [version_from_dict(v) for v in response.json()]
+        return [version_from_dict(v) for v in self._routes.list_versions(name, params)]
 
     def retire_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
-        path = f"/models/{_q(name)}/versions/{int(version)}/retire"
-        return version_from_dict(self._request("POST", path, json={"note": note}).json())
+        return version_from_dict(self._routes.lifecycle(name, version, "retire", note))
 
     def restore_version(self, name: str, version: int, *, note: str = "") -> ModelVersionInfo:
-        path = f"/models/{_q(name)}/versions/{int(version)}/restore"
-        return version_from_dict(self._request("POST", path, json={"note": note}).json())
+        return version_from_dict(self._routes.lifecycle(name, version, "restore", note))
 
     def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
-        response = self._request("GET", "/versions", params={"run_id": run_id})
-        return [version_from_dict(v) for v in response.json()]
+        return [version_from_dict(v) for v in self._routes.versions_of_run(run_id)]
 
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, Any]) -> None:
-        body = {"tags": {str(k): str(v) for k, v in tags.items()}}
-        self._request("PUT", f"/models/{_q(name)}/versions/{int(version)}/tags", json=body)
+        self._routes.set_version_tags(name, version, _tags(tags))
 
     def artifact(self, name: str, version: int) -> tuple[ModelVersionInfo, bytes]:
         info = self.get_version(name, version)
-        path = f"/models/{_q(name)}/versions/{int(version)}/artifact"
-        return info, self._request("GET", path).content
+        return info, self._routes.artifact(name, version)
 
     def load(
         self,
@@ -237,8 +210,8 @@ class RemoteRegistry:
     # aliases
 
     def get_alias(self, name: str, alias: str) -> ModelVersionInfo:
-        response = self._request("GET", f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}")
-        return version_from_dict(response.json()["model_version"])
+        answer = self._routes.get_alias(name, check_alias(alias))
+        return version_from_dict(answer["model_version"])
 
     def set_alias(
         self, name: str, alias: str, version: int, *, gates: Gates | None = None
@@ -252,23 +225,17 @@ class RemoteRegistry:
                 "margin": gates.margin,
                 "mode": gates.mode,
             }
-        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}"
-        return event_from_dict(self._request("PUT", path, json=body).json())
+        return event_from_dict(self._routes.set_alias(name, check_alias(alias), body))
 
     def delete_alias(self, name: str, alias: str) -> RegistryEventInfo:
-        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}"
-        return event_from_dict(self._request("DELETE", path).json())
+        return event_from_dict(self._routes.delete_alias(name, check_alias(alias)))
 
     def alias_at(self, name: str, alias: str, at: dt.datetime) -> int | None:
         if not isinstance(at, dt.datetime) or at.tzinfo is None:
             raise InvalidInputError(
                 f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
             )
-        path = f"/models/{_q(name)}/aliases/{_q(check_alias(alias))}/at"
-        version: int | None = self._request("GET", path, params={"time": at.isoformat()}).json()[
-            "version"
-        ]
-        return version
+        return self._routes.alias_at(name, check_alias(alias), at.isoformat())
 
     def events(
         self, name: str, *, alias: str | None = None, actor: str | None = None
@@ -276,5 +243,8 @@ class RemoteRegistry:
         params = {"alias": check_alias(alias)} if alias is not None else {}
         if actor is not None:
             params["actor"] = actor
-        response = self._request("GET", f"/models/{_q(name)}/events", params=params)
-        return [event_from_dict(e) for e in response.json()]
+        return [event_from_dict(e) for e in self._routes.events(name, params)]
+
+
+def _tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in tags.items()}
