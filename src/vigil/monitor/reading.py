@@ -209,7 +209,7 @@ class DriftCells:
 def describe_baseline(monitor: Monitor) -> str:
     baseline = monitor.effective_baseline()
     if isinstance(baseline, ProfileBaseline):
-        return "a stored reference profile"
+        return f"the stored profile {baseline.artifact.rsplit('/', 1)[-1].removesuffix('.vgp')!r}"
     if isinstance(baseline, RegistryBaseline):
         which = f"v{baseline.version}" if baseline.version else f"@{baseline.alias}"
         return f"the training data of {baseline.model or 'the registered model'} {which}"
