@@ -18,7 +18,7 @@ from vigil import monitor as monitors
 from vigil.client import Client
 from vigil.ingestion import service
 from vigil.monitor import Monitor
-from vigil.monitor.reading import drift_cells
+from vigil.monitor.reading import ColumnFigures, drift_cells
 from vigil.monitor.window_stats import WindowStatistics, column_stats
 from vigil.profile import DatasetProfile
 from vigil.server.dashboard.drift_cache import DriftCache, Warmer
@@ -196,3 +196,13 @@ def test_the_warmer_fills_every_models_daily_statistics(seeded: Store) -> None:
     ]
     hours = cache.statistics.cells("m", "hour")
     assert min(hours) == START + dt.timedelta(days=1, hours=23)  # the last week of data
+
+
+def test_a_result_stored_without_severity_is_drawn_by_its_verdict() -> None:
+    """Results measured before drift monitors stored a severity still draw: at the bar when the
+    column drifted, as no drift otherwise; a stored severity is drawn as stored."""
+    old = {"method": "ks", "statistic": 0.3, "p_value": 0.001, "drifted": True}
+    assert ColumnFigures.of(old).score == [1.0, 1.0]
+    assert ColumnFigures.of({**old, "drifted": False}).score == [0.0, 0.0]
+    assert ColumnFigures.of({**old, "severity": 2.5}).score == [2.5, 1.0]
+    assert ColumnFigures.of({**old, "statistic": None}).statistic is None
