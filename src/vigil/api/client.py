@@ -5,7 +5,8 @@
 >>> api.runs.get(run_id).info.status                                    # doctest: +SKIP
 
 Each area (`api.models`, `api.ingest`, `api.kpis`, `api.runs`, `api.datasets`, `api.registry`,
-`api.monitors`, `api.channels`, `api.alerts`, `api.performance`, `api.explain`, `api.events`)
+`api.monitors`, `api.channels`, `api.alerts`, `api.performance`, `api.explain`, `api.events`,
+`api.tokens`)
 calls through this one connection: its URL, token, retries and error mapping.
 """
 
@@ -21,6 +22,7 @@ from vigil.api.routes.models import ModelRoutes
 from vigil.api.routes.monitors import AlertRoutes, ChannelRoutes, MonitorRoutes
 from vigil.api.routes.performance import PerformanceRoutes
 from vigil.api.routes.registry import RegistryRoutes
+from vigil.api.routes.tokens import TokenRoutes
 from vigil.api.routes.tracking import DatasetRoutes, RunRoutes
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class VigilApi(ApiClient):
         self.performance = PerformanceRoutes(self)
         self.explain = ExplainRoutes(self)
         self.events = EventRoutes(self)
+        self.tokens = TokenRoutes(self)
 
     def __enter__(self) -> VigilApi:
         return self

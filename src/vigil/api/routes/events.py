@@ -20,6 +20,14 @@ class EventRoutes(Area):
     def subscribe(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self.http.json("POST", f"{V1}/events/subscriptions", json=dict(body)))
 
+    def subscription(self, name: str) -> dict[str, Any]:
+        return dict(self.http.json("GET", f"{V1}/events/subscriptions/{segment(name)}"))
+
+    def update_subscription(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace a subscription; a secret left out and the URL sent back masked are kept."""
+        path = f"{V1}/events/subscriptions/{segment(name)}"
+        return dict(self.http.json("PUT", path, json=dict(body)))
+
     def unsubscribe(self, name: str) -> None:
         self.http.request("DELETE", f"{V1}/events/subscriptions/{segment(name)}")
 

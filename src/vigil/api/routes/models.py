@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from vigil.api.http import segment
 from vigil.api.routes.base import V1, Area
-from vigil.api.specs import ModelOut, ModelSpec, WindowOut
+from vigil.api.specs import DailyVolume, ModelOut, ModelSpec, WindowOut
 from vigil.api.wire import ipc_to_table
 from vigil.profile import DatasetProfile
 
@@ -44,6 +44,11 @@ class ModelRoutes(Area):
     def predictions(self, model: str, params: Mapping[str, str]) -> pa.Table:
         path = f"{model_path(model)}/predictions"
         return ipc_to_table(self.http.request("GET", path, params=dict(params)).content)
+
+    def volume(self, model: str, params: Mapping[str, str]) -> list[DailyVolume]:
+        """Prediction rows per day, and how many of them have a label."""
+        body = self.http.json("GET", f"{model_path(model)}/volume", params=dict(params))
+        return [DailyVolume.model_validate(d) for d in body]
 
     def retraining(self, model: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """The retraining cadence (`GET /api/v1/models/{name}/retraining`) as its JSON."""

@@ -17,7 +17,7 @@ def _model(name: str) -> str:
     return f"{PREFIX}/models/{segment(name)}"
 
 
-def _version(name: str, version: int) -> str:
+def version_path(name: str, version: int) -> str:
     return f"{_model(name)}/versions/{int(version)}"
 
 
@@ -47,7 +47,7 @@ class RegistryRoutes(Area):
         return dict(self.http.json("POST", f"{_model(name)}/versions", json=dict(body)))
 
     def get_version(self, name: str, version: int) -> dict[str, Any]:
-        return dict(self.http.json("GET", _version(name, version)))
+        return dict(self.http.json("GET", version_path(name, version)))
 
     def list_versions(self, name: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
         return list(self.http.json("GET", f"{_model(name)}/versions", params=dict(params)))
@@ -56,17 +56,17 @@ class RegistryRoutes(Area):
         """`retire` or `restore` a version."""
         if action not in ("retire", "restore"):
             raise ValueError(f"action must be 'retire' or 'restore', got {action!r}")
-        path = f"{_version(name, version)}/{action}"
+        path = f"{version_path(name, version)}/{action}"
         return dict(self.http.json("POST", path, json={"note": note}))
 
     def versions_of_run(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.http.json("GET", f"{PREFIX}/versions", params={"run_id": run_id}))
 
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, str]) -> None:
-        self.http.request("PUT", f"{_version(name, version)}/tags", json={"tags": dict(tags)})
+        self.http.request("PUT", f"{version_path(name, version)}/tags", json={"tags": dict(tags)})
 
     def artifact(self, name: str, version: int) -> bytes:
-        return self.http.request("GET", f"{_version(name, version)}/artifact").content
+        return self.http.request("GET", f"{version_path(name, version)}/artifact").content
 
     def get_alias(self, name: str, alias: str) -> dict[str, Any]:
         return dict(self.http.json("GET", _alias(name, alias)))
@@ -88,9 +88,9 @@ class RegistryRoutes(Area):
 
     def comparison(self, name: str, version: int, params: Mapping[str, str]) -> dict[str, Any]:
         """Version `version` against the previous one or an alias's holder (its JSON)."""
-        path = f"{_version(name, version)}/comparison"
+        path = f"{version_path(name, version)}/comparison"
         return dict(self.http.json("GET", path, params=dict(params)))
 
     def log_importances(self, name: str, version: int, body: Mapping[str, Any]) -> None:
         """Record a version's global importances (`{"method", "values"}`)."""
-        self.http.request("POST", f"{_version(name, version)}/importances", json=dict(body))
+        self.http.request("POST", f"{version_path(name, version)}/importances", json=dict(body))

@@ -37,6 +37,9 @@ class RunRoutes(Area):
             self.http.json("GET", f"{V1}/experiments/{segment(name)}")
         )
 
+    def experiments(self) -> list[ExperimentOut]:
+        return [ExperimentOut.model_validate(e) for e in self.http.json("GET", f"{V1}/experiments")]
+
     def create_experiment(self, name: str) -> ExperimentOut:
         body = self.http.json("POST", f"{V1}/experiments", json={"name": name})
         return ExperimentOut.model_validate(body)
@@ -86,6 +89,10 @@ class RunRoutes(Area):
         )
         return ArtifactOut.model_validate(response.json())
 
+    def artifacts(self, run_id: str) -> list[ArtifactOut]:
+        body = self.http.json("GET", f"{run_path(run_id)}/artifacts")
+        return [ArtifactOut.model_validate(a) for a in body]
+
     def artifact(self, run_id: str, path: str) -> bytes:
         response = self.http.request(
             "GET", f"{run_path(run_id)}/artifacts/file", params={"path": path}
@@ -115,6 +122,16 @@ class DatasetRoutes(Area):
             "POST", f"{V1}/datasets/versions", json=body.model_dump(mode="json")
         )
         return DatasetVersionOut.model_validate(answer)
+
+    def versions(self, params: Mapping[str, str]) -> list[DatasetVersionOut]:
+        """Dataset versions (`name`, `actor` to narrow them)."""
+        body = self.http.json("GET", f"{V1}/datasets/versions", params=dict(params))
+        return [DatasetVersionOut.model_validate(v) for v in body]
+
+    def version(self, ref: str) -> DatasetVersionOut:
+        """`NAME`, `NAME@3` or `NAME@<digest prefix>`."""
+        body = self.http.json("GET", f"{V1}/datasets/versions/{segment(ref)}")
+        return DatasetVersionOut.model_validate(body)
 
     def content(self, ref: str) -> bytes:
         """The bytes of dataset version `ref` (`name@version`)."""
