@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from tests.store.pg import postgres_url
 from vigil.store.core import Store
-from vigil.store.models import Base
+from vigil.store.base import Base
 
 __all__ = ["postgres_url"]
 

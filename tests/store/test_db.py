@@ -16,7 +16,7 @@ from vigil.store.db import (
     parse_store_url,
     upgrade,
 )
-from vigil.store.models import Base
+from vigil.store.base import Base
 
 
 def test_migrations_create_exactly_the_models(store_url: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigil.store.models import Base, UTCDateTime
+from vigil.store.base import Base, UTCDateTime
 
 
 class WebSession(Base):

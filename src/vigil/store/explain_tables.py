@@ -14,7 +14,7 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigil.store.models import Base, UTCDateTime
+from vigil.store.base import Base, UTCDateTime
 
 
 class FeatureImportanceRow(Base):

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigil.store.models import Base, UTCDateTime
+from vigil.store.base import Base, UTCDateTime
 
 
 class RegisteredModel(Base):

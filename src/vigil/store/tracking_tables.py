@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vigil.store.models import Base, UTCDateTime
+from vigil.store.base import Base, UTCDateTime
 
 
 class Experiment(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from vigil.store.models import Base
+from vigil.store.base import Base
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vigil.store.models import UTCDateTime
+from vigil.store.base import UTCDateTime
 
 revision = "0100"
 down_revision: str | None = "0003"

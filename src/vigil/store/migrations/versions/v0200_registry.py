@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from vigil.store.models import UTCDateTime
+from vigil.store.base import UTCDateTime
 
 revision = "0200"
 down_revision: str | None = "0003"

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from vigil.store.models import UTCDateTime
+from vigil.store.base import UTCDateTime
 
 revision = "1510"
 down_revision: str | None = "0500"
