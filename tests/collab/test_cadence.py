@@ -20,7 +20,7 @@ from vigil.client import Client
 from vigil.errors import NotFoundError
 from vigil.lifecycle.cadence import retrain_every, retraining_cadence
 from vigil.registry import Registry
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 from vigil.store.registry_tables import RegistryEvent, RegistryModelVersion
 from vigil.tracking.service import TrackingService
@@ -129,7 +129,7 @@ def test_the_rule_and_the_api_and_cli(
     store = Store.open(url, artifacts)
     token = store.create_token(Scope.READ, name="bob", owner="bob")
     with TestClient(
-        create_app(ServerSettings(store_url=url, artifacts_url=artifacts), store=store)
+        create_app(Settings(store_url=url, artifacts_url=artifacts), store=store)
     ) as api:
         answer = api.get("/api/v1/models/churn/retraining", headers=auth(token))
         assert answer.status_code == 200, answer.text

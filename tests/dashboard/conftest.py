@@ -14,9 +14,7 @@ from fastapi.testclient import TestClient
 
 from vigil.api.specs import Scope
 from vigil.demo import run_demo
-from vigil.events.settings import MonitorSettings
-from vigil.server import ServerSettings, create_app
-from vigil.server.dashboard import DashboardSettings
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 
@@ -61,11 +59,14 @@ def copy_demo(demo: Demo, dest: Path) -> Demo:
 
 
 def make_app(demo: Demo, store: Store) -> TestClient:
-    settings = ServerSettings(store_url=demo.store_url, artifacts_url=demo.artifacts_url)
-    app = create_app(settings, store=store)
-    app.state.dashboard_settings = DashboardSettings(warm_seconds=0, page_budget=60)
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
-    return TestClient(app)
+    settings = Settings(
+        store_url=demo.store_url,
+        artifacts_url=demo.artifacts_url,
+        dashboard_warm_seconds=0,
+        dashboard_page_budget=60,
+        monitor_scheduler=False,
+    )
+    return TestClient(create_app(settings, store=store))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.waits import patience
 from vigil.api.specs import Scope
 from vigil.registry.packaging import PackedModel
 from vigil.registry.service import Registry
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 rng = np.random.default_rng(11)
@@ -160,7 +160,7 @@ def store_with_pickle(store: Store, tmp_path: Path) -> tuple[Store, dict[str, st
 
 
 def _app(store: Store, **settings: Any) -> Iterator[TestClient]:
-    config = ServerSettings(
+    config = Settings(
         store_url=str(store.engine.url), artifacts_url=store.artifacts.url, **settings
     )
     with TestClient(create_app(config, store=store)) as client:
@@ -187,7 +187,7 @@ def test_explain_refuses_every_token_with_the_reason(
 
 def test_explanation_is_off_by_default() -> None:
     assert (
-        ServerSettings(store_url="sqlite://", artifacts_url="unused").server_side_explain is False
+        Settings(store_url="sqlite://", artifacts_url="unused").server.server_side_explain is False
     )
 
 

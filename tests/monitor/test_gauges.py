@@ -14,8 +14,8 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.server.conftest import auth, make_tokens
 from vigil import monitor as monitors
 from vigil.api.specs import Scope
-from vigil.monitor import Monitor, MonitorSettings
-from vigil.server import ServerSettings, create_app
+from vigil.monitor import Monitor
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow
 
@@ -48,10 +48,8 @@ def test_metrics_carry_the_latest_drift_per_column_and_open_alerts(
     assert latest.breached
 
     tokens = make_tokens(sqlite_store)
-    app = create_app(
-        ServerSettings(store_url="sqlite://", artifacts_url="unused"), store=sqlite_store
-    )
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
+    settings = Settings(store_url="sqlite://", artifacts_url="unused", monitor_scheduler=False)
+    app = create_app(settings, store=sqlite_store)
     with TestClient(app) as api:
         text = api.get("/metrics", headers=auth(tokens[Scope.READ])).text
     samples = _samples(text)

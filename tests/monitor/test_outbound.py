@@ -32,7 +32,7 @@ from vigil.outbound import (
     resolve,
     smtp_connection,
 )
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 # host as written in a URL -> the rule named in the refusal
@@ -86,8 +86,8 @@ def test_each_refused_class_is_a_422_naming_the_rule_when_configured(
     sqlite_store: Store, host: str, rule: str
 ) -> None:
     tokens = make_tokens(sqlite_store)
-    app = create_app(ServerSettings(store_url="sqlite://", artifacts_url="x"), store=sqlite_store)
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
+    settings = Settings(store_url="sqlite://", artifacts_url="x", monitor_scheduler=False)
+    app = create_app(settings, store=sqlite_store)
     url = f"http://{host}:8080/hook"
     admin = auth(tokens[Scope.ADMIN])
     with TestClient(app) as api:

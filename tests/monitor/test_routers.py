@@ -11,7 +11,7 @@ from tests.monitor.receivers import http_receiver
 from tests.server.conftest import auth, make_tokens
 from vigil.api.specs import Scope
 from vigil.monitor import MonitorSettings
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 FILE = """
@@ -35,12 +35,11 @@ def test_the_server_scheduler_catches_silence_and_alerts_are_acknowledged_over_t
     three_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
     client.log("m", {"x": [1.0, 2.0]}, timestamp=three_hours_ago)
     client.close()
-    app = create_app(
-        ServerSettings(store_url="sqlite://", artifacts_url="unused"), store=sqlite_store
-    )
-    app.state.monitor_settings = MonitorSettings(
+    monitor = MonitorSettings(
         monitor_interval_seconds=0.2, webhook_allow_loopback=True, delivery_backoff_seconds=0
     )
+    settings = Settings(store_url="sqlite://", artifacts_url="unused", monitor=monitor)
+    app = create_app(settings, store=sqlite_store)
     with http_receiver() as receiver, TestClient(app) as api:
         admin, write, read = (auth(tokens[s]) for s in (Scope.ADMIN, Scope.WRITE, Scope.READ))
         body = {"yaml": FILE.format(url=receiver.url), "dry_run": False}
@@ -75,9 +74,7 @@ def test_the_server_scheduler_catches_silence_and_alerts_are_acknowledged_over_t
 
 
 def test_the_scheduler_is_off_when_disabled(sqlite_store: Store) -> None:
-    app = create_app(
-        ServerSettings(store_url="sqlite://", artifacts_url="unused"), store=sqlite_store
-    )
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
+    settings = Settings(store_url="sqlite://", artifacts_url="unused", monitor_scheduler=False)
+    app = create_app(settings, store=sqlite_store)
     with TestClient(app):
         assert app.state.monitor_scheduler is None

@@ -19,11 +19,10 @@ from vigil import monitor as monitors
 from vigil.api.specs import Scope
 from vigil.cli import main
 from vigil.events.channels import CHANNELS, redact_channel
-from vigil.events.dispatch import EventSettings, deliver_events
+from vigil.events.dispatch import deliver_events
 from vigil.events.subscriptions import SubscriptionIn, create_subscription, list_deliveries
 from vigil.monitor import Channel, Monitor, MonitorSettings
-from vigil.server import ServerSettings, create_app
-from vigil.server.dashboard import DashboardSettings
+from vigil.server import Settings, create_app
 from vigil.store.collab_tables import EventSubscriptionRow
 from vigil.store.core import Store
 
@@ -78,11 +77,15 @@ def _stored_configs(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def _app(store: Store) -> TestClient:
-    app = create_app(ServerSettings(store_url="sqlite://", artifacts_url="x"), store=store)
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
-    app.state.event_settings = EventSettings(events_dispatcher=False)
-    app.state.dashboard_settings = DashboardSettings(warm_seconds=0, page_budget=60)
-    return TestClient(app)
+    settings = Settings(
+        store_url="sqlite://",
+        artifacts_url="x",
+        monitor_scheduler=False,
+        events_dispatcher=False,
+        dashboard_warm_seconds=0,
+        dashboard_page_budget=60,
+    )
+    return TestClient(create_app(settings, store=store))
 
 
 def test_every_channel_kind_redacts_its_secrets() -> None:

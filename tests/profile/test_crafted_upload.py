@@ -17,7 +17,7 @@ from tests.server.conftest import auth, make_tokens
 from tests.store.helpers import SPEC, log_batch
 from vigil.api.specs import Scope
 from vigil.api.wire import CONTENT_TYPE, LogBatch
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 REGRESSIONS = Path(__file__).with_name("regressions")
@@ -90,7 +90,7 @@ CRAFTED: dict[str, Callable[[Payload], None]] = {
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     store = Store.open(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"))
-    config = ServerSettings(
+    config = Settings(
         store_url=str(store.engine.url),
         artifacts_url=store.artifacts.url,
         max_request_bytes=1 << 20,

@@ -33,7 +33,7 @@ from vigil.registry.archives import (
     tar_files,
 )
 from vigil.registry.packaging import pack, packed_from_upload
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.server.mlflow.registry_api import MlflowRegistry
 from vigil.store.core import Store
 
@@ -265,7 +265,7 @@ def test_a_joblib_or_plain_file_is_not_an_archive() -> None:
 
 @pytest.fixture
 def small_api(store: Store) -> Iterator[TestClient]:
-    settings = ServerSettings(
+    settings = Settings(
         store_url=str(store.engine.url),
         artifacts_url=store.artifacts.url,
         max_archive_members=50,

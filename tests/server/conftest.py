@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.store.conftest import postgres_url, store, store_url
 from vigil.api.specs import Scope
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository
 
@@ -32,10 +32,10 @@ def server_store(store: Store) -> Store:
 
 
 def _client(store: Store, **settings: object) -> Iterator[TestClient]:
-    config = ServerSettings(
+    config = Settings(
         store_url=str(store.engine.url),
         artifacts_url=store.artifacts.url,
-        **settings,  # type: ignore[arg-type]
+        **settings,
     )
     with TestClient(create_app(config, store=store)) as client:
         yield client

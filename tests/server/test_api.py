@@ -209,9 +209,9 @@ def test_metrics_are_prometheus_text(api: TestClient, writer: dict[str, str]) ->
 def test_each_app_has_its_own_metrics(
     api: TestClient, writer: dict[str, str], server_store: object
 ) -> None:
-    from vigil.server import ServerSettings, create_app
+    from vigil.server import Settings, create_app
 
-    other = create_app(ServerSettings(store_url="sqlite://", artifacts_url="unused"))
+    other = create_app(Settings(store_url="sqlite://", artifacts_url="unused"))
     assert other.state.metrics.registry is not api.app.state.metrics.registry  # type: ignore[attr-defined]
 
 
@@ -239,11 +239,11 @@ def test_health_is_open_and_checks_the_store(api: TestClient, server_store: Stor
 def test_first_start_says_how_to_create_an_admin_token(
     server_store: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from vigil.server import ServerSettings, create_app
+    from vigil.server import Settings, create_app
     from vigil.store.core import Store
 
     assert isinstance(server_store, Store)
-    settings = ServerSettings(store_url="sqlite:///x.db", artifacts_url="unused")
+    settings = Settings(store_url="sqlite:///x.db", artifacts_url="unused")
     with (
         caplog.at_level("WARNING", logger="vigil.server"),
         TestClient(create_app(settings, store=server_store)),
@@ -265,10 +265,10 @@ def test_first_start_says_how_to_create_an_admin_token(
 def test_a_failure_while_storing_is_a_json_500_and_stores_nothing(
     server_store: Store, tokens: dict[Scope, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vigil.server import ServerSettings, create_app
+    from vigil.server import Settings, create_app
 
     writer = auth(tokens[Scope.WRITE])
-    settings = ServerSettings(store_url="x", artifacts_url="y")
+    settings = Settings(store_url="x", artifacts_url="y")
     app = create_app(settings, store=server_store)
     with TestClient(app, raise_server_exceptions=False) as api:
         assert api.post("/api/v1/models", json=SPEC.model_dump(), headers=writer).status_code == 201

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
 from vigil.api.specs import Scope
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.server.app import ROUTERS
 from vigil.server.deps import ScopeRequirement
 
@@ -46,7 +46,7 @@ def _concrete(path: str) -> str:
 
 def test_the_route_list_covers_the_api() -> None:
     """The routers walked here are all the app serves: compare with its OpenAPI document."""
-    app = create_app(ServerSettings(store_url="sqlite://", artifacts_url="unused"))
+    app = create_app(Settings(store_url="sqlite://", artifacts_url="unused"))
     documented = {
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()
@@ -127,7 +127,7 @@ def test_a_token_revoked_outside_the_server_stops_working_after_the_cache_time(
     assert isinstance(server_store, Store)
     secret = tokens[Scope.READ]
     for ttl, still_works in ((0.0, False), (60.0, True)):
-        settings = ServerSettings(store_url="x", artifacts_url="y", token_cache_seconds=ttl)
+        settings = Settings(store_url="x", artifacts_url="y", token_cache_seconds=ttl)
         with TestClient(create_app(settings, store=server_store)) as api:
             with server_store.session() as session:  # un-revoke, then use the token once
                 row = session.query(ApiToken).filter_by(token_hash=hash_token(secret)).one()
@@ -216,7 +216,7 @@ def test_tokens_show_their_last_use_written_at_most_once_a_minute(
         if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
             writes.append(statement)
 
-    settings = ServerSettings(store_url="x", artifacts_url="y", token_cache_seconds=0)
+    settings = Settings(store_url="x", artifacts_url="y", token_cache_seconds=0)
     event.listen(server_store.engine, "before_cursor_execute", count)
     try:
         with TestClient(create_app(settings, store=server_store)) as api:
@@ -311,7 +311,7 @@ ALLOWED_USER_FIELDS = {
 def test_no_request_body_names_who_is_acting() -> None:
     """The actor is the token's owner: no /api/v1 body has a field that could say otherwise
     (beyond the ones listed, which do not record anyone as an actor)."""
-    document = create_app(ServerSettings(store_url="sqlite://", artifacts_url="unused")).openapi()
+    document = create_app(Settings(store_url="sqlite://", artifacts_url="unused")).openapi()
     schemas = document["components"]["schemas"]
     found: set[tuple[str, str]] = set()
     seen: set[str] = set()

@@ -19,7 +19,7 @@ from vigil import monitor as monitors
 from vigil.api.specs import Scope
 from vigil.monitor import Monitor
 from vigil.monitor.evaluate import WINDOWS_PER_TRANSACTION
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.core import Store
 from vigil.store.monitor_tables import MonitorResultRow
 
@@ -52,7 +52,7 @@ def _results(store: Store) -> int:
 
 @pytest.fixture
 def backfill_api(sqlite_store: Store) -> Iterator[TestClient]:
-    settings = ServerSettings(
+    settings = Settings(
         store_url=str(sqlite_store.engine.url),
         artifacts_url=sqlite_store.artifacts.url,
         backfill_max_windows=10,

@@ -19,7 +19,7 @@ from vigil.api.specs import Scope
 from vigil.api.tracking import DatasetVersionIn
 from vigil.deadline import DEADLINE
 from vigil.errors import InvalidInputError, TimeLimitError
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.server.deps import StoreDep
 from vigil.store.core import Store
 from vigil.tracking.datasets import CHUNK_PREFIX, DatasetService
@@ -49,7 +49,7 @@ def slow_api(server_store: Store) -> Iterator[tuple[TestClient, list[BaseExcepti
     """An app with a short time limit and a test-only route whose query never ends by itself;
     the list receives what that query raised once it stopped."""
     started.clear()
-    settings = ServerSettings(
+    settings = Settings(
         store_url=str(server_store.engine.url),
         artifacts_url=server_store.artifacts.url,
         request_timeout_seconds=LIMIT,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.server.live_api import SCOPES, LiveApi, live_api
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 
 __all__ = ["live_api"]
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 def _mlflow_routes() -> list[tuple[str, str]]:
     """(method, path) of every MLflow route without path parameters (schemathesis fills those)."""
-    app = create_app(ServerSettings(store_url="sqlite://", artifacts_url="/nonexistent"))
+    app = create_app(Settings(store_url="sqlite://", artifacts_url="/nonexistent"))
     return sorted(
         (method.upper(), path)
         for path, operations in app.openapi()["paths"].items()

@@ -23,7 +23,7 @@ from schemathesis.checks import (
 from tests.server.live_api import SCOPES, LiveApi, live_api
 from vigil.api.specs import Scope
 from vigil.api.wire import CONTENT_TYPE
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 
 __all__ = ["live_api"]
 
@@ -34,7 +34,7 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 
 def _document() -> dict[str, Any]:
-    return create_app(ServerSettings(store_url="sqlite://", artifacts_url="/nonexistent")).openapi()
+    return create_app(Settings(store_url="sqlite://", artifacts_url="/nonexistent")).openapi()
 
 
 SCHEMA = schemathesis.openapi.from_dict(

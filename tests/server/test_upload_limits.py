@@ -18,7 +18,7 @@ from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.caps import MAX_METRIC_POINTS, MAX_TAGS
 from vigil.errors import PayloadTooLargeError
 from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.store.arrow_limits import RowLimits, check_stream
 from vigil.store.core import Store
 
@@ -47,11 +47,11 @@ def rows(n: int, **columns: pa.Array) -> pa.Table:
 @pytest.fixture
 def small(server_store: Store, tokens: dict[Scope, str]) -> Iterator[TestClient]:
     """An app with small upload limits and the model churn."""
-    settings = ServerSettings(
+    settings = Settings(
         store_url=str(server_store.engine.url),
         artifacts_url=server_store.artifacts.url,
         max_request_bytes=1 << 20,
-        **LIMITS,  # type: ignore[arg-type]
+        **LIMITS,
     )
     with TestClient(create_app(settings, store=server_store)) as client:
         headers = auth(tokens[Scope.WRITE])

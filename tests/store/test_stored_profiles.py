@@ -23,7 +23,7 @@ from vigil.client import Client
 from vigil.ingestion import service
 from vigil.monitor import MonitorSettings
 from vigil.profile import DatasetProfile
-from vigil.server import ServerSettings, create_app
+from vigil.server import Settings, create_app
 from vigil.server.dashboard.drift_cache import DriftCache, Warmer, reference_of
 from vigil.store.core import Store
 from vigil.store.models import MonitoredModel, ProfileWindow
@@ -122,7 +122,7 @@ def test_metrics_report_the_skipped_window_and_a_new_upload_replaces_it(
 ) -> None:
     store, url, victim = corrupted
     token = store.create_token(Scope.READ, name="metrics")
-    config = ServerSettings(store_url=url, artifacts_url=store.artifacts.url)
+    config = Settings(store_url=url, artifacts_url=store.artifacts.url)
     with store.session() as session:
         service.merged_profile(session, "m")
         session.rollback()

@@ -6,11 +6,11 @@ import inspect
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
-from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL
+from vigil.config import DEFAULT_ARTIFACTS_URL, DEFAULT_STORE_URL, Settings
 from vigil.errors import VigilError
 
 EXIT_OK = 0
@@ -42,6 +42,16 @@ def fail(error: VigilError | str) -> NoReturn:
     message = error.message if isinstance(error, VigilError) else error
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+def load_settings(**given: Any) -> Settings:
+    """The command's one `Settings`: the options `given` (flat names, e.g. store_url=...), then
+    the VIGIL_* variables, then the defaults. A bad value exits 2 with one line naming its
+    variable. Build it once per command and pass it (or its sections) down."""
+    try:
+        return Settings.from_env(**given)
+    except VigilError as exc:
+        fail(exc)
 
 
 def parse_schema(items: Sequence[str]) -> dict[str, str]:

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from vigil.api.specs import Scope
-from vigil.cli.common import FullHelpGroup, store_option
-from vigil.config import DEFAULT_ARTIFACTS_URL
+from vigil.cli.common import FullHelpGroup, load_settings, store_option
+from vigil.config import DEFAULT_ARTIFACTS_URL, ServerSettings, StoreSettings, variable
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
     from sqlalchemy.orm import Session
 
 
@@ -42,25 +43,30 @@ def _session(store_url: str) -> Iterator[Session]:
         engine.dispose()
 
 
+def _default(section: type[BaseSettings], field: str) -> str:
+    return f"{variable(section, field)}, else {section.model_fields[field].default}"
+
+
 @click.command("server")
 @store_option
 @click.option(
     "--artifacts",
     "artifacts_url",
-    envvar="VIGIL_ARTIFACTS_URL",
-    default=DEFAULT_ARTIFACTS_URL,
-    show_default=True,
-    help="Artifact store: a folder or s3://bucket/prefix.",
+    default=None,
+    help=f"Artifact store: a folder or s3://bucket/prefix. [default: "
+    f"{_default(StoreSettings, 'artifacts_url')}]",
 )
 @click.option(
     "--s3-endpoint",
     "s3_endpoint_url",
-    envvar="VIGIL_S3_ENDPOINT_URL",
     default=None,
-    help="S3 endpoint of a non-AWS S3 server (MinIO, Ceph...); credentials come from AWS_*.",
+    help="S3 endpoint of a non-AWS S3 server (MinIO, Ceph...); credentials come from AWS_*. "
+    "[default: VIGIL_S3_ENDPOINT_URL]",
 )
-@click.option("--host", envvar="VIGIL_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="VIGIL_PORT", default=8000, show_default=True, type=int)
+@click.option("--host", default=None, help=f"[default: {_default(ServerSettings, 'host')}]")
+@click.option(
+    "--port", default=None, type=int, help=f"[default: {_default(ServerSettings, 'port')}]"
+)
 @click.option(
     "--log-level",
     default="info",
@@ -69,25 +75,28 @@ def _session(store_url: str) -> Iterator[Session]:
 )
 def server_command(
     store_url: str,
-    artifacts_url: str,
+    artifacts_url: str | None,
     s3_endpoint_url: str | None,
-    host: str,
-    port: int,
+    host: str | None,
+    port: int | None,
     log_level: str,
 ) -> None:
-    """Run the Vigil server (REST API, /metrics, /health)."""
+    """Run the Vigil server (REST API, /metrics, /health).
+
+    Every other setting comes from its VIGIL_* variable (docs/server.md, "Settings").
+    """
     from vigil.server.app import serve
-    from vigil.server.settings import ServerSettings
 
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    _check_store(store_url)
-    settings = ServerSettings(
-        store_url=store_url,
-        artifacts_url=artifacts_url,
-        s3_endpoint_url=s3_endpoint_url,
-        host=host,
-        port=port,
-    )
+    options = {
+        "artifacts_url": artifacts_url,
+        "s3_endpoint_url": s3_endpoint_url,
+        "host": host,
+        "port": port,
+    }
+    given = {name: value for name, value in options.items() if value is not None}
+    settings = load_settings(store_url=store_url, **given)
+    _check_store(settings.store.store_url)
     serve(settings, log_level=log_level)
 
 

@@ -2,6 +2,8 @@
 
 `tick` is one round (what tests and `vigil monitors run` call); `Scheduler` runs ticks in a
 background thread inside the server, so a window that closes with no data still raises an alert.
+The server app's lifespan starts and stops it (`vigil.server.app`), with the monitor section of
+the app's settings.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Scheduler:
             self.ticks += 1
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the round in progress (waiting at most `timeout` seconds for it)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)

@@ -1,11 +1,14 @@
-"""The FastAPI app factory: `create_app(settings)` builds an app that owns its store and metrics."""
+"""The FastAPI app factory: `create_app(settings)` builds an app from the one `Settings`; it owns
+its store, its metrics and its background workers (the monitor scheduler, the event dispatcher,
+the dashboard's cache warmer), which its lifespan starts and stops, and nothing else does."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,9 +16,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vigil.config import Settings
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
+from vigil.events.dispatch import Dispatcher
+from vigil.monitor.scheduler import Scheduler
 from vigil.server.dashboard import install as install_dashboard
-from vigil.server.deps import TokenCache
+from vigil.server.dashboard import warmer as dashboard_warmer
+from vigil.server.deps import TokenCache, get_settings
 from vigil.server.error_paths import without_paths
 from vigil.server.error_schema import ERROR_RESPONSES, validation_message
 from vigil.server.json_body import guard_json_body, too_deep
@@ -42,7 +49,6 @@ from vigil.server.routers import (
     runs,
     tokens,
 )
-from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.db_errors import classify, is_bind_overflow
 from vigil.store.repositories import TokenRepository
@@ -156,26 +162,88 @@ def _install_error_handlers(app: FastAPI) -> None:
         return await internal_error(request, exc)
 
 
-def create_app(settings: ServerSettings | None = None, *, store: Store | None = None) -> FastAPI:
-    """A Vigil server app. The store is opened (and migrated) in the lifespan unless given."""
-    settings = settings or ServerSettings()
+class Worker(Protocol):
+    """A background worker: a thread started with the app and stopped (joined) with it."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+async def _settings_in_force(app: FastAPI, given: Settings) -> Settings:
+    """`given`, unless a test overrides `get_settings` (`app.dependency_overrides`, with a
+    function of no arguments): then what the override gives, so that the workers, the request
+    limits and the routes all see the same settings."""
+    override = app.dependency_overrides.get(get_settings)
+    if override is None:
+        return given
+    settings = override()
+    if inspect.isawaitable(settings):
+        settings = await settings
+    if not isinstance(settings, Settings):
+        raise TypeError(
+            f"the override of get_settings gave {type(settings).__name__}, not Settings"
+        )
+    return settings
+
+
+def _workers(app: FastAPI, store: Store, settings: Settings) -> list[Worker]:
+    """The app's background workers, each unless its setting turns it off. The scheduler and
+    the dispatcher are also on `app.state` (monitor_scheduler, event_dispatcher; None when off)."""
+    scheduler = Scheduler(store, settings.monitor) if settings.monitor.monitor_scheduler else None
+    events = settings.events
+    dispatcher = (
+        Dispatcher(store, settings.monitor, events.events_interval_seconds)
+        if events.events_dispatcher
+        else None
+    )
+    app.state.monitor_scheduler = scheduler
+    app.state.event_dispatcher = dispatcher
+    warmer = dashboard_warmer(app, store, settings.dashboard)
+    return [w for w in (scheduler, dispatcher, warmer) if w is not None]
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """A Vigil server app built from `settings` (by default: from the VIGIL_* variables).
+
+    Its lifespan opens (and migrates) the store unless `store` is given, then starts the
+    background workers; on shutdown it stops them, then closes the store it opened.
+    """
+    if settings is None:
+        settings = Settings.from_env()
+    elif not isinstance(settings, Settings):
+        raise TypeError(
+            f"create_app takes a vigil.config.Settings, not {type(settings).__name__} "
+            "(e.g. Settings(store_url=..., max_request_bytes=...))"
+        )
+    given = settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings = await _settings_in_force(app, given)
+        app.state.settings = settings
+        app.state.token_cache = TokenCache(settings.server.token_cache_seconds)
+        app.state.outbound_policy = settings.monitor.outbound_policy()
         opened = store or Store.open(
-            settings.store_url,
-            settings.artifacts_url,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            migrate=settings.migrate,
+            settings.store.store_url,
+            settings.store.artifacts_url,
+            s3_endpoint_url=settings.store.s3_endpoint_url,
+            migrate=settings.store.migrate,
         )
         app.state.store = opened
-        guard_queries(opened.engine, settings.request_timeout_seconds)
-        with opened.session() as session:
-            if TokenRepository(session).count_admins() == 0:
-                logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store_url))
+        started: list[Worker] = []
         try:
+            guard_queries(opened.engine, settings.server.request_timeout_seconds)
+            with opened.session() as session:
+                if TokenRepository(session).count_admins() == 0:
+                    logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store.store_url))
+            for worker in _workers(app, opened, settings):
+                worker.start()
+                started.append(worker)
             yield
         finally:
+            for worker in reversed(started):
+                worker.stop()
             if store is None:
                 opened.close()
 
@@ -192,26 +260,32 @@ def create_app(settings: ServerSettings | None = None, *, store: Store | None = 
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.token_cache = TokenCache(settings.server.token_cache_seconds)
     _install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     install_dashboard(app)  # the /ui pages: sessions, not API tokens (see vigil.server.dashboard)
+    # The app's lifespan is the only one that runs: it starts every background worker. (Including
+    # a router merges the router's own lifespan into the app's; those are not run.)
+    app.router.lifespan_context = lifespan
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
-    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
-    app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_seconds)
+    # The limits are read per request from the settings in force.
+    app.add_middleware(BodySizeLimit, limit=lambda: app.state.settings.server.max_request_bytes)
+    app.add_middleware(
+        RequestTimeLimit, seconds=lambda: app.state.settings.server.request_timeout_seconds
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 
 
-def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+def serve(settings: Settings, *, log_level: str = "info") -> None:
     """Run a server with `settings` until interrupted (what `vigil server` does)."""
     from vigil.server.shutdown import run
 
     run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=settings.server.host,
+        port=settings.server.port,
         log_level=log_level,
-        graceful_seconds=settings.shutdown_timeout_seconds,
+        graceful_seconds=settings.server.shutdown_timeout_seconds,
     )

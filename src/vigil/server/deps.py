@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the store, a session per request, the caller's token and scope checks.
+"""FastAPI dependencies: the settings, the store, a session per request, the caller's token and
+scope checks.
+
+`get_settings` is the one place a request gets settings from: the app's `Settings`, built once by
+`create_app`. A test overrides it (`app.dependency_overrides[get_settings] = lambda: Settings(...)`)
+and every section dependency below, the app's middlewares and its background workers follow.
 
 Every route under /api/v1 (and /metrics) declares a `ScopeRequirement`; the route test walks the
 app and checks each one answers 401 without a token and 403 with a smaller scope.
@@ -21,9 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from vigil.api.specs import Scope
+from vigil.config import DashboardSettings, MonitorSettings, ServerSettings, Settings
 from vigil.errors import AuthenticationError, PayloadTooLargeError, PermissionDeniedError
 from vigil.server.metrics import Metrics
-from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.repositories import TokenRepository, hash_token, utcnow
 from vigil.store.tokens import LAST_USE_RESOLUTION, actor_of, check_not_expired
@@ -33,9 +38,25 @@ log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer vgl_...`")
 
 
-async def get_settings(request: Request) -> ServerSettings:
-    settings: ServerSettings = request.app.state.settings
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (the one `Settings` its lifespan started with)."""
+    settings: Settings = request.app.state.settings
     return settings
+
+
+AppSettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_server_settings(settings: AppSettingsDep) -> ServerSettings:
+    return settings.server
+
+
+async def get_monitor_settings(settings: AppSettingsDep) -> MonitorSettings:
+    return settings.monitor
+
+
+async def get_dashboard_settings(settings: AppSettingsDep) -> DashboardSettings:
+    return settings.dashboard
 
 
 async def get_store(request: Request) -> Store:
@@ -48,7 +69,10 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+ServerSettingsDep = Annotated[ServerSettings, Depends(get_server_settings)]
+SettingsDep = ServerSettingsDep  # what the routers take: the server section (limits)
+MonitorSettingsDep = Annotated[MonitorSettings, Depends(get_monitor_settings)]
+DashboardSettingsDep = Annotated[DashboardSettings, Depends(get_dashboard_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 

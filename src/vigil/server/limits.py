@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -48,9 +49,10 @@ def _error_body(limit: int, size: int | None) -> bytes:
 
 
 class BodySizeLimit:
-    """Answer 413 with a JSON error when a request body exceeds `limit` bytes."""
+    """Answer 413 with a JSON error when a request body exceeds `limit()` bytes (read per request
+    from the app's settings, so a test's settings override applies)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
         self.app = app
         self.limit = limit
 
@@ -58,14 +60,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit()
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.limit:
-                    await self._reject(send, declared)
+                if declared > limit:
+                    await _reject(send, limit, declared)
                     return
         received = 0
 
@@ -74,26 +77,27 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLargeError(self.limit)
+                if received > limit:
+                    raise BodyTooLargeError(limit)
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _reject(self, send: Send, size: int | None) -> None:
-        body = _error_body(self.limit, size)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+async def _reject(send: Send, limit: int, size: int | None) -> None:
+    body = _error_body(limit, size)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 _PLAIN_ENCODINGS = frozenset({b"", b"identity"})
@@ -132,14 +136,15 @@ class RequestTimeLimit:
     replaced by the time-limit error, so the client learns which limit it hit.
     """
 
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
+    def __init__(self, app: ASGIApp, seconds: Callable[[], float]) -> None:
         self.app = app
-        self.seconds = seconds
+        self.seconds = seconds  # read per request from the app's settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        seconds = self.seconds()
         for name, value in scope.get("headers", []):
             if name == b"content-encoding" and value.strip().lower() not in _PLAIN_ENCODINGS:
                 shown = value.decode("latin-1")[:100]
@@ -152,7 +157,7 @@ class RequestTimeLimit:
                     ),
                 )
                 return
-        deadline = time.monotonic() + self.seconds
+        deadline = time.monotonic() + seconds
         state = {"started": False, "answered": False, "waiting_for_body": False}
 
         async def timed_receive() -> Message:
@@ -167,7 +172,7 @@ class RequestTimeLimit:
                 return  # the time-limit error went out instead
             if message["type"] == "http.response.start":
                 if int(message["status"]) >= 500 and time.monotonic() >= deadline:
-                    await self._timed_out(send, state)
+                    await _timed_out(send, state, seconds)
                     return
                 state["started"] = True
             await send(message)
@@ -178,7 +183,7 @@ class RequestTimeLimit:
         finally:
             DEADLINE.reset(token)
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+            done, _ = await asyncio.wait({task}, timeout=seconds)
         except asyncio.CancelledError:  # the server is shutting down: stop the request's work
             task.cancel()
             task.add_done_callback(_retrieve)
@@ -186,27 +191,28 @@ class RequestTimeLimit:
         if task in done or state["started"] or state["answered"]:
             await task
             return
-        await self._timed_out(send, state)
+        await _timed_out(send, state, seconds)
         task.cancel()
         task.add_done_callback(_retrieve)
 
-    async def _timed_out(self, send: Send, state: dict[str, bool]) -> None:
-        state["answered"] = True
-        limit = f"{self.seconds:g} s"
-        error: TimeLimitError
-        if state["waiting_for_body"]:
-            error = BodyTimeoutError(
-                f"the request body did not arrive within the time limit of {limit}",
-                limit_seconds=self.seconds,
-            )
-        else:
-            error = TimeLimitError(
-                f"the request did not finish within the time limit of {limit} "
-                "(ask for less: a smaller range, page or batch; VIGIL_REQUEST_TIMEOUT_SECONDS "
-                "sets the limit)",
-                limit_seconds=self.seconds,
-            )
-        await _send_error(send, error)
+
+async def _timed_out(send: Send, state: dict[str, bool], seconds: float) -> None:
+    state["answered"] = True
+    limit = f"{seconds:g} s"
+    error: TimeLimitError
+    if state["waiting_for_body"]:
+        error = BodyTimeoutError(
+            f"the request body did not arrive within the time limit of {limit}",
+            limit_seconds=seconds,
+        )
+    else:
+        error = TimeLimitError(
+            f"the request did not finish within the time limit of {limit} "
+            "(ask for less: a smaller range, page or batch; VIGIL_REQUEST_TIMEOUT_SECONDS "
+            "sets the limit)",
+            limit_seconds=seconds,
+        )
+    await _send_error(send, error)
 
 
 def _interrupt_when_late() -> int:

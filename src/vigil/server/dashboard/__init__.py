@@ -1,52 +1,32 @@
 """The dashboard: server-rendered pages under /ui, signed in with an API token.
 
-`install(app)` adds its routes, its error pages and its background cache warmer to a Vigil app;
-the pages call the same service functions as the /api/v1 routes.
+`install(app)` adds its routes and its error pages to a Vigil app; `warmer(...)` gives the app's
+lifespan the background cache warmer to start. The pages call the same service functions as the
+/api/v1 routes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from vigil.config import DashboardSettings
 from vigil.server.dashboard.drift_cache import DriftCache, Warmer
 from vigil.server.dashboard.web import ForbiddenError, SignInRequiredError, Templates, redirect
+from vigil.store.core import Store
 
 logger = logging.getLogger("vigil.server.dashboard")
 
 
-class DashboardSettings(BaseSettings):
-    """`VIGIL_DASHBOARD_WARM_SECONDS`: how often the background thread computes drift cells
-    (0 turns it off; pages then compute what they show, within `VIGIL_DASHBOARD_PAGE_BUDGET`)."""
-
-    model_config = SettingsConfigDict(env_prefix="VIGIL_DASHBOARD_")
-
-    warm_seconds: float = 300.0
-    page_budget: float = 0.4
-
-
-@asynccontextmanager
-async def dashboard_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: DashboardSettings = (
-        getattr(app.state, "dashboard_settings", None) or DashboardSettings()
-    )
-    app.state.dashboard_settings = settings
-    cache = DriftCache(app.state.store)
+def warmer(app: FastAPI, store: Store, settings: DashboardSettings) -> Warmer | None:
+    """Give `app` its drift cache on `store`, and the warmer that keeps it filled (not started:
+    the app's lifespan starts and stops it), or None when `settings` turn it off."""
+    cache = DriftCache(store)
     app.state.drift_cache = cache
-    warmer = None
-    if settings.warm_seconds > 0:
-        warmer = Warmer(cache, settings.warm_seconds)
-        warmer.start()
-    try:
-        yield
-    finally:
-        if warmer is not None:
-            warmer.stop()
+    app.state.dashboard_settings = settings  # the pages' budget (`settings.dashboard`)
+    return Warmer(cache, settings.warm_seconds) if settings.warm_seconds > 0 else None
 
 
 def _router() -> APIRouter:
@@ -63,7 +43,7 @@ def _router() -> APIRouter:
         settings,
     )
 
-    router = APIRouter(include_in_schema=False, lifespan=dashboard_lifespan)
+    router = APIRouter(include_in_schema=False)
     for module in (
         session,
         overview,
@@ -107,4 +87,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ForbiddenError, forbidden)
 
 
-__all__ = ["DashboardSettings", "install"]
+__all__ = ["DashboardSettings", "install", "warmer"]
