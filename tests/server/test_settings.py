@@ -101,6 +101,21 @@ def test_vigil_server_refuses_a_bad_variable_before_starting(
     )
 
 
+def test_vigil_server_builds_one_settings_from_its_options_and_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served: list[Settings] = []
+    monkeypatch.setattr("vigil.server.app.serve", lambda settings, **_: served.append(settings))
+    monkeypatch.setenv("VIGIL_PORT", "9100")
+    monkeypatch.setenv("VIGIL_HOST", "0.0.0.0")
+    monkeypatch.setenv("VIGIL_MONITOR_INTERVAL_SECONDS", "7")
+    assert main(["server", "--store", "sqlite://", "--port", "9200"]) == 0
+    (settings,) = served
+    assert settings.store.store_url == "sqlite://"
+    assert (settings.server.host, settings.server.port) == ("0.0.0.0", 9200)  # the option wins
+    assert settings.monitor.monitor_interval_seconds == 7
+
+
 def test_the_former_server_settings_name_is_a_deprecated_settings() -> None:
     import vigil.server
     import vigil.server.settings
