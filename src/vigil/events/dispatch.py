@@ -1,6 +1,7 @@
 """The delivery worker's thread in the server: `Dispatcher` runs `vigil.events.delivery.deliver`
 (every subscriber of the outbox: webhook subscriptions and alert channels, one retry policy) on an
-interval until it is stopped; the server's lifespan starts and stops it.
+interval until it is stopped; the server's lifespan starts and stops it, with the `events`
+section of the one `vigil.config.Settings` (`EventSettings`, re-exported here).
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from vigil.config import EventSettings
 from vigil.events.delivery import DeliveryStats, deliver
 from vigil.events.settings import MonitorSettings
 from vigil.events.subscribers import DELIVERY_HEADER, EVENT_HEADER, TIMEOUT_SECONDS, body_of
@@ -54,22 +53,6 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-
-
-class EventSettings(BaseSettings):
-    """The server's delivery worker (VIGIL_* environment variables). Addresses, attempts and
-    backoff follow `MonitorSettings`."""
-
-    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", frozen=True)
-
-    events_dispatcher: bool = Field(
-        default=True,
-        description="Send the outbox's deliveries (webhook subscriptions and alert channels) "
-        "from inside the server.",
-    )
-    events_interval_seconds: float = Field(
-        default=5.0, gt=0, description="How often the server sends pending deliveries."
-    )
 
 
 __all__ = [

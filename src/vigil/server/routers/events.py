@@ -1,44 +1,22 @@
-"""/api/v1/events: the event outbox with a cursor, and webhook subscriptions to it. The event
-dispatcher (signed, retried webhook deliveries) runs in this router's lifespan."""
+"""/api/v1/events: the event outbox with a cursor, webhook subscriptions to it and their
+deliveries. The delivery worker (`vigil.events.dispatch.Dispatcher`) is started and stopped by
+the app's lifespan (`vigil.server.app`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from vigil.events import subscriptions
-from vigil.events.dispatch import Dispatcher, EventSettings
 from vigil.events.outbox import EventsPage, list_events
-from vigil.events.settings import MonitorSettings
 from vigil.events.subscriptions import EventDelivery, Subscription, SubscriptionIn
 from vigil.ingestion import service
 from vigil.ranges import INT64_MAX
 from vigil.server.deps import AdminAccess, ReadAccess, SessionDep
 from vigil.server.outbound import OutboundPolicyDep
 
-
-@asynccontextmanager
-async def dispatcher_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Send queued events to their webhooks while the server runs. Settings come from
-    `app.state.event_settings` / `app.state.monitor_settings` when set (tests), else VIGIL_*."""
-    events: EventSettings = getattr(app.state, "event_settings", None) or EventSettings()
-    monitor: MonitorSettings = getattr(app.state, "monitor_settings", None) or MonitorSettings()
-    dispatcher = None
-    if events.events_dispatcher:
-        dispatcher = Dispatcher(app.state.store, monitor, events.events_interval_seconds)
-        dispatcher.start()
-    app.state.event_dispatcher = dispatcher
-    try:
-        yield
-    finally:
-        if dispatcher is not None:
-            dispatcher.stop()
-
-
-router = APIRouter(tags=["events"], lifespan=dispatcher_lifespan)
+router = APIRouter(tags=["events"])
 Name = Annotated[str, Path(max_length=200)]
 
 
