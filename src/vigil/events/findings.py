@@ -53,10 +53,9 @@ def _alert_data(alert: AlertRow, note: str) -> dict[str, Any]:
     }
 
 
-class Notification(BaseModel):
-    """What an alert channel receives: the alert as `GET /api/v1/alerts/{id}` shows it (with an
-    empty `history`, as channels have always received it) and `event`, "trigger" when it opened
-    or "resolve" when it resolved."""
+class AlertFields(BaseModel):
+    """An alert's fields, as the API shows an alert (`vigil.monitor.alerts.Alert` adds its
+    history) and as a channel receives it (`Notification`): written once, here, below both."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -75,6 +74,13 @@ class Notification(BaseModel):
     opened_at: dt.datetime
     updated_at: dt.datetime
     resolved_at: dt.datetime | None
+
+
+class Notification(AlertFields):
+    """What an alert channel receives: the alert as `GET /api/v1/alerts/{id}` shows it (with an
+    empty `history`, as channels have always received it) and `event`, "trigger" when it opened
+    or "resolve" when it resolved."""
+
     history: tuple[Any, ...] = ()
     event: Literal["trigger", "resolve"]
 

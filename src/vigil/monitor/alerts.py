@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
-from vigil.events.findings import record_alert_event
+from vigil.events.findings import AlertFields, record_alert_event
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import get_kind
 from vigil.monitor.windows import Window
@@ -38,26 +38,11 @@ class AlertEvent(BaseModel):
     note: str
 
 
-class Alert(BaseModel):
-    """An alert as the API, the CLI and the channels see it."""
+class Alert(AlertFields):
+    """An alert as the API, the CLI and the channels see it (its fields are the outbox's
+    `AlertFields`, so a channel's notification and the API's alert cannot drift apart)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    monitor: str
-    target: str
-    kind: str
-    severity: str
     state: AlertState
-    message: str
-    value: float | None
-    first_window_start: dt.datetime
-    last_window_start: dt.datetime
-    n_windows: int
-    details: dict[str, Any]
-    opened_at: dt.datetime
-    updated_at: dt.datetime
-    resolved_at: dt.datetime | None
     history: tuple[AlertEvent, ...] = ()
 
 
