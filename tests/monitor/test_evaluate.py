@@ -10,8 +10,10 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.waits import patience
 from vigil import monitor as monitors
 from vigil.errors import ConflictError
+from vigil.ingestion import service
 from vigil.monitor import Monitor
 from vigil.store.core import Store
+from vigil.store.stored_profiles import decode_stored as decode
 
 
 def _no_data(**extra: object) -> Monitor:
@@ -240,7 +242,7 @@ def test_a_tick_decodes_each_stored_window_once_and_loads_no_blob_it_does_not_ne
     client.close()
     decoded: list[tuple[dt.datetime, str]] = []
     fetched: list[int] = []
-    decode, fetch = reader_module.decode_stored, reader_module.WindowReader.fetch
+    fetch = reader_module.WindowReader.fetch
 
     def counting_decode(stored: Any, tally: Any) -> Any:
         decoded.append((stored.start, stored.version))
@@ -287,3 +289,39 @@ def test_a_tick_decodes_each_stored_window_once_and_loads_no_blob_it_does_not_ne
     assert [r.value for r in counted if r.monitor == "n"] == [40.0] * 6
     assert decoded == []
     assert fetched == []
+
+
+def test_monitors_sharing_a_baseline_profile_load_it_once_per_tick(
+    sqlite_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(0, 4), rows=40)
+    client.close()
+    with sqlite_store.session() as session:
+        reference = service.merged_profile(session, "m")
+    key = monitors.save_baseline_profile(sqlite_store, "ref", reference)
+    loads: list[str] = []
+    get = sqlite_store.artifacts.get
+
+    def counting_get(name: str) -> bytes:
+        loads.append(name)
+        return get(name)
+
+    monkeypatch.setattr(sqlite_store.artifacts, "get", counting_get)
+    for name, kind in (("a", "data_drift"), ("b", "new_categories"), ("c", "prediction_drift")):
+        monitors.save_monitor(
+            sqlite_store,
+            Monitor.model_validate(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "target": {"model": "m"},
+                    "baseline": {"type": "profile", "artifact": key},
+                }
+            ),
+        )
+    results = monitors.backfill(sqlite_store, T0, T0 + 4 * HOUR, now=T0 + 4 * HOUR)
+    assert len(results) == 3 * 4
+    assert all(r.value is not None for r in results)
+    assert loads == [key]

@@ -99,18 +99,27 @@ class _Run:
         if not self.kind.needs_reference:
             return None
         if starts not in self.references:
+            # Monitors of one tick often share a baseline: the reader loads each one once.
             baseline = self.monitor.effective_baseline()
             if isinstance(baseline, ProfileBaseline):
-                blob = self.store.artifacts.get(baseline.artifact)
-                self.references[starts] = DatasetProfile.from_bytes(blob)
+                artifact = baseline.artifact
+                self.references[starts] = self.reader.shared(
+                    f"artifact:{artifact}",
+                    lambda: DatasetProfile.from_bytes(self.store.artifacts.get(artifact)),
+                )
             elif isinstance(baseline, RegistryBaseline):
                 self.references[starts] = self._registry_profile(baseline)
             else:
-                windows = [w for w in self.load(starts) if w.n_rows]
-                self.references[starts] = (
-                    DatasetProfile.merge_all(w.profile for w in windows) if windows else None
+                key = (
+                    f"windows:{self.model_id}:{self.target.version}:{self.target.segment}:"
+                    f"{self.monitor.grid}:{','.join(s.isoformat() for s in starts)}"
                 )
+                self.references[starts] = self.reader.shared(key, lambda: self._merged(starts))
         return self.references[starts]
+
+    def _merged(self, starts: tuple[dt.datetime, ...]) -> DatasetProfile | None:
+        windows = [w for w in self.load(starts) if w.n_rows]
+        return DatasetProfile.merge_all(w.profile for w in windows) if windows else None
 
     def _registry_profile(self, baseline: RegistryBaseline) -> DatasetProfile | None:
         from vigil.registry.service import Registry
@@ -126,7 +135,9 @@ class _Run:
         if version is None:
             assert baseline.alias is not None
             version = registry.get_alias(name, baseline.alias).version
-        return registry.training_profile(name, version)
+        return self.reader.shared(
+            f"registry:{name}:{version}", lambda: registry.training_profile(name, version)
+        )
 
     def measure(self, window: Window) -> tuple[Measurement, Bounds | None]:
         baseline = self.monitor.effective_baseline()

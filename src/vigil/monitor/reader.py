@@ -11,7 +11,7 @@ A stored window that received data since it was decoded (more uploads) is read a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -64,6 +64,7 @@ class WindowReader:
         self.session = session
         self._decoded: dict[tuple[int, int], DatasetProfile | None] = {}
         self._blobs: dict[tuple[int, int], StoredProfile] = {}
+        self._shared: dict[str, DatasetProfile | None] = {}
         self.decodes = 0
         """How many blobs this reader decoded (each stored window state at most once)."""
         self.blob_loads = 0
@@ -187,3 +188,10 @@ class WindowReader:
         for w in windows:
             self._decoded.pop((w.id, w.n_uploads), None)
             self._blobs.pop((w.id, w.n_uploads), None)
+
+    def shared(self, key: str, load: Callable[[], DatasetProfile | None]) -> DatasetProfile | None:
+        """A profile several monitors of the tick compare with (a baseline artifact, a registered
+        version's training data, a baseline period's merge), loaded once per reader by `key`."""
+        if key not in self._shared:
+            self._shared[key] = load()
+        return self._shared[key]
