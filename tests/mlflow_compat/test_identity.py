@@ -9,7 +9,7 @@ import pytest
 from tests.e2e.live import LiveServer
 from vigil.api.specs import Scope
 from vigil.store.db import create_store_engine, session_factory
-from vigil.store.repositories import TokenRepository
+from vigil.store.tokens import TokenRepository
 
 pytestmark = pytest.mark.slow
 

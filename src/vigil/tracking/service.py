@@ -55,7 +55,6 @@ __all__ = [
     "check_artifact_path",
     "check_key",
     "now_ms",
-    "run_info",
 ]
 
 MAX_SEARCH_RESULTS = 50_000

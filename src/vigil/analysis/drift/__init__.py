@@ -4,13 +4,14 @@ datasets or profiles column by column and returns a `DriftReport`."""
 from vigil.analysis.drift.base import Counts, DriftMethod, MethodResult
 from vigil.analysis.drift.detect import DRIFT_SHARE, EXACT_MAX_ROWS, drift
 from vigil.analysis.drift.effect import EFFECT_NAMES
+from vigil.analysis.drift.findings import ColumnDrift
 from vigil.analysis.drift.options import (
     DEFAULT_METHODS,
     EFFECT_THRESHOLDS,
     ColumnOptions,
 )
 from vigil.analysis.drift.registry import METHODS, get_method
-from vigil.analysis.drift.report import ColumnDrift, DriftReport
+from vigil.analysis.drift.report import DriftReport
 
 __all__ = [
     "DEFAULT_METHODS",

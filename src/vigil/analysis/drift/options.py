@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.analysis.drift.base import DRIFT_KINDS, DriftMethod
+from vigil.analysis.drift.findings import Role
 from vigil.analysis.drift.registry import get_method
-from vigil.analysis.drift.report import Role
 from vigil.errors import InvalidInputError
 from vigil.schema import ColumnKind
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigil.analysis.drift.findings import ColumnDrift, DriftFindings, DriftPath, Role
+from vigil.analysis.drift.findings import ColumnDrift, DriftFindings
 from vigil.analysis.drift.html import render_html
 from vigil.analysis.drift.text import render_text
 from vigil.report.notebook import NotebookResult, Tone, isolated
 
-__all__ = ["ColumnDrift", "DriftPath", "DriftReport", "Role"]
+__all__ = ["ColumnDrift", "DriftReport"]
 
 _FRAME_COLUMNS = (
     "column",
