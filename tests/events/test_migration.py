@@ -7,7 +7,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sqlalchemy import text
+from alembic import command
+from sqlalchemy import Engine, text
 
 from tests.monitor.receivers import http_receiver
 from vigil import monitor as monitors
@@ -15,7 +16,13 @@ from vigil.events.delivery import deliver
 from vigil.events.subscriptions import list_deliveries
 from vigil.monitor import Channel, MonitorSettings
 from vigil.store.core import Store
-from vigil.store.db import create_store_engine, current_revision, head_revision, upgrade
+from vigil.store.db import (
+    alembic_config,
+    create_store_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 
 T = dt.datetime(2026, 1, 5, 1)  # naive UTC, as the store keeps it on SQLite
 QUEUED = {
@@ -111,5 +118,29 @@ def test_queued_alert_notifications_move_to_the_one_queue(
             assert deliver(store, settings).sent == 1
             (received,) = receiver.requests
         assert received.json() == QUEUED  # as it was queued
+
+        # Downgrading moves the notifications back, as they stand now.
+        _downgrade(store.engine, "0500")
+        with store.engine.connect() as connection:
+            back = connection.execute(
+                text("SELECT alert_id, channel, event, state, payload FROM alert_deliveries")
+            ).all()
+            left = connection.execute(text("SELECT count(*) FROM event_deliveries")).scalar()
+        assert sorted((a, c, e, s) for a, c, e, s, _ in back) == [
+            (1, "hook", "resolve", "sent"),
+            (1, "hook", "trigger", "sent"),
+        ]
+        payloads = {e: p if isinstance(p, dict) else json.loads(p) for _, _, e, _, p in back}
+        assert payloads["trigger"] == QUEUED
+        assert left == 0
+        upgrade(store.engine)
+        assert len(monitors.list_deliveries(store, alert_id=1)) == 2
     finally:
         store.close()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
