@@ -11,7 +11,8 @@ from vigil.monitor.definitions import (
     SeasonalBaseline,
     TrailingBaseline,
 )
-from vigil.windows import Grid, GridLike
+from vigil.monitor.windows import monitor_grid
+from vigil.windows import GridLike
 
 AnyBaseline = (
     ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
@@ -22,7 +23,7 @@ BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
 
 def baseline_starts(baseline: AnyBaseline, start: dt.datetime, grid: GridLike) -> list[dt.datetime]:
     """Starts of the baseline windows of the monitor window beginning at `start` on `grid`."""
-    cut = Grid.of(grid)
+    cut = monitor_grid(grid)
     if isinstance(baseline, PeriodBaseline):
         return [s for s in cut.starts(baseline.start, baseline.end) if cut.next(s) <= baseline.end]
     if isinstance(baseline, TrailingBaseline):

@@ -111,6 +111,7 @@ def spec_of(model: MonitoredModel) -> ModelSpec:
         timestamp_column=model.timestamp_column,
         target_column=model.target_column,
         window_seconds=model.window_seconds,
+        window=model.window,
         registry_model=model.registry_model,
     )
 

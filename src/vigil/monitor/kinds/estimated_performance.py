@@ -73,10 +73,10 @@ def reference_period(
         )
     if start is None:
         start = dt.datetime.now(dt.UTC)
-    starts = baseline_starts(baseline, start, monitor.window_seconds)
+    starts = baseline_starts(baseline, start, monitor.grid)
     if not starts:
         raise InvalidInputError("the monitor's baseline has no windows to calibrate on")
-    return min(starts), max(starts) + dt.timedelta(seconds=monitor.window_seconds)
+    return min(starts), monitor.grid.next(max(starts))
 
 
 class EstimatedPerformance(MonitorKind):
