@@ -27,11 +27,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
+from vigil.calendar_math import (
+    add_key,
+    check_zone,
+    floor_calendar_utc,
+    floor_key,
+    offsets,
+    out_of_range,
+    search,
+)
 from vigil.errors import InvalidInputError
 
 Unit = Literal["hour", "day", "week", "month", "quarter", "year", "fixed"]
@@ -48,8 +57,6 @@ MIN_STEP = dt.timedelta(seconds=60)
 MAX_STEP = dt.timedelta(days=366)
 """Fixed lengths allowed: a minute to a leap year (longer spans are what `"year"` is for)."""
 
-_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Zulu"})
-_ZONE_KEY = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 _FIXED = re.compile(r"([1-9][0-9]{0,9})([smhd])")
 _MIN_DAYS = {"day": 0.9, "week": 6.9, "month": 27.9, "quarter": 88.9, "year": 364.9}
 _MAX_LISTED = 20_000
@@ -87,7 +94,7 @@ class Grid:
             raise InvalidInputError(
                 f"window unit must be one of {list(UNITS)}, got {self.unit!r}", window=self.unit
             )
-        tz = _check_zone(self.tz)
+        tz = check_zone(self.tz)
         if self.unit == "fixed":
             step = _check_step(self.step)
             named = {3600: "hour", 86_400: "day"}.get(int(step.total_seconds()))
@@ -218,7 +225,7 @@ class Grid:
             return outer % size == 0 and offset % (size * 1_000_000) == 0
         if 86_400 % size:
             return False
-        return all(offset % size == 0 for offset in _offsets(self.tz))
+        return all(offset % size == 0 for offset in offsets(self.tz))
 
     # -- one time -------------------------------------------------------------------------------
 
@@ -252,7 +259,7 @@ class Grid:
             origin = _ORIGIN_US if self.unit == "week" else 0
             start_us = ((u - EPOCH) // _US - origin) // size * size + origin
             return _from_us(start_us + n * size)
-        return self._locate(self._resolve(_add_key(self.unit, self._key(u), n)))[1]
+        return self._locate(self._resolve(add_key(self.unit, self._key(u), n)))[1]
 
     def starts(self, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
         """Starts of the windows that begin in `[floor(start), end)`, in order."""
@@ -332,7 +339,7 @@ class Grid:
         if (last_day - first_day + 1) / _MIN_DAYS[self.unit] <= _MAX_LISTED:
             return self._floor_listed(values, first_day, last_day)
         if self.tz == "UTC":
-            return _floor_calendar_utc(values, self.unit)
+            return floor_calendar_utc(values, self.unit)
         return self._floor_zoned(values)
 
     # -- internals --------------------------------------------------------------------------------
@@ -361,20 +368,20 @@ class Grid:
                 f"{u.isoformat()} in {self.tz} falls outside the years 1 to 9999",
                 time=u.isoformat(),
             ) from None
-        key = _floor_key(self.unit, local.date())
+        key = floor_key(self.unit, local.date())
         start = self._resolve(key)
         # Clocks that went back across midnight can leave `t` before its date's start, or
         # past the next one: step until start <= t < end.
         while start > u:
-            key = _add_key(self.unit, key, -1)
+            key = add_key(self.unit, key, -1)
             start = self._resolve(key)
         end = self._boundary_after(key)
         while end is not None and end <= u:
-            key, start = _add_key(self.unit, key, 1), end
+            key, start = add_key(self.unit, key, 1), end
             end = self._boundary_after(key)
         # A skipped local day (Pacific/Apia, 2011-12-30) is an empty window; never return one.
         while end is not None and end <= start:
-            key = _add_key(self.unit, key, 1)
+            key = add_key(self.unit, key, 1)
             end = self._boundary_after(key)
         return key, start, end
 
@@ -388,7 +395,7 @@ class Grid:
     def _boundary_after(self, key: dt.date) -> dt.datetime | None:
         """The start of the window after the one `key` names; None after the year 9999."""
         try:
-            return self._resolve(_add_key(self.unit, key, 1))
+            return self._resolve(add_key(self.unit, key, 1))
         except InvalidInputError:
             return None
 
@@ -399,7 +406,7 @@ class Grid:
         try:
             wall = dt.datetime(day.year, day.month, day.day)
         except (OverflowError, ValueError):
-            raise _out_of_range(day) from None
+            raise out_of_range(day) from None
         if self.tz == "UTC":
             return wall.replace(tzinfo=dt.UTC)
         zone = self._zone()
@@ -411,7 +418,7 @@ class Grid:
             # missing wall time with the offsets before (fold=0) and after (fold=1) it.
             other = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
         except OverflowError:
-            raise _out_of_range(day) from None
+            raise out_of_range(day) from None
         low, high = min(first, other), max(first, other)
         after = high.astimezone(zone).utcoffset()
         low_us, high_us = 0, (high - low) // _US
@@ -437,7 +444,7 @@ class Grid:
         padded = np.append(bounds, [_NEVER, _NEVER])
         current = np.searchsorted(bounds, day_starts[:-1], side="right") - 1
         if np.any(padded[current + 2] < day_starts[1:]):
-            return _search(bounds.tolist(), values)  # two starts in one UTC day
+            return search(bounds.tolist(), values)  # two starts in one UTC day
         day = values // _DAY_US - first_day
         before, after = bounds[current][day], padded[current + 1][day]
         out: npt.NDArray[np.int64] = np.where(values >= after, after, before)
@@ -456,7 +463,7 @@ class Grid:
             while end is not None and end < day_end:
                 bounds.add((end - EPOCH) // _US)
                 end = self._locate(end)[2]
-        return _search(sorted(bounds), values)
+        return search(sorted(bounds), values)
 
 
 GridLike = Grid | str | dt.timedelta | int
@@ -469,36 +476,6 @@ _CONTAINS: dict[str, tuple[str, ...]] = {
     "quarter": ("year",),
 }
 """The calendar units made of whole windows of each unit (weeks fit in none but themselves)."""
-
-
-def _offsets(tz: str) -> set[int]:
-    """The UTC offsets (seconds) a zone has used since 1970 and is set to use until 2100,
-    read on the first of every month."""
-    if tz == "UTC":
-        return {0}
-    zone = ZoneInfo(tz)
-    out = set()
-    for year in range(1970, 2101):
-        for month in range(1, 13):
-            offset = dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(zone).utcoffset()
-            out.add(int(offset.total_seconds()) if offset is not None else 0)
-    return out
-
-
-def _check_zone(tz: object) -> str:
-    if not isinstance(tz, str) or not _ZONE_KEY.fullmatch(tz) or len(tz) > 64:
-        raise InvalidInputError(
-            f"time zone must be an IANA name such as 'Europe/Oslo' or 'UTC', got {tz!r}", tz=tz
-        )
-    if tz in _UTC_NAMES:
-        return "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise InvalidInputError(
-            f"unknown time zone {tz!r}; use an IANA name such as 'Europe/Oslo' or 'UTC'", tz=tz
-        ) from None
-    return tz
 
 
 def _check_step(step: object) -> dt.timedelta:
@@ -527,57 +504,3 @@ def _from_us(micros: int) -> dt.datetime:
         raise InvalidInputError(
             f"{micros} µs from the epoch is outside the years 1 to 9999", micros=micros
         ) from None
-
-
-def _out_of_range(day: dt.date) -> InvalidInputError:
-    return InvalidInputError(
-        f"the window after {day.isoformat()} falls outside the years 1 to 9999", day=str(day)
-    )
-
-
-def _floor_key(unit: str, day: dt.date) -> dt.date:
-    """The local date that names the calendar window holding `day`."""
-    if unit == "day":
-        return day
-    if unit == "week":
-        return day - dt.timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    if unit == "quarter":
-        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return dt.date(day.year, 1, 1)
-
-
-def _add_key(unit: str, key: dt.date, n: int) -> dt.date:
-    """The date naming the calendar window `n` windows after the one `key` names."""
-    try:
-        if unit == "day":
-            return key + dt.timedelta(days=n)
-        if unit == "week":
-            return key + dt.timedelta(days=7 * n)
-        months = {"month": 1, "quarter": 3, "year": 12}[unit] * n
-        index = key.year * 12 + key.month - 1 + months
-        return dt.date(index // 12, index % 12 + 1, 1)
-    except (OverflowError, ValueError):
-        raise _out_of_range(key) from None
-
-
-def _search(bounds: list[int], values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """For each value, the greatest of the sorted `bounds` at or below it."""
-    ordered = np.array(bounds, dtype=np.int64)
-    out: npt.NDArray[np.int64] = ordered[np.searchsorted(ordered, values, side="right") - 1]
-    return out
-
-
-def _floor_calendar_utc(values: npt.NDArray[np.int64], unit: str) -> npt.NDArray[np.int64]:
-    """Months, quarters and years in UTC through NumPy's calendar units (which floor)."""
-    stamps = values.view("datetime64[us]")
-    if unit == "year":
-        floored = stamps.astype("datetime64[Y]")
-    else:
-        months = stamps.astype("datetime64[M]").view(np.int64)
-        if unit == "quarter":
-            months = months // 3 * 3
-        floored = months.view("datetime64[M]")
-    out: npt.NDArray[np.int64] = floored.astype("datetime64[us]").view(np.int64)
-    return out
