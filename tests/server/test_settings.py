@@ -70,6 +70,28 @@ def test_one_settings_reads_every_section_from_its_variables(
     assert Settings(dashboard={"page_budget": 2}).dashboard.warm_seconds == 0
 
 
+def test_vigil_config_is_the_only_module_defining_settings() -> None:
+    """One settings object: a new setting joins a section of `vigil.config.Settings` instead of
+    a settings class of its own somewhere else."""
+    import ast
+    from pathlib import Path
+
+    import vigil
+
+    root = Path(vigil.__file__).parent
+    defining = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ClassDef)
+        and any(
+            (base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")) == "BaseSettings"
+            for base in node.bases
+        )
+    )
+    assert set(defining) == {"config.py"}, defining
+
+
 def test_every_setting_has_one_flat_name_that_is_its_variable() -> None:
     count = sum(len(kind.model_fields) for kind in SECTIONS.values())
     assert len(FLAT_NAMES) == count  # no two sections share a name
