@@ -38,9 +38,10 @@ class AlertEvent(BaseModel):
     note: str
 
 
+# The fields are the outbox's `AlertFields`, so that a channel's notification and the API's alert
+# cannot drift apart; the docstring is the OpenAPI description.
 class Alert(AlertFields):
-    """An alert as the API, the CLI and the channels see it (its fields are the outbox's
-    `AlertFields`, so a channel's notification and the API's alert cannot drift apart)."""
+    """An alert as the API, the CLI and the channels see it."""
 
     state: AlertState
     history: tuple[AlertEvent, ...] = ()
