@@ -15,9 +15,16 @@ from typing import Any
 
 from pydantic import Field
 
+from vigil.analysis.explain.results import shares
+from vigil.errors import VigilError
+from vigil.importances.store import combine, read_attributions
 from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.trained import importances
+from vigil.monitor.versions import trained_version
 from vigil.monitor.windows import Window
+from vigil.registry.service import Registry
+from vigil.store.repositories import ModelRepository
 
 
 class AttributionDriftOptions(KindOptions):
@@ -36,7 +43,6 @@ class AttributionDriftOptions(KindOptions):
 
 def total_variation(current: dict[str, float], reference: dict[str, float]) -> float:
     """0.5 * sum |p - q| of the two vectors' shares of their totals (features of either)."""
-    from vigil.analysis.explain.results import shares
 
     p, q = shares(current), shares(reference)
     return 0.5 * sum(abs(p.get(f, 0.0) - q.get(f, 0.0)) for f in set(p) | set(q))
@@ -56,8 +62,6 @@ class AttributionDrift(MonitorKind):
         options: AttributionDriftOptions = self.options(context.monitor)
         if context.store is None:
             return Measurement(None, "attribution drift reads the store; none was given")
-        from vigil.importances.store import combine, read_attributions
-        from vigil.store.repositories import ModelRepository
 
         target_version = context.monitor.target.version
         with context.store.session() as session:
@@ -77,7 +81,6 @@ class AttributionDrift(MonitorKind):
         reference, where = self._reference(context, options, method, target_version)
         if reference is None:
             return Measurement(None, where)
-        from vigil.analysis.explain.results import shares
 
         current = {k: v / n_rows for k, v in sums.items()}
         p, q = shares(current), shares(reference)
@@ -106,10 +109,6 @@ class AttributionDrift(MonitorKind):
         method: str,
         target_version: str | None,
     ) -> tuple[dict[str, float] | None, str]:
-        from vigil.errors import VigilError
-        from vigil.monitor.trained import importances
-        from vigil.monitor.versions import trained_version
-        from vigil.registry.service import Registry
 
         assert context.store is not None
         name = options.registry_model or context.model.registry_model

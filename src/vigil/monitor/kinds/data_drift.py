@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from vigil.analysis.drift import drift
 from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.windows import Window
@@ -57,7 +58,6 @@ def drift_measurement(
     *,
     predictions: bool,
 ) -> Measurement:
-    from vigil.analysis.drift import drift
 
     reference = context.reference
     assert reference is not None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field, model_validator
 
+from vigil.analysis.performance.columns import resolve, rows
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS
 from vigil.errors import InvalidInputError
 from vigil.monitor.baselines import baseline_starts
@@ -25,6 +26,7 @@ from vigil.monitor.definitions import (
 from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
 from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
 from vigil.monitor.windows import Window
+from vigil.performance.service import estimate_table, fit_estimator, load_rows
 from vigil.store.repositories import ModelRepository
 
 if TYPE_CHECKING:
@@ -104,8 +106,6 @@ class EstimatedPerformance(MonitorKind):
     ) -> tuple[Layout, CBPE] | str:
         """The fitted estimator, or why there is none (no labelled reference rows yet).
         `target` is what `target_rows(context)` returned."""
-        from vigil.analysis.performance.columns import resolve, rows
-        from vigil.performance.service import fit_estimator, load_rows
 
         store, version, segment = target
         start, end = reference_period(context.monitor, options, window.start)
@@ -132,8 +132,6 @@ class EstimatedPerformance(MonitorKind):
         return self._fitted[key]
 
     def measure(self, context: Context, window: Window) -> Measurement:
-        from vigil.performance.service import estimate_table, load_rows
-
         options: EstimatedOptions = self.options(context.monitor)
         target = target_rows(context)
         store, version, segment = target

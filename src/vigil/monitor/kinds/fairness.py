@@ -10,13 +10,15 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from vigil.analysis.performance.columns import PerformanceOptions, Task
+from vigil.analysis.performance.columns import PerformanceOptions, Task, resolve
 from vigil.analysis.performance.fairness import FAIRNESS_METRICS
 from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import Monitor, StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.kinds.realized_performance import label_arrivals, target_rows
 from vigil.monitor.windows import Window
+from vigil.performance.breakdown import fairness_of, positive_of
+from vigil.performance.service import load_rows
 
 
 class FairnessOptions(KindOptions):
@@ -59,10 +61,6 @@ class FairnessKind(MonitorKind):
             )
 
     def measure(self, context: Context, window: Window) -> Measurement:
-        from vigil.analysis.performance.columns import resolve
-        from vigil.performance.breakdown import fairness_of, positive_of
-        from vigil.performance.service import load_rows
-
         options: FairnessOptions = self.options(context.monitor)
         store, version, segment = target_rows(context)
         spec, table = load_rows(

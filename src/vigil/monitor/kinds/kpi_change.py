@@ -14,6 +14,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
+from vigil.kpi.series import moments
 from vigil.monitor.definitions import LearnedThreshold, TrailingBaseline
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.targets import alias_version
@@ -82,7 +83,6 @@ class KpiChange(MonitorKind):
         start: dt.datetime,
         end: dt.datetime,
     ) -> float | None:
-        from vigil.kpi.series import moments  # here: vigil.kpi.series imports vigil.monitor
 
         found = moments(
             session, options.kpi, context.model.name, versions=versions, start=start, end=end

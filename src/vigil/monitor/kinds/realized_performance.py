@@ -13,15 +13,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ConfigDict, Field, model_validator
 
-from vigil.analysis.performance.columns import PerformanceOptions, Task
+from vigil.analysis.performance.columns import PerformanceOptions, Task, resolve
 from vigil.analysis.performance.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
 )
+from vigil.analysis.performance.realized import measure as measure_rows
 from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import LearnedThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.targets import resolve as resolve_target
 from vigil.monitor.windows import Window, floor_window
+from vigil.performance.service import label_arrivals as arrivals_of
+from vigil.performance.service import load_rows
+from vigil.store.repositories import ModelRepository
 
 if TYPE_CHECKING:
     from vigil.store.core import Store
@@ -64,12 +69,9 @@ def target_rows(context: Context) -> tuple[Store, str | None, str]:
     target = context.monitor.target
     version = target.version
     if target.alias is not None:
-        from vigil.monitor.targets import resolve
-        from vigil.store.repositories import ModelRepository
-
         with context.store.session() as session:
             model_id = ModelRepository(session).get(context.model.name).id
-            version = resolve(session, target, context.model, model_id).version
+            version = resolve_target(session, target, context.model, model_id).version
     return context.store, version, target.segment_key
 
 
@@ -78,7 +80,6 @@ def label_arrivals(
 ) -> dict[dt.datetime, dt.datetime]:
     """Per evaluated window, the latest arrival of a label for one of its predictions, among
     label batches received after the earliest evaluation."""
-    from vigil.performance.service import label_arrivals as arrivals_of
 
     store, version, segment = target_rows(context)
     seconds = context.monitor.window_seconds
@@ -111,10 +112,6 @@ class RealizedPerformance(MonitorKind):
     default_threshold = LearnedThreshold(k=3.0, direction="both")
 
     def measure(self, context: Context, window: Window) -> Measurement:
-        from vigil.analysis.performance.columns import resolve
-        from vigil.analysis.performance.realized import measure
-        from vigil.performance.service import load_rows
-
         options: PerformanceKindOptions = self.options(context.monitor)
         store, version, segment = target_rows(context)
         spec, table = load_rows(
@@ -123,7 +120,7 @@ class RealizedPerformance(MonitorKind):
         if table.num_rows == 0:
             return Measurement(None, "no predictions in the window")
         layout = resolve(spec, table, options.performance())
-        metrics = measure(layout, table)
+        metrics = measure_rows(layout, table)
         n_labelled = 0 if metrics is None else metrics.n
         details: dict[str, Any] = {
             "n_predictions": table.num_rows,

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
+from vigil.analysis.validation import Suite, suggest_checks
+from vigil.errors import VigilError
 from vigil.monitor.definitions import Monitor, StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.windows import Window
@@ -26,9 +28,6 @@ class ValidationSuite(MonitorKind):
     default_threshold = StaticThreshold(upper=0.0)
 
     def check(self, monitor: Monitor) -> None:
-        from vigil.analysis.validation import Suite
-        from vigil.errors import VigilError
-
         options: ValidationOptions = self.options(monitor)
         if options.suite is not None:
             try:
@@ -37,8 +36,6 @@ class ValidationSuite(MonitorKind):
                 raise ValueError(f"invalid suite in options: {exc.message}") from None
 
     def measure(self, context: Context, window: Window) -> Measurement:
-        from vigil.analysis.validation import Suite, suggest_checks
-
         options: ValidationOptions = self.options(context.monitor)
         if window.n_rows < options.min_rows:
             return Measurement(None, f"{window.n_rows} rows, fewer than {options.min_rows}")
