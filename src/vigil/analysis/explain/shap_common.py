@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vigil.analysis.explain.inputs import Array, OutputSpace
+from vigil.analysis.explain.inputs import Array, OutputSpace, as_frame
 from vigil.analysis.explain.results import Explanation
 from vigil.analysis.explain.values import ShapAlgorithm
 from vigil.errors import InvalidInputError
@@ -84,8 +84,6 @@ def single_output(model: Any) -> bool:
 
 
 def background_sample(frame: pd.DataFrame, background: Any, size: int, seed: int) -> Array:
-    from vigil.analysis.explain.inputs import as_frame
-
     source = frame if background is None else as_frame(background)[list(frame.columns)]
     data = numeric_matrix(source)
     if len(data) > size:

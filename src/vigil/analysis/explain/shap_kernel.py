@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from vigil.analysis.explain.inputs import Array, OutputSpace, output_function
+from vigil.analysis.explain.inputs import Array, OutputSpace, output_function, require_pandas
 from vigil.analysis.explain.results import Explanation
 from vigil.analysis.explain.shap_common import Explainer, ShapJob, background_sample, pick, result
 
 
 def explain_kernel(job: ShapJob) -> Explanation:
-    from vigil.analysis.explain.inputs import require_pandas
-
     pd = require_pandas()
     model, frame, matrix, index, seed = job.model, job.frame, job.matrix, job.index, job.seed
     kernel_samples = job.kernel_samples
