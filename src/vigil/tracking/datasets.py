@@ -32,7 +32,8 @@ import pyarrow as pa
 from vigil.api.tracking import DatasetVersionIn, DatasetVersionOut
 from vigil.deadline import check as check_deadline
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
-from vigil.profile import DatasetProfile
+from vigil.io import open_source
+from vigil.profile import DatasetProfile, profile
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Dataset, DatasetVersion, Run, RunInput
 
@@ -87,8 +88,6 @@ def prepare(data_or_path: Any, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Prepared
             return _file_chunks(path, chunk_size)
 
     else:
-        from vigil.io import open_source
-
         batches = open_source(data_or_path)
         sink = io.BytesIO()
         with pa.ipc.new_stream(sink, batches.schema) as writer:
@@ -173,8 +172,6 @@ def check_dataset_name(name: str) -> str:
 
 
 def _profile(data_or_path: Any, content_format: str) -> DatasetProfile | None:
-    from vigil.profile import profile
-
     try:
         return profile(data_or_path)
     except VigilError:
@@ -459,7 +456,7 @@ class DatasetService:
             for c in sorted(set(ca) & set(cb))
             if ca[c].kind != cb[c].kind
         }
-        from vigil.analysis.drift import drift
+        from vigil.analysis.drift import drift  # SciPy only when two versions are diffed
 
         common = sorted((set(ca) & set(cb)) - set(changed))
         report = drift(pa_.select(common), pb.select(common)) if common else None

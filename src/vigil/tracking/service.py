@@ -44,6 +44,7 @@ from vigil.tracking.checks import (
     check_key,
     now_ms,
 )
+from vigil.tracking.datasets import DatasetService
 from vigil.tracking.metrics import history_rows, write_points
 from vigil.tracking.rows import experiment_out, hydrate, run_info
 from vigil.tracking.search import decode_page_token, encode_page_token, runs_query
@@ -426,8 +427,6 @@ class TrackingService:
         self, run_id: str, data_or_path: Any, name: str, context: str, *, owner: str = ""
     ) -> DatasetVersionOut:
         """A version of the data (see `vigil.tracking.datasets`), linked to the run."""
-        from vigil.tracking.datasets import DatasetService
-
         datasets = DatasetService(self.store)
         version = datasets.add(data_or_path, name, owner=owner)
         datasets.link_run(run_id, version.id, context)
