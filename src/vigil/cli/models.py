@@ -405,7 +405,12 @@ def history_command(
 
 @models_group.command("retraining")
 @click.argument("name")
-@click.option("--window", type=click.Choice(["hour", "day", "week"]), default="day")
+@click.option(
+    "--window",
+    default="day",
+    show_default=True,
+    help="The windows' grid: hour, day, week, month, quarter, year, a length (6h) or day@Europe/Oslo.",
+)
 @click.option(
     "--persistence", default=2, show_default=True, help="Drifted windows in a row for an onset."
 )
@@ -416,7 +421,7 @@ def history_command(
 @_json
 def retraining_command(
     name: str,
-    window: Literal["hour", "day", "week"],
+    window: str,
     persistence: int,
     store_url: str,
     artifacts_url: str,
@@ -428,10 +433,8 @@ def retraining_command(
     from the training reference, how long after training, and the advice."""
     from vigil.api.client import VigilApi
     from vigil.lifecycle.cadence import retraining_cadence
-    from vigil.monitor.definitions import WINDOW_SECONDS
     from vigil.store.core import Store
 
-    seconds = WINDOW_SECONDS[window]
     try:
         if url is not None:
             with VigilApi(url, token) as api:
@@ -441,7 +444,7 @@ def retraining_command(
             store = Store.open(store_url, artifacts_url)
             try:
                 body = retraining_cadence(
-                    store, name, window_seconds=seconds, persistence=persistence
+                    store, name, window=window, persistence=persistence
                 ).to_dict()
             finally:
                 store.close()

@@ -49,7 +49,6 @@ from vigil.client.batching import (
     row_times,
     segment_profiles,
     split_log,
-    to_window_seconds,
     utc,
     window_profiles,
 )
@@ -59,6 +58,7 @@ from vigil.client.transport import HttpTransport, ServerUnavailableError, Transp
 from vigil.errors import InvalidInputError
 from vigil.profile import DatasetProfile
 from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN
+from vigil.windows import Grid, GridLike
 
 __all__ = ["DEFAULT_SPOOL_DIR", "Client", "ServerUnavailableError", "split_log"]
 
@@ -180,13 +180,15 @@ class Client(FormerMethods, Spooling):
         id_column: str | None = None,
         timestamp_column: str | None = None,
         target_column: str | None = None,
-        window: dt.timedelta | int = 3600,
+        window: GridLike = "hour",
         description: str = "",
         registry_model: str | None = None,
     ) -> ModelOut:
         """Declare a monitored model and its columns' roles (again with the same spec is a no-op).
 
-        `window` is the length of the windows its traffic is profiled in (hourly by default);
+        `window` is the time grid its traffic is profiled in (`vigil.windows`): "hour" (the
+        default), "day", "week", "month", "quarter", "year", a length ("15m", a timedelta or
+        seconds) or a calendar unit in a time zone ("day@Europe/Oslo");
         `registry_model` names the registered model it serves, once the registry has it.
         """
         try:
@@ -200,7 +202,7 @@ class Client(FormerMethods, Spooling):
                 id_column=id_column,
                 timestamp_column=timestamp_column,
                 target_column=target_column,
-                window_seconds=to_window_seconds(window),
+                window=Grid.of(window).to_str(),
                 registry_model=registry_model,
             )
         except ValueError as exc:
@@ -251,10 +253,8 @@ class Client(FormerMethods, Spooling):
                 f"the data has none of model {model!r}'s columns {spec.profiled_columns}; "
                 f"its columns are {table.column_names}"
             )
-        profiles = window_profiles(table.select(profiled), times, spec.window_seconds)
-        segmented = segment_profiles(
-            table.select(profiled), times, spec.window_seconds, spec.segments
-        )
+        profiles = window_profiles(table.select(profiled), times, spec.grid)
+        segmented = segment_profiles(table.select(profiled), times, spec.grid, spec.segments)
         segments = [""] * len(profiles) + [key for key, _ in segmented]
         profiles += [blob for _, blob in segmented]
         rows: dict[str, pa.Array | pa.ChunkedArray] = {TIMESTAMP_COLUMN: times}

@@ -17,7 +17,8 @@ from vigil.api.wire import LogBatch, new_batch_id, table_to_ipc
 from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import profile
-from vigil.profile.groups import floor_micros, window_of
+from vigil.profile.groups import window_of
+from vigil.windows import Grid, GridLike
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 MAX_SEGMENT_VALUES = 100
@@ -26,15 +27,6 @@ the whole-traffic windows (a warning says so), so an id-like column cannot explo
 MAX_SEGMENT_VALUE_LENGTH = 200
 
 logger = logging.getLogger("vigil.client")
-
-
-def to_window_seconds(window: dt.timedelta | int) -> int:
-    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else window
-    if int(seconds) != seconds or seconds <= 0:
-        raise InvalidInputError(
-            f"window must be a whole positive number of seconds, got {window!r}"
-        )
-    return int(seconds)
 
 
 def utc(value: dt.datetime) -> dt.datetime:
@@ -75,21 +67,22 @@ def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -
             )
         if values.type.tz is None:
             values = pc.assume_timezone(values, "UTC")
-        return pc.cast(values, TIMESTAMP_TYPE)
+        # Nanosecond times (pandas' default) keep their microsecond: windows are cut in µs.
+        return pc.cast(values, TIMESTAMP_TYPE, safe=False)
     return pa.array([dt.datetime.now(dt.UTC)] * n, TIMESTAMP_TYPE)
 
 
-def window_profiles(table: pa.Table, times: pa.Array, window_seconds: int) -> list[bytes]:
-    """One profile per window the rows fall in, each carrying its window (aligned on the epoch,
-    as `vigil.profile.groups` aligns windows)."""
+def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[bytes]:
+    """One profile per window of `grid` (the model's: `ModelSpec.grid`) the rows fall in, each
+    carrying its window, cut as `vigil.windows` cuts them."""
     if table.num_rows == 0:
         return []
-    size = dt.timedelta(seconds=window_seconds)
+    cut = Grid.of(grid)
     micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
-    starts = floor_micros(micros, size)
+    starts = cut.floor_micros(micros)
     blobs = []
     for start in np.unique(starts).tolist():
-        window = window_of(start, size)
+        window = window_of(start, cut)
         part = table.filter(pa.array(starts == start))
         blobs.append(profile(part, window=window).to_bytes())
     return blobs
@@ -103,10 +96,10 @@ def segment_key(column: str, value: str) -> str:
 def segment_profiles(
     table: pa.Table,
     times: pa.Array,
-    window_seconds: int,
+    grid: GridLike,
     segment_columns: Sequence[str],
 ) -> list[tuple[str, bytes]]:
-    """Per segment column and value, one profile per window (`(segment key, profile bytes)`).
+    """Per segment column and value, one profile per window of `grid` (`(segment key, profile bytes)`).
 
     Rows whose segment value is null are only in the whole-traffic windows. Each column is
     segmented on its own (country, and device; not country x device).
@@ -139,7 +132,7 @@ def segment_profiles(
             kept = kept[:MAX_SEGMENT_VALUES]
         for value in sorted(kept):
             mask = pc.fill_null(pc.equal(values, value), False)
-            blobs = window_profiles(table.filter(mask), times.filter(mask), window_seconds)
+            blobs = window_profiles(table.filter(mask), times.filter(mask), grid)
             out.extend((segment_key(column, value), blob) for blob in blobs)
     return out
 

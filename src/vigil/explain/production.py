@@ -34,6 +34,8 @@ from vigil.client.batching import as_table, row_times
 from vigil.errors import InvalidInputError
 from vigil.explain.local import resolve_model
 from vigil.importances.store import AttributionWindow
+from vigil.windows import EPOCH as _EPOCH
+from vigil.windows import Grid, GridLike
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from vigil.client import Client
     from vigil.store.core import Store
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
 
 
 class WindowSumsIn(BaseModel):
@@ -96,22 +98,22 @@ def window_sums(
     contributions: np.ndarray[Any, np.dtype[Any]],
     features: Sequence[str],
     times: Sequence[dt.datetime],
-    window_seconds: int,
+    grid: GridLike,
 ) -> list[WindowSumsIn]:
-    """Per window (aligned on the epoch, as the client's profile windows are): rows and sum of
+    """Per window of `grid` (the model's, as the client's profile windows are): rows and sum of
     |contribution| per feature."""
     if len(times) != contributions.shape[0]:
         raise InvalidInputError(f"{len(times)} times for {contributions.shape[0]} rows")
-    size = dt.timedelta(seconds=window_seconds)
-    keys = np.array([(t - _EPOCH) // size for t in times], dtype=np.int64)
+    cut = Grid.of(grid)
+    keys = cut.floor_micros(np.array([(t - _EPOCH) // _US for t in times], dtype=np.int64))
     out = []
     for key in np.unique(keys):
         chosen = np.abs(contributions[keys == key])
-        start = _EPOCH + size * int(key)
+        start, end = cut.window_of(_EPOCH + int(key) * _US)
         out.append(
             WindowSumsIn(
                 start=start,
-                end=start + size,
+                end=end,
                 n_rows=int(chosen.shape[0]),
                 sums={f: float(v) for f, v in zip(features, chosen.sum(axis=0), strict=True)},
             )
@@ -169,7 +171,7 @@ def log_attributions(
             explanation.contributions,
             explanation.features,
             row_times(spec, as_table(chosen), timestamp).to_pylist(),
-            spec.window_seconds,
+            spec.grid,
         )
         batch = batch.model_copy(update={"windows": sums})
     result = _send(client, store, model, batch) if batch.windows else None
