@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from vigil.analysis.validation import Suite
 from vigil.errors import InvalidInputError
 from vigil.registry.types import ModelVersionInfo
 
 if TYPE_CHECKING:
-    from vigil.analysis.validation import Suite
     from vigil.profile import DatasetProfile
 
 MetricMode = Literal["max", "min"]
@@ -51,8 +51,6 @@ class Gates:
             raise InvalidInputError(f"gate metric must be a metric name, got {self.metric!r}")
 
     def load_suite(self) -> Suite | None:
-        from vigil.analysis.validation import Suite
-
         if self.suite is None or isinstance(self.suite, Suite):
             return self.suite
         if isinstance(self.suite, os.PathLike) or (
