@@ -2,15 +2,14 @@
 per segment and fairness (vigil.performance), the KPI comparison of versions (vigil.kpi),
 feature importances (vigil.explain) and the retraining cadence (vigil.lifecycle).
 
-Each is found when it is built: a missing module, or no data, gives a Section with a sentence
-saying why, never an error page. The costly ones are loaded by the model page after it is shown
-(`LAZY`), so the page itself is ready at once.
+Each calls the service its /api/v1 route calls; no data, or an error of that area, gives a
+Section with a sentence saying why, never an error page. The costly ones are loaded by the model
+page after it is shown (`LAZY`), so the page itself is ready at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import logging
 import math
 from collections.abc import Callable
@@ -21,8 +20,14 @@ from markupsafe import Markup
 
 from vigil.api.specs import ModelOut
 from vigil.errors import VigilError
+from vigil.importances.store import load_importances, model_version_id
 from vigil.ingestion import queries
 from vigil.ingestion import service as ingestion
+from vigil.kpi.compare import compare
+from vigil.lifecycle.cadence import retraining_cadence
+from vigil.performance.breakdown import fairness_report
+from vigil.performance.service import estimated as estimate
+from vigil.performance.service import realized
 from vigil.server.dashboard import charts
 from vigil.server.dashboard.loaders import read
 from vigil.store.core import Store
@@ -43,13 +48,6 @@ class Section:
     rows: list[list[str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     note: str = ""
-
-
-def available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def _guard(title: str, build: Callable[[], Section]) -> Section:
@@ -96,12 +94,8 @@ def _time(value: Any) -> float:
 
 def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Realized performance"
-    if not available("vigil.performance.service"):
-        return Section(title, empty="Performance is not installed in this server.")
 
     def build() -> Section:
-        from vigil.performance.service import realized
-
         out = _as_dict(realized(store, model.name, window="day", start=start))
         windows = out["windows"]
         if not windows:
@@ -149,12 +143,8 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
 
 def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Estimated performance"
-    if not available("vigil.performance.service"):
-        return Section(title, empty="Performance estimation is not installed in this server.")
 
     def build() -> Section:
-        from vigil.performance.service import estimated as estimate
-
         first = read(store, lambda s: queries.first_start(s, model.name))
         if first is None:
             return Section(title, empty="No data yet.")
@@ -208,12 +198,8 @@ def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None
     title = "Performance per segment"
     if not model.segments:
         return Section(title, empty="The model declares no segment columns.")
-    if not available("vigil.performance.service"):
-        return Section(title, empty="Performance is not installed in this server.")
 
     def build() -> Section:
-        from vigil.performance.service import realized
-
         keys = sorted(read(store, lambda s: ingestion.list_segments(s, model.name)))[:MAX_SEGMENTS]
         if not keys:
             return Section(title, empty="No per-segment data is stored yet.")
@@ -242,12 +228,8 @@ def fairness(store: Store, model: ModelOut, start: dt.datetime | None) -> Sectio
         return Section(
             title, empty="Fairness is measured across segment columns; the model declares none."
         )
-    if not available("vigil.performance.breakdown"):
-        return Section(title, empty="Fairness is not installed in this server.")
 
     def build() -> Section:
-        from vigil.performance.breakdown import fairness_report
-
         section = Section(
             title,
             header=["attribute", "group", "predictions", "selection rate", "true positive rate"],
@@ -305,12 +287,8 @@ def fairness(store: Store, model: ModelOut, start: dt.datetime | None) -> Sectio
 
 def kpi_comparison(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "KPIs by model version"
-    if not available("vigil.kpi.compare"):
-        return Section(title, empty="KPI comparison is not installed in this server.")
 
     def build() -> Section:
-        from vigil.kpi.compare import compare
-
         with store.session() as session:
             try:
                 latest = queries.kpi_versions(session, model.name)
@@ -358,16 +336,12 @@ def kpi_comparison(store: Store, model: ModelOut, start: dt.datetime | None) -> 
 
 def importances(store: Store, registry_model: str | None, version: int | None) -> Section:
     title = "Feature importance"
-    if not available("vigil.importances.store"):
-        return Section(title, empty="Explainability is not installed in this server.")
     if not registry_model or version is None:
         return Section(
             title, empty="The model has no registered @production version to read importances of."
         )
 
     def build() -> Section:
-        from vigil.importances.store import load_importances, model_version_id
-
         with store.session() as session:
             try:
                 values = load_importances(
@@ -394,12 +368,8 @@ def importances(store: Store, registry_model: str | None, version: int | None) -
 
 def retraining(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Retraining cadence"
-    if not available("vigil.lifecycle.cadence"):
-        return Section(title, empty="Retraining cadence is not installed in this server.")
 
     def build() -> Section:
-        from vigil.lifecycle.cadence import retraining_cadence
-
         cadence = retraining_cadence(store, model.name, start=start)
         rows = [
             [

@@ -13,6 +13,7 @@ from vigil.api.tracking import DatasetVersionOut
 from vigil.errors import NotFoundError, VigilError
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.store.core import Store
+from vigil.tracking.datasets import DatasetService
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,8 +26,6 @@ class DatasetSummary:
 
 
 def load_datasets(store: Store, actor: str = "") -> list[DatasetSummary]:
-    from vigil.tracking.datasets import DatasetService
-
     grouped: dict[str, list[DatasetVersionOut]] = {}
     for version in DatasetService(store).versions(actor=actor or None):
         grouped.setdefault(version.name, []).append(version)
@@ -82,8 +81,6 @@ def _profile_rows(profile: Any) -> list[dict[str, Any]]:
 
 
 def load_dataset(store: Store, name: str, version: str, a: str, b: str) -> DatasetPage:
-    from vigil.tracking.datasets import DatasetService
-
     service = DatasetService(store)
     versions = service.versions(name)
     if not versions:

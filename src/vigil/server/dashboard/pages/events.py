@@ -13,7 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from vigil.errors import VigilError
-from vigil.server.dashboard.sections import available
+from vigil.events.outbox import EVENT_TYPES, list_events
+from vigil.monitor.reading import latest_event_id
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.store.core import Store
 
@@ -26,15 +27,9 @@ class EventList:
     events: list[Any] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     older: int | None = None
-    missing: str = ""
 
 
 def load_events(store: Store, type_: str, actor: str, before: int | None) -> EventList:
-    if not available("vigil.events.outbox"):
-        return EventList(missing="Events are not installed in this server.")
-    from vigil.events.outbox import EVENT_TYPES, list_events
-    from vigil.monitor.reading import latest_event_id
-
     with store.session() as session:
         try:
             if before is None:

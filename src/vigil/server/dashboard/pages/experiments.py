@@ -15,9 +15,12 @@ from markupsafe import Markup
 
 from vigil.api.tracking import ExperimentOut, RunComparison, RunData, RunStatus
 from vigil.errors import InvalidInputError, VigilError
+from vigil.registry.service import Registry
 from vigil.server.dashboard import charts
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
 from vigil.store.core import Store
+from vigil.tracking.datasets import DatasetService
+from vigil.tracking.service import TrackingService
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,8 +69,6 @@ def load_runs(
     actor: str,
     page_token: str = "",
 ) -> RunsTable:
-    from vigil.tracking.service import TrackingService
-
     service = TrackingService(store)
     experiments = service.list_experiments()
     table = RunsTable(experiments, experiment, filter_text, order, [], [], [], [])
@@ -147,8 +148,6 @@ def _number(value: Any) -> float | None:
 
 
 def load_comparison(store: Store, run_ids: list[str]) -> Comparison:
-    from vigil.tracking.service import TrackingService
-
     unique = list(dict.fromkeys(run_ids))
     if len(unique) < 2:
         raise InvalidInputError(f"choose at least two runs to compare, got {len(unique)}")
@@ -246,10 +245,6 @@ def _charts(service: Any, run: RunData, keys: list[str]) -> list[tuple[str, Mark
 
 
 def load_run(store: Store, run_id: str, with_details: bool = True) -> RunPage:
-    from vigil.registry.service import Registry
-    from vigil.tracking.datasets import DatasetService
-    from vigil.tracking.service import TrackingService
-
     service = TrackingService(store)
     run = service.get_run(run_id)
     experiment = service.get_experiment(run.info.experiment_id).name

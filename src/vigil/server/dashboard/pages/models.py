@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from vigil.analysis.drift.inputs import distribution
 from vigil.api.specs import ModelOut
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.ingestion import queries
@@ -20,6 +21,7 @@ from vigil.monitor.alerts import Alert
 from vigil.monitor.evaluate import measured_profiles
 from vigil.monitor.reading import ColumnFigures, describe_baseline, find_alerts
 from vigil.monitor.window_stats import GRANULARITY_SECONDS, floor
+from vigil.registry.service import Registry
 from vigil.server.dashboard import charts, drift_charts, sections
 from vigil.server.dashboard.drift_cache import DriftCache
 from vigil.server.dashboard.loaders import (
@@ -141,8 +143,6 @@ def _alias_history(
 ) -> tuple[list[Any], Markup, int | None]:
     if not registry_model:
         return [], charts.timeline([]), None
-    from vigil.registry.service import Registry
-
     registry = Registry(store)
     try:
         info = registry.get_model(registry_model)
@@ -335,8 +335,6 @@ def load_cell(
 ) -> CellView:
     """What a drift monitor stored of one column in one window, and the window's distribution
     of the column next to the one the monitor compared it with."""
-    from vigil.analysis.drift.inputs import distribution
-
     model = model_of(store, name)
     start = floor(start, granularity)
     end = start + dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from vigil.ingestion import queries
 from vigil.ingestion import service as ingestion
 from vigil.monitor.reading import active_alert_counts, counts_for
+from vigil.registry.service import Registry
 from vigil.server.dashboard import charts
 from vigil.server.dashboard.loaders import daily_rows
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep
@@ -44,8 +45,6 @@ class Overview:
 
 
 def load_overview(store: Store) -> Overview:
-    from vigil.registry.service import Registry
-
     registered = {m.name: m for m in Registry(store).list_models()}
     cards = []
     with store.session() as session:

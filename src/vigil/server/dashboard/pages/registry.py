@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from vigil.api.specs import Scope
 from vigil.errors import InvalidInputError, PromotionRefusedError, VigilError
+from vigil.monitor.versions import PREVIOUS, compare_versions
 from vigil.registry.gates import Gates
 from vigil.registry.service import Registry
 from vigil.registry.types import ModelVersionInfo, RegisteredModelInfo, RegistryEventInfo
-from vigil.server.dashboard.sections import available
 from vigil.server.dashboard.web import (
     FormDep,
     StoreWeb,
@@ -60,16 +60,11 @@ def load_registry_model(
     metric_names = sorted({k for v in versions for k in v.metrics})
     comparison, error = None, ""
     if compare is not None:
-        if not available("vigil.monitor.versions"):
-            error = "Version comparison is not installed in this server."
-        else:
-            from vigil.monitor.versions import PREVIOUS, compare_versions
-
-            try:
-                found = compare_versions(store, name, compare, against=against or PREVIOUS)
-                comparison = found.to_dict()
-            except VigilError as exc:
-                error = exc.message
+        try:
+            found = compare_versions(store, name, compare, against=against or PREVIOUS)
+            comparison = found.to_dict()
+        except VigilError as exc:
+            error = exc.message
     return RegistryModelPage(model, versions, events, metric_names, comparison, error)
 
 
