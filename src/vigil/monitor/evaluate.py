@@ -33,6 +33,7 @@ from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
+from vigil.registry.service import Registry
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
@@ -122,8 +123,6 @@ class _Run:
         return DatasetProfile.merge_all(w.profile for w in windows) if windows else None
 
     def _registry_profile(self, baseline: RegistryBaseline) -> DatasetProfile | None:
-        from vigil.registry.service import Registry
-
         name = baseline.model or self.model.registry_model
         if name is None:
             raise InvalidInputError(
