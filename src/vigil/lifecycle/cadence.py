@@ -25,10 +25,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from vigil.analysis.drift import drift
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.monitor.windows import load_windows, monitor_grid
 from vigil.profile import DatasetProfile
+from vigil.registry import Registry
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
+from vigil.store.repositories import ModelRepository
+from vigil.tracking.service import TrackingService
 from vigil.windows import Grid, GridLike
 
 DAY = dt.timedelta(days=1)
@@ -144,9 +149,6 @@ class _Version:
 
 
 def _versions(store: Store, registered: str) -> list[_Version]:
-    from vigil.registry import Registry
-    from vigil.tracking.service import TrackingService
-
     registry = Registry(store, actor="vigil")
     tracking = TrackingService(store)
     found = []
@@ -170,8 +172,6 @@ _ALIAS_KINDS = ("alias_set", "alias_moved", "alias_deleted")
 def _production_history(store: Store, registered: str) -> list[tuple[dt.datetime, int | None]]:
     """When `production` changed and what it pointed at then (None: deleted), oldest first, read
     once for every window (`Registry.alias_at` per window would query each time)."""
-    from vigil.registry import Registry
-
     events = Registry(store, actor="vigil").events(registered, alias="production")
     return [
         (e.at, None if e.kind == "alias_deleted" else e.to_version)
@@ -221,10 +221,6 @@ def retraining_cadence(
     `threshold` says so (PSI above 0.2 on half the features, by default). The windows are
     `window` (any grid: "day", "week", "month", ...), else `window_seconds` as a monitor reads
     it (604800 is its week, from Monday)."""
-    from vigil.analysis.drift import drift
-    from vigil.monitor.windows import load_windows, monitor_grid
-    from vigil.store.repositories import ModelRepository
-
     if window is None and window_seconds < 60:
         raise InvalidInputError(f"window_seconds must be at least 60, got {window_seconds}")
     cut = Grid.of(window) if window is not None else monitor_grid(window_seconds)
