@@ -20,6 +20,7 @@ from typing import Any, overload
 import pyarrow as pa
 
 from vigil.errors import InvalidInputError
+from vigil.profile.build import profile as local_profile
 from vigil.profile.groups import ProfileKey, WindowSize, split_batch
 from vigil.profile.profile import DatasetProfile
 from vigil.schema import ColumnKind, Schema
@@ -107,8 +108,6 @@ def _profile_pass(
     kinds = {name: kind for name, kind in schema.kinds.items() if name in profiled}
 
     def per_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from vigil.profile.build import profile as local_profile
-
         profiles: dict[ProfileKey, DatasetProfile] = {}
         for batch in batches:
             for key, rows in split_batch(batch, window_column, window, segments):
