@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from vigil.analysis.drift.registry import METHODS, get_method
+from vigil.analysis.explain.explainers import EXPLAINERS, get_explainer
 from vigil.analysis.validation.registry import CHECKS, check_from_dict
 from vigil.errors import InvalidInputError
 from vigil.events.channels.registry import CHANNELS, get_sender
@@ -56,6 +57,7 @@ REGISTRIES = {
     "validation checks": Registry(CHECKS, lambda c: c.type, _check, lambda c: c.__doc__ or ""),
     "monitor kinds": Registry(KINDS, lambda k: k.name, get_kind, lambda k: k.description),
     "channels": Registry(CHANNELS, lambda c: c.type, get_sender, lambda c: c.config.__doc__ or ""),
+    "explainers": Registry(EXPLAINERS, lambda e: e.name, get_explainer, lambda e: e.description),
 }
 ENTRIES = [(registry, key) for registry, r in REGISTRIES.items() for key in r.entries]
 
