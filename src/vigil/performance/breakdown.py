@@ -138,7 +138,7 @@ def drift_series(
 ) -> dict[str, list[float | None]]:
     """Per feature, the drift statistic (`vigil.drift`'s default method for its kind) of each
     window's stored profile against the baseline period's merged profile."""
-    from vigil.analysis.drift import drift
+    from vigil.analysis.drift import drift  # SciPy only when a drift series is asked for
 
     if not starts or not features:
         return {}
