@@ -108,15 +108,15 @@ def test_errors_come_back_typed(remote: RemoteRegistry, api: TestClient, tmp_pat
     with pytest.raises(NotFoundError, match=r"its aliases: none"):
         remote.get_alias("churn", "production")
     with pytest.raises(NotFoundError, match="no upload"):
-        remote._request(
+        remote.api.request(
             "POST",
-            "/models/churn/versions",
+            "/api/v1/registry/models/churn/versions",
             json={"upload_id": "0" * 32, "format": "file", "source_name": "m.bin"},
         )
     with pytest.raises(InvalidInputError, match="upload id"):
-        remote._request(
+        remote.api.request(
             "POST",
-            "/models/churn/versions",
+            "/api/v1/registry/models/churn/versions",
             json={"upload_id": "../../etc", "format": "file", "source_name": "m.bin"},
         )
     with pytest.raises(PermissionDeniedError):
@@ -157,8 +157,8 @@ def test_a_suite_sent_to_the_server_is_yaml_never_a_server_path(
     (tmp_path / "m.bin").write_bytes(b"m")
     remote.register("churn", tmp_path / "m.bin")
     with pytest.raises(InvalidInputError):
-        remote._request(
+        remote.api.request(
             "PUT",
-            "/models/churn/aliases/production",
+            "/api/v1/registry/models/churn/aliases/production",
             json={"version": 1, "gates": {"suite": str(secret)}},
         )

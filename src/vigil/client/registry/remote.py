@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vigil.api.client import VigilApi
-from vigil.api.routes.registry import PREFIX
 from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
 from vigil.registry.packaging import pack, unpack
@@ -108,10 +107,6 @@ class RemoteRegistry:
     def close(self) -> None:
         if self._owned:
             self.api.close()
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        # Kept for tests/registry/test_server.py, which sends hand-made bodies to the routes.
-        return self.api.request(method, PREFIX + path, **kwargs)
 
     # models
 
