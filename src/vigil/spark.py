@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
@@ -153,9 +155,6 @@ def _join_columns(a: DatasetProfile, b: DatasetProfile) -> DatasetProfile:
 
 def local_session(master: str = "local[*]", app_name: str = "vigil") -> Any:
     """A Spark session for profiling on this machine (UI off, UTC, executors on this Python)."""
-    import os
-    import sys
-
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     try:

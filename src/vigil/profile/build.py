@@ -4,6 +4,7 @@ every core (`parallel`) or anything else batch by batch in this process (`stream
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,6 @@ def _is_parquet_path(data: Any) -> bool:
 
 
 def _check_patterns(patterns: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
-    import re
-
     checked: dict[str, tuple[str, ...]] = {}
     for column, items in (patterns or {}).items():
         if isinstance(items, str):
