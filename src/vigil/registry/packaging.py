@@ -76,6 +76,7 @@ def pack(model_or_path: Any) -> PackedModel:
             return PackedModel(skops_io.dumps(model_or_path), "skops", "model.skops", "model.skops")
         except Exception:  # (skops cannot serialise every object; joblib can)
             pass
+    # joblib (with scikit-learn) only when a model is packed or loaded this way
     import joblib  # type: ignore[import-untyped,unused-ignore]
 
     buffer = io.BytesIO()
@@ -202,6 +203,7 @@ def _extract(data: bytes, folder: Path) -> None:
 
 
 def _load_joblib(data: bytes) -> Any:
+    # joblib (with scikit-learn) only when a joblib artifact is loaded
     import joblib  # type: ignore[import-untyped,unused-ignore]
 
     return joblib.load(io.BytesIO(data))

@@ -176,7 +176,7 @@ class S3ArtifactStore(ArtifactStore):
         if self.prefix:
             validate_key(self.prefix)
         if client is None:
-            import boto3
+            import boto3  # boto3 only when an S3 store is opened
 
             client = boto3.client("s3", endpoint_url=endpoint_url)
         self._client: S3Client = client
