@@ -16,8 +16,9 @@ import vigil
 from vigil.api.client import VigilApi
 from vigil.api.specs import Scope
 from vigil.cli import main
+from vigil.config import Settings
 from vigil.lifecycle.reproduce import ServerSource, reproduce
-from vigil.server import ServerSettings, create_app
+from vigil.server import create_app
 from vigil.store.core import Store
 
 TRAIN = """import sys
@@ -116,7 +117,7 @@ def test_reproduce_through_a_server_and_partial_reproductions(
     store_url, artifacts, run_id, data, dirty = trained
     store = Store.open(store_url, artifacts)
     token = store.create_token(Scope.READ, name="bob", owner="bob")
-    settings = ServerSettings(store_url=store_url, artifacts_url=artifacts)
+    settings = Settings(store_url=store_url, artifacts_url=artifacts)
     with TestClient(create_app(settings, store=store)) as http:
         api = VigilApi("http://testserver", token, http=http)
         served = reproduce(run_id, ServerSource(api), tmp_path / "served")

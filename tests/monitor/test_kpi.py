@@ -211,8 +211,8 @@ def test_kpi_and_comparison_routes_answer_4xx_naming_the_bad_value(
 
     from tests.server.conftest import auth, make_tokens
     from vigil.api.specs import Scope
-    from vigil.monitor import MonitorSettings
-    from vigil.server import ServerSettings, create_app
+    from vigil.config import Settings
+    from vigil.server import create_app
 
     tokens = make_tokens(sqlite_store)
     client = client_for(sqlite_store, tmp_path)
@@ -221,9 +221,9 @@ def test_kpi_and_comparison_routes_answer_4xx_naming_the_bad_value(
     client.close()
     Registry(sqlite_store, actor="ana").register("churn", __file__, metrics={"auc": 0.7})
     app = create_app(
-        ServerSettings(store_url="sqlite://", artifacts_url="unused"), store=sqlite_store
+        Settings(store_url="sqlite://", artifacts_url="unused", monitor_scheduler=False),
+        store=sqlite_store,
     )
-    app.state.monitor_settings = MonitorSettings(monitor_scheduler=False)
     read = auth(tokens[Scope.READ])
     with TestClient(app) as api:
         ok = api.get("/api/v1/kpis/series?name=revenue&model=m&window=day", headers=read)

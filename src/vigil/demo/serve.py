@@ -21,8 +21,8 @@ def demo_token(store_url: str, artifacts_url: str) -> str:
 
 def serve_demo(store_url: str, artifacts_url: str, *, host: str, port: int, echo: Echo) -> None:
     """Print the dashboard's address and a token, then serve until interrupted."""
+    from vigil.config import Settings
     from vigil.server.app import serve
-    from vigil.server.settings import ServerSettings
 
     token = demo_token(store_url, artifacts_url)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -32,7 +32,5 @@ def serve_demo(store_url: str, artifacts_url: str, *, host: str, port: int, echo
         f"    {token}\n"
         "Ctrl-C stops the server."
     )
-    settings = ServerSettings(
-        store_url=store_url, artifacts_url=artifacts_url, host=host, port=port
-    )
+    settings = Settings(store_url=store_url, artifacts_url=artifacts_url, host=host, port=port)
     serve(settings, log_level="warning")

@@ -27,26 +27,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from vigil.config import ArchiveLimits as ArchiveLimits
 from vigil.errors import InvalidInputError, PayloadTooLargeError, SerializationError
 
 _CHUNK = 1 << 20
 HEADER_ALLOWANCE = 4 << 20
 """Decompressed bytes a tar may hold beyond its files' `max_bytes` (headers, padding)."""
 _CORRUPT = (tarfile.TarError, OSError, EOFError, ValueError, zlib.error)
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveLimits:
-    """How much an archive may hold (the server's `VIGIL_MAX_ARCHIVE_*` settings)."""
-
-    max_members: int = 10_000
-    max_bytes: int = 512 << 20
-
-    def __post_init__(self) -> None:
-        for name in ("max_members", "max_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
 
 
 DEFAULT_LIMITS = ArchiveLimits()

@@ -25,7 +25,6 @@ def warmer(app: FastAPI, store: Store, settings: DashboardSettings) -> Warmer | 
     the app's lifespan starts and stops it), or None when `settings` turn it off."""
     cache = DriftCache(store)
     app.state.drift_cache = cache
-    app.state.dashboard_settings = settings  # the pages' budget (`settings.dashboard`)
     return Warmer(cache, settings.warm_seconds) if settings.warm_seconds > 0 else None
 
 

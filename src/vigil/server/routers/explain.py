@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from vigil.analysis.explain.results import Explanation
 from vigil.api.specs import Scope
 from vigil.caps import MAX_MODEL_COLUMNS
+from vigil.config import ServerSettings
 from vigil.errors import NotFoundError, PermissionDeniedError
 from vigil.explain.local import explain_model
 from vigil.explain.production import (
@@ -44,7 +45,6 @@ from vigil.server.deps import (
     WriteAccess,
 )
 from vigil.server.params import VersionPath
-from vigil.server.settings import ServerSettings
 from vigil.store.core import Store
 from vigil.store.tracking_tables import Run
 

@@ -7,10 +7,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from vigil.api.specs import IngestResult
 from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
+from vigil.config import ServerSettings
 from vigil.errors import PayloadTooLargeError
 from vigil.ingestion import service
 from vigil.server.deps import BodyDep, MetricsDep, SessionDep, SettingsDep, StoreDep, WriteAccess
-from vigil.server.settings import ServerSettings
 from vigil.store.arrow_limits import RowLimits, check_stream
 
 router = APIRouter(tags=["ingestion"])

@@ -4,48 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from vigil.errors import InvalidInputError
 from vigil.events.channels import redact_channel
 from vigil.events.channels.definitions import Channel
-from vigil.events.settings import MonitorSettings
 from vigil.monitor import api
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.evaluate import WindowResult, backfill
-from vigil.monitor.scheduler import Scheduler
 from vigil.server.deps import AdminAccess, ReadAccess, SettingsDep, StoreDep, WriteAccess
 from vigil.server.outbound import OutboundPolicyDep
 
 logger = logging.getLogger("vigil.server")
 
 
-@asynccontextmanager
-async def scheduler_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Evaluate monitors and send notifications in the background while the server runs.
-
-    Settings come from `app.state.monitor_settings` when set (tests), else VIGIL_* variables. The
-    first round runs one interval after start-up.
-    """
-    settings: MonitorSettings = getattr(app.state, "monitor_settings", None) or MonitorSettings()
-    scheduler = None
-    if settings.monitor_scheduler:
-        scheduler = Scheduler(app.state.store, settings)
-        scheduler.start()
-    app.state.monitor_scheduler = scheduler
-    try:
-        yield
-    finally:
-        if scheduler is not None:
-            scheduler.stop()
-
-
-router = APIRouter(tags=["monitors"], lifespan=scheduler_lifespan)
+router = APIRouter(tags=["monitors"])
 Name = Annotated[str, Path(max_length=200)]
 
 

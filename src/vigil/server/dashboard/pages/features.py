@@ -17,6 +17,7 @@ from vigil.server.dashboard.drift_cache import DriftCache
 from vigil.server.dashboard.loaders import compared_columns, latest_start, model_of
 from vigil.server.dashboard.pages.models import CellView, GranularityQ, load_cell, range_start
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
+from vigil.server.deps import DashboardSettingsDep
 from vigil.store.core import Store
 
 router = APIRouter(include_in_schema=False)
@@ -128,6 +129,7 @@ async def feature_page(
     viewer: ViewerDep,
     store: StoreWeb,
     templates: TemplatesDep,
+    dashboard: DashboardSettingsDep,
     name: str,
     feature: str,
     granularity: GranularityQ = "day",
@@ -136,7 +138,7 @@ async def feature_page(
     try:
         days = max(1, min(days, 400 if granularity == "day" else 14))
         cache: DriftCache = request.app.state.drift_cache
-        budget = request.app.state.dashboard_settings.page_budget
+        budget = dashboard.page_budget
         page = await run_in_threadpool(
             load_feature, store, cache, name, feature, granularity, days, budget
         )
