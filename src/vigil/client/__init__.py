@@ -158,9 +158,9 @@ class Client(FormerMethods, Spooling):
     @classmethod
     def local(cls, store_url: str | None = None, artifacts_url: str | None = None) -> Client:
         """A client writing straight to the store (SQLite by default), with no server."""
-        from vigil.config import Settings
+        from vigil.config import StoreSettings
 
-        settings = Settings()
+        settings = StoreSettings()
         url = store_url or settings.store_url
         transport = LocalTransport(url, artifacts_url or settings.artifacts_url)
         client = cls.__new__(cls)

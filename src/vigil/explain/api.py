@@ -80,10 +80,10 @@ def _local_store(store: Store | None) -> Iterator[Store]:
     if store is not None:
         yield store
         return
-    from vigil.config import Settings
+    from vigil.config import StoreSettings
     from vigil.store.core import Store as StoreClass
 
-    settings = Settings()
+    settings = StoreSettings()
     opened = StoreClass.open(settings.store_url, settings.artifacts_url)
     try:
         yield opened

@@ -114,10 +114,10 @@ def _registry(
     if store is not None:
         yield Registry(store)
         return
-    from vigil.config import Settings
+    from vigil.config import StoreSettings
     from vigil.store.core import Store as StoreClass
 
-    settings = Settings()
+    settings = StoreSettings()
     opened = StoreClass.open(settings.store_url, settings.artifacts_url)
     try:
         yield Registry(opened)

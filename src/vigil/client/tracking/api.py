@@ -22,9 +22,9 @@ def _service(
     if store is not None:
         yield TrackingService(store)
         return
-    from vigil.config import Settings
+    from vigil.config import StoreSettings
 
-    settings = Settings()
+    settings = StoreSettings()
     opened = Store.open(store_url or settings.store_url, artifacts_url or settings.artifacts_url)
     try:
         yield TrackingService(opened)

@@ -367,10 +367,10 @@ def open_backend(
 
         transport = HttpTransport(url, token, timeout=timeout, retries=3, backoff=0.2)
         return RemoteTracking(transport), True
-    from vigil.config import Settings
+    from vigil.config import StoreSettings
     from vigil.store.core import Store as StoreClass
 
-    settings = Settings()
+    settings = StoreSettings()
     opened = StoreClass.open(
         store_url or settings.store_url, artifacts_url or settings.artifacts_url
     )
