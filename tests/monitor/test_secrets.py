@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboard.conftest import sign_in
+from tests.server.dashboard.conftest import sign_in
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver
 from tests.server.conftest import auth, make_tokens

@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboard.conftest import Demo, page_urls, sign_in
+from tests.server.dashboard.conftest import Demo, page_urls, sign_in
 from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
 from vigil.server.dashboard.sections import LAZY

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.dashboard.conftest import Demo, csrf_of, page_urls, sign_in
+from tests.server.dashboard.conftest import Demo, csrf_of, page_urls, sign_in
 from vigil.api.specs import Scope
 
 # Every state-changing route of the dashboard (a test below checks that this list is complete).

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import Demo, copy_demo, page_urls, sign_in
+from tests.server.dashboard.conftest import Demo, copy_demo, page_urls, sign_in
 from tests.e2e.live import LiveServer
 from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
@@ -24,7 +24,7 @@ from vigil.store.core import Store
 pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("VIGIL_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 
 
 def _chromium() -> str:

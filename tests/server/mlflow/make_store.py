@@ -1,5 +1,5 @@
 """Writes a real MLflow store with the mlflow client (run in its own process by
-tests/mlflow_compat/test_import.py): `python make_store.py TRACKING_URI WORKDIR`."""
+tests/server/mlflow/test_import.py): `python make_store.py TRACKING_URI WORKDIR`."""
 
 from __future__ import annotations
 

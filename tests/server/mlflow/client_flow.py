@@ -1,5 +1,5 @@
 """The MLflow client's everyday flow, run in its own process against MLFLOW_TRACKING_URI (a Vigil
-server); prints what the test checks as one JSON object. Run by tests/mlflow_compat/test_client.py."""
+server); prints what the test checks as one JSON object. Run by tests/server/mlflow/test_client.py."""
 
 from __future__ import annotations
 
