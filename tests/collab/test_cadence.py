@@ -18,7 +18,8 @@ from vigil.api.tracking import RunStatus
 from vigil.cli import main
 from vigil.client import Client
 from vigil.errors import NotFoundError
-from vigil.lifecycle.cadence import retrain_every, retraining_cadence
+from vigil.analysis.cadence import retrain_every
+from vigil.lifecycle.cadence import retraining_cadence
 from vigil.registry import Registry
 from vigil.server import Settings, create_app
 from vigil.store.core import Store

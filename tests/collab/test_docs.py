@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vigil.events.outbox import EVENT_TYPES
-from vigil.lifecycle.cadence import DEFAULT_THRESHOLD, MARGIN
+from vigil.analysis.cadence import DEFAULT_THRESHOLD, MARGIN
 
 DOC = Path(__file__).parents[2] / "docs" / "collaboration.md"
 

@@ -46,7 +46,9 @@ def test_log_read_labels_and_kpis_through_the_server(
         windows = client.data.windows("churn", version="v2")
         assert sum(w.n_rows for w in windows) == 300
         assert len(windows) == 2
-        assert client.data.profile("churn").columns["age"].mean == pytest.approx(frame["age"].mean())
+        assert client.data.profile("churn").columns["age"].mean == pytest.approx(
+            frame["age"].mean()
+        )
         client.log_labels("churn", frame["request_id"][:5].tolist(), [0, 1, 0, 1, 1])
         joined = client.data.predictions("churn", start=T0, end=T0 + dt.timedelta(hours=2))
         assert joined.num_rows == 300
@@ -83,7 +85,7 @@ def test_server_errors_reach_the_client_as_vigil_errors(
 def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(
     live: LiveServer, admin_token: str, tmp_path: Path
 ) -> None:
-    client = _client(live, admin_token, tmp_path, retries=1, backoff=0.01, timeout=2.0)
+    client = _client(live, admin_token, tmp_path, retries=1, backoff=0.01, timeout=patience(2.0))
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
     client.log("churn", traffic(10, 1, seed=1))
     live.stop()
@@ -105,7 +107,7 @@ def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(
 def test_a_spooled_body_replayed_twice_is_applied_once(
     live: LiveServer, admin_token: str, tmp_path: Path
 ) -> None:
-    client = _client(live, admin_token, tmp_path, retries=0, timeout=2.0)
+    client = _client(live, admin_token, tmp_path, retries=0, timeout=patience(2.0))
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
     live.stop()
     client.log("churn", traffic(15, 1))
@@ -123,7 +125,7 @@ def test_a_spooled_body_replayed_twice_is_applied_once(
 def test_acknowledged_writes_survive_kill_9(
     live: LiveServer, admin_token: str, tmp_path: Path
 ) -> None:
-    client = _client(live, admin_token, tmp_path, retries=0, timeout=5.0)
+    client = _client(live, admin_token, tmp_path, retries=0, timeout=patience(5.0))
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
     acknowledged = 0
     for seed in range(15):
@@ -134,7 +136,9 @@ def test_acknowledged_writes_survive_kill_9(
     def hammer() -> None:
         seed = 100
         while not stop.is_set():
-            client_b = Client(live.url, token=admin_token, retries=0, spool_dir=None, timeout=2.0)
+            client_b = Client(
+                live.url, token=admin_token, retries=0, spool_dir=None, timeout=patience(2.0)
+            )
             try:
                 client_b.log("churn", traffic(50, 1, seed=seed))
             except Exception:
