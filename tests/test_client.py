@@ -104,7 +104,9 @@ def test_rows_before_1970_fall_in_the_window_that_contains_them(tmp_path: Path) 
     local.create_model("old", features=["x"], timestamp_column="ts", window=dt.timedelta(days=1))
     when = dt.datetime(1969, 12, 31, 23, 30, tzinfo=dt.UTC)
     local.log("old", pd.DataFrame({"x": [1.0], "ts": [pd.Timestamp(when)]}))
-    assert [w.start for w in local.data.windows("old")] == [dt.datetime(1969, 12, 31, tzinfo=dt.UTC)]
+    assert [w.start for w in local.data.windows("old")] == [
+        dt.datetime(1969, 12, 31, tzinfo=dt.UTC)
+    ]
     local.close()
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import update
 
 import vigil
 from tests.collab.conftest import auth
+from vigil.analysis.cadence import retrain_every
 from vigil.api.specs import Scope
 from vigil.api.tracking import RunStatus
 from vigil.cli import main
 from vigil.client import Client
 from vigil.errors import NotFoundError
-from vigil.analysis.cadence import retrain_every
 from vigil.lifecycle.cadence import retraining_cadence
 from vigil.registry import Registry
 from vigil.server import Settings, create_app

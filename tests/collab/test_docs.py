@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vigil.events.outbox import EVENT_TYPES
 from vigil.analysis.cadence import DEFAULT_THRESHOLD, MARGIN
+from vigil.events.outbox import EVENT_TYPES
 
 DOC = Path(__file__).parents[2] / "docs" / "collaboration.md"
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.dashboard.conftest import sign_in
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.receivers import http_receiver
 from tests.server.conftest import auth, make_tokens
+from tests.server.dashboard.conftest import sign_in
 from vigil import monitor as monitors
 from vigil.api.specs import Scope
 from vigil.cli import main

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.store.pg import postgres_url
-from vigil.store.core import Store
 from vigil.store.base import Base
+from vigil.store.core import Store
 
 __all__ = ["postgres_url"]
 

@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from vigil.errors import InvalidInputError
+from vigil.store.base import Base
 from vigil.store.db import (
     create_store_engine,
     current_revision,
@@ -16,7 +17,6 @@ from vigil.store.db import (
     parse_store_url,
     upgrade,
 )
-from vigil.store.base import Base
 
 
 def test_migrations_create_exactly_the_models(store_url: str) -> None:

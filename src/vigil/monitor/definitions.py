@@ -11,11 +11,12 @@ a baseline, with a threshold; when it breaches it raises an alert sent to its ch
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.caps import MAX_NAMES, MAX_SEGMENT_KEYS
+from vigil.errors import InvalidInputError
 from vigil.events.channels.definitions import (
     NAME_PATTERN,
     Channel,
@@ -27,13 +28,7 @@ from vigil.events.channels.definitions import (
 )
 from vigil.windows import Grid
 
-WindowName = Literal["hour", "day", "week"]
 Severity = Literal["info", "warning", "critical"]
-
-WINDOW_SECONDS: dict[str, int] = {
-    name: seconds for name in get_args(WindowName) if (seconds := Grid.parse(name).seconds)
-}
-"""The length of each monitor window, from `vigil.windows` (where the grid is defined)."""
 
 
 class _Frozen(BaseModel):
@@ -225,7 +220,9 @@ class Monitor(_Frozen):
     kind: str
     target: Target
     baseline: Baseline | None = None
-    window: WindowName = "hour"
+    window: str = Field(default="hour", max_length=100)
+    """The monitor's grid (`vigil.windows`): "hour", "day", "week", "month", "quarter", "year", a
+    length such as "6h", or a calendar unit in a time zone ("day@Europe/Oslo")."""
     threshold: Threshold | None = None
     severity: Severity = "warning"
     channels: tuple[str, ...] = Field(default=(), max_length=MAX_NAMES)
@@ -260,14 +257,24 @@ class Monitor(_Frozen):
                 raise ValueError(f"{label} must not be negative, got {value}")
         return self
 
+    @field_validator("window")
+    @classmethod
+    def _window_is_a_grid(cls, value: str) -> str:
+        try:
+            return Grid.parse(value).to_str()
+        except InvalidInputError as exc:
+            raise ValueError(exc.message) from None
+
     @property
     def grid(self) -> Grid:
-        """The monitor's windows: hours, days, or weeks from Monday 00:00 UTC."""
+        """The monitor's windows (weeks from Monday 00:00, calendar units in their zone)."""
         return Grid.parse(self.window)
 
     @property
-    def window_seconds(self) -> int:
-        return WINDOW_SECONDS[self.window]
+    def window_seconds(self) -> int | None:
+        """The windows' length when it is fixed (hours, days, weeks, lengths); None for months,
+        quarters, years and zoned calendar units."""
+        return self.grid.seconds
 
     def effective_threshold(self) -> StaticThreshold | LearnedThreshold:
         from vigil.monitor.kinds import get_kind

@@ -25,6 +25,7 @@ from vigil.monitor.definitions import (
     TrailingBaseline,
 )
 from vigil.monitor.kinds import DRIFT_GAUGES, kinds_with_gauge
+from vigil.monitor.windows import monitor_grid
 from vigil.store.collab_tables import EventRow
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
 
@@ -236,7 +237,7 @@ def drift_monitors(
             continue
         if not monitor.enabled:
             continue
-        if window_seconds is not None and monitor.window_seconds != window_seconds:
+        if window_seconds is not None and monitor.grid != monitor_grid(window_seconds):
             continue
         found.append(monitor)
     return found

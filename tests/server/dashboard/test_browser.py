@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.server.dashboard.conftest import Demo, copy_demo, page_urls, sign_in
 from tests.e2e.live import LiveServer
+from tests.server.dashboard.conftest import Demo, copy_demo, page_urls, sign_in
 from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
 from vigil.registry.service import Registry

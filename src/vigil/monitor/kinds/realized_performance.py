@@ -23,7 +23,7 @@ from vigil.errors import InvalidInputError
 from vigil.monitor.definitions import LearnedThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.targets import resolve as resolve_target
-from vigil.monitor.windows import Window, floor_window
+from vigil.monitor.windows import Window
 from vigil.performance.service import label_arrivals as arrivals_of
 from vigil.performance.service import load_rows
 from vigil.store.repositories import ModelRepository
@@ -82,8 +82,8 @@ def label_arrivals(
     label batches received after the earliest evaluation."""
 
     store, version, segment = target_rows(context)
-    seconds = context.monitor.window_seconds
-    first, last = min(evaluated), max(evaluated) + dt.timedelta(seconds=seconds)
+    grid = context.monitor.grid
+    first, last = min(evaluated), grid.next(max(evaluated))
     pairs = arrivals_of(
         store,
         context.model.name,
@@ -95,7 +95,7 @@ def label_arrivals(
     )
     out: dict[dt.datetime, dt.datetime] = {}
     for when, at in pairs:
-        start = floor_window(when, seconds)
+        start = grid.floor(when)
         if start not in out or out[start] < at:
             out[start] = at
     return out
