@@ -227,8 +227,8 @@ def test_a_name_in_a_request_body_is_never_the_recorded_actor(
 
 
 def test_local_kpis_record_the_os_user(tmp_path: Path) -> None:
+    from vigil.actors import current_user
     from vigil.api.specs import KpiIn
-    from vigil.client.tracking.run import current_user
     from vigil.client.transport import LocalTransport
     from vigil.ingestion import service
 

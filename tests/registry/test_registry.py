@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 import vigil
+from vigil.actors import current_user
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.registry import Registry
 from vigil.registry.core import RegistryCore
-from vigil.registry.values import current_user
 from vigil.store.core import Store
 from vigil.store.registry_tables import RegistryAlias
 

@@ -53,7 +53,7 @@ def datasets_command() -> None:
 @artifacts_option
 def add_command(path: Path, name: str, store_url: str, artifacts_url: str) -> None:
     """Add PATH as a version of dataset NAME (the same content gives the same version)."""
-    from vigil.client.tracking.run import current_user
+    from vigil.actors import current_user
 
     with _datasets(store_url, artifacts_url) as datasets:
         version = datasets.add(path, name, owner=current_user())

@@ -166,9 +166,9 @@ def subscribe_command(
     """Send events to TARGET_URL, signed with HMAC-SHA256 when a secret is given."""
     from pydantic import ValidationError
 
+    from vigil.actors import current_user
     from vigil.events.settings import MonitorSettings
     from vigil.events.subscriptions import Subscription, SubscriptionIn, create_subscription
-    from vigil.registry.values import current_user
 
     secret = ""
     if secret_env is not None:

@@ -28,7 +28,7 @@ def import_mlflow_command(
     """Import the MLflow store at URI (an mlruns folder, or sqlite:///path/mlflow.db):
     experiments, runs with params, metrics (full history), tags and artifacts, registered
     models, versions and aliases."""
-    from vigil.registry.values import current_user
+    from vigil.actors import current_user
     from vigil.server.mlflow.importer import import_mlflow
     from vigil.server.mlflow.sources import open_source
     from vigil.store.core import Store

@@ -93,7 +93,7 @@ class LocalTransport:
             )
 
     def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
-        from vigil.client.tracking.run import current_user
+        from vigil.actors import current_user
         from vigil.ingestion import service
 
         with self.store.session() as session:
@@ -142,12 +142,12 @@ class LocalTransport:
         return self._tracking().get_experiment(name)
 
     def create_experiment(self, name: str) -> ExperimentOut:
-        from vigil.client.tracking.run import current_user
+        from vigil.actors import current_user
 
         return self._tracking().create_experiment(name, owner=current_user())
 
     def create_run(self, body: RunIn) -> RunInfo:
-        from vigil.client.tracking.run import current_user
+        from vigil.actors import current_user
 
         tracking = self._tracking()
         owner = current_user()
@@ -209,7 +209,7 @@ class LocalTransport:
         self._datasets().put_chunk(digest, data)
 
     def register_dataset_version(self, body: DatasetVersionIn) -> DatasetVersionOut:
-        from vigil.client.tracking.run import current_user
+        from vigil.actors import current_user
 
         return self._datasets().register(body, owner=current_user())
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.actors import current_user
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.events.channels import check_channel, keep_secrets
 from vigil.events.channels.definitions import NAME_PATTERN, Channel
@@ -25,7 +26,6 @@ from vigil.monitor.baselines import BASELINE_ARTIFACT_PREFIX
 from vigil.monitor.definitions import Monitor, MonitorFile
 from vigil.outbound import OutboundPolicy
 from vigil.profile import DatasetProfile
-from vigil.registry.values import current_user
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.actors import current_user
 from vigil.events.outbox import EventType, emit
 from vigil.registry.repository import event_time
 from vigil.registry.types import check_model_name
-from vigil.registry.values import clean_tags, current_user
+from vigil.registry.values import clean_tags
 from vigil.store.registry_tables import RegisteredModel, RegistryEvent
 from vigil.store.sql import insert_for, utcnow
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,14 +13,6 @@ if TYPE_CHECKING:
     from vigil.profile import DatasetProfile
 
 SchemaLike = Schema | Mapping[str, Any] | None
-
-
-def current_user() -> str:
-    """The OS user, recorded as the actor of local changes."""
-    try:
-        return getpass.getuser()
-    except Exception:  # (no user name in some containers)
-        return "unknown"
 
 
 def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:

@@ -54,16 +54,16 @@ class LocalAlerts(_Former):
 
     def ack(self, alert_id: int, note: str = "", *, by: str | None = None) -> Alert:
         """Acknowledge an open alert, recorded as `by` (default: the OS user)."""
+        from vigil.actors import current_user
         from vigil.monitor.alerts import acknowledge
-        from vigil.registry.values import current_user
 
         with self.store.session() as session:
             return acknowledge(session, alert_id, by or current_user(), note)
 
     def resolve(self, alert_id: int, note: str = "", *, by: str | None = None) -> Alert:
         """Resolve an active alert by hand (recorded as in `ack`)."""
+        from vigil.actors import current_user
         from vigil.monitor.alerts import resolve
-        from vigil.registry.values import current_user
 
         with self.store.session() as session:
             return resolve(session, alert_id, by or current_user(), note)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextvars
-import getpass
 import logging
 import os
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from vigil.actors import current_user
 from vigil.api.tracking import ArtifactOut, RunData, RunInfo, RunStatus
 from vigil.client.tracking.capture import (
     Captured,
@@ -48,13 +48,6 @@ MAX_BUFFERED_POINTS = 200_000
 _ACTIVE: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar(
     "vigil_active_runs", default=()
 )
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no user name in a bare container
-        return str(os.getuid()) if hasattr(os, "getuid") else ""
 
 
 def _param_value(value: Any) -> str:
