@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.server.conftest import auth
 from tests.store.helpers import SPEC, T0, log_batch
+from vigil.api.client import VigilApi
 from vigil.api.specs import Scope
 from vigil.api.wire import CONTENT_TYPE, ipc_chunks, ipc_to_table, table_to_ipc
 from vigil.caps import MAX_PAGE
@@ -116,8 +117,8 @@ def test_kpis_come_in_bounded_pages_and_the_remote_client_reads_them_all(
 
     # The remote client follows the pages (here pages of 2 through this test client).
     transport = HttpTransport("http://testserver", None, timeout=10, retries=0, backoff=0)
-    transport._http = api
+    transport.api = VigilApi("http://testserver", None, http=api)
     api.headers.update(headers)
-    pages = transport._pages("/api/v1/kpis", {"limit": "2"})
+    pages = transport.api.pages("/api/v1/kpis", {"limit": "2"})
     assert [k["value"] for k in pages] == [k["value"] for k in everything]
     assert [k.value for k in transport.kpis({})] == [k["value"] for k in everything]

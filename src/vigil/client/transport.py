@@ -99,18 +99,6 @@ class HttpTransport:
     ) -> None:
         self.api = VigilApi(url, token, timeout=timeout, retries=retries, backoff=backoff)
 
-    # Kept for tests/server/test_pages.py, which pages through a test client.
-    @property
-    def _http(self) -> Any:
-        return self.api._http
-
-    @_http.setter
-    def _http(self, http: Any) -> None:
-        self.api._http = http
-
-    def _pages(self, path: str, params: dict[str, str]) -> list[Any]:
-        return self.api.pages(path, params)
-
     def create_model(self, spec: ModelSpec) -> ModelOut:
         return self.api.models.create(spec)
 
