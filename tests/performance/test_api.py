@@ -44,17 +44,17 @@ def _seed(client: Client) -> list[dict[str, object]]:
 
 
 def _check(client: Client, days: list[dict[str, object]]) -> None:
-    realized = client.performance("churn", window="day")
+    realized = client.performance.realized("churn", window="day")
     assert [w["coverage"] for w in realized["windows"]] == [1.0, 1.0, 1.0, 1.0, 0.0]
     assert realized["windows"][0]["start"] == "2026-01-05T00:00:00Z"
     first = realized["windows"][0]["metrics"]
     assert first["roc_auc"] == pytest.approx(
         sk.roc_auc_score(days[0]["label"], days[0]["score"]), abs=1e-12
     )
-    fr = client.performance("churn", segment="country=FR", end=T0 + DAY)
+    fr = client.performance.realized("churn", segment="country=FR", end=T0 + DAY)
     mask = days[0]["country"] == "FR"
     assert fr["windows"][0]["n_predictions"] == int(mask.sum())
-    estimated = client.estimated_performance(
+    estimated = client.performance.estimated(
         "churn", reference_start=T0, reference_end=T0 + 3 * DAY, start=T0 + 3 * DAY
     )
     assert estimated["reference"]["n_labelled"] == 1800
@@ -64,12 +64,12 @@ def _check(client: Client, days: list[dict[str, object]]) -> None:
     assert w4["estimated"]["roc_auc"] == pytest.approx(
         sk.roc_auc_score(days[4]["label"], days[4]["score"]), abs=0.03
     )
-    fairness = client.fairness("churn", "country", end=T0 + DAY)
+    fairness = client.performance.fairness("churn", "country", end=T0 + DAY)
     rates = {c: float(np.mean(days[0]["pred"][days[0]["country"] == c])) for c in ("DE", "FR")}
     assert fairness["windows"][0]["demographic_parity_difference"] == pytest.approx(
         abs(rates["DE"] - rates["FR"])
     )
-    segments = client.segment_performance(
+    segments = client.performance.segments(
         "churn",
         baseline_start=T0,
         baseline_end=T0 + 3 * DAY,
@@ -84,9 +84,9 @@ def _check(client: Client, days: list[dict[str, object]]) -> None:
     recall_0 = sk.recall_score(days[3]["label"], days[3]["pred"], pos_label=0)
     assert segments["current"]["value"] == pytest.approx(recall_0, abs=1e-12)
     with pytest.raises(InvalidInputError, match="not a segment column"):
-        client.fairness("churn", "x1")
+        client.performance.fairness("churn", "x1")
     with pytest.raises(InvalidInputError, match="unknown option"):
-        client.performance("churn", colour="red")
+        client.performance.realized("churn", colour="red")
 
 
 def test_endpoints_through_the_server_and_the_client(live: LiveServer, tmp_path: Path) -> None:

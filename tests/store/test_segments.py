@@ -63,30 +63,32 @@ def test_each_segment_value_gets_its_own_windows(client: Client) -> None:
     client.log("churn", traffic(1_000, hours=3, seed=1), version="v1")  # merges into them
     frame = pd.concat([frame, traffic(1_000, hours=3, seed=1)], ignore_index=True)
 
-    assert client.segments("churn") == [
+    assert client.data.segments("churn") == [
         "country=DE",
         "country=FR",
         "country=NO",
         "device=android",
         "device=ios",
     ]
-    whole = client.windows("churn")
+    whole = client.data.windows("churn")
     assert sum(w.n_rows for w in whole) == 4_000
     assert all(w.segment == "" for w in whole)
     hour = frame["ts"].dt.floor("h")
     for country, part in frame.groupby("country"):
-        windows = client.windows("churn", segment=f"country={country}")
+        windows = client.data.windows("churn", segment=f"country={country}")
         expected = part.groupby(hour[part.index]).size()
         assert [w.start for w in windows] == [t.to_pydatetime() for t in expected.index]
         assert [w.n_rows for w in windows] == expected.tolist()
         assert all(w.n_uploads == 2 for w in windows)
-        merged = client.profile("churn", segment=f"country={country}")
+        merged = client.data.profile("churn", segment=f"country={country}")
         assert merged.n_rows == len(part)
         assert merged.columns["age"].mean == pytest.approx(part["age"].mean())
     # Rows with no device are in the whole traffic only.
-    devices = sum(client.profile("churn", segment=f"device={d}").n_rows for d in ("ios", "android"))
+    devices = sum(
+        client.data.profile("churn", segment=f"device={d}").n_rows for d in ("ios", "android")
+    )
     assert devices == frame["device"].notna().sum()
-    assert client.profile("churn").n_rows == 4_000
+    assert client.data.profile("churn").n_rows == 4_000
 
 
 def test_an_id_like_segment_column_is_capped(
@@ -96,12 +98,12 @@ def test_an_id_like_segment_column_is_capped(
     frame["country"] = [f"c{i % 150}" for i in range(400)]
     with caplog.at_level(logging.WARNING, logger="vigil.client"):
         client.log("churn", frame)
-    countries = [k for k in client.segments("churn") if k.startswith("country=")]
+    countries = [k for k in client.data.segments("churn") if k.startswith("country=")]
     assert len(countries) == MAX_SEGMENT_VALUES
     # The most frequent values are kept: c0..c99 appear 3 times, c100..c149 twice.
     assert set(countries) == {f"country=c{i}" for i in range(100)}
     assert "the 100 most frequent get segment windows" in caplog.text
-    assert client.profile("churn").n_rows == 400
+    assert client.data.profile("churn").n_rows == 400
 
 
 def _window_profile(n: int) -> bytes:
