@@ -22,14 +22,9 @@ from vigil.analysis.explain.explainers import EXPLAINERS, get_explainer
 from vigil.analysis.validation.registry import CHECKS, check_from_dict
 from vigil.errors import InvalidInputError
 from vigil.events.channels.registry import CHANNELS, get_sender
-from vigil.monitor.definitions import (
-    LearnedThreshold,
-    Monitor,
-    ProfileBaseline,
-    RegistryBaseline,
-    StaticThreshold,
-)
+from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import KINDS, KindOptions, MonitorKind, get_kind, kinds_with_gauge
+from vigil.monitor.specs import LearnedThreshold, ProfileBaseline, RegistryBaseline, StaticThreshold
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

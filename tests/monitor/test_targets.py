@@ -11,7 +11,7 @@ import pytest
 from tests.monitor.conftest import HOUR, T0, client_for
 from vigil import monitor as monitors
 from vigil.monitor import Monitor
-from vigil.monitor.definitions import Target
+from vigil.monitor.specs import Target
 from vigil.registry.service import Registry
 from vigil.store.core import Store
 

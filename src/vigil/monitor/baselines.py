@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from vigil.monitor.definitions import (
+from vigil.monitor.specs import (
+    AnyBaseline,
     PeriodBaseline,
     ProfileBaseline,
     RegistryBaseline,
@@ -13,10 +14,6 @@ from vigil.monitor.definitions import (
 )
 from vigil.monitor.windows import monitor_grid
 from vigil.windows import GridLike
-
-AnyBaseline = (
-    ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
-)
 
 BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
 

@@ -21,14 +21,10 @@ from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts, fixed
-from vigil.monitor.definitions import (
-    LearnedThreshold,
-    Monitor,
-    ProfileBaseline,
-    RegistryBaseline,
-)
+from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
 from vigil.monitor.reader import WindowReader
+from vigil.monitor.specs import LearnedThreshold, ProfileBaseline, RegistryBaseline
 from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.monitor.windows import Window

@@ -17,14 +17,9 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from vigil.monitor.alerts import ACTIVE, Alert, alert_out
-from vigil.monitor.definitions import (
-    Monitor,
-    PeriodBaseline,
-    ProfileBaseline,
-    RegistryBaseline,
-    TrailingBaseline,
-)
+from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import DRIFT_GAUGES, kinds_with_gauge
+from vigil.monitor.specs import PeriodBaseline, ProfileBaseline, RegistryBaseline, TrailingBaseline
 from vigil.monitor.windows import monitor_grid
 from vigil.store.collab_tables import EventRow
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow

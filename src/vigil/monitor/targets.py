@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
-from vigil.monitor.definitions import Target
+from vigil.monitor.specs import Target
 from vigil.store.models import ProfileWindow
 
 

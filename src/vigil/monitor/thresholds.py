@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vigil.monitor.definitions import LearnedThreshold, StaticThreshold
+from vigil.monitor.specs import LearnedThreshold, StaticThreshold
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from pydantic import Field
 from vigil.analysis.explain.results import shares
 from vigil.errors import VigilError
 from vigil.importances.store import combine, read_attributions
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.trained import importances
 from vigil.monitor.versions import trained_version
 from vigil.monitor.windows import Window

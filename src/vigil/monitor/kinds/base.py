@@ -11,13 +11,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from vigil.api.specs import ModelSpec
-from vigil.monitor.definitions import (
+from vigil.monitor.specs import (
+    AnyBaseline,
     LearnedThreshold,
-    Monitor,
-    PeriodBaseline,
-    ProfileBaseline,
-    RegistryBaseline,
-    SeasonalBaseline,
+    MonitorView,
     StaticThreshold,
     TrailingBaseline,
 )
@@ -26,10 +23,6 @@ from vigil.profile import DatasetProfile
 
 if TYPE_CHECKING:
     from vigil.store.core import Store
-
-AnyBaseline = (
-    ProfileBaseline | RegistryBaseline | PeriodBaseline | TrailingBaseline | SeasonalBaseline
-)
 
 
 DRIFT_GAUGES = (
@@ -60,7 +53,7 @@ class Measurement:
 class Context:
     """What a kind measures with: the monitor, its model's spec and the reference profile."""
 
-    monitor: Monitor
+    monitor: MonitorView
     model: ModelSpec
     reference: DatasetProfile | None
     first_data: dt.datetime | None = None
@@ -93,7 +86,7 @@ class MonitorKind(ABC):
     also publishes `model.degraded` (False for infrastructure kinds: no data, volume,
     frequency, which say nothing of the model's quality)."""
 
-    def options(self, monitor: Monitor) -> Any:
+    def options(self, monitor: MonitorView) -> Any:
         try:
             return self.options_model(**monitor.options)
         except ValidationError as exc:
@@ -102,7 +95,7 @@ class MonitorKind(ABC):
                 f"at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}"
             ) from None
 
-    def check(self, monitor: Monitor) -> None:
+    def check(self, monitor: MonitorView) -> None:
         """Validate the monitor's options for this kind (raise ValueError)."""
         self.options(monitor)
 

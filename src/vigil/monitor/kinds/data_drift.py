@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from vigil.analysis.drift import drift
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.windows import Window
 
 if TYPE_CHECKING:

@@ -17,14 +17,14 @@ from vigil.analysis.performance.columns import resolve, rows
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS
 from vigil.errors import InvalidInputError
 from vigil.monitor.baselines import baseline_starts
-from vigil.monitor.definitions import (
+from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
+from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
+from vigil.monitor.specs import (
     LearnedThreshold,
-    Monitor,
+    MonitorView,
     ProfileBaseline,
     RegistryBaseline,
 )
-from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
-from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
 from vigil.monitor.windows import Window
 from vigil.performance.service import estimate_table, fit_estimator, load_rows
 from vigil.store.repositories import ModelRepository
@@ -60,7 +60,7 @@ class EstimatedOptions(PerformanceKindOptions):
 
 
 def reference_period(
-    monitor: Monitor, options: EstimatedOptions, start: dt.datetime | None = None
+    monitor: MonitorView, options: EstimatedOptions, start: dt.datetime | None = None
 ) -> tuple[dt.datetime, dt.datetime]:
     """The labelled period the calibration is learned on, for the window beginning at `start`
     (None: only check that there is one)."""
@@ -94,7 +94,7 @@ class EstimatedPerformance(MonitorKind):
     def __init__(self) -> None:
         self._fitted: OrderedDict[tuple[Any, ...], tuple[Layout, CBPE]] = OrderedDict()
 
-    def check(self, monitor: Monitor) -> None:
+    def check(self, monitor: MonitorView) -> None:
         reference_period(monitor, self.options(monitor))
 
     def _estimator(

@@ -13,9 +13,9 @@ from pydantic import Field, model_validator
 from vigil.analysis.performance.columns import PerformanceOptions, Task, resolve
 from vigil.analysis.performance.fairness import FAIRNESS_METRICS
 from vigil.errors import InvalidInputError
-from vigil.monitor.definitions import Monitor, StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.kinds.realized_performance import label_arrivals, target_rows
+from vigil.monitor.specs import MonitorView, StaticThreshold
 from vigil.monitor.windows import Window
 from vigil.performance.breakdown import fairness_of, positive_of
 from vigil.performance.service import load_rows
@@ -51,7 +51,7 @@ class FairnessKind(MonitorKind):
     needs_profile = False
     default_threshold = StaticThreshold(upper=0.1)
 
-    def check(self, monitor: Monitor) -> None:
+    def check(self, monitor: MonitorView) -> None:
         options: FairnessOptions = self.options(monitor)
         if options.metric == "disparate_impact_ratio" and monitor.threshold is None:
             raise ValueError(

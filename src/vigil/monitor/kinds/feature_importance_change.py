@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import Field
 
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Measurement
 from vigil.monitor.kinds.training import (
     Comparison,
@@ -20,6 +19,7 @@ from vigil.monitor.kinds.training import (
     TrainingOptions,
     nothing_to_compare,
 )
+from vigil.monitor.specs import StaticThreshold
 
 NEW_TOP_FEATURE = -1.0
 

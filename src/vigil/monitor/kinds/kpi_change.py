@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError
 from vigil.kpi.series import moments
-from vigil.monitor.definitions import LearnedThreshold, TrailingBaseline
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import LearnedThreshold, TrailingBaseline
 from vigil.monitor.targets import alias_version
 from vigil.monitor.windows import Window
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import (
     Context,
     KindOptions,
@@ -12,6 +11,7 @@ from vigil.monitor.kinds.base import (
     MonitorKind,
     missing_share,
 )
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.windows import Window
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.windows import Window
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.windows import Window
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import DRIFT_GAUGES, Context, Measurement, MonitorKind
 from vigil.monitor.kinds.data_drift import DriftOptions, drift_measurement
+from vigil.monitor.specs import StaticThreshold
 from vigil.monitor.windows import Window
 
 

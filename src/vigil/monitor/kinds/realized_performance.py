@@ -20,8 +20,8 @@ from vigil.analysis.performance.metrics import (
 )
 from vigil.analysis.performance.realized import measure as measure_rows
 from vigil.errors import InvalidInputError
-from vigil.monitor.definitions import LearnedThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import LearnedThreshold
 from vigil.monitor.targets import resolve as resolve_target
 from vigil.monitor.windows import Window
 from vigil.performance.service import label_arrivals as arrivals_of

@@ -21,9 +21,9 @@ from vigil.monitor.comparisons import (
     QualityComparison,
     TrainingDataComparison,
 )
-from vigil.monitor.definitions import LearnedThreshold, Monitor, RegistryBaseline
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
 from vigil.monitor.runs import compare_runs, runs_finished
+from vigil.monitor.specs import LearnedThreshold, MonitorView, RegistryBaseline
 from vigil.monitor.versions import PREVIOUS, compare_versions, versions_created
 from vigil.monitor.windows import Window
 from vigil.registry.types import check_alias
@@ -87,7 +87,7 @@ class TrainingKind(MonitorKind):
     section: ClassVar[str]
     worse_when_higher: ClassVar[bool] = True
 
-    def check(self, monitor: Monitor) -> None:
+    def check(self, monitor: MonitorView) -> None:
         super().check(monitor)
         if monitor.baseline is not None:
             raise ValueError(

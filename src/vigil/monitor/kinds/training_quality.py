@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import Field
 
 from vigil.monitor.comparisons import Direction
-from vigil.monitor.definitions import StaticThreshold
 from vigil.monitor.kinds.base import Measurement
 from vigil.monitor.kinds.training import (
     Comparison,
@@ -15,6 +14,7 @@ from vigil.monitor.kinds.training import (
     TrainingOptions,
     nothing_to_compare,
 )
+from vigil.monitor.specs import StaticThreshold
 
 
 class QualityOptions(TrainingOptions):

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from vigil.analysis.validation import Suite, suggest_checks
 from vigil.errors import VigilError
-from vigil.monitor.definitions import Monitor, StaticThreshold
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
+from vigil.monitor.specs import MonitorView, StaticThreshold
 from vigil.monitor.windows import Window
 
 
@@ -27,7 +27,7 @@ class ValidationSuite(MonitorKind):
     needs_reference = True
     default_threshold = StaticThreshold(upper=0.0)
 
-    def check(self, monitor: Monitor) -> None:
+    def check(self, monitor: MonitorView) -> None:
         options: ValidationOptions = self.options(monitor)
         if options.suite is not None:
             try:

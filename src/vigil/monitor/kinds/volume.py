@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vigil.monitor.definitions import LearnedThreshold, SeasonalBaseline
 from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
+from vigil.monitor.specs import LearnedThreshold, SeasonalBaseline
 from vigil.monitor.windows import Window
 
 
