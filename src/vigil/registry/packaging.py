@@ -30,7 +30,7 @@ from typing import Any
 
 from vigil.errors import InvalidInputError, NotFoundError, SerializationError
 from vigil.registry.archives import DEFAULT_LIMITS, ArchiveLimits, check_artifact
-from vigil.registry.types import SourceFormat
+from vigil.registry.types import ModelVersionInfo, SourceFormat
 
 _JOBLIB_SUFFIXES = (".joblib", ".pkl", ".pickle")
 
@@ -149,6 +149,25 @@ def unpack(
                 ) from None
             return mlflow.pyfunc.load_model(str(folder))
     raise SerializationError(f"unknown artifact format {fmt!r} in the registry")
+
+
+def unpack_version(
+    info: ModelVersionInfo,
+    data: bytes,
+    *,
+    trusted: Sequence[str] | None = None,
+    dst: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The model object of a registered version from its artifact's bytes, checked against the
+    version's recorded digest (what `Registry.load` and `RemoteRegistry.load` both return)."""
+    return unpack(
+        data,
+        info.source_format,
+        source_name=info.source_name,
+        expected_sha256=info.source_sha256,
+        trusted=trusted,
+        dst=dst,
+    )
 
 
 def materialise(

@@ -18,7 +18,7 @@ from vigil.errors import ConflictError, InvalidInputError
 from vigil.profile import DatasetProfile
 from vigil.registry.aliases import AliasOperations, VersionRetiredError
 from vigil.registry.core import RegistryCore
-from vigil.registry.packaging import PackedModel, pack, unpack
+from vigil.registry.packaging import PackedModel, pack, unpack_version
 from vigil.registry.repository import (
     aliases_of,
     event_info,
@@ -341,11 +341,4 @@ class Registry(AliasOperations, RegistryCore):
     ) -> Any:
         """The model object of a version (see `vigil.models.load`)."""
         info, data = self.artifact(name, version)
-        return unpack(
-            data,
-            info.source_format,
-            source_name=info.source_name,
-            expected_sha256=info.source_sha256,
-            trusted=trusted,
-            dst=dst,
-        )
+        return unpack_version(info, data, trusted=trusted, dst=dst)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from vigil.api.client import VigilApi
 from vigil.errors import InvalidInputError
 from vigil.registry.gates import Gates
-from vigil.registry.packaging import pack, unpack
+from vigil.registry.packaging import pack, unpack_version
 from vigil.registry.types import (
     ModelVersionInfo,
     RegisteredModelInfo,
@@ -193,14 +193,7 @@ class RemoteRegistry:
         dst: str | None = None,
     ) -> Any:
         info, data = self.artifact(name, version)
-        return unpack(
-            data,
-            info.source_format,
-            source_name=info.source_name,
-            expected_sha256=info.source_sha256,
-            trusted=trusted,
-            dst=dst,
-        )
+        return unpack_version(info, data, trusted=trusted, dst=dst)
 
     # aliases
 
