@@ -65,6 +65,10 @@ class Scope(StrEnum):
         return self.rank >= required.rank
 
 
+DEFAULT_MIN_LABEL_COVERAGE = 0.5
+"""A window's realized performance is complete from this share of labelled predictions."""
+
+
 class ModelSpec(BaseModel):
     """A monitored model and the roles of its columns."""
 
@@ -88,6 +92,16 @@ class ModelSpec(BaseModel):
     """The time grid, when `window_seconds` cannot say it: `"week"` (Mondays), `"month"`,
     `"quarter"`, `"year"`, a time zone (`"day@Europe/Oslo"`), a length over 31 days. None (and
     left out of the JSON, so that older clients read it) when `window_seconds` says it all."""
+    min_label_coverage: float = Field(
+        default=DEFAULT_MIN_LABEL_COVERAGE,
+        ge=0,
+        le=1,
+        exclude_if=lambda v: v == DEFAULT_MIN_LABEL_COVERAGE,
+    )
+    """The share of a window's predictions that must have a label before its realized
+    performance counts as complete: incomplete windows are flagged, drawn as such and never
+    raise a performance alert. Left out of the JSON at its default, so that older clients read
+    the model."""
 
     @model_validator(mode="before")
     @classmethod

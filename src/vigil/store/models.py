@@ -41,6 +41,8 @@ class MonitoredModel(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     window: Mapped[str | None] = mapped_column(String(100), nullable=True)
     """The grid when `window_seconds` cannot say it (see `vigil.api.specs.ModelSpec.window`)."""
+    min_label_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """NULL at the default (`vigil.api.specs.DEFAULT_MIN_LABEL_COVERAGE`)."""
 
 
 SEGMENT_KEY_LENGTH = 400

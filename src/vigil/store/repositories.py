@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.api.specs import ModelSpec
+from vigil.api.specs import DEFAULT_MIN_LABEL_COVERAGE, ModelSpec
 from vigil.errors import ConflictError, NotFoundError
 from vigil.store.models import Kpi, MonitoredModel
 from vigil.store.profile_windows import BatchRepository, WindowRepository
@@ -113,6 +113,11 @@ def spec_of(model: MonitoredModel) -> ModelSpec:
         window_seconds=model.window_seconds,
         window=model.window,
         registry_model=model.registry_model,
+        min_label_coverage=(
+            DEFAULT_MIN_LABEL_COVERAGE
+            if model.min_label_coverage is None
+            else model.min_label_coverage
+        ),
     )
 
 
