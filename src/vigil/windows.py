@@ -9,7 +9,10 @@ A `Grid` is an immutable value, parsed from the strings users and the store writ
 - `"day"`, `"week"`, `"month"`, `"quarter"`, `"year"`: calendar windows starting at midnight,
   weeks on Mondays (in UTC, 1970-01-05 is the first Monday), months and years as the calendar
   has them (28 to 31 days, 365 or 366), optionally in an IANA time zone (`"day@Europe/Oslo"`),
-  where a day starts at local midnight and lasts 23 or 25 hours when the clocks change.
+  where a day starts at local midnight and lasts 23 or 25 hours when the clocks change;
+- a period `"<start>/<end>"` (ISO 8601 dates or times, e.g. `"2026-01-01/2026-04-01"`): a
+  custom `[start, end)` as one window, and the windows of its length before and after it; dates
+  and times without an offset are read in the time zone given (`"...@Europe/Oslo"`, else UTC).
 
 Times go in and come out as aware UTC datetimes (a naive datetime is read as UTC): the time zone
 moves where windows start, storage stays in UTC.
@@ -69,8 +72,9 @@ _MAX_US = (dt.datetime.max.replace(tzinfo=dt.UTC) - EPOCH) // _US
 _MIN_US = (dt.datetime.min.replace(tzinfo=dt.UTC) - EPOCH) // _US
 _NEVER = np.iinfo(np.int64).max
 _ALLOWED = (
-    "'hour', 'day', 'week', 'month', 'quarter', 'year', or a length such as '15m', '6h' or "
-    "'3d' (a minute to 366 days), with an optional time zone for the calendar units, "
+    "'hour', 'day', 'week', 'month', 'quarter', 'year', a length such as '15m', '6h' or "
+    "'3d' (a minute to 366 days), or a period '<start>/<end>' such as "
+    "'2026-01-01/2026-04-01', with an optional time zone for the calendar units and periods, "
     "e.g. 'day@Europe/Oslo'"
 )
 
@@ -88,6 +92,9 @@ class Grid:
     """The length of a `"fixed"` grid (None for the named units)."""
     tz: str = "UTC"
     """An IANA time zone for the calendar units (day to year); "UTC" otherwise."""
+    origin: dt.datetime | None = None
+    """Where a `"fixed"` grid's windows are aligned, when not on the epoch: the start of a
+    custom period (`"2026-01-01/2026-04-01"`). None for every other grid."""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -95,10 +102,12 @@ class Grid:
                 f"window unit must be one of {list(UNITS)}, got {self.unit!r}", window=self.unit
             )
         tz = check_zone(self.tz)
+        if self.origin is not None:
+            self._check_origin()
         if self.unit == "fixed":
-            step = _check_step(self.step)
+            step = _check_step(self.step, periodic=self.origin is None)
             named = {3600: "hour", 86_400: "day"}.get(int(step.total_seconds()))
-            if named == "hour" or (named == "day" and tz == "UTC"):
+            if self.origin is None and (named == "hour" or (named == "day" and tz == "UTC")):
                 object.__setattr__(self, "unit", named)
                 object.__setattr__(self, "step", None)
         elif self.step is not None:
@@ -117,12 +126,36 @@ class Grid:
             )
         object.__setattr__(self, "tz", tz)
 
+    def _check_origin(self) -> None:
+        """A period's start: on a `"fixed"` grid only, in UTC, to the second; dropped when it
+        falls on the epoch's alignment of a length up to 366 days anyway (so
+        `"2026-01-01/2026-01-02"` is `"day"`)."""
+        if self.unit != "fixed" or not isinstance(self.step, dt.timedelta):
+            raise InvalidInputError(
+                f"only a 'fixed' window length has an origin, not {self.unit!r}", window=self.unit
+            )
+        if not isinstance(self.origin, dt.datetime) or self.origin.microsecond:
+            raise InvalidInputError(
+                f"a period starts at a whole second, got {self.origin!r}", origin=str(self.origin)
+            )
+        origin = _utc(self.origin)
+        step_us = self.step // _US
+        if self.step <= MAX_STEP and ((origin - EPOCH) // _US) % step_us == 0:
+            object.__setattr__(self, "origin", None)
+        else:
+            object.__setattr__(self, "origin", origin)
+
     # -- building and writing -------------------------------------------------------------------
 
     @classmethod
-    def parse(cls, text: str, tz: str | None = None) -> Grid:
+    def parse(cls, text: str, tz: str | None = None, *, default_tz: str | None = None) -> Grid:
         """The grid a string names: `"hour"`, `"day"`, `"week"`, `"month"`, `"quarter"`,
-        `"year"` or a length `"<n>s|m|h|d"`, with an optional `"@<IANA zone>"` or `tz=`."""
+        `"year"`, a length `"<n>s|m|h|d"` or a period `"<start>/<end>"`, with an optional
+        `"@<IANA zone>"` or `tz=`.
+
+        `default_tz` is the zone of a calendar unit or a period that names none (a model's zone,
+        for a report asked `"month"` of a model on `"day@Europe/Berlin"`); it never moves hours
+        or lengths, and `"day@UTC"` keeps UTC."""
         if not isinstance(text, str) or len(text) > 100:
             shown = repr(text)[:100]
             raise InvalidInputError(f"window must be a short string, got {shown}; use {_ALLOWED}")
@@ -132,8 +165,14 @@ class Grid:
                 f"window {text!r} names the time zone {zone!r} and tz={tz!r} another; give one",
                 window=text,
             )
-        zone = zone if sep else (tz if tz is not None else "UTC")
         name = body.strip().lower()
+        named = sep or tz is not None
+        if not named and default_tz is not None and (name in CALENDAR_UNITS or "/" in name):
+            zone = default_tz
+        else:
+            zone = zone if sep else (tz if tz is not None else "UTC")
+        if "/" in name:
+            return cls.period(*_period_bounds(body.strip(), zone, text))
         if name in CALENDAR_UNITS or name == "hour":
             return cls(cast(Unit, name), None, zone)
         match = _FIXED.fullmatch(name)
@@ -145,6 +184,24 @@ class Grid:
                 f"window {text!r} is longer than 366 days; use 'year'", window=text
             )
         return cls("fixed", dt.timedelta(seconds=seconds), zone)
+
+    @classmethod
+    def period(cls, start: dt.datetime, end: dt.datetime) -> Grid:
+        """The grid whose window `[start, end)` is a custom period (any length from a minute,
+        whole seconds; its neighbours are as long): what a report over exactly that period
+        asks for. Written `"<start>/<end>"` in UTC.
+
+        >>> Grid.period(dt.datetime(2026, 1, 1), dt.datetime(2026, 4, 1)).to_str()
+        '2026-01-01/2026-04-01'
+        """
+        first, last = _utc(start), _utc(end)
+        if last <= first:
+            raise InvalidInputError(
+                f"a period's end {last.isoformat()} must be after its start {first.isoformat()}",
+                start=first.isoformat(),
+                end=last.isoformat(),
+            )
+        return cls("fixed", last - first, "UTC", first)
 
     @classmethod
     def of(cls, value: GridLike) -> Grid:
@@ -171,7 +228,10 @@ class Grid:
         )
 
     def to_str(self, *, with_tz: bool = True) -> str:
-        """The string `parse` reads back into this grid (`"hour"`, `"6h"`, `"day@Europe/Oslo"`)."""
+        """The string `parse` reads back into this grid (`"hour"`, `"6h"`, `"day@Europe/Oslo"`,
+        `"2026-01-01/2026-04-01"`)."""
+        if self.origin is not None and self.step is not None:
+            return _period_text(self.origin, self.origin + self.step)
         if self.step is None:
             text: str = self.unit
         else:
@@ -219,13 +279,12 @@ class Grid:
             return self.tz == inner.tz and self.unit in _CONTAINS.get(inner.unit, ())
         outer = self.seconds
         if outer is not None:
-            offset = (_ORIGIN_US if self.unit == "week" else 0) - (
-                _ORIGIN_US if inner.unit == "week" else 0
-            )
+            offset = self._origin_us() - inner._origin_us()
             return outer % size == 0 and offset % (size * 1_000_000) == 0
         if 86_400 % size:
             return False
-        return all(offset % size == 0 for offset in offsets(self.tz))
+        shift = inner._origin_us() // 1_000_000
+        return all((offset + shift) % size == 0 for offset in offsets(self.tz))
 
     # -- one time -------------------------------------------------------------------------------
 
@@ -256,7 +315,7 @@ class Grid:
         u = _utc(t)
         size = self._fixed_us()
         if size is not None:
-            origin = _ORIGIN_US if self.unit == "week" else 0
+            origin = self._origin_us()
             start_us = ((u - EPOCH) // _US - origin) // size * size + origin
             return _from_us(start_us + n * size)
         return self._locate(self._resolve(add_key(self.unit, self._key(u), n)))[1]
@@ -298,6 +357,8 @@ class Grid:
         """A short name for the window that holds `t`: `"2026-03-29 14:00 UTC"`, `"2026-03-29"`,
         `"2026-W13"`, `"2026-03"`, `"2026-Q1"`, `"2026"` (calendar units in their time zone)."""
         start = self.floor(t)
+        if self.origin is not None and self.step is not None:
+            return _period_text(start, start + self.step)
         if self.unit in ("hour", "fixed"):
             if (self.seconds or 0) % 86_400 == 0:
                 return f"{start:%Y-%m-%d}"  # lengths of whole days start at UTC midnight
@@ -322,7 +383,7 @@ class Grid:
         values = np.asarray(micros, dtype=np.int64)
         size = self._fixed_us()
         if size is not None:
-            origin = _ORIGIN_US if self.unit == "week" else 0
+            origin = self._origin_us()
             fixed: npt.NDArray[np.int64] = (values - origin) // size * size + origin
             return fixed
         if values.size == 0:
@@ -347,6 +408,13 @@ class Grid:
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
+    def _origin_us(self) -> int:
+        """Where fixed-length windows are aligned, in µs from the epoch: a period's start, the
+        first Monday for UTC weeks, else the epoch."""
+        if self.origin is not None:
+            return (self.origin - EPOCH) // _US
+        return _ORIGIN_US if self.unit == "week" else 0
+
     def _fixed_us(self) -> int | None:
         """The length in microseconds when windows are aligned by plain arithmetic."""
         seconds = self.seconds
@@ -357,7 +425,7 @@ class Grid:
         the end is None when it would fall after the year 9999."""
         size = self._fixed_us()
         if size is not None:
-            origin = _ORIGIN_US if self.unit == "week" else 0
+            origin = self._origin_us()
             start_us = ((u - EPOCH) // _US - origin) // size * size + origin
             end_us = start_us + size
             return None, _from_us(start_us), _from_us(end_us) if end_us < _MAX_US else None
@@ -478,17 +546,52 @@ _CONTAINS: dict[str, tuple[str, ...]] = {
 """The calendar units made of whole windows of each unit (weeks fit in none but themselves)."""
 
 
-def _check_step(step: object) -> dt.timedelta:
+def _check_step(step: object, *, periodic: bool = True) -> dt.timedelta:
+    """A fixed length: whole seconds from a minute, at most 366 days unless it is a period's
+    (`periodic=False`: a custom `[start, end)` may span years)."""
     if not isinstance(step, dt.timedelta):
         raise InvalidInputError(
             f"a 'fixed' window needs its length as a datetime.timedelta, got {step!r}"
         )
-    if not MIN_STEP <= step <= MAX_STEP or step.microseconds:
+    if step < MIN_STEP or (periodic and step > MAX_STEP) or step.microseconds:
+        longest = "366 days" if periodic else "any length"
         raise InvalidInputError(
-            f"a window length must be whole seconds between 60 s and 366 days, got {step}",
+            f"a window length must be whole seconds between 60 s and {longest}, got {step}",
             seconds=step.total_seconds(),
         )
     return step
+
+
+def _period_bounds(body: str, zone: str, text: str) -> tuple[dt.datetime, dt.datetime]:
+    """The two ends of `"<start>/<end>"`: ISO 8601 dates or times; those without an offset
+    are local times in `zone` (the first reading of a wall time the clocks repeat)."""
+    ends = body.split("/")
+    if len(ends) != 2:
+        raise InvalidInputError(
+            f"window {text!r} is not a period '<start>/<end>' (e.g. '2026-01-01/2026-04-01')",
+            window=text,
+        )
+    out = []
+    for end in ends:
+        try:
+            value = dt.datetime.fromisoformat(end.strip())
+        except ValueError:
+            raise InvalidInputError(
+                f"{end.strip()!r} in window {text!r} is not an ISO 8601 date or time "
+                f"(e.g. '2026-01-01' or '2026-01-01T06:00:00Z')",
+                window=text,
+            ) from None
+        if value.tzinfo is None and zone != "UTC":
+            value = value.replace(tzinfo=ZoneInfo(check_zone(zone)))
+        out.append(_utc(value))
+    return out[0], out[1]
+
+
+def _period_text(start: dt.datetime, end: dt.datetime) -> str:
+    """`"<start>/<end>"` in UTC: dates when both ends are UTC midnights, else times with Z."""
+    if all(t.time() == dt.time() for t in (start, end)):
+        return f"{start:%Y-%m-%d}/{end:%Y-%m-%d}"
+    return f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
