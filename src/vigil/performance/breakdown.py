@@ -45,6 +45,13 @@ def positive_of(layout: Layout, options: PerformanceOptions) -> str:
     return positive
 
 
+def report_grid(window: str, spec: ModelSpec) -> Grid:
+    """The grid a report asks for by name, in the model's time zone when the name gives none:
+    `"month"` of a model on `"day@Europe/Berlin"` is Berlin's months, so each report window is
+    made of whole stored windows."""
+    return Grid.parse(window, default_tz=spec.grid.tz)
+
+
 def check_attribute(spec: ModelSpec, attribute: str) -> None:
     if attribute not in spec.segments:
         raise InvalidInputError(
@@ -87,13 +94,15 @@ def fairness_report(
     min_rows: int = 1,
     options: PerformanceOptions | None = None,
 ) -> FairnessReport:
-    """Fairness across `attribute`'s groups, per window."""
-    size = window_size(window)
+    """Fairness across `attribute`'s groups, per window (of `window` read in the model's time
+    zone when it names none, see `report_grid`)."""
+    window_size(window)  # a bad window is refused before any row is read
     options = options or PerformanceOptions()
     spec, table = load_rows(store, model, start, end, version=version)
     check_attribute(spec, attribute)
+    size = report_grid(window, spec)
     if table.num_rows == 0:
-        return FairnessReport(model, attribute, window, None, ())
+        return FairnessReport(model, attribute, size.to_str(), None, ())
     layout = resolve(spec, table, options)
     positive = positive_of(layout, options)
     windows = tuple(
@@ -105,7 +114,7 @@ def fairness_report(
         )
         for begin, finish, part in split_windows(table, size)
     )
-    return FairnessReport(model, attribute, window, positive, windows)
+    return FairnessReport(model, attribute, size.to_str(), positive, windows)
 
 
 def _metric_value(metrics: Metrics | None, metric: str, cls: str | None) -> float | None:
@@ -197,9 +206,10 @@ def segment_report(
     """The metric per segment in a baseline period and a current one, the segments ranked by
     how much of the change they explain, and the features whose per-window drift correlates
     with the metric's per-window series over the current period."""
-    size = window_size(window)
+    window_size(window)  # a bad window is refused before any row is read
     spec, base = load_rows(store, model, baseline_start, baseline_end, version=version)
     _, current = load_rows(store, model, start, end, version=version)
+    size = report_grid(window, spec)
     if base.num_rows == 0 or current.num_rows == 0:
         raise InvalidInputError(
             f"model {model!r} needs predictions in both periods (baseline: {base.num_rows}, "
@@ -232,7 +242,7 @@ def segment_report(
     for column in chosen:
         total = sum(c.contribution for c in changes if c.column == column)
         residual[column] = None if change is None else change - total
-    series = realized_series(layout, current, size)
+    series = realized_series(layout, current, size, min_coverage=spec.min_label_coverage)
     metric_series = [_metric_value(w.metrics, metric, cls) for w in series]
     starts = [w.start for w in series]
     drifts = drift_series(

@@ -19,6 +19,7 @@ from vigil.analysis.performance.columns import (
     segment_values,
 )
 from vigil.analysis.performance.estimation import CBPE, EstimatedMetrics
+from vigil.analysis.performance.metrics import below_minimum
 from vigil.analysis.performance.realized import measure, realized_series, split_windows
 from vigil.analysis.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
 from vigil.api.specs import ModelSpec
@@ -94,7 +95,7 @@ def realized(
     if table.num_rows == 0:
         return RealizedReport(model, size.to_str(), segment, None, ())
     layout = resolve(spec, table, options or PerformanceOptions())
-    series = tuple(realized_series(layout, table, size))
+    series = tuple(realized_series(layout, table, size, min_coverage=spec.min_label_coverage))
     return RealizedReport(model, size.to_str(), segment, layout, series)
 
 
@@ -162,6 +163,7 @@ def estimated(
     windows = []
     for begin, finish, part in split_windows(table, size):
         n_labelled = int(labelled_mask(part).sum())
+        realized_metrics = measure(layout, part) if n_labelled else None
         windows.append(
             EstimatedWindow(
                 begin,
@@ -169,7 +171,9 @@ def estimated(
                 part.num_rows,
                 n_labelled,
                 estimate_table(layout, estimator, part),
-                measure(layout, part) if n_labelled else None,
+                realized_metrics,
+                spec.min_label_coverage,
+                {} if realized_metrics is None else below_minimum(realized_metrics),
             )
         )
     return EstimatedReport(

@@ -7,8 +7,9 @@ with a zero denominator are 0, as scikit-learn's `zero_division=0`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,37 @@ CLASSIFICATION_METRICS = (
 )
 REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """The fewest labelled rows a metric is judged on (docs/performance.md, "Minimums")."""
+
+    rows: int
+    per_class: int = 0
+    """Labelled rows of every class (binary: the positive class and the other one)."""
+
+
+MINIMUMS: Mapping[str, Minimum] = MappingProxyType(
+    {
+        "accuracy": Minimum(30),
+        "precision": Minimum(30, per_class=5),
+        "recall": Minimum(30, per_class=5),
+        "f1": Minimum(30, per_class=5),
+        "roc_auc": Minimum(30, per_class=10),
+        "average_precision": Minimum(30, per_class=10),
+        "log_loss": Minimum(30),
+        "mae": Minimum(30),
+        "rmse": Minimum(30),
+        "mape": Minimum(30),
+        "r2": Minimum(30),
+    }
+)
+"""Per metric, the labelled rows below which its value is flagged as not to be judged: a window
+below it is drawn as incomplete and raises no alert (the value is still reported)."""
+
+MIN_LABELLED_ROWS = min(m.rows for m in MINIMUMS.values())
+"""A window with fewer labelled rows is incomplete whatever its coverage."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +145,28 @@ class RegressionMetrics:
             )
         value: float | None = getattr(self, metric)
         return value
+
+
+def below_minimum(metrics: ClassificationMetrics | RegressionMetrics) -> dict[str, str]:
+    """The metrics of `metrics` measured on fewer rows than their minimum (`MINIMUMS`), each with
+    the reason, e.g. `{"roc_auc": "3 labelled rows of class '1', fewer than 10"}`."""
+    names = REGRESSION_METRICS if isinstance(metrics, RegressionMetrics) else CLASSIFICATION_METRICS
+    support = (
+        {c: m.support for c, m in metrics.per_class.items()}
+        if isinstance(metrics, ClassificationMetrics)
+        else {}
+    )
+    out: dict[str, str] = {}
+    for name in names:
+        minimum = MINIMUMS[name]
+        if metrics.n < minimum.rows:
+            out[name] = f"{metrics.n} labelled rows, fewer than {minimum.rows}"
+            continue
+        short = [(c, n) for c, n in support.items() if n < minimum.per_class]
+        if short:
+            cls, n = short[0]
+            out[name] = f"{n} labelled rows of class {cls!r}, fewer than {minimum.per_class}"
+    return out
 
 
 # --- building blocks -----------------------------------------------------------------------

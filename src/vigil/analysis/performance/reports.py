@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.analysis.performance.columns import Layout
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS, EstimatedMetrics
 from vigil.analysis.performance.fairness import FAIRNESS_METRICS, Fairness
 from vigil.analysis.performance.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
-from vigil.analysis.performance.realized import Metrics, WindowPerformance
+from vigil.analysis.performance.realized import LabelCoverage, Metrics, WindowPerformance
 from vigil.analysis.performance.segments import DriftCorrelation, SegmentChange
 from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
 
@@ -44,14 +44,44 @@ def _chart(
 
 
 def _window_fields(w: WindowPerformance | EstimatedWindow) -> dict[str, Any]:
-    """A window's bounds, its predictions and how many of them have labels (and the share)."""
+    """A window's bounds, its predictions, how many of them have labels (and the share), and
+    whether that is enough to judge its realized metrics (docs/performance.md, "Coverage")."""
     return {
         "start": w.start,
         "end": w.end,
         "n_predictions": w.n_predictions,
         "n_labelled": w.n_labelled,
         "coverage": w.coverage,
+        "complete": w.complete,
+        "incomplete_reason": w.incomplete_reason,
+        "min_label_coverage": w.min_coverage,
+        "below_minimum": dict(w.below_minimum),
     }
+
+
+_COVERAGE_COLUMNS = ("start", "end", "n_predictions", "n_labelled", "coverage", "complete")
+
+
+def _row_fields(w: WindowPerformance | EstimatedWindow) -> dict[str, Any]:
+    """`_window_fields` as one `to_pandas()` row: the metrics below their minimum as one string
+    ("roc_auc, f1"; "" when none)."""
+    fields = _window_fields(w)
+    return {
+        **{c: fields[c] for c in _COVERAGE_COLUMNS},
+        "below_minimum": ", ".join(sorted(w.below_minimum)),
+    }
+
+
+def _judged_split(
+    rows: list[dict[str, Any]], complete: list[bool], column: str
+) -> dict[str, list[Any]]:
+    """`column` of `rows` as two chart series: the complete windows', and the incomplete ones'
+    under "<column> (incomplete)", so that a partly labelled window is never drawn as a drop."""
+    out = {column: [r[column] if ok else None for r, ok in zip(rows, complete, strict=True)]}
+    partial = [None if ok else r[column] for r, ok in zip(rows, complete, strict=True)]
+    if any(v is not None for v in partial):
+        out[f"{column} (incomplete)"] = partial
+    return out
 
 
 def _layout(layout: Layout | None) -> dict[str, Any]:
@@ -76,8 +106,9 @@ def _layout(layout: Layout | None) -> dict[str, Any]:
 class RealizedReport(NotebookResult):
     """Realized metrics and label coverage per window; `layout` None when there were no rows.
 
-    `to_pandas()`: one row per window (start, end, n_predictions, n_labelled, coverage, then
-    each metric of the task).
+    `to_pandas()`: one row per window (start, end, n_predictions, n_labelled, coverage,
+    complete, below_minimum, then each metric of the task). The notebook chart draws the
+    windows whose metric may not be judged as a separate "(incomplete)" series.
     """
 
     model: str
@@ -87,20 +118,13 @@ class RealizedReport(NotebookResult):
     windows: tuple[WindowPerformance, ...]
 
     def _columns(self) -> tuple[str, ...]:
-        return (
-            "start",
-            "end",
-            "n_predictions",
-            "n_labelled",
-            "coverage",
-            *_metric_names(self.layout),
-        )
+        return (*_COVERAGE_COLUMNS, "below_minimum", *_metric_names(self.layout))
 
     def _rows(self) -> list[dict[str, Any]]:
         names = _metric_names(self.layout)
         return [
             {
-                **_window_fields(w),
+                **_row_fields(w),
                 **_values(w.metrics, names),
             }
             for w in self.windows
@@ -108,15 +132,21 @@ class RealizedReport(NotebookResult):
 
     def _headline(self) -> tuple[str, Tone]:
         labelled = sum(1 for w in self.windows if w.metrics is not None)
+        incomplete = sum(1 for w in self.windows if not w.complete)
         return (
             f"{self.model} per {self.window}, segment {self.segment}: {len(self.windows)} "
-            f"windows, {labelled} with labels",
+            f"windows, {labelled} with labels, {incomplete} incomplete",
             "neutral",
         )
 
     def _chart_html(self) -> str:
-        charted = tuple(c for c in _CHARTED if c in _metric_names(self.layout))
-        return _chart([w.start for w in self.windows], self._rows(), charted, "realized")
+        rows = self._rows()
+        series: dict[str, list[Any]] = {}
+        for name in (c for c in _CHARTED if c in _metric_names(self.layout)):
+            judged = [w.judged(name) for w in self.windows]
+            series.update(_judged_split(rows, judged, name))
+        split = [{k: v[i] for k, v in series.items()} for i in range(len(rows))]
+        return _chart([w.start for w in self.windows], split, tuple(series), "realized")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,7 +165,10 @@ class RealizedReport(NotebookResult):
 
 
 @dataclass(frozen=True)
-class EstimatedWindow:
+class EstimatedWindow(LabelCoverage):
+    """A window's estimated metrics beside its realized ones; `complete` and `below_minimum`
+    judge the realized ones (the estimate needs no labels)."""
+
     start: dt.datetime
     end: dt.datetime
     n_predictions: int
@@ -143,24 +176,22 @@ class EstimatedWindow:
     estimated: EstimatedMetrics | None
     realized: Metrics | None
     """The realized metrics of the labels that have arrived (None without any)."""
-
-    @property
-    def coverage(self) -> float:
-        return self.n_labelled / self.n_predictions if self.n_predictions else 0.0
+    min_coverage: float = 0.0
+    """The model's `min_label_coverage` the realized metrics were judged against."""
+    below_minimum: dict[str, str] = field(default_factory=dict)
+    """Realized metrics measured on fewer labelled rows than their minimum, with why."""
 
 
 @dataclass(frozen=True, repr=False)
 class EstimatedReport(NotebookResult):
     """Estimated (label-free) metrics per window, beside the realized ones of the labels that
-    arrived. `to_pandas()`: one row per window, `estimated_<metric>` and `realized_<metric>`."""
+    arrived. `to_pandas()`: one row per window, its coverage, `complete` (of the realized
+    metrics) and `below_minimum`, then `estimated_<metric>` and `realized_<metric>`."""
 
     def _columns(self) -> tuple[str, ...]:
         return (
-            "start",
-            "end",
-            "n_predictions",
-            "n_labelled",
-            "coverage",
+            *_COVERAGE_COLUMNS,
+            "below_minimum",
             *(f"estimated_{m}" for m in ESTIMATED_METRICS),
             *(f"realized_{m}" for m in ESTIMATED_METRICS),
         )
@@ -182,7 +213,7 @@ class EstimatedReport(NotebookResult):
             realized = _values(w.realized, ESTIMATED_METRICS)
             rows.append(
                 {
-                    **_window_fields(w),
+                    **_row_fields(w),
                     **{f"estimated_{m}": v for m, v in estimated.items()},
                     **{f"realized_{m}": v for m, v in realized.items()},
                 }
@@ -202,8 +233,14 @@ class EstimatedReport(NotebookResult):
             if any(w.estimated and w.estimated.roc_auc for w in self.windows)
             else "accuracy"
         )
-        columns = (f"estimated_{metric}", f"realized_{metric}")
-        return _chart([w.start for w in self.windows], self._rows(), columns, metric)
+        rows = self._rows()
+        realized = f"realized_{metric}"
+        series = {
+            f"estimated_{metric}": [r[f"estimated_{metric}"] for r in rows],
+            **_judged_split(rows, [w.judged(metric) for w in self.windows], realized),
+        }
+        split = [{k: v[i] for k, v in series.items()} for i in range(len(rows))]
+        return _chart([w.start for w in self.windows], split, tuple(series), metric)
 
     def to_dict(self) -> dict[str, Any]:
         return {
