@@ -92,6 +92,13 @@ class ModelSpec(BaseModel):
     """The time grid, when `window_seconds` cannot say it: `"week"` (Mondays), `"month"`,
     `"quarter"`, `"year"`, a time zone (`"day@Europe/Oslo"`), a length over 31 days. None (and
     left out of the JSON, so that older clients read it) when `window_seconds` says it all."""
+    row_features: list[Column] = Field(
+        default_factory=list, max_length=MAX_MODEL_COLUMNS, exclude_if=lambda v: not v
+    )
+    """Features whose values are stored with each prediction row, for direct loss estimation
+    of a regression model. Empty by default: then raw feature values never leave the serving
+    process (only their profiles do). Each must be one of `features`. Left out of the JSON when
+    empty, so that older clients read the model."""
     min_label_coverage: float = Field(
         default=DEFAULT_MIN_LABEL_COVERAGE,
         ge=0,
@@ -129,16 +136,30 @@ class ModelSpec(BaseModel):
 
     @model_validator(mode="after")
     def _roles_are_distinct(self) -> ModelSpec:
+        """One role per column, except that a feature may also be a segment (a sensitive
+        attribute the model reads, e.g. age): drift watches it, fairness groups by it."""
         seen: dict[str, str] = {}
         for role, names in self._roles().items():
             for name in names:
-                if name in seen:
-                    raise ValueError(f"column {name!r} is both a {seen[name]} and a {role}")
-                seen[name] = role
+                if name in seen and {seen[name], role} != {"feature", "segment"}:
+                    raise ValueError(
+                        f"column {name!r} is both a {seen[name]} and a {role}; a column has "
+                        "one role, except that a feature may also be a segment"
+                    )
+                seen.setdefault(name, role)
         if 86400 % self.window_seconds and self.window_seconds % 86400:
             raise ValueError(
                 f"window_seconds={self.window_seconds} must divide a day (e.g. 3600) "
                 "or be a whole number of days"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _row_features_are_features(self) -> ModelSpec:
+        unknown = [name for name in self.row_features if name not in self.features]
+        if unknown:
+            raise ValueError(
+                f"row_features {unknown} are not among the model's features {self.features}"
             )
         return self
 
@@ -161,13 +182,15 @@ class ModelSpec(BaseModel):
     def profiled_columns(self) -> list[str]:
         """Columns whose statistics are profiled per window."""
         extra = [self.target_column] if self.target_column else []
-        return [*self.features, *self.predictions, *self.scores, *self.segments, *extra]
+        columns = [*self.features, *self.predictions, *self.scores, *self.segments, *extra]
+        return list(dict.fromkeys(columns))  # a feature that is also a segment, once
 
     @property
     def row_columns(self) -> list[str]:
-        """Columns sent as rows (so labels can be joined to them later, and performance grouped
-        by segment)."""
-        return [*self.predictions, *self.scores, *self.segments]
+        """Columns sent as rows (so labels can be joined to them later, performance grouped by
+        segment, and the loss of a regression model estimated from its `row_features`)."""
+        columns = [*self.row_features, *self.predictions, *self.scores, *self.segments]
+        return list(dict.fromkeys(columns))
 
 
 _LEGACY_MAX = 31 * 86_400
@@ -180,6 +203,7 @@ def _stored_window(grid: Grid) -> tuple[str | None, int]:
     seconds = grid.seconds
     if (
         grid.unit in ("hour", "day", "fixed")
+        and grid.origin is None  # a period's alignment is in its string
         and seconds is not None
         and seconds <= _LEGACY_MAX
         and (86_400 % seconds == 0 or seconds % 86_400 == 0)

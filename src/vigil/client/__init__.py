@@ -24,7 +24,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec
+from vigil.api.specs import (
+    DEFAULT_MIN_LABEL_COVERAGE,
+    IngestResult,
+    KpiIn,
+    KpiOut,
+    ModelOut,
+    ModelSpec,
+)
 from vigil.api.wire import LabelBatch, new_batch_id, table_to_ipc
 from vigil.client.aliases import FormerMethods
 from vigil.client.areas.alerts import AlertsArea, LocalAlerts, RemoteAlerts
@@ -183,6 +190,8 @@ class Client(FormerMethods, Spooling):
         window: GridLike = "hour",
         description: str = "",
         registry_model: str | None = None,
+        row_features: Sequence[str] = (),
+        min_label_coverage: float = DEFAULT_MIN_LABEL_COVERAGE,
     ) -> ModelOut:
         """Declare a monitored model and its columns' roles (again with the same spec is a no-op).
 
@@ -190,6 +199,10 @@ class Client(FormerMethods, Spooling):
         default), "day", "week", "month", "quarter", "year", a length ("15m", a timedelta or
         seconds) or a calendar unit in a time zone ("day@Europe/Oslo");
         `registry_model` names the registered model it serves, once the registry has it.
+        `row_features` are features whose values are stored with each prediction row (for
+        estimating a regression model's loss without labels); by default none are, and raw
+        feature values never leave this process. A window's realized performance is complete
+        once `min_label_coverage` of its predictions have labels.
         """
         try:
             spec = ModelSpec(
@@ -204,6 +217,8 @@ class Client(FormerMethods, Spooling):
                 target_column=target_column,
                 window=Grid.of(window).to_str(),
                 registry_model=registry_model,
+                row_features=list(row_features),
+                min_label_coverage=min_label_coverage,
             )
         except ValueError as exc:
             raise InvalidInputError(f"invalid model definition for {name!r}: {exc}") from None

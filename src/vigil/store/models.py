@@ -43,6 +43,8 @@ class MonitoredModel(Base):
     """The grid when `window_seconds` cannot say it (see `vigil.api.specs.ModelSpec.window`)."""
     min_label_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
     """NULL at the default (`vigil.api.specs.DEFAULT_MIN_LABEL_COVERAGE`)."""
+    row_features: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Features stored with each prediction row; NULL for none (`ModelSpec.row_features`)."""
 
 
 SEGMENT_KEY_LENGTH = 400

@@ -113,6 +113,7 @@ def spec_of(model: MonitoredModel) -> ModelSpec:
         window_seconds=model.window_seconds,
         window=model.window,
         registry_model=model.registry_model,
+        row_features=list(model.row_features or ()),
         min_label_coverage=(
             DEFAULT_MIN_LABEL_COVERAGE
             if model.min_label_coverage is None
