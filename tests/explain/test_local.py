@@ -134,10 +134,32 @@ def test_html_is_self_contained_and_shows_every_feature(tmp_path: object) -> Non
     assert "<script" not in page
     assert not re.search(r"(src|href)=", page)  # nothing fetched from anywhere
     assert "Why &lt;churn&gt;?" in page
-    assert page.count("<section>") == 2
+    assert page.count("<section>") == 3  # the summary, then one per row
     for feature in ("tenure", "spend", "calls"):
         assert f"<td>{feature}</td>" in page
     assert "log_odds" in page
+
+
+def test_html_shows_log_odds_as_probabilities_and_a_summary_plot() -> None:
+    rows = X.head(40)
+    explanation = vigil.explain(MODEL, rows)
+    page = explanation.to_html()
+    probability = MODEL.predict_proba(rows.head(1))[0, 1]
+    assert f"(probability {probability:.4f})" in page
+    summary = page[page.index("<svg") : page.index("</svg>")]
+    # one dot per row and feature, features by mean |contribution|, most important first
+    assert summary.count("<circle") == 40 * 3
+    ranking = explanation.importance().ranking()
+    positions = [summary.index(f">{feature}</text>") for feature in ranking]
+    assert positions == sorted(positions)
+    # the row with the highest tenure is drawn red, the lowest blue
+    high, low = rows.tenure.idxmax(), rows.tenure.idxmin()
+    assert re.search(
+        rf"fill='rgb\(214,69,93\)'[^>]*><title>tenure = {rows.tenure[high]:.6g}", summary
+    )
+    assert re.search(
+        rf"fill='rgb\(47,126,216\)'[^>]*><title>tenure = {rows.tenure[low]:.6g}", summary
+    )
 
 
 def test_permutation_refuses_bad_settings_naming_them() -> None:
