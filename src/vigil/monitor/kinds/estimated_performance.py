@@ -2,6 +2,11 @@
 (CBPE), for windows whose labels have not arrived. The calibration is learned on a labelled
 reference period: `options.reference_start`/`reference_end`, else the monitor's baseline windows
 (a `period`, or the `trailing` / `seasonal` windows before each window: the span they cover).
+
+The estimate needs no labels, so a window without them is measured; one with fewer predictions
+than the metric's minimum (`MINIMUMS`, or `min_rows` when larger) is recorded as incomplete
+(no value, no alert). The details carry the window's label coverage and, when its labels are
+complete, the realized value beside the estimate.
 """
 
 from __future__ import annotations
@@ -13,12 +18,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from vigil.analysis.performance.columns import resolve, rows
+from vigil.analysis.performance.columns import labelled_mask, resolve, rows
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS
+from vigil.analysis.performance.metrics import MINIMUMS, below_minimum
+from vigil.analysis.performance.realized import incomplete_reason
+from vigil.analysis.performance.realized import measure as measure_rows
 from vigil.errors import InvalidInputError
 from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.kinds.base import Context, Measurement, MonitorKind
-from vigil.monitor.kinds.realized_performance import PerformanceKindOptions, target_rows
+from vigil.monitor.kinds.realized_performance import (
+    PerformanceKindOptions,
+    incomplete,
+    target_rows,
+)
 from vigil.monitor.specs import (
     LearnedThreshold,
     MonitorView,
@@ -30,6 +42,8 @@ from vigil.performance.service import estimate_table, fit_estimator, load_rows
 from vigil.store.repositories import ModelRepository
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from vigil.analysis.performance.columns import Layout
     from vigil.analysis.performance.estimation import CBPE
     from vigil.store.core import Store
@@ -39,7 +53,8 @@ class EstimatedOptions(PerformanceKindOptions):
     reference_start: dt.datetime | None = None
     reference_end: dt.datetime | None = None
     min_rows: int = Field(default=1, ge=1)
-    """Windows with fewer predictions are not measured."""
+    """Windows with fewer predictions (or fewer than the metric's minimum, `MINIMUMS`) are
+    recorded as incomplete."""
 
     @model_validator(mode="after")
     def _estimable(self) -> EstimatedOptions:
@@ -138,8 +153,13 @@ class EstimatedPerformance(MonitorKind):
         _, table = load_rows(
             store, context.model.name, window.start, window.end, version=version, segment=segment
         )
-        if table.num_rows < options.min_rows:
-            return Measurement(None, f"{table.num_rows} predictions, fewer than {options.min_rows}")
+        fewest = max(options.min_rows, MINIMUMS[options.metric].rows)
+        if table.num_rows < fewest:
+            return incomplete(
+                f"{table.num_rows} predictions, fewer than {fewest}",
+                f"estimated {options.metric}",
+                {"n_predictions": table.num_rows},
+            )
         fitted = self._estimator(context, options, window, target)
         if isinstance(fitted, str):
             return Measurement(None, fitted)
@@ -154,7 +174,28 @@ class EstimatedPerformance(MonitorKind):
         details = {
             "n_predictions": estimate.n,
             "estimated": {m: estimate.value(m) for m in ESTIMATED_METRICS},
+            **self._realized(layout, table, options, context.model.min_label_coverage),
         }
         return Measurement(
             value, f"estimated {which} {value:.4g} on {estimate.n} predictions", details
         )
+
+    @staticmethod
+    def _realized(
+        layout: Layout, table: pa.Table, options: EstimatedOptions, min_coverage: float
+    ) -> dict[str, Any]:
+        """The window's label coverage, and its realized metric when the labels are complete."""
+        n_labelled = int(labelled_mask(table).sum())
+        out: dict[str, Any] = {
+            "n_labelled": n_labelled,
+            "coverage": n_labelled / table.num_rows,
+            "complete": False,
+        }
+        if incomplete_reason(table.num_rows, n_labelled, min_coverage) is not None:
+            return out
+        metrics = measure_rows(layout, table)
+        if metrics is None or options.metric in below_minimum(metrics):
+            return out
+        out["complete"] = True
+        out["realized"] = metrics.value(options.metric, options.class_name)
+        return out

@@ -1,6 +1,10 @@
 """Fairness: a group-fairness figure of the window's decisions across a sensitive attribute
 (a segment column): demographic parity difference, equal opportunity difference (needs labels;
-re-evaluated when late labels arrive), or disparate impact ratio."""
+re-evaluated when late labels arrive), or disparate impact ratio.
+
+Equal opportunity difference of a window whose labels are incomplete (coverage below the model's
+`min_label_coverage`, or fewer than `MIN_LABELLED_ROWS` labelled) is recorded as incomplete: no
+value, no alert, `"status": "incomplete"` and the coverage in the details."""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from vigil.analysis.performance.columns import PerformanceOptions, Task, resolve
+from vigil.analysis.performance.columns import PerformanceOptions, Task, labelled_mask, resolve
 from vigil.analysis.performance.fairness import FAIRNESS_METRICS
+from vigil.analysis.performance.realized import incomplete_reason
 from vigil.errors import InvalidInputError
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
-from vigil.monitor.kinds.realized_performance import label_arrivals, target_rows
+from vigil.monitor.kinds.realized_performance import incomplete, label_arrivals, target_rows
 from vigil.monitor.specs import MonitorView, StaticThreshold
 from vigil.monitor.windows import Window
 from vigil.performance.breakdown import fairness_of, positive_of
@@ -95,6 +100,15 @@ class FairnessKind(MonitorKind):
                 for g, r in result.groups.items()
             },
         }
+        if options.metric == "equal_opportunity_difference":
+            n_labelled = int(labelled_mask(table).sum())
+            details["n_labelled"] = n_labelled
+            details["coverage"] = n_labelled / table.num_rows
+            details["min_label_coverage"] = spec.min_label_coverage
+            reason = incomplete_reason(table.num_rows, n_labelled, spec.min_label_coverage)
+            if reason is not None:
+                shown = "undefined" if value is None else f"{value:.3f}"
+                return incomplete(reason, f"{options.metric} {shown}", {**details, "value": value})
         if value is None:
             return Measurement(
                 None,

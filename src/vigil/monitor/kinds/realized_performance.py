@@ -2,6 +2,11 @@
 
 Labels arrive late: a window evaluated before its labels came is re-evaluated when they arrive
 within the monitor's grace period (`arrivals`), so set `grace` to how late labels come.
+
+A window whose labels are incomplete (coverage below the model's `min_label_coverage`, fewer
+than `MIN_LABELLED_ROWS` labelled rows, or fewer than the metric's minimum, `MINIMUMS`) is
+recorded as incomplete: no value, so no alert and no part in a learned threshold; its details
+say `"status": "incomplete"`, the coverage, why, and the value that was not judged.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from vigil.analysis.performance.columns import PerformanceOptions, Task, resolve
 from vigil.analysis.performance.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
+    below_minimum,
 )
+from vigil.analysis.performance.realized import incomplete_reason
 from vigil.analysis.performance.realized import measure as measure_rows
 from vigil.errors import InvalidInputError
 from vigil.monitor.kinds.base import Context, KindOptions, Measurement, MonitorKind
@@ -101,6 +108,16 @@ def label_arrivals(
     return out
 
 
+def incomplete(reason: str, what: str, details: Mapping[str, Any]) -> Measurement:
+    """A window recorded as incomplete: no value (neither ok nor an alert), `details` with
+    `"status": "incomplete"` and `reason`; `what` names the figure that was not judged."""
+    return Measurement(
+        None,
+        f"incomplete: {reason}; {what} not judged",
+        {**details, "status": "incomplete", "incomplete_reason": reason},
+    )
+
+
 class RealizedPerformance(MonitorKind):
     name = "realized_performance"
     description = (
@@ -126,18 +143,31 @@ class RealizedPerformance(MonitorKind):
             "n_predictions": table.num_rows,
             "n_labelled": n_labelled,
             "coverage": n_labelled / table.num_rows,
+            "min_label_coverage": spec.min_label_coverage,
         }
         if metrics is None or n_labelled < options.min_labels:
             return Measurement(
                 None,
-                f"{n_labelled} of {table.num_rows} predictions labelled, fewer than "
+                f"incomplete: {n_labelled} of {table.num_rows} predictions labelled, fewer than "
                 f"{options.min_labels}",
-                details,
+                {**details, "status": "incomplete"},
             )
         value = metrics.value(options.metric, options.class_name)
         which = options.metric + (f" of class {options.class_name!r}" if options.class_name else "")
-        if value is None or not np.isfinite(value):
+        defined = value is not None and bool(np.isfinite(value))
+        reason = incomplete_reason(
+            table.num_rows, n_labelled, spec.min_label_coverage
+        ) or below_minimum(metrics).get(options.metric)
+        if reason is not None:
+            shown = f"{value:.4g}" if value is not None and defined else "undefined"
+            return incomplete(
+                reason,
+                f"realized {which} {shown}",
+                {**details, "value": value if defined else None},
+            )
+        if value is None or not defined:
             return Measurement(None, f"{which} is undefined on this window", details)
+        details["status"] = "complete"
         details["metrics"] = {
             k: v
             for k, v in vars(metrics).items()
