@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("vigil.cli.datasets", "datasets_command"),
     "runs": ("vigil.cli.runs", "runs_command"),
     "models": ("vigil.cli.models", "models_group"),
+    "performance": ("vigil.cli.performance", "performance_group"),
     "events": ("vigil.cli.events", "events_group"),
     "explain": ("vigil.cli.explain", "explain_group"),
     "import": ("vigil.cli.import_cmd", "import_group"),

@@ -1,5 +1,5 @@
 """A KPI's values per model version, aggregated per window of any `vigil.windows.Grid` (hours,
-days, weeks, months, quarters, years, fixed lengths, in a time zone): count, sum, mean, standard
+days, weeks, months, quarters, years, fixed lengths, custom periods, in a time zone): count, sum, mean, standard
 deviation, min and max of the values logged in each window.
 
 The database aggregates (GROUP BY version and window), so a series of millions of values moves a
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from vigil.analysis.kpi import KpiPoint, KpiSeries, Moments
 from vigil.store.models import Kpi
-from vigil.store.repositories import ModelRepository
+from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import EPOCH, Grid, GridLike
 
 __all__ = ["KpiPoint", "KpiSeries", "Moments", "moments", "series"]
@@ -149,8 +149,14 @@ def series(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> KpiSeries:
-    """The KPI per version (or one `version`) and window in [start, end)."""
-    grid = Grid.of(window)
+    """The KPI per version (or one `version`) and window in [start, end). A window named
+    without a time zone (`"month"`, a period `"2026-01-01/2026-04-01"`) is read in the
+    model's zone, as performance reports read it."""
+    if isinstance(window, str):
+        zone = spec_of(ModelRepository(session).get(model)).grid.tz
+        grid = Grid.parse(window, default_tz=zone)
+    else:
+        grid = Grid.of(window)
     found = moments(
         session,
         name,

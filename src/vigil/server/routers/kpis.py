@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -58,7 +58,14 @@ def kpi_series(
     name: Annotated[str, Query(max_length=200)],
     model: Annotated[str, Query(max_length=200)],
     version: Annotated[str | None, Query(max_length=200)] = None,
-    window: Literal["hour", "day", "week"] = "day",
+    window: Annotated[
+        str,
+        Query(
+            max_length=100,
+            description="hour, day, week, month, quarter, year, a length (6h) or a period "
+            "<start>/<end>; calendar units in the model's time zone unless one is named (@zone).",
+        ),
+    ] = "day",
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> dict[str, Any]:

@@ -19,7 +19,14 @@ router = APIRouter(tags=["performance"])
 
 Start = Annotated[dt.datetime | None, Query(description="Inclusive start (ISO 8601, UTC).")]
 End = Annotated[dt.datetime | None, Query(description="Exclusive end (ISO 8601, UTC).")]
-Window = Annotated[str, Query(description="Window length: hour, day or week.")]
+Window = Annotated[
+    str,
+    Query(
+        max_length=100,
+        description="hour, day, week, month, quarter, year, a length (6h) or a period "
+        "<start>/<end>; calendar units in the model's time zone unless one is named (@zone).",
+    ),
+]
 Version = Annotated[str | None, Query(max_length=200, description="One model version only.")]
 Segment = Annotated[
     str, Query(max_length=400, description="One segment, `<column>=<value>` (default: all).")
