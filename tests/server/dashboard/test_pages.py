@@ -4,15 +4,17 @@ trace), and the slower model sections load on their own."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.server.dashboard.conftest import Demo, page_urls, sign_in
+from tests.server.dashboard.conftest import Demo, make_app, page_urls, sign_in
 from vigil.api.specs import Scope
 from vigil.monitor.alerts import get_alert
 from vigil.server.dashboard.sections import LAZY
 from vigil.store.core import Store
+from vigil.tracking.service import TrackingService
 
 
 def test_every_page_answers_with_its_data(web: TestClient, demo: Demo) -> None:
@@ -139,3 +141,32 @@ def test_a_version_is_compared_with_the_previous_one(web: TestClient, demo: Demo
     assert "of the columns drifted" in page
     first = web.get("/ui/registry/churn", params={"compare": "1"}).text
     assert "no earlier version" in first
+
+
+def test_a_metric_logged_once_is_a_value_not_a_lone_dot(tmp_path: Path) -> None:
+    mine = Demo(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"), {})
+    store = Store.open(mine.store_url, mine.artifacts_url)
+    try:
+        tracking = TrackingService(store)
+        experiment = tracking.create_experiment("single-points")
+        run = tracking.create_run(int(experiment.id), name="once")
+        tracking.log_batch(
+            run.id,
+            metrics=[
+                ("auc", 0.8125, 0, 1_780_000_000_000),
+                *[("loss", 1.0 / (step + 1), step, 1_780_000_000_000 + step) for step in range(5)],
+            ],
+        )
+        token = store.create_token(Scope.READ, name="reader", owner="reader")
+        with make_app(mine, store) as web:
+            sign_in(web, token)
+            response = web.get(f"/ui/runs/{run.id}/metrics")
+            assert response.status_code == 200, response.text
+            page = response.text
+    finally:
+        store.close()
+    auc = page[page.index("<h3>auc") : page.index("<h3>loss")]
+    assert "0.8125" in auc
+    assert "logged once, at step 0 (2026-05-28 20:26:40 UTC)" in auc
+    assert "<svg" not in auc  # no chart for one point
+    assert "<svg" in page[page.index("<h3>loss") :]

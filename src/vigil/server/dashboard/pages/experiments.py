@@ -3,6 +3,7 @@ parameter differences, parallel coordinates) and a run's own page (refreshed whi
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -223,10 +224,27 @@ class RunPage:
     live: bool
 
 
+def _single_value(point: Any) -> Markup:
+    """A metric logged once: its value, step and time as text (a lone dot on a time axis of its
+    own makes no chart)."""
+    at = dt.datetime.fromtimestamp(point.timestamp_ms / 1000, dt.UTC)
+    return Markup(
+        '<p class="single-metric"><span class="single-metric-value">{}</span> '
+        '<span class="muted">logged once, at step {} ({})</span></p>'
+    ).format(_fmt_value(_number(point.value)), point.step, at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def _fmt_value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
+
+
 def _charts(service: Any, run: RunData, keys: list[str]) -> list[tuple[str, Markup]]:
     out = []
     for key in keys:
         points = service.metric_history(run.info.id, key, max_points=CURVE_POINTS)
+        if len(points) == 1:
+            out.append((key, _single_value(points[0])))
+            continue
         by_step = len({p.step for p in points}) > 1
         pts = [((p.step if by_step else p.timestamp_ms / 1000), _number(p.value)) for p in points]
         out.append(
