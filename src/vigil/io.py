@@ -36,6 +36,8 @@ class BatchSource:
     name: str
     schema: pa.Schema
     batches: Iterable[pa.RecordBatch]
+    total_rows: int | None = None
+    """The rows it holds, when known without reading them (tables, Parquet files)."""
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         return iter(self.batches)
@@ -58,10 +60,9 @@ def open_source(
     if isinstance(data, str | os.PathLike):
         return _open_path(Path(data), batch_rows, column_types or {})
     if isinstance(data, pa.Table):
-        return BatchSource("table", data.schema, data.to_batches(max_chunksize=batch_rows))
+        return _from_table("table", data, batch_rows)
     if isinstance(data, pa.RecordBatch):
-        table = pa.Table.from_batches([data])
-        return BatchSource("record batch", data.schema, table.to_batches(max_chunksize=batch_rows))
+        return _from_table("record batch", pa.Table.from_batches([data]), batch_rows)
     if isinstance(data, pa.RecordBatchReader):
         return BatchSource("record batch reader", data.schema, data)
     module = type(data).__module__.split(".")[0]
@@ -80,7 +81,9 @@ def open_source(
 
 
 def _from_table(name: str, table: pa.Table, batch_rows: int) -> BatchSource:
-    return BatchSource(name, table.schema, table.to_batches(max_chunksize=batch_rows))
+    return BatchSource(
+        name, table.schema, table.to_batches(max_chunksize=batch_rows), table.num_rows
+    )
 
 
 def _open_path(path: Path, batch_rows: int, column_types: Mapping[str, pa.DataType]) -> BatchSource:
@@ -126,7 +129,7 @@ def _open_parquet(path: Path, batch_rows: int) -> BatchSource:
                 f"{str(path)!r} could not be read to the end: {exc}", path=str(path)
             ) from None
 
-    return BatchSource(str(path), schema, _Replayable(batches))
+    return BatchSource(str(path), schema, _Replayable(batches), parquet.metadata.num_rows)
 
 
 def _open_parquet_folder(path: Path, batch_rows: int) -> BatchSource:

@@ -113,7 +113,7 @@ def _profile_pass(
         profiles: dict[ProfileKey, DatasetProfile] = {}
         for batch in batches:
             for key, rows in split_batch(batch, window_column, window, segments):
-                part = local_profile(rows.select(profiled), schema=kinds)
+                part = local_profile(rows.select(profiled), schema=kinds, progress=False)
                 profiles[key] = profiles[key].merge(part) if key in profiles else part
         if not profiles:
             return

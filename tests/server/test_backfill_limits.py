@@ -147,3 +147,23 @@ def test_a_backfill_writes_its_windows_in_short_transactions_and_writers_get_thr
     assert _results(sqlite_store) == 2 * hours
     # Three chunks per monitor, each in its own transaction (the whole range in one before).
     assert per_transaction == [WINDOWS_PER_TRANSACTION] * 6
+
+
+def test_a_backfill_shows_its_windows_when_asked_and_is_silent_by_default(
+    sqlite_store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vigil.monitor.evaluate import backfill
+
+    _monitored(sqlite_store, tmp_path, 3)
+    capsys.readouterr()
+    monkeypatch.setenv("VIGIL_PROGRESS", "1")
+    backfill(sqlite_store, T0, T0 + 3 * HOUR, now=T0 + 4 * HOUR)  # the server's call: no bar
+    assert capsys.readouterr().err == ""
+    results = backfill(sqlite_store, T0, T0 + 3 * HOUR, now=T0 + 4 * HOUR, progress=None)
+    assert len(results) == 6
+    err = capsys.readouterr().err
+    assert "backfilling" in err
+    assert "/6 " in err  # two monitors x three hourly windows

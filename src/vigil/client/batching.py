@@ -84,7 +84,7 @@ def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[by
     for start in np.unique(starts).tolist():
         window = window_of(start, cut)
         part = table.filter(pa.array(starts == start))
-        blobs.append(profile(part, window=window).to_bytes())
+        blobs.append(profile(part, window=window, progress=False).to_bytes())
     return blobs
 
 

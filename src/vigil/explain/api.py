@@ -50,6 +50,7 @@ def shap_importance(
     max_rows: int | None = 2000,
     seed: int = 0,
     store: Store | None = None,
+    progress: bool | None = None,
 ) -> Importance:
     """Mean |SHAP value| per feature over `rows` (a seeded sample of `max_rows` of them; None
     for all)."""
@@ -66,6 +67,7 @@ def shap_importance(
         background=background,
         background_size=background_size,
         seed=seed,
+        progress=progress,
     )
     imp = explanation.importance()
     return Importance(

@@ -80,6 +80,7 @@ def explain(
     url: str | None = None,
     token: str | None = None,
     trusted: Sequence[str] | None = None,
+    progress: bool | None = None,
 ) -> Explanation:
     """Each feature's SHAP contribution to each row's prediction, and the base value.
 
@@ -90,7 +91,8 @@ def explain(
     (see `vigil.analysis.explain.shap_backend`): the tree and linear explainers add up to the log-odds
     margin of a boosted or linear classifier, the kernel explainer to the probability.
     `background` (e.g. a sample of the training data) sets the base value of the linear and
-    kernel explainers; by default a seeded sample of `rows` is used.
+    kernel explainers; by default a seeded sample of `rows` is used. The kernel explainer shows
+    a bar of its rows when a person is watching (`vigil.progress`; `progress=False` hides it).
     """
     model, uri = resolve_model(model_ref, store=store, url=url, token=token, trusted=trusted)
     explanation = explain_model(
@@ -104,6 +106,7 @@ def explain(
         background_size=background_size,
         kernel_samples=kernel_samples,
         seed=seed,
+        progress=progress,
     )
     if uri is not None:
         return dataclasses.replace(explanation, details={**explanation.details, "model": uri})
@@ -122,6 +125,7 @@ def explain_model(
     background_size: int = DEFAULT_BACKGROUND_SIZE,
     kernel_samples: int | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> Explanation:
     """`explain` for a model object already in memory: nothing is resolved or loaded (the
     server explains only models its safe loader gave it, `vigil.registry.safe_load`)."""
@@ -137,4 +141,5 @@ def explain_model(
         background_size=background_size,
         kernel_samples=kernel_samples,
         seed=seed,
+        progress=progress,
     )

@@ -61,7 +61,7 @@ def run_demo_monitors(
     artifact = save_baseline_profile(store, f"{model}-training", reference)
     text = demo_file(model, artifact)
     apply(store, text)
-    results = backfill(store, start, end, now=end)
+    results = backfill(store, start, end, now=end, progress=None)
     with store.session() as session:
         alerts = list_alerts(session)
     lines = [

@@ -29,6 +29,7 @@ from vigil.monitor.targets import ResolvedTarget, resolve
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
+from vigil.progress import bar
 from vigil.registry.service import Registry
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
@@ -386,6 +387,7 @@ def backfill(
     monitors: Iterable[str] | None = None,
     now: dt.datetime | None = None,
     max_windows: int | None = None,
+    progress: bool | None = False,
 ) -> list[WindowResult]:
     """Evaluate every closed window in [start, end) of each monitor, in time order.
 
@@ -393,7 +395,8 @@ def backfill(
     its own short transactions, so a backfill over a long range never holds the store's write lock
     for more than one chunk's results (other writers wait for milliseconds, not the whole range).
     With `max_windows`, a range holding more (monitor, window) evaluations than that is refused
-    before any work (what the API does).
+    before any work (what the API does). `progress=None` shows a bar of the windows evaluated
+    when a person is watching (`vigil.progress`); off by default, for the server.
     """
     now = now or utcnow()
     results: list[WindowResult] = []
@@ -412,17 +415,21 @@ def backfill(
                 windows=total,
                 limit=max_windows,
             )
-        for run, closed, _ in plans:
-            cut = run.monitor.grid
-            first = cut.floor(start)
-            if first >= closed:
-                _evaluate(session, run, [], closed)
-            while first < closed:  # a chunk at a time: a long range is never one list
-                deadline.check("evaluating the backfill's windows")
-                chunk = [cut.shift(first, i) for i in range(WINDOWS_PER_TRANSACTION)]
-                chunk = [s for s in chunk if s < closed]
-                results.extend(_evaluate(session, run, chunk, min(cut.next(chunk[-1]), closed)))
-                first = cut.next(chunk[-1])
+        with bar(total=total, desc="backfilling", unit="windows", progress=progress) as shown:
+            for run, closed, _ in plans:
+                shown.describe(f"backfilling {run.monitor.name}")
+                cut = run.monitor.grid
+                first = cut.floor(start)
+                if first >= closed:
+                    _evaluate(session, run, [], closed)
+                while first < closed:  # a chunk at a time: a long range is never one list
+                    deadline.check("evaluating the backfill's windows")
+                    chunk = [cut.shift(first, i) for i in range(WINDOWS_PER_TRANSACTION)]
+                    chunk = [s for s in chunk if s < closed]
+                    last = min(cut.next(chunk[-1]), closed)
+                    results.extend(_evaluate(session, run, chunk, last))
+                    shown.update(len(chunk))
+                    first = cut.next(chunk[-1])
     return results
 
 

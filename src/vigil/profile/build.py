@@ -26,6 +26,7 @@ def profile(
     window: Window | tuple[Any, Any] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     workers: int | None = None,
+    progress: bool | None = None,
 ) -> DatasetProfile:
     """Profile a table: a pandas or polars DataFrame, a pyarrow Table or RecordBatch, a dict of
     arrays, or the path of a Parquet file, Parquet folder or CSV file (read in batches).
@@ -34,6 +35,8 @@ def profile(
     expressions whose match counts are kept per string column, e.g. ``{"email": [r"^\\S+@\\S+$"]}``.
     `window` records the time span the data covers. A Parquet file or folder with several row
     groups is profiled by `workers` processes (default: every core once there are 2M+ rows).
+    A bar of the rows profiled shows on stderr when a person is watching (`vigil.progress`:
+    a terminal, unless `progress=False` or `VIGIL_PROGRESS=0`).
     """
     parsed = Schema.coerce(schema)
     wanted_patterns = _check_patterns(patterns)
@@ -49,6 +52,7 @@ def profile(
                 schema={name: kind.value for name, kind in parsed.kinds.items()},
                 patterns=wanted_patterns,
                 batch_rows=batch_rows,
+                progress=progress,
             )
             return (
                 result
@@ -57,7 +61,9 @@ def profile(
                     result.columns, result.n_rows, to_window(window), result.skipped
                 )
             )
-    return profile_batches(data, parsed, wanted_patterns, window=window, batch_rows=batch_rows)
+    return profile_batches(
+        data, parsed, wanted_patterns, window=window, batch_rows=batch_rows, progress=progress
+    )
 
 
 def _is_parquet_path(data: Any) -> bool:

@@ -23,6 +23,7 @@ from vigil.errors import InvalidInputError
 from vigil.io import DEFAULT_BATCH_ROWS, open_source
 from vigil.profile.build import profile
 from vigil.profile.profile import DatasetProfile, Window
+from vigil.progress import bar
 from vigil.schema import ColumnKind, Schema
 from vigil.windows import Grid, GridLike
 
@@ -80,8 +81,10 @@ def profile_groups(
     schema: Schema | Mapping[str, str | ColumnKind] | None = None,
     patterns: Mapping[str, Sequence[str]] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: bool | None = None,
 ) -> dict[ProfileKey, DatasetProfile]:
-    """One profile per (window, segment) found in the data, each carrying its window.
+    """One profile per (window, segment) found in the data, each carrying its window; a bar of
+    the rows read shows when a person is watching (`vigil.progress`).
 
     Rows whose timestamp is null are grouped under a key with `window_start=None`. Segment values
     are compared as strings (null stays None).
@@ -102,12 +105,17 @@ def profile_groups(
                 column=window_column,
             )
     groups: dict[ProfileKey, DatasetProfile] = {}
-    for batch in source:
-        for key, rows in split_batch(batch, window_column, window, segment_columns):
-            part = key.apply_window(
-                profile(rows, schema=schema, patterns=patterns, batch_rows=batch_rows), window
-            )
-            groups[key] = groups[key].merge(part) if key in groups else part
+    with bar(
+        total=source.total_rows, desc=f"profiling {source.name}", unit="rows", progress=progress
+    ) as shown:
+        for batch in source:
+            for key, rows in split_batch(batch, window_column, window, segment_columns):
+                whole = profile(
+                    rows, schema=schema, patterns=patterns, batch_rows=batch_rows, progress=False
+                )
+                part = key.apply_window(whole, window)
+                groups[key] = groups[key].merge(part) if key in groups else part
+            shown.update(batch.num_rows)
     return dict(sorted(groups.items(), key=lambda kv: kv[0].sort_key))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from vigil.errors import UnsupportedFormatError
 from vigil.profile.profile import DatasetProfile
 from vigil.profile.stream import profile_batches
+from vigil.progress import bar
 from vigil.schema import Schema
 
 AUTO_MIN_ROWS = 2_000_000
@@ -85,7 +86,9 @@ def profile_parallel(
     schema: Mapping[str, str],
     patterns: Mapping[str, Sequence[str]],
     batch_rows: int,
+    progress: bool | None = None,
 ) -> DatasetProfile:
+    """Each worker profiles its share of `units`; a bar counts the rows of the shares done."""
     jobs = share(units, workers)
     # fork, not spawn: spawn re-imports the caller's __main__, which breaks any script without an
     # `if __name__ == "__main__"` guard. Arrow re-initialises its thread pools after a fork.
@@ -101,6 +104,16 @@ def profile_parallel(
             )
             for job in jobs
         ]
+        rows = {
+            future: sum(unit.rows for unit in job)
+            for future, job in zip(futures, jobs, strict=True)
+        }
+        with bar(
+            total=sum(rows.values()), desc="profiling", unit="rows", progress=progress
+        ) as shown:
+            for future in as_completed(futures):
+                future.result()
+                shown.update(rows[future])
         parts = [DatasetProfile.from_bytes(f.result()) for f in futures]
     return DatasetProfile.merge_all(parts)
 

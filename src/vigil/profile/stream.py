@@ -14,6 +14,7 @@ from vigil.io import open_source
 from vigil.profile.columns import AnyColumn, merge_columns, profile_array
 from vigil.profile.parts import Window, to_window
 from vigil.profile.profile import DatasetProfile
+from vigil.progress import bar
 from vigil.schema import ColumnKind, Schema, kind_from_type, looks_like_text
 
 _CSV_TYPES: dict[ColumnKind, pa.DataType] = {
@@ -31,8 +32,10 @@ def profile_batches(
     *,
     window: Window | tuple[Any, Any] | None,
     batch_rows: int,
+    progress: bool | None = False,
 ) -> DatasetProfile:
-    """Profile `data` (anything `vigil.io.open_source` reads) with checked schema and patterns."""
+    """Profile `data` (anything `vigil.io.open_source` reads) with checked schema and patterns;
+    with a bar of the rows read when `progress` allows it (`vigil.progress`)."""
     column_types = {n: _CSV_TYPES[k] for n, k in parsed.kinds.items() if k in _CSV_TYPES}
     source = open_source(data, batch_rows=batch_rows, column_types=column_types)
     names = list(source.schema.names)
@@ -56,14 +59,22 @@ def profile_batches(
     planner = _KindPlanner(source.schema, parsed)
     columns: dict[str, AnyColumn] = {}
     n_rows = 0
-    for batch in source:
-        n_rows += batch.num_rows
-        for index, name in enumerate(names):
-            kind = planner.kind(name, batch.column(index))
-            if kind is None:
-                continue
-            part = _profile_column(name, batch.column(index), kind, wanted_patterns.get(name, ()))
-            columns[name] = merge_columns(name, columns[name], part) if name in columns else part
+    with bar(
+        total=source.total_rows, desc=f"profiling {source.name}", unit="rows", progress=progress
+    ) as shown:
+        for batch in source:
+            n_rows += batch.num_rows
+            for index, name in enumerate(names):
+                kind = planner.kind(name, batch.column(index))
+                if kind is None:
+                    continue
+                part = _profile_column(
+                    name, batch.column(index), kind, wanted_patterns.get(name, ())
+                )
+                columns[name] = (
+                    merge_columns(name, columns[name], part) if name in columns else part
+                )
+            shown.update(batch.num_rows)
     for field in source.schema:
         kind = planner.kind(field.name, pa.array([], type=field.type))
         if kind is not None and field.name not in columns:

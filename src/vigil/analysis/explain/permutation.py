@@ -26,6 +26,7 @@ from vigil.analysis.explain.inputs import (
 )
 from vigil.analysis.explain.results import Importance
 from vigil.errors import InvalidInputError
+from vigil.progress import bar
 
 MetricName = Literal["accuracy", "roc_auc", "log_loss", "r2", "mse", "mae"]
 MetricFunction = Callable[[Array, Array], float]
@@ -103,13 +104,15 @@ def permutation_importance(
     seed: int = 0,
     features: Sequence[str] | None = None,
     max_rows: int | None = None,
+    progress: bool | None = None,
 ) -> Importance:
     """Mean drop of `metric` per shuffled feature over `n_repeats` shuffles (std in `.std`).
 
     `metric` is a name (default: `default_metric(model)`) or a function `(y_true, y_pred)`
     called with `predict`'s output, whose direction `greater_is_better` gives. A positive
     importance always means the model got worse without the feature. `max_rows` evaluates on a
-    seeded sample of the rows.
+    seeded sample of the rows. A bar counts the shuffles scored when a person is watching
+    (`vigil.progress`).
     """
     check_model(model)
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, int) or n_repeats < 1:
@@ -163,13 +166,21 @@ def permutation_importance(
     shuffled = frame.copy()
     columns = list(frame.columns)
     drops = np.empty((len(columns), n_repeats))
-    for j, column in enumerate(columns):
-        original = frame[column].to_numpy()
-        for r in range(n_repeats):
-            shuffled[column] = original[rng.permutation(len(original))]
-            permuted = score(shuffled)
-            drops[j, r] = baseline - permuted if higher else permuted - baseline
-        shuffled[column] = original
+    with bar(
+        total=len(columns) * n_repeats,
+        desc="permutation importance",
+        unit="shuffles",
+        progress=progress,
+    ) as shown:
+        for j, column in enumerate(columns):
+            original = frame[column].to_numpy()
+            shown.describe(f"permutation importance: {column}")
+            for r in range(n_repeats):
+                shuffled[column] = original[rng.permutation(len(original))]
+                permuted = score(shuffled)
+                drops[j, r] = baseline - permuted if higher else permuted - baseline
+                shown.update()
+            shuffled[column] = original
     return Importance(
         "permutation",
         {str(c): float(v) for c, v in zip(columns, drops.mean(axis=1), strict=True)},

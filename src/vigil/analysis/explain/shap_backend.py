@@ -46,8 +46,10 @@ def shap_explain(
     background_size: int = DEFAULT_BACKGROUND_SIZE,
     kernel_samples: int | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> Explanation:
-    """SHAP values of `frame`'s rows (the model's features, in its order)."""
+    """SHAP values of `frame`'s rows (the model's features, in its order); the kernel explainer,
+    the slow one, shows a bar of the rows done when `vigil.progress` allows it."""
     if algorithm != "auto" and (not isinstance(algorithm, str) or algorithm not in EXPLAINERS):
         raise InvalidInputError(
             f"algorithm {algorithm!r} is not known; use 'auto', {known_names()}",
@@ -92,6 +94,7 @@ def shap_explain(
         kernel_samples,
         seed,
         tree_explainer,
+        progress,
     )
     try:
         explanation = EXPLAINERS[chosen].explain(job)

@@ -39,6 +39,8 @@ class ShapJob:
     seed: int
     tree_explainer: Any = None
     """shap's TreeExplainer when `algorithm="auto"` already built one to try the model."""
+    progress: bool | None = None
+    """Whether the slow (kernel) explainer shows shap's own bar (`vigil.progress` decides)."""
 
 
 @dataclass(frozen=True)

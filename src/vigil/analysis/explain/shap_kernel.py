@@ -9,6 +9,7 @@ import numpy as np
 from vigil.analysis.explain.inputs import Array, OutputSpace, output_function, require_pandas
 from vigil.analysis.explain.results import Explanation
 from vigil.analysis.explain.shap_common import Explainer, ShapJob, background_sample, pick, result
+from vigil.progress import progress_enabled
 
 
 def explain_kernel(job: ShapJob) -> Explanation:
@@ -29,7 +30,9 @@ def explain_kernel(job: ShapJob) -> Explanation:
     np.random.seed(seed)  # the kernel explainer samples coalitions with NumPy's global generator
     try:
         raw = explainer.shap_values(
-            matrix, nsamples=kernel_samples if kernel_samples is not None else "auto", silent=True
+            matrix,
+            nsamples=kernel_samples if kernel_samples is not None else "auto",
+            silent=not progress_enabled(job.progress),
         )
     finally:
         np.random.set_state(np_state)

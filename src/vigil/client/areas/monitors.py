@@ -208,7 +208,7 @@ class LocalMonitors(_CreateUpdate):
 
         begin, finish = _period(start, end)
         names = list(monitors) if monitors is not None else None
-        results = backfill(self.store, begin, finish, monitors=names)
+        results = backfill(self.store, begin, finish, monitors=names, progress=None)
         if deliver:
             deliver_pending(self.store, MonitorSettings())
         return MonitorRun(
