@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigil.analysis.cadence import WindowDrift, advice, onset, retrain_every
+from vigil.analysis.cadence import WindowDrift, advice, onset, retrain_every, when
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -47,5 +48,14 @@ def test_retrain_every_is_the_documented_rule(median: float) -> None:
     assert retrain_every(median) == max(1, math.floor(0.8 * median))
 
 
-def test_advice_without_history_says_why() -> None:
-    assert advice([], [], None, None).startswith("no window could be compared")
+def test_advice_needs_a_compared_window() -> None:
+    # An empty history has a MissingPiece instead (tests/collab/test_cadence_missing.py).
+    with pytest.raises(ValueError, match="at least one compared window"):
+        advice([], [], None, None)
+
+
+def test_times_print_as_dates_at_midnight() -> None:
+    assert when(T0) == "2026-01-01"
+    assert when(T0 + dt.timedelta(hours=18, minutes=5)) == "2026-01-01 18:05 UTC"
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    assert when(dt.datetime(2026, 1, 1, 1, 0, tzinfo=berlin)) == "2026-01-01"

@@ -7,7 +7,13 @@ registered before then); its training profile (stored with the version) is the r
 `vigil.drift` on the model's features says whether the window drifted. A version's drift
 *begins* at the first window that starts `persistence` consecutive drifted windows (two by
 default, so that one odd day is not an onset). Its *days to drift* count from its training:
-the end of the run that produced it when the registry knows it, else the version's creation.
+the end of the run that produced it when the registry knows it and it ended by the version's
+creation, else the version's creation.
+
+Without advice, the result names the missing piece of the model's own data (`missing`, a
+`MissingPiece`): no registry model, no versions, no training profile, no production rows, no
+window with `min_rows`, no window after the first profiled version's registration, windows
+served by versions without a profile, or fewer compared windows than `persistence`.
 
 The advice rule (documented in docs/collaboration.md): with N the median days to drift over
 the versions whose drift began, retrain every M = max(1, floor(0.8 * N)) days, a fifth ahead of
@@ -28,12 +34,23 @@ from vigil.analysis.cadence import (
     DEFAULT_METHOD,
     DEFAULT_THRESHOLD,
     MARGIN,
+    Missing,
+    MissingPiece,
     RetrainingCadence,
     VersionDrift,
     WindowDrift,
     advice,
+    missing_production_data,
+    missing_profiled_serving,
+    missing_registry_model,
+    missing_rows,
+    missing_training_profile,
+    missing_versions,
+    missing_window_after,
+    missing_windows,
     onset,
     retrain_every,
+    when,
 )
 from vigil.analysis.drift import drift
 from vigil.errors import InvalidInputError, NotFoundError
@@ -56,18 +73,25 @@ class _Version:
     profile: DatasetProfile | None
 
 
-def _versions(store: Store, registered: str) -> list[_Version]:
+def _versions(store: Store, registered: str) -> list[_Version] | None:
+    """The registered versions, oldest first (None: no registry model of that name)."""
     registry = Registry(store, actor="vigil")
     tracking = TrackingService(store)
+    try:
+        listed = registry.list_versions(registered)
+    except NotFoundError:
+        return None
     found = []
-    for info in registry.list_versions(registered):
+    for info in listed:
         trained_at, trained_from = info.created_at, "version_created"
         if info.run_id is not None:
             try:
                 run = tracking.get_run_info(info.run_id)
             except NotFoundError:
                 run = None
-            if run is not None and run.end_time is not None:
+            # Training ended by the version's creation at the latest: a run that ends later
+            # (registered inside it, or replayed into a past registry) does not date it.
+            if run is not None and run.end_time is not None and run.end_time <= info.created_at:
                 trained_at, trained_from = run.end_time, "run_end"
         profile = registry.training_profile(registered, info.version) if info.has_profile else None
         found.append(_Version(info.version, info.created_at, trained_at, trained_from, profile))
@@ -127,7 +151,8 @@ def retraining_cadence(
         raise InvalidInputError(f"persistence must be at least 1 window, got {persistence}")
     with store.session() as session:
         monitored = ModelRepository(session).get(model)
-        registered = monitored.registry_model or monitored.name
+        linked = monitored.registry_model
+        registered = linked or monitored.name
         features = list(monitored.features)
         model_id = monitored.id
         bounds = session.execute(
@@ -137,48 +162,112 @@ def retraining_cadence(
         ).one()
         session.rollback()
     first, last = bounds
-    versions = _versions(store, registered)
-    if not versions:
-        raise NotFoundError(
-            f"model {model!r} has no registered versions in the registry (as {registered!r}): "
-            "register the trained versions with their training profile",
+
+    def result(
+        missing: MissingPiece | None = None,
+        history: list[WindowDrift] | None = None,
+        per_version: list[VersionDrift] | None = None,
+        skipped: list[str] | None = None,
+    ) -> RetrainingCadence:
+        history, per_version = history or [], per_version or []
+        delays = [v.days_to_drift for v in per_version if v.days_to_drift is not None]
+        median = statistics.median(delays) if delays and missing is None else None
+        every = retrain_every(median) if median is not None else None
+        return RetrainingCadence(
             model=model,
+            registered_model=registered,
+            window_seconds=cut.seconds or 0,
+            persistence=persistence,
+            windows=len(history),
+            drifted_windows=sum(w.drifted for w in history),
+            versions=tuple(per_version),
+            median_days_to_drift=median,
+            retrain_every_days=every,
+            advice=missing.message if missing else advice(history, per_version, median, every),
+            missing=missing,
+            window=cut.to_str(),
+            skipped=tuple(skipped or ()),
+            history=tuple(history),
         )
-    skipped: list[str] = [
-        f"version {v.number} has no training profile" for v in versions if v.profile is None
-    ]
-    history: list[WindowDrift] = []
+
+    versions = _versions(store, registered)
+    if versions is None:
+        return result(missing_registry_model(model, linked))
+    if not versions:
+        return result(missing_versions(registered))
+    profiled = [v for v in versions if v.profile is not None]
+    if not profiled:
+        return result(missing_training_profile(registered, [v.number for v in versions]))
+    skipped = [f"version {v.number} has no training profile" for v in versions if v.profile is None]
+    starts: list[dt.datetime] = []
     if first is not None:
         lo = max(first, start) if start is not None else first
         after_last = cut.next(last)
         hi = min(after_last, end) if end is not None else after_last
-        starts = cut.starts(lo, hi)
-        production = _production_history(store, registered)
-        with store.session() as session:
-            windows = load_windows(session, model_id, None, starts, cut)
-            session.rollback()
-        for window_start in starts:
-            stored = windows[window_start]
-            if stored.n_rows < min_rows:
-                continue
-            middle = window_start + (stored.end - window_start) / 2
-            serving = _serving(production, versions, middle)
-            if serving is None or serving.profile is None:
-                continue
-            columns = [c for c in features if c in serving.profile.columns] or None
-            report = drift(
-                serving.profile, stored.profile, columns=columns, method=method, threshold=threshold
+        starts = cut.starts(lo, hi) if lo < hi else []
+    with store.session() as session:
+        windows = load_windows(session, model_id, None, starts, cut)
+        session.rollback()
+    production = _production_history(store, registered)
+    history: list[WindowDrift] = []
+    logged: list[dt.datetime] = []  # windows with rows
+    eligible: list[dt.datetime] = []  # ... and at least min_rows of them
+    before: list[dt.datetime] = []  # eligible, before the first profiled version's registration
+    unprofiled: dict[int, int] = {}  # serving version without a profile -> its windows
+    for window_start in starts:
+        stored = windows[window_start]
+        if stored.n_rows > 0:
+            logged.append(window_start)
+        if stored.n_rows < max(min_rows, 1):
+            continue
+        eligible.append(window_start)
+        middle = window_start + (stored.end - window_start) / 2
+        early = middle < profiled[0].created_at
+        if early:
+            before.append(window_start)
+        serving = _serving(production, versions, middle)
+        if serving is None:
+            continue
+        if serving.profile is None:
+            if not early:
+                unprofiled[serving.number] = unprofiled.get(serving.number, 0) + 1
+            continue
+        columns = [c for c in features if c in serving.profile.columns] or None
+        report = drift(
+            serving.profile, stored.profile, columns=columns, method=method, threshold=threshold
+        )
+        history.append(
+            WindowDrift(
+                start=window_start,
+                version=serving.number,
+                n_rows=stored.n_rows,
+                drifted=report.dataset_drift,
+                share_drifted=report.share_drifted,
+                drifted_columns=tuple(report.drifted_columns),
             )
-            history.append(
-                WindowDrift(
-                    start=window_start,
-                    version=serving.number,
-                    n_rows=stored.n_rows,
-                    drifted=report.dataset_drift,
-                    share_drifted=report.share_drifted,
-                    drifted_columns=tuple(report.drifted_columns),
-                )
+        )
+    if before and history:
+        skipped.append(
+            f"{len(before)} window{'s' if len(before) != 1 else ''} from {when(before[0])} to "
+            f"{when(before[-1])} precede version {profiled[0].number}'s registration on "
+            f"{when(profiled[0].created_at)}, the first with a training profile"
+        )
+    if not logged:
+        return result(missing_production_data(model, start, end), skipped=skipped)
+    if not eligible:
+        largest = max(windows[s].n_rows for s in logged)
+        return result(missing_rows(model, min_rows, largest), skipped=skipped)
+    if not history:
+        first_profiled = profiled[0]
+        if len(before) == len(eligible):
+            missing = missing_window_after(
+                model, first_profiled.number, first_profiled.created_at, eligible[0], eligible[-1]
             )
+        else:
+            missing = missing_profiled_serving(
+                model, first_profiled.number, first_profiled.created_at, sorted(unprofiled)
+            )
+        return result(missing, skipped=skipped)
     per_version = []
     for version in versions:
         mine = [w for w in history if w.version == version.number]
@@ -197,30 +286,17 @@ def retraining_cadence(
                 days_watched=(cut.next(mine[-1].start) - version.trained_at) / DAY,
             )
         )
-    delays = [v.days_to_drift for v in per_version if v.days_to_drift is not None]
-    median = statistics.median(delays) if delays else None
-    every = retrain_every(median) if median is not None else None
-    return RetrainingCadence(
-        model=model,
-        registered_model=registered,
-        window_seconds=cut.seconds or 0,
-        persistence=persistence,
-        windows=len(history),
-        drifted_windows=sum(w.drifted for w in history),
-        versions=tuple(per_version),
-        median_days_to_drift=median,
-        retrain_every_days=every,
-        advice=advice(history, per_version, median, every),
-        window=cut.to_str(),
-        skipped=tuple(skipped),
-        history=tuple(history),
-    )
+    few = len(history) < persistence
+    short = missing_windows(len(history), persistence, history[0].start) if few else None
+    return result(short, history, per_version, skipped)
 
 
 __all__ = [
     "DEFAULT_METHOD",
     "DEFAULT_THRESHOLD",
     "MARGIN",
+    "Missing",
+    "MissingPiece",
     "RetrainingCadence",
     "VersionDrift",
     "WindowDrift",

@@ -367,6 +367,8 @@ def importances(store: Store, registry_model: str | None, version: int | None) -
 
 
 def retraining(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+    """The advice and each version's drift; without advice, the missing piece of this model's
+    data (`RetrainingCadence.missing`) as the section's message."""
     title = "Retraining cadence"
 
     def build() -> Section:
@@ -382,25 +384,28 @@ def retraining(store: Store, model: ModelOut, start: dt.datetime | None) -> Sect
             ]
             for v in cadence.versions
         ]
-        history = [(w.start.timestamp(), 1.0 if w.drifted else 0.0) for w in cadence.history]
+        notes = "; ".join(cadence.skipped)
         section = Section(
             title,
-            note=cadence.advice,
+            empty=cadence.missing.message if cadence.missing else "",
+            note=notes if cadence.missing else cadence.advice + (f" ({notes})" if notes else ""),
             header=[
                 "version",
                 "trained",
-                "drifted days",
+                "drifted windows",
                 "drift began",
                 "days to drift",
                 "days watched",
             ],
             rows=rows,
         )
+        history = [(w.start.timestamp(), 1.0 if w.drifted else 0.0) for w in cadence.history]
         if history:
+            width = cadence.window_seconds or 86_400
             section.charts.append(
                 (
-                    "days that drifted from the serving version's training data",
-                    charts.bar_chart(history, bar_width_seconds=86_400, height=90),
+                    f"{cadence.window} windows that drifted from the serving version's training data",
+                    charts.bar_chart(history, bar_width_seconds=width, height=90),
                 )
             )
         return section
