@@ -5,6 +5,7 @@ by default (per month), and read by fairness."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from tests.periods.conftest import local_client
 from vigil.api.specs import ModelSpec
+from vigil.cli import main
 
 MONTHS = [dt.datetime(2026, m, 1, tzinfo=dt.UTC) for m in (1, 2, 3)]
 
@@ -45,7 +47,7 @@ def test_a_feature_can_be_a_segment_but_other_overlaps_are_refused() -> None:
             ModelSpec(name="loans", **roles)
 
 
-def test_feature_and_segment_end_to_end(tmp_path: Path) -> None:
+def test_feature_and_segment_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     client = local_client(tmp_path)
     client.create_model(
         "loans",
@@ -91,6 +93,41 @@ def test_feature_and_segment_end_to_end(tmp_path: Path) -> None:
     assert by_month[MONTHS[2]].breached
     assert "sex" in by_month[MONTHS[2]].message
     assert "of 2 columns" in by_month[MONTHS[2]].message  # income and sex, each once
+    # `vigil performance drift` says the same per month, from the stored profiles.
+    client.close()
+    store = [
+        "--store",
+        f"sqlite:///{tmp_path / 'vigil.db'}",
+        "--artifacts",
+        str(tmp_path / "artifacts"),
+    ]
+    code = main(
+        [
+            "performance",
+            "drift",
+            "loans",
+            "--baseline-start",
+            "2026-01-01",
+            "--baseline-end",
+            "2026-02-01",
+            "--window",
+            "month",
+            "--start",
+            "2026-02-01",
+            "--end",
+            "2026-04-01",
+            "--json",
+            *store,
+        ]
+    )
+    assert code == 0
+    windows = json.loads(capsys.readouterr().out)["windows"]
+    assert [w["window"] for w in windows] == ["2026-02", "2026-03"]
+    assert [w["n_rows"] for w in windows] == [600, 600]
+    assert sorted(windows[1]["columns"]) == ["income", "sex"]
+    assert "sex" in windows[1]["drifted_columns"]
+    assert "sex" not in windows[0]["drifted_columns"]
+    client = local_client(tmp_path)
     # Fairness reads it, per month.
     fairness = client.performance.fairness("loans", "sex", window="month")
     march = fairness["windows"][-1]

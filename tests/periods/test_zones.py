@@ -6,6 +6,7 @@ for "day" or "month" without a zone reads the model's zone; "day@UTC" keeps UTC.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import pytest
 from sklearn import metrics as sk
 
 from tests.periods.conftest import local_client
+from vigil.cli import main
 from vigil.client import Client
 from vigil.windows import Grid
 
@@ -154,3 +156,26 @@ def test_stored_profiles_merge_per_berlin_day(berlin: tuple[Path, dict[str, obje
         profile = client.data.profile("loans", start=start, end=end)
         assert profile.n_rows == 60
     client.close()
+
+
+def test_cli_kpi_per_berlin_day(
+    berlin: tuple[Path, dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = berlin[0]
+    store = [
+        "--store",
+        f"sqlite:///{folder / 'vigil.db'}",
+        "--artifacts",
+        str(folder / "artifacts"),
+    ]
+    assert main(["performance", "kpi", "revenue", "loans", "--window", "day", *store]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [d.isoformat() for d in DAYS]
+    assert {line.split()[2] for line in lines[1:]} == {"60"}
+    # --start without an offset is local: Berlin's 2026-10-25 00:00 is 22:00 UTC the day before.
+    code = main(
+        ["performance", "kpi", "revenue", "loans", "--start", "2026-10-25", "--json", *store]
+    )
+    assert code == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [p["count"] for p in points] == [60, 60]

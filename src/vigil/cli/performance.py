@@ -1,6 +1,6 @@
 """`vigil performance`: a model's realized and estimated performance, fairness and the segments
-behind a change, per window of any grid (hour to year) or over a custom period, read from the
-store or a server (`--url`).
+behind a change (and, in `performance_series`, its feature drift and business KPIs), per window
+of any grid (hour to year) or over a custom period, read from the store or a server (`--url`).
 
 Windows named without a time zone (`--window month`), periods (`--window 2026-01-01/2026-04-01`)
 and times without an offset (`--start 2026-01-01`) are read in the model's time zone, so a
@@ -10,12 +10,9 @@ model on `day@Europe/Berlin` reports Berlin's months. A period given as the wind
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -28,7 +25,16 @@ from vigil.cli.common import (
     print_json,
     print_table,
 )
-from vigil.errors import InvalidInputError, VigilError
+from vigil.cli.performance_series import drift_command, kpi_command
+from vigil.cli.periods import (
+    bounds,
+    end_option,
+    label,
+    resolve,
+    start_option,
+    window_option,
+)
+from vigil.errors import VigilError
 from vigil.windows import Grid
 
 if TYPE_CHECKING:
@@ -54,61 +60,8 @@ MAX_METRICS = 5
 @click.group("performance", cls=FullHelpGroup)
 def performance_group() -> None:
     """A model's performance per window (hour, day, week, month, quarter, year, a length or a
-    period START/END), in the model's time zone: realized, estimated, fairness, segments."""
-
-
-@dataclass(frozen=True)
-class _Period:
-    """The request's grid and bounds, resolved against the model."""
-
-    grid: Grid
-    start: dt.datetime | None
-    end: dt.datetime | None
-
-
-def _resolve(spec: ModelSpec, window: str, start: str | None, end: str | None) -> _Period:
-    """The grid `window` names in the model's zone; times without an offset read there too; a
-    period's own bounds when no --start/--end is given."""
-    zone = spec.grid.tz
-    grid = Grid.parse(window, default_tz=zone)
-    first, last = _time(start, zone, "--start"), _time(end, zone, "--end")
-    if grid.origin is not None and grid.step is not None and first is None and last is None:
-        first, last = grid.origin, grid.origin + grid.step
-    if first is not None and last is not None and last <= first:
-        raise InvalidInputError(
-            f"--end {last.isoformat()} must be after --start {first.isoformat()}",
-            start=first.isoformat(),
-            end=last.isoformat(),
-        )
-    return _Period(grid, first, last)
-
-
-def _bounds(spec: ModelSpec, start: str, end: str, option: str) -> tuple[dt.datetime, dt.datetime]:
-    """A period given by two required options (`{option}-start`, `{option}-end`)."""
-    zone = spec.grid.tz
-    first, last = _time(start, zone, f"{option}-start"), _time(end, zone, f"{option}-end")
-    if first is None or last is None or last <= first:
-        raise InvalidInputError(
-            f"{option}-end {end!r} must be after {option}-start {start!r}", start=start, end=end
-        )
-    return first, last
-
-
-def _time(value: str | None, zone: str, option: str) -> dt.datetime | None:
-    """An ISO 8601 date or time; without an offset, a wall time in `zone`."""
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInputError(
-            f"{option} {value!r} is not an ISO 8601 date or time (e.g. 2026-01-31 or "
-            "2026-01-31T06:00:00Z)",
-            value=value,
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(zone) if zone != "UTC" else dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    period START/END), in the model's time zone: realized, estimated, fairness, segments,
+    drift and KPIs."""
 
 
 @contextmanager
@@ -152,19 +105,6 @@ def _metric_names(windows: list[dict[str, Any]], key: str) -> list[str]:
     return [m for m in HEADLINE if m in present][:MAX_METRICS]
 
 
-def _label(grid: Grid, start: str) -> str:
-    return grid.label(dt.datetime.fromisoformat(start.replace("Z", "+00:00")))
-
-
-_window = click.option(
-    "--window",
-    default="day",
-    show_default=True,
-    help="hour, day, week, month, quarter, year, a length (6h, 3d) or a period START/END "
-    "(2026-01-01/2026-04-01); in the model's time zone unless one is named (month@UTC).",
-)
-_start = click.option("--start", default=None, help="Inclusive start (ISO 8601).")
-_end = click.option("--end", default=None, help="Exclusive end (ISO 8601).")
 _version = click.option("--version", "model_version", default=None, help="One version only.")
 _task = click.option(
     "--task", type=click.Choice(["classification", "regression"]), default=None, help="Inferred."
@@ -181,9 +121,9 @@ _threshold = click.option(
 
 @performance_group.command("realized")
 @click.argument("model")
-@_window
-@_start
-@_end
+@window_option
+@start_option
+@end_option
 @_version
 @click.option("--segment", default=None, help="One segment, COLUMN=VALUE (default: all).")
 @_task
@@ -207,7 +147,7 @@ def realized_command(
     """Realized metrics per window from the labels that have arrived, with label coverage."""
 
     def ask(spec: ModelSpec, area: PerformanceArea) -> tuple[Grid, dict[str, Any]]:
-        period = _resolve(spec, window, start, end)
+        period = resolve(spec, window, start, end)
         body = area.realized(
             model,
             window=period.grid.to_str(),
@@ -229,7 +169,7 @@ def realized_command(
         ["window", "predictions", "labelled", "coverage", "complete", *names],
         [
             [
-                _label(grid, w["start"]),
+                label(grid, w["start"]),
                 w["n_predictions"],
                 w["n_labelled"],
                 w["coverage"],
@@ -246,9 +186,9 @@ def realized_command(
 @click.argument("model")
 @click.option("--reference-start", required=True, help="Labelled reference period start.")
 @click.option("--reference-end", required=True, help="Labelled reference period end.")
-@_window
-@_start
-@_end
+@window_option
+@start_option
+@end_option
 @_version
 @click.option("--segment", default=None, help="One segment, COLUMN=VALUE (default: all).")
 @_task
@@ -275,8 +215,8 @@ def estimated_command(
     beside the realized ones where labels have arrived."""
 
     def ask(spec: ModelSpec, area: PerformanceArea) -> tuple[Grid, dict[str, Any]]:
-        period = _resolve(spec, window, start, end)
-        reference = _bounds(spec, reference_start, reference_end, "--reference")
+        period = resolve(spec, window, start, end)
+        reference = bounds(spec, reference_start, reference_end, "--reference")
         body = area.estimated(
             model,
             reference_start=reference[0],
@@ -300,7 +240,7 @@ def estimated_command(
         ["window", "predictions", "coverage", *[f"est. {n}" for n in names], *names],
         [
             [
-                _label(grid, w["start"]),
+                label(grid, w["start"]),
                 w["n_predictions"],
                 w["coverage"],
                 *[(w.get("estimated") or {}).get(n) for n in names],
@@ -315,9 +255,9 @@ def estimated_command(
 @performance_group.command("fairness")
 @click.argument("model")
 @click.option("--attribute", required=True, help="A segment column (a sensitive attribute).")
-@_window
-@_start
-@_end
+@window_option
+@start_option
+@end_option
 @_version
 @click.option("--min-rows", type=click.IntRange(1), default=1, show_default=True)
 @_task
@@ -343,7 +283,7 @@ def fairness_command(
     across the groups of ATTRIBUTE, per window."""
 
     def ask(spec: ModelSpec, area: PerformanceArea) -> tuple[Grid, dict[str, Any]]:
-        period = _resolve(spec, window, start, end)
+        period = resolve(spec, window, start, end)
         body = area.fairness(
             model,
             attribute,
@@ -364,7 +304,7 @@ def fairness_command(
         ["window", "group", "n", "selection rate", "tpr", "parity diff", "opportunity diff"],
         [
             [
-                _label(grid, w["start"]),
+                label(grid, w["start"]),
                 group,
                 rates["n"],
                 rates["selection_rate"],
@@ -388,7 +328,7 @@ def fairness_command(
 @click.option("--metric", default="accuracy", show_default=True)
 @click.option("--class", "cls", default=None, help="The class of a per-class metric.")
 @click.option("--column", "columns", multiple=True, help="Segment columns (default: all).")
-@_window
+@window_option
 @_version
 @_task
 @_positive
@@ -416,8 +356,8 @@ def segments_command(
     most harmful first."""
 
     def ask(spec: ModelSpec, area: PerformanceArea) -> dict[str, Any]:
-        baseline = _bounds(spec, baseline_start, baseline_end, "--baseline")
-        current = _bounds(spec, start, end, "-")
+        baseline = bounds(spec, baseline_start, baseline_end, "--baseline")
+        current = bounds(spec, start, end, "-")
         options = _options(task, positive_class, threshold)
         if cls is not None:
             options["cls"] = cls
@@ -462,3 +402,8 @@ def segments_command(
 
 def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.6g}"
+
+
+# Drift and KPIs per window, beside the reports.
+performance_group.add_command(drift_command)
+performance_group.add_command(kpi_command)
