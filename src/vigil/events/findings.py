@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vigil.analysis.onset import Onset
 from vigil.events.outbox import CHANNEL_EVENTS, EventType, emit
 from vigil.store.models import MonitoredModel
 from vigil.store.monitor_tables import AlertRow, MonitorRow
@@ -32,7 +33,19 @@ _ALERT_EVENTS: dict[str, EventType] = {
 }
 
 
+ONSET_KEY = "onset"
+"""Where an alert row's details keep its onset (computed once, when it opened)."""
+
+
+def split_onset(details: Mapping[str, Any]) -> tuple[dict[str, Any], Onset | None]:
+    """An alert row's stored details without the onset, and the onset (None: not estimated)."""
+    rest = {k: v for k, v in details.items() if k != ONSET_KEY}
+    stored = details.get(ONSET_KEY)
+    return rest, Onset.model_validate(stored) if stored is not None else None
+
+
 def _alert_data(alert: AlertRow, note: str) -> dict[str, Any]:
+    details, onset = split_onset(alert.details)
     return {
         "alert_id": alert.id,
         "monitor": alert.monitor_name,
@@ -45,7 +58,8 @@ def _alert_data(alert: AlertRow, note: str) -> dict[str, Any]:
         "first_window_start": alert.first_window_start.isoformat(),
         "last_window_start": alert.last_window_start.isoformat(),
         "n_windows": alert.n_windows,
-        "details": dict(alert.details),
+        "details": details,
+        "onset": onset.to_dict() if onset is not None else None,
         "opened_at": alert.opened_at.isoformat(),
         "updated_at": alert.updated_at.isoformat(),
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
@@ -71,6 +85,9 @@ class AlertFields(BaseModel):
     last_window_start: dt.datetime
     n_windows: int
     details: dict[str, Any]
+    onset: Onset | None = None
+    """When the change that raised it most likely began, estimated once when it opened, from
+    the monitor's own series of values (kinds with `onset`); None for other kinds."""
     opened_at: dt.datetime
     updated_at: dt.datetime
     resolved_at: dt.datetime | None

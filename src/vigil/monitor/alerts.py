@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from vigil.analysis.onset import MAX_POINTS, Onset, estimate_onset
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
-from vigil.events.findings import AlertFields, record_alert_event
+from vigil.events.findings import ONSET_KEY, AlertFields, record_alert_event, split_onset
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import get_kind
 from vigil.monitor.windows import Window
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
 from vigil.store.repositories import utcnow
 
 AlertState = Literal["open", "acknowledged", "resolved"]
@@ -57,6 +58,7 @@ def alert_out(session: Session, row: AlertRow, *, history: bool = True) -> Alert
             AlertEvent(at=e.at, event=e.event, state=e.state, actor=e.actor, note=e.note)  # type: ignore[arg-type]
             for e in rows
         )
+    details, onset = split_onset(row.details)
     return Alert(
         id=row.id,
         monitor=row.monitor_name,
@@ -69,7 +71,8 @@ def alert_out(session: Session, row: AlertRow, *, history: bool = True) -> Alert
         first_window_start=row.first_window_start,
         last_window_start=row.last_window_start,
         n_windows=row.n_windows,
-        details=dict(row.details),
+        details=details,
+        onset=onset,
         opened_at=row.opened_at,
         updated_at=row.updated_at,
         resolved_at=row.resolved_at,
@@ -112,6 +115,28 @@ def active_alert(session: Session, monitor_id: int, target: str) -> AlertRow | N
     ).first()
 
 
+def series_onset(session: Session, monitor_id: int, until: dt.datetime) -> Onset:
+    """When the change in the monitor's stored values up to the window at `until` (included)
+    most likely began: its latest `MAX_POINTS` results, with the window being recorded."""
+    rows = session.execute(
+        select(MonitorResultRow.window_start, MonitorResultRow.value)
+        .where(MonitorResultRow.monitor_id == monitor_id, MonitorResultRow.window_start <= until)
+        .order_by(MonitorResultRow.window_start.desc())
+        .limit(MAX_POINTS)
+    ).all()
+    return estimate_onset([r.window_start for r in rows], [r.value for r in rows])
+
+
+def _told(message: str, details: dict[str, Any], onset: Onset | None) -> tuple[str, dict[str, Any]]:
+    """The alert's message and details with its onset: the sentence in the message (when there
+    is an onset), the estimate in the details."""
+    if onset is None:
+        return message, details
+    if onset.found:
+        message = f"{message}; {onset.sentence()}"
+    return message, {**details, ONSET_KEY: onset.to_dict()}
+
+
 def record(
     session: Session,
     monitor_id: int,
@@ -123,18 +148,25 @@ def record(
     message: str,
     details: dict[str, Any],
 ) -> AlertRow | None:
-    """Open, update or resolve the monitor's alert after one window was evaluated."""
+    """Open, update or resolve the monitor's alert after one window was evaluated (the window's
+    result is already in the session). An alert of a kind with `onset` estimates, when it
+    opens, when its change began, and keeps that estimate while it stays active."""
     target = monitor.target.key
+    kind = get_kind(monitor.kind)
     alert = active_alert(session, monitor_id, target)
     now = utcnow()
     if breached:
         if alert is not None:
             if window.start > alert.last_window_start:  # not a re-evaluation of a past window
+                _, onset = split_onset(alert.details)
                 alert.last_window_start = window.start
-                alert.value, alert.message, alert.details = value, message, details
+                alert.message, alert.details = _told(message, details, onset)
+                alert.value = value
                 alert.n_windows += 1
                 alert.updated_at = now
             return alert
+        onset = series_onset(session, monitor_id, window.start) if kind.onset else None
+        message, details = _told(message, details, onset)
         alert = AlertRow(
             monitor_id=monitor_id,
             monitor_name=monitor.name,

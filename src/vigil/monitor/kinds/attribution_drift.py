@@ -57,6 +57,7 @@ class AttributionDrift(MonitorKind):
     options_model = AttributionDriftOptions
     needs_profile = False
     default_threshold = StaticThreshold(upper=0.2)
+    onset = True
 
     def measure(self, context: Context, window: Window) -> Measurement:
         options: AttributionDriftOptions = self.options(context.monitor)

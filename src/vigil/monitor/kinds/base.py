@@ -81,6 +81,10 @@ class MonitorKind(ABC):
     """The Prometheus gauges its latest measurement feeds at /metrics (`vigil.monitor.gauges`):
     a drift kind's value is the share of drifted columns and its details hold each column's test
     (`details["columns"]`), exported as DRIFT_GAUGES and drawn as the dashboard's drift cells."""
+    onset: ClassVar[bool] = False
+    """Whether an alert of this kind, when it opens, says when the change of the monitor's own
+    series of values most likely began (`vigil.analysis.onset`): True for the kinds whose value
+    is a level that shifts (KPIs, performance, drift scores)."""
     degrades_model: ClassVar[bool] = True
     """The event mapping: whether an alert of this kind opening on the `@production` version
     also publishes `model.degraded` (False for infrastructure kinds: no data, volume,

@@ -93,6 +93,7 @@ class DataDrift(MonitorKind):
     options_model = DriftOptions
     needs_reference = True
     default_threshold = StaticThreshold(upper=0.0)
+    onset = True
     gauges = DRIFT_GAUGES
 
     def measure(self, context: Context, window: Window) -> Measurement:

@@ -1,7 +1,9 @@
-"""Estimated performance: a classification metric expected from the window's calibrated scores
-(CBPE), for windows whose labels have not arrived. The calibration is learned on a labelled
-reference period: `options.reference_start`/`reference_end`, else the monitor's baseline windows
-(a `period`, or the `trailing` / `seasonal` windows before each window: the span they cover).
+"""Estimated performance, for windows whose labels have not arrived: a classification metric
+expected from the window's calibrated scores (CBPE), or a regression model's MAE or RMSE expected
+from loss models on its stored `row_features` and predictions (DLE). The estimator is learned on
+a labelled reference period: `options.reference_start`/`reference_end`, else the monitor's
+baseline windows (a `period`, or the `trailing` / `seasonal` windows before each window: the span
+they cover).
 
 The estimate needs no labels, so a window without them is measured; one with fewer predictions
 than the metric's minimum (`MINIMUMS`, or `min_rows` when larger) is recorded as incomplete
@@ -19,6 +21,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from vigil.analysis.performance.columns import labelled_mask, resolve, rows
+from vigil.analysis.performance.dle import DLE_METRICS, MIN_FIT_ROWS, EstimatedLoss
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS
 from vigil.analysis.performance.metrics import MINIMUMS, below_minimum
 from vigil.analysis.performance.realized import incomplete_reason
@@ -38,14 +41,13 @@ from vigil.monitor.specs import (
     RegistryBaseline,
 )
 from vigil.monitor.windows import Window
-from vigil.performance.service import estimate_table, fit_estimator, load_rows
+from vigil.performance.service import Estimator, estimate_table, fit_estimator, load_rows
 from vigil.store.repositories import ModelRepository
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from vigil.analysis.performance.columns import Layout
-    from vigil.analysis.performance.estimation import CBPE
     from vigil.store.core import Store
 
 
@@ -58,11 +60,13 @@ class EstimatedOptions(PerformanceKindOptions):
 
     @model_validator(mode="after")
     def _estimable(self) -> EstimatedOptions:
-        if self.metric not in ESTIMATED_METRICS:
+        if self.metric not in (*ESTIMATED_METRICS, *DLE_METRICS):
             raise ValueError(
                 f"metric {self.metric!r} cannot be estimated; the estimated metrics are "
-                f"{list(ESTIMATED_METRICS)}"
+                f"{list(ESTIMATED_METRICS)} (classification) and {list(DLE_METRICS)} (regression)"
             )
+        if self.metric in DLE_METRICS and self.class_name is not None:
+            raise ValueError(f"metric {self.metric!r} is a regression metric: it has no class")
         if (self.reference_start is None) != (self.reference_end is None):
             raise ValueError("give both reference_start and reference_end, or neither")
         if (
@@ -99,15 +103,17 @@ def reference_period(
 class EstimatedPerformance(MonitorKind):
     name = "estimated_performance"
     description = (
-        "A classification metric (accuracy, precision, recall, F1, ROC AUC) estimated without "
-        "labels from scores calibrated on a labelled reference period (CBPE)."
+        "A metric estimated without labels, learned on a labelled reference period: accuracy, "
+        "precision, recall, F1 or ROC AUC of a classifier from its calibrated scores (CBPE), "
+        "MAE or RMSE of a regression model from its row_features and predictions (DLE)."
     )
     options_model = EstimatedOptions
     needs_profile = False
     default_threshold = LearnedThreshold(k=3.0, direction="both")
+    onset = True
 
     def __init__(self) -> None:
-        self._fitted: OrderedDict[tuple[Any, ...], tuple[Layout, CBPE]] = OrderedDict()
+        self._fitted: OrderedDict[tuple[Any, ...], tuple[Layout, Estimator]] = OrderedDict()
 
     def check(self, monitor: MonitorView) -> None:
         reference_period(monitor, self.options(monitor))
@@ -118,7 +124,7 @@ class EstimatedPerformance(MonitorKind):
         options: EstimatedOptions,
         window: Window,
         target: tuple[Store, str | None, str],
-    ) -> tuple[Layout, CBPE] | str:
+    ) -> tuple[Layout, Estimator] | str:
         """The fitted estimator, or why there is none (no labelled reference rows yet).
         `target` is what `target_rows(context)` returned."""
 
@@ -141,7 +147,15 @@ class EstimatedPerformance(MonitorKind):
             layout = resolve(spec, reference, options.performance())
             if layout.task == "classification" and len(rows(layout, reference)) == 0:
                 return f"no labelled predictions with scores in the reference period {period}"
-            self._fitted[key] = (layout, fit_estimator(layout, reference)[0])
+            if layout.task == "regression" and len(rows(layout, reference)) < MIN_FIT_ROWS:
+                return (
+                    f"fewer than {MIN_FIT_ROWS} labelled predictions in the reference period "
+                    f"{period} to learn the loss from"
+                )
+            fitted, _ = fit_estimator(
+                layout, reference, features=spec.row_features, model=context.model.name
+            )
+            self._fitted[key] = (layout, fitted)
             while len(self._fitted) > 16:
                 self._fitted.popitem(last=False)
         return self._fitted[key]
@@ -166,14 +180,18 @@ class EstimatedPerformance(MonitorKind):
         layout, estimator = fitted
         estimate = estimate_table(layout, estimator, table)
         if estimate is None:
-            return Measurement(None, "no prediction in the window has a score")
+            missing = "a value" if layout.task == "regression" else "a score"
+            return Measurement(None, f"no prediction in the window has {missing}")
         value = estimate.value(options.metric, options.class_name)
         which = options.metric + (f" of class {options.class_name!r}" if options.class_name else "")
         if value is None or not np.isfinite(value):
             return Measurement(None, f"estimated {which} is undefined on this window")
         details = {
             "n_predictions": estimate.n,
-            "estimated": {m: estimate.value(m) for m in ESTIMATED_METRICS},
+            "estimated": {
+                m: estimate.value(m)
+                for m in (DLE_METRICS if isinstance(estimate, EstimatedLoss) else ESTIMATED_METRICS)
+            },
             **self._realized(layout, table, options, context.model.min_label_coverage),
         }
         return Measurement(

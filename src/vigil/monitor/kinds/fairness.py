@@ -55,6 +55,7 @@ class FairnessKind(MonitorKind):
     options_model = FairnessOptions
     needs_profile = False
     default_threshold = StaticThreshold(upper=0.1)
+    onset = True
 
     def check(self, monitor: MonitorView) -> None:
         options: FairnessOptions = self.options(monitor)

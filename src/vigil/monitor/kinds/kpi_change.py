@@ -38,6 +38,7 @@ class KpiChange(MonitorKind):
     options_model = KpiOptions
     needs_profile = False
     default_threshold = LearnedThreshold(k=3.0, direction="both")
+    onset = True
     default_baseline = TrailingBaseline(windows=7)
 
     def measure(self, context: Context, window: Window) -> Measurement:

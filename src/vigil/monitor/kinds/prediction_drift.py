@@ -14,6 +14,7 @@ class PredictionDrift(MonitorKind):
     options_model = DriftOptions
     needs_reference = True
     default_threshold = StaticThreshold(upper=0.0)
+    onset = True
     gauges = DRIFT_GAUGES
 
     def measure(self, context: Context, window: Window) -> Measurement:

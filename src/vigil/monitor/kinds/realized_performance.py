@@ -127,6 +127,7 @@ class RealizedPerformance(MonitorKind):
     options_model = PerformanceKindOptions
     needs_profile = False
     default_threshold = LearnedThreshold(k=3.0, direction="both")
+    onset = True
 
     def measure(self, context: Context, window: Window) -> Measurement:
         options: PerformanceKindOptions = self.options(context.monitor)

@@ -34,6 +34,7 @@ class TrainingDataDrift(TrainingKind):
     options_model = TrainingDriftOptions
     section = "training_data"
     default_threshold = StaticThreshold(upper=0.0)
+    onset = True
 
     def compare_args(self, options: Any) -> dict[str, Any]:
         return {
