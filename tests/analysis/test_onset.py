@@ -5,6 +5,7 @@ over many seeds."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import subprocess
 import sys
@@ -219,7 +220,7 @@ def test_a_noiseless_step_is_exact() -> None:
     onset = estimate_onset(DAYS[:10], [0.0] * 6 + [1.0] * 4)
     assert (onset.start, onset.low, onset.high) == (DAYS[6], DAYS[6], DAYS[6])
     assert (onset.before, onset.after) == (0.0, 1.0)
-    assert onset.to_dict()["start"] == DAYS[6].isoformat()
+    assert dt.datetime.fromisoformat(onset.to_dict()["start"]) == DAYS[6]
 
 
 def test_bad_input_is_refused_with_the_value() -> None:
@@ -253,3 +254,13 @@ def test_importing_it_loads_neither_scipy_nor_ruptures() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_its_json_reads_back() -> None:
+    x = np.random.default_rng(5).normal(size=40)
+    x[25:] += 3.0
+    onset = estimate_onset(DAYS[:40], list(x))
+    assert onset.found
+    assert Onset.model_validate(json.loads(json.dumps(onset.to_dict()))) == onset
+    none = estimate_onset(DAYS[:3], [1.0, 2.0, 3.0])
+    assert Onset.model_validate(none.to_dict()) == none

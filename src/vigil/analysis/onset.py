@@ -39,11 +39,11 @@ import datetime as dt
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict
 
 from vigil.errors import InvalidInputError
 
@@ -58,11 +58,12 @@ _MAD_SCALE = 0.6744897501960817  # the standard normal's 75th percentile: MAD ->
 Floats = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
-class Onset:
+class Onset(BaseModel):
     """When the latest change most likely began (`start`, the first time stamp at its new
     level), the confidence interval `[low, high]` at `level`, and the mean `before` and `after`
     it; `start` is None when there is no confident onset, and `reason` says why."""
+
+    model_config = ConfigDict(frozen=True)
 
     start: dt.datetime | None
     low: dt.datetime | None
@@ -74,8 +75,11 @@ class Onset:
     missing: int
     """Values skipped as None or not finite."""
     p_value: float | None
+    """Of the permutation test for a shift of the mean (None: not tested)."""
     level: float
+    """The interval's confidence level."""
     reason: str = ""
+    """Why there is no onset (empty when there is one)."""
 
     @property
     def found(self) -> bool:
@@ -91,23 +95,8 @@ class Onset:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: time stamps in ISO 8601."""
-        return {
-            "start": _iso(self.start),
-            "low": _iso(self.low),
-            "high": _iso(self.high),
-            "before": self.before,
-            "after": self.after,
-            "n_points": self.n_points,
-            "missing": self.missing,
-            "p_value": self.p_value,
-            "level": self.level,
-            "reason": self.reason,
-        }
-
-
-def _iso(at: dt.datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
+        """JSON-ready: time stamps in ISO 8601 (`Onset.model_validate` reads it back)."""
+        return self.model_dump(mode="json")
 
 
 def _when(at: dt.datetime) -> str:
@@ -219,7 +208,18 @@ def estimate_onset(
     n = len(kept)
 
     def none(reason: str, p_value: float | None = None) -> Onset:
-        return Onset(None, None, None, None, None, n, missing, p_value, level, reason)
+        return Onset(
+            start=None,
+            low=None,
+            high=None,
+            before=None,
+            after=None,
+            n_points=n,
+            missing=missing,
+            p_value=p_value,
+            level=level,
+            reason=reason,
+        )
 
     if n < MIN_POINTS:
         return none(f"{n} values; an onset needs at least {MIN_POINTS}")
