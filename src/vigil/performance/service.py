@@ -5,6 +5,7 @@ files), optionally of one version and one segment. Per segment and fairness: `br
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +19,8 @@ from vigil.analysis.performance.columns import (
     rows,
     segment_values,
 )
+from vigil.analysis.performance.dle import DLE, EstimatedLoss, fit_table, stored_features
+from vigil.analysis.performance.dle import estimate_table as estimate_loss
 from vigil.analysis.performance.estimation import CBPE, EstimatedMetrics
 from vigil.analysis.performance.metrics import below_minimum
 from vigil.analysis.performance.realized import measure, realized_series, split_windows
@@ -99,14 +102,28 @@ def realized(
     return RealizedReport(model, size.to_str(), segment, layout, series)
 
 
+Estimator = CBPE | DLE
+"""A fitted label-free estimator: CBPE (classification) or DLE (regression)."""
+
+
 def fit_estimator(
-    layout: Layout, reference: pa.Table, *, calibrate: bool = True
-) -> tuple[CBPE, int]:
-    """CBPE calibrated on the labelled rows of `reference`; also their count."""
-    if layout.task != "classification" or not layout.scores:
+    layout: Layout,
+    reference: pa.Table,
+    *,
+    calibrate: bool = True,
+    features: Sequence[str] = (),
+    model: str = "",
+) -> tuple[Estimator, int]:
+    """The estimator learned on the labelled rows of `reference`, and their count: CBPE for a
+    classification model with scores, DLE from the stored `features` for a regression model."""
+    if layout.task == "regression":
+        present = stored_features(features, reference, model)
+        estimator = fit_table(layout, reference, present)
+        return estimator, len(rows(layout, reference))
+    if not layout.scores:
         raise InvalidInputError(
             "estimated performance needs a classification model with score columns "
-            "(the probability of the positive class, or one per class)"
+            "(the probability of the positive class, or one per class), or a regression model"
         )
     data = rows(layout, reference)
     if len(data) == 0:
@@ -114,13 +131,18 @@ def fit_estimator(
             "the reference period has no labelled rows with scores to calibrate on"
         )
     assert data.scores is not None
-    estimator = CBPE.fit(
+    cbpe = CBPE.fit(
         data.y_true, data.scores, layout.classes, layout.positive_class, calibrate=calibrate
     )
-    return estimator, len(data)
+    return cbpe, len(data)
 
 
-def estimate_table(layout: Layout, estimator: CBPE, table: pa.Table) -> EstimatedMetrics | None:
+def estimate_table(
+    layout: Layout, estimator: Estimator, table: pa.Table
+) -> EstimatedMetrics | EstimatedLoss | None:
+    """The estimate of `table`'s rows (None when none of them can be estimated)."""
+    if isinstance(estimator, DLE):
+        return estimate_loss(layout, estimator, table)
     data = rows(layout, table, labels=False)
     if len(data) == 0:
         return None
@@ -141,8 +163,9 @@ def estimated(
     segment: str = "",
     options: PerformanceOptions | None = None,
 ) -> EstimatedReport:
-    """Estimated metrics per window (CBPE calibrated on the reference period's labelled rows),
-    beside the realized ones where labels have arrived."""
+    """Estimated metrics per window, learned on the reference period's labelled rows (CBPE for
+    classification, DLE from the model's `row_features` for regression), beside the realized
+    ones where labels have arrived."""
     size = window_size(window)
     if reference_end <= reference_start:
         raise InvalidInputError(
@@ -159,7 +182,9 @@ def estimated(
             f"{reference_start.isoformat()}..{reference_end.isoformat()}"
         )
     layout = resolve(spec, reference, options or PerformanceOptions())
-    estimator, n_reference = fit_estimator(layout, reference)
+    estimator, n_reference = fit_estimator(
+        layout, reference, features=spec.row_features, model=model
+    )
     windows = []
     for begin, finish, part in split_windows(table, size):
         n_labelled = int(labelled_mask(part).sum())
@@ -185,6 +210,7 @@ def estimated(
         reference_end,
         n_reference,
         tuple(windows),
+        estimator.n_fitted if isinstance(estimator, DLE) else n_reference,
     )
 
 

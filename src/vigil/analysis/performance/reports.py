@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.analysis.performance.columns import Layout
+from vigil.analysis.performance.dle import DLE_METRICS, EstimatedLoss
 from vigil.analysis.performance.estimation import ESTIMATED_METRICS, EstimatedMetrics
 from vigil.analysis.performance.fairness import FAIRNESS_METRICS, Fairness
 from vigil.analysis.performance.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -20,7 +21,7 @@ _CHARTED = ("accuracy", "f1", "roc_auc", "mae", "rmse")
 """The metrics drawn inline in a notebook (all of them are in `to_pandas()`)."""
 
 
-def _metrics(metrics: Metrics | EstimatedMetrics | None) -> dict[str, Any] | None:
+def _metrics(metrics: Metrics | EstimatedMetrics | EstimatedLoss | None) -> dict[str, Any] | None:
     return None if metrics is None else dataclasses.asdict(metrics)
 
 
@@ -31,7 +32,7 @@ def _metric_names(layout: Layout | None) -> tuple[str, ...]:
 
 
 def _values(
-    metrics: Metrics | EstimatedMetrics | None, names: tuple[str, ...]
+    metrics: Metrics | EstimatedMetrics | EstimatedLoss | None, names: tuple[str, ...]
 ) -> dict[str, float | None]:
     return {name: None if metrics is None else getattr(metrics, name, None) for name in names}
 
@@ -173,7 +174,8 @@ class EstimatedWindow(LabelCoverage):
     end: dt.datetime
     n_predictions: int
     n_labelled: int
-    estimated: EstimatedMetrics | None
+    estimated: EstimatedMetrics | EstimatedLoss | None
+    """CBPE's expected metrics (classification) or DLE's expected loss (regression)."""
     realized: Metrics | None
     """The realized metrics of the labels that have arrived (None without any)."""
     min_coverage: float = 0.0
@@ -185,15 +187,17 @@ class EstimatedWindow(LabelCoverage):
 @dataclass(frozen=True, repr=False)
 class EstimatedReport(NotebookResult):
     """Estimated (label-free) metrics per window, beside the realized ones of the labels that
-    arrived. `to_pandas()`: one row per window, its coverage, `complete` (of the realized
-    metrics) and `below_minimum`, then `estimated_<metric>` and `realized_<metric>`."""
+    arrived: CBPE's (accuracy, precision, recall, F1, ROC AUC) for a classification model, DLE's
+    (MAE, RMSE) for a regression one. `to_pandas()`: one row per window, its coverage,
+    `complete` (of the realized metrics) and `below_minimum`, then `estimated_<metric>` and
+    `realized_<metric>`."""
 
     def _columns(self) -> tuple[str, ...]:
         return (
             *_COVERAGE_COLUMNS,
             "below_minimum",
-            *(f"estimated_{m}" for m in ESTIMATED_METRICS),
-            *(f"realized_{m}" for m in ESTIMATED_METRICS),
+            *(f"estimated_{m}" for m in self.metrics),
+            *(f"realized_{m}" for m in self.metrics),
         )
 
     model: str
@@ -203,14 +207,27 @@ class EstimatedReport(NotebookResult):
     reference_start: dt.datetime
     reference_end: dt.datetime
     n_reference: int
-    """Labelled reference rows the calibration was learned on."""
+    """Labelled reference rows the estimator was learned on."""
     windows: tuple[EstimatedWindow, ...]
+    n_fitted: int | None = None
+    """Reference rows the estimator was fitted on: DLE's loss models learn from a sample of at
+    most `vigil.analysis.performance.dle.MAX_FIT_ROWS`; None means all `n_reference`."""
+
+    @property
+    def method(self) -> str:
+        """The estimation method: "dle" (regression) or "cbpe" (classification)."""
+        return "dle" if self.layout.task == "regression" else "cbpe"
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics estimated: DLE's for a regression model, CBPE's for a classifier."""
+        return DLE_METRICS if self.layout.task == "regression" else ESTIMATED_METRICS
 
     def _rows(self) -> list[dict[str, Any]]:
         rows = []
         for w in self.windows:
-            estimated = _values(w.estimated, ESTIMATED_METRICS)
-            realized = _values(w.realized, ESTIMATED_METRICS)
+            estimated = _values(w.estimated, self.metrics)
+            realized = _values(w.realized, self.metrics)
             rows.append(
                 {
                     **_row_fields(w),
@@ -222,17 +239,20 @@ class EstimatedReport(NotebookResult):
 
     def _headline(self) -> tuple[str, Tone]:
         return (
-            f"{self.model} per {self.window}: {len(self.windows)} windows estimated from "
-            f"{self.n_reference:,} labelled reference rows",
+            f"{self.model} per {self.window}: {len(self.windows)} windows estimated "
+            f"({self.method.upper()}) from {self.n_reference:,} labelled reference rows",
             "neutral",
         )
 
     def _chart_html(self) -> str:
-        metric = (
-            "roc_auc"
-            if any(w.estimated and w.estimated.roc_auc for w in self.windows)
-            else "accuracy"
-        )
+        if self.method == "dle":
+            metric = "mae"
+        elif any(
+            isinstance(w.estimated, EstimatedMetrics) and w.estimated.roc_auc for w in self.windows
+        ):
+            metric = "roc_auc"
+        else:
+            metric = "accuracy"
         rows = self._rows()
         realized = f"realized_{metric}"
         series = {
@@ -248,10 +268,12 @@ class EstimatedReport(NotebookResult):
             "window": self.window,
             "segment": self.segment,
             **_layout(self.layout),
+            "method": self.method,
             "reference": {
                 "start": self.reference_start,
                 "end": self.reference_end,
                 "n_labelled": self.n_reference,
+                "n_fitted": self.n_reference if self.n_fitted is None else self.n_fitted,
             },
             "windows": [
                 {
