@@ -1,5 +1,9 @@
 """A realistic synthetic churn dataset: a training set, and a production week in which drift starts
-mid-week. Generated with NumPy from a seed; nothing is downloaded."""
+mid-week. Generated with NumPy from a seed; nothing is downloaded.
+
+The story's calendar: training data up to the evening `V1_REGISTERED`, when version 1 is
+registered and served; version 2 replaces it at `V2_REGISTERED`; traffic runs from the day after
+v1's registration (`history`, then the production week) to the end of `production_week`."""
 
 from __future__ import annotations
 
@@ -12,6 +16,15 @@ CONTRACTS = ["month-to-month", "one-year", "two-year"]
 PAYMENTS = ["card", "bank-transfer", "paypal", "invoice"]
 REGIONS = ["north", "south", "east", "west", "central", "coast", "mountain", "islands"]
 PLANS = ["basic", "standard", "premium"]
+
+WEEK_START = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+"""The production week's first day."""
+HISTORY_DAYS = 23
+"""Days of ordinary traffic logged before the production week, so the store holds 30 days."""
+V1_REGISTERED = WEEK_START - dt.timedelta(days=HISTORY_DAYS, hours=6)
+"""Version 1 registered (and @production) the evening before the first day of traffic."""
+V2_REGISTERED = V1_REGISTERED + dt.timedelta(days=15)
+"""Version 2 registered and @production, mid-way: the second half of the traffic is its."""
 
 DRIFT_DAY = 3
 """Production days 0..2 look like training; from day 3 on, charges rise, contracts shift toward
@@ -30,13 +43,13 @@ def customers(
 
     `drift` in [0, 1] scales how far the production distribution has moved from training.
     """
-    age = np.clip(rng.normal(41 - 3 * drift, 12, n), 18, 90).round()
-    tenure = np.clip(rng.gamma(2.0, 14.0 * (1 - 0.3 * drift), n), 0, 120).round()
+    age = np.clip(rng.normal(41 - 6 * drift, 12, n), 18, 90).round()
+    tenure = np.clip(rng.gamma(2.0, 14.0 * (1 - 0.45 * drift), n), 0, 120).round()
     income = rng.lognormal(10.6, 0.45, n).round(-1)
     income[rng.random(n) < 0.02 + 0.18 * drift] = np.nan
-    charges = np.clip(rng.normal(64 * (1 + 0.15 * drift), 22, n), 15, 200).round(2)
-    calls = rng.poisson(1.2 + 0.8 * drift, n)
-    contract_p = np.array([0.45 + 0.25 * drift, 0.30 - 0.12 * drift, 0.25 - 0.13 * drift])
+    charges = np.clip(rng.normal(64 * (1 + 0.25 * drift), 22, n), 15, 200).round(2)
+    calls = rng.poisson(1.2 + 1.2 * drift, n)
+    contract_p = np.array([0.45 + 0.35 * drift, 0.30 - 0.17 * drift, 0.25 - 0.18 * drift])
     contract = rng.choice(CONTRACTS, n, p=contract_p / contract_p.sum())
     payment_p = np.array([0.4, 0.3, 0.2, 0.1]) * (1 - 0.1 * drift)
     payments = [*PAYMENTS, "crypto"] if drift > 0 else PAYMENTS
@@ -98,15 +111,16 @@ def _unique_ids(values: np.ndarray) -> list[str]:
 
 
 def training_set(rows: int, seed: int) -> pa.Table:
+    """`rows` customers of the 60 days before version 1's registration."""
     rng = np.random.default_rng(seed)
-    start = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+    start = V1_REGISTERED - dt.timedelta(days=60)
     return customers(rows, rng, start=start, hours=24 * 60)
 
 
 def production_week(rows_per_day: int, seed: int) -> list[tuple[dt.datetime, pa.Table]]:
     """Seven days of traffic; drift ramps up from `DRIFT_DAY` and is full by the last day."""
     rng = np.random.default_rng(seed + 1)
-    first = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    first = WEEK_START
     days = []
     for day in range(7):
         drift = 0.0 if day < DRIFT_DAY else (day - DRIFT_DAY + 1) / (7 - DRIFT_DAY)
@@ -116,16 +130,12 @@ def production_week(rows_per_day: int, seed: int) -> list[tuple[dt.datetime, pa.
     return days
 
 
-HISTORY_DAYS = 23
-"""Days of ordinary traffic logged before the production week, so the store holds 30 days."""
-
-
 def history(
     rows_per_day: int, seed: int, days: int = HISTORY_DAYS
 ) -> list[tuple[dt.datetime, pa.Table]]:
     """`days` days of traffic like training, ending where the production week starts."""
     rng = np.random.default_rng(seed + 2)
-    first = dt.datetime(2026, 11, 2, tzinfo=dt.UTC) - dt.timedelta(days=days)
+    first = WEEK_START - dt.timedelta(days=days)
     out = []
     for day in range(days):
         start = first + dt.timedelta(days=day)

@@ -14,8 +14,16 @@ import pyarrow.parquet as pq
 
 from vigil.analysis.drift import drift
 from vigil.analysis.validation import suggest_checks
-from vigil.demo.data import DRIFT_DAY, history, production_week, training_set
+from vigil.demo.data import (
+    DRIFT_DAY,
+    V1_REGISTERED,
+    V2_REGISTERED,
+    history,
+    production_week,
+    training_set,
+)
 from vigil.demo.training import train_and_register
+from vigil.lifecycle.cadence import retraining_cadence
 from vigil.monitor.demo import run_demo_monitors
 from vigil.profile import DatasetProfile, NumericColumn, StringColumn, profile
 from vigil.store.core import Store
@@ -52,7 +60,14 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> tuple[str, s
     store_url, artifacts_url = f"sqlite:///{store_dir / 'vigil.db'}", str(store_dir / "artifacts")
     store = Store.open(store_url, artifacts_url)
     try:
-        train_and_register(training_path, reference, store, DEMO_MODEL, echo)
+        train_and_register(
+            training_path,
+            reference,
+            store,
+            DEMO_MODEL,
+            echo,
+            registered=(V1_REGISTERED, V2_REGISTERED),
+        )
     finally:
         store.close()
 
@@ -71,6 +86,7 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> tuple[str, s
     try:
         week_start, week_end = week_tables[0][0], week_tables[-1][0] + dt.timedelta(days=1)
         _, alerts_text = run_demo_monitors(store, DEMO_MODEL, reference, week_start, week_end)
+        cadence = retraining_cadence(store, DEMO_MODEL)
     finally:
         store.close()
 
@@ -100,6 +116,18 @@ def run_demo(out_dir: Path, *, rows: int, seed: int, echo: Echo) -> tuple[str, s
 
     echo("\n== Monitors on the logged week (training data as the reference)")
     echo(alerts_text)
+
+    echo(
+        f"\n== Retraining cadence over {cadence.windows} days, each against the training "
+        "profile of the version serving it"
+    )
+    for v in cadence.versions:
+        began = f"drift began {v.drift_began:%a %d %b}" if v.drift_began else "no lasting drift"
+        echo(
+            f"  v{v.version} (trained {v.trained_at:%a %d %b}): {v.drifted_windows} of "
+            f"{v.windows} days drifted; {began}"
+        )
+    echo(cadence.advice)
     return store_url, artifacts_url
 
 
@@ -134,7 +162,9 @@ def _log_through_client(
         )
         days = [*earlier, *week]
         for start, table in track(days, desc="logging production days", unit="day"):
-            client.log(DEMO_MODEL, table.drop_columns(["churned"]), version="v1")
+            # The serving process knows its version: v2 from its registration on.
+            version = "v1" if start < V2_REGISTERED else "v2"
+            client.log(DEMO_MODEL, table.drop_columns(["churned"]), version=version)
             # Ground truth arrives a day later; the last day has none yet (label coverage).
             if start < week[-1][0]:
                 client.log_labels(
@@ -149,7 +179,7 @@ def _log_through_client(
                 round(1.0 - churned, 4),
                 timestamp=start + dt.timedelta(hours=23),
                 model=DEMO_MODEL,
-                version="v1",
+                version=version,
             )
         windows = client.data.windows(DEMO_MODEL)
         client.flush()

@@ -1,8 +1,10 @@
-"""The demo's training step: a few scikit-learn models as tracked runs; the best is registered
-and given the `production` alias."""
+"""The demo's training step: a few scikit-learn models as tracked runs; the runner-up is
+registered as version 1 and served, the best replaces it as version 2 (each `@production` from
+its registration, at the story's times, so that the traffic logged after follows them)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vigil.profile import DatasetProfile
+from vigil.registry import Registry
 from vigil.store.core import Store
 
 Echo = Callable[[str], None]
@@ -53,11 +56,30 @@ def _pipeline(estimator: Any, numeric: list[str], categorical: list[str]) -> Any
     return make_pipeline(prepare, estimator)
 
 
+class _RegistryAt(Registry):
+    """The registry with the story's clock: the demo replays a month, so its versions and alias
+    moves are dated when they happen in it (before the traffic they serve), not when it runs."""
+
+    def __init__(self, store: Store, at: dt.datetime) -> None:
+        super().__init__(store)
+        self.at = at
+
+    def _now(self) -> dt.datetime:  # type: ignore[override]
+        return self.at
+
+
 def train_and_register(
-    training_path: Path, reference: DatasetProfile, store: Store, model_name: str, echo: Echo
+    training_path: Path,
+    reference: DatasetProfile,
+    store: Store,
+    model_name: str,
+    echo: Echo,
+    *,
+    registered: tuple[dt.datetime, dt.datetime],
 ) -> str:
-    """Train the candidates as runs of the `churn` experiment, register the best (by validation
-    ROC AUC) with its metrics and training profile, point `production` at it; returns its URI."""
+    """Train the candidates as runs of the `churn` experiment; register the runner-up (by
+    validation ROC AUC) at `registered[0]` and the best at `registered[1]`, each with its
+    metrics and training profile and `@production` from then on; returns the URI."""
     from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
     from sklearn.model_selection import train_test_split
 
@@ -109,36 +131,34 @@ def train_and_register(
     finally:
         autolog(disable=True)
     ranked = sorted(results, key=lambda r: r[0])
-    _, second_name, second_run, second_pipeline, second_metrics = ranked[-2]
-    runner_up = models.register(
-        model_name,
-        second_pipeline,
-        run_id=second_run,
-        metrics=second_metrics,
-        profile=reference,
-        description=f"{second_name}, the runner-up",
-        store=store,
-    )
-    models.set_alias(model_name, "staging", runner_up.version, store=store)
-    _, best_name, run_id, pipeline, metrics = ranked[-1]
-    version = models.register(
-        model_name,
-        pipeline,
-        run_id=run_id,
-        metrics=metrics,
-        profile=reference,
-        description=f"{best_name}, best validation ROC AUC of the demo's candidates",
-        store=store,
-    )
-    models.set_alias(model_name, "production", version.version, store=store)
+    served = []
+    for (_, name, run_id, pipeline, metrics), at, why in zip(
+        ranked[-2:],
+        registered,
+        ("the runner-up, served first", "best validation ROC AUC of the demo's candidates"),
+        strict=True,
+    ):
+        registry = _RegistryAt(store, at)
+        version = registry.register(
+            model_name,
+            pipeline,
+            run_id=run_id,
+            metrics=metrics,
+            profile=reference,
+            description=f"{name}, {why}",
+        )
+        registry.set_alias(model_name, "production", version.version)
+        served.append(f"{name} as version {version.version} on {at:%Y-%m-%d %H:%M} UTC")
+    _, _, run_id, pipeline, _ = ranked[-1]
     _log_importance(pipeline, x_valid, y_valid, store, (model_name, version.version), run_id)
     uri = f"models:/{model_name}@production"
     # skops refuses types outside its default trust list; OneHotEncoder holds a numpy.dtype.
     loaded = models.load(uri, store=store, trusted=["numpy.dtype"])
     check = float(roc_auc_score(y_valid, loaded.predict_proba(x_valid)[:, 1]))
     echo(
-        f"Registered {best_name} as {model_name} version {version.version} and set @production; "
-        f"{uri} loads back with validation ROC AUC {check:.4f}"
+        f"Registered {served[0]} and {served[1]} of {model_name!r}, each with its training "
+        f"profile, and set @production on each as it was registered; {uri} loads back with "
+        f"validation ROC AUC {check:.4f}"
     )
     return uri
 
