@@ -36,12 +36,16 @@ import numpy as np
 import numpy.typing as npt
 
 from vigil.calendar_math import (
+    MAX_STEP,
     add_key,
+    check_step,
     check_zone,
     floor_calendar_utc,
     floor_key,
+    local_midnight,
     offsets,
-    out_of_range,
+    period_bounds,
+    period_text,
     search,
 )
 from vigil.errors import InvalidInputError
@@ -56,9 +60,6 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ORIGIN = dt.datetime(1970, 1, 5, tzinfo=dt.UTC)
 """Where weeks (in UTC) are aligned: the first Monday after the epoch."""
 
-MIN_STEP = dt.timedelta(seconds=60)
-MAX_STEP = dt.timedelta(days=366)
-"""Fixed lengths allowed: a minute to a leap year (longer spans are what `"year"` is for)."""
 
 _FIXED = re.compile(r"([1-9][0-9]{0,9})([smhd])")
 _MIN_DAYS = {"day": 0.9, "week": 6.9, "month": 27.9, "quarter": 88.9, "year": 364.9}
@@ -105,7 +106,7 @@ class Grid:
         if self.origin is not None:
             self._check_origin()
         if self.unit == "fixed":
-            step = _check_step(self.step, periodic=self.origin is None)
+            step = check_step(self.step, periodic=self.origin is None)
             named = {3600: "hour", 86_400: "day"}.get(int(step.total_seconds()))
             if self.origin is None and (named == "hour" or (named == "day" and tz == "UTC")):
                 object.__setattr__(self, "unit", named)
@@ -172,7 +173,7 @@ class Grid:
         else:
             zone = zone if sep else (tz if tz is not None else "UTC")
         if "/" in name:
-            return cls.period(*_period_bounds(body.strip(), zone, text))
+            return cls.period(*period_bounds(body.strip(), zone, text))
         if name in CALENDAR_UNITS or name == "hour":
             return cls(cast(Unit, name), None, zone)
         match = _FIXED.fullmatch(name)
@@ -231,7 +232,7 @@ class Grid:
         """The string `parse` reads back into this grid (`"hour"`, `"6h"`, `"day@Europe/Oslo"`,
         `"2026-01-01/2026-04-01"`)."""
         if self.origin is not None and self.step is not None:
-            return _period_text(self.origin, self.origin + self.step)
+            return period_text(self.origin, self.origin + self.step)
         if self.step is None:
             text: str = self.unit
         else:
@@ -358,7 +359,7 @@ class Grid:
         `"2026-W13"`, `"2026-03"`, `"2026-Q1"`, `"2026"` (calendar units in their time zone)."""
         start = self.floor(t)
         if self.origin is not None and self.step is not None:
-            return _period_text(start, start + self.step)
+            return period_text(start, start + self.step)
         if self.unit in ("hour", "fixed"):
             if (self.seconds or 0) % 86_400 == 0:
                 return f"{start:%Y-%m-%d}"  # lengths of whole days start at UTC midnight
@@ -468,35 +469,8 @@ class Grid:
             return None
 
     def _resolve(self, day: dt.date) -> dt.datetime:
-        """The instant a calendar window named by local midnight `day` starts: that midnight
-        (its first occurrence if the clocks went back over it), or, where the clocks jumped
-        over midnight, the instant they jumped."""
-        try:
-            wall = dt.datetime(day.year, day.month, day.day)
-        except (OverflowError, ValueError):
-            raise out_of_range(day) from None
-        if self.tz == "UTC":
-            return wall.replace(tzinfo=dt.UTC)
-        zone = self._zone()
-        try:
-            first = wall.replace(tzinfo=zone).astimezone(dt.UTC)
-            if first.astimezone(zone).replace(tzinfo=None) == wall:
-                return first
-            # Midnight does not exist that day: find the jump, between the readings of the
-            # missing wall time with the offsets before (fold=0) and after (fold=1) it.
-            other = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
-        except OverflowError:
-            raise out_of_range(day) from None
-        low, high = min(first, other), max(first, other)
-        after = high.astimezone(zone).utcoffset()
-        low_us, high_us = 0, (high - low) // _US
-        while high_us - low_us > 1:
-            middle = (low_us + high_us) // 2
-            if (low + middle * _US).astimezone(zone).utcoffset() == after:
-                high_us = middle
-            else:
-                low_us = middle
-        return low + high_us * _US
+        """The instant the calendar window named by local midnight `day` starts."""
+        return local_midnight(day, self.tz)
 
     def _floor_listed(
         self, values: npt.NDArray[np.int64], first_day: int, last_day: int
@@ -544,54 +518,6 @@ _CONTAINS: dict[str, tuple[str, ...]] = {
     "quarter": ("year",),
 }
 """The calendar units made of whole windows of each unit (weeks fit in none but themselves)."""
-
-
-def _check_step(step: object, *, periodic: bool = True) -> dt.timedelta:
-    """A fixed length: whole seconds from a minute, at most 366 days unless it is a period's
-    (`periodic=False`: a custom `[start, end)` may span years)."""
-    if not isinstance(step, dt.timedelta):
-        raise InvalidInputError(
-            f"a 'fixed' window needs its length as a datetime.timedelta, got {step!r}"
-        )
-    if step < MIN_STEP or (periodic and step > MAX_STEP) or step.microseconds:
-        longest = "366 days" if periodic else "any length"
-        raise InvalidInputError(
-            f"a window length must be whole seconds between 60 s and {longest}, got {step}",
-            seconds=step.total_seconds(),
-        )
-    return step
-
-
-def _period_bounds(body: str, zone: str, text: str) -> tuple[dt.datetime, dt.datetime]:
-    """The two ends of `"<start>/<end>"`: ISO 8601 dates or times; those without an offset
-    are local times in `zone` (the first reading of a wall time the clocks repeat)."""
-    ends = body.split("/")
-    if len(ends) != 2:
-        raise InvalidInputError(
-            f"window {text!r} is not a period '<start>/<end>' (e.g. '2026-01-01/2026-04-01')",
-            window=text,
-        )
-    out = []
-    for end in ends:
-        try:
-            value = dt.datetime.fromisoformat(end.strip())
-        except ValueError:
-            raise InvalidInputError(
-                f"{end.strip()!r} in window {text!r} is not an ISO 8601 date or time "
-                f"(e.g. '2026-01-01' or '2026-01-01T06:00:00Z')",
-                window=text,
-            ) from None
-        if value.tzinfo is None and zone != "UTC":
-            value = value.replace(tzinfo=ZoneInfo(check_zone(zone)))
-        out.append(_utc(value))
-    return out[0], out[1]
-
-
-def _period_text(start: dt.datetime, end: dt.datetime) -> str:
-    """`"<start>/<end>"` in UTC: dates when both ends are UTC midnights, else times with Z."""
-    if all(t.time() == dt.time() for t in (start, end)):
-        return f"{start:%Y-%m-%d}/{end:%Y-%m-%d}"
-    return f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
