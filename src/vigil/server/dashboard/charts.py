@@ -23,6 +23,18 @@ class Series:
     name: str
     points: Sequence[tuple[float, float | None]]
     colour: str = ""
+    hollow: Sequence[tuple[float, float | None]] = ()
+    """Values not to be judged (e.g. of a partly labelled window): unconnected hollow markers,
+    left out of the y range (and so of the chart when they fall outside it)."""
+
+
+@dataclass(frozen=True)
+class Shade:
+    """A shaded span of x (e.g. a window whose labels are incomplete) with its tooltip."""
+
+    start: float
+    end: float
+    label: str
 
 
 @dataclass(frozen=True)
@@ -129,18 +141,26 @@ def line_chart(
     y_min: float | None = None,
     y_max: float | None = None,
     title: str = "",
+    shades: Sequence[Shade] = (),
+    shade_legend: str = "",
 ) -> Markup:
-    """Lines over a shared x (timestamps when `x.time`), with an optional band behind them."""
+    """Lines over a shared x (timestamps when `x.time`), with an optional band behind them.
+
+    `shades` mark spans of x (each centred on its start, the x of its window's point) as not to
+    be judged, with `shade_legend` as their legend entry; a series' `hollow` points are drawn in
+    them as hollow markers, never joined to the line."""
     x = x or Axis()
-    xs = [p[0] for s in series for p in s.points]
+    xs = [p[0] for s in series for p in (*s.points, *s.hollow)]
     ys = [p[1] for s in series for p in s.points if p[1] is not None]
+    if not ys:  # only values not to be judged: scale to them rather than draw nothing
+        ys = [p[1] for s in series for p in s.hollow if p[1] is not None]
     if band is not None:
         xs += [p[0] for p in band.points]
         ys += [v for p in band.points for v in p[1:] if v is not None]
     if not xs or not ys:
         return Markup('<p class="empty">No data to draw.</p>')
     left, right, top, bottom = 56, 12, 12, 28
-    if len(series) > 1:
+    if len(series) > 1 or shades:
         top = 28
     x_lo, x_hi = _range(xs)
     y_lo, y_hi = _range(ys)
@@ -198,8 +218,24 @@ def line_chart(
             parts.append(
                 f'<polygon class="band" points="{path}"><title>{escape(band.name)}</title></polygon>'
             )
+    for shade in shades:
+        half = max((px(shade.end) - px(shade.start)) / 2, 4.0)
+        x0 = max(px(shade.start) - half, float(left))
+        x1 = min(px(shade.start) + half, float(width - right))
+        parts.append(
+            f'<rect class="incomplete" x="{coord(x0)}" y="{top}" width="{coord(x1 - x0)}" '
+            f'height="{height - bottom - top}"><title>{escape(shade.label)}</title></rect>'
+        )
     for i, s in enumerate(series):
         colour = s.colour or PALETTE[i % len(PALETTE)]
+        for xv, yv in s.hollow:
+            if yv is None or not math.isfinite(yv) or not y_lo <= yv <= y_hi:
+                continue
+            parts.append(
+                f'<circle class="hollow" cx="{coord(px(xv))}" cy="{coord(py(yv))}" r="3.5" '
+                f'stroke="{colour}"><title>{escape(s.name)} {_fmt(yv)} (not judged)</title>'
+                "</circle>"
+            )
         segments: list[list[str]] = [[]]
         for xv, yv in s.points:
             if yv is None or not math.isfinite(yv):
@@ -215,15 +251,26 @@ def line_chart(
                     f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" '
                     f'points="{" ".join(seg)}"><title>{escape(s.name)}</title></polyline>'
                 )
-        if len(series) > 1:
-            lx = left + 8 + (i % 4) * ((width - left) // 4)
-            ly = 12 + (i // 4) * 12
+        if len(series) > 1 or shades:
+            lx, ly = _legend_at(i, left, width)
             parts.append(
                 f'<rect x="{lx}" y="{ly - 7}" width="10" height="3" fill="{colour}"/>'
                 f'<text class="legend" x="{lx + 14}" y="{ly - 2}">{escape(s.name[:40])}</text>'
             )
+    if shades:
+        lx, ly = _legend_at(len(series), left, width)
+        parts.append(
+            f'<rect class="incomplete" x="{lx}" y="{ly - 9}" width="10" height="8"/>'
+            f'<text class="legend" x="{lx + 14}" y="{ly - 2}">'
+            f"{escape((shade_legend or 'not judged')[:40])}</text>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _legend_at(i: int, left: int, width: int) -> tuple[int, int]:
+    """Where the `i`-th legend entry of a line chart goes (four a row above the plot)."""
+    return left + 8 + (i % 4) * ((width - left) // 4), 12 + (i // 4) * 12
 
 
 def bar_chart(

@@ -28,7 +28,7 @@ from vigil.lifecycle.cadence import retraining_cadence
 from vigil.performance.breakdown import fairness_report
 from vigil.performance.service import estimated as estimate
 from vigil.performance.service import realized
-from vigil.server.dashboard import charts
+from vigil.server.dashboard import charts, coverage
 from vigil.server.dashboard.loaders import read
 from vigil.store.core import Store
 
@@ -92,6 +92,51 @@ def _time(value: Any) -> float:
     return dt.datetime.fromisoformat(str(value)).timestamp()
 
 
+def _reference_week(
+    store: Store, model: ModelOut, start: dt.datetime | None
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """The labelled week estimated performance is calibrated on: the model's first (or the
+    page's start), None without data."""
+    first = read(store, lambda s: queries.first_start(s, model.name))
+    if first is None:
+        return None
+    if start is not None and start > first:
+        first = start
+    return first, first + dt.timedelta(days=REFERENCE_DAYS)
+
+
+def _estimates_of(
+    store: Store, model: ModelOut, start: dt.datetime | None, windows: list[dict[str, Any]]
+) -> dict[float, dict[str, float]]:
+    """The estimated headline metrics of the incomplete windows, by start (none when the model
+    cannot be estimated: no scores, no labelled reference week)."""
+    incomplete = [w for w in windows if not w.get("complete", True)]
+    reference = _reference_week(store, model, start)
+    if not incomplete or reference is None:
+        return {}
+    first = min(_time(w["start"]) for w in incomplete)
+    try:
+        out = _as_dict(
+            estimate(
+                store,
+                model.name,
+                reference_start=reference[0],
+                reference_end=reference[1],
+                window="day",
+                start=dt.datetime.fromtimestamp(first, dt.UTC),
+            )
+        )
+    except VigilError:
+        return {}
+    return {_time(w["start"]): _headline(w.get("estimated")) for w in out["windows"]}
+
+
+def _min_coverage(windows: list[dict[str, Any]]) -> str:
+    """The model's min_label_coverage as the windows carry it ("50%")."""
+    share = next((w.get("min_label_coverage") for w in windows), None)
+    return coverage.percent(float(share)) if share is not None else "the model's minimum"
+
+
 def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
     title = "Realized performance"
 
@@ -100,25 +145,47 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
         windows = out["windows"]
         if not windows:
             return Section(title, empty="No prediction rows are stored for this model.")
-        series: dict[str, list[tuple[float, float | None]]] = {}
+        keys: list[str] = []
         for w in windows:
-            values = _headline(w.get("metrics"))
-            for key in values:
-                series.setdefault(key, [])
-            for key, points in series.items():
-                points.append((_time(w["start"]), values.get(key)))
-        coverage = [(_time(w["start"]), w.get("coverage")) for w in windows]
-        section = Section(
-            title, note=f"Per day, from labelled predictions ({out.get('task') or ''})."
+            keys += [k for k in _headline(w.get("metrics")) if k not in keys]
+        keys = [k for k in HEADLINE if k in keys][:5]
+        estimates = _estimates_of(store, model, start, windows)
+        shades, legend = coverage.shades(
+            windows,
+            lambda w: _time(w["start"]),
+            lambda w: _time(w["end"]),
+            {
+                t: ", ".join(f"{k} {_fmt(v)}" for k, v in e.items() if k in keys)
+                for t, e in estimates.items()
+            },
         )
-        if series:
+        section = Section(
+            title,
+            note=(
+                f"Per day, from labelled predictions ({out.get('task') or ''}). A window with "
+                f"less than {_min_coverage(windows)} of its predictions labelled is incomplete: "
+                "shaded, its values hollow and not judged."
+            ),
+        )
+        if keys:
             section.charts.append(
                 (
                     "metrics",
                     charts.line_chart(
-                        [charts.Series(k, v) for k, v in list(series.items())[:5]],
+                        [
+                            coverage.series(
+                                k,
+                                windows,
+                                lambda w: _time(w["start"]),
+                                lambda w, k=k: _headline(w.get("metrics")).get(k),  # type: ignore[misc]
+                                k,
+                            )
+                            for k in keys
+                        ],
                         x=charts.Axis(time=True),
                         height=200,
+                        shades=shades,
+                        shade_legend=legend,
                     ),
                 )
             )
@@ -128,14 +195,39 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
             (
                 "label coverage",
                 charts.line_chart(
-                    [charts.Series("coverage", coverage)],
+                    [
+                        charts.Series(
+                            "coverage", [(_time(w["start"]), w.get("coverage")) for w in windows]
+                        )
+                    ],
                     x=charts.Axis(time=True),
                     y_min=0,
                     y_max=1,
                     height=140,
+                    shades=shades,
+                    shade_legend=legend,
                 ),
             )
         )
+        incomplete = [w for w in windows if not w.get("complete", True)]
+        if incomplete and keys:
+            key = keys[0]
+            section.header = [
+                "incomplete window",
+                "labelled",
+                f"realized {key} (not judged)",
+                f"estimated {key}",
+            ]
+            section.rows = [
+                [
+                    coverage.describe(w).split(":", 1)[0],
+                    f"{w['n_labelled']:,} of {w['n_predictions']:,} "
+                    f"({coverage.percent(float(w['coverage']))})",
+                    _fmt(_headline(w.get("metrics")).get(key)),
+                    _fmt(estimates.get(_time(w["start"]), {}).get(key)),
+                ]
+                for w in incomplete
+            ]
         return section
 
     return _guard(title, build)
@@ -145,12 +237,10 @@ def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Secti
     title = "Estimated performance"
 
     def build() -> Section:
-        first = read(store, lambda s: queries.first_start(s, model.name))
-        if first is None:
+        reference = _reference_week(store, model, start)
+        if reference is None:
             return Section(title, empty="No data yet.")
-        if start is not None and start > first:
-            first = start
-        reference_end = first + dt.timedelta(days=REFERENCE_DAYS)
+        first, reference_end = reference
         out = _as_dict(
             estimate(
                 store,
@@ -172,20 +262,35 @@ def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Secti
             return Section(title, empty="The estimator gave no metric for these windows.")
         key = keys[0]
         est = [(_time(w["start"]), _headline(w.get("estimated")).get(key)) for w in windows]
-        real = [(_time(w["start"]), _headline(w.get("realized")).get(key)) for w in windows]
+        shades, legend = coverage.shades(
+            windows,
+            lambda w: _time(w["start"]),
+            lambda w: _time(w["end"]),
+            {t: f"{key} {_fmt(v)}" for t, v in est if v is not None},
+        )
+        real = coverage.series(
+            "realized",
+            windows,
+            lambda w: _time(w["start"]),
+            lambda w: _headline(w.get("realized")).get(key),
+            key,
+        )
         return Section(
             title,
             note=(
                 f"{key} estimated without labels (CBPE calibrated on the labelled week from "
-                f"{first:%d %b}), beside the realized value where labels arrived."
+                f"{first:%d %b}), beside the realized value where labels arrived; a window "
+                "with incomplete labels is shaded and its realized value hollow, not judged."
             ),
             charts=[
                 (
                     key,
                     charts.line_chart(
-                        [charts.Series("estimated", est), charts.Series("realized", real)],
+                        [charts.Series("estimated", est), real],
                         x=charts.Axis(time=True),
                         height=200,
+                        shades=shades,
+                        shade_legend=legend,
                     ),
                 )
             ],
@@ -207,16 +312,28 @@ def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None
         names: list[str] = []
         for key in keys:
             out = _as_dict(realized(store, model.name, window="week", start=start, segment=key))
-            labelled = [w for w in out["windows"] if w.get("metrics")]
+            complete = [w for w in out["windows"] if w.get("metrics") and w.get("complete")]
             n = sum(w["n_predictions"] for w in out["windows"])
-            values = _headline(labelled[-1]["metrics"]) if labelled else {}
+            latest = complete[-1] if complete else None
+            values = _headline(latest["metrics"]) if latest else {}
             names = names or list(values)[:4]
-            rows.append([key, f"{n:,}", *[_fmt(values.get(k)) for k in names]])
+            shown = [
+                _fmt(values.get(k)) if latest and coverage.judged(latest, k) else "-" for k in names
+            ]
+            week = (
+                f"{dt.datetime.fromtimestamp(_time(latest['start']), dt.UTC):%d %b}"
+                if latest
+                else "none complete"
+            )
+            rows.append([key, f"{n:,}", week, *shown])
         return Section(
             title,
-            header=["segment", "predictions", *names],
+            header=["segment", "predictions", "week", *names],
             rows=rows,
-            note="Metrics of each segment's latest labelled week.",
+            note=(
+                "Metrics of each segment's latest complete week (enough of its predictions "
+                "labelled); '-' where a metric has fewer rows than its minimum."
+            ),
         )
 
     return _guard(title, build)
