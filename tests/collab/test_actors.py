@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.cli.commands import table
 from tests.collab.conftest import auth, upload_version
 from tests.monitor.conftest import T0, client_for, create_model, log_hours
 from vigil import monitor as monitors
@@ -134,15 +135,15 @@ def test_cli_filters_by_actor(
     assert '"created_by": "bob"' in out
     assert '"created_by": "alice"' not in out
     assert main(["models", "versions", "churn", "--state", "active", *where]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert [line.split("\t")[:2] for line in lines] == [["1", "active"]]
+    rows = table(capsys.readouterr().out)
+    assert [row[:2] for row in rows] == [["VERSION", "STATE"], ["1", "active"]]
     assert main(["models", "history", "churn", "--actor", "bob", *where]) == 0
-    kinds = [line.split("\t")[2] for line in capsys.readouterr().out.splitlines()]
-    assert kinds == ["version_created", "version_retired"]
+    kinds = [row[2] for row in table(capsys.readouterr().out)]
+    assert kinds == ["EVENT", "version_created", "version_retired"]
     assert main(["models", "restore", "churn", "2", *where]) == 0
     assert "churn version 2 is active" in capsys.readouterr().out
     assert main(["datasets", "list", "--actor", "bob", *where]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == "no dataset versions\n"
     assert main(["datasets", "list", "--actor", "alice", *where]) == 0
     assert "weights@1" in capsys.readouterr().out
 

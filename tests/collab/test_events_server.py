@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cli.commands import table
 from tests.e2e.live import LiveServer
 from tests.monitor.conftest import HOUR, T0, create_model, log_hours
 from tests.monitor.receivers import http_receiver
@@ -88,15 +89,17 @@ def test_the_server_sends_signed_events_to_a_subscribed_webhook(
     assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [event["id"]]
     assert captured.err.strip() == f"next cursor: {event['id']}"
     assert main(["events", "deliveries", *remote]) == 0
-    assert "\tci\tsent\t1 attempt(s)" in capsys.readouterr().out
+    rows = table(capsys.readouterr().out)
+    assert rows[0] == ["ID", "EVENT", "SUBSCRIPTION", "STATE", "ATTEMPTS", "LAST ERROR"]
+    assert rows[1][2:5] == ["ci", "sent", "1"]
     assert main(["events", "subscriptions", *remote]) == 0
-    assert capsys.readouterr().out.startswith("ci\tactive\tmodel.alias_moved\t")
+    assert table(capsys.readouterr().out)[1][:3] == ["ci", "active", "model.alias_moved"]
     bob = ["--url", server.url, "--token", tokens["bob"]]
     assert main(["events", "unsubscribe", "ci", *bob]) == 2  # admin only
     assert "scope 'admin'" in capsys.readouterr().err
     assert main(["events", "unsubscribe", "ci", *remote]) == 0
     assert main(["events", "subscriptions", *remote]) == 0
-    assert capsys.readouterr().out == "unsubscribed ci\n"
+    assert capsys.readouterr().out == "unsubscribed ci\nno subscriptions\n"
 
 
 def test_the_servers_worker_sends_alert_notifications_to_channels(

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
+from tests.cli.commands import table
 from vigil.cli import cli
 from vigil.registry.service import Registry
 from vigil.store.core import Store
@@ -75,7 +76,8 @@ def test_importance_logged_to_the_version_and_shown(env: Path) -> None:
         "2",
     )
     assert code == 0, out
-    assert [line.split("\t")[0] for line in out.splitlines()[:3]] == ["tenure", "spend", "calls"]
+    rows = table("\n".join(out.splitlines()[:4]))
+    assert [row[0] for row in rows] == ["FEATURE", "tenure", "spend", "calls"]
     assert out.splitlines()[-1] == "logged permutation importances to models:/churn/1"
     code, out = _run("explain", "show", "--version", "models:/churn/1", "--json")
     assert code == 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.cli.commands import table
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.monitor.test_definitions import FILE
 from vigil.cli import main
@@ -22,7 +23,9 @@ def test_monitors_apply_list_run_and_alerts(
     assert main(["monitors", "apply", str(path), *opts]) == 0
     assert "nothing to change" in capsys.readouterr().out  # type: ignore[attr-defined]
     assert main(["monitors", "list", *opts]) == 0
-    assert "churn-silence\tno_data\tm\thour" in capsys.readouterr().out  # type: ignore[attr-defined]
+    listed = table(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert listed[0][:4] == ["MONITOR", "KIND", "TARGET", "WINDOW"]
+    assert ["churn-silence", "no_data", "m", "hour"] in [row[:4] for row in listed]
 
     client = client_for(sqlite_store, tmp_path)
     create_model(client)
@@ -33,9 +36,10 @@ def test_monitors_apply_list_run_and_alerts(
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "2 windows evaluated, 1 breached" in out
     assert main(["alerts", "list", "--state", "open", *opts]) == 0
-    line = capsys.readouterr().out.strip()  # type: ignore[attr-defined]
-    alert_id = line.split("\t")[0]
-    assert "churn-silence" in line
+    header, row = table(capsys.readouterr().out)  # type: ignore[attr-defined]
+    assert header[0] == "ID"
+    alert_id = row[0]
+    assert "churn-silence" in row
     assert main(["alerts", "ack", alert_id, "--by", "ana", *opts]) == 0
     assert main(["alerts", "resolve", alert_id, "--by", "ana", *opts]) == 0
     assert f"alert {alert_id} resolved" in capsys.readouterr().out  # type: ignore[attr-defined]
@@ -57,7 +61,8 @@ def test_the_commands_go_to_a_server_with_url(tmp_path: Path, capsys: object) ->
         assert "would create monitor silence" in capsys.readouterr().out  # type: ignore[attr-defined]
         assert main(["monitors", "apply", str(path), *remote]) == 0
         assert main(["monitors", "list", *remote]) == 0
-        assert "silence\tno_data\tm" in capsys.readouterr().out  # type: ignore[attr-defined]
+        listed = table(capsys.readouterr().out)  # type: ignore[attr-defined]
+        assert ["silence", "no_data", "m"] in [row[:3] for row in listed]
         store = Store.open(store_url, artifacts)
         client = client_for(store, tmp_path)
         create_model(client)
@@ -68,7 +73,7 @@ def test_the_commands_go_to_a_server_with_url(tmp_path: Path, capsys: object) ->
         store.close()
         capsys.readouterr()  # type: ignore[attr-defined]
         assert main(["alerts", "list", *remote]) == 0
-        alert_id = capsys.readouterr().out.split("\t")[0]  # type: ignore[attr-defined]
+        alert_id = table(capsys.readouterr().out)[1][0]  # type: ignore[attr-defined]
         assert main(["alerts", "ack", alert_id, "--note", "mine", *remote]) == 0
         assert f"alert {alert_id} acknowledged" in capsys.readouterr().out  # type: ignore[attr-defined]
         assert main(["alerts", "ack", alert_id, *remote]) == 2

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.cli.commands import table
 from vigil.cli import cli
 
 
@@ -38,7 +39,10 @@ def test_register_alias_and_history(env: Path) -> None:
     code, out = _run("models", "alias", "set", "churn", "production", "2")
     assert (code, out) == (0, "@production of churn moved from version 1 to version 2\n")
     code, out = _run("models", "list")
-    assert (code, out) == (0, "churn\tlatest=2\t@production=2\n")
+    assert (code, table(out)) == (
+        0,
+        [["MODEL", "LATEST", "ALIASES"], ["churn", "2", "@production=2"]],
+    )
     code, out = _run("models", "versions", "churn", "--json")
     versions = json.loads(out)
     assert [(v["version"], v["metrics"], v["aliases"]) for v in versions] == [
@@ -92,7 +96,8 @@ def test_the_commands_work_against_a_server(tmp_path: Path) -> None:
         remote = ("--url", server.url, "--token", token)
         assert _run("models", "register", "churn", str(tmp_path / "model.bin"), *remote)[0] == 0
         assert _run("models", "alias", "set", "churn", "production", "1", *remote)[0] == 0
-        assert _run("models", "list", *remote) == (0, "churn\tlatest=1\t@production=1\n")
+        code, out = _run("models", "list", *remote)
+        assert (code, table(out)[1]) == (0, ["churn", "1", "@production=1"])
         code, out = _run("models", "history", "churn", "--json", *remote)
         assert {e["actor"] for e in json.loads(out)} == {"frank"}
         code, out = _run("models", "versions", "fraud", *remote)

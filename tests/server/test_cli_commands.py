@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
+from tests.cli.commands import table
 from vigil.cli.server import COMMANDS
 from vigil.store.db import create_store_engine, current_revision, head_revision, session_factory
 from vigil.store.repositories import TokenRepository
@@ -85,7 +86,10 @@ def test_db_compact_merges_past_days_and_deletes_superseded_files_on_the_next_ru
     args = ["db", "compact", "--store", url, "--artifacts", artifacts]
     first = CliRunner().invoke(vigil_cli, args)
     assert first.exit_code == 0, first.output
-    assert "churn\tpredictions\t2026-11-20\t3 files -> 1" in first.output
+    assert table(first.output)[:2] == [
+        ["MODEL", "KIND", "DAY", "FILES MERGED"],
+        ["churn", "predictions", "2026-11-20", "3"],
+    ]
     assert len(store.artifacts.list("predictions")) == 4
     second = CliRunner().invoke(vigil_cli, args)
     assert "compacted 0 day(s); deleted 3 superseded file(s)" in second.output

@@ -28,8 +28,12 @@ def test_search_show_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["runs", "search", "--json", "-o", "metrics.auc", *opts]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["info"]["id"] for r in rows] == [ids[1], ids[0]]
-    assert main(["runs", "show", ids[0], *opts]) == 0
+    assert main(["runs", "show", ids[0], "--json", *opts]) == 0
     assert json.loads(capsys.readouterr().out)["params"] == {"model": "xgb", "seed": "1"}
+    assert main(["runs", "show", ids[0], *opts]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["FIELD", "VALUE"]
+    assert ["model", "xgb"] in [line.split() for line in lines]
     assert main(["runs", "compare", *ids, *opts]) == 0
     out = capsys.readouterr().out
     assert "params.model" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -143,6 +144,24 @@ class RunComparison(NotebookResult, _Frozen):
     metrics: dict[str, dict[str, float | None]]
     params: dict[str, dict[str, str | None]]
     param_differences: list[str]
+
+    @classmethod
+    def of(cls, runs: Sequence[RunData]) -> RunComparison:
+        """Metrics (latest values) and params of `runs` side by side, in their order."""
+        metric_keys = sorted({k for r in runs for k in r.metrics})
+        param_keys = sorted({k for r in runs for k in r.params})
+        metrics = {
+            k: {r.id: nan_to_none(r.metrics[k]) if k in r.metrics else None for r in runs}
+            for k in metric_keys
+        }
+        params = {k: {r.id: r.params.get(k) for r in runs} for k in param_keys}
+        differences = [k for k, values in params.items() if len(set(values.values())) > 1]
+        return cls(
+            run_ids=[r.id for r in runs],
+            metrics=metrics,
+            params=params,
+            param_differences=differences,
+        )
 
     def metrics_frame(self) -> pd.DataFrame:
         import pandas as pd

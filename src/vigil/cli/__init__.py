@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {one_line(exc)}", err=True)
         return EXIT_USAGE
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -85,6 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {message}", err=True)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def one_line(exc: click.ClickException) -> str:
+    """A usage error as one line: click's message and, for a command, where its help is."""
+    message = " ".join(exc.format_message().split())
+    context = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and context is not None:
+        return f"{message} (see '{context.command_path} --help')"
+    return message
 
 
 def unreachable_store(exc: BaseException) -> str | None:

@@ -214,7 +214,8 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[
     heads = [h.upper() for h in headers]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(heads)]
     right = [
-        bool(body) and all(r[i] == "-" or _numeric(r[i]) for r in body) for i in range(len(heads))
+        any(r[i] != "-" for r in body) and all(r[i] == "-" or _numeric(r[i]) for r in body)
+        for i in range(len(heads))
     ]
 
     def line(cells: Sequence[str]) -> str:

@@ -1,8 +1,9 @@
-"""`vigil datasets add|list|diff`: content-addressed dataset versions in the store."""
+"""`vigil datasets add|list|diff`: content-addressed dataset versions in the store, or on a Vigil
+server (--url/--token)."""
 
 from __future__ import annotations
 
-import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,32 +14,27 @@ import click
 from vigil.cli.common import (
     EXIT_FINDING,
     EXIT_OK,
+    Backend,
     FullHelpGroup,
-    artifacts_option,
-    fail,
-    store_option,
+    backend_options,
+    format_option,
+    print_json,
+    print_table,
 )
-from vigil.errors import VigilError
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a datasets command runs
-    from vigil.tracking.datasets import DatasetService
+    from vigil.api.client import VigilApi
+    from vigil.api.tracking import DatasetVersionOut
+    from vigil.profile import DatasetProfile
+    from vigil.tracking.datasets import DatasetDiff, DatasetService
 
 
 @contextmanager
-def _datasets(store_url: str, artifacts_url: str) -> Iterator[DatasetService]:
-    from vigil.store.core import Store
+def _datasets(backend: Backend) -> Iterator[DatasetService]:
     from vigil.tracking.datasets import DatasetService
 
-    try:
-        store = Store.open(store_url, artifacts_url)
-    except VigilError as exc:
-        fail(exc)
-    try:
+    with backend.store() as store:
         yield DatasetService(store)
-    except VigilError as exc:
-        fail(exc)
-    finally:
-        store.close()
 
 
 @click.group("datasets", cls=FullHelpGroup)
@@ -46,17 +42,38 @@ def datasets_command() -> None:
     """Content-addressed dataset versions: add, list, diff."""
 
 
+def _version_row(v: DatasetVersionOut) -> list[object]:
+    return [v.ref, v.digest[:12], v.size, v.n_chunks, v.n_rows, v.created_at, v.owner]
+
+
+_VERSION_HEADERS = ["version", "digest", "bytes", "chunks", "rows", "created", "owner"]
+
+
 @datasets_command.command("add")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", "-n", required=True, help="Dataset name (versions are numbered per name).")
-@store_option
-@artifacts_option
-def add_command(path: Path, name: str, store_url: str, artifacts_url: str) -> None:
+@backend_options
+@format_option()
+def add_command(path: Path, name: str, backend: Backend, fmt: str) -> None:
     """Add PATH as a version of dataset NAME (the same content gives the same version)."""
     from vigil.actors import current_user
+    from vigil.tracking.datasets import prepare, push
 
-    with _datasets(store_url, artifacts_url) as datasets:
-        version = datasets.add(path, name, owner=current_user())
+    if backend.remote:
+        with backend.api() as api:
+            version = push(
+                prepare(path),
+                name,
+                missing=api.datasets.missing_chunks,
+                put_chunk=api.datasets.put_chunk,
+                register=api.datasets.register_version,
+            )
+    else:
+        with _datasets(backend) as datasets:
+            version = datasets.add(path, name, owner=current_user())
+    if fmt == "json":
+        print_json(version.model_dump(mode="json"))
+        return
     click.echo(
         f"{version.ref}  sha256:{version.digest}  {version.size} bytes  "
         f"{version.n_chunks} chunk(s)" + (f"  {version.n_rows} rows" if version.n_rows else "")
@@ -66,39 +83,64 @@ def add_command(path: Path, name: str, store_url: str, artifacts_url: str) -> No
 @datasets_command.command("list")
 @click.option("--name", "-n", default=None, help="Only this dataset's versions.")
 @click.option("--actor", default=None, help="Only versions this person added.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@store_option
-@artifacts_option
-def list_command(
-    name: str | None, actor: str | None, as_json: bool, store_url: str, artifacts_url: str
-) -> None:
-    """List dataset versions."""
-    with _datasets(store_url, artifacts_url) as datasets:
-        versions = datasets.versions(name, actor=actor)
-    for v in versions:
-        if as_json:
-            click.echo(json.dumps(v.model_dump(mode="json")))
-        else:
-            rows = "" if v.n_rows is None else f"{v.n_rows} rows"
-            click.echo(
-                f"{v.ref:<30} {v.digest[:12]}  {v.size:>12} bytes  {rows:<14} "
-                f"{v.created_at:%Y-%m-%d %H:%M} {v.owner}"
-            )
+@backend_options
+@format_option()
+def list_command(name: str | None, actor: str | None, backend: Backend, fmt: str) -> None:
+    """List dataset versions (JSON: one version per line)."""
+    if backend.remote:
+        params = {k: v for k, v in (("name", name), ("actor", actor)) if v}
+        with backend.api() as api:
+            versions = api.datasets.versions(params)
+    else:
+        with _datasets(backend) as datasets:
+            versions = datasets.versions(name, actor=actor)
+    if fmt == "json":
+        print_json([v.model_dump(mode="json") for v in versions], lines=True)
+    else:
+        print_table(
+            _VERSION_HEADERS, [_version_row(v) for v in versions], empty="no dataset versions"
+        )
+
+
+def _fetched_profile(api: VigilApi, version: DatasetVersionOut) -> DatasetProfile | None:
+    """The profile of a server's dataset version, made here from its content (the same
+    `profile` call the server made when the version was added)."""
+    import pyarrow as pa
+
+    from vigil.profile import profile
+
+    if not version.has_profile:
+        return None
+    data = api.datasets.content(version.ref)
+    if version.content_format == "arrow":
+        return profile(pa.ipc.open_stream(data).read_all())
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"content{Path(version.source).suffix}"
+        path.write_bytes(data)
+        return profile(path)
 
 
 @datasets_command.command("diff")
 @click.argument("a")
 @click.argument("b")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@store_option
-@artifacts_option
-def diff_command(a: str, b: str, fmt: str, store_url: str, artifacts_url: str) -> None:
+@backend_options
+@format_option()
+def diff_command(a: str, b: str, backend: Backend, fmt: str) -> None:
     """Schema changes and drift from version A to B (NAME, NAME@3 or NAME@<digest prefix>).
-    Exits 1 when the schema changed or drift was detected."""
-    with _datasets(store_url, artifacts_url) as datasets:
-        diff = datasets.diff(a, b)
+    Exits 1 when the schema changed or drift was detected. With --url the two versions'
+    contents are downloaded and profiled here."""
+    from vigil.tracking.datasets import diff_versions
+
+    diff: DatasetDiff
+    if backend.remote:
+        with backend.api() as api:
+            va, vb = api.datasets.version(a), api.datasets.version(b)
+            diff = diff_versions(va, vb, _fetched_profile(api, va), _fetched_profile(api, vb))
+    else:
+        with _datasets(backend) as datasets:
+            diff = datasets.diff(a, b)
     if fmt == "json":
-        click.echo(json.dumps(diff.to_dict(), indent=2))
+        print_json(diff.to_dict())
     else:
         click.echo(f"{diff.a.ref} -> {diff.b.ref}")
         if diff.same_content:

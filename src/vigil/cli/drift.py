@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from vigil.analysis.drift import METHODS, DriftReport, drift
-from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail
+from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail, format_option
 from vigil.cli.profile import load_profile
 from vigil.errors import InvalidInputError, VigilError
 from vigil.profile import DatasetProfile
@@ -28,14 +28,7 @@ def _load(item: str) -> DatasetProfile | Path:
 @click.command("drift")
 @click.argument("reference")
 @click.argument("current")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "html"]),
-    default="text",
-    show_default=True,
-    help="html needs -o.",
-)
+@format_option("html")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here.")
 @click.option(
     "--method",

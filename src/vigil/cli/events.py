@@ -23,38 +23,28 @@ from typing import Any, TypeVar
 import click
 
 from vigil.cli.common import (
+    Backend,
     FullHelpGroup,
-    artifacts_option,
+    backend_options,
     fail,
-    store_option,
-    token_option,
-    url_option,
+    format_option,
+    print_json,
+    print_table,
+    store_options,
 )
-from vigil.errors import VigilError
 
 T = TypeVar("T")
 
 
 @contextmanager
-def _backend(
-    store_url: str, artifacts_url: str, url: str | None, token: str | None
-) -> Iterator[Any]:
-    """The server's API (a `VigilApi`) when --url is given, else an opened store."""
-    from vigil.api.client import VigilApi
-    from vigil.store.core import Store
-
-    try:
-        if url is not None:
-            with VigilApi(url, token) as api:
-                yield api
-            return
-        store = Store.open(store_url, artifacts_url)
-        try:
+def _backend(backend: Backend) -> Iterator[Any]:
+    """The server's API (a `VigilApi`) when --url is given, else the opened store."""
+    if backend.remote:
+        with backend.api(timeout=30.0) as api:
+            yield api
+    else:
+        with backend.store() as store:
             yield store
-        finally:
-            store.close()
-    except VigilError as exc:
-        fail(exc)
 
 
 def _in_session(store: Any, action: Callable[[Any], T]) -> T:
@@ -63,12 +53,6 @@ def _in_session(store: Any, action: Callable[[Any], T]) -> T:
             return action(session)
         finally:
             session.rollback()
-
-
-def _options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for option in (token_option, url_option, artifacts_option, store_option):
-        command = option(command)
-    return command
 
 
 @click.group("events", cls=FullHelpGroup)
@@ -81,11 +65,11 @@ def events_group() -> None:
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--actor", default=None, help="Only what this person did.")
 @click.option("--subject", default=None, help="Only events about this model or monitor.")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--follow", is_flag=True, help="Keep polling for new events (Ctrl-C to stop).")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per event and line.")
-@_options
+@backend_options
+@format_option()
 def list_command(
     after: int,
     types: tuple[str, ...],
@@ -94,42 +78,48 @@ def list_command(
     limit: int,
     follow: bool,
     interval: float,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
+    fmt: str,
 ) -> None:
-    """Events after the cursor, oldest first; the last line on stderr is the next cursor."""
+    """Events after the cursor, oldest first (JSON: one event per line); the last line on stderr
+    is the next cursor."""
     from vigil.events.outbox import EventsPage, list_events
 
-    with _backend(store_url, artifacts_url, url, token) as backend:
+    with _backend(backend) as source:
 
         def page(cursor: int) -> EventsPage:
-            if url is not None:
+            if backend.remote:
                 params: dict[str, Any] = {"after": cursor, "limit": limit}
                 params.update({"types": ",".join(types)} if types else {})
                 params.update({k: v for k, v in (("actor", actor), ("subject", subject)) if v})
-                return EventsPage.model_validate(backend.events.page(params))
+                return EventsPage.model_validate(source.events.page(params))
             return _in_session(
-                backend,
+                source,
                 lambda s: list_events(
                     s, after=cursor, types=list(types), subject=subject, actor=actor, limit=limit
                 ),
             )
 
         cursor = after
+        header = False
         try:
             while True:
                 current = page(cursor)  # a VigilError is reported by _backend
                 for event in current.events:
-                    if as_json:
+                    if fmt == "json":
                         click.echo(json.dumps(event.model_dump(mode="json")))
-                    else:
+                        continue
+                    if not header:  # the list streams: fixed widths, the header once
                         click.echo(
-                            f"{event.id}\t{event.at.isoformat()}\t{event.type}\t{event.subject}"
-                            f"\t{event.actor}\t{json.dumps(event.data, sort_keys=True)}"
+                            f"{'ID':>8}  {'AT':<25}  {'TYPE':<24}  {'SUBJECT':<16}  "
+                            f"{'ACTOR':<12}  DATA"
                         )
+                        header = True
+                    click.echo(
+                        f"{event.id:>8}  {event.at.isoformat():<25}  {event.type:<24}  "
+                        f"{event.subject:<16}  {event.actor:<12}  "
+                        f"{json.dumps(event.data, sort_keys=True)}"
+                    )
                 cursor = current.next_cursor
                 if current.has_more:
                     continue
@@ -151,17 +141,14 @@ def list_command(
     help="The environment variable holding the HMAC secret (kept out of shell history).",
 )
 @click.option("--inactive", is_flag=True, help="Create it paused.")
-@_options
+@backend_options
 def subscribe_command(
     name: str,
     target_url: str,
     types: tuple[str, ...],
     secret_env: str | None,
     inactive: bool,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
 ) -> None:
     """Send events to TARGET_URL, signed with HMAC-SHA256 when a secret is given."""
     from pydantic import ValidationError
@@ -182,92 +169,99 @@ def subscribe_command(
     except ValidationError as exc:
         first = exc.errors()[0]
         fail(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-    with _backend(store_url, artifacts_url, url, token) as backend:
-        if url is not None:
-            created = Subscription.model_validate(backend.events.subscribe(spec.model_dump()))
+    with _backend(backend) as source:
+        if backend.remote:
+            created = Subscription.model_validate(source.events.subscribe(spec.model_dump()))
         else:
             policy = MonitorSettings().outbound_policy()  # VIGIL_OUTBOUND_ALLOW
-            with backend.session() as session:
+            with source.session() as session:
                 created = create_subscription(session, spec, actor=current_user(), policy=policy)
     kinds = ", ".join(created.types) or "all events"
     click.echo(f"subscribed {created.name}: {kinds} -> {created.url}")
 
 
 @events_group.command("subscriptions")
-@click.option("--json", "as_json", is_flag=True)
-@_options
-def subscriptions_command(
-    as_json: bool, store_url: str, artifacts_url: str, url: str | None, token: str | None
-) -> None:
-    """The webhook subscriptions (secrets are never shown; URLs with their path masked)."""
+@backend_options
+@format_option()
+def subscriptions_command(backend: Backend, fmt: str) -> None:
+    """The webhook subscriptions (secrets are never shown; URLs with their path masked; JSON:
+    one subscription per line)."""
     from vigil.events.subscriptions import Subscription, list_subscriptions
 
-    with _backend(store_url, artifacts_url, url, token) as backend:
-        if url is not None:
-            items = [Subscription.model_validate(s) for s in backend.events.subscriptions()]
+    with _backend(backend) as source:
+        if backend.remote:
+            items = [Subscription.model_validate(s) for s in source.events.subscriptions()]
         else:
-            items = _in_session(backend, list_subscriptions)
-    for s in items:
-        if as_json:
+            items = _in_session(source, list_subscriptions)
+    if fmt == "json":
+        for s in items:
             click.echo(json.dumps(s.model_dump(mode="json")))
-        else:
-            state = "active" if s.active else "paused"
-            click.echo(f"{s.name}\t{state}\t{','.join(s.types) or '*'}\t{s.url}\t{s.created_by}")
+        return
+    print_table(
+        ["name", "state", "types", "url", "created by"],
+        [
+            [
+                s.name,
+                "active" if s.active else "paused",
+                ",".join(s.types) or "*",
+                s.url,
+                s.created_by,
+            ]
+            for s in items
+        ],
+        empty="no subscriptions",
+    )
 
 
 @events_group.command("unsubscribe")
 @click.argument("name")
-@_options
-def unsubscribe_command(
-    name: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
-) -> None:
+@backend_options
+def unsubscribe_command(name: str, backend: Backend) -> None:
     """Delete a subscription and its queued deliveries."""
     from vigil.events.subscriptions import delete_subscription
 
-    with _backend(store_url, artifacts_url, url, token) as backend:
-        if url is not None:
-            backend.events.unsubscribe(name)
+    with _backend(backend) as source:
+        if backend.remote:
+            source.events.unsubscribe(name)
         else:
-            with backend.session() as session:
+            with source.session() as session:
                 delete_subscription(session, name)
     click.echo(f"unsubscribed {name}")
 
 
 @events_group.command("deliveries")
 @click.option("--subscription", default=None, help="Only this subscription's deliveries.")
-@_options
-def deliveries_command(
-    subscription: str | None,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
-) -> None:
+@backend_options
+@format_option()
+def deliveries_command(subscription: str | None, backend: Backend, fmt: str) -> None:
     """The latest webhook deliveries, newest first, with their state and last error."""
     from vigil.events.subscriptions import EventDelivery, list_deliveries
 
-    with _backend(store_url, artifacts_url, url, token) as backend:
-        if url is not None:
+    with _backend(backend) as source:
+        if backend.remote:
             params = {"subscription": subscription} if subscription else {}
-            answer = backend.events.deliveries(params)
+            answer = source.events.deliveries(params)
             items = [EventDelivery.model_validate(d) for d in answer]
         else:
-            items = _in_session(backend, lambda s: list_deliveries(s, subscription=subscription))
-    for d in items:
-        click.echo(
-            f"{d.id}\tevent {d.event_id}\t{d.subscription}\t{d.state}\t{d.attempts} attempt(s)"
-            f"\t{d.last_error}".rstrip()
-        )
+            items = _in_session(source, lambda s: list_deliveries(s, subscription=subscription))
+    if fmt == "json":
+        print_json([d.model_dump(mode="json") for d in items])
+        return
+    print_table(
+        ["id", "event", "subscription", "state", "attempts", "last error"],
+        [[d.id, d.event_id, d.subscription, d.state, d.attempts, d.last_error] for d in items],
+        empty="no deliveries",
+    )
 
 
 @events_group.command("deliver")
-@store_option
-@artifacts_option
-def deliver_command(store_url: str, artifacts_url: str) -> None:
-    """Send the pending deliveries that are due now (VIGIL_OUTBOUND_ALLOW applies)."""
+@store_options
+def deliver_command(backend: Backend) -> None:
+    """Send the pending deliveries that are due now (VIGIL_OUTBOUND_ALLOW applies; a server
+    sends them by itself, so this works on the store only)."""
     from vigil.events.dispatch import deliver_events
     from vigil.events.settings import MonitorSettings
 
-    with _backend(store_url, artifacts_url, None, None) as store:
+    with backend.store() as store:
         stats = deliver_events(store, MonitorSettings())
     click.echo(f"sent {stats.sent}, retrying {stats.retrying}, failed {stats.failed}")

@@ -6,7 +6,8 @@
     vigil explain show (--run RUN_ID | --version models:/churn/3) [--method shap] [--json]
 
 DATA is a Parquet or CSV file. The store comes from --store/--artifacts, else VIGIL_STORE_URL /
-VIGIL_ARTIFACTS_URL. Bad input exits with code 2.
+VIGIL_ARTIFACTS_URL; with --url/--token the model is loaded from that Vigil server's registry (and
+--log records there). Bad input exits with code 2.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vigil.cli.common import FullHelpGroup, artifacts_option, fail, store_option
+from vigil.cli.common import (
+    Backend,
+    FullHelpGroup,
+    backend_options,
+    fail,
+    format_option,
+    print_json,
+    print_table,
+)
 from vigil.errors import InvalidInputError, VigilError
 
 if TYPE_CHECKING:
@@ -37,19 +46,17 @@ _MAX_ROWS = click.option(
 
 
 @contextmanager
-def _store(store_url: str, artifacts_url: str) -> Iterator[Store]:
-    from vigil.store.core import Store
-
-    try:
-        store = Store.open(store_url, artifacts_url)
-    except VigilError as exc:
-        fail(exc)
-    try:
-        yield store
-    except VigilError as exc:
-        fail(exc)
-    finally:
-        store.close()
+def _store(backend: Backend) -> Iterator[Store | None]:
+    """The opened store, or None with --url (the model is then loaded from the server's
+    registry, and importances are logged there); a VigilError ends the command."""
+    if backend.remote:
+        try:
+            yield None
+        except VigilError as exc:
+            fail(exc)
+    else:
+        with backend.store() as store:
+            yield store
 
 
 def _read(path: str, max_rows: int | None = None) -> pd.DataFrame:
@@ -84,13 +91,7 @@ def explain_group() -> None:
 @explain_group.command("rows")
 @click.argument("model")
 @click.argument("data")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "html"]),
-    default="text",
-    show_default=True,
-)
+@format_option("html")
 @click.option("-o", "--output-file", "out", default=None, help="Write here instead of stdout.")
 @click.option("--target", default=None, help="The class explained (default: the positive one).")
 @click.option(
@@ -101,8 +102,7 @@ def explain_group() -> None:
     help="The output space the contributions add up to (default: the explainer's own).",
 )
 @_MAX_ROWS
-@store_option
-@artifacts_option
+@backend_options
 def rows_command(
     model: str,
     data: str,
@@ -111,15 +111,22 @@ def rows_command(
     target: str | None,
     space: Any,
     max_rows: int,
-    store_url: str,
-    artifacts_url: str,
+    backend: Backend,
 ) -> None:
     """Each feature's SHAP contribution to each row's prediction of MODEL (a models:/ URI)."""
     from vigil.explain.local import explain
 
     frame = _read(data, max_rows)
-    with _store(store_url, artifacts_url) as store:
-        explanation = explain(model, frame, target=_target(target), output=space, store=store)
+    with _store(backend) as store:
+        explanation = explain(
+            model,
+            frame,
+            target=_target(target),
+            output=space,
+            store=store,
+            url=backend.url,
+            token=backend.token,
+        )
     if fmt == "json":
         text = json.dumps(explanation.to_dict(), indent=2)
     elif fmt == "html":
@@ -170,9 +177,8 @@ def _text(explanation: Any) -> str:
 @click.option("--repeats", default=5, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--log", "log_it", is_flag=True, help="Record them on the model version.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@store_option
-@artifacts_option
+@backend_options
+@format_option()
 def importance_command(
     model: str,
     data: str,
@@ -182,9 +188,8 @@ def importance_command(
     repeats: int,
     seed: int,
     log_it: bool,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
+    backend: Backend,
+    fmt: str,
 ) -> None:
     """Global feature importance of MODEL (a models:/ URI) on DATA."""
     from vigil.analysis.explain.permutation import permutation_importance
@@ -192,14 +197,15 @@ def importance_command(
     from vigil.explain.local import resolve_model
 
     frame = _read(data)
-    with _store(store_url, artifacts_url) as store:
+    if method == "permutation" and (label is None or label not in frame.columns):
+        fail(
+            f"permutation importance needs --label, the label column of {data} "
+            f"(its columns: {list(frame.columns)})"
+        )
+    with _store(backend) as store:
+        estimator, _ = resolve_model(model, store=store, url=backend.url, token=backend.token)
         if method == "permutation":
-            if label is None or label not in frame.columns:
-                fail(
-                    f"permutation importance needs --label, the label column of {data} "
-                    f"(its columns: {list(frame.columns)})"
-                )
-            estimator, _ = resolve_model(model, store=store)
+            assert label is not None
             result = permutation_importance(
                 estimator,
                 frame.drop(columns=[label]),
@@ -209,14 +215,15 @@ def importance_command(
                 seed=seed,
             )
         else:
-            result = shap_importance(model, frame, seed=seed, store=store)
+            result = shap_importance(estimator, frame, seed=seed)
         if log_it:
-            log_importance(result, model_version=model, store=store)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+            log_importance(
+                result, model_version=model, store=store, url=backend.url, token=backend.token
+            )
+    if fmt == "json":
+        print_json(result.to_dict())
         return
-    for name in result.ranking():
-        click.echo(f"{name}\t{result.values[name]:.6g}")
+    print_table(["feature", "importance"], [[n, result.values[n]] for n in result.ranking()])
     if log_it:
         click.echo(f"logged {method} importances to {model}")
 
@@ -225,28 +232,35 @@ def importance_command(
 @click.option("--run", "run_id", default=None, help="A training run's id.")
 @click.option("--version", "version", default=None, help="A model version: models:/NAME/N.")
 @click.option("--method", default=None, help="Only this method's importances.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@store_option
-@artifacts_option
+@backend_options
+@format_option()
 def show_command(
-    run_id: str | None,
-    version: str | None,
-    method: str | None,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
+    run_id: str | None, version: str | None, method: str | None, backend: Backend, fmt: str
 ) -> None:
     """The latest importances logged for a run or a model version."""
     from vigil.explain.api import get_importance
 
     if run_id is None and version is None:
         fail("give --run RUN_ID or --version models:/NAME/N")
-    with _store(store_url, artifacts_url) as store:
-        values = get_importance(run=run_id, model_version=version, method=method, store=store)
+    values: dict[str, float] | None
+    if backend.remote:
+        from vigil.client.registry.api import resolve
+
+        params = {"method": method} if method else {}
+        with backend.api() as api:
+            if run_id is not None:
+                answer = api.explain.run_importances(run_id, params)
+            else:
+                assert version is not None
+                info = resolve(version, url=backend.url, token=backend.token)
+                answer = api.explain.version_importances(info.name, info.version, params)
+        values = answer.get("latest")
+    else:
+        with _store(backend) as store:
+            values = get_importance(run=run_id, model_version=version, method=method, store=store)
     if values is None:
         fail(f"no importances logged for {run_id or version}" + (f" by {method}" if method else ""))
-    if as_json:
-        click.echo(json.dumps(values, indent=2))
+    if fmt == "json":
+        print_json(values)
         return
-    for name, value in sorted(values.items(), key=lambda kv: -kv[1]):
-        click.echo(f"{name}\t{value:.6g}")
+    print_table(["feature", "importance"], sorted(values.items(), key=lambda kv: -kv[1]))

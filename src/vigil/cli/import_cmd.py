@@ -7,7 +7,7 @@ import json
 
 import click
 
-from vigil.cli.common import FullHelpGroup, artifacts_option, fail, store_option
+from vigil.cli.common import FullHelpGroup, artifacts_option, fail, format_option, store_option
 from vigil.errors import VigilError
 
 
@@ -20,10 +20,10 @@ def import_group() -> None:
 @click.argument("uri")
 @store_option
 @artifacts_option
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@format_option()
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def import_mlflow_command(
-    uri: str, store_url: str, artifacts_url: str, as_json: bool, quiet: bool
+    uri: str, store_url: str, artifacts_url: str, fmt: str, quiet: bool
 ) -> None:
     """Import the MLflow store at URI (an mlruns folder, or sqlite:///path/mlflow.db):
     experiments, runs with params, metrics (full history), tags and artifacts, registered
@@ -37,13 +37,13 @@ def import_mlflow_command(
         source = open_source(uri)
         store = Store.open(store_url, artifacts_url)
         try:
-            progress = None if quiet or as_json else (lambda line: click.echo(line, err=True))
+            progress = None if quiet or fmt == "json" else (lambda line: click.echo(line, err=True))
             report = import_mlflow(store, source, actor=current_user(), progress=progress)
         finally:
             store.close()
     except VigilError as exc:
         fail(exc)
-    if as_json:
+    if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
     click.echo(

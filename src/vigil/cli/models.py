@@ -20,7 +20,6 @@ are recorded as the token's owner.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -28,31 +27,29 @@ from typing import Any, Literal
 import click
 
 from vigil.cli.common import (
+    Backend,
     FullHelpGroup,
-    artifacts_option,
+    backend_options,
     fail,
-    store_option,
-    token_option,
-    url_option,
+    format_option,
+    print_json,
+    print_table,
 )
 from vigil.errors import VigilError
 
-_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 _actor = click.option(
     "--actor", default=None, help="Only what this person did (a token's owner or an OS user)."
 )
 
 
 @contextmanager
-def _registry(
-    store_url: str, artifacts_url: str, url: str | None = None, token: str | None = None
-) -> Iterator[Any]:
+def _registry(backend: Backend) -> Iterator[Any]:
+    """The server's registry (`RemoteRegistry`) with --url, else the store's (`Registry`)."""
     from vigil.client.registry.remote import RemoteRegistry
     from vigil.registry import Registry
-    from vigil.store.core import Store
 
-    if url is not None:
-        remote = RemoteRegistry(url, token)
+    if backend.url is not None:
+        remote = RemoteRegistry(backend.url, backend.token)
         try:
             yield remote
         except VigilError as exc:
@@ -60,16 +57,8 @@ def _registry(
         finally:
             remote.close()
         return
-    try:
-        store = Store.open(store_url, artifacts_url)
-    except VigilError as exc:
-        fail(exc)
-    try:
+    with backend.store() as store:
         yield Registry(store)
-    except VigilError as exc:
-        fail(exc)
-    finally:
-        store.close()
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
@@ -82,35 +71,29 @@ def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
     return out
 
 
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
-
-
 @click.group("models", cls=FullHelpGroup)
 def models_group() -> None:
     """The model registry: registered models, versions, aliases and their history."""
 
 
 @models_group.command("list")
-@store_option
-@artifacts_option
-@url_option
-@token_option
-@_json
-def list_command(
-    store_url: str, artifacts_url: str, url: str | None, token: str | None, as_json: bool
-) -> None:
+@backend_options
+@format_option()
+def list_command(backend: Backend, fmt: str) -> None:
     """Registered models, their latest version and aliases."""
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         models = registry.list_models()
-    if as_json:
-        _print_json([m.to_dict() for m in models])
+    if fmt == "json":
+        print_json([m.to_dict() for m in models])
         return
-    if not models:
-        click.echo("no registered models")
-    for m in models:
-        aliases = " ".join(f"@{a}={v}" for a, v in m.aliases.items())
-        click.echo(f"{m.name}\tlatest={m.latest_version}\t{aliases}".rstrip())
+    print_table(
+        ["model", "latest", "aliases"],
+        [
+            [m.name, m.latest_version, " ".join(f"@{a}={v}" for a, v in m.aliases.items())]
+            for m in models
+        ],
+        empty="no registered models",
+    )
 
 
 @models_group.command("versions")
@@ -122,55 +105,53 @@ def list_command(
     help="Only versions in this lifecycle state.",
 )
 @_actor
-@store_option
-@artifacts_option
-@url_option
-@token_option
-@_json
+@backend_options
+@format_option()
 def versions_command(
     name: str,
     state: Literal["active", "retired"] | None,
     actor: str | None,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
-    as_json: bool,
+    backend: Backend,
+    fmt: str,
 ) -> None:
     """A model's versions, oldest first, with their lifecycle state and who created them."""
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         versions = registry.list_versions(name, state=state, actor=actor)
-    if as_json:
-        _print_json([v.to_dict() for v in versions])
+    if fmt == "json":
+        print_json([v.to_dict() for v in versions])
         return
-    for v in versions:
-        aliases = " ".join(f"@{a}" for a in v.aliases)
-        metrics = " ".join(f"{k}={x:g}" for k, x in v.metrics.items())
-        click.echo(
-            f"{v.version}\t{v.lifecycle}\t{v.created_at:%Y-%m-%d %H:%M:%S}\t{v.created_by}"
-            f"\t{v.source_format}\trun={v.run_id or '-'}\t{metrics}\t{aliases}".rstrip()
-        )
+    print_table(
+        ["version", "state", "created", "by", "format", "run", "metrics", "aliases"],
+        [
+            [
+                v.version,
+                v.lifecycle,
+                v.created_at,
+                v.created_by,
+                v.source_format,
+                v.run_id,
+                " ".join(f"{k}={x:g}" for k, x in v.metrics.items()),
+                " ".join(f"@{a}" for a in v.aliases),
+            ]
+            for v in versions
+        ],
+        empty=f"no versions of {name}",
+    )
 
 
 @models_group.command("retire")
 @click.argument("name")
 @click.argument("version", type=int)
 @click.option("--note", default="", help="Why (kept in the model's history).")
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
 def retire_command(
     name: str,
     version: int,
     note: str,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
 ) -> None:
     """Retire (archive) VERSION of NAME: kept with its history, but no alias may point at it."""
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         info = registry.retire_version(name, version, note=note)
     click.echo(f"{name} version {info.version} is {info.lifecycle} (by {info.retired_by})")
 
@@ -179,21 +160,15 @@ def retire_command(
 @click.argument("name")
 @click.argument("version", type=int)
 @click.option("--note", default="", help="Why (kept in the model's history).")
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
 def restore_command(
     name: str,
     version: int,
     note: str,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
 ) -> None:
     """Un-retire VERSION of NAME: it may be given aliases again."""
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         info = registry.restore_version(name, version, note=note)
     click.echo(f"{name} version {info.version} is {info.lifecycle}")
 
@@ -212,10 +187,7 @@ def restore_command(
     default=None,
     help="The training data (or a .vgp profile of it): its columns become the schema.",
 )
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
 def register_command(
     name: str,
     path: str,
@@ -224,10 +196,7 @@ def register_command(
     tags: tuple[str, ...],
     metrics: tuple[str, ...],
     profile_path: str | None,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
 ) -> None:
     """Register the file or folder PATH as the next version of NAME."""
     numbers: dict[str, float] = {}
@@ -246,7 +215,7 @@ def register_command(
             profile = load_profile(profile_path)
         except VigilError as exc:
             fail(exc)
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         info = registry.register(
             name,
             path,
@@ -293,10 +262,7 @@ def alias_group() -> None:
     show_default=True,
     help="max: higher is better; min: lower is better.",
 )
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
 def alias_set_command(
     name: str,
     alias: str,
@@ -305,10 +271,7 @@ def alias_set_command(
     gate_metric: str | None,
     gate_margin: float,
     gate_mode: Literal["max", "min"],
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
 ) -> None:
     """Point ALIAS of NAME at VERSION (after the gates, if any)."""
     from vigil.registry import Gates
@@ -319,7 +282,7 @@ def alias_set_command(
             gates = Gates(suite=gate_suite, metric=gate_metric, margin=gate_margin, mode=gate_mode)
         except VigilError as exc:
             fail(exc)
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         event = registry.set_alias(name, alias, version, gates=gates)
     before = f"from version {event.from_version} " if event.from_version is not None else ""
     click.echo(f"@{alias} of {name} moved {before}to version {version}")
@@ -328,15 +291,10 @@ def alias_set_command(
 @alias_group.command("delete")
 @click.argument("name")
 @click.argument("alias")
-@store_option
-@artifacts_option
-@url_option
-@token_option
-def alias_delete_command(
-    name: str, alias: str, store_url: str, artifacts_url: str, url: str | None, token: str | None
-) -> None:
+@backend_options
+def alias_delete_command(name: str, alias: str, backend: Backend) -> None:
     """Remove ALIAS of NAME."""
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         event = registry.delete_alias(name, alias)
     click.echo(f"@{alias} of {name} deleted (it pointed at version {event.from_version})")
 
@@ -361,46 +319,41 @@ def _parse_time(value: str) -> dt.datetime:
     help="With --alias: print the version that held it at this time (UTC if no zone).",
 )
 @_actor
-@store_option
-@artifacts_option
-@url_option
-@token_option
-@_json
+@backend_options
+@format_option()
 def history_command(
     name: str,
     alias: str | None,
     at: str | None,
     actor: str | None,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
-    as_json: bool,
+    backend: Backend,
+    fmt: str,
 ) -> None:
     """NAME's event log (who changed what, when), or which version held --alias --at a time."""
     if at is not None:
         if alias is None:
             raise click.BadParameter("--at needs --alias", param_hint="--at")
         when = _parse_time(at)
-        with _registry(store_url, artifacts_url, url, token) as registry:
+        with _registry(backend) as registry:
             held = registry.alias_at(name, alias, when)
-        if as_json:
-            _print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": held})
+        if fmt == "json":
+            print_json({"model": name, "alias": alias, "at": when.isoformat(), "version": held})
         else:
             click.echo(f"@{alias} did not exist then" if held is None else str(held))
         return
-    with _registry(store_url, artifacts_url, url, token) as registry:
+    with _registry(backend) as registry:
         events = registry.events(name, alias=alias, actor=actor)
-    if as_json:
-        _print_json([e.to_dict() for e in events])
+    if fmt == "json":
+        print_json([e.to_dict() for e in events])
         return
+    rows = []
     for e in events:
         change = ""
         if e.from_version is not None or e.to_version is not None:
             change = f"{e.from_version if e.from_version is not None else '-'} -> "
             change += f"{e.to_version if e.to_version is not None else '-'}"
-        where = f"@{e.alias}" if e.alias else ""
-        click.echo(f"{e.at.isoformat()}\t{e.actor}\t{e.kind}\t{where}\t{change}".rstrip())
+        rows.append([e.at, e.actor, e.kind, f"@{e.alias}" if e.alias else "", change])
+    print_table(["at", "actor", "event", "alias", "change"], rows, empty=f"no events of {name}")
 
 
 @models_group.command("retraining")
@@ -414,58 +367,46 @@ def history_command(
 @click.option(
     "--persistence", default=2, show_default=True, help="Drifted windows in a row for an onset."
 )
-@store_option
-@artifacts_option
-@url_option
-@token_option
-@_json
+@backend_options
+@format_option()
 def retraining_command(
     name: str,
     window: str,
     persistence: int,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
-    as_json: bool,
+    backend: Backend,
+    fmt: str,
 ) -> None:
     """The retraining cadence of monitored model NAME: how often its production windows drifted
     from the training reference, how long after training, and the advice."""
-    from vigil.api.client import VigilApi
     from vigil.lifecycle.cadence import retraining_cadence
-    from vigil.store.core import Store
 
-    try:
-        if url is not None:
-            with VigilApi(url, token) as api:
-                params = {"window": window, "persistence": persistence}
-                body = api.models.retraining(name, params)
-        else:
-            store = Store.open(store_url, artifacts_url)
-            try:
-                body = retraining_cadence(
-                    store, name, window=window, persistence=persistence
-                ).to_dict()
-            finally:
-                store.close()
-    except VigilError as exc:
-        fail(exc)
-    if as_json:
-        _print_json(body)
+    if backend.remote:
+        with backend.api() as api:
+            body = api.models.retraining(name, {"window": window, "persistence": persistence})
+    else:
+        with backend.store() as store:
+            body = retraining_cadence(store, name, window=window, persistence=persistence).to_dict()
+    if fmt == "json":
+        print_json(body)
         return
     share = body["drift_share"]
     click.echo(
         f"{name}: {body['drifted_windows']} of {body['windows']} windows drifted"
         + (f" ({share:.0%})" if share is not None else "")
     )
-    for v in body["versions"]:
-        onset = (
-            f"drift began {v['days_to_drift']:.1f} days after training"
-            if v["days_to_drift"] is not None
-            else f"no lasting drift in {v['days_watched']:.1f} days"
-        )
-        click.echo(
-            f"  v{v['version']}: {v['drifted_windows']}/{v['windows']} windows drifted; {onset}"
+    if body["versions"]:
+        print_table(
+            ["version", "windows", "drifted", "days to drift", "days watched"],
+            [
+                [
+                    v["version"],
+                    v["windows"],
+                    v["drifted_windows"],
+                    None if v["days_to_drift"] is None else round(v["days_to_drift"], 1),
+                    round(v["days_watched"], 1),
+                ]
+                for v in body["versions"]
+            ],
         )
     for note in body["skipped"]:
         click.echo(f"  ({note})")

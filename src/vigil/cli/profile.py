@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vigil.cli.common import fail, parse_schema
+from vigil.cli.common import fail, format_option, parse_schema
 from vigil.errors import InvalidInputError, VigilError
 from vigil.profile import DatasetProfile, profile
 
@@ -15,9 +15,7 @@ from vigil.profile import DatasetProfile, profile
 @click.command("profile")
 @click.argument("data", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the profile (.vgp).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option()
 @click.option(
     "--schema",
     "schema_items",

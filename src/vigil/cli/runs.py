@@ -14,34 +14,27 @@ import click
 from vigil.cli.common import (
     EXIT_FINDING,
     EXIT_USAGE,
+    Backend,
     FullHelpGroup,
-    artifacts_option,
+    backend_options,
     fail,
-    store_option,
-    token_option,
-    url_option,
+    format_option,
+    print_json,
+    print_table,
 )
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:  # the store needs SQLAlchemy: imported when a runs command runs
+    from vigil.api.tracking import ArtifactOut, RunData
     from vigil.tracking.service import TrackingService
 
 
 @contextmanager
-def _tracking(store_url: str, artifacts_url: str) -> Iterator[TrackingService]:
-    from vigil.store.core import Store
+def _tracking(backend: Backend) -> Iterator[TrackingService]:
     from vigil.tracking.service import TrackingService
 
-    try:
-        store = Store.open(store_url, artifacts_url)
-    except VigilError as exc:
-        fail(exc)
-    try:
+    with backend.store() as store:
         yield TrackingService(store)
-    except VigilError as exc:
-        fail(exc)
-    finally:
-        store.close()
 
 
 @click.group("runs", cls=FullHelpGroup)
@@ -53,72 +46,131 @@ def runs_command() -> None:
 @click.argument("experiments", nargs=-1)
 @click.option("--filter", "-f", "filter_string", default=None, help='e.g. "metrics.auc > 0.8"')
 @click.option("--order-by", "-o", multiple=True, help="e.g. 'metrics.auc DESC' (repeatable).")
-@click.option("--max-results", "-n", default=100, show_default=True, type=int)
+@click.option("--max-results", "-n", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--actor", default=None, help="Only runs this person started.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per run and line.")
-@store_option
-@artifacts_option
+@backend_options
+@format_option()
 def search_command(
     experiments: tuple[str, ...],
     filter_string: str | None,
     order_by: tuple[str, ...],
     max_results: int,
     actor: str | None,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
+    backend: Backend,
+    fmt: str,
 ) -> None:
-    """Runs of EXPERIMENTS (all when none is given) matching the filter."""
-    with _tracking(store_url, artifacts_url) as tracking:
-        page = tracking.search_runs(
-            list(experiments) or None,
-            filter_string,
-            order_by=list(order_by),
-            max_results=max_results,
-            actor=actor,
-        )
-    for run in page.runs:
-        if as_json:
-            click.echo(json.dumps(run.model_dump(mode="json")))
-            continue
-        metrics = " ".join(f"{k}={v:.4g}" for k, v in sorted(run.metrics.items()))
-        click.echo(
-            f"{run.info.id}  {run.info.name:<20} {run.info.status.value:<9} "
-            f"{run.info.start_time:%Y-%m-%d %H:%M}  {run.info.owner:<12} {metrics}"
-        )
+    """Runs of EXPERIMENTS (all when none is given) matching the filter (JSON: one run per
+    line)."""
+    from vigil.api.tracking import SearchRunsIn
+
+    if backend.remote:
+        try:
+            body = SearchRunsIn(
+                experiments=list(experiments) or None,
+                filter=filter_string,
+                order_by=list(order_by),
+                max_results=max_results,
+                actor=actor,
+            )
+        except ValueError as exc:  # pydantic's bounds on the request
+            fail(f"bad search: {' '.join(str(exc).split())}")
+        with backend.api() as api:
+            page = api.runs.search(body)
+    else:
+        with _tracking(backend) as tracking:
+            page = tracking.search_runs(
+                list(experiments) or None,
+                filter_string,
+                order_by=list(order_by),
+                max_results=max_results,
+                actor=actor,
+            )
+    if fmt == "json":
+        print_json([run.model_dump(mode="json") for run in page.runs], lines=True)
+        return
+    print_table(
+        ["run", "name", "status", "started", "owner", "metrics"],
+        [
+            [
+                run.info.id,
+                run.info.name,
+                run.info.status.value,
+                f"{run.info.start_time:%Y-%m-%d %H:%M}",
+                run.info.owner,
+                " ".join(f"{k}={v:.4g}" for k, v in sorted(run.metrics.items())),
+            ]
+            for run in page.runs
+        ],
+        empty="no runs",
+    )
 
 
 @runs_command.command("show")
 @click.argument("run_id")
-@store_option
-@artifacts_option
-def show_command(run_id: str, store_url: str, artifacts_url: str) -> None:
-    """A run as JSON: attributes, params, latest metrics, tags, artifacts."""
-    with _tracking(store_url, artifacts_url) as tracking:
-        run = tracking.get_run(run_id)
-        artifacts = tracking.list_artifacts(run_id)
-    body = run.model_dump(mode="json")
-    body["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
-    click.echo(json.dumps(body, indent=2))
+@backend_options
+@format_option()
+def show_command(run_id: str, backend: Backend, fmt: str) -> None:
+    """A run: attributes, params, latest metrics, tags, artifacts."""
+    run: RunData
+    artifacts: list[ArtifactOut]
+    if backend.remote:
+        with backend.api() as api:
+            run = api.runs.get(run_id)
+            artifacts = api.runs.artifacts(run_id)
+    else:
+        with _tracking(backend) as tracking:
+            run = tracking.get_run(run_id)
+            artifacts = tracking.list_artifacts(run_id)
+    if fmt == "json":
+        body = run.model_dump(mode="json")
+        body["artifacts"] = [a.model_dump(mode="json") for a in artifacts]
+        print_json(body)
+        return
+    info = run.info
+    print_table(
+        ["field", "value"],
+        [
+            ["run", info.id],
+            ["name", info.name],
+            ["experiment", info.experiment_id],
+            ["status", info.status.value],
+            ["owner", info.owner],
+            ["started", f"{info.start_time:%Y-%m-%d %H:%M:%S}"],
+            ["ended", None if info.end_time is None else f"{info.end_time:%Y-%m-%d %H:%M:%S}"],
+        ],
+    )
+    for title, values in (("param", run.params), ("metric", run.metrics), ("tag", run.tags)):
+        if values:
+            click.echo("")
+            print_table([title, "value"], sorted(values.items()))
+    if artifacts:
+        click.echo("")
+        print_table(["artifact", "bytes"], [[a.path, a.size] for a in artifacts])
 
 
 @runs_command.command("compare")
 @click.argument("run_ids", nargs=-1, required=True)
-@store_option
-@artifacts_option
-def compare_command(run_ids: tuple[str, ...], store_url: str, artifacts_url: str) -> None:
+@backend_options
+@format_option()
+def compare_command(run_ids: tuple[str, ...], backend: Backend, fmt: str) -> None:
     """Metrics side by side and the params that differ."""
-    with _tracking(store_url, artifacts_url) as tracking:
-        comparison = tracking.compare_runs(list(run_ids))
-    width = max(len(k) for k in [*comparison.metrics, *comparison.params, "run"]) + 2
-    click.echo("run".ljust(width) + "  ".join(r[:12].ljust(12) for r in comparison.run_ids))
+    from vigil.api.tracking import RunComparison
+
+    if backend.remote:
+        with backend.api() as api:
+            comparison = RunComparison.of([api.runs.get(run_id) for run_id in run_ids])
+    else:
+        with _tracking(backend) as tracking:
+            comparison = tracking.compare_runs(list(run_ids))
+    if fmt == "json":
+        print_json(comparison.model_dump(mode="json"))
+        return
+    rows: list[list[object]] = []
     for key, values in sorted(comparison.metrics.items()):
-        cells = ["-" if values[r] is None else f"{values[r]:.6g}" for r in comparison.run_ids]
-        click.echo(key.ljust(width) + "  ".join(c.ljust(12) for c in cells))
+        rows.append([key, *(values[r] for r in comparison.run_ids)])
     for key in comparison.param_differences:
-        pvalues = comparison.params[key]
-        cells = [pvalues[r] or "-" for r in comparison.run_ids]
-        click.echo(f"params.{key}".ljust(width) + "  ".join(c[:12].ljust(12) for c in cells))
+        rows.append([f"params.{key}", *(comparison.params[key][r] for r in comparison.run_ids)])
+    print_table(["key", *(r[:12] for r in comparison.run_ids)], rows)
 
 
 @runs_command.command("watch")
@@ -126,49 +178,47 @@ def compare_command(run_ids: tuple[str, ...], store_url: str, artifacts_url: str
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @click.option("--timeout", default=None, type=float, help="Stop after this many seconds.")
 @click.option("--no-system", is_flag=True, help="Leave out system metrics (CPU, memory, GPU).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per point and line.")
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
+@format_option()
 def watch_command(
     run_id: str,
     interval: float,
     timeout: float | None,
     no_system: bool,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    backend: Backend,
+    fmt: str,
 ) -> None:
-    """Follow RUN_ID while it runs: print its new metric points until it ends."""
+    """Follow RUN_ID while it runs: print its new metric points until it ends (JSON: one point
+    per line)."""
     from vigil.lifecycle.live import LivePage, watch_run
-    from vigil.store.core import Store
+
+    header = [False]
 
     def show(page: LivePage) -> None:
         for point in page.metrics if no_system else page.points:
-            if as_json:
+            if fmt == "json":
                 click.echo(json.dumps(point.model_dump(mode="json")))
-            else:
-                click.echo(f"{point.step:>8}  {point.key:<30} {point.value:.6g}")
+                continue
+            if not header[0]:  # the table streams: fixed widths, the header once
+                click.echo(f"{'STEP':>8}  {'METRIC':<30}  VALUE")
+                header[0] = True
+            click.echo(f"{point.step:>8}  {point.key:<30}  {point.value:.6g}")
 
     last: LivePage | None = None
     try:
-        if url is not None:
-            pages = watch_run(run_id, url=url, token=token, interval=interval, timeout=timeout)
+        if backend.url is not None:
+            pages = watch_run(
+                run_id, url=backend.url, token=backend.token, interval=interval, timeout=timeout
+            )
             for last in pages:
                 show(last)
         else:
-            store = Store.open(store_url, artifacts_url)
-            try:
+            with backend.store() as store:
                 for last in watch_run(run_id, store=store, interval=interval, timeout=timeout):
                     show(last)
-            finally:
-                store.close()
     except VigilError as exc:
         fail(exc)
-    if last is not None and not as_json:
+    if last is not None and fmt != "json":
         click.echo(f"run {run_id} is {last.status.value}", err=True)
 
 
@@ -184,44 +234,26 @@ def watch_command(
 @click.option(
     "--repo", default=None, help="Clone the code from here instead of the recorded remote."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@store_option
-@artifacts_option
-@url_option
-@token_option
+@backend_options
+@format_option()
 def reproduce_command(
-    run_id: str,
-    directory: Path | None,
-    repo: str | None,
-    as_json: bool,
-    store_url: str,
-    artifacts_url: str,
-    url: str | None,
-    token: str | None,
+    run_id: str, directory: Path | None, repo: str | None, backend: Backend, fmt: str
 ) -> None:
     """Rebuild RUN_ID: its commit with its uncommitted diff, requirements.txt, its dataset
     versions, and the command with its parameters. Exit 0 when complete, 1 when some part could
     not be recovered (each is named), 2 when nothing could."""
-    from vigil.api.client import VigilApi
     from vigil.lifecycle.reproduce import Reproduction, ServerSource, StoreSource, reproduce
-    from vigil.store.core import Store
 
     target = directory or Path(f"reproduce-{run_id[:12]}")
     result: Reproduction
-    try:
-        if url is not None:
-            with VigilApi(url, token) as api:
-                result = reproduce(run_id, ServerSource(api), target, repo=repo)
-        else:
-            store = Store.open(store_url, artifacts_url)
-            try:
-                result = reproduce(run_id, StoreSource(store), target, repo=repo)
-            finally:
-                store.close()
-    except VigilError as exc:
-        fail(exc)
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+    if backend.remote:
+        with backend.api(timeout=30.0) as api:
+            result = reproduce(run_id, ServerSource(api), target, repo=repo)
+    else:
+        with backend.store() as store:
+            result = reproduce(run_id, StoreSource(store), target, repo=repo)
+    if fmt == "json":
+        print_json(result.to_dict())
     else:
         for step in result.steps:
             mark = {True: "ok     ", False: "MISSING", None: "-      "}[step.ok]

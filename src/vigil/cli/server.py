@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from vigil.api.specs import Scope
-from vigil.cli.common import FullHelpGroup, load_settings, store_option
+from vigil.cli.common import (
+    Backend,
+    FullHelpGroup,
+    backend_options,
+    format_option,
+    load_settings,
+    print_json,
+    print_table,
+    store_option,
+)
 from vigil.config import DEFAULT_ARTIFACTS_URL, ServerSettings, StoreSettings, variable
 from vigil.errors import VigilError
 
@@ -143,7 +152,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 @token_group.command("create")
-@store_option
+@backend_options
 @click.option(
     "--scope",
     type=click.Choice([s.value for s in Scope]),
@@ -155,36 +164,61 @@ def _when(moment: dt.datetime | None) -> str:
     "--owner", default="", help="Who holds the token: their changes are recorded under this name."
 )
 @expires_in_option
-def token_create(store_url: str, scope: str, name: str, owner: str, expires_in: str | None) -> None:
-    """Create an API token and print it (it is shown only once)."""
+def token_create(
+    backend: Backend, scope: str, name: str, owner: str, expires_in: str | None
+) -> None:
+    """Create an API token and print it (it is shown only once). With --url, on that server
+    (an admin token)."""
+    from vigil.api.specs import TokenIn
     from vigil.store.repositories import TokenRepository
 
     lifetime = _duration(expires_in, "--expires-in")
-    try:
-        with _session(store_url) as session:
-            token, secret = TokenRepository(session).create(
-                Scope(scope), name=name, owner=owner, expires_in=lifetime
-            )
-            session.commit()
-    except VigilError as exc:
-        fail(exc)
+    if backend.remote:
+        spec = TokenIn(scope=Scope(scope), name=name, owner=owner, expires_in=expires_in)
+        with backend.api(timeout=30.0) as api:
+            made = api.tokens.create(spec)
+        token_id, expires_at, secret = made.id, made.expires_at, made.token
+    else:
+        try:
+            with _session(backend.store_url) as session:
+                token, secret = TokenRepository(session).create(
+                    Scope(scope), name=name, owner=owner, expires_in=lifetime
+                )
+                session.commit()
+        except VigilError as exc:
+            fail(exc)
+        token_id, expires_at = token.id, token.expires_at
     click.echo(secret)
-    expiry = f", expires {_when(token.expires_at)}" if token.expires_at else ""
-    click.echo(f"token {token.id} (scope {scope}{expiry}) created; it is shown only once", err=True)
+    expiry = f", expires {_when(expires_at)}" if expires_at else ""
+    click.echo(f"token {token_id} (scope {scope}{expiry}) created; it is shown only once", err=True)
 
 
 @token_group.command("list")
-@store_option
-def token_list(store_url: str) -> None:
+@backend_options
+@format_option()
+def token_list(backend: Backend, fmt: str) -> None:
     """List tokens: id, scope, owner, name, state, expiry and last use (never secrets)."""
+    from vigil.api.specs import TokenOut
     from vigil.store.repositories import TokenRepository, utcnow
 
-    try:
-        with _session(store_url) as session:
-            tokens = TokenRepository(session).list()
-    except VigilError as exc:
-        fail(exc)
+    tokens: list[TokenOut]
+    if backend.remote:
+        with backend.api(timeout=30.0) as api:
+            tokens = api.tokens.all()
+    else:
+        try:
+            with _session(backend.store_url) as session:
+                tokens = [
+                    TokenOut.model_validate(t, from_attributes=True)
+                    for t in TokenRepository(session).list()
+                ]
+        except VigilError as exc:
+            fail(exc)
+    if fmt == "json":
+        print_json([t.model_dump(mode="json") for t in tokens])
+        return
     now = utcnow()
+    rows = []
     for token in tokens:
         if token.revoked_at:
             state = f"revoked {_when(token.revoked_at)}"
@@ -192,15 +226,25 @@ def token_list(store_url: str) -> None:
             state = "expired"
         else:
             state = "active"
-        click.echo(
-            f"{token.id}\t{token.scope}\t{token.owner or '-'}\t{token.name or '-'}\t{state}"
-            f"\texpires {_when(token.expires_at)}\tlast used {_when(token.last_used_at)}"
+        rows.append(
+            [
+                token.id,
+                token.scope.value,
+                token.owner,
+                token.name,
+                state,
+                _when(token.expires_at),
+                _when(token.last_used_at),
+            ]
         )
+    print_table(
+        ["id", "scope", "owner", "name", "state", "expires", "last used"], rows, empty="no tokens"
+    )
 
 
 @token_group.command("rotate")
-@store_option
-@click.argument("token")
+@backend_options
+@click.argument("token_ref", metavar="TOKEN")
 @expires_in_option
 @click.option(
     "--grace",
@@ -208,17 +252,29 @@ def token_list(store_url: str) -> None:
     metavar="DURATION",
     help="Let the old token work this much longer (e.g. 1h) instead of revoking it now.",
 )
-def token_rotate(store_url: str, token: str, expires_in: str | None, grace: str | None) -> None:
+def token_rotate(
+    backend: Backend, token_ref: str, expires_in: str | None, grace: str | None
+) -> None:
     """Replace TOKEN (an id, or the name of one live token) by a new one with the same name,
-    owner and scope, print the new secret, and revoke the old one (after --grace if given)."""
+    owner and scope, print the new secret, and revoke the old one (after --grace if given).
+    With --url, TOKEN is an id."""
+    from vigil.api.specs import TokenRotateIn
     from vigil.store.repositories import TokenRepository
 
     lifetime, overlap = _duration(expires_in, "--expires-in"), _duration(grace, "--grace")
+    if backend.remote:
+        with backend.api(timeout=30.0) as api:
+            made = api.tokens.rotate(token_ref, TokenRotateIn(expires_in=expires_in, grace=grace))
+        click.echo(made.token)
+        click.echo(
+            f"token {made.id} replaces {token_ref}; the new secret is shown only once", err=True
+        )
+        return
     try:
-        with _session(store_url) as session:
+        with _session(backend.store_url) as session:
             tokens = TokenRepository(session)
             old, new, secret = tokens.rotate(
-                tokens.resolve(token).id, expires_in=lifetime, grace=overlap
+                tokens.resolve(token_ref).id, expires_in=lifetime, grace=overlap
             )
             session.commit()
     except VigilError as exc:
@@ -232,18 +288,22 @@ def token_rotate(store_url: str, token: str, expires_in: str | None, grace: str 
 
 
 @token_group.command("revoke")
-@store_option
+@backend_options
 @click.argument("token_id")
-def token_revoke(store_url: str, token_id: str) -> None:
+def token_revoke(backend: Backend, token_id: str) -> None:
     """Revoke the token with id TOKEN_ID."""
     from vigil.store.repositories import TokenRepository
 
-    try:
-        with _session(store_url) as session:
-            TokenRepository(session).revoke(token_id)
-            session.commit()
-    except VigilError as exc:
-        fail(exc)
+    if backend.remote:
+        with backend.api(timeout=30.0) as api:
+            api.tokens.revoke(token_id)
+    else:
+        try:
+            with _session(backend.store_url) as session:
+                TokenRepository(session).revoke(token_id)
+                session.commit()
+        except VigilError as exc:
+            fail(exc)
     click.echo(f"token {token_id} revoked")
 
 
@@ -310,8 +370,11 @@ def db_compact(
             store.close()
     except VigilError as exc:
         fail(exc)
-    for item in done:
-        click.echo(f"{item.model}\t{item.kind}\t{item.day.isoformat()}\t{item.files} files -> 1")
+    if done:
+        print_table(
+            ["model", "kind", "day", "files merged"],
+            [[item.model, item.kind, item.day.isoformat(), item.files] for item in done],
+        )
     click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
 
 

@@ -10,7 +10,7 @@ from typing import get_args
 import click
 
 from vigil.analysis.validation import Severity, Suite, suggest_checks
-from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail, parse_schema
+from vigil.cli.common import EXIT_FINDING, EXIT_OK, fail, format_option, parse_schema
 from vigil.cli.profile import load_profile
 from vigil.errors import VigilError
 
@@ -23,9 +23,7 @@ from vigil.errors import VigilError
     type=click.Path(dir_okay=False),
     help="Run this suite (YAML) instead of one suggested from REFERENCE; REFERENCE may be omitted.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option()
 @click.option(
     "--save-suite",
     type=click.Path(dir_okay=False),

@@ -447,24 +447,33 @@ class DatasetService:
     def diff(self, a: str, b: str) -> DatasetDiff:
         """Schema changes and drift from version `a` to version `b` (references as in `get`)."""
         va, vb = self.get(a), self.get(b)
-        pa_, pb = self.profile(va), self.profile(vb)
-        if pa_ is None or pb is None:
-            return DatasetDiff(a=va, b=vb, added_columns=[], removed_columns=[])
-        ca, cb = pa_.columns, pb.columns
-        changed = {
-            c: (ca[c].kind.value, cb[c].kind.value)
-            for c in sorted(set(ca) & set(cb))
-            if ca[c].kind != cb[c].kind
-        }
-        from vigil.analysis.drift import drift  # SciPy only when two versions are diffed
+        return diff_versions(va, vb, self.profile(va), self.profile(vb))
 
-        common = sorted((set(ca) & set(cb)) - set(changed))
-        report = drift(pa_.select(common), pb.select(common)) if common else None
-        return DatasetDiff(
-            a=va,
-            b=vb,
-            added_columns=sorted(set(cb) - set(ca)),
-            removed_columns=sorted(set(ca) - set(cb)),
-            changed_kinds=changed,
-            drift=report,
-        )
+
+def diff_versions(
+    va: DatasetVersionOut,
+    vb: DatasetVersionOut,
+    pa_: DatasetProfile | None,
+    pb: DatasetProfile | None,
+) -> DatasetDiff:
+    """Schema changes and drift from version `va` (profile `pa_`) to `vb` (profile `pb`)."""
+    if pa_ is None or pb is None:
+        return DatasetDiff(a=va, b=vb, added_columns=[], removed_columns=[])
+    ca, cb = pa_.columns, pb.columns
+    changed = {
+        c: (ca[c].kind.value, cb[c].kind.value)
+        for c in sorted(set(ca) & set(cb))
+        if ca[c].kind != cb[c].kind
+    }
+    from vigil.analysis.drift import drift  # SciPy only when two versions are diffed
+
+    common = sorted((set(ca) & set(cb)) - set(changed))
+    report = drift(pa_.select(common), pb.select(common)) if common else None
+    return DatasetDiff(
+        a=va,
+        b=vb,
+        added_columns=sorted(set(cb) - set(ca)),
+        removed_columns=sorted(set(ca) - set(cb)),
+        changed_kinds=changed,
+        drift=report,
+    )

@@ -29,7 +29,6 @@ from vigil.api.tracking import (
     RunInfo,
     RunsPage,
     RunStatus,
-    nan_to_none,
     none_to_nan,
 )
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError
@@ -407,21 +406,7 @@ class TrackingService:
 
     def compare_runs(self, run_ids: Sequence[str]) -> RunComparison:
         """Metrics (latest values) and params of the runs side by side."""
-        runs = self.get_runs(list(run_ids))
-        metric_keys = sorted({k for r in runs for k in r.metrics})
-        param_keys = sorted({k for r in runs for k in r.params})
-        metrics = {
-            k: {r.id: nan_to_none(r.metrics[k]) if k in r.metrics else None for r in runs}
-            for k in metric_keys
-        }
-        params = {k: {r.id: r.params.get(k) for r in runs} for k in param_keys}
-        differences = [k for k, values in params.items() if len(set(values.values())) > 1]
-        return RunComparison(
-            run_ids=[r.id for r in runs],
-            metrics=metrics,
-            params=params,
-            param_differences=differences,
-        )
+        return RunComparison.of(self.get_runs(list(run_ids)))
 
     def log_dataset(
         self, run_id: str, data_or_path: Any, name: str, context: str, *, owner: str = ""
