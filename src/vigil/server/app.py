@@ -49,6 +49,7 @@ from vigil.server.routers import (
     runs,
     tokens,
 )
+from vigil.store.artifact_check import artifacts_problem
 from vigil.store.core import Store
 from vigil.store.db_errors import classify, is_bind_overflow
 from vigil.store.repositories import TokenRepository
@@ -237,6 +238,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             with opened.session() as session:
                 if TokenRepository(session).count_admins() == 0:
                     logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store.store_url))
+            app.state.artifacts_problem = artifacts_problem(opened)  # a banner on every page
+            if app.state.artifacts_problem:
+                logger.warning("Vigil: %s", app.state.artifacts_problem)
             for worker in _workers(app, opened, settings):
                 worker.start()
                 started.append(worker)
