@@ -90,4 +90,8 @@ def test_realized_and_estimated_windows_say_whether_they_are_complete(
     assert set(e_last) >= WINDOW_KEYS
     assert (e_first["complete"], e_last["complete"]) == (True, False)
     assert e_last["estimated"]["n"] == 5468
+    # The client's local mode gives the same JSON.
+    local = client.performance.realized("churn")
+    assert [w["complete"] for w in local["windows"]] == [True, False]
+    assert local["windows"][1]["below_minimum"] == last["below_minimum"]
     client.close()

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn import metrics as sk
 
 from vigil.analysis.performance.columns import Layout
@@ -151,3 +153,18 @@ def test_the_notebook_chart_draws_incomplete_windows_as_their_own_series() -> No
     # The incomplete window is not a point of the complete series: no drop is drawn.
     assert "accuracy 2026-01-06 00:00" not in points
     assert "roc_auc 2026-01-06 00:00" not in points
+
+
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=0, max_value=10_000),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_complete_is_coverage_at_the_setting_and_thirty_rows(
+    n_predictions: int, n_labelled: int, min_coverage: float
+) -> None:
+    n_labelled = min(n_labelled, n_predictions)
+    window = WindowPerformance(T0, T0, n_predictions, n_labelled, None, min_coverage)
+    coverage = n_labelled / n_predictions if n_predictions else 0.0
+    assert window.complete == (coverage >= min_coverage and n_labelled >= 30)
+    assert (window.incomplete_reason is None) == window.complete

@@ -110,6 +110,12 @@ def test_nine_labels_of_5468_are_not_a_drop(partial: TestClient) -> None:
     assert "incomplete: 0.2% labelled" in chart
 
 
+def test_the_label_coverage_chart_marks_the_models_setting(partial: TestClient) -> None:
+    page = partial.get("/ui/models/churn")
+    assert page.status_code == 200
+    assert "complete from 50%" in page.text
+
+
 def test_hollow_points_are_drawn_off_the_line_and_out_of_the_range() -> None:
     day = 86_400.0
     series = charts.Series(

@@ -195,7 +195,7 @@ def load_model_page(
         height=140,
         y_min=0,
     )
-    coverage, note = _coverage(store, name, start)
+    coverage, note = _coverage(store, name, start, model.min_label_coverage)
     by_name: dict[str, list[tuple[float, float | None]]] = {}
     for kpi in kpi_rows:
         by_name.setdefault(kpi.name, []).append((kpi.timestamp.timestamp(), kpi.value))
@@ -239,9 +239,12 @@ def load_model_page(
     return page
 
 
-def _coverage(store: Store, name: str, start: dt.datetime | None) -> tuple[Markup | None, str]:
+def _coverage(
+    store: Store, name: str, start: dt.datetime | None, complete_from: float
+) -> tuple[Markup | None, str]:
     """Predictions per day and the share with a label (from the stored prediction rows, as
-    `GET /api/v1/models/{name}/predictions/volume` reads them)."""
+    `GET /api/v1/models/{name}/predictions/volume` reads them), with the model's
+    `min_label_coverage` as a line: days under it are incomplete."""
     try:
         days = queries.prediction_volume(store, name, start)
     except (VigilError, OSError) as exc:
@@ -260,7 +263,12 @@ def _coverage(store: Store, name: str, start: dt.datetime | None) -> tuple[Marku
                     (x, d.n_labelled / d.n_predictions if d.n_predictions else None)
                     for x, d in zip(xs, days, strict=True)
                 ],
-            )
+            ),
+            charts.Series(
+                f"complete from {complete_from:.0%}",
+                [(xs[0], complete_from), (xs[-1], complete_from)],
+                colour="#9ca3af",
+            ),
         ],
         x=charts.Axis(time=True),
         y_label="label coverage",
