@@ -114,6 +114,27 @@ def test_realized_per_berlin_day_across_dst(berlin: tuple[Path, dict[str, object
         )
 
 
+def test_realized_and_estimated_without_zone_read_the_models_zone(
+    berlin: tuple[Path, dict[str, object]],
+) -> None:
+    client = _client(berlin)
+    realized = client.performance.realized("loans", window="day")
+    first, last = _local(DAYS[0], 0, 0), _local(DAYS[3], 0, 0)
+    estimated = client.performance.estimated(
+        "loans", reference_start=first, reference_end=last, window="day"
+    )
+    months = client.performance.realized("loans", window="month")
+    client.close()
+    assert realized["window"] == estimated["window"] == "day@Europe/Berlin"
+    _check_days(realized["windows"], berlin[1])
+    _check_days(estimated["windows"], berlin[1])
+    assert months["window"] == "month@Europe/Berlin"
+    assert [(w["start"], w["n_predictions"]) for w in months["windows"]] == [
+        ("2026-02-28T23:00:00Z", 180),
+        ("2026-09-30T22:00:00Z", 180),
+    ]
+
+
 def test_fairness_day_without_zone_reads_the_models_zone(
     berlin: tuple[Path, dict[str, object]],
 ) -> None:

@@ -45,13 +45,6 @@ def positive_of(layout: Layout, options: PerformanceOptions) -> str:
     return positive
 
 
-def report_grid(window: str, spec: ModelSpec) -> Grid:
-    """The grid a report asks for by name, in the model's time zone when the name gives none:
-    `"month"` of a model on `"day@Europe/Berlin"` is Berlin's months, so each report window is
-    made of whole stored windows."""
-    return Grid.parse(window, default_tz=spec.grid.tz)
-
-
 def check_attribute(spec: ModelSpec, attribute: str) -> None:
     if attribute not in spec.segments:
         raise InvalidInputError(
@@ -95,12 +88,12 @@ def fairness_report(
     options: PerformanceOptions | None = None,
 ) -> FairnessReport:
     """Fairness across `attribute`'s groups, per window (of `window` read in the model's time
-    zone when it names none, see `report_grid`)."""
+    zone when it names none, see `window_size`)."""
     window_size(window)  # a bad window is refused before any row is read
     options = options or PerformanceOptions()
     spec, table = load_rows(store, model, start, end, version=version)
     check_attribute(spec, attribute)
-    size = report_grid(window, spec)
+    size = window_size(window, spec)
     if table.num_rows == 0:
         return FairnessReport(model, attribute, size.to_str(), None, ())
     layout = resolve(spec, table, options)
@@ -209,7 +202,7 @@ def segment_report(
     window_size(window)  # a bad window is refused before any row is read
     spec, base = load_rows(store, model, baseline_start, baseline_end, version=version)
     _, current = load_rows(store, model, start, end, version=version)
-    size = report_grid(window, spec)
+    size = window_size(window, spec)
     if base.num_rows == 0 or current.num_rows == 0:
         raise InvalidInputError(
             f"model {model!r} needs predictions in both periods (baseline: {base.num_rows}, "

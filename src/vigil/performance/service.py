@@ -35,9 +35,11 @@ from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import Grid
 
 
-def window_size(name: str) -> Grid:
-    """The grid a request names ("day", "month", "day@Europe/Oslo", ...; see vigil.windows)."""
-    return Grid.parse(name)
+def window_size(name: str, spec: ModelSpec | None = None) -> Grid:
+    """The grid a request names ("day", "month", "day@Europe/Oslo", "2026-01-01/2026-04-01",
+    ...; see vigil.windows): a calendar unit or period that names no zone is read in the zone
+    of `spec`'s grid, so "month" of a model on "day@Europe/Berlin" is Berlin's months."""
+    return Grid.parse(name, default_tz=None if spec is None else spec.grid.tz)
 
 
 def parse_segment(key: str) -> tuple[str, str] | None:
@@ -93,8 +95,9 @@ def realized(
     options: PerformanceOptions | None = None,
 ) -> RealizedReport:
     """Realized metrics and label coverage per window of the model's rows in [start, end)."""
-    size = window_size(window)
+    window_size(window)  # a bad window is refused before any row is read
     spec, table = load_rows(store, model, start, end, version=version, segment=segment)
+    size = window_size(window, spec)
     if table.num_rows == 0:
         return RealizedReport(model, size.to_str(), segment, None, ())
     layout = resolve(spec, table, options or PerformanceOptions())
@@ -166,7 +169,7 @@ def estimated(
     """Estimated metrics per window, learned on the reference period's labelled rows (CBPE for
     classification, DLE from the model's `row_features` for regression), beside the realized
     ones where labels have arrived."""
-    size = window_size(window)
+    window_size(window)  # a bad window is refused before any row is read
     if reference_end <= reference_start:
         raise InvalidInputError(
             f"reference_end {reference_end.isoformat()} must be after reference_start "
@@ -176,6 +179,7 @@ def estimated(
         store, model, reference_start, reference_end, version=version, segment=segment
     )
     _, table = load_rows(store, model, start, end, version=version, segment=segment)
+    size = window_size(window, spec)
     if reference.num_rows == 0:
         raise InvalidInputError(
             f"model {model!r} has no predictions in the reference period "
