@@ -5,11 +5,15 @@ newest file each kind of record refers to and names the mismatch when none of th
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from vigil.store.core import Store
 from vigil.store.registry_tables import RegisteredModel, RegistryModelVersion
 from vigil.store.tracking_tables import DatasetVersion, RunArtifact
+
+logger = logging.getLogger("vigil.store")
 
 
 def _newest_keys(store: Store) -> list[tuple[str, str]]:
@@ -50,7 +54,11 @@ def artifacts_problem(store: Store) -> str | None:
     """None when the artifact store holds a file the database refers to (or it refers to none);
     else a sentence naming the artifact location, the files looked for and what to do."""
     wanted = _newest_keys(store)
-    if not wanted or any(store.artifacts.exists(key) for _, key in wanted):
+    try:
+        if not wanted or any(store.artifacts.exists(key) for _, key in wanted):
+            return None
+    except Exception:  # a diagnostic: an S3 refusal (403) or a timeout must not stop the server
+        logger.warning("Vigil: could not check the artifact store", exc_info=True)
         return None
     what, key = wanted[0]
     others = f" or {len(wanted) - 1} other" if len(wanted) > 1 else ""

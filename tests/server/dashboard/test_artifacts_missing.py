@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.server.dashboard.conftest import Demo, make_app, sign_in
 from vigil.api.specs import Scope
+from vigil.registry import Registry
 from vigil.store.artifact_check import artifacts_problem
 from vigil.store.core import Store
 
@@ -48,5 +50,26 @@ def test_an_empty_store_refers_to_no_files(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"))
     try:
         assert artifacts_problem(store) is None
+    finally:
+        store.close()
+
+
+def test_a_check_that_cannot_reach_the_artifacts_stops_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    store = Store.open(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"))
+    try:
+        Registry(store, actor="alice").register("churn", model)
+        (tmp_path / "artifacts" / "registry").rename(tmp_path / "moved")
+        assert artifacts_problem(store) is not None  # the check reaches the store: it is missing
+
+        def refused(key: str) -> bool:
+            raise PermissionError(f"403 on {key}")
+
+        monkeypatch.setattr(store.artifacts, "exists", refused)
+        assert artifacts_problem(store) is None
+        assert "could not check the artifact store" in caplog.text
     finally:
         store.close()
