@@ -106,7 +106,11 @@ def _reference_week(
 
 
 def _estimates_of(
-    store: Store, model: ModelOut, start: dt.datetime | None, windows: list[dict[str, Any]]
+    store: Store,
+    model: ModelOut,
+    start: dt.datetime | None,
+    windows: list[dict[str, Any]],
+    window: str = "day",
 ) -> dict[float, dict[str, float]]:
     """The estimated headline metrics of the incomplete windows, by start (none when the model
     cannot be estimated: no scores, no labelled reference week)."""
@@ -122,7 +126,7 @@ def _estimates_of(
                 model.name,
                 reference_start=reference[0],
                 reference_end=reference[1],
-                window="day",
+                window=window,
                 start=dt.datetime.fromtimestamp(first, dt.UTC),
             )
         )
@@ -137,11 +141,13 @@ def _min_coverage(windows: list[dict[str, Any]]) -> str:
     return coverage.percent(float(share)) if share is not None else "the model's minimum"
 
 
-def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+def performance(
+    store: Store, model: ModelOut, start: dt.datetime | None, window: str = "day"
+) -> Section:
     title = "Realized performance"
 
     def build() -> Section:
-        out = _as_dict(realized(store, model.name, window="day", start=start))
+        out = _as_dict(realized(store, model.name, window=window, start=start))
         windows = out["windows"]
         if not windows:
             return Section(title, empty="No prediction rows are stored for this model.")
@@ -149,7 +155,7 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
         for w in windows:
             keys += [k for k in _headline(w.get("metrics")) if k not in keys]
         keys = [k for k in HEADLINE if k in keys][:5]
-        estimates = _estimates_of(store, model, start, windows)
+        estimates = _estimates_of(store, model, start, windows, window)
         shades, legend = coverage.shades(
             windows,
             lambda w: _time(w["start"]),
@@ -162,7 +168,7 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
         section = Section(
             title,
             note=(
-                f"Per day, from labelled predictions ({out.get('task') or ''}). A window with "
+                f"Per {out['window']}, from labelled predictions ({out.get('task') or ''}). A window with "
                 f"less than {_min_coverage(windows)} of its predictions labelled is incomplete: "
                 "shaded, its values hollow and not judged."
             ),
@@ -233,7 +239,9 @@ def performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Sec
     return _guard(title, build)
 
 
-def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+def estimated(
+    store: Store, model: ModelOut, start: dt.datetime | None, window: str = "day"
+) -> Section:
     title = "Estimated performance"
 
     def build() -> Section:
@@ -247,7 +255,7 @@ def estimated(store: Store, model: ModelOut, start: dt.datetime | None) -> Secti
                 model.name,
                 reference_start=first,
                 reference_end=reference_end,
-                window="day",
+                window=window,
                 start=reference_end,
             )
         )
@@ -339,7 +347,9 @@ def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None
     return _guard(title, build)
 
 
-def fairness(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+def fairness(
+    store: Store, model: ModelOut, start: dt.datetime | None, window: str = "day"
+) -> Section:
     title = "Fairness"
     if not model.segments:
         return Section(
@@ -353,7 +363,7 @@ def fairness(store: Store, model: ModelOut, start: dt.datetime | None) -> Sectio
         )
         for attribute in model.segments[:3]:
             out = _as_dict(
-                fairness_report(store, model.name, attribute=attribute, window="day", start=start)
+                fairness_report(store, model.name, attribute=attribute, window=window, start=start)
             )
             windows = out["windows"]
             if not windows:
@@ -540,3 +550,11 @@ LAZY: dict[str, tuple[str, Callable[[Store, ModelOut, dt.datetime | None], Secti
 }
 """Sections the model page loads after it is shown (they read prediction rows or every window):
 key -> (title, builder)."""
+PERIODS = ("day", "week", "month", "quarter", "year")
+"""The model page's period selector: the windows of the sections in `PERIODIC`."""
+PERIODIC: dict[str, Callable[[Store, ModelOut, dt.datetime | None, str], Section]] = {
+    "performance": performance,
+    "estimated": estimated,
+    "fairness": fairness,
+}
+"""The lazy sections drawn per period (in the model's time zone): key -> builder(..., window)."""

@@ -21,6 +21,7 @@ from vigil.monitor.alerts import Alert
 from vigil.monitor.evaluate import measured_profiles
 from vigil.monitor.reading import ColumnFigures, describe_baseline, find_alerts
 from vigil.monitor.window_stats import GRANULARITY_SECONDS, floor
+from vigil.performance.service import window_size
 from vigil.registry.service import Registry
 from vigil.server.dashboard import charts, drift_charts, sections
 from vigil.server.dashboard.drift_cache import DriftCache
@@ -37,6 +38,8 @@ from vigil.store.core import Store
 router = APIRouter(include_in_schema=False)
 
 GranularityQ = Literal["day", "hour"]
+PeriodQ = Literal["day", "week", "month", "quarter", "year"]
+"""The performance sections' windows (`sections.PERIODS`), in the model's time zone."""
 DEFAULT_DAYS = {"day": 90, "hour": 7}
 MAX_DAYS = {"day": 400, "hour": 14}
 
@@ -290,6 +293,7 @@ async def model_page(
     name: str,
     granularity: GranularityQ = "day",
     days: int | None = Query(default=None),
+    period: PeriodQ = "day",
 ) -> HTMLResponse:
     try:
         n_days = _check_days(granularity, days)
@@ -298,9 +302,9 @@ async def model_page(
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     titles = {key: title for key, (title, _) in sections.LAZY.items()}
-    return templates.page(
-        request, "model.html", {"title": name, "page": page, "lazy_titles": titles}, viewer=viewer
-    )
+    context = {"title": name, "page": page, "lazy_titles": titles, "period": period}
+    context["periods"] = sections.PERIODS
+    return templates.page(request, "model.html", context, viewer=viewer)
 
 
 @router.get("/ui/models/{name}/heatmap")
@@ -429,6 +433,7 @@ async def section_fragment(
     name: str,
     key: str,
     days: int = 90,
+    period: PeriodQ = "day",
 ) -> HTMLResponse:
     """One of the model page's slower sections (performance, fairness, retraining...), which
     the page loads after it is shown."""
@@ -440,7 +445,11 @@ async def section_fragment(
         model = model_of(store, name)
         last = latest_start(store, name)
         start = None if last is None else range_start(last, "day", max(1, min(days, 400)))
-        return build(store, model, start)
+        if key not in sections.PERIODIC:
+            return build(store, model, start)
+        if start is not None:  # the first window whole: its period's start, in the model's zone
+            start = window_size(period, model).floor(start)
+        return sections.PERIODIC[key](store, model, start, period)
 
     try:
         section = await run_in_threadpool(load)
