@@ -167,7 +167,7 @@ def test_the_kinds_with_onsets() -> None:
     ]
 
 
-def test_the_alert_page_shows_the_onset(sqlite_store: Store, tmp_path: Path) -> None:
+def test_the_alert_page_and_the_api_show_the_onset(sqlite_store: Store, tmp_path: Path) -> None:
     _tightened(sqlite_store, tmp_path)
     token = sqlite_store.create_token(Scope.READ, name="reader", owner="ana")
     settings = Settings(
@@ -179,7 +179,13 @@ def test_the_alert_page_shows_the_onset(sqlite_store: Store, tmp_path: Path) -> 
     with sqlite_store.session() as session:
         (alert,) = monitors.list_alerts(session)
     with TestClient(create_app(settings, store=sqlite_store)) as web:
+        served = web.get(
+            f"/api/v1/alerts/{alert.id}", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         sign_in(web, token)
         page = web.get(f"/ui/alerts/{alert.id}").text
+    assert served["onset"] == alert.model_dump(mode="json")["onset"]
+    assert served["onset"]["start"].startswith("2026-01-25")
+    assert "onset" not in served["details"]
     assert "<dt>Began</dt>" in page
     assert "most likely 2026-01-25 00:00 UTC, between 2026-01-2" in page
