@@ -175,12 +175,20 @@ def period_bounds(body: str, zone: str, text: str) -> tuple[dt.datetime, dt.date
             ) from None
         if value.tzinfo is None and zone != "UTC":
             value = value.replace(tzinfo=ZoneInfo(check_zone(zone)))
-        out.append(value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC))
+        try:
+            out.append(value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC))
+        except OverflowError:
+            raise InvalidInputError(
+                f"{end.strip()!r} in window {text!r} falls outside the years 1 to 9999 in UTC",
+                window=text,
+            ) from None
     return out[0], out[1]
 
 
 def period_text(start: dt.datetime, end: dt.datetime) -> str:
     """`"<start>/<end>"` in UTC: dates when both ends are UTC midnights, else times with Z."""
     if all(t.time() == dt.time() for t in (start, end)):
-        return f"{start:%Y-%m-%d}/{end:%Y-%m-%d}"
-    return f"{start:%Y-%m-%dT%H:%M:%SZ}/{end:%Y-%m-%dT%H:%M:%SZ}"
+        return f"{start.date().isoformat()}/{end.date().isoformat()}"  # years below 1000 too
+    return "/".join(
+        t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z" for t in (start, end)
+    )

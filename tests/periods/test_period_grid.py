@@ -15,7 +15,9 @@ from vigil.windows import EPOCH, Grid
 
 UTC = dt.UTC
 _US = dt.timedelta(microseconds=1)
-starts = st.integers(0, 4_000_000_000).map(lambda s: EPOCH + dt.timedelta(seconds=s))
+starts = st.integers(-60_000_000_000, 250_000_000_000).map(
+    lambda s: EPOCH + dt.timedelta(seconds=s)
+)  # the years 68 to 9892 (with 3 neighbours of 12 years on either side)
 lengths = st.integers(60, 12 * 366 * 86_400).map(lambda s: dt.timedelta(seconds=s))
 
 
@@ -65,6 +67,13 @@ def test_a_period_of_local_dates_in_a_zone() -> None:
     )
 
 
+def test_periods_at_the_calendars_ends_read_back() -> None:
+    whole = Grid.parse("0001-01-01/9999-12-31")
+    assert whole.to_str() == "0001-01-01/9999-12-31"
+    late = Grid.parse("0999-12-30T06:00:00Z/9999-12-31T23:59:59Z")
+    assert Grid.parse(late.to_str()) == late
+
+
 def test_a_period_on_the_epochs_alignment_is_the_named_grid() -> None:
     assert Grid.parse("2026-01-01/2026-01-02") == Grid("day")
     assert Grid.parse("2026-01-01T05:00:00Z/2026-01-01T06:00:00Z") == Grid("hour")
@@ -83,6 +92,7 @@ def test_a_period_on_the_epochs_alignment_is_the_named_grid() -> None:
         ("2026-01-01/soon", "'soon' in window '2026-01-01/soon' is not an ISO 8601"),
         ("2026-01-01/2026-02-01/2026-03-01", "is not a period"),
         ("2026-01-01T00:00:00.5/2026-02-01", "whole second"),
+        ("0001-01-01T00:00:00+14:00/0001-02-01", "outside the years 1 to 9999"),
     ],
 )
 def test_bad_periods_name_the_value(text: str, message: str) -> None:
