@@ -16,13 +16,16 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from sklearn import metrics as sk
 
 from tests.analysis.performance.test_dle import expected, window
+from tests.e2e.live import LiveServer, make_token
 from tests.performance.conftest import DAY, T0, client_for
 from vigil import monitor as monitors
+from vigil.client import Client
 from vigil.errors import InvalidInputError
 from vigil.monitor import Monitor
 from vigil.performance import service
@@ -196,3 +199,53 @@ def test_the_monitor_alerts_when_the_estimated_loss_crosses_its_threshold(logged
         _monitor(options={"metric": "rmse", "class": "1"})
     with pytest.raises(ValueError, match="cannot be estimated"):
         _monitor(options={"metric": "r2"})
+
+
+@pytest.fixture
+def live(tmp_path: Path):
+    server = LiveServer(
+        f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"), tmp_path / "server.log"
+    )
+    server.start(timeout=120)  # a loaded 2-core machine can take long to import the app
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_the_api_and_the_remote_client_carry_the_estimated_loss(live, tmp_path: Path) -> None:
+    """Over HTTP, the same JSON as the service on the server's store: row_features travel with
+    the logged rows, the estimate is DLE's, and what DLE lacks is a 422 with the reason."""
+    token = make_token(live.store_url)
+    rng = np.random.default_rng(14)
+    with Client(live.url, token=token, spool_dir=None) as client:
+        create(client)
+        create(client, "blind", row_features=())
+        for d in range(3):
+            data = day_rows(rng, d, 1_500, AFTER[0] if d < 2 else AFTER[1])
+            for name in ("price", "blind"):
+                log(client, data, name)
+                if d < 2:
+                    client.log_labels(name, data["id"], data["label"])
+        period = {"reference_start": T0, "reference_end": T0 + 2 * DAY, "start": T0 + 2 * DAY}
+        remote = client.performance.estimated("price", **period)
+        with pytest.raises(InvalidInputError, match="declare them as row_features"):
+            client.performance.estimated("blind", **period)
+    assert remote["method"] == "dle"
+    (window,) = remote["windows"]
+    assert window["realized"] is None
+    assert window["estimated"]["n"] == 1_500
+    assert window["estimated"]["mae"] == pytest.approx(expected(*AFTER[1])[0], rel=0.08)
+    store = Store.open(live.store_url, str(tmp_path / "artifacts"))
+    try:
+        here = service.estimated(store, "price", window="day", **period).to_dict()
+    finally:
+        store.close()
+    assert window["estimated"] == here["windows"][0]["estimated"]
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.get(
+        f"{live.url}/api/v1/models/blind/performance/estimated",
+        params={k: v.isoformat() for k, v in period.items()},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert "row_features" in response.json()["message"]
