@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.monitor.conftest import T0, client_for
+from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from tests.server.dashboard.conftest import sign_in
 from vigil import monitor as monitors
 from vigil.analysis.onset import estimate_onset
@@ -189,3 +189,42 @@ def test_the_alert_page_and_the_api_show_the_onset(sqlite_store: Store, tmp_path
     assert "onset" not in served["details"]
     assert "<dt>Began</dt>" in page
     assert "most likely 2026-01-25 00:00 UTC, between 2026-01-2" in page
+
+
+def test_a_drift_alert_says_when_the_feature_moved(sqlite_store: Store, tmp_path: Path) -> None:
+    """Feature x moves at hour 20; a drift monitor that only alerts on more than half the
+    columns drifting says nothing until its threshold is tightened at hour 35."""
+    client = client_for(sqlite_store, tmp_path)
+    create_model(client)
+    log_hours(client, range(20), seed=1)
+    log_hours(client, range(20, 36), shift=2.0, seed=2)
+    client.close()
+
+    def drift(upper: float) -> Monitor:
+        return Monitor.model_validate(
+            {
+                "name": "drift",
+                "kind": "data_drift",
+                "target": {"model": "m"},
+                "window": "hour",
+                "baseline": {"type": "period", "start": T0, "end": T0 + 10 * HOUR},
+                "threshold": {"type": "static", "upper": upper},
+            }
+        )
+
+    monitors.save_monitor(sqlite_store, drift(upper=0.5))
+    monitors.backfill(sqlite_store, T0 + 10 * HOUR, T0 + 35 * HOUR, now=T0 + 40 * HOUR)
+    with sqlite_store.session() as session:
+        assert not monitors.list_alerts(session)
+    monitors.save_monitor(sqlite_store, drift(upper=0.0))
+    monitors.backfill(sqlite_store, T0 + 35 * HOUR, T0 + 36 * HOUR, now=T0 + 40 * HOUR)
+    with sqlite_store.session() as session:
+        (alert,) = monitors.list_alerts(session)
+    assert alert.first_window_start == T0 + 35 * HOUR
+    assert alert.onset is not None
+    assert alert.onset.start == T0 + 20 * HOUR
+    assert alert.onset.n_points == 26
+    assert alert.onset.before is not None
+    assert alert.onset.after is not None
+    assert alert.onset.before < alert.onset.after
+    assert "most likely began at 2026-01-05 20:00" in alert.message
