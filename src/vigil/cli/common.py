@@ -174,12 +174,15 @@ def format_option(*extra: str) -> Callable[[F], F]:
 
 
 def print_json(value: Any, *, lines: bool = False) -> None:
-    """`value` as indented JSON, or (`lines`, for a sequence) one compact JSON object per line."""
+    """`value` as indented JSON, or (`lines`, for a sequence) one compact JSON object per line.
+    Times and other values are written as the API writes them (pydantic's JSON forms)."""
+    from pydantic_core import to_jsonable_python
+
     if lines:
         for item in value:
-            click.echo(json.dumps(item, default=str))
+            click.echo(json.dumps(item, default=to_jsonable_python))
     else:
-        click.echo(json.dumps(value, indent=2, default=str))
+        click.echo(json.dumps(value, indent=2, default=to_jsonable_python))
 
 
 def cell(value: Any) -> str:

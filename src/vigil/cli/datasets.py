@@ -3,7 +3,6 @@ server (--url/--token)."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,22 +101,15 @@ def list_command(name: str | None, actor: str | None, backend: Backend, fmt: str
         )
 
 
-def _fetched_profile(api: VigilApi, version: DatasetVersionOut) -> DatasetProfile | None:
-    """The profile of a server's dataset version, made here from its content (the same
-    `profile` call the server made when the version was added)."""
-    import pyarrow as pa
+def _stored_profile(api: VigilApi, version: DatasetVersionOut) -> DatasetProfile | None:
+    """The profile the server stored for a dataset version (None when it has none)."""
+    from vigil.profile import DatasetProfile
 
-    from vigil.profile import profile
-
-    if not version.has_profile:
-        return None
-    data = api.datasets.content(version.ref)
-    if version.content_format == "arrow":
-        return profile(pa.ipc.open_stream(data).read_all())
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"content{Path(version.source).suffix}"
-        path.write_bytes(data)
-        return profile(path)
+    return (
+        DatasetProfile.from_bytes(api.datasets.profile(version.ref))
+        if version.has_profile
+        else None
+    )
 
 
 @datasets_command.command("diff")
@@ -127,15 +119,14 @@ def _fetched_profile(api: VigilApi, version: DatasetVersionOut) -> DatasetProfil
 @format_option()
 def diff_command(a: str, b: str, backend: Backend, fmt: str) -> None:
     """Schema changes and drift from version A to B (NAME, NAME@3 or NAME@<digest prefix>).
-    Exits 1 when the schema changed or drift was detected. With --url the two versions'
-    contents are downloaded and profiled here."""
+    Exits 1 when the schema changed or drift was detected."""
     from vigil.tracking.datasets import diff_versions
 
     diff: DatasetDiff
     if backend.remote:
         with backend.api() as api:
             va, vb = api.datasets.version(a), api.datasets.version(b)
-            diff = diff_versions(va, vb, _fetched_profile(api, va), _fetched_profile(api, vb))
+            diff = diff_versions(va, vb, _stored_profile(api, va), _stored_profile(api, vb))
     else:
         with _datasets(backend) as datasets:
             diff = datasets.diff(a, b)

@@ -139,7 +139,10 @@ def run_command(
         body = {"start": begin.isoformat(), "end": finish.isoformat(), "monitors": list(names)}
         with backend.api() as api:
             answer = api.monitors.run({k: v for k, v in body.items() if v})
-        results = answer["results"]
+        results = [
+            {**r, "window_start": dt.datetime.fromisoformat(r["window_start"])}
+            for r in answer["results"]
+        ]
     else:
         with backend.store() as store:
             windows = backfill(store, begin, finish, monitors=names or None)
@@ -147,7 +150,7 @@ def run_command(
         results = [
             {
                 "monitor": r.monitor,
-                "window_start": r.window_start.isoformat(),
+                "window_start": r.window_start,
                 "value": r.value,
                 "lower": r.lower,
                 "upper": r.upper,

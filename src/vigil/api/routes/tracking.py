@@ -137,3 +137,8 @@ class DatasetRoutes(Area):
         """The bytes of dataset version `ref` (`name@version`)."""
         path = f"{V1}/datasets/versions/{segment(ref)}/content"
         return self.http.request("GET", path).content
+
+    def profile(self, ref: str) -> bytes:
+        """The stored profile of dataset version `ref` (.vgp bytes; 404 when it has none)."""
+        path = f"{V1}/datasets/versions/{segment(ref)}/profile"
+        return self.http.request("GET", path).content

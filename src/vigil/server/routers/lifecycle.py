@@ -87,6 +87,26 @@ def dataset_content(
     )
 
 
+@router.get(
+    "/api/v1/datasets/versions/{ref}/profile",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def dataset_profile(
+    _: ReadAccess, store: StoreDep, ref: Annotated[str, Path(max_length=300)]
+) -> Response:
+    """A dataset version's stored profile (.vgp bytes), made when the version was added (what
+    `vigil datasets diff --url` compares); 404 when it has none (its content is not a table)."""
+    from vigil.errors import NotFoundError
+    from vigil.tracking.datasets import DatasetService
+
+    datasets = DatasetService(store)
+    version = datasets.get(ref)
+    profile = datasets.profile(version)
+    if profile is None:
+        raise NotFoundError(f"dataset version {version.ref!r} has no profile (not a table)")
+    return Response(profile.to_bytes(), media_type="application/octet-stream")
+
+
 @router.get("/api/v1/models/{name}/retraining")
 def retraining(
     _: ReadAccess,
