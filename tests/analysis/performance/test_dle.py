@@ -19,6 +19,7 @@ ignored the features (the reference average) misses by far more than that.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -211,3 +212,54 @@ def test_tables_with_labels_and_missing_values() -> None:
         stored_features(["age"], table, "m")
     with pytest.raises(InvalidInputError, match="for regression models"):
         fit_table(Layout("classification", "pred", ("s",), ("0", "1")), table, ["x"])
+
+
+def _openmp_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "openmp"]
+
+
+def test_the_one_thread_limit_is_lifted_after_concurrent_fits() -> None:
+    """Each fit and estimate runs OpenMP on one thread; the process's setting is what it was
+    afterwards, also when fits run in several threads at once (threadpoolctl's limit is global)."""
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, so that there is a setting to keep)
+
+    before = _openmp_threads()
+    assert before
+    features, y, pred = window(np.random.default_rng(10), 3_000, 0.0, 2.0, 0.25)
+
+    def work() -> None:
+        DLE.fit(features, y, pred).estimate(features, pred)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _openmp_threads() == before
+
+
+def test_limited_sections_take_turns() -> None:
+    """A second thread's limited section waits for the first's end, so that each restores the
+    setting it found (interleaved, the later one would restore the earlier one's limit of 1)."""
+    import sklearn.ensemble  # noqa: F401
+
+    from vigil.analysis.performance.dle import _one_thread
+
+    before = _openmp_threads()
+    entered = threading.Event()
+
+    def second() -> None:
+        with _one_thread():
+            entered.set()
+
+    with _one_thread():
+        assert _openmp_threads() == [1] * len(before)
+        thread = threading.Thread(target=second)
+        thread.start()
+        # Never set while the first section holds the limit (waiting only bounds the test).
+        assert not entered.wait(timeout=0.5)
+    thread.join()
+    assert entered.is_set()
+    assert _openmp_threads() == before

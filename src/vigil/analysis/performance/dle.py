@@ -28,14 +28,16 @@ nested types (lists, structs) are not used.
 
 The trees are grown and read on one thread: the server runs requests and monitors side by side,
 and OpenMP threads that wait for a busy CPU by spinning made a fit 10 to 40 times slower on a
-loaded machine (measured, 2 CPUs). scikit-learn is imported when an estimator is fitted:
+loaded machine (measured, 2 CPUs). The limit is process-wide, so concurrent estimates in one
+process take turns (each is single-threaded anyway). scikit-learn is imported when an estimator is fitted:
 importing it imports `scipy.stats`, which a classification estimate (CBPE) never needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -167,11 +169,17 @@ def _floats(column: pa.ChunkedArray | pa.Array) -> FloatArray:
     return out
 
 
-def _one_thread() -> AbstractContextManager[object]:
+_THREAD_LIMIT = threading.Lock()
+"""threadpoolctl's limit is process-wide: one limited section at a time, so that each restores
+the setting it found (two interleaved ones could leave OpenMP on one thread for the process)."""
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
     from threadpoolctl import threadpool_limits
 
-    limits: AbstractContextManager[object] = threadpool_limits(limits=1, user_api="openmp")
-    return limits
+    with _THREAD_LIMIT, threadpool_limits(limits=1, user_api="openmp"):
+        yield
 
 
 def _loss_model(categorical: list[bool]) -> HistGradientBoostingRegressor:
