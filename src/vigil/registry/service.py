@@ -27,6 +27,7 @@ from vigil.registry.repository import (
     version_info,
     version_row,
 )
+from vigil.registry.stages import StageOperations
 from vigil.registry.types import (
     Lifecycle,
     ModelVersionInfo,
@@ -42,12 +43,13 @@ from vigil.store.registry_tables import RegisteredModel, RegistryEvent, Registry
 __all__ = ["Registry", "VersionRetiredError"]
 
 
-class Registry(AliasOperations, RegistryCore):
+class Registry(AliasOperations, StageOperations, RegistryCore):
     """Registered models, versions, aliases and their event log, on one store.
 
     `actor` is who the changes are recorded as: the OS user by default, the token's owner when
-    the server makes them. The alias operations are in `vigil.registry.aliases`; the model row
-    and the event every change writes in `vigil.registry.core`.
+    the server makes them. The alias operations are in `vigil.registry.aliases`, MLflow's
+    model-version stages in `vigil.registry.stages`; the model row and the event every change
+    writes in `vigil.registry.core`.
     """
 
     # models ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ EventKind = Literal[
     "tags_changed",
     "version_retired",
     "version_restored",
+    "stage_changed",
 ]
 Lifecycle = Literal["active", "retired"]
 LIFECYCLE_STATES: tuple[str, ...] = ("active", "retired")

@@ -28,6 +28,7 @@ from vigil.server.error_schema import ERROR_RESPONSES, validation_message
 from vigil.server.json_body import guard_json_body, too_deep
 from vigil.server.limits import BodySizeLimit, RequestTimeLimit, guard_queries
 from vigil.server.metrics import Metrics, RequestMetrics
+from vigil.server.mlflow.errors import is_mlflow_path, route_error
 from vigil.server.routers import (
     alerts,
     comparisons,
@@ -110,6 +111,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc.__cause__, RecursionError):  # FastAPI's JSON parse of a body
             deep = too_deep()
             return _json_error(deep.status_code, deep.to_dict())
+        if exc.status_code in (404, 405) and is_mlflow_path(request.url.path):  # MLflow's shape
+            return _json_error(*route_error(exc.status_code, request.method, request.url.path))
         codes = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLargeError.code}
         code = codes.get(exc.status_code, "http_error")
         message = str(exc.detail)

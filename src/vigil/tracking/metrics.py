@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -84,6 +84,32 @@ def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None
             ),
         )
         session.execute(stmt)
+
+
+def unrecorded(session: Session, run_id: str, points: Sequence[Point]) -> list[Point]:
+    """`points` without those already in the run's history (the same key, step, timestamp and
+    value, NaN equal to NaN) and without repeats: a client that sends points again (MLflow re-sends
+    a run's points to link them to the model it logged) does not double them. One indexed query
+    per chunk of 500 points."""
+    fresh: list[Point] = []
+    seen: set[tuple[str, float | None, int, int]] = set()
+    for start in range(0, len(points), 500):
+        chunk = points[start : start + 500]
+        rows = session.execute(
+            select(RunMetric.key, RunMetric.value, RunMetric.step, RunMetric.timestamp_ms).where(
+                RunMetric.run_id == run_id,
+                RunMetric.key.in_({p[0] for p in chunk}),
+                RunMetric.step.in_({p[2] for p in chunk}),
+                RunMetric.timestamp_ms.in_({p[3] for p in chunk}),
+            )
+        )
+        seen.update((k, v, s, t) for k, v, s, t in rows)
+        for key, value, step, stamp in chunk:
+            identity = (key, None if math.isnan(value) else float(value), step, stamp)
+            if identity not in seen:
+                seen.add(identity)
+                fresh.append((key, value, step, stamp))
+    return fresh
 
 
 def history_rows(

@@ -74,6 +74,34 @@ def mlflow_error(exc: VigilError) -> tuple[int, dict[str, str]]:
     return _STATUS.get(code, 400), {"error_code": code, "message": exc.message, "error": vigil_code}
 
 
+MLFLOW_PREFIXES = (
+    "/api/2.0/mlflow",
+    "/ajax-api/2.0/mlflow",
+    "/api/3.0/mlflow",
+    "/ajax-api/3.0/mlflow",
+    "/api/2.0/mlflow-artifacts",
+)
+"""Where MLflow's client sends requests: an unknown route there answers MLflow's error shape."""
+
+
+def is_mlflow_path(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in MLFLOW_PREFIXES)
+
+
+def route_error(status: int, method: str, path: str) -> tuple[int, dict[str, str]]:
+    """(HTTP status, body) for a request to an MLflow path that no route serves (404) or that is
+    served for other methods (405): MLflow's ENDPOINT_NOT_FOUND, naming the method and path."""
+    if status == 405:
+        message = f"{method} is not allowed on {path}"
+    else:
+        message = (
+            f"No route {method} {path}: Vigil serves MLflow's tracking, model registry and "
+            "artifact REST API under /api/2.0/mlflow, not this endpoint"
+        )
+    body = {"error_code": "ENDPOINT_NOT_FOUND", "message": message, "error": "not_found"}
+    return status, body
+
+
 def invalid(message: str, **details: Any) -> MlflowApiError:
     return MlflowApiError(INVALID_PARAMETER_VALUE, message, **details)
 

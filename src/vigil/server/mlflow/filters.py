@@ -11,6 +11,7 @@ into clauses that each caller compiles against its own columns.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -156,3 +157,34 @@ def compile_simple(
                 value = str(value)
         parts.append(compare(column, clause.op, value))
     return and_(true(), *parts)
+
+
+def tags_match(tags: Mapping[str, Any], clauses: list[Clause]) -> bool:
+    """Whether `tags` pass every `tags.<key>` clause (the registry keeps tags as JSON, so they
+    are tested in Python)."""
+    for clause in clauses:
+        value = tags.get(clause.name[5:])
+        if value is None:
+            # MLflow's client adds `tags.mlflow.prompt.is_prompt != 'true'`: a model without
+            # the tag passes a negated test.
+            if clause.op in ("!=", "not like", "not ilike", "not in"):
+                continue
+            return False
+        value = str(value)
+        target = clause.value
+        if clause.op == "=" and value != str(target):
+            return False
+        if clause.op == "!=" and value == str(target):
+            return False
+        if clause.op in ("like", "ilike"):
+            pattern = str(target).replace("%", "*").replace("_", "?")
+            candidate, pattern = (
+                (value.lower(), pattern.lower()) if clause.op == "ilike" else (value, pattern)
+            )
+            if not fnmatch.fnmatchcase(candidate, pattern):
+                return False
+        if clause.op == "in" and value not in {str(t) for t in target}:
+            return False
+        if clause.op == "not in" and value in {str(t) for t in target}:
+            return False
+    return True

@@ -5,16 +5,15 @@ older clients: `runs:/<run id>/<path>` or `mlflow-artifacts:/<path>`). Its files
 server's proxied artifact tree; they are packed into an ordinary registry version (an MLflow
 model folder, loadable with `vigil.models.load`), and the source is remembered so that
 `get-download-uri` answers the folder MLflow wrote. Versions registered through Vigil are served
-to MLflow from `_registry/<model>/<version>`. Stages (deprecated in MLflow) are not kept:
-every version's `current_stage` is "None"; aliases replace them.
+to MLflow from `_registry/<model>/<version>`. Stages (deprecated in MLflow, kept for the scripts
+that still use them) are `vigil.registry.stages`; the searches order as MLflow orders
+(`vigil.server.mlflow.ordering`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +25,34 @@ from vigil.registry.archives import DEFAULT_LIMITS, ArchiveLimits, check_folder
 from vigil.registry.packaging import pack
 from vigil.registry.repository import alias_row, aliases_of, find_model, version_row
 from vigil.registry.service import Registry
+from vigil.registry.stages import STAGES, canonical_stage, version_state
 from vigil.registry.types import check_model_name
 from vigil.server.mlflow import filters
 from vigil.server.mlflow.artifacts_api import MlflowArtifacts, clean_path, registry_folder
 from vigil.server.mlflow.errors import exists, invalid, missing
+from vigil.server.mlflow.ordering import (
+    MODEL_VERSIONS,
+    REGISTERED_MODELS,
+    model_version_field,
+    registered_model_field,
+)
 from vigil.server.mlflow.tracking_api import run_artifact_folder
-from vigil.server.mlflow.wire import Payload, integer, key_values, optional_text, pairs, text
+from vigil.server.mlflow.wire import (
+    Payload,
+    integer,
+    key_values,
+    ms_of,
+    optional_text,
+    pairs,
+    strings,
+    text,
+)
 from vigil.store.core import Store
-from vigil.store.mlflow_tables import MlflowLoggedModel, MlflowVersionSource
+from vigil.store.mlflow_tables import MlflowLoggedModel, MlflowVersionSource, MlflowVersionState
 from vigil.store.registry_tables import RegisteredModel, RegistryAlias, RegistryModelVersion
 from vigil.store.tracking_tables import Run
+from vigil.tracking.checks import now_ms
 from vigil.tracking.search import decode_page_token, encode_page_token
-
-
-def _ms(value: dt.datetime) -> int:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return int(value.timestamp() * 1000)
 
 
 def _version_number(body: Payload) -> int:
@@ -67,14 +77,15 @@ class MlflowRegistry:
         self, session: Session, model: RegisteredModel, row: RegistryModelVersion
     ) -> dict[str, Any]:
         source = session.get(MlflowVersionSource, row.id)
+        state = session.get(MlflowVersionState, row.id)
         aliases = [a for a, v in aliases_of(session, model).items() if v == row.version]
         out: dict[str, Any] = {
             "name": model.name,
             "version": str(row.version),
-            "creation_timestamp": _ms(row.created_at),
-            "last_updated_timestamp": _ms(row.created_at),
+            "creation_timestamp": ms_of(row.created_at),
+            "last_updated_timestamp": _last_updated_ms(row, state),
             "user_id": row.created_by,
-            "current_stage": "None",
+            "current_stage": "None" if state is None else state.stage,
             "description": row.description,
             "source": source.source
             if source is not None
@@ -89,22 +100,38 @@ class MlflowRegistry:
             out["model_id"] = source.model_id
         return out
 
-    def _model_json(self, session: Session, model: RegisteredModel) -> dict[str, Any]:
-        latest = session.scalars(
-            select(RegistryModelVersion)
+    @staticmethod
+    def _latest_by_stage(session: Session, model: RegisteredModel) -> dict[str, int]:
+        """The newest version number in each stage that has one, in MLflow's stage order."""
+        rows = session.execute(
+            select(RegistryModelVersion.version, MlflowVersionState.stage)
+            .outerjoin(MlflowVersionState, MlflowVersionState.version_id == RegistryModelVersion.id)
             .where(RegistryModelVersion.model_id == model.id)
-            .order_by(RegistryModelVersion.version.desc())
-            .limit(1)
-        ).first()
+        )
+        latest: dict[str, int] = {}
+        for number, stage in rows:
+            stage = stage or "None"
+            latest[stage] = max(number, latest.get(stage, number))
+        return {stage: latest[stage] for stage in STAGES if stage in latest}
+
+    def _latest_json(
+        self, session: Session, model: RegisteredModel, stages: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        latest = self._latest_by_stage(session, model)
+        return [
+            self._version_json(session, model, self._version(session, model, number))
+            for stage, number in latest.items()
+            if stages is None or stage in stages
+        ]
+
+    def _model_json(self, session: Session, model: RegisteredModel) -> dict[str, Any]:
         return {
             "name": model.name,
-            "creation_timestamp": _ms(model.created_at),
-            "last_updated_timestamp": _ms(model.updated_at),
+            "creation_timestamp": ms_of(model.created_at),
+            "last_updated_timestamp": ms_of(model.updated_at),
             "user_id": model.owner,
             "description": model.description,
-            "latest_versions": []
-            if latest is None
-            else [self._version_json(session, model, latest)],
+            "latest_versions": self._latest_json(session, model),
             "tags": pairs(model.tags),
             "aliases": [
                 {"alias": a, "version": str(v)} for a, v in aliases_of(session, model).items()
@@ -192,13 +219,12 @@ class MlflowRegistry:
         condition = filters.compile_simple(
             [c for c in clauses if not c.name.startswith("tags.")], columns, what="models"
         )
+        order_by = strings(body, "order_by")
+        REGISTERED_MODELS.parse(order_by)  # refused before the search runs
         with self.store.session() as session:
-            rows = list(
-                session.scalars(
-                    select(RegisteredModel).where(condition).order_by(RegisteredModel.name)
-                )
-            )
-            rows = [r for r in rows if _tags_match(r.tags, tag_clauses)]
+            rows = list(session.scalars(select(RegisteredModel).where(condition)))
+            rows = [r for r in rows if filters.tags_match(r.tags, tag_clauses)]
+            rows = REGISTERED_MODELS.sort(rows, order_by, registered_model_field)
             page = rows[offset : offset + max_results]
             out: dict[str, Any] = {
                 "registered_models": [self._model_json(session, m) for m in page]
@@ -208,13 +234,11 @@ class MlflowRegistry:
         return out
 
     def get_latest_versions(self, body: Payload) -> dict[str, Any]:
-        stages = [s.lower() for s in (body.get("stages") or [])]
+        """The newest version in each stage (in each of `stages` when given)."""
+        stages = [canonical_stage(s) for s in strings(body, "stages")] or None
         with self.store.session() as session:
             model = self._model(session, text(body, "name"))
-            json = self._model_json(session, model)
-        if stages and "none" not in stages:
-            return {"model_versions": []}
-        return {"model_versions": json["latest_versions"]}
+            return {"model_versions": self._latest_json(session, model, stages)}
 
     def set_registered_model_tag(self, body: Payload) -> dict[str, Any]:
         name = text(body, "name")
@@ -323,6 +347,8 @@ class MlflowRegistry:
             description = optional_text(body, "description")
             if description is not None:
                 row.description = description
+                stamp = now_ms()
+                version_state(session, row.id, stamp).updated_ms = stamp
             session.commit()
             return {"model_version": self._version_json(session, model, row)}
 
@@ -368,19 +394,24 @@ class MlflowRegistry:
             [c for c in clauses if not c.name.startswith("tags.")], columns, what="model versions"
         )
         query = (
-            select(RegisteredModel, RegistryModelVersion)
+            select(RegisteredModel, RegistryModelVersion, MlflowVersionState.updated_ms)
             .join(RegisteredModel, RegisteredModel.id == RegistryModelVersion.model_id)
             .outerjoin(
                 MlflowVersionSource, MlflowVersionSource.version_id == RegistryModelVersion.id
             )
+            .outerjoin(MlflowVersionState, MlflowVersionState.version_id == RegistryModelVersion.id)
             .where(condition)
-            .order_by(RegisteredModel.name, RegistryModelVersion.version.desc())
         )
+        order_by = strings(body, "order_by")
+        MODEL_VERSIONS.parse(order_by)  # refused before the search runs
         with self.store.session() as session:
             rows = [
-                (m, v) for m, v in session.execute(query).all() if _tags_match(v.tags, tag_clauses)
+                (m, v, updated_ms)
+                for m, v, updated_ms in session.execute(query).all()
+                if filters.tags_match(v.tags, tag_clauses)
             ]
-            page = rows[offset : offset + max_results]
+            rows = MODEL_VERSIONS.sort(rows, order_by, model_version_field)
+            page = [(m, v) for m, v, _ in rows[offset : offset + max_results]]
             out: dict[str, Any] = {
                 "model_versions": [self._version_json(session, m, v) for m, v in page]
             }
@@ -419,11 +450,18 @@ class MlflowRegistry:
         return {}
 
     def transition_stage(self, body: Payload) -> dict[str, Any]:
-        raise invalid(
-            "model version stages are not kept by Vigil (MLflow deprecated them); set an alias "
-            f"instead, e.g. MlflowClient().set_registered_model_alias({text(body, 'name')!r}, "
-            f"'{text(body, 'stage', default='production').lower()}', {_version_number(body)})"
-        )
+        """Move a version to a stage (`archive_existing_versions`: the model's other versions in
+        that stage go to `Archived`)."""
+        name, number = text(body, "name"), _version_number(body)
+        archive = body.get("archive_existing_versions", False)
+        if isinstance(archive, str) and archive.lower() in ("true", "false"):
+            archive = archive.lower() == "true"
+        if not isinstance(archive, bool):
+            raise invalid(f"archive_existing_versions must be true or false, got {archive!r}")
+        with self.store.session() as session:
+            self._version(session, self._model(session, name), number)
+        self.registry.transition_stage(name, number, text(body, "stage"), archive_existing=archive)
+        return self.get_model_version({"name": name, "version": number})
 
     # aliases ----------------------------------------------------------------------------------
 
@@ -453,30 +491,5 @@ class MlflowRegistry:
             return {"model_version": self._version_json(session, model, row)}
 
 
-def _tags_match(tags: Mapping[str, Any], clauses: list[filters.Clause]) -> bool:
-    for clause in clauses:
-        value = tags.get(clause.name[5:])
-        if value is None:
-            # MLflow's client adds `tags.mlflow.prompt.is_prompt != 'true'`: a model without
-            # the tag passes a negated test.
-            if clause.op in ("!=", "not like", "not ilike", "not in"):
-                continue
-            return False
-        value = str(value)
-        target = clause.value
-        if clause.op == "=" and value != str(target):
-            return False
-        if clause.op == "!=" and value == str(target):
-            return False
-        if clause.op in ("like", "ilike"):
-            pattern = str(target).replace("%", "*").replace("_", "?")
-            candidate, pattern = (
-                (value.lower(), pattern.lower()) if clause.op == "ilike" else (value, pattern)
-            )
-            if not fnmatch.fnmatchcase(candidate, pattern):
-                return False
-        if clause.op == "in" and value not in {str(t) for t in target}:
-            return False
-        if clause.op == "not in" and value in {str(t) for t in target}:
-            return False
-    return True
+def _last_updated_ms(row: RegistryModelVersion, state: MlflowVersionState | None) -> int:
+    return ms_of(row.created_at) if state is None else state.updated_ms

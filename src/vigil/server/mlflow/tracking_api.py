@@ -23,6 +23,8 @@ from vigil.server.mlflow import filters
 from vigil.server.mlflow.errors import invalid, missing
 from vigil.server.mlflow.experiments_api import VIEW_TYPES, experiment_id_of
 from vigil.server.mlflow.identity import run_tags, tag_updates
+from vigil.server.mlflow.inputs import inputs_json
+from vigil.server.mlflow.inputs import log_inputs as add_inputs
 from vigil.server.mlflow.logged_models_api import MlflowLoggedModels
 from vigil.server.mlflow.wire import (
     RUN_STATUSES,
@@ -43,7 +45,8 @@ from vigil.store.tracking_tables import (
     RunParam,
     RunTag,
 )
-from vigil.tracking.checks import now_ms
+from vigil.tracking.checks import Point, now_ms
+from vigil.tracking.metrics import unrecorded, write_points
 from vigil.tracking.search import (
     decode_page_token,
     encode_page_token,
@@ -111,6 +114,7 @@ class MlflowTracking(MlflowLoggedModels):
             for model_id, run_id in session.execute(logged):
                 if run_id is not None:
                     outputs[run_id].append({"model_id": model_id, "step": 0})
+        inputs = inputs_json(session, ids)
         out = []
         for r in rows:
             info = {
@@ -134,7 +138,7 @@ class MlflowTracking(MlflowLoggedModels):
                         "params": sorted(params[r.id], key=lambda p: p["key"]),
                         "tags": sorted(tags[r.id], key=lambda t: t["key"]),
                     },
-                    "inputs": {},
+                    "inputs": inputs[r.id],
                     "outputs": {"model_outputs": outputs[r.id]},
                 }
             )
@@ -216,12 +220,11 @@ class MlflowTracking(MlflowLoggedModels):
             integer(body, "step", 0) or 0,
             time_ms(body, "timestamp", now_ms()) or now_ms(),
         )
-        if body.get("model_id"):
-            key, value, step, timestamp = point
-            entry = {"key": key, "value": float_out(value), "step": step, "timestamp": timestamp}
-            self._add_model_metrics(run_id, {str(body["model_id"]): [entry]})
-            return {}
-        self.service.log_batch(run_id, metrics=[point])
+        model_id = optional_text(body, "model_id")
+        if model_id:
+            self._log_model_points(run_id, {model_id: [point]})
+        else:
+            self.service.log_batch(run_id, metrics=[point])
         return {}
 
     def log_param(self, body: Payload) -> dict[str, Any]:
@@ -252,7 +255,7 @@ class MlflowTracking(MlflowLoggedModels):
         run_id = self._run_id(body)
         points = []
         stamp = now_ms()
-        model_metrics: dict[str, list[dict[str, Any]]] = {}
+        model_points: dict[str, list[Point]] = {}
         for item in body.get("metrics") or []:
             if not isinstance(item, Mapping):
                 raise invalid(f"each metric must be an object, got {item!r}")
@@ -262,47 +265,46 @@ class MlflowTracking(MlflowLoggedModels):
                 integer(item, "step", 0) or 0,
                 time_ms(item, "timestamp", stamp) or stamp,
             )
-            if item.get("model_id"):
-                # A run's metric linked to a logged model (MLflow 3 re-sends the run's points
-                # when it logs a model): kept on the model, not as new points of the run.
-                key, value, step, timestamp = point
-                model_metrics.setdefault(str(item["model_id"]), []).append(
-                    {"key": key, "value": float_out(value), "step": step, "timestamp": timestamp}
-                )
+            model_id = optional_text(item, "model_id")
+            if model_id:
+                model_points.setdefault(model_id, []).append(point)
             else:
                 points.append(point)
-        if model_metrics:
-            self._add_model_metrics(run_id, model_metrics)
+        if model_points:
+            self._log_model_points(run_id, model_points)
         tags = tag_updates(self.user, key_values(body, "tags"))
         self.service.log_batch(run_id, metrics=points, params=key_values(body, "params"), tags=tags)
         if RUN_NAME_TAG in tags:
             self.service.rename_run(run_id, tags[RUN_NAME_TAG])
         return {}
 
-    def _add_model_metrics(self, run_id: str, metrics: dict[str, list[dict[str, Any]]]) -> None:
+    def _log_model_points(self, run_id: str, by_model: dict[str, list[Point]]) -> None:
+        """Points logged for logged models (MLflow 3: `model_id` on a metric) are points of the
+        run and metrics of each model, in one transaction. MLflow re-sends a run's points when it
+        logs a model, so a point the run or the model already has is not added again."""
         with self.store.session() as session:
-            for model_id, items in metrics.items():
+            for model_id, points in by_model.items():
                 model = self._logged_model(session, model_id)
-                model.metrics = [*model.metrics, *({**m, "run_id": run_id} for m in items)]
+                have = {
+                    (m["key"], m["step"], m["timestamp"], m.get("run_id")) for m in model.metrics
+                }
+                added = [
+                    {"key": k, "value": float_out(v), "step": s, "timestamp": t, "run_id": run_id}
+                    for k, v, s, t in points
+                    if (k, s, t, run_id) not in have
+                ]
+                if added:
+                    model.metrics = [*model.metrics, *added]
+            everything = [p for points in by_model.values() for p in points]
+            write_points(session, run_id, unrecorded(session, run_id, everything))
             session.commit()
 
     def log_inputs(self, body: Payload) -> dict[str, Any]:
-        """Dataset inputs are kept as run tags `mlflow.input.<name>` = `<digest> <source>`:
-        MLflow sends a dataset's description, not its content, so no Vigil dataset version can
-        be made of it."""
-        run_id = self._run_id(body)
-        tags = {}
-        for item in body.get("datasets") or []:
-            dataset = item.get("dataset") if isinstance(item, Mapping) else None
-            if not isinstance(dataset, Mapping):
-                raise invalid(f"each dataset input needs a 'dataset', got {item!r}")
-            name = text(dataset, "name")
-            tags[f"mlflow.input.{name}"[:250]] = (
-                f"{dataset.get('digest', '')} {dataset.get('source_type', '')} "
-                f"{dataset.get('source', '')}"
-            ).strip()
-        if tags:
-            self.service.log_batch(run_id, tags=tags)
+        """The datasets and logged models the run used (see `vigil.server.mlflow.inputs`)."""
+        with self.store.session() as session:
+            run_id = self._run(session, body).id
+            add_inputs(session, run_id, body)
+            session.commit()
         return {}
 
     def log_outputs(self, body: Payload) -> dict[str, Any]:

@@ -7,6 +7,7 @@ int64 fields may come as numbers or strings, and NaN or infinite metric values a
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -123,3 +124,10 @@ def float_out(value: float | None) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def ms_of(value: dt.datetime) -> int:
+    """A stored time as MLflow's milliseconds since the epoch (a naive time is UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return int(value.timestamp() * 1000)
