@@ -72,7 +72,8 @@ def realized_performance(
     threshold: Threshold = 0.5,
 ) -> dict[str, Any]:
     """Realized metrics per window from the predictions joined to the labels that have arrived,
-    with each window's label coverage."""
+    with each window's label coverage, whether it is complete (coverage at or above the model's
+    min_label_coverage and 30 labelled rows) and which metrics are below their minimum."""
     report = service.realized(
         store,
         name,
