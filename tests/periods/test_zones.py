@@ -17,6 +17,7 @@ from sklearn import metrics as sk
 from tests.periods.conftest import local_client
 from vigil.cli import main
 from vigil.client import Client
+from vigil.errors import InvalidInputError
 from vigil.windows import Grid
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -200,3 +201,26 @@ def test_cli_kpi_per_berlin_day(
     assert code == 0
     points = json.loads(capsys.readouterr().out)["points"]
     assert [p["count"] for p in points] == [60, 60]
+
+
+def test_a_utc_monthly_monitor_on_a_berlin_model_is_told_the_models_zone(
+    berlin: tuple[Path, dict[str, object]],
+) -> None:
+    client = _client(berlin)
+    monitor = {
+        "name": "monthly",
+        "kind": "data_drift",
+        "target": {"model": "loans"},
+        "baseline": {
+            "type": "period",
+            "start": "2026-03-01T00:00:00Z",
+            "end": "2026-04-01T00:00:00Z",
+        },
+    }
+    with pytest.raises(
+        InvalidInputError, match=r"use month@Europe/Berlin \(the model's time zone\)"
+    ):
+        client.monitors.save({**monitor, "window": "month"})
+    client.monitors.save({**monitor, "window": "month@Europe/Berlin"})
+    assert client.monitors.get("monthly").window == "month@Europe/Berlin"
+    client.close()

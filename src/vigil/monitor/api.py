@@ -29,6 +29,7 @@ from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.monitor_tables import ChannelRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow
+from vigil.windows import CALENDAR_UNITS, Grid
 
 Action = Literal["create", "update", "delete", "unchanged"]
 
@@ -136,9 +137,14 @@ def _check_windows(session: Session, spec: MonitorFile) -> None:
             continue
         model_grid = spec_of(model).grid
         if not monitor.grid.nests(model_grid):
+            unit = monitor.grid.unit
+            zoned = Grid(unit, None, model_grid.tz) if unit in CALENDAR_UNITS else None
+            hint = (
+                f"use {zoned} (the model's time zone)" if zoned and zoned.nests(model_grid) else ""
+            )
             raise InvalidInputError(
                 f"monitor {monitor.name!r} has {monitor.grid} windows, which are not made of "
-                f"model {model.name!r}'s {model_grid} windows; choose a longer window",
+                f"model {model.name!r}'s {model_grid} windows; {hint or 'choose a longer window'}",
                 monitor=monitor.name,
             )
 
