@@ -19,6 +19,10 @@ ignored the features (the reference average) misses by far more than that.
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -263,3 +267,27 @@ def test_limited_sections_take_turns() -> None:
     thread.join()
     assert entered.is_set()
     assert _openmp_threads() == before
+
+
+def test_the_first_fit_of_a_process_is_limited_too() -> None:
+    """threadpoolctl limits only the OpenMP runtimes loaded when the limit is set: the limited
+    section loads scikit-learn's before, so a fresh process's first fit is on one thread."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from threadpoolctl import threadpool_info
+        from vigil.analysis.performance.dle import _one_thread
+
+        assert "sklearn" not in sys.modules
+        with _one_thread():
+            print([i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"])
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    assert out.stdout.strip() == "[1]"

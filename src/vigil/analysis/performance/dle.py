@@ -176,6 +176,9 @@ the setting it found (two interleaved ones could leave OpenMP on one thread for 
 
 @contextmanager
 def _one_thread() -> Iterator[None]:
+    # threadpoolctl limits the OpenMP runtimes already loaded: load scikit-learn's first, or the
+    # first fit of a process would run on every CPU (and differ in its last digits).
+    import sklearn.ensemble  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     with _THREAD_LIMIT, threadpool_limits(limits=1, user_api="openmp"):
