@@ -38,6 +38,7 @@ CHILD_ENV = {
     "DO_NOT_TRACK": "1",
     "EVIDENTLY_DISABLE_TELEMETRY": "1",
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "NML_DISABLE_USAGE_LOGGING": "1",  # NannyML posts usage events and retries them offline
     "TQDM_DISABLE": "1",
     "PYTHONHASHSEED": "0",
 }
