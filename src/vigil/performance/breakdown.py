@@ -12,6 +12,7 @@ from vigil.analysis.performance.columns import (
     Layout,
     PerformanceOptions,
     class_values,
+    labelled_mask,
     resolve,
     rows,
     segment_values,
@@ -104,6 +105,8 @@ def fairness_report(
             finish,
             part.num_rows,
             fairness_of(spec, layout, part, attribute, positive, min_rows=min_rows),
+            int(labelled_mask(part).sum()),
+            spec.min_label_coverage,
         )
         for begin, finish, part in split_windows(table, size)
     )

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as sk
 
 from vigil.analysis.performance.columns import Layout
+from vigil.analysis.performance.fairness import fairness
 from vigil.analysis.performance.metrics import (
     CLASSIFICATION_METRICS,
     MIN_LABELLED_ROWS,
@@ -24,7 +25,7 @@ from vigil.analysis.performance.metrics import (
     regression_metrics,
 )
 from vigil.analysis.performance.realized import WindowPerformance, incomplete_reason
-from vigil.analysis.performance.reports import RealizedReport
+from vigil.analysis.performance.reports import FairnessReport, FairnessWindow, RealizedReport
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
 
@@ -168,3 +169,34 @@ def test_complete_is_coverage_at_the_setting_and_thirty_rows(
     coverage = n_labelled / n_predictions if n_predictions else 0.0
     assert window.complete == (coverage >= min_coverage and n_labelled >= 30)
     assert (window.incomplete_reason is None) == window.complete
+
+
+def test_fairness_windows_say_whether_equal_opportunity_may_be_judged() -> None:
+    groups = np.array(["a", "a", "b", "b"] * 25, dtype=object)
+    pred = np.array(["1", "0", "1", "1"] * 25, dtype=object)
+    truth = np.array(["1", "1", "1", "0"] * 25, dtype=object)
+    result = fairness(groups, pred, truth, "1")
+    day = dt.timedelta(days=1)
+    report = FairnessReport(
+        "churn",
+        "country",
+        "day",
+        "1",
+        (
+            FairnessWindow(T0, T0 + day, 100, result, 100, 0.5),
+            FairnessWindow(T0 + day, T0 + 2 * day, 100, result, 40, 0.5),
+        ),
+    )
+    first, second = report.to_dict()["windows"]
+    assert (first["complete"], first["coverage"]) == (True, 1.0)
+    assert second["complete"] is False
+    assert second["incomplete_reason"] == (
+        "40 of 100 predictions labelled (40.0%), below the model's min_label_coverage 50%"
+    )
+    assert second["equal_opportunity_difference"] == first["equal_opportunity_difference"] == 0.5
+    assert report.to_pandas()["complete"].tolist() == [True, True, False, False]
+    titles = re.findall(r"<title>([^<]*)</title>", report._chart_html())
+    points = {t.rsplit(":", 1)[0] for t in titles}
+    assert "equal_opportunity_difference (incomplete) 2026-01-06 00:00" in points
+    assert "equal_opportunity_difference 2026-01-06 00:00" not in points
+    assert "demographic_parity_difference 2026-01-06 00:00" in points  # needs no labels

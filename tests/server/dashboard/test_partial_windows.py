@@ -108,6 +108,8 @@ def test_nine_labels_of_5468_are_not_a_drop(partial: TestClient) -> None:
     assert len(_points(chart, "estimated")[0]) == 3
     assert "14 Jan: incomplete, 9 of 5,468 predictions labelled (0.2%)" in chart
     assert "incomplete: 0.2% labelled" in chart
+    fair = partial.get("/ui/models/churn/section/fairness").text
+    assert re.search(r'<rect class="incomplete"[^>]*><title>14 Jan: incomplete, ', fair)
 
 
 def test_the_label_coverage_chart_marks_the_models_setting(partial: TestClient) -> None:

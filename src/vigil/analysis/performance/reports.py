@@ -17,6 +17,9 @@ from vigil.analysis.performance.realized import LabelCoverage, Metrics, WindowPe
 from vigil.analysis.performance.segments import DriftCorrelation, SegmentChange
 from vigil.report.notebook import NotebookResult, Tone, line_chart_svg
 
+EQUAL_OPPORTUNITY = "equal_opportunity_difference"
+"""The one fairness figure that reads labels, so the one a window's coverage judges."""
+
 _CHARTED = ("accuracy", "f1", "roc_auc", "mae", "rmse")
 """The metrics drawn inline in a notebook (all of them are in `to_pandas()`)."""
 
@@ -44,7 +47,7 @@ def _chart(
     return line_chart_svg(starts, series, y_label=label) if series else ""
 
 
-def _window_fields(w: WindowPerformance | EstimatedWindow) -> dict[str, Any]:
+def _window_fields(w: WindowPerformance | EstimatedWindow | FairnessWindow) -> dict[str, Any]:
     """A window's bounds, its predictions, how many of them have labels (and the share), and
     whether that is enough to judge its realized metrics (docs/performance.md, "Coverage")."""
     return {
@@ -287,22 +290,31 @@ class EstimatedReport(NotebookResult):
 
 
 @dataclass(frozen=True)
-class FairnessWindow:
+class FairnessWindow(LabelCoverage):
+    """One window's fairness figures; `complete` judges `equal_opportunity_difference`, the one
+    figure that reads labels (the others need none)."""
+
     start: dt.datetime
     end: dt.datetime
     n_predictions: int
     result: Fairness
+    n_labelled: int = 0
+    min_coverage: float = 0.0
+    below_minimum: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, repr=False)
 class FairnessReport(NotebookResult):
     """Group rates and fairness figures per window. `to_pandas()`: one row per window and group
-    (its size, selection rate and true-positive rate), with the window's fairness figures."""
+    (its size, selection rate and true-positive rate), with the window's label coverage, whether
+    it is complete (which judges `equal_opportunity_difference`) and its fairness figures."""
 
     def _columns(self) -> tuple[str, ...]:
         return (
             "start",
             "end",
+            "coverage",
+            "complete",
             "group",
             "n",
             "selection_rate",
@@ -325,6 +337,8 @@ class FairnessReport(NotebookResult):
                     {
                         "start": w.start,
                         "end": w.end,
+                        "coverage": w.coverage,
+                        "complete": w.complete,
                         "group": group,
                         "n": rates.n,
                         "selection_rate": rates.selection_rate,
@@ -343,9 +357,13 @@ class FairnessReport(NotebookResult):
 
     def _chart_html(self) -> str:
         starts = [w.start for w in self.windows]
+        rows = [
+            {m: w.result.value(m) for m in ("demographic_parity_difference", EQUAL_OPPORTUNITY)}
+            for w in self.windows
+        ]
         series = {
-            m: [w.result.value(m) for w in self.windows]
-            for m in ("demographic_parity_difference", "equal_opportunity_difference")
+            "demographic_parity_difference": [r["demographic_parity_difference"] for r in rows],
+            **_judged_split(rows, [w.complete for w in self.windows], EQUAL_OPPORTUNITY),
         }
         return line_chart_svg(starts, series, y_label="difference between groups")
 
@@ -354,9 +372,7 @@ class FairnessReport(NotebookResult):
         for w in self.windows:
             figures = dataclasses.asdict(w.result)
             figures.pop("positive_class")
-            windows.append(
-                {"start": w.start, "end": w.end, "n_predictions": w.n_predictions, **figures}
-            )
+            windows.append({**_window_fields(w), **figures})
         return {
             "model": self.model,
             "attribute": self.attribute,

@@ -368,6 +368,9 @@ def fairness(
             windows = out["windows"]
             if not windows:
                 continue
+            shades, legend = coverage.shades(
+                windows, lambda w: _time(w["start"]), lambda w: _time(w["end"])
+            )
             section.charts.append(
                 (
                     f"across {attribute} (positive class {out.get('positive_class')})",
@@ -380,16 +383,18 @@ def fairness(
                                     for w in windows
                                 ],
                             ),
-                            charts.Series(
+                            coverage.series(
                                 "equal opportunity difference",
-                                [
-                                    (_time(w["start"]), w.get("equal_opportunity_difference"))
-                                    for w in windows
-                                ],
+                                windows,
+                                lambda w: _time(w["start"]),
+                                lambda w: w.get("equal_opportunity_difference"),
+                                "equal_opportunity_difference",
                             ),
                         ],
                         x=charts.Axis(time=True),
                         height=180,
+                        shades=shades,
+                        shade_legend=legend,
                     ),
                 )
             )
@@ -406,7 +411,10 @@ def fairness(
         if not section.charts:
             section.empty = "No prediction rows are stored for this model."
         else:
-            section.note = "The table is the latest day."
+            section.note = (
+                "The table is the latest day. Equal opportunity reads labels: a day with "
+                "incomplete labels is shaded and its value hollow, not judged."
+            )
         return section
 
     return _guard(title, build)
