@@ -84,3 +84,17 @@ def test_top_level_help_shows_every_summary_whole(capsys: pytest.CaptureFixture[
         assert summary in listing, name
         longest = max(longest, len(summary))
     assert longest > 45  # click's default cut would have shortened it
+
+
+def _groups() -> list[list[str]]:
+    paths = {tuple(path.split()[:-1]) for path in COMMANDS}
+    return [list(g) for g in sorted({p[:i] for p in paths for i in range(len(p) + 1)})]
+
+
+@pytest.mark.parametrize("group", _groups(), ids=lambda g: " ".join(["vigil", *g]))
+def test_every_group_help_lists_its_commands_whole(
+    group: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*group, "--help"]) == 0
+    listing = capsys.readouterr().out.split("Commands:")[1]
+    assert "..." not in listing

@@ -228,7 +228,7 @@ def register_command(
     click.echo(f"registered {info.name} version {info.version} ({info.uri})")
 
 
-@models_group.group("alias")
+@models_group.group("alias", cls=FullHelpGroup)
 def alias_group() -> None:
     """Point an alias at a version, or remove it."""
 
