@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import vigil
+from tests.cli.commands import table
 from vigil.api.client import VigilApi
 from vigil.api.specs import Scope
 from vigil.cli import main
@@ -146,7 +147,9 @@ def test_reproduce_through_a_server_and_partial_reproductions(
     captured = capsys.readouterr()
     assert code == 1
     commit = vigil.search_runs(store=store).runs[0].tags["vigil.git.commit"]
-    assert f"MISSING code         commit {commit} is not in {empty}" in captured.out
+    code_row = next(row for row in table(captured.out) if row[1] == "code")
+    assert code_row[0] == "MISSING"
+    assert code_row[2].startswith(f"commit {commit} is not in {empty}")
     assert "uncommitted changes are saved in" in captured.out
     assert "partial reproduction" in captured.err
     assert (tmp_path / "partial" / "data" / "training-data@1" / "train.csv").read_bytes() == data

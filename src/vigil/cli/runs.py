@@ -255,9 +255,10 @@ def reproduce_command(
     if fmt == "json":
         print_json(result.to_dict())
     else:
-        for step in result.steps:
-            mark = {True: "ok     ", False: "MISSING", None: "-      "}[step.ok]
-            click.echo(f"{mark} {step.part:<12} {step.detail}")
+        marks = {True: "ok", False: "MISSING", None: "-"}
+        print_table(
+            ["state", "part", "detail"], [[marks[s.ok], s.part, s.detail] for s in result.steps]
+        )
         if result.command is not None:
             click.echo("")
             if result.workdir is not None:
