@@ -155,3 +155,32 @@ def test_a_backfill_through_the_server(served: Served, capsys: pytest.CaptureFix
     rows = table(_out(["monitors", "run", "--from", start, "--to", end, *served.remote], capsys))
     assert rows[0] == ["WINDOW", "MONITOR", "VALUE", "MESSAGE"]
     assert [row[1] for row in rows[1:3]] == ["silence", "silence"]
+
+
+def test_explanations_load_the_model_from_the_servers_registry(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from vigil.registry import Registry
+
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.normal(size=(300, 3)), columns=["tenure", "spend", "calls"])
+    y = (2 * x.tenure - x.spend + rng.normal(0, 0.3, 300) > 0).astype(int)
+    store = Store.open(served.server.store_url, served.server.artifacts_url)
+    Registry(store).register("scorer", LogisticRegression().fit(x, y))
+    store.close()
+    data = served.root / "valid.parquet"
+    x.assign(churned=y).to_parquet(data)
+    rows = ["explain", "rows", "models:/scorer/1", str(data), "--max-rows", "3", "--json"]
+    assert len(json.loads(_same(rows, served, capsys))["rows"]) == 3
+    importance = ["explain", "importance", "models:/scorer/1", str(data), "--label", "churned"]
+    ranked = table(_same([*importance, "--repeats", "2"], served, capsys))
+    assert [row[0] for row in ranked[:2]] == ["FEATURE", "tenure"]
+    # --log through the server records on the server's version, read back through it.
+    assert main([*importance, "--repeats", "2", "--log", *served.remote]) == 0
+    capsys.readouterr()
+    shown = json.loads(
+        _same(["explain", "show", "--version", "models:/scorer/1", "--json"], served, capsys)
+    )
+    assert set(shown) == {"tenure", "spend", "calls"}
