@@ -86,6 +86,17 @@ def test_bad_input_is_one_line_and_exit_2(
     assert set(made) <= {"data.csv"}, made  # no folder (.vigil, reproduce-x...) was made on the way
 
 
+@pytest.mark.parametrize("url", ["nonsense", "ftp://x", "http://", "http://[::1", "http://h:99999"])
+def test_a_url_that_is_not_a_servers_address_is_refused_in_one_line(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["runs", "search", "--url", url, "--token", "t"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Invalid value for '--url'")
+    assert repr(url) in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_an_unreachable_server_is_named_with_its_address(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
+from urllib.parse import urlsplit
 
 import click
 
@@ -115,10 +116,31 @@ artifacts_option = click.option(
     show_default=True,
     help="Artifact store: a local folder or s3://bucket/prefix.",
 )
+
+
+def server_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A Vigil server's address: http(s)://HOST[:PORT][/PREFIX], without a trailing slash."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # reading the port is what checks it
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a URL ({exc})", ctx=ctx, param=param) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(
+            f"{value!r} is not a Vigil server's address; give http(s)://HOST[:PORT]",
+            ctx=ctx,
+            param=param,
+        )
+    return value.rstrip("/")
+
+
 url_option = click.option(
     "--url",
     envvar="VIGIL_URL",
     default=None,
+    callback=server_url,
     help="A Vigil server to use instead of the store (with --token or VIGIL_TOKEN).",
 )
 token_option = click.option(
