@@ -104,3 +104,17 @@ def test_an_unreachable_server_is_named_with_its_address(
     err = capsys.readouterr().err
     assert "cannot reach the Vigil server" in err
     assert UNREACHABLE in err
+
+
+def test_a_store_file_that_is_not_a_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("hello\n")
+    argv = ["models", "list", "--store", f"sqlite:///{not_a_db}", "--artifacts", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "error: cannot use the store: file is not a database (check --store or VIGIL_STORE_URL)\n"
+    )

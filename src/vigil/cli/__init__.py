@@ -101,9 +101,10 @@ def unreachable_store(exc: BaseException) -> str | None:
     be opened), or None when `exc` is something else."""
     if not type(exc).__module__.startswith("sqlalchemy"):
         return None  # SQLAlchemy is imported only by the commands that use a store
-    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
-    if not isinstance(exc, OperationalError | InterfaceError):
+    # DatabaseError itself (not its subclasses, e.g. IntegrityError): a file that is not a database
+    if not isinstance(exc, OperationalError | InterfaceError) and type(exc) is not DatabaseError:
         return None
     cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     first = cause[0] if cause else type(exc).__name__
