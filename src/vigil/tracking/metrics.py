@@ -24,6 +24,8 @@ from vigil.tracking.checks import Point
 def write_points(session: Session, run_id: str, points: Sequence[Point]) -> None:
     """Append the points to the run's history (a COPY or one executemany), update the metrics'
     summaries, and move each key's latest value forward (never back to an older step)."""
+    if not points:  # an empty executemany is an error on SQLite (every point already recorded)
+        return
     latest: dict[str, Point] = {}
     rows = []
     for point in points:
