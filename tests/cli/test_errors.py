@@ -118,3 +118,18 @@ def test_a_store_file_that_is_not_a_database_is_one_line(
         err
         == "error: cannot use the store: file is not a database (check --store or VIGIL_STORE_URL)\n"
     )
+
+
+@pytest.mark.parametrize("command", [["validate", "--suite"], ["monitors", "apply"]])
+def test_a_yaml_error_is_one_line(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    store = ["--store", f"sqlite:///{tmp_path / 'v.db'}"] if command[0] == "monitors" else [data]
+    assert main([*command, str(bad), *map(str, store)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid YAML" in err
+    assert len(err.strip().splitlines()) == 1

@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
     except VigilError as exc:  # a command that did not catch its own: still one line, exit 2
-        click.echo(f"error: {exc.message}", err=True)
+        click.echo(f"error: {' '.join(exc.message.split())}", err=True)
         return EXIT_USAGE
     except Exception as exc:
         message = unreachable_store(exc)

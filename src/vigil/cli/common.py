@@ -50,9 +50,9 @@ class FullHelpGroup(click.Group):
 
 
 def fail(error: VigilError | str) -> NoReturn:
-    """Print an error for a person and exit with the bad-input code."""
+    """Print an error for a person, on one line, and exit with the bad-input code."""
     message = error.message if isinstance(error, VigilError) else error
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {' '.join(message.split())}", err=True)
     sys.exit(EXIT_USAGE)
 
 
