@@ -133,3 +133,20 @@ def test_a_yaml_error_is_one_line(
     err = capsys.readouterr().err
     assert "not valid YAML" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["events", "list", "--follow", "--interval", "-1"],
+        ["runs", "watch", "abc", "--interval", "0"],
+        ["runs", "watch", "abc", "--timeout", "-5"],
+    ],
+)
+def test_a_polling_interval_must_be_positive(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*argv, "--store", f"sqlite:///{tmp_path / 'v.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Invalid value for '--")
+    assert len(err.strip().splitlines()) == 1

@@ -67,7 +67,13 @@ def events_group() -> None:
 @click.option("--subject", default=None, help="Only events about this model or monitor.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--follow", is_flag=True, help="Keep polling for new events (Ctrl-C to stop).")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between polls.",
+)
 @backend_options
 @format_option()
 def list_command(

@@ -175,8 +175,19 @@ def compare_command(run_ids: tuple[str, ...], backend: Backend, fmt: str) -> Non
 
 @runs_command.command("watch")
 @click.argument("run_id")
-@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
-@click.option("--timeout", default=None, type=float, help="Stop after this many seconds.")
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between polls.",
+)
+@click.option(
+    "--timeout",
+    default=None,
+    type=click.FloatRange(min=0),
+    help="Stop after this many seconds.",
+)
 @click.option("--no-system", is_flag=True, help="Leave out system metrics (CPU, memory, GPU).")
 @backend_options
 @format_option()
