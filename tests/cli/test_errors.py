@@ -150,3 +150,15 @@ def test_a_polling_interval_must_be_positive(
     err = capsys.readouterr().err
     assert err.startswith("error: Invalid value for '--")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    out = blocker / "demo"
+    assert main(["demo", "--out", str(out), "--no-serve", "--rows", "500"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot use '{out}': ")
+    assert len(err.strip().splitlines()) == 1

@@ -78,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VigilError as exc:  # a command that did not catch its own: still one line, exit 2
         click.echo(f"error: {' '.join(exc.message.split())}", err=True)
         return EXIT_USAGE
+    except OSError as exc:  # a file or folder the person named cannot be read or written
+        click.echo(f"error: {os_problem(exc)}", err=True)
+        return EXIT_USAGE
     except Exception as exc:
         message = unreachable_store(exc)
         if message is None:
@@ -94,6 +97,14 @@ def one_line(exc: click.ClickException) -> str:
     if isinstance(exc, click.UsageError) and context is not None:
         return f"{message} (see '{context.command_path} --help')"
     return message
+
+
+def os_problem(exc: OSError) -> str:
+    """One line for an OSError: the path and what the system said."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is not None:
+        return f"cannot use {str(exc.filename)!r}: {reason}"
+    return " ".join(str(exc).split()) or reason
 
 
 def unreachable_store(exc: BaseException) -> str | None:
