@@ -5,6 +5,7 @@ metrics logged for a model land on the run too, the registry searches order as M
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,21 +111,24 @@ def test_a_metric_logged_for_a_model_is_also_a_point_of_the_run(client: MlflowCl
     x, y = _data()
     mlflow.set_experiment("model-metrics")
     with mlflow.start_run() as run:
+        mlflow.log_metric("train_loss", 0.4)  # re-sent for the model by log_model: kept once
+        mlflow.log_metric("nan_loss", math.nan)
         info = mlflow.sklearn.log_model(
             LogisticRegression().fit(x, y), name="model", pip_requirements=REQUIREMENTS
         )
         mlflow.log_metric("val_auc", 0.91)  # the active model: linked to it by MLflow itself
         client.log_metric(run.info.run_id, "val_loss", 0.25, step=3, model_id=info.model_id)
     got = client.get_run(run.info.run_id)
-    assert got.data.metrics == {"val_auc": 0.91, "val_loss": 0.25}
+    assert got.data.metrics.pop("nan_loss") != got.data.metrics.get("nan_loss")  # NaN
+    assert got.data.metrics == {"train_loss": 0.4, "val_auc": 0.91, "val_loss": 0.25}
+    for key in ("train_loss", "nan_loss"):
+        assert len(client.get_metric_history(run.info.run_id, key)) == 1
     assert [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, "val_loss")] == [
         (3, 0.25)
     ]
     model = client.get_logged_model(info.model_id)
-    assert {(m.key, m.value, m.step) for m in model.metrics or []} == {
-        ("val_auc", 0.91, 0),
-        ("val_loss", 0.25, 3),
-    }
+    on_model = {(m.key, m.value, m.step) for m in model.metrics or [] if m.key != "nan_loss"}
+    assert on_model == {("train_loss", 0.4, 0), ("val_auc", 0.91, 0), ("val_loss", 0.25, 3)}
     assert [o.model_id for o in got.outputs.model_outputs] == [info.model_id]
 
 

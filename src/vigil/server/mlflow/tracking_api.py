@@ -296,7 +296,9 @@ class MlflowTracking(MlflowLoggedModels):
                 if added:
                     model.metrics = [*model.metrics, *added]
             everything = [p for points in by_model.values() for p in points]
-            write_points(session, run_id, unrecorded(session, run_id, everything))
+            fresh = unrecorded(session, run_id, everything)
+            if fresh:
+                write_points(session, run_id, fresh)
             session.commit()
 
     def log_inputs(self, body: Payload) -> dict[str, Any]:
