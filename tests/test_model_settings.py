@@ -62,7 +62,8 @@ def test_row_features_are_stored_with_the_rows_and_no_other_feature_is(client: C
     client.log("reg", traffic())
     client.flush()
     columns = stored_rows(client, "reg")
-    assert "x" in columns and "pred" in columns
+    assert "x" in columns
+    assert "pred" in columns
     assert "secret" not in columns
     assert client.get_model("reg").row_features == ["x"]
 
@@ -79,7 +80,8 @@ def test_without_row_features_no_feature_value_is_stored(client: Client) -> None
     client.log("plain", traffic())
     client.flush()
     columns = stored_rows(client, "plain")
-    assert "x" not in columns and "secret" not in columns
+    assert "x" not in columns
+    assert "secret" not in columns
     assert client.get_model("plain").row_features == []
 
 
