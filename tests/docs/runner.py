@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.docs.blocks import Block
 from tests.e2e.live import LiveServer, make_token
+from tests.spark_needs import require_spark
 from tests.waits import patience
 
 SHELL_TIMEOUT = 300.0
@@ -156,18 +154,16 @@ class Runner:
     def require_spark(self) -> None:
         if self.spark:
             return
-        reason = None
-        try:
-            import pyspark  # noqa: F401
-        except ImportError:
-            reason = "pyspark is not installed (pip install 'vigil[spark]')"
-        if reason is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-            reason = "no Java runtime for Spark (make test installs one where it can)"
-        if reason is not None:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"a Spark block cannot run in CI: {reason}")
-            pytest.skip(reason)
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        require_spark("a Spark block")
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is None and SparkContext._gateway is not None:
+            # A JVM another test of this process started, and stopped its session in: it reads
+            # relative paths ("events/") against the folder it started in. The page's session
+            # starts a JVM of its own, in the page's folder, as a reader's would.
+            SparkContext._gateway.shutdown()
+            SparkContext._gateway = None
+            SparkContext._jvm = None
         self.spark = True
 
     def close(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import vigil
+from tests.spark_needs import require_spark
 from vigil.errors import InvalidInputError
 from vigil.profile import NumericColumn
 from vigil.profile.groups import profile_groups
@@ -22,23 +22,9 @@ from vigil.profile.groups import profile_groups
 pytestmark = pytest.mark.slow
 
 
-def _require_spark() -> None:
-    reason = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        reason = "pyspark is not installed (pip install 'vigil[spark]')"
-    if reason is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        reason = "no Java runtime for Spark (make test installs one where it can)"
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Spark suite cannot run in CI: {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    _require_spark()
+    require_spark("the Spark suite")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     from vigil.spark import local_session
 
@@ -169,7 +155,7 @@ def test_bad_arguments(spark: Any, table: pa.Table) -> None:
 
 
 def test_cli_profiles_a_parquet_folder_on_spark(table: pa.Table, tmp_path: Path) -> None:
-    _require_spark()
+    require_spark("the Spark suite")
     from vigil.cli import main
 
     folder = tmp_path / "events"
