@@ -75,6 +75,45 @@ class ProfileWindow(Base):
     profile: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ProfileWindowPart(Base):
+    """One upload's profile for a window, appended by a log call and not yet folded into the
+    window's `profile` (which then holds the merge of the uploads compacted so far)."""
+
+    __tablename__ = "profile_window_parts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    window_id: Mapped[int] = mapped_column(
+        ForeignKey("profile_windows.id", ondelete="CASCADE"), index=True
+    )
+    n_rows: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    profile: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RetentionPolicy(Base):
+    """How long a model's data is kept; NULL keeps it for ever. One row per model that has one."""
+
+    __tablename__ = "retention_policies"
+
+    model_id: Mapped[int] = mapped_column(
+        ForeignKey("monitored_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    rows_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Raw prediction and label rows are deleted after this many days."""
+    daily_after_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Windows shorter than a day are rolled up into daily ones after this many days."""
+    monthly_after_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Daily windows are rolled up into monthly ones after this many days."""
+    alerts_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Resolved alerts (and their history) are deleted this many days after resolution."""
+    events_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The model's events (and their deliveries) are deleted after this many days."""
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
 class IngestedBatch(Base):
     """Batch ids already applied: a retried or spooled upload is applied once."""
 
