@@ -79,7 +79,7 @@ class Client(FormerMethods, Spooling):
     The rest is by area, each the same on a server and on the local store:
 
     - `client.data`: windows, segments, merged profile, prediction rows of a model's traffic
-    - `client.performance`: realized, estimated (CBPE), by segment, fairness
+    - `client.performance`: realized, estimated (CBPE or DLE), by segment, fairness
     - `client.kpis`: logged KPI values, their series per version and window, comparisons
     - `client.monitors`: save, create, update, get, list, delete, apply a YAML file, run
     - `client.channels`: where alerts go (list, save, delete)

@@ -1,5 +1,6 @@
-"""Model performance from logged predictions and labels: realized, estimated (CBPE), by
-segment, and fairness across groups. Each answer is the report's JSON."""
+"""Model performance from logged predictions and labels: realized, estimated without labels
+(CBPE for classifiers, DLE for regression), by segment, and fairness across groups. Each answer
+is the report's JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`client.performance`: realized metrics per window, metrics estimated without labels (CBPE),
+"""`client.performance`: realized metrics per window, metrics estimated without labels (CBPE
+or DLE),
 the segments behind a change, and fairness across groups. Each returns the report's JSON (times
 as ISO 8601 strings), the same in both modes as `GET /api/v1/models/{name}/performance...`.
 
@@ -139,7 +140,8 @@ class _Reports(FormerMethod, ABC):
         segment: str | None = None,
         **options: Any,
     ) -> dict[str, Any]:
-        """Metrics estimated without labels (CBPE calibrated on the labelled reference period)."""
+        """Metrics estimated without labels, learned on the labelled reference period: CBPE for a
+        classifier (its calibrated scores), DLE for a regression model (its `row_features`)."""
         params = {
             "reference_start": reference_start,
             "reference_end": reference_end,
