@@ -26,6 +26,15 @@ command -v chromium >/dev/null 2>&1 || apt_install chromium
 # A real Prometheus server scrapes /metrics in the server suite.
 command -v prometheus >/dev/null 2>&1 || apt_install prometheus
 
+# nginx as the load balancer in front of several servers in the fleet suite (tests/fleet). The
+# suite runs its own nginx from a config in a tmp dir; the one Debian's package starts on port 80
+# right after installing it is stopped again.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  if apt_install nginx && [ -s /run/nginx.pid ]; then
+    /usr/sbin/nginx -s quit 2>/dev/null || true
+  fi
+fi
+
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust on loopback, database `test`) for the
 # store tests: installed when missing, then a cluster started and the database created.
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
