@@ -162,3 +162,21 @@ def test_a_folder_that_cannot_be_made_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot use '{out}': ")
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["monitors", "run", "--from", "yesterday", "--to", "2026-01-02"], "--from"),
+        (["monitors", "run", "--from", "2026-01-01", "--to", "31/01/2026"], "--to"),
+        (["models", "history", "m", "--alias", "prod", "--at", "noon"], "--at"),
+    ],
+)
+def test_a_time_that_is_not_iso_8601_names_its_option_and_value(
+    argv: list[str], option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ["--store", f"sqlite:///{tmp_path / 'v.db'}", "--artifacts", str(tmp_path)]
+    assert main([*argv, *store]) == 2
+    err = capsys.readouterr().err.strip()
+    value = argv[argv.index(option) + 1]
+    assert err.count("\n") == 0 and option in err and repr(value) in err, err

@@ -19,7 +19,6 @@ are recorded as the token's owner.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from vigil.cli.common import (
     print_json,
     print_table,
 )
+from vigil.cli.periods import parse_time
 from vigil.errors import VigilError
 
 _actor = click.option(
@@ -299,16 +299,6 @@ def alias_delete_command(name: str, alias: str, backend: Backend) -> None:
     click.echo(f"@{alias} of {name} deleted (it pointed at version {event.from_version})")
 
 
-def _parse_time(value: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-11-20T12:00:00Z)", param_hint="--at"
-        ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-
-
 @models_group.command("history")
 @click.argument("name")
 @click.option("--alias", default=None, help="Only this alias's events.")
@@ -333,7 +323,7 @@ def history_command(
     if at is not None:
         if alias is None:
             raise click.BadParameter("--at needs --alias", param_hint="--at")
-        when = _parse_time(at)
+        when = parse_time(at, "UTC", "--at")
         with _registry(backend) as registry:
             held = registry.alias_at(name, alias, when)
         if fmt == "json":

@@ -25,6 +25,7 @@ from vigil.cli.common import (
     print_json,
     print_table,
 )
+from vigil.cli.periods import parse_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -34,14 +35,6 @@ if TYPE_CHECKING:
 def _session(backend: Backend) -> Iterator[Session]:
     with backend.store() as store, store.session() as session:
         yield session
-
-
-def _time(value: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO time like 2026-01-31T00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @click.group("monitors", cls=FullHelpGroup)
@@ -131,7 +124,7 @@ def run_command(
     from vigil.events.settings import MonitorSettings
     from vigil.monitor.evaluate import backfill
 
-    begin, finish = _time(start), _time(end)
+    begin, finish = parse_time(start, "UTC", "--from"), parse_time(end, "UTC", "--to")
     if finish <= begin:
         fail(f"--to ({end}) must be after --from ({start})")
     stats = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 from zoneinfo import ZoneInfo
 
 import click
@@ -52,6 +52,14 @@ def bounds(spec: ModelSpec, start: str, end: str, option: str) -> tuple[dt.datet
             f"{option}-end {end!r} must be after {option}-start {start!r}", start=start, end=end
         )
     return first, last
+
+
+@overload
+def parse_time(value: str, zone: str, option: str) -> dt.datetime: ...
+
+
+@overload
+def parse_time(value: str | None, zone: str, option: str) -> dt.datetime | None: ...
 
 
 def parse_time(value: str | None, zone: str, option: str) -> dt.datetime | None:
