@@ -1,0 +1,137 @@
+"""Rolling a model's old windows up into coarser ones: windows shorter than a day into one per
+day, and a day's windows into one per calendar month (days and months in the model's time zone).
+
+A rolled window keeps the key of the earliest window it replaces (model, version, segment, start),
+ends where its day or month ends, and holds the merge of their profiles, their summed rows and
+uploads and the earliest and latest arrivals. Each rolled window is written in one transaction
+that locks the windows it replaces, moves their pending profile parts onto it and deletes them,
+so a reader sees either the fine windows or the rolled one, never both or neither. Rolling up a
+period that is already one window ending with the period does nothing (a second run changes
+nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Literal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from vigil.profile import DatasetProfile
+from vigil.store.models import ProfileWindow, ProfileWindowPart
+from vigil.store.stored_profiles import StoredProfile, decode_stored, tally_of
+from vigil.windows import Grid
+
+Period = Literal["day", "month"]
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One period of one version and segment whose windows become one window."""
+
+    version: str
+    segment: str
+    period: Period
+    start: dt.datetime
+    """The period's start (the rolled window starts at its earliest window's start)."""
+    end: dt.datetime
+    windows: int
+    """How many stored windows the period had (1 when only its end is extended)."""
+
+
+@dataclass(frozen=True)
+class _Meta:
+    version: str
+    segment: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+def plan(
+    session: Session, model_id: int, tz: str, period: Period, before: dt.datetime
+) -> list[Rollup]:
+    """The periods (days or months in zone `tz`) that end by `before` and whose windows are not
+    yet one window ending with the period. Windows that straddle a period's bounds (a week, a
+    7-day window) are left as they are."""
+    grid = Grid(period, None, tz)
+    rows = session.execute(
+        select(ProfileWindow.version, ProfileWindow.segment, ProfileWindow.start, ProfileWindow.end)
+        .where(ProfileWindow.model_id == model_id, ProfileWindow.start < before)
+        .order_by(ProfileWindow.version, ProfileWindow.segment, ProfileWindow.start)
+    )
+    found: list[Rollup] = []
+    for (version, segment, first, last), items in groupby(
+        _within(grid, (_Meta(*row) for row in rows), before),
+        key=lambda item: (item[0].version, item[0].segment, item[1], item[2]),
+    ):
+        windows = [meta for meta, _, _ in items]
+        if len(windows) > 1 or windows[0].end != last:
+            found.append(Rollup(version, segment, period, first, last, len(windows)))
+    return found
+
+
+def _within(
+    grid: Grid, rows: Iterator[_Meta], before: dt.datetime
+) -> Iterator[tuple[_Meta, dt.datetime, dt.datetime]]:
+    """Each window lying within one period that ends by `before`, with that period's bounds."""
+    for meta in rows:
+        first, last = grid.window_of(meta.start)
+        if meta.end <= last <= before:
+            yield meta, first, last
+
+
+def roll(session: Session, model_id: int, rollup: Rollup) -> int:
+    """Replace the period's windows with one (see the module docstring) and commit; returns how
+    many windows were replaced (0 when another process rolled the period up first)."""
+    key = (
+        (ProfileWindow.model_id == model_id)
+        & (ProfileWindow.version == rollup.version)
+        & (ProfileWindow.segment == rollup.segment)
+    )
+    rows = session.scalars(
+        select(ProfileWindow)
+        .where(key, ProfileWindow.start >= rollup.start, ProfileWindow.start < rollup.end)
+        .where(ProfileWindow.end <= rollup.end)
+        .order_by(ProfileWindow.start)
+        .with_for_update()
+    ).all()
+    if not rows or (len(rows) == 1 and rows[0].end == rollup.end):
+        session.rollback()
+        return 0
+    target, others = rows[0], [row.id for row in rows[1:]]
+    tally = tally_of(session)
+    decoded = (decode_stored(StoredProfile.of(row), tally) for row in rows)
+    merged = DatasetProfile.merge_all(p for p in decoded if p is not None)
+    values = {
+        "end": rollup.end,
+        "n_rows": sum(row.n_rows for row in rows),
+        "n_uploads": sum(row.n_uploads for row in rows),
+        "first_arrival": min(row.first_arrival for row in rows),
+        "last_arrival": max(row.last_arrival for row in rows),
+        "profile": merged.with_window(target.start, rollup.end).to_bytes(),
+    }
+    if others:
+        # Parts appended since they were last folded now belong to the rolled window.
+        session.execute(
+            update(ProfileWindowPart)
+            .where(ProfileWindowPart.window_id.in_(others))
+            .values(window_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(ProfileWindow)
+            .where(ProfileWindow.id.in_(others))
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        update(ProfileWindow)
+        .where(ProfileWindow.id == target.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return len(rows)
