@@ -80,6 +80,8 @@ def _register(server: LiveServer, token: str, name: str, count: int) -> None:
 # metrics logged for a model --------------------------------------------------------------------
 
 
+# MLflow's autolog calls scikit-learn's log_loss with the keyword scikit-learn 1.9 renamed.
+@pytest.mark.filterwarnings("ignore:`y_pred` was renamed to `y_proba`:FutureWarning:sklearn")
 def test_autolog_metrics_land_on_the_run_and_on_the_logged_model(client: MlflowClient) -> None:
     x, y = _data()
     mlflow.set_experiment("autolog")
@@ -154,8 +156,13 @@ def test_a_metric_for_another_run_s_model_makes_it_a_model_input(client: MlflowC
 # dataset inputs --------------------------------------------------------------------------------
 
 
+# MLflow's dataset digest calls DataFrame.all positionally, which pandas 4 will refuse.
+@pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0:Warning:mlflow")
 def test_log_input_keeps_the_dataset_and_its_context(client: MlflowClient) -> None:
-    frame = pd.DataFrame({"age": [31, 45, 27], "income": [1.5, 2.0, 0.7], "churned": [0, 1, 0]})
+    # Float columns, as a training set with missing values has (MLflow warns on integer ones).
+    frame = pd.DataFrame(
+        {"age": [31.0, 45.0, 27.0], "income": [1.5, 2.0, 0.7], "churned": [0.0, 1.0, 0.0]}
+    )
     dataset = mlflow.data.from_pandas(
         frame, source="s3://bucket/churn/train.parquet", name="churn-train", targets="churned"
     )
