@@ -165,6 +165,12 @@ class MonitorSettings(BaseSettings):
     delivery_backoff_seconds: float = Field(
         default=30.0, ge=0, description="First wait before retrying a failed notification; doubles."
     )
+    delivery_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a delivery being sent is reserved for the server process sending "
+        "it; another process sends it after this when that one died. Longer than any send takes.",
+    )
 
     @field_validator("outbound_allow")
     @classmethod
