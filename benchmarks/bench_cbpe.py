@@ -34,12 +34,14 @@ from common import (
     Timer,
     child_main,
     dataset_path,
+    estimate_errors,
     git_revision,
     loaded_source_digest,
     markdown_table,
     measure_all,
     phase_times,
     ratio,
+    timing_table,
     versions,
     write_results,
 )
@@ -171,59 +173,27 @@ def main() -> None:
     results = measure_all(contenders, opts.repeats)
     truth = realized(path)
     vigil, nanny = results["vigil"], results["nannyml"]
-    rows: list[list[object]] = []
-    errors: dict[str, dict[str, list[float]]] = {"vigil": {}, "nannyml": {}}
-    for w, (real, ours, theirs) in enumerate(
-        zip(truth, vigil.last("estimates"), nanny.last("estimates"), strict=True)
-    ):
-        row: list[object] = [str(w), f"{SHIFTS[w]:+.1f}"]
-        for metric in ("roc_auc", "accuracy"):
-            e_ours = abs(ours[metric] - real[metric])
-            e_theirs = abs(theirs[metric] - real[metric])
-            errors["vigil"].setdefault(metric, []).append(e_ours)
-            errors["nannyml"].setdefault(metric, []).append(e_theirs)
-            row += [
-                f"{real[metric]:.4f}",
-                f"{ours[metric]:.4f}",
-                f"{theirs[metric]:.4f}",
-                f"{e_ours:.4f}",
-                f"{e_theirs:.4f}",
-            ]
-        rows.append(row)
-    header = ["window", "shift"]
-    for metric in ("AUC", "acc"):
-        header += [
-            f"{metric} realized",
-            f"{metric} Vigil",
-            f"{metric} NannyML",
-            f"{metric} err Vigil",
-            f"{metric} err NannyML",
-        ]
+    header, rows, errors = estimate_errors(
+        truth,
+        {"Vigil": vigil.last("estimates"), "NannyML": nanny.last("estimates")},
+        {"roc_auc": "AUC", "accuracy": "acc"},
+        [[str(w), f"{shift:+.1f}"] for w, shift in enumerate(SHIFTS)],
+        ["window", "shift"],
+    )
     print(f"\nMachine: {Machine.here().markdown()}; commit {git_revision()}")
     print(
         f"Data: {opts.reference_rows} reference rows, {len(SHIFTS)} windows of {opts.window_rows}"
     )
     print(markdown_table(header, rows))
     summary = []
-    for who in ("vigil", "nannyml"):
+    for who in ("Vigil", "NannyML"):
         for metric in ("roc_auc", "accuracy"):
             values = errors[who][metric]
             summary.append([who, metric, f"{max(values):.4f}", f"{sum(values) / len(values):.4f}"])
     print()
     print(markdown_table(["tool", "metric", "max abs error", "mean abs error"], summary))
-    timing = [
-        [
-            m.label,
-            f"{m.metric('work_s'):.3f}",
-            f"{m.metric('work_cpu_s'):.3f}",
-            f"{m.wall_s:.2f}",
-            f"{m.max_rss_bytes / 2**20:.0f}",
-        ]
-        for m in (vigil, nanny)
-    ]
-    header = ["contender", "fit + estimate s", "fit + estimate CPU s", "process wall s", "peak MiB"]
     print()
-    print(markdown_table(header, timing))
+    print(timing_table((vigil, nanny), "fit + estimate"))
     speed = ratio(nanny.metric("work_s"), vigil.metric("work_s"))
     cpu = ratio(nanny.metric("work_cpu_s"), vigil.metric("work_cpu_s"))
     print(f"\nNannyML / Vigil time (fit + estimate): wall {speed:.2f}x, CPU {cpu:.2f}x")

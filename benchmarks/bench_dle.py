@@ -41,12 +41,14 @@ from common import (
     Timer,
     child_main,
     dataset_path,
+    estimate_errors,
     git_revision,
     loaded_source_digest,
     markdown_table,
     measure_all,
     phase_times,
     ratio,
+    timing_table,
     versions,
     write_results,
 )
@@ -209,34 +211,16 @@ def main() -> None:
     results = measure_all(contenders, opts.repeats)
     truth = realized(path)
     vigil, nanny, nanny1 = results["vigil"], results["nannyml"], results["nannyml-1t"]
-    rows: list[list[object]] = []
-    errors: dict[str, dict[str, list[float]]] = {"vigil": {}, "nannyml": {}}
-    for w, (real, ours, theirs) in enumerate(
-        zip(truth, vigil.last("estimates"), nanny.last("estimates"), strict=True)
-    ):
-        row: list[object] = [str(w), "x1 {:+.1f}, x2 sd {:.1f}, c {:.1f}".format(*SHIFTS[w])]
-        for metric in METRICS:
-            e_ours = abs(ours[metric] - real[metric])
-            e_theirs = abs(theirs[metric] - real[metric])
-            errors["vigil"].setdefault(metric, []).append(e_ours)
-            errors["nannyml"].setdefault(metric, []).append(e_theirs)
-            row += [
-                f"{real[metric]:.4f}",
-                f"{ours[metric]:.4f}",
-                f"{theirs[metric]:.4f}",
-                f"{e_ours:.4f}",
-                f"{e_theirs:.4f}",
-            ]
-        rows.append(row)
-    header = ["window", "shift"]
-    for metric in ("MAE", "RMSE"):
-        header += [
-            f"{metric} realized",
-            f"{metric} Vigil",
-            f"{metric} NannyML",
-            f"{metric} err Vigil",
-            f"{metric} err NannyML",
-        ]
+    header, rows, errors = estimate_errors(
+        truth,
+        {"Vigil": vigil.last("estimates"), "NannyML": nanny.last("estimates")},
+        dict(zip(METRICS, ("MAE", "RMSE"), strict=True)),
+        [
+            [str(w), "x1 {:+.1f}, x2 sd {:.1f}, c {:.1f}".format(*shift)]
+            for w, shift in enumerate(SHIFTS)
+        ],
+        ["window", "shift"],
+    )
     print(f"\nMachine: {Machine.here().markdown()}; commit {git_revision()}")
     print(
         f"Data: {opts.reference_rows} reference rows, {len(SHIFTS)} windows of "
@@ -249,7 +233,7 @@ def main() -> None:
     for metric in METRICS:
         values = [r[metric] for r in truth]
         allowance = 0.01 * (max(values) - min(values))
-        ours, theirs = errors["vigil"][metric], errors["nannyml"][metric]
+        ours, theirs = errors["Vigil"][metric], errors["NannyML"][metric]
         mean_ours, mean_theirs = sum(ours) / len(ours), sum(theirs) / len(theirs)
         verdicts[metric] = mean_ours <= mean_theirs + allowance
         for who, e in (("Vigil", ours), ("NannyML", theirs)):
@@ -264,19 +248,8 @@ def main() -> None:
         )
     print()
     print(markdown_table(["tool", "metric", "max abs error", "mean abs error"], summary))
-    timing = [
-        [
-            m.label,
-            f"{m.metric('work_s'):.3f}",
-            f"{m.metric('work_cpu_s'):.3f}",
-            f"{m.wall_s:.2f}",
-            f"{m.max_rss_bytes / 2**20:.0f}",
-        ]
-        for m in (vigil, nanny, nanny1)
-    ]
-    header = ["contender", "fit + estimate s", "fit + estimate CPU s", "process wall s", "peak MiB"]
     print()
-    print(markdown_table(header, timing))
+    print(timing_table((vigil, nanny, nanny1), "fit + estimate"))
     speed = ratio(nanny.metric("work_s"), vigil.metric("work_s"))
     speed1 = ratio(nanny1.metric("work_s"), vigil.metric("work_s"))
     cpu = ratio(nanny.metric("work_cpu_s"), vigil.metric("work_cpu_s"))

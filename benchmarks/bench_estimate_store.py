@@ -38,12 +38,14 @@ from common import (
     Timer,
     child_main,
     dataset_path,
+    estimate_errors,
     git_revision,
     loaded_source_digest,
     markdown_table,
     measure_all,
     phase_times,
     ratio,
+    timing_table,
     versions,
 )
 
@@ -205,40 +207,18 @@ def main() -> None:
     results = measure_all(contenders, opts.repeats)
     truth = realized(path)
     vigil, nanny = results["vigil"], results["nannyml"]
-    rows: list[list[object]] = []
-    for index, (real, ours, theirs) in enumerate(
-        zip(truth, vigil.last("estimates"), nanny.last("estimates"), strict=True)
-    ):
-        row: list[object] = [QUARTERS[index + 1][:7], f"{SHIFTS[index + 1]:+.1f}"]
-        for metric in ("roc_auc", "accuracy"):
-            row += [
-                f"{real[metric]:.4f}",
-                f"{ours[metric]:.4f}",
-                f"{theirs[metric]:.4f}",
-            ]
-        rows.append(row)
-    header = ["quarter from", "shift"]
-    for metric in ("AUC", "acc"):
-        header += [f"{metric} realized", f"{metric} Vigil", f"{metric} NannyML"]
+    header, rows, _ = estimate_errors(
+        truth,
+        {"Vigil": vigil.last("estimates"), "NannyML": nanny.last("estimates")},
+        {"roc_auc": "AUC", "accuracy": "acc"},
+        [[QUARTERS[i][:7], f"{SHIFTS[i]:+.1f}"] for i in range(1, len(SHIFTS))],
+        ["quarter from", "shift"],
+    )
     print(f"\nMachine: {Machine.here().markdown()}; commit {git_revision()}")
     print(f"Data: {opts.rows:,} rows in {len(SHIFTS)} quarters; the first is the reference")
     print(markdown_table(header, rows))
-    timing = [
-        [
-            m.label,
-            f"{m.metric('work_s'):.3f}",
-            f"{m.metric('work_cpu_s'):.3f}",
-            f"{m.wall_s:.2f}",
-            f"{m.max_rss_bytes / 2**20:.0f}",
-        ]
-        for m in (vigil, nanny)
-    ]
     print()
-    print(
-        markdown_table(
-            ["contender", "timed s", "timed CPU s", "process wall s", "peak MiB"], timing
-        )
-    )
+    print(timing_table((vigil, nanny), "timed"))
     speed = ratio(nanny.metric("work_s"), vigil.metric("work_s"))
     cpu = ratio(nanny.metric("work_cpu_s"), vigil.metric("work_cpu_s"))
     print(f"\nNannyML / Vigil time: wall {speed:.2f}x, CPU {cpu:.2f}x")

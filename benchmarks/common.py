@@ -421,3 +421,52 @@ def mib(n_bytes: float) -> float:
 
 def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
+
+
+def estimate_errors(
+    truth: Sequence[Mapping[str, float]],
+    estimates: Mapping[str, Sequence[Mapping[str, float]]],
+    metrics: Mapping[str, str],
+    lead: Sequence[Sequence[object]],
+    lead_header: Sequence[str],
+) -> tuple[list[str], list[list[object]], dict[str, dict[str, list[float]]]]:
+    """A per-window table of realized values beside each tool's estimate and absolute error.
+
+    `estimates` maps a tool's label to its estimates per window (as `truth`); `metrics` maps a
+    metric key to its column label; `lead` holds each window's first cells (under `lead_header`).
+    Returns the table's header and rows, and each tool's absolute errors per metric.
+    """
+    errors: dict[str, dict[str, list[float]]] = {who: {} for who in estimates}
+    rows: list[list[object]] = []
+    for w, real in enumerate(truth):
+        row = list(lead[w])
+        for metric in metrics:
+            row.append(f"{real[metric]:.4f}")
+            row += [f"{estimates[who][w][metric]:.4f}" for who in estimates]
+            for who in estimates:
+                error = abs(estimates[who][w][metric] - real[metric])
+                errors[who].setdefault(metric, []).append(error)
+                row.append(f"{error:.4f}")
+        rows.append(row)
+    header = list(lead_header)
+    for label in metrics.values():
+        header.append(f"{label} realized")
+        header += [f"{label} {who}" for who in estimates]
+        header += [f"{label} err {who}" for who in estimates]
+    return header, rows, errors
+
+
+def timing_table(measurements: Sequence[Measurement], work: str) -> str:
+    """Each contender's median work time (wall and CPU), process wall time and peak memory."""
+    rows = [
+        [
+            m.label,
+            f"{m.metric('work_s'):.3f}",
+            f"{m.metric('work_cpu_s'):.3f}",
+            f"{m.wall_s:.2f}",
+            f"{m.max_rss_bytes / 2**20:.0f}",
+        ]
+        for m in measurements
+    ]
+    header = ["contender", f"{work} s", f"{work} CPU s", "process wall s", "peak MiB"]
+    return markdown_table(header, rows)
