@@ -22,6 +22,7 @@ from vigil.api.routes.models import ModelRoutes
 from vigil.api.routes.monitors import AlertRoutes, ChannelRoutes, MonitorRoutes
 from vigil.api.routes.performance import PerformanceRoutes
 from vigil.api.routes.registry import RegistryRoutes
+from vigil.api.routes.retention import RetentionRoutes
 from vigil.api.routes.tokens import TokenRoutes
 from vigil.api.routes.tracking import DatasetRoutes, RunRoutes
 
@@ -58,6 +59,7 @@ class VigilApi(ApiClient):
         self.explain = ExplainRoutes(self)
         self.events = EventRoutes(self)
         self.tokens = TokenRoutes(self)
+        self.retention = RetentionRoutes(self)
 
     def __enter__(self) -> VigilApi:
         return self

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from vigil.errors import InvalidInputError
 
 MAX_RETENTION_DAYS = 36_525
 """A hundred years: longer is "for ever" (None), and keeps date arithmetic in range."""
@@ -69,3 +71,21 @@ class RetentionOut(RetentionIn):
     def policy(self) -> RetentionIn:
         """The policy alone (what a PUT takes)."""
         return RetentionIn(**{name: getattr(self, name) for name in RETENTION_FIELDS})
+
+
+def retention_policy(**days: object) -> RetentionIn:
+    """A policy from keyword values, or InvalidInputError naming each bad value and why.
+
+    >>> retention_policy(rows_days=0)
+    Traceback (most recent call last):
+    vigil.errors.InvalidInputError: rows_days=0: Input should be greater than or equal to 1
+    """
+    try:
+        return RetentionIn.model_validate(days)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}={error['input']!r}: {message}" if where else message)
+        raise InvalidInputError("; ".join(problems), **{"fields": sorted(days)}) from None

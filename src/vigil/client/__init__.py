@@ -47,6 +47,7 @@ from vigil.client.areas.monitors import (
 )
 from vigil.client.areas.performance import LocalPerformance, PerformanceArea, RemotePerformance
 from vigil.client.areas.registry import LocalRegistry, RegistryArea, RemoteRegistryArea
+from vigil.client.areas.retention import LocalRetention, RemoteRetention, RetentionArea
 from vigil.client.areas.runs import LocalRuns, RemoteRuns, RunsArea
 from vigil.client.batching import (
     TIMESTAMP_TYPE,
@@ -86,6 +87,7 @@ class Client(FormerMethods, Spooling):
     - `client.alerts`: list, get, ack, resolve
     - `client.registry`: registered models, versions, aliases, history, version comparisons
     - `client.runs`: tracking runs (get, search, metric history, watch while running)
+    - `client.retention`: how long a model's rows, fine windows, alerts and events are kept
 
     The former top-level methods (`client.get_monitor(...)`, `client.alerts(...)`, ...) still
     work for one release, with a DeprecationWarning naming the new call.
@@ -99,6 +101,7 @@ class Client(FormerMethods, Spooling):
     alerts: AlertsArea
     registry: RegistryArea
     runs: RunsArea
+    retention: RetentionArea
 
     def __init__(
         self,
@@ -151,6 +154,7 @@ class Client(FormerMethods, Spooling):
             self.alerts = RemoteAlerts(api)
             self.registry = RemoteRegistryArea(api)
             self.runs = RemoteRuns(api)
+            self.retention = RemoteRetention(api)
         else:
             assert isinstance(transport, LocalTransport)
             store = transport.store
@@ -161,6 +165,7 @@ class Client(FormerMethods, Spooling):
             self.alerts = LocalAlerts(store)
             self.registry = LocalRegistry(store)
             self.runs = LocalRuns(store)
+            self.retention = LocalRetention(store)
 
     @classmethod
     def local(cls, store_url: str | None = None, artifacts_url: str | None = None) -> Client:

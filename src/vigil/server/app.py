@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vigil.config import Settings
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
 from vigil.events.dispatch import Dispatcher
+from vigil.ingestion.retention_worker import RetentionWorker
 from vigil.monitor.scheduler import Scheduler
 from vigil.server.dashboard import install as install_dashboard
 from vigil.server.dashboard import warmer as dashboard_warmer
@@ -47,6 +48,7 @@ from vigil.server.routers import (
     monitors,
     performance,
     registry,
+    retention,
     runs,
     tokens,
 )
@@ -78,6 +80,7 @@ ROUTERS = (
     mlflow_artifacts.router,
     comparisons.router,
     performance.router,
+    retention.router,
 )
 
 FIRST_TOKEN_HINT = (
@@ -204,7 +207,9 @@ def _workers(app: FastAPI, store: Store, settings: Settings) -> list[Worker]:
     app.state.monitor_scheduler = scheduler
     app.state.event_dispatcher = dispatcher
     warmer = dashboard_warmer(app, store, settings.dashboard)
-    return [w for w in (scheduler, dispatcher, warmer) if w is not None]
+    # Background jobs run where the scheduler does; retention is one of them.
+    keeper = RetentionWorker(store) if settings.monitor.monitor_scheduler else None
+    return [w for w in (scheduler, dispatcher, warmer, keeper) if w is not None]
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
