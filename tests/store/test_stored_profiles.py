@@ -27,6 +27,7 @@ from vigil.server import Settings, create_app
 from vigil.server.dashboard.drift_cache import DriftCache, Warmer
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
+from vigil.store.profile_windows import fold_window
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -135,6 +136,11 @@ def test_metrics_report_the_skipped_window_and_a_new_upload_replaces_it(
     finally:
         client.close()
     with store.session() as session:
+        # The upload is a part of the window, read beside the corrupt blob (which is skipped) ...
+        assert service.merged_profile(session, "m", start=victim.start, end=victim.end).n_rows > 0
+        # ... and folding the window replaces the blob with what decodes.
+        assert fold_window(session, victim.id) == 1
+        session.commit()
         blob = session.get(ProfileWindow, victim.id)
         assert blob is not None
         assert DatasetProfile.from_bytes(blob.profile).n_rows > 0

@@ -7,6 +7,7 @@ validation changes nothing that was stored before it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,7 +31,8 @@ from vigil.store.repositories import (
     spec_of,
     utcnow,
 )
-from vigil.store.stored_profiles import StoredProfile, decode_stored, merge_stored, tally_of
+from vigil.store.stored_profiles import kinds_cache, load_stored, merge_stored, tally_of
+from vigil.store.window_kinds import Kinds
 
 T = TypeVar("T")
 
@@ -65,22 +67,6 @@ def get_model(session: Session, name: str) -> ModelOut:
 
 def list_models(session: Session) -> list[ModelOut]:
     return [model_out(m) for m in ModelRepository(session).list()]
-
-
-def _merger(
-    session: Session, model_id: int, version: str, segment: str, profile: DatasetProfile
-) -> Callable[[bytes], bytes]:
-    """Fold the (already decoded) `profile` into a stored blob. A stored blob that no longer
-    decodes (logged and counted by decode_stored) is replaced: its data was already unreadable."""
-    assert profile.window is not None
-    start = profile.window.start
-
-    def merge(blob: bytes) -> bytes:
-        stored = StoredProfile(model_id, start, blob, version, segment)
-        decoded = decode_stored(stored, tally_of(session))
-        return (decoded.merge(profile) if decoded is not None else profile).to_bytes()
-
-    return merge
 
 
 def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
@@ -192,10 +178,16 @@ def _check_segment(spec: ModelSpec, key: str, index: int) -> str:
     return key
 
 
-def _window_key(item: tuple[DatasetProfile, bytes, str]) -> tuple[dt.datetime, str]:
-    window = item[0].window
+def _by_window(item: tuple[int, tuple[DatasetProfile, bytes, str]]) -> tuple[dt.datetime, str]:
+    window = item[1][0].window
     assert window is not None
-    return window.start, item[2]
+    return window.start, item[1][2]
+
+
+def _pieces(session: Session, window_id: int) -> tuple[bytes, ...]:
+    """The window's blob and pending parts, read together."""
+    blobs = load_stored(session, [window_id]).get(window_id)
+    return (blobs.blob, *blobs.parts) if blobs is not None else ()
 
 
 def ingest_log(
@@ -207,7 +199,7 @@ def ingest_log(
     now: dt.datetime | None = None,
     models: ModelCache | None = None,
 ) -> IngestResult:
-    """Apply one log batch: merge its profiles into their windows and append its rows.
+    """Apply one log batch: append its profiles to their windows and its rows to the files.
 
     Everything is checked before anything is written. A batch id seen before is not applied again.
     `models` (a Store's cache) saves looking the model up on every call.
@@ -235,27 +227,37 @@ def ingest_log(
         session.rollback()
         return result.model_copy(update={"duplicate": True})
     repository = WindowRepository(session)
-    # Lock windows in one order (by start, then segment), so two batches never wait on each
-    # other's windows.
-    ordered = sorted(zip(profiles, batch.profiles, segments, strict=True), key=_window_key)
-    for profile, blob, segment in ordered:
+    kinds = kinds_cache(session)
+    checked: list[tuple[int, int, Kinds]] = []
+    # Touch windows in one order (by start, then segment), so two batches never wait on each
+    # other's window rows.
+    ordered = sorted(
+        enumerate(zip(profiles, batch.profiles, segments, strict=True)), key=_by_window
+    )
+    for index, (profile, blob, segment) in ordered:
         assert profile.window is not None
-        repository.merge(
+        window_id, n_uploads = repository.append(
             model_id,
             batch.version,
             profile.window.start,
             profile.window.end,
             profile.n_rows,
             blob,
-            _merger(session, model_id, batch.version, segment, profile),
             arrival,
             segment,
         )
+        # Under the window's row lock: a column that cannot merge with the window's is refused
+        # (409) and the whole batch rolled back, as when uploads were merged on arrival.
+        pieces = functools.partial(_pieces, session, window_id)
+        window = kinds.check(window_id, n_uploads, profile, pieces, what=f"profile #{index}")
+        checked.append((window_id, n_uploads, window))
     session.flush()
     if rows is not None:
         # Files are named by batch id: if the commit below fails, a retry rewrites the same files.
         predictions.append("predictions", model_id, batch.batch_id, rows)
     session.commit()
+    for window_id, n_uploads, known in checked:
+        kinds.remember(window_id, n_uploads, known)
     return result
 
 

@@ -5,7 +5,9 @@ Window metadata (rows, uploads, arrivals) is read without the profile blobs. A b
 for a window whose profile someone asks for (`WindowReader.load(..., profiles=True)`: the kinds
 that read profiles), and decoded at most once per reader however many monitors read it: five
 monitors on one model's day decode its 24 hourly profiles once, and a volume monitor decodes none.
-A stored window that received data since it was decoded (more uploads) is read again.
+A stored window that received data since it was decoded (more uploads) is read again. A window's
+profile is its folded blob merged with its pending parts, read together (`load_stored`); folding
+parts leaves the content, and so the (window id, uploads) cache key, unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from vigil.monitor.windows import Window, monitor_grid
 from vigil.profile import DatasetProfile
 from vigil.store.models import ProfileWindow
-from vigil.store.stored_profiles import StoredProfile, decode_stored, tally_of
+from vigil.store.stored_profiles import StoredProfile, decode_stored, load_stored, tally_of
 from vigil.windows import GridLike
 
 
@@ -141,27 +143,22 @@ class WindowReader:
         }
 
     def fetch(self, windows: Iterable[StoredWindow]) -> None:
-        """Load the blobs of `windows` that this reader has not read in their current state."""
+        """Load the blobs (and pending parts) of `windows` that this reader has not read in their
+        current state."""
         missing = {
             w.id: w
             for w in windows
             if (w.id, w.n_uploads) not in self._decoded and (w.id, w.n_uploads) not in self._blobs
         }
-        ids = list(missing)
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            rows = self.session.execute(
-                select(ProfileWindow.id, ProfileWindow.n_uploads, ProfileWindow.profile).where(
-                    ProfileWindow.id.in_(chunk)
-                )
+        for window_id, blobs in load_stored(self.session, missing).items():
+            meta = missing[window_id]
+            self.blob_loads += 1
+            stored = StoredProfile(
+                meta.model_id, meta.start, blobs.blob, meta.version, meta.segment, blobs.parts
             )
-            for window_id, n_uploads, blob in rows:
-                meta = missing[window_id]
-                self.blob_loads += 1
-                self._blobs[(window_id, n_uploads)] = StoredProfile(
-                    meta.model_id, meta.start, blob, meta.version, meta.segment
-                )
-                if n_uploads != meta.n_uploads:  # data arrived between the two reads
-                    self._blobs[(window_id, meta.n_uploads)] = self._blobs[(window_id, n_uploads)]
+            self._blobs[(window_id, blobs.n_uploads)] = stored
+            if blobs.n_uploads != meta.n_uploads:  # data arrived between the two reads
+                self._blobs[(window_id, meta.n_uploads)] = stored
 
     def profile(self, window: StoredWindow) -> DatasetProfile | None:
         """The stored window's profile (None when its bytes do not decode: logged, counted)."""

@@ -1,51 +1,64 @@
-"""The rows ingestion writes: profile windows (one merged profile per model, version, segment and
-window) and ingested batches (one per upload id, so a retried upload counts once)."""
+"""The rows ingestion writes: profile windows (one profile per model, version, segment and window:
+its folded `profile` plus the parts appended since) and ingested batches (one per upload id, so a
+retried upload counts once)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
-from vigil.store.models import IngestedBatch, MonitoredModel, ProfileWindow
+from vigil.errors import ConflictError
+from vigil.store.base import UTCDateTime
+from vigil.store.models import IngestedBatch, MonitoredModel, ProfileWindow, ProfileWindowPart
 from vigil.store.sql import utcnow
+from vigil.store.stored_profiles import (
+    StoredProfile,
+    attach_stored,
+    decode_stored,
+    load_stored,
+    tally_of,
+)
 
 # Statements with bound parameters are built once: SQLAlchemy then reuses their compiled form
 # instead of hashing every call's literal values (a profile blob among them) into a cache key.
-_MERGE_WINDOW = (
+# (UPDATE reserves the column names for its SET clause: the key's parameters are named k_*.)
+_KEY = (
+    (ProfileWindow.model_id == bindparam("k_model_id"))
+    & (ProfileWindow.version == bindparam("k_version"))
+    & (ProfileWindow.segment == bindparam("k_segment"))
+    & (ProfileWindow.start == bindparam("k_start"))
+)
+_END = bindparam("new_end", type_=UTCDateTime())
+_ARRIVAL = bindparam("arrival", type_=UTCDateTime())
+
+# A later upload to a window: one atomic update of its counters (no read of its blob), returning
+# its id for the part.
+_COUNT_UPLOAD = (
     update(ProfileWindow)
-    .where(ProfileWindow.id == bindparam("window_id"))
+    .where(_KEY)
     .values(
-        profile=bindparam("profile"),
         n_rows=ProfileWindow.n_rows + bindparam("added_rows"),
         n_uploads=ProfileWindow.n_uploads + 1,
-        end=bindparam("end"),
-        first_arrival=bindparam("first_arrival"),
-        last_arrival=bindparam("last_arrival"),
+        end=case((ProfileWindow.end < _END, _END), else_=ProfileWindow.end),
+        first_arrival=case(
+            (ProfileWindow.first_arrival > _ARRIVAL, _ARRIVAL), else_=ProfileWindow.first_arrival
+        ),
+        last_arrival=case(
+            (ProfileWindow.last_arrival < _ARRIVAL, _ARRIVAL), else_=ProfileWindow.last_arrival
+        ),
     )
+    .returning(ProfileWindow.id, ProfileWindow.n_uploads)
     .execution_options(synchronize_session=False)
 )
 
-
-_LOCK_WINDOW = (
-    select(
-        ProfileWindow.id,
-        ProfileWindow.profile,
-        ProfileWindow.end,
-        ProfileWindow.first_arrival,
-        ProfileWindow.last_arrival,
-    )
-    .where(
-        (ProfileWindow.model_id == bindparam("model_id"))
-        & (ProfileWindow.version == bindparam("version"))
-        & (ProfileWindow.segment == bindparam("segment"))
-        & (ProfileWindow.start == bindparam("start"))
-    )
-    .with_for_update()
+_ADD_PART = insert(ProfileWindowPart).values(
+    {c: bindparam(c) for c in ("window_id", "n_rows", "created_at", "profile")}
 )
 
 
@@ -78,7 +91,7 @@ class WindowRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def merge(
+    def append(
         self,
         model_id: int,
         version: str,
@@ -86,34 +99,28 @@ class WindowRepository:
         end: dt.datetime,
         n_rows: int,
         blob: bytes,
-        combine: Callable[[bytes], bytes],
         arrival: dt.datetime,
         segment: str = "",
-    ) -> None:
-        """Fold `blob` into the window's stored profile (created on first upload).
+    ) -> tuple[int, int]:
+        """Add one upload's (validated) profile `blob` to its window; returns the window's id and
+        its upload count with this one (1: this upload created it).
 
         `segment` is "" for the whole traffic, or `"<column>=<value>"` for one segment's share.
 
-        Concurrent uploads to one window are safe: the row is locked (SELECT ... FOR UPDATE on
-        PostgreSQL; a SQLite transaction holds the write lock), and a missing row is created with
-        ON CONFLICT DO NOTHING, so of two first uploads one creates it and the other merges.
+        The first upload creates the window with `blob` as its profile (INSERT ... ON CONFLICT DO
+        NOTHING: of two first uploads one creates it); a later one adds to its counters in one
+        UPDATE and appends `blob` as a part. Nothing is decoded, merged or re-encoded here:
+        readers merge the parts (`load_stored`), `fold_window` folds them in later.
         """
         key = {"model_id": model_id, "version": version, "segment": segment, "start": start}
         for _ in range(2):
-            row = self.session.execute(_LOCK_WINDOW, key).first()
+            counted = {f"k_{name}": value for name, value in key.items()}
+            counted |= {"added_rows": n_rows, "new_end": end, "arrival": arrival}
+            row = self.session.execute(_COUNT_UPLOAD, counted).first()
             if row is not None:
-                self.session.execute(
-                    _MERGE_WINDOW,
-                    {
-                        "window_id": row.id,
-                        "profile": combine(row.profile),
-                        "added_rows": n_rows,
-                        "end": max(row.end, end),
-                        "first_arrival": min(row.first_arrival, arrival),
-                        "last_arrival": max(row.last_arrival, arrival),
-                    },
-                )
-                return
+                part = {"window_id": row.id, "n_rows": n_rows, "profile": blob}
+                self.session.execute(_ADD_PART, {**part, "created_at": arrival})
+                return int(row.id), int(row.n_uploads)
             values = {
                 **key,
                 "end": end,
@@ -123,8 +130,9 @@ class WindowRepository:
                 "last_arrival": arrival,
                 "profile": blob,
             }
-            if self.session.execute(_statement(self.session, _NEW_WINDOW), values).first():
-                return
+            created = self.session.execute(_statement(self.session, _NEW_WINDOW), values).scalar()
+            if created is not None:
+                return int(created), 1
         raise RuntimeError(
             f"window {start.isoformat()} of model {model_id} neither found nor created"
         )
@@ -141,7 +149,9 @@ class WindowRepository:
         profiles: bool = True,
     ) -> Sequence[ProfileWindow]:
         """The model's windows of one segment ("" = the whole traffic), oldest first: the first
-        `limit`, and without their profile blobs unless `profiles` (they are loaded if read)."""
+        `limit`. With `profiles`, each window's complete profile bytes (blob and pending parts,
+        read together) are read too, for `StoredProfile.of`; the `profile` column alone is only
+        what has been folded so far."""
         query = select(ProfileWindow).where(
             (ProfileWindow.model_id == model_id) & (ProfileWindow.segment == segment)
         )
@@ -152,9 +162,11 @@ class WindowRepository:
         if end is not None:
             query = query.where(ProfileWindow.start < end)
         query = query.order_by(ProfileWindow.start, ProfileWindow.version).limit(limit)
-        if not profiles:
-            query = query.options(defer(ProfileWindow.profile))
-        return self.session.scalars(query).all()
+        query = query.options(defer(ProfileWindow.profile))
+        windows = self.session.scalars(query.execution_options(populate_existing=True)).all()
+        if profiles:
+            attach_stored(self.session, windows)
+        return windows
 
     def segments(self, model_id: int) -> Sequence[str]:
         """The segment keys the model has windows for (without "", the whole traffic)."""
@@ -228,3 +240,145 @@ class BatchRepository:
             )
             count += len(result.all())
         return count
+
+
+PARTS_PER_FOLD = 500
+"""At most this many parts are folded by one `fold_window` (bounded memory and statement size)."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A window's folded profile, computed from one committed state of its blob and parts."""
+
+    window_id: int
+    old: bytes = field(repr=False)
+    new: bytes = field(repr=False)
+    part_ids: tuple[int, ...]
+    complete: bool
+    """Whether these were all of the window's pending parts when read."""
+
+
+def prepare_fold(session: Session, window_id: int) -> Fold | None:
+    """Read the window's blob and (the oldest `PARTS_PER_FOLD`) pending parts in one statement
+    and merge them; None when it has no parts (or was deleted, or nothing of it decodes). Only
+    reads: the merge can run outside the transaction that applies it (`apply_fold`)."""
+    blobs = load_stored(session, [window_id]).get(window_id)
+    if blobs is None or not blobs.parts:
+        return None
+    window = session.execute(
+        select(
+            ProfileWindow.model_id,
+            ProfileWindow.start,
+            ProfileWindow.version,
+            ProfileWindow.segment,
+        ).where(ProfileWindow.id == window_id)
+    ).first()
+    if window is None:
+        return None
+    parts = blobs.parts[:PARTS_PER_FOLD]
+    model_id, start, version, segment = window
+    stored = StoredProfile(model_id, start, blobs.blob, version, segment, parts)
+    merged = decode_stored(stored, tally_of(session))
+    if merged is None:
+        return None
+    return Fold(
+        window_id,
+        blobs.blob,
+        merged.to_bytes(),
+        blobs.part_ids[: len(parts)],
+        len(parts) == len(blobs.parts),
+    )
+
+
+def apply_fold(session: Session, fold: Fold) -> int:
+    """Store `fold` in the session's transaction: the window's profile becomes the merged one and
+    exactly the folded parts are deleted. Returns how many parts were folded, or 0 (and changes
+    nothing) when another fold changed the window since `fold` was read.
+
+    Why this is exact: the first UPDATE locks the window row (on SQLite the transaction holds the
+    write lock) only if its blob is still the one merged; under that lock no other fold can run
+    on the window, and every part merged must still exist. Blob unchanged and parts present means
+    blob + parts is still the window's content, so nothing is lost or counted twice. Uploads
+    appending parts meanwhile are untouched: only the merged parts' ids are deleted.
+    """
+    locked = session.execute(
+        update(ProfileWindow)
+        .where((ProfileWindow.id == fold.window_id) & (ProfileWindow.profile == fold.old))
+        .values(n_uploads=ProfileWindow.n_uploads)
+        .returning(ProfileWindow.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if locked is None:
+        return 0
+    present = session.execute(
+        select(func.count()).where(ProfileWindowPart.id.in_(fold.part_ids))
+    ).scalar_one()
+    if present != len(fold.part_ids):
+        return 0
+    session.execute(
+        update(ProfileWindow)
+        .where(ProfileWindow.id == fold.window_id)
+        .values(profile=fold.new)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(ProfileWindowPart)
+        .where(ProfileWindowPart.id.in_(fold.part_ids))
+        .execution_options(synchronize_session=False)
+    )
+    return len(fold.part_ids)
+
+
+def fold_window(session: Session, window_id: int, *, attempts: int = 5) -> int:
+    """Fold all of the window's pending parts into its profile in the session's transaction (the
+    caller commits); returns how many. A fold that raced another one is read and tried again."""
+    folded = 0
+    for _ in range(attempts):
+        fold = prepare_fold(session, window_id)
+        if fold is None:
+            return folded
+        done = apply_fold(session, fold)
+        folded += done
+        if done and fold.complete:
+            return folded
+    raise ConflictError(
+        f"window id {window_id} kept changing while its parts were folded ({attempts} attempts)"
+    )
+
+
+def windows_with_parts(
+    session: Session,
+    *,
+    model_id: int | None = None,
+    before: dt.datetime | None = None,
+    min_parts: int = 1,
+    older_than: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[int]:
+    """Ids of windows with pending parts (most parts first): of one model, starting before
+    `before`, with at least `min_parts` parts or (when `older_than` is given) a part added
+    before it."""
+    count = func.count(ProfileWindowPart.id)
+    query = select(ProfileWindowPart.window_id).group_by(ProfileWindowPart.window_id)
+    if model_id is not None or before is not None:
+        query = query.join(ProfileWindow, ProfileWindow.id == ProfileWindowPart.window_id)
+    if model_id is not None:
+        query = query.where(ProfileWindow.model_id == model_id)
+    if before is not None:
+        query = query.where(ProfileWindow.start < before)
+    enough = count >= min_parts
+    if older_than is not None:
+        enough = or_(enough, func.min(ProfileWindowPart.created_at) < older_than)
+    query = query.having(enough).order_by(count.desc(), ProfileWindowPart.window_id).limit(limit)
+    return list(session.scalars(query))
+
+
+def fold_parts(session: Session, model_id: int, *, before: dt.datetime | None = None) -> int:
+    """Fold the pending parts of the model's windows that start before `before` (all windows when
+    None) into their profiles, in the session's transaction (the caller commits); returns how many
+    parts were folded. Afterwards (until new uploads arrive) each such window's `profile` column
+    alone is its complete profile, e.g. for rolling windows up."""
+    return sum(
+        fold_window(session, window_id)
+        for window_id in windows_with_parts(session, model_id=model_id, before=before)
+    )
