@@ -13,11 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from vigil.api.specs import Scope
-from vigil.errors import VigilError
+from vigil.errors import NotFoundError, VigilError
 from vigil.monitor import alerts as alert_service
 from vigil.monitor import api as monitor_api
 from vigil.monitor.alerts import Alert
 from vigil.monitor.reading import alert_facets, find_alerts, monitor_states
+from vigil.server.dashboard.alert_view import load_alert_view
 from vigil.server.dashboard.web import (
     FormDep,
     StoreWeb,
@@ -105,33 +106,37 @@ async def alerts_page(
     )
 
 
-def _get(store: Store, alert_id: int) -> Alert:
-    with store.session() as session:
-        try:
-            return alert_service.get_alert(session, alert_id)
-        finally:
-            session.rollback()
-
-
 @router.get("/ui/alerts/{alert_id}")
 async def alert_page(
     request: Request,
     viewer: ViewerDep,
     store: StoreWeb,
     templates: TemplatesDep,
-    alert_id: int,
+    alert_id: str,
     done: str = "",
 ) -> HTMLResponse:
+    """One alert: its value over time against its threshold, its details, links to what it
+    concerns, acknowledge and resolve, and its history."""
     try:
-        alert = await run_in_threadpool(_get, store, alert_id)
+        view = await run_in_threadpool(load_alert_view, store, _alert_id(alert_id))
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     return templates.page(
         request,
         "alert.html",
-        {"title": f"Alert #{alert_id}", "alert": alert, "done": done},
+        {"title": f"Alert #{view.alert.id}", "v": view, "alert": view.alert, "done": done},
         viewer=viewer,
     )
+
+
+def _alert_id(value: str) -> int:
+    """The alert id of a page's path: a page saying there is no such alert (404), not a
+    validation body, when it is not a number."""
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise NotFoundError(
+            f"no alert with id {value[:40]!r}: alert ids are whole numbers; see /ui/alerts"
+        )
+    return int(value)
 
 
 def _act(store: Store, action: str, alert_id: int, actor: str, note: str) -> Alert:
@@ -155,20 +160,25 @@ async def alert_action(
     form: FormDep,
     store: StoreWeb,
     templates: TemplatesDep,
-    alert_id: int,
-    action: Literal["ack", "resolve"],
+    alert_id: str,
+    action: str,
 ) -> Response:
     """Acknowledge or resolve (write scope); the viewer's token owner goes into the history."""
-    form.require(Scope.WRITE)
     try:
+        number = _alert_id(alert_id)
+        if action not in DONE:
+            raise NotFoundError(
+                f"no action {action[:40]!r} on an alert; the actions are {sorted(DONE)}"
+            )
+        form.require(Scope.WRITE)
         await run_in_threadpool(
-            _act, store, action, alert_id, form.viewer.actor, form.get("note")[:2000]
+            _act, store, action, number, form.viewer.actor, form.get("note")[:2000]
         )
     except VigilError as exc:
         return error_page(request, templates, form.viewer, exc)
-    back = _back(form.get("back"), f"/ui/alerts/{alert_id}")
+    back = _back(form.get("back"), f"/ui/alerts/{number}")
     separator = "&" if "?" in back else "?"
-    return redirect(f"{back}{separator}done={DONE[action]}+%23{alert_id}")
+    return redirect(f"{back}{separator}done={DONE[action]}+%23{number}")
 
 
 @dataclass(frozen=True)
