@@ -7,8 +7,6 @@ import datetime as dt
 from vigil.monitor.specs import (
     AnyBaseline,
     PeriodBaseline,
-    ProfileBaseline,
-    RegistryBaseline,
     SeasonalBaseline,
     TrailingBaseline,
 )
@@ -29,8 +27,3 @@ def baseline_starts(baseline: AnyBaseline, start: dt.datetime, grid: GridLike) -
         week = dt.timedelta(days=7)
         return [start - week * i for i in range(baseline.weeks, 0, -1)]
     return []
-
-
-def fixed(baseline: AnyBaseline) -> bool:
-    """Whether the baseline is the same for every monitor window (its reference can be cached)."""
-    return isinstance(baseline, PeriodBaseline | ProfileBaseline | RegistryBaseline)

@@ -11,26 +11,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from vigil import deadline
-from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.monitor import alerts
-from vigil.monitor.baselines import baseline_starts, fixed
+from vigil.monitor.baselines import baseline_starts
+from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.definitions import Monitor
-from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
+from vigil.monitor.kinds import Context, Measurement
+from vigil.monitor.monitor_run import MonitorRun, Reference
 from vigil.monitor.reader import WindowReader
-from vigil.monitor.specs import LearnedThreshold, ProfileBaseline, RegistryBaseline
-from vigil.monitor.targets import ResolvedTarget, resolve
-from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
+from vigil.monitor.targets import resolve
+from vigil.monitor.thresholds import Bounds
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.progress import bar
-from vigil.registry.service import Registry
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
@@ -53,180 +52,73 @@ class WindowResult:
     message: str
 
 
-@dataclass
-class _Run:
-    """Caches of one monitor's evaluation run (loaded windows, references, baseline values);
-    the windows come from the tick's reader, shared by every monitor of the tick."""
+_Run = MonitorRun
+"""The name other monitor modules import (`vigil.monitor.period_drift`)."""
 
-    store: Store
-    session: Session
-    reader: WindowReader
-    row_id: int
-    evaluated_until: dt.datetime | None
-    monitor: Monitor
-    model_id: int
-    model: ModelSpec
-    first_data: dt.datetime | None = None
-    target: ResolvedTarget = field(default_factory=lambda: ResolvedTarget(None))
-    windows: dict[dt.datetime, Window] = field(default_factory=dict)
-    references: dict[tuple[dt.datetime, ...], DatasetProfile | None] = field(default_factory=dict)
-    values: dict[tuple[tuple[dt.datetime, ...], dt.datetime], float | None] = field(
-        default_factory=dict
+
+def _record(
+    run: _Run, window: Window, measurement: Measurement, bounds: Bounds | None
+) -> WindowResult:
+    """Store the result of one window and update the alert (the write phase)."""
+    value = measurement.value
+    breached = value is not None and bounds is not None and bounds.breached(value)
+    message = measurement.message
+    if value is not None and bounds is None:
+        message += " (too few baseline windows to learn a threshold)"
+    result = WindowResult(
+        run.monitor.name,
+        window.start,
+        window.end,
+        value,
+        bounds.lower if bounds else None,
+        bounds.upper if bounds else None,
+        breached,
+        message,
     )
+    _store(run, result, dict(measurement.details))
+    alerts.record(
+        run.session,
+        run.row_id,
+        run.monitor,
+        window,
+        breached=breached,
+        value=value if bounds is not None else None,
+        message=message,
+        details={**dict(measurement.details), "lower": result.lower, "upper": result.upper},
+    )
+    return result
 
-    @property
-    def kind(self) -> MonitorKind:
-        return get_kind(self.monitor.kind)
 
-    def load(self, starts: Iterable[dt.datetime]) -> list[Window]:
-        starts = list(starts)
-        missing = [s for s in starts if s not in self.windows]
-        self.windows.update(
-            self.reader.load(
-                self.model_id,
-                self.target.version,
-                missing,
-                self.monitor.grid,
-                segment=self.target.segment,
-                profiles=self.kind.needs_profile or self.kind.needs_reference,
-            )
+def _store(run: _Run, result: WindowResult, details: dict[str, object]) -> None:
+    stored = run.session.scalars(
+        select(MonitorResultRow).where(
+            MonitorResultRow.monitor_id == run.row_id,
+            MonitorResultRow.window_start == result.window_start,
         )
-        return [self.windows[s] for s in starts]
-
-    def reference(self, starts: tuple[dt.datetime, ...]) -> DatasetProfile | None:
-        if not self.kind.needs_reference:
-            return None
-        if starts not in self.references:
-            # Monitors of one tick often share a baseline: the reader loads each one once.
-            baseline = self.monitor.effective_baseline()
-            if isinstance(baseline, ProfileBaseline):
-                artifact = baseline.artifact
-                self.references[starts] = self.reader.shared(
-                    f"artifact:{artifact}",
-                    lambda: DatasetProfile.from_bytes(self.store.artifacts.get(artifact)),
-                )
-            elif isinstance(baseline, RegistryBaseline):
-                self.references[starts] = self._registry_profile(baseline)
-            else:
-                key = (
-                    f"windows:{self.model_id}:{self.target.version}:{self.target.segment}:"
-                    f"{self.monitor.grid}:{','.join(s.isoformat() for s in starts)}"
-                )
-                self.references[starts] = self.reader.shared(key, lambda: self._merged(starts))
-        return self.references[starts]
-
-    def _merged(self, starts: tuple[dt.datetime, ...]) -> DatasetProfile | None:
-        windows = [w for w in self.load(starts) if w.n_rows]
-        return DatasetProfile.merge_all(w.profile for w in windows) if windows else None
-
-    def _registry_profile(self, baseline: RegistryBaseline) -> DatasetProfile | None:
-        name = baseline.model or self.model.registry_model
-        if name is None:
-            raise InvalidInputError(
-                f"monitor {self.monitor.name!r} has a registry baseline without `model`, and "
-                f"model {self.model.name!r} names no registry_model"
-            )
-        registry = Registry(self.store, actor="vigil")
-        version = baseline.version
-        if version is None:
-            assert baseline.alias is not None
-            version = registry.get_alias(name, baseline.alias).version
-        return self.reader.shared(
-            f"registry:{name}:{version}", lambda: registry.training_profile(name, version)
-        )
-
-    def measure(self, window: Window) -> tuple[Measurement, Bounds | None]:
-        baseline = self.monitor.effective_baseline()
-        starts = tuple(baseline_starts(baseline, window.start, self.monitor.grid))
-        reference = self.reference(starts)
-        if self.kind.needs_reference and reference is None:
-            return Measurement(None, "the baseline has no data yet"), None
-        context = Context(self.monitor, self.model, reference, self.first_data, self.store)
-        measurement = self.kind.measure(context, window)
-        threshold = self.monitor.effective_threshold()
-        if not isinstance(threshold, LearnedThreshold):
-            return measurement, static_bounds(threshold)
-        values = []
-        for base in self.load(starts):
-            key = (starts if not fixed(baseline) else (), base.start)
-            if key not in self.values:
-                self.values[key] = self.kind.measure(context, base).value
-            value = self.values[key]
-            if value is not None:
-                values.append(value)
-        return measurement, learned_bounds(threshold, values)
-
-    def prepare(self, starts: list[dt.datetime]) -> list[Window]:
-        """Load the windows at `starts` and every baseline window they are compared with (the
-        read phase: measuring then needs no database transaction)."""
-        baseline = self.monitor.effective_baseline()
-        wanted = set(starts)
-        for start in starts:
-            wanted.update(baseline_starts(baseline, start, self.monitor.grid))
-        self.load(sorted(wanted))
-        return [self.windows[s] for s in starts]
-
-    def measure_safely(self, window: Window) -> tuple[Measurement, Bounds | None]:
-        try:
-            return self.measure(window)
-        except VigilError as exc:
-            return Measurement(None, f"error: {exc.message}"), None
-
-    def record(
-        self, window: Window, measurement: Measurement, bounds: Bounds | None
-    ) -> WindowResult:
-        """Store the result of one window and update the alert (the write phase)."""
-        value = measurement.value
-        breached = value is not None and bounds is not None and bounds.breached(value)
-        message = measurement.message
-        if value is not None and bounds is None:
-            message += " (too few baseline windows to learn a threshold)"
-        result = WindowResult(
-            self.monitor.name,
-            window.start,
-            window.end,
-            value,
-            bounds.lower if bounds else None,
-            bounds.upper if bounds else None,
-            breached,
-            message,
-        )
-        self._store(result, dict(measurement.details))
-        alerts.record(
-            self.session,
-            self.row_id,
-            self.monitor,
-            window,
-            breached=breached,
-            value=value if bounds is not None else None,
-            message=message,
-            details={**dict(measurement.details), "lower": result.lower, "upper": result.upper},
-        )
-        return result
-
-    def _store(self, result: WindowResult, details: dict[str, object]) -> None:
-        stored = self.session.scalars(
-            select(MonitorResultRow).where(
-                MonitorResultRow.monitor_id == self.row_id,
-                MonitorResultRow.window_start == result.window_start,
-            )
-        ).first()
-        if stored is None:
-            stored = MonitorResultRow(monitor_id=self.row_id, window_start=result.window_start)
-            self.session.add(stored)
-        stored.window_end = result.window_end
-        stored.value = result.value
-        stored.lower, stored.upper = result.lower, result.upper
-        stored.breached = result.breached
-        stored.message = result.message
-        stored.details = details
-        stored.evaluated_at = utcnow()
+    ).first()
+    if stored is None:
+        stored = MonitorResultRow(monitor_id=run.row_id, window_start=result.window_start)
+        run.session.add(stored)
+    stored.window_end = result.window_end
+    stored.value = result.value
+    stored.lower, stored.upper = result.lower, result.upper
+    stored.breached = result.breached
+    stored.message = result.message
+    stored.details = details
+    stored.evaluated_at = utcnow()
 
 
 def _runs(
-    store: Store, session: Session, names: Iterable[str] | None, reader: WindowReader | None = None
+    store: Store,
+    session: Session,
+    names: Iterable[str] | None,
+    reader: WindowReader | None = None,
+    cache: EvaluationCache | None = None,
 ) -> list[_Run]:
+    """The enabled monitors' runs, by name, sharing one reader, one cache and one tick."""
     reader = reader or WindowReader(session)
+    cache = cache or EvaluationCache()
+    shared: dict[str, Reference] = {}
     query = select(MonitorRow).order_by(MonitorRow.name)
     if names is not None:
         query = query.where(MonitorRow.name.in_(list(names)))
@@ -271,6 +163,8 @@ def _runs(
                 spec,
                 first,
                 target,
+                cache,
+                shared,
             )
         )
     return runs
@@ -291,23 +185,38 @@ def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
 
 
 def evaluate_due(
-    store: Store, *, now: dt.datetime | None = None, monitors: Iterable[str] | None = None
+    store: Store,
+    *,
+    now: dt.datetime | None = None,
+    monitors: Iterable[str] | None = None,
+    cache: EvaluationCache | None = None,
 ) -> list[WindowResult]:
     """Evaluate every window that closed since each monitor's last run, and re-evaluate closed
     windows within the grace period that received data after they were evaluated.
 
     A monitor evaluated for the first time starts one grace period (at least one window) back.
+    `cache` is what the process keeps between ticks (the scheduler's; without one, this call
+    shares baselines and values between its own monitors only). The monitors are evaluated model
+    by model, and a model's decoded windows leave memory once its last monitor is done; the
+    results come in monitor name order.
     """
     now = now or utcnow()
-    results: list[WindowResult] = []
+    done: dict[int, list[WindowResult]] = {}
     with store.session() as session:
-        for run in _runs(store, session, monitors):
-            try:
-                results.extend(_due(session, run, now))
-            except Exception:  # one broken monitor must not stop the others
-                session.rollback()
-                logger.exception("monitor %s: evaluation failed", run.monitor.name)
-    return results
+        runs = _runs(store, session, monitors, cache=cache)
+        by_model: dict[int, list[_Run]] = {}
+        for run in runs:
+            by_model.setdefault(run.model_id, []).append(run)
+        for model_runs in by_model.values():
+            for run in model_runs:
+                try:
+                    done[run.row_id] = _due(session, run, now)
+                except Exception:  # one broken monitor must not stop the others
+                    session.rollback()
+                    logger.exception("monitor %s: evaluation failed", run.monitor.name)
+            for run in model_runs:
+                run.release()
+    return [result for run in runs for result in done.get(run.row_id, [])]
 
 
 def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
@@ -329,7 +238,7 @@ def _evaluate(
     session.rollback()
     measured = [(w, *run.measure_safely(w)) for w in windows]
     _lock(session, run)
-    results = [run.record(w, m, b) for w, m, b in measured]
+    results = [_record(run, w, m, b) for w, m, b in measured]
     row = session.get(MonitorRow, run.row_id)
     if row is not None and (row.evaluated_until is None or closed > row.evaluated_until):
         row.evaluated_until = closed
@@ -388,6 +297,7 @@ def backfill(
     now: dt.datetime | None = None,
     max_windows: int | None = None,
     progress: bool | None = False,
+    cache: EvaluationCache | None = None,
 ) -> list[WindowResult]:
     """Evaluate every closed window in [start, end) of each monitor, in time order.
 
@@ -396,13 +306,14 @@ def backfill(
     for more than one chunk's results (other writers wait for milliseconds, not the whole range).
     With `max_windows`, a range holding more (monitor, window) evaluations than that is refused
     before any work (what the API does). `progress=None` shows a bar of the windows evaluated
-    when a person is watching (`vigil.progress`); off by default, for the server.
+    when a person is watching (`vigil.progress`); off by default, for the server. `cache` as in
+    `evaluate_due`.
     """
     now = now or utcnow()
     results: list[WindowResult] = []
     with store.session() as session:
         plans = []
-        for run in _runs(store, session, monitors):
+        for run in _runs(store, session, monitors, cache=cache):
             closed = min(_closed_until(run.monitor, now), end)
             plans.append((run, closed, run.monitor.grid.count(start, closed)))
         total = sum(n for _, _, n in plans)

@@ -77,6 +77,11 @@ class MonitorKind(ABC):
     """Whether `measure` reads the window's profile (False: row counts only)."""
     default_threshold: ClassVar[StaticThreshold | LearnedThreshold]
     default_baseline: ClassVar[AnyBaseline] = TrailingBaseline(windows=24)
+    cacheable: ClassVar[bool] = False
+    """Whether `measure` reads nothing but the window, the reference, the monitor, the model's
+    spec and `first_data`: then the evaluation keeps its values between ticks, keyed by those
+    inputs (`vigil.monitor.caches`). False for kinds that read the store (labels, KPIs, the
+    registry), whose values change with data the keys do not name."""
     gauges: ClassVar[tuple[str, ...]] = ()
     """The Prometheus gauges its latest measurement feeds at /metrics (`vigil.monitor.gauges`):
     a drift kind's value is the share of drifted columns and its details hold each column's test

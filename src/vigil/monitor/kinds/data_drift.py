@@ -89,6 +89,7 @@ def drift_measurement(
 
 class DataDrift(MonitorKind):
     name = "data_drift"
+    cacheable = True
     description = "Share of feature columns whose distribution drifted from the baseline."
     options_model = DriftOptions
     needs_reference = True

@@ -13,6 +13,7 @@ from vigil.monitor.windows import Window
 
 class Frequency(MonitorKind):
     name = "frequency"
+    cacheable = True
     description = "Uploads per window; changes against the baseline's windows."
     needs_profile = False
     degrades_model = False

@@ -23,6 +23,7 @@ class MissingOptions(KindOptions):
 
 class MissingValues(MonitorKind):
     name = "missing_values"
+    cacheable = True
     description = "Largest share of missing values (null or NaN) among the watched columns."
     options_model = MissingOptions
     default_threshold = StaticThreshold(upper=0.2)

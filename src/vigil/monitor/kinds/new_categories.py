@@ -17,6 +17,7 @@ class NewCategoryOptions(KindOptions):
 
 class NewCategories(MonitorKind):
     name = "new_categories"
+    cacheable = True
     description = "Largest share of rows with a category absent from the baseline."
     options_model = NewCategoryOptions
     needs_reference = True

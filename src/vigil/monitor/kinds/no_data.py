@@ -9,6 +9,7 @@ from vigil.monitor.windows import Window
 
 class NoData(MonitorKind):
     name = "no_data"
+    cacheable = True
     description = "Breaches when a window closes with no rows (once the model has logged data)."
     needs_profile = False
     degrades_model = False

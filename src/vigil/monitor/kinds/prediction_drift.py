@@ -10,6 +10,7 @@ from vigil.monitor.windows import Window
 
 class PredictionDrift(MonitorKind):
     name = "prediction_drift"
+    cacheable = True
     description = "Share of prediction and score columns whose distribution drifted."
     options_model = DriftOptions
     needs_reference = True

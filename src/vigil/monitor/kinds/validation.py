@@ -22,6 +22,7 @@ class ValidationOptions(KindOptions):
 
 class ValidationSuite(MonitorKind):
     name = "validation"
+    cacheable = True
     description = "Number of failed checks of a validation suite."
     options_model = ValidationOptions
     needs_reference = True

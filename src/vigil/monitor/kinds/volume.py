@@ -9,6 +9,7 @@ from vigil.monitor.windows import Window
 
 class Volume(MonitorKind):
     name = "volume"
+    cacheable = True
     description = "Row count per window; spikes and drops against the baseline's windows."
     needs_profile = False
     degrades_model = False
