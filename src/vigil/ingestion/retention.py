@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from vigil.api.retention import RETENTION_FIELDS, RetentionIn, RetentionOut
 from vigil.ingestion import rollup
-from vigil.store import profile_windows
 from vigil.store.collab_tables import EventDeliveryRow, EventRow
 from vigil.store.core import Store
 from vigil.store.models import RetentionPolicy
@@ -163,8 +162,6 @@ def _roll_up(
     outcome: Outcome,
 ) -> None:
     with store.session() as session:
-        if not dry_run:
-            fold_parts(session, model_id, before)
         planned = rollup.plan(session, model_id, tz, period, before)
         session.rollback()
         if dry_run:
@@ -176,16 +173,6 @@ def _roll_up(
             if replaced:
                 outcome.rollups.append(item)
                 outcome.windows_replaced += replaced
-
-
-def fold_parts(session: Session, model_id: int, before: dt.datetime) -> None:
-    """Fold the profile parts still pending in the model's windows starting before `before`
-    into those windows (`store.profile_windows.fold_parts`, from append-only ingestion), so that
-    the rolled windows hold them; a part appended after this is moved onto its rolled window."""
-    fold = getattr(profile_windows, "fold_parts", None)
-    if fold is not None:
-        fold(session, model_id, before=before)
-        session.commit()
 
 
 def delete_row_days(

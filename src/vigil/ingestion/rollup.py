@@ -4,7 +4,7 @@ day, and a day's windows into one per calendar month (days and months in the mod
 A rolled window keeps the key of the earliest window it replaces (model, version, segment, start),
 ends where its day or month ends, and holds the merge of their profiles, their summed rows and
 uploads and the earliest and latest arrivals. Each rolled window is written in one transaction
-that locks the windows it replaces, moves their pending profile parts onto it and deletes them,
+that locks the windows it replaces, folds their pending profile parts into it and deletes them,
 so a reader sees either the fine windows or the rolled one, never both or neither. Rolling up a
 period that is already one window ending with the period does nothing (a second run changes
 nothing).
@@ -104,8 +104,27 @@ def roll(session: Session, model_id: int, rollup: Rollup) -> int:
         return 0
     target, others = rows[0], [row.id for row in rows[1:]]
     tally = tally_of(session)
-    decoded = (decode_stored(StoredProfile.of(row), tally) for row in rows)
+    # The windows' profiles and their pending parts (counted in n_rows already), merged here
+    # under the lock; a part appended after this read is moved onto the rolled window below.
+    parts = session.execute(
+        select(ProfileWindowPart.id, ProfileWindowPart.profile)
+        .where(ProfileWindowPart.window_id.in_([row.id for row in rows]))
+        .order_by(ProfileWindowPart.id)
+    ).all()
+    stored = [StoredProfile.of(row) for row in rows]
+    stored += [
+        StoredProfile(model_id, target.start, blob, rollup.version, rollup.segment)
+        for _, blob in parts
+    ]
+    decoded = (decode_stored(item, tally) for item in stored)
     merged = DatasetProfile.merge_all(p for p in decoded if p is not None)
+    folded = [part_id for part_id, _ in parts]
+    for i in range(0, len(folded), 500):
+        session.execute(
+            delete(ProfileWindowPart)
+            .where(ProfileWindowPart.id.in_(folded[i : i + 500]))
+            .execution_options(synchronize_session=False)
+        )
     values = {
         "end": rollup.end,
         "n_rows": sum(row.n_rows for row in rows),
@@ -115,7 +134,6 @@ def roll(session: Session, model_id: int, rollup: Rollup) -> int:
         "profile": merged.with_window(target.start, rollup.end).to_bytes(),
     }
     if others:
-        # Parts appended since they were last folded now belong to the rolled window.
         session.execute(
             update(ProfileWindowPart)
             .where(ProfileWindowPart.window_id.in_(others))
