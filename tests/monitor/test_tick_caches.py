@@ -222,3 +222,25 @@ def test_lru_cache_forgets_the_least_recently_used_past_its_bounds() -> None:
     assert by_bytes.get_or_compute("w", lambda: compute(b"1")) == b"1"
     assert by_bytes.get_or_compute("w", lambda: compute(b"2")) == b"1"
     assert computed == [b"1"]
+
+
+def test_a_baseline_far_back_is_read_without_the_windows_between(
+    sqlite_store: Store, fleet: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drift monitor's baseline is hours 0-5, its window hour 30: the tick reads the
+    metadata of those 7 windows, not of the 31 from hour 0 to 30."""
+    read: list[int] = []
+    stored = reader_module.WindowReader.stored
+
+    def counting_stored(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = stored(self, *args, **kwargs)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(reader_module.WindowReader, "stored", counting_stored)
+    log_hours(fleet, range(30, 31), rows=40, seed=1)
+    results = monitors.backfill(
+        sqlite_store, T0 + 30 * HOUR, T0 + 31 * HOUR, now=T0 + 31 * HOUR, monitors=["drift"]
+    )
+    assert [r.value for r in results] == [0.0]
+    assert sorted(read) == [1, 6]
