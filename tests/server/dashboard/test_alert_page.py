@@ -328,6 +328,8 @@ def test_acknowledge_then_resolve_by_the_form(site: TestClient, alerts: Alerts) 
         assert f'<label for="{field}">' in actions
         assert f'id="{field}"' in actions
     assert actions.count('<button type="submit"') == 2
+    listed = site.get("/ui/alerts", params={"monitor": "north-accuracy"}).text
+    assert f'aria-label="Acknowledge alert #{alert_id}"' in listed  # each button says which
     acked = site.post(
         f"/ui/alerts/{alert_id}/ack",
         data={"csrf": csrf_of(page), "note": "looking at north"},
