@@ -31,7 +31,7 @@ from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.progress import bar
 from vigil.store.core import Store
-from vigil.store.models import ProfileWindow
+from vigil.store.models import MonitoredModel, ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow
 
@@ -123,11 +123,16 @@ def _runs(
     if names is not None:
         query = query.where(MonitorRow.name.in_(list(names)))
     runs = []
+    models: dict[str, tuple[MonitoredModel | None, dt.datetime | None]] = {}
     for row in session.scalars(query).all():
         monitor = Monitor.model_validate(row.definition)
         if not monitor.enabled:
             continue
-        model = ModelRepository(session).find(monitor.target.model)
+        name = monitor.target.model
+        if name not in models:  # a model's monitors share its row and its first data's start
+            found = ModelRepository(session).find(name)
+            models[name] = found, None if found is None else _first_data(session, found.id)
+        model, first = models[name]
         if model is None:
             logger.warning(
                 "monitor %s: its model %r does not exist", monitor.name, monitor.target.model
@@ -143,9 +148,6 @@ def _runs(
                 spec.grid,
             )
             continue
-        first = session.scalar(
-            select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model.id)
-        )
         try:
             target = resolve(session, monitor.target, spec, model.id)
         except VigilError as exc:  # e.g. the alias was deleted: say so, evaluate the others
@@ -168,6 +170,12 @@ def _runs(
             )
         )
     return runs
+
+
+def _first_data(session: Session, model_id: int) -> dt.datetime | None:
+    return session.scalar(
+        select(func.min(ProfileWindow.start)).where(ProfileWindow.model_id == model_id)
+    )
 
 
 LOCK_BASE = 0x5649_0000  # pg advisory lock keys of monitors: LOCK_BASE + monitor id
