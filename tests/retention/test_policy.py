@@ -153,7 +153,7 @@ def test_the_cli_changes_only_the_settings_given(
     assert planned["dry_run"] is True
     assert [r["windows"] for r in planned["retention"][0]["rollups"]] == [24, 6]
     assert main(["db", "compact", "--model", name, *opts]) == 0
-    assert "retention: did change 1 model(s)" in capsys.readouterr().out
+    assert "retention changed 1 model(s)" in capsys.readouterr().out
     assert main(["db", "compact", "--json", *opts]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["retention"][0]["rollups"] == []

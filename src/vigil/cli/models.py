@@ -35,6 +35,7 @@ from vigil.cli.common import (
     print_table,
 )
 from vigil.cli.periods import parse_time
+from vigil.cli.retention import retention_command
 from vigil.errors import VigilError
 
 _actor = click.option(
@@ -401,3 +402,6 @@ def retraining_command(
     for note in body["skipped"]:
         click.echo(f"  ({note})")
     click.echo(body["advice"])
+
+
+models_group.add_command(retention_command)

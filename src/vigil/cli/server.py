@@ -25,7 +25,8 @@ from vigil.cli.common import (
     print_table,
     store_option,
 )
-from vigil.config import DEFAULT_ARTIFACTS_URL, ServerSettings, StoreSettings, variable
+from vigil.cli.db import compact_command
+from vigil.config import ServerSettings, StoreSettings, variable
 from vigil.errors import VigilError
 
 if TYPE_CHECKING:
@@ -329,53 +330,7 @@ def db_upgrade(store_url: str) -> None:
     click.echo(f"store at revision {after} (was {before or 'empty'})")
 
 
-@db_group.command("compact")
-@store_option
-@click.option(
-    "--artifacts",
-    "artifacts_url",
-    envvar="VIGIL_ARTIFACTS_URL",
-    default=DEFAULT_ARTIFACTS_URL,
-    show_default=True,
-    help="Artifact store: a folder or s3://bucket/prefix.",
-)
-@click.option("--s3-endpoint", "s3_endpoint_url", envvar="VIGIL_S3_ENDPOINT_URL", default=None)
-@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
-@click.option(
-    "--before",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Compact days before this one (default: today, UTC).",
-)
-def db_compact(
-    store_url: str,
-    artifacts_url: str,
-    s3_endpoint_url: str | None,
-    models: tuple[str, ...],
-    before: dt.datetime | None,
-) -> None:
-    """Merge each past day's prediction and label files (one per upload) into one file.
-
-    Files a compaction replaces are deleted by the next run, so run it periodically (e.g. daily).
-    """
-    from vigil.ingestion.maintenance import compact
-    from vigil.store.core import Store
-
-    day = before.date() if before else dt.datetime.now(dt.UTC).date()
-    try:
-        store = Store.open(store_url, artifacts_url, s3_endpoint_url=s3_endpoint_url)
-        try:
-            done, deleted = compact(store, before=day, models=models or None)
-        finally:
-            store.close()
-    except VigilError as exc:
-        fail(exc)
-    if done:
-        print_table(
-            ["model", "kind", "day", "files merged"],
-            [[item.model, item.kind, item.day.isoformat(), item.files] for item in done],
-        )
-    click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
+db_group.add_command(compact_command)
 
 
 COMMANDS: list[click.Command] = [server_command, token_group, db_group]

@@ -1,0 +1,139 @@
+"""`vigil db compact`: apply the models' retention policies (`vigil.ingestion.retention`) and
+merge each past day's prediction and label files into one (`vigil.ingestion.maintenance`).
+Registered in `vigil.cli.server`'s `db` group."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from vigil.cli.common import fail, format_option, print_json, print_table, store_option
+from vigil.config import DEFAULT_ARTIFACTS_URL
+from vigil.errors import VigilError
+
+if TYPE_CHECKING:
+    from vigil.ingestion.retention import Outcome
+
+
+@click.command("compact")
+@store_option
+@click.option(
+    "--artifacts",
+    "artifacts_url",
+    envvar="VIGIL_ARTIFACTS_URL",
+    default=DEFAULT_ARTIFACTS_URL,
+    show_default=True,
+    help="Artifact store: a folder or s3://bucket/prefix.",
+)
+@click.option("--s3-endpoint", "s3_endpoint_url", envvar="VIGIL_S3_ENDPOINT_URL", default=None)
+@click.option("--model", "models", multiple=True, help="Only this model (repeatable).")
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Compact the day files of days before this one (default: today, UTC).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what retention would delete; change nothing.")
+@format_option()
+def compact_command(
+    store_url: str,
+    artifacts_url: str,
+    s3_endpoint_url: str | None,
+    models: tuple[str, ...],
+    before: dt.datetime | None,
+    dry_run: bool,
+    fmt: str,
+) -> None:
+    """Apply the models' retention policies (see `vigil models retention`) and merge each past
+    day's prediction and label files (one per upload) into one file.
+
+    Files a compaction replaces are deleted by the next run, so run it periodically (e.g.
+    daily); a server also applies the policies on its own (its retention worker).
+    """
+    from vigil.ingestion import retention
+    from vigil.ingestion.maintenance import compact
+    from vigil.store.core import Store
+
+    day = before.date() if before else dt.datetime.now(dt.UTC).date()
+    try:
+        store = Store.open(store_url, artifacts_url, s3_endpoint_url=s3_endpoint_url)
+        try:
+            outcomes = retention.apply(store, models=models or None, dry_run=dry_run)
+            done, deleted = (
+                ([], 0) if dry_run else compact(store, before=day, models=models or None)
+            )
+        finally:
+            store.close()
+    except VigilError as exc:
+        fail(exc)
+    if fmt == "json":
+        print_json(
+            {
+                "dry_run": dry_run,
+                "retention": [_outcome_dict(o) for o in outcomes],
+                "compacted": [
+                    {"model": c.model, "kind": c.kind, "day": c.day.isoformat(), "files": c.files}
+                    for c in done
+                ],
+                "superseded_files_deleted": deleted,
+            }
+        )
+        return
+    if done:
+        print_table(
+            ["model", "kind", "day", "files merged"],
+            [[item.model, item.kind, item.day.isoformat(), item.files] for item in done],
+        )
+    if not dry_run:
+        click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
+    if outcomes:
+        print_table(
+            [
+                "model",
+                "row days deleted",
+                "periods rolled up",
+                "windows merged",
+                "alerts",
+                "events",
+            ],
+            [_outcome_row(o) for o in outcomes],
+        )
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"retention {verb} {sum(o.changed for o in outcomes)} model(s)")
+
+
+def _outcome_row(outcome: Outcome) -> list[Any]:
+    return [
+        outcome.model,
+        len(outcome.row_days),
+        len(outcome.rollups),
+        outcome.windows_replaced,
+        outcome.alerts,
+        outcome.events,
+    ]
+
+
+def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "model": outcome.model,
+        "row_days": [
+            {"kind": kind, "day": day.isoformat(), "files": files}
+            for kind, day, files in outcome.row_days
+        ],
+        "rollups": [
+            {
+                "version": r.version,
+                "segment": r.segment,
+                "period": r.period,
+                "start": r.start.isoformat(),
+                "end": r.end.isoformat(),
+                "windows": r.windows,
+            }
+            for r in outcome.rollups
+        ],
+        "windows_replaced": outcome.windows_replaced,
+        "alerts": outcome.alerts,
+        "events": outcome.events,
+    }
