@@ -258,28 +258,21 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
     """Evaluated windows in [since, until) whose data arrived after their evaluation."""
     if since >= until:
         return []
-    evaluated = {
-        r.window_start: r.evaluated_at
-        for r in session.scalars(
-            select(MonitorResultRow).where(
-                MonitorResultRow.monitor_id == run.row_id,
-                MonitorResultRow.window_start >= since,
-                MonitorResultRow.window_start < until,
-            )
-        ).all()
-    }
-    windows = run.reader.load(
-        run.model_id,
-        run.target.version,
-        list(evaluated),
-        run.monitor.grid,
-        segment=run.target.segment,
-        profiles=False,
+    # The times only: a drift result's details hold every column's figures.
+    rows = session.execute(
+        select(MonitorResultRow.window_start, MonitorResultRow.evaluated_at).where(
+            MonitorResultRow.monitor_id == run.row_id,
+            MonitorResultRow.window_start >= since,
+            MonitorResultRow.window_start < until,
+        )
     )
+    evaluated = {start: at for start, at in rows}
+    # Read into the run: a trailing baseline's windows are among them.
+    windows = run.load(sorted(evaluated), profiles=False)
     late = {
-        s
-        for s, w in windows.items()
-        if w.last_arrival is not None and w.last_arrival > evaluated[s]
+        w.start
+        for w in windows
+        if w.last_arrival is not None and w.last_arrival > evaluated[w.start]
     }
     # The kind reads with its own session: end this read transaction first (on SQLite every
     # transaction holds the write lock).
