@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vigil.config import Settings
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
 from vigil.events.dispatch import Dispatcher
+from vigil.ingestion.compactor import Compactor
 from vigil.ingestion.retention_worker import RetentionWorker
 from vigil.monitor.scheduler import Scheduler
 from vigil.server.dashboard import install as install_dashboard
@@ -209,7 +210,9 @@ def _workers(app: FastAPI, store: Store, settings: Settings) -> list[Worker]:
     warmer = dashboard_warmer(app, store, settings.dashboard)
     # Background jobs run where the scheduler does; retention is one of them.
     keeper = RetentionWorker(store) if settings.monitor.monitor_scheduler else None
-    return [w for w in (scheduler, dispatcher, warmer, keeper) if w is not None]
+    # Every process folds window parts that log calls append (reads of a window stay bounded).
+    compactor = app.state.compactor = Compactor(store)
+    return [w for w in (scheduler, dispatcher, warmer, keeper, compactor) if w is not None]
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:

@@ -19,6 +19,7 @@ from vigil.store.models import IngestedBatch, MonitoredModel, ProfileWindow, Pro
 from vigil.store.sql import utcnow
 from vigil.store.stored_profiles import (
     StoredProfile,
+    UndecodableWindows,
     attach_stored,
     decode_stored,
     load_stored,
@@ -258,10 +259,20 @@ class Fold:
     """Whether these were all of the window's pending parts when read."""
 
 
-def prepare_fold(session: Session, window_id: int) -> Fold | None:
-    """Read the window's blob and (the oldest `PARTS_PER_FOLD`) pending parts in one statement
-    and merge them; None when it has no parts (or was deleted, or nothing of it decodes). Only
-    reads: the merge can run outside the transaction that applies it (`apply_fold`)."""
+@dataclass(frozen=True)
+class PendingParts:
+    """A window's blob and (the oldest `PARTS_PER_FOLD`) pending parts, as one statement read
+    them."""
+
+    window_id: int
+    stored: StoredProfile
+    part_ids: tuple[int, ...]
+    complete: bool
+    """Whether these were all of the window's pending parts when read."""
+
+
+def read_parts(session: Session, window_id: int) -> PendingParts | None:
+    """The window's blob and pending parts (None: it has none, or no longer exists)."""
     blobs = load_stored(session, [window_id]).get(window_id)
     if blobs is None or not blobs.parts:
         return None
@@ -275,19 +286,35 @@ def prepare_fold(session: Session, window_id: int) -> Fold | None:
     ).first()
     if window is None:
         return None
-    parts = blobs.parts[:PARTS_PER_FOLD]
     model_id, start, version, segment = window
-    stored = StoredProfile(model_id, start, blobs.blob, version, segment, parts)
-    merged = decode_stored(stored, tally_of(session))
-    if merged is None:
-        return None
-    return Fold(
+    parts = blobs.parts[:PARTS_PER_FOLD]
+    return PendingParts(
         window_id,
-        blobs.blob,
-        merged.to_bytes(),
+        StoredProfile(model_id, start, blobs.blob, version, segment, parts),
         blobs.part_ids[: len(parts)],
         len(parts) == len(blobs.parts),
     )
+
+
+def merge_parts(pending: PendingParts, tally: UndecodableWindows | None) -> Fold | None:
+    """The fold of `pending` (None when nothing of it decodes). Pure computation: it can run
+    outside any transaction (on SQLite every transaction holds the write lock)."""
+    merged = decode_stored(pending.stored, tally)
+    if merged is None:
+        return None
+    return Fold(
+        pending.window_id,
+        pending.stored.blob,
+        merged.to_bytes(),
+        pending.part_ids,
+        pending.complete,
+    )
+
+
+def prepare_fold(session: Session, window_id: int) -> Fold | None:
+    """`read_parts` and `merge_parts` in the session's transaction."""
+    pending = read_parts(session, window_id)
+    return merge_parts(pending, tally_of(session)) if pending is not None else None
 
 
 def apply_fold(session: Session, fold: Fold) -> int:

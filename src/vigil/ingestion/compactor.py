@@ -1,0 +1,128 @@
+"""The compactor: folds the parts that log calls append to windows into the windows' profiles, in
+the background, so that reading a window stays bounded.
+
+A log call appends its profile as a part of its window (`WindowRepository.append`); readers merge a
+window's parts when they read it. The compactor folds a window as soon as it has `min_parts` parts,
+and any window whose oldest part has waited `settle_seconds` (so a quiet window ends up as one
+blob). A window with many parts is folded first. Reads stay bounded because the compactor runs
+without pause while there is such work: readers never fold (they hold read transactions, and on
+SQLite any transaction holds the write lock).
+
+Each fold reads a window's blob and parts, merges them outside any transaction, then applies the
+result in a short one (`apply_fold`: exact under the window's row lock, a no-op when another fold
+changed the window meanwhile), so several server processes may each run a compactor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+
+from vigil.store.core import Store
+from vigil.store.profile_windows import apply_fold, merge_parts, read_parts, windows_with_parts
+from vigil.store.sql import utcnow
+from vigil.store.stored_profiles import tally_of
+
+logger = logging.getLogger("vigil.ingestion")
+
+
+@dataclass(frozen=True)
+class CompactionRound:
+    windows: int
+    """Windows whose parts were folded."""
+    parts: int
+    """Parts folded."""
+    raced: int
+    """Folds given up because another fold changed the window meanwhile (tried again later)."""
+
+
+def compact_round(
+    store: Store,
+    *,
+    min_parts: int = 64,
+    settle_seconds: float = 10.0,
+    limit: int = 100,
+    now: dt.datetime | None = None,
+) -> CompactionRound:
+    """Fold the windows due now (at most `limit`, most parts first); see the module docstring."""
+    cutoff = (now or utcnow()) - dt.timedelta(seconds=settle_seconds)
+    windows = parts = raced = 0
+    with store.session() as session:
+        try:
+            due = windows_with_parts(session, min_parts=min_parts, older_than=cutoff, limit=limit)
+        finally:
+            session.rollback()
+        for window_id in due:
+            try:
+                pending = read_parts(session, window_id)
+            finally:
+                session.rollback()
+            fold = merge_parts(pending, tally_of(session)) if pending is not None else None
+            if fold is None:
+                continue
+            try:
+                done = apply_fold(session, fold)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            windows += 1 if done else 0
+            parts += done
+            raced += 0 if done else 1
+    return CompactionRound(windows, parts, raced)
+
+
+class Compactor:
+    """Runs `compact_round` in a daemon thread until `stop`: again at once while rounds find work,
+    else every `interval_seconds`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        interval_seconds: float = 1.0,
+        min_parts: int = 64,
+        settle_seconds: float = 10.0,
+    ) -> None:
+        if interval_seconds <= 0 or min_parts < 1 or settle_seconds < 0:
+            raise ValueError(
+                "Compactor needs interval_seconds > 0, min_parts >= 1 and settle_seconds >= 0, "
+                f"got {interval_seconds}, {min_parts} and {settle_seconds}"
+            )
+        self.store = store
+        self.interval_seconds = interval_seconds
+        self.min_parts = min_parts
+        self.settle_seconds = settle_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.parts_folded = 0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="vigil-compactor", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        wait = self.interval_seconds
+        while not self._stop.wait(wait):
+            try:
+                done = compact_round(
+                    self.store, min_parts=self.min_parts, settle_seconds=self.settle_seconds
+                )
+            except Exception:  # keep running: the next round may succeed (e.g. store back up)
+                logger.exception("compacting window parts failed")
+                wait = self.interval_seconds
+                continue
+            self.parts_folded += done.parts
+            # More may be due at once (a busy window): go on without waiting, but yield a moment.
+            wait = 0.001 if done.parts else self.interval_seconds
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the round in progress (waiting at most `timeout` seconds for it)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
