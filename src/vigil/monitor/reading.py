@@ -23,6 +23,7 @@ from vigil.monitor.specs import PeriodBaseline, ProfileBaseline, RegistryBaselin
 from vigil.monitor.windows import monitor_grid
 from vigil.store.collab_tables import EventRow
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
+from vigil.windows import GridLike
 
 # -- alerts ------------------------------------------------------------------------------------
 
@@ -216,11 +217,10 @@ def describe_baseline(monitor: Monitor) -> str:
     return f"the same window in the previous {baseline.weeks} weeks"
 
 
-def drift_monitors(
-    session: Session, model: str, window_seconds: int | None = None
-) -> list[Monitor]:
+def drift_monitors(session: Session, model: str, window: GridLike | None = None) -> list[Monitor]:
     """The enabled drift monitors (kinds feeding the drift gauges) of the model's whole traffic,
-    every version: those of one window length when `window_seconds` is given."""
+    every version: those of one grid when `window` is given (a grid, its string, or a monitor's
+    `window_seconds`: 86400 is "day", 604800 "week")."""
     kinds = set(kinds_with_gauge(DRIFT_GAUGES[0]))
     found = []
     for (definition,) in session.execute(select(MonitorRow.definition).order_by(MonitorRow.name)):
@@ -232,7 +232,7 @@ def drift_monitors(
             continue
         if not monitor.enabled:
             continue
-        if window_seconds is not None and monitor.grid != monitor_grid(window_seconds):
+        if window is not None and monitor.grid != monitor_grid(window):
             continue
         found.append(monitor)
     return found
@@ -241,13 +241,14 @@ def drift_monitors(
 def drift_cells(
     session: Session,
     model: str,
-    window_seconds: int,
+    window: GridLike,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> DriftCells:
-    """The stored per-column results of the model's drift monitors with windows of
-    `window_seconds`, by window start (a column two monitors measure: the first by name)."""
-    monitors = drift_monitors(session, model, window_seconds)
+    """The stored per-column results of the model's drift monitors on `window`'s grid (as
+    `drift_monitors` reads it), by window start (a column two monitors measure: the first by
+    name)."""
+    monitors = drift_monitors(session, model, window)
     if not monitors:
         return DriftCells([])
     ids = {

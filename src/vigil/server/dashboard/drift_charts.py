@@ -17,12 +17,13 @@ from vigil.server.dashboard.charts import coord, nice_ticks
 
 def _heat(severity: float, drifted: bool) -> str:
     """Cells that did not drift stay pale (white to light yellow as they near the bar); drifted
-    cells go from orange at the bar to dark red at 3x the bar."""
+    cells go from dark orange at the bar to dark red at 3x the bar, every one at least 3:1
+    against white (WCAG AA for graphics: #ea580c is 3.6:1)."""
     if not drifted:
         s = max(0.0, min(severity, 1.0))
         return f"#ff{int(255 - 20 * s):02x}{int(255 - 90 * s):02x}"
     f = max(0.0, min((severity - 1.0) / 2.0, 1.0))
-    r, g, b = int(249 - 110 * f), int(115 - 100 * f), int(22 - 10 * f)
+    r, g, b = int(234 - 107 * f), int(88 - 59 * f), int(12 + 17 * f)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
@@ -43,21 +44,35 @@ def _level(severity: float, drifted: bool) -> float:
     return 1.0 + (index + 0.5) * 2.0 / HEAT_LEVELS
 
 
+def _mark_colour(severity: float) -> str:
+    """The drifted cells' mark: dark on the orange half of the scale, white on the dark reds, so
+    a drifted cell differs from an undrifted one by more than its colour."""
+    return "#111827" if severity < 2.0 else "#ffffff"
+
+
 def heatmap(
     features: Sequence[str],
     starts: Sequence[dt.datetime],
     cells: Mapping[dt.datetime, Mapping[str, Sequence[float]]],
     *,
     granularity: str,
+    labels: Sequence[str] | None = None,
+    links: Sequence[str] | None = None,
+    partial: Sequence[str] | None = None,
 ) -> Markup:
     """Features (rows) by windows (columns), coloured by drift severity: one path per colour
     band (`class="cells drifted"` for the drifted ones, `cells nodata` for cells not computed
-    yet). The grid's geometry and labels ride on data attributes: a click anywhere on the grid
-    opens the cell under it (vigil.js)."""
+    yet); drifted cells also carry a mark (`class="marks"`), so the verdict does not rest on
+    colour alone. The grid's geometry and labels ride on data attributes: a click anywhere on
+    the grid opens the cell under it (vigil.js).
+
+    `labels` names each column (a period: "Mar 2026", "week of 2 Mar"); with `links`, a label
+    is a link (to the column's period by finer cells). `partial` holds a reason per column ("" for
+    a whole period): such columns are hatched and their label ends in "*"."""
     if not features or not starts:
         return Markup('<p class="empty">No windows to draw yet.</p>')
     label_w, cell_h, top = 150, 14, 34
-    cell_w = max(2.0, min(18.0, 1000 / len(starts)))
+    cell_w = max(2.0, min(72.0 if labels else 18.0, 1000 / len(starts)))
     grid_w = cell_w * len(starts)
     width = int(label_w + grid_w + 8)
     height = top + cell_h * len(features) + 4
@@ -68,17 +83,34 @@ def heatmap(
         f'data-cell-w="{cell_w:.4f}" data-cell-h="{cell_h}" '
         f"data-features='{escape(json.dumps(list(features)))}' "
         f"data-starts='{escape(json.dumps(isos))}'>",
+        '<defs><pattern id="heat-partial" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" stroke="#4b5563" '
+        'stroke-width="1.5"/></pattern></defs>',
         f'<rect class="grid-bg" x="{label_w}" y="{top}" width="{coord(grid_w)}" '
         f'height="{cell_h * len(features)}" fill="#ffffff"/>',
     ]
-    step = max(1, len(starts) // 8)
+    # Labels as wide as the text they hold: every column when they fit, else every n-th.
+    longest = max(len(t) for t in labels) if labels else 8
+    step = max(1, len(starts) // 8) if not labels else max(1, int(longest * 6.5 // cell_w) + 1)
     for j in range(0, len(starts), step):
-        label = f"{starts[j]:%d %b}" if granularity == "day" else f"{starts[j]:%d %b %H:%M}"
-        parts.append(
-            f'<text class="tick" x="{coord(label_w + j * cell_w)}" y="{top - 8}">{label}</text>'
+        if labels:
+            text = escape(labels[j]) + ("*" if partial and partial[j] else "")
+        elif granularity == "day":
+            text = escape(f"{starts[j]:%d %b}")
+        else:
+            text = escape(f"{starts[j]:%d %b %H:%M}")
+        tick = (
+            f'<text class="tick" x="{coord(label_w + j * cell_w)}" y="{top - 8}">{text}'
+            + (f"<title>{escape(partial[j])}</title>" if partial and partial[j] else "")
+            + "</text>"
         )
+        if links and links[j]:
+            tick = f'<a class="zoom" href="{escape(links[j])}">{tick}</a>'
+        parts.append(tick)
     w = coord(max(cell_w - (1 if cell_w > 4 else 0), 1))
     bands: dict[tuple[str, str], list[str]] = {}
+    marks: dict[str, list[str]] = {}
+    side = min(cell_w - 2, cell_h - 2, 6.0)
     for i, feature in enumerate(features):
         y = top + i * cell_h
         parts.append(
@@ -91,10 +123,14 @@ def heatmap(
                 key = ("cells nodata", "#eef0f3")
             elif value[1] or value[0] >= HEAT_VISIBLE:
                 drifted = bool(value[1])
-                key = (
-                    "cells drifted" if drifted else "cells",
-                    _heat(_level(float(value[0]), drifted), drifted),
-                )
+                level = _level(float(value[0]), drifted)
+                key = ("cells drifted" if drifted else "cells", _heat(level, drifted))
+                if drifted and side >= 2:
+                    x0 = label_w + j * cell_w + (cell_w - 1 - side) / 2
+                    y0 = y + (cell_h - 1 - side) / 2
+                    marks.setdefault(_mark_colour(level), []).append(
+                        f"M{coord(x0)} {coord(y0)}h{coord(side)}v{coord(side)}h-{coord(side)}z"
+                    )
             else:
                 continue
             bands.setdefault(key, []).append(
@@ -102,6 +138,40 @@ def heatmap(
             )
     for (cls, fill), path in sorted(bands.items()):
         parts.append(f'<path class="{cls}" fill="{fill}" d="{"".join(path)}"/>')
+    for colour, path in sorted(marks.items()):
+        parts.append(f'<path class="marks" fill="{colour}" d="{"".join(path)}"/>')
+    for j, reason in enumerate(partial or ()):
+        if reason:
+            parts.append(
+                f'<rect class="partial" x="{coord(label_w + j * cell_w)}" y="{top}" '
+                f'width="{w}" height="{cell_h * len(features) - 1}" fill="url(#heat-partial)" '
+                f'fill-opacity="0.45"><title>{escape(reason)}</title></rect>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def legend_swatch(kind: str) -> Markup:
+    """A legend's sample cell, drawn as the heatmap draws it (colour, mark, hatching)."""
+    fills = {
+        "none": "#ffffff",
+        "near": _heat(_level(0.9, False), False),
+        "drifted": _heat(_level(1.1, True), True),
+        "drifted3": _heat(_level(3.0, True), True),
+        "nodata": "#eef0f3",
+        "partial": "#ffffff",
+    }
+    parts = [
+        '<svg class="swatch" width="16" height="14" viewBox="0 0 16 14" aria-hidden="true">',
+        f'<rect x="0.5" y="0.5" width="15" height="13" fill="{fills[kind]}" stroke="#9ca3af"/>',
+    ]
+    if kind in ("drifted", "drifted3"):
+        level = _level(1.1 if kind == "drifted" else 3.0, True)
+        parts.append(f'<rect x="5" y="4" width="6" height="6" fill="{_mark_colour(level)}"/>')
+    if kind == "partial":
+        parts.append(
+            '<path d="M0 14L14 0M-2 6L6 -2M8 16L16 8" stroke="#4b5563" stroke-width="1.5"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 

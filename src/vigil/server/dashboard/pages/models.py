@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -19,12 +20,25 @@ from vigil.ingestion import queries
 from vigil.ingestion import service as ingestion
 from vigil.monitor.alerts import Alert
 from vigil.monitor.evaluate import measured_profiles
+from vigil.monitor.period_drift import period_drift, period_profiles
 from vigil.monitor.reading import ColumnFigures, describe_baseline, find_alerts
 from vigil.monitor.window_stats import GRANULARITY_SECONDS, floor
 from vigil.performance.service import window_size
 from vigil.registry.service import Registry
 from vigil.server.dashboard import charts, drift_charts, sections
 from vigil.server.dashboard.drift_cache import DriftCache
+from vigil.server.dashboard.heatmap import (
+    FINER,
+    UNITS,
+    CellsQ,
+    Heatmap,
+    build_heatmap,
+    check_days,
+    fits,
+    partial_reason,
+    period_label,
+    zoom_link,
+)
 from vigil.server.dashboard.loaders import (
     compared_columns,
     latest_start,
@@ -33,31 +47,15 @@ from vigil.server.dashboard.loaders import (
     window_rows,
 )
 from vigil.server.dashboard.web import StoreWeb, TemplatesDep, ViewerDep, error_page
+from vigil.server.deps import DashboardSettingsDep
 from vigil.store.core import Store
 
 router = APIRouter(include_in_schema=False)
 
 GranularityQ = Literal["day", "hour"]
+"""The feature page's cells (UTC hours and days, as its window statistics are kept)."""
 PeriodQ = Literal["day", "week", "month", "quarter", "year"]
 """The performance sections' windows (`sections.PERIODS`), in the model's time zone."""
-DEFAULT_DAYS = {"day": 90, "hour": 7}
-MAX_DAYS = {"day": 400, "hour": 14}
-
-
-@dataclass(frozen=True)
-class Heatmap:
-    granularity: str
-    days: int
-    reference: str
-    svg: Markup
-    missing: int
-    """Cells still being computed (0: the drift cells are stored results, never computed here)."""
-    features: list[str]
-    unmeasured: int = 0
-    """Windows with data that no drift monitor has a result for."""
-    note: str = ""
-    monitored: bool = True
-    """Whether a drift monitor of this window length watches the model."""
 
 
 @dataclass
@@ -79,66 +77,10 @@ class ModelPage:
     extra: dict[str, sections.Section] = field(default_factory=dict)
 
 
-def _check_days(granularity: str, days: int | None) -> int:
-    days = days or DEFAULT_DAYS[granularity]
-    if not 1 <= days <= MAX_DAYS[granularity]:
-        raise InvalidInputError(
-            f"days must be 1 to {MAX_DAYS[granularity]} for {granularity}ly cells, got {days}"
-        )
-    return days
-
-
 def range_start(last: dt.datetime, granularity: str, days: int) -> dt.datetime:
     """The first cell of the `days` that end with the cell holding `last`."""
     step = dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
     return floor(last, granularity) + step - dt.timedelta(days=days)
-
-
-def build_heatmap(
-    store: Store, cache: DriftCache, model: ModelOut, granularity: str, days: int
-) -> Heatmap | None:
-    """The drift monitors' stored results of the model's last `days`, columns by windows."""
-    last = latest_start(store, model.name)
-    if last is None:
-        return None
-    start = range_start(last, granularity, days)
-    end = floor(last, granularity) + dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
-    found = cache.drift(model.name, granularity, start, end)
-    with_data = {floor(w.start, granularity) for w in window_rows(store, model.name, start)}
-    starts = sorted(with_data | set(found.cells))
-    columns = compared_columns(model)
-    measured = {c for cell in found.cells.values() for c in cell.columns}
-    features = [c for c in columns if c in measured] + sorted(measured - set(columns))
-    unmeasured = len([s for s in starts if s not in found.cells])
-    if not found.monitors:
-        return Heatmap(
-            granularity,
-            days,
-            "no drift monitor",
-            Markup(
-                f'<p class="empty">No drift monitor of this model measures {granularity}ly '
-                "windows: define one (kind data_drift or prediction_drift, window "
-                f"{granularity}) and its results appear here.</p>"
-            ),
-            0,
-            columns,
-            monitored=False,
-        )
-    svg = drift_charts.heatmap(
-        features or columns,
-        starts,
-        {s: {c: f.score for c, f in cell.columns.items()} for s, cell in found.cells.items()},
-        granularity=granularity,
-    )
-    note = (
-        f"{unmeasured} {granularity}(s) with data have no drift result yet: monitors evaluate "
-        "windows as they close (`vigil monitors run --from ... --to ...` evaluates older ones)."
-        if unmeasured
-        else ""
-    )
-    return Heatmap(
-        granularity, days, found.reference, svg, 0, features or columns, unmeasured, note
-    )
 
 
 def _alias_history(
@@ -169,23 +111,35 @@ def _alias_history(
 
 
 def load_model_page(
-    store: Store, cache: DriftCache, name: str, granularity: str, days: int
+    store: Store,
+    name: str,
+    granularity: str,
+    days: int,
+    *,
+    at: dt.datetime | None = None,
+    of: str | None = None,
+    budget_seconds: float | None = None,
 ) -> ModelPage:
     model = model_of(store, name)
-    heatmap = build_heatmap(store, cache, model, granularity, days)
-    step = GRANULARITY_SECONDS[granularity]
-    last = latest_start(store, name)
-    start = None if last is None else range_start(last, granularity, days)
-    rows = window_rows(store, name, start)
+    heatmap = build_heatmap(
+        store, model, granularity, days, at=at, of=of, budget_seconds=budget_seconds
+    )
+    grid = window_size(granularity, model)
+    start = heatmap.columns[0].start if heatmap is not None and heatmap.columns else None
+    end = heatmap.columns[-1].end if heatmap is not None and heatmap.columns else None
+    rows = [r for r in window_rows(store, name, start) if end is None or r.start < end]
     grouped: dict[float, list[int]] = {}
     for row in rows:
-        key = floor(row.start, granularity).timestamp()
+        key = grid.floor(row.start).timestamp()
         entry = grouped.setdefault(key, [0, 0])
         entry[0] += row.n_rows
         entry[1] += row.n_uploads
+    step = grid.seconds or int(
+        (grid.next(rows[0].start) - grid.floor(rows[0].start)).total_seconds() if rows else 86_400
+    )
     alerts = read(store, lambda s: find_alerts(s, model=name, limit=500))
     segments = read(store, lambda s: queries.segment_volumes(s, name))
-    kpi_rows = read(store, lambda s: ingestion.list_kpis(s, model=name, start=start))
+    kpi_rows = read(store, lambda s: ingestion.list_kpis(s, model=name, start=start, end=end))
     volume = charts.bar_chart(
         [(k, float(v[0])) for k, v in sorted(grouped.items())],
         bar_width_seconds=step,
@@ -284,26 +238,44 @@ def _coverage(
     return chart, f"{labelled:,} of {total:,} predictions have a label ({labelled / total:.1%})."
 
 
+def parse_at(value: str | None) -> dt.datetime | None:
+    return None if value is None else parse_start(value, "at")
+
+
 @router.get("/ui/models/{name}")
 async def model_page(
     request: Request,
     viewer: ViewerDep,
     store: StoreWeb,
     templates: TemplatesDep,
+    dashboard: DashboardSettingsDep,
     name: str,
-    granularity: GranularityQ = "day",
+    granularity: CellsQ = "day",
     days: int | None = Query(default=None),
+    at: str | None = Query(default=None, max_length=40),
+    of: CellsQ | None = None,
     period: PeriodQ = "day",
 ) -> HTMLResponse:
     try:
-        n_days = _check_days(granularity, days)
-        cache: DriftCache = request.app.state.drift_cache
-        page = await run_in_threadpool(load_model_page, store, cache, name, granularity, n_days)
+        n_days = check_days(granularity, days)
+        page = await run_in_threadpool(
+            partial(
+                load_model_page,
+                store,
+                name,
+                granularity,
+                n_days,
+                at=parse_at(at),
+                of=of,
+                budget_seconds=dashboard.page_budget,
+            )
+        )
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     titles = {key: title for key, (title, _) in sections.LAZY.items()}
     context = {"title": name, "page": page, "lazy_titles": titles, "period": period}
     context["periods"] = sections.PERIODS
+    context["units"] = UNITS
     return templates.page(request, "model.html", context, viewer=viewer)
 
 
@@ -313,16 +285,29 @@ async def heatmap_fragment(
     viewer: ViewerDep,
     store: StoreWeb,
     templates: TemplatesDep,
+    dashboard: DashboardSettingsDep,
     name: str,
-    granularity: GranularityQ = "day",
+    granularity: CellsQ = "day",
     days: int | None = Query(default=None),
+    at: str | None = Query(default=None, max_length=40),
+    of: CellsQ | None = None,
 ) -> HTMLResponse:
     """The heatmap section alone: the page reloads it while cells are still being computed."""
     try:
-        n_days = _check_days(granularity, days)
+        n_days = check_days(granularity, days)
         model = await run_in_threadpool(model_of, store, name)
-        cache: DriftCache = request.app.state.drift_cache
-        heatmap = await run_in_threadpool(build_heatmap, store, cache, model, granularity, n_days)
+        heatmap = await run_in_threadpool(
+            partial(
+                build_heatmap,
+                store,
+                model,
+                granularity,
+                n_days,
+                at=parse_at(at),
+                of=of,
+                budget_seconds=dashboard.page_budget,
+            )
+        )
     except VigilError as exc:
         return error_page(request, templates, viewer, exc)
     return templates.fragment("heatmap.html", {"heatmap": heatmap, "model": model})
@@ -340,17 +325,27 @@ class CellView:
     drift: ColumnFigures
     chart: Markup
     monitor: str
+    label: str = ""
+    """The period's name ("Mar 2026")."""
+    partial: str = ""
+    """Why the period is partial ("" when whole)."""
+    zoom: str = ""
+    """The link to this period by finer cells ("" for an hour)."""
+    derived: bool = False
+    """Whether the figures were measured on the merged period (no monitor of this grid)."""
 
 
 def load_cell(
     store: Store, cache: DriftCache, name: str, feature: str, start: dt.datetime, granularity: str
 ) -> CellView:
-    """What a drift monitor stored of one column in one window, and the window's distribution
-    of the column next to the one the monitor compared it with."""
+    """What the drift monitors measured of one column in one period of `granularity` (in the
+    model's time zone; `vigil.monitor.period_drift`), and the period's distribution of the
+    column next to the one it was compared with. (`cache` is the feature page's reader of
+    window statistics; drift cells come from `period_drift`.)"""
     model = model_of(store, name)
-    start = floor(start, granularity)
-    end = start + dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
-    found = cache.drift(name, granularity, start, end)
+    grid = window_size(granularity, model)
+    start, end = grid.window_of(start)
+    found = period_drift(store, name, grid, start, end)
     cell = found.cells.get(start)
     figures = cell.columns.get(feature) if cell is not None else None
     if cell is None or figures is None:
@@ -364,7 +359,10 @@ def load_cell(
             column=feature,
         )
     monitor = cell.monitors[feature]
-    measured = measured_profiles(store, monitor, start)
+    if found.derived:
+        measured = period_profiles(store, monitor, grid, start)
+    else:
+        measured = measured_profiles(store, monitor, start)
     current, reference = measured.window.profile, measured.reference
     chart = Markup('<p class="empty">No distribution chart for this column kind.</p>')
     if reference is not None and feature in reference.columns and feature in current.columns:
@@ -372,6 +370,12 @@ def load_cell(
         if shares is not None:
             chart = drift_charts.distribution_bars(shares.labels, shares.reference, shares.current)
     label = next(f"{describe_baseline(m)} ({m.name})" for m in found.monitors if m.name == monitor)
+    span = read(store, lambda s: queries.traffic_span(s, name))
+    data = (start, end) if span is None else (span[0], model.grid.next(span[1]))
+    zone = model.grid.tz
+    finer = FINER.get(grid.unit)
+    if finer is not None and not fits(finer, model):
+        finer = None
     return CellView(
         name,
         feature,
@@ -383,15 +387,19 @@ def load_cell(
         figures,
         chart,
         monitor,
+        period_label(grid, start, zone),
+        partial_reason(found.periods.get(start), start, end, data, zone),
+        zoom_link(name, finer, start, grid.unit) if finer else "",
+        found.derived,
     )
 
 
-def parse_start(value: str) -> dt.datetime:
+def parse_start(value: str, name: str = "start") -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInputError(
-            f"start must be an ISO 8601 time such as 2026-11-02T00:00:00Z, got {value!r}"
+            f"{name} must be an ISO 8601 time such as 2026-11-02T00:00:00Z, got {value!r}"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -405,7 +413,7 @@ async def cell_fragment(
     name: str,
     feature: str,
     start: str,
-    granularity: GranularityQ = "day",
+    granularity: CellsQ = "day",
 ) -> HTMLResponse:
     try:
         cell = await run_in_threadpool(
