@@ -19,10 +19,6 @@ from vigil.windows import Grid
 if TYPE_CHECKING:
     from vigil.client import Client
 
-MAX_WINDOWS = 1_000
-"""Drift is measured on at most this many windows per call (each merges its stored profiles)."""
-
-
 @contextmanager
 def _client(backend: Backend) -> Iterator[Client]:
     """A client on the store, or on the server; a `VigilError` ends the command (exit 2)."""
@@ -68,6 +64,7 @@ def drift_command(
     """Feature drift per window against a baseline period, from the stored profiles: each
     window's share of drifted columns and which ones (`vigil.drift`'s default tests)."""
     from vigil.analysis.drift import drift
+    from vigil.performance.service import MAX_WINDOWS
 
     with _client(backend) as client:
         spec = client.get_model(model)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
@@ -23,7 +24,12 @@ from vigil.analysis.performance.dle import DLE, EstimatedLoss, fit_table, stored
 from vigil.analysis.performance.dle import estimate_table as estimate_loss
 from vigil.analysis.performance.estimation import CBPE, EstimatedMetrics
 from vigil.analysis.performance.metrics import below_minimum
-from vigil.analysis.performance.realized import measure, realized_series, split_windows
+from vigil.analysis.performance.realized import (
+    measure,
+    realized_series,
+    split_windows,
+    window_starts,
+)
 from vigil.analysis.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
@@ -33,6 +39,31 @@ from vigil.store.models import IngestedBatch
 from vigil.store.predictions import batch_of
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import Grid
+
+MAX_WINDOWS = 2_000
+"""Windows one performance or drift report computes at most. A report measures every window that
+holds rows, so a `"1m"` window over years of traffic would be millions of measurements in one
+request: it is refused, naming the count, rather than silently coarsened (the caller chooses the
+coarser window, and a figure never means another period than the one asked for)."""
+
+
+def check_windows(count: int, size: Grid) -> None:
+    """Refuse a report of more than `MAX_WINDOWS` windows (InvalidInputError naming both)."""
+    if count > MAX_WINDOWS:
+        raise InvalidInputError(
+            f"{count:,} {size.to_str()} windows hold rows in this period; one report computes "
+            f"at most {MAX_WINDOWS:,}: use a longer window (e.g. 'day', 'week' or 'month') or a "
+            "shorter period (start/end)",
+            windows=count,
+            limit=MAX_WINDOWS,
+        )
+
+
+def count_windows(table: pa.Table, size: Grid) -> int:
+    """How many windows of `size` hold rows of `table` (what a report would measure)."""
+    if table.num_rows == 0:
+        return 0
+    return len(np.unique(window_starts(table, size)))
 
 
 def window_size(name: str, spec: ModelSpec | None = None) -> Grid:
@@ -100,6 +131,7 @@ def realized(
     size = window_size(window, spec)
     if table.num_rows == 0:
         return RealizedReport(model, size.to_str(), segment, None, ())
+    check_windows(count_windows(table, size), size)
     layout = resolve(spec, table, options or PerformanceOptions())
     series = tuple(realized_series(layout, table, size, min_coverage=spec.min_label_coverage))
     return RealizedReport(model, size.to_str(), segment, layout, series)
@@ -185,6 +217,7 @@ def estimated(
             f"model {model!r} has no predictions in the reference period "
             f"{reference_start.isoformat()}..{reference_end.isoformat()}"
         )
+    check_windows(count_windows(table, size), size)
     layout = resolve(spec, reference, options or PerformanceOptions())
     estimator, n_reference = fit_estimator(
         layout, reference, features=spec.row_features, model=model
