@@ -4,13 +4,14 @@ with their deliveries; open alerts and pending deliveries are never deleted."""
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.retention.helpers import HOUR, SPEC, START, log_hours
+from tests.retention.helpers import HOUR, SPEC, START, batch, hour_table, log_hours
 from vigil.api.retention import RetentionIn
-from vigil.ingestion import retention, rollup
+from vigil.ingestion import retention, rollup, service
 from vigil.profile import DatasetProfile
 from vigil.store.collab_tables import EventDeliveryRow, EventRow
 from vigil.store.core import Store
@@ -164,11 +165,6 @@ def test_rolling_up_then_merging_is_merging(
 ) -> None:
     """Counts exact for any set of hours, uploads and rows, rolled up into days or straight into
     a month: the rolled rows merge into what the fine rows merged into."""
-    import tempfile
-
-    from tests.retention.helpers import batch, hour_table
-    from vigil.ingestion import service
-
     period = data.draw(st.sampled_from(["day", "month"]))
     with tempfile.TemporaryDirectory() as folder:
         store = Store.open(f"sqlite:///{folder}/v.db", f"{folder}/artifacts")

@@ -10,11 +10,13 @@ import pyarrow as pa
 import pytest
 
 import vigil
-from tests.retention.helpers import HOUR, SPEC, START, log_hours
+from tests.retention.helpers import HOUR, SPEC, START, hour_table, log_hours
 from vigil.api.retention import RetentionIn
+from vigil.api.wire import LogBatch
 from vigil.ingestion import retention, service
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
+from vigil.windows import Grid
 
 DAY = dt.timedelta(days=1)
 NAME = SPEC.name
@@ -166,3 +168,37 @@ def test_drift_over_a_rolled_period_matches_the_unrolled_figures(store: Store) -
         assert (old.name, old.method, old.drifted) == (new.name, new.method, new.drifted)
         bound = old.error_bound if old.error_bound is not None else 1e-9
         assert new.statistic == pytest.approx(old.statistic, abs=2 * bound + 1e-9)
+
+
+def test_months_are_the_model_time_zone_calendar_months(store: Store) -> None:
+    """A model on Oslo days: its days roll up into Oslo months (which start at 22:00 or 23:00
+    UTC the day before)."""
+
+    fields = SPEC.model_dump(exclude={"window_seconds"})
+    spec = type(SPEC).model_validate({**fields, "name": "oslo", "window": "day@Europe/Oslo"})
+    grid = Grid.parse("day@Europe/Oslo")
+    with store.session() as session:
+        service.create_model(session, spec)
+    days = [grid.floor(dt.datetime(2026, 10, d, 12, tzinfo=dt.UTC)) for d in (30, 31)]
+    days.append(grid.floor(dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)))
+    for i, start in enumerate(days):
+        table = hour_table(start, 30, i).select(["amount", "user", "label", "proba"])
+        profile = vigil.profile(table).with_window(*grid.window_of(start))
+        with store.session() as session:
+            service.ingest_log(
+                session,
+                store.predictions,
+                "oslo",
+                LogBatch(version="v1", profiles=[profile.to_bytes()]),
+            )
+    with store.session() as session:
+        retention.set_policy(session, "oslo", RetentionIn(monthly_after_days=5))
+    retention.apply(store, models=["oslo"], now=dt.datetime(2026, 12, 10, tzinfo=dt.UTC))
+    with store.session() as session:
+        windows = service.list_windows(session, "oslo")
+    month = Grid.parse("month@Europe/Oslo")
+    assert [(w.start, w.end, w.n_rows) for w in windows] == [
+        (days[0], month.next(days[0]), 60),
+        (days[2], month.next(days[2]), 30),
+    ]
+    assert month.next(days[0]) == dt.datetime(2026, 10, 31, 23, tzinfo=dt.UTC)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from vigil.profile import DatasetProfile
 from vigil.store.models import ProfileWindow, ProfileWindowPart
-from vigil.store.stored_profiles import StoredProfile, decode_stored, tally_of
+from vigil.store.stored_profiles import StoredProfile, decode_stored, load_stored, tally_of
 from vigil.windows import Grid
 
 Period = Literal["day", "month"]
@@ -104,21 +104,16 @@ def roll(session: Session, model_id: int, rollup: Rollup) -> int:
         return 0
     target, others = rows[0], [row.id for row in rows[1:]]
     tally = tally_of(session)
-    # The windows' profiles and their pending parts (counted in n_rows already), merged here
-    # under the lock; a part appended after this read is moved onto the rolled window below.
-    parts = session.execute(
-        select(ProfileWindowPart.id, ProfileWindowPart.profile)
-        .where(ProfileWindowPart.window_id.in_([row.id for row in rows]))
-        .order_by(ProfileWindowPart.id)
-    ).all()
-    stored = [StoredProfile.of(row) for row in rows]
-    stored += [
-        StoredProfile(model_id, target.start, blob, rollup.version, rollup.segment)
-        for _, blob in parts
+    # The windows' profiles with their pending parts (counted in n_rows already), read in one
+    # statement under the lock and merged here; a part appended after this read is moved onto
+    # the rolled window below.
+    blobs = load_stored(session, [row.id for row in rows])
+    stored = [
+        blobs[row.id].stored(row) if row.id in blobs else StoredProfile.of(row) for row in rows
     ]
     decoded = (decode_stored(item, tally) for item in stored)
     merged = DatasetProfile.merge_all(p for p in decoded if p is not None)
-    folded = [part_id for part_id, _ in parts]
+    folded = [part for found in blobs.values() for part in found.part_ids]
     for i in range(0, len(folded), 500):
         session.execute(
             delete(ProfileWindowPart)
