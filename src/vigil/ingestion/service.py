@@ -32,7 +32,6 @@ from vigil.store.repositories import (
     utcnow,
 )
 from vigil.store.stored_profiles import kinds_cache, load_stored, merge_stored, tally_of
-from vigil.store.window_kinds import Kinds
 
 T = TypeVar("T")
 
@@ -228,36 +227,42 @@ def ingest_log(
         return result.model_copy(update={"duplicate": True})
     repository = WindowRepository(session)
     kinds = kinds_cache(session)
-    checked: list[tuple[int, int, Kinds]] = []
-    # Touch windows in one order (by start, then segment), so two batches never wait on each
-    # other's window rows.
-    ordered = sorted(
-        enumerate(zip(profiles, batch.profiles, segments, strict=True)), key=_by_window
-    )
-    for index, (profile, blob, segment) in ordered:
-        assert profile.window is not None
-        window_id, n_uploads = repository.append(
-            model_id,
-            batch.version,
-            profile.window.start,
-            profile.window.end,
-            profile.n_rows,
-            blob,
-            arrival,
-            segment,
+    touched: list[int] = []
+    try:
+        # Touch windows in one order (by start, then segment), so two batches never wait on each
+        # other's window rows.
+        ordered = sorted(
+            enumerate(zip(profiles, batch.profiles, segments, strict=True)), key=_by_window
         )
-        # Under the window's row lock: a column that cannot merge with the window's is refused
-        # (409) and the whole batch rolled back, as when uploads were merged on arrival.
-        pieces = functools.partial(_pieces, session, window_id)
-        window = kinds.check(window_id, n_uploads, profile, pieces, what=f"profile #{index}")
-        checked.append((window_id, n_uploads, window))
-    session.flush()
-    if rows is not None:
-        # Files are named by batch id: if the commit below fails, a retry rewrites the same files.
-        predictions.append("predictions", model_id, batch.batch_id, rows)
-    session.commit()
-    for window_id, n_uploads, known in checked:
-        kinds.remember(window_id, n_uploads, known)
+        for index, (profile, blob, segment) in ordered:
+            assert profile.window is not None
+            window_id, n_uploads = repository.append(
+                model_id,
+                batch.version,
+                profile.window.start,
+                profile.window.end,
+                profile.n_rows,
+                blob,
+                arrival,
+                segment,
+            )
+            touched.append(window_id)
+            # Under the window's row lock: a column that cannot merge with the window's is
+            # refused (409) and the whole batch rolled back, as when uploads were merged on
+            # arrival.
+            pieces = functools.partial(_pieces, session, window_id)
+            known = kinds.check(
+                window_id, n_uploads, profile, blob, pieces, what=f"profile #{index}"
+            )
+            kinds.remember(window_id, n_uploads, known)
+        session.flush()
+        if rows is not None:
+            # Files are named by batch id: if the commit below fails, a retry rewrites them.
+            predictions.append("predictions", model_id, batch.batch_id, rows)
+        session.commit()
+    except BaseException:
+        kinds.forget(touched)
+        raise
     return result
 
 

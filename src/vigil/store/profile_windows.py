@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
@@ -28,12 +28,14 @@ from vigil.store.stored_profiles import (
 
 # Statements with bound parameters are built once: SQLAlchemy then reuses their compiled form
 # instead of hashing every call's literal values (a profile blob among them) into a cache key.
-# (UPDATE reserves the column names for its SET clause: the key's parameters are named k_*.)
+# Core statements on the tables (no ORM bookkeeping on the hot path). UPDATE reserves the column
+# names for its SET clause: the key's parameters are named k_*.
+_WINDOWS = cast(Table, ProfileWindow.__table__).c
 _KEY = (
-    (ProfileWindow.model_id == bindparam("k_model_id"))
-    & (ProfileWindow.version == bindparam("k_version"))
-    & (ProfileWindow.segment == bindparam("k_segment"))
-    & (ProfileWindow.start == bindparam("k_start"))
+    (_WINDOWS.model_id == bindparam("k_model_id"))
+    & (_WINDOWS.version == bindparam("k_version"))
+    & (_WINDOWS.segment == bindparam("k_segment"))
+    & (_WINDOWS.start == bindparam("k_start"))
 )
 _END = bindparam("new_end", type_=UTCDateTime())
 _ARRIVAL = bindparam("arrival", type_=UTCDateTime())
@@ -41,24 +43,23 @@ _ARRIVAL = bindparam("arrival", type_=UTCDateTime())
 # A later upload to a window: one atomic update of its counters (no read of its blob), returning
 # its id for the part.
 _COUNT_UPLOAD = (
-    update(ProfileWindow)
+    update(cast(Table, ProfileWindow.__table__))
     .where(_KEY)
     .values(
-        n_rows=ProfileWindow.n_rows + bindparam("added_rows"),
-        n_uploads=ProfileWindow.n_uploads + 1,
-        end=case((ProfileWindow.end < _END, _END), else_=ProfileWindow.end),
+        n_rows=_WINDOWS.n_rows + bindparam("added_rows"),
+        n_uploads=_WINDOWS.n_uploads + 1,
+        end=case((_WINDOWS.end < _END, _END), else_=_WINDOWS.end),
         first_arrival=case(
-            (ProfileWindow.first_arrival > _ARRIVAL, _ARRIVAL), else_=ProfileWindow.first_arrival
+            (_WINDOWS.first_arrival > _ARRIVAL, _ARRIVAL), else_=_WINDOWS.first_arrival
         ),
         last_arrival=case(
-            (ProfileWindow.last_arrival < _ARRIVAL, _ARRIVAL), else_=ProfileWindow.last_arrival
+            (_WINDOWS.last_arrival < _ARRIVAL, _ARRIVAL), else_=_WINDOWS.last_arrival
         ),
     )
-    .returning(ProfileWindow.id, ProfileWindow.n_uploads)
-    .execution_options(synchronize_session=False)
+    .returning(_WINDOWS.id, _WINDOWS.n_uploads)
 )
 
-_ADD_PART = insert(ProfileWindowPart).values(
+_ADD_PART = insert(cast(Table, ProfileWindowPart.__table__)).values(
     {c: bindparam(c) for c in ("window_id", "n_rows", "created_at", "profile")}
 )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from vigil.errors import SchemaConflictError, VigilError
 from vigil.profile import DatasetProfile
@@ -87,6 +87,7 @@ class WindowKinds:
         window_id: int,
         n_uploads: int,
         upload: DatasetProfile,
+        blob: bytes,
         pieces: Callable[[], Sequence[bytes]],
         *,
         what: str = "this upload",
@@ -94,9 +95,12 @@ class WindowKinds:
         """The window's kinds with `upload` (its `n_uploads`-th, already appended in a
         transaction that holds the window's row lock); raises SchemaConflictError when `upload`
         conflicts with the window. `pieces` reads the window's blob and parts (in that
-        transaction) when this process does not know the window's kinds. Call `remember` after
-        the commit."""
+        transaction) when this process does not know the window's kinds. `blob` is `upload`'s
+        bytes (remembered as a piece). Then call `remember` before the commit, and `forget` if
+        the transaction does not commit: an upload waiting for the row lock sees this one's
+        kinds as soon as it is committed."""
         new = kinds_of(upload)
+        self._remember_piece(blob, new)
         if n_uploads == 1:
             return new
         with self._lock:
@@ -111,8 +115,13 @@ class WindowKinds:
             kinds = combine(kinds, self._piece(piece), what=what)
         return combine(kinds, new, what=what)
 
+    def forget(self, window_ids: Iterable[int]) -> None:
+        with self._lock:
+            for window_id in window_ids:
+                self._windows.pop(window_id, None)
+
     def remember(self, window_id: int, n_uploads: int, kinds: Kinds) -> None:
-        """Record the window's kinds as of its `n_uploads` uploads (committed)."""
+        """Record the window's kinds as of its `n_uploads` uploads."""
         with self._lock:
             entry = self._windows.get(window_id)
             if entry is not None and entry[0] >= n_uploads:
@@ -132,8 +141,12 @@ class WindowKinds:
             kinds = kinds_of(DatasetProfile.from_bytes(blob))
         except VigilError:  # an undecodable piece holds no readable column (readers skip it)
             kinds = {}
+        self._remember_piece(blob, kinds, digest)
+        return kinds
+
+    def _remember_piece(self, blob: bytes, kinds: dict[str, Kind], digest: bytes = b"") -> None:
+        digest = digest or hashlib.blake2b(blob, digest_size=16).digest()
         with self._lock:
             self._pieces[digest] = kinds
             while len(self._pieces) > self._max_pieces:
                 self._pieces.popitem(last=False)
-        return kinds
