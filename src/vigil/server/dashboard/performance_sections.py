@@ -21,6 +21,8 @@ from vigil.server.dashboard.section_base import Section, as_dict, fmt, guard, ti
 from vigil.store.core import Store
 
 HEADLINE = ("roc_auc", "accuracy", "f1", "precision", "recall", "log_loss", "mae", "rmse", "r2")
+UNIT_SCALE = frozenset({"roc_auc", "accuracy", "f1", "precision", "recall", "r2"})
+"""Metrics on a 0-1 scale (the axis says so); the others are in the target's units."""
 MAX_SEGMENTS = 20
 REFERENCE_DAYS = 7
 """Estimated performance is calibrated on the model's first week of labelled predictions."""
@@ -100,7 +102,7 @@ def performance(
         keys: list[str] = []
         for w in windows:
             keys += [k for k in _headline(w.get("metrics")) if k not in keys]
-        keys = [k for k in HEADLINE if k in keys][:5]
+        keys = [k for k in HEADLINE if k in keys]
         estimates = _estimates_of(store, model, start, windows, window)
         shades, legend = coverage.shades(
             windows,
@@ -113,16 +115,17 @@ def performance(
         )
         section = Section(
             title,
+            choose="metric",
             note=(
                 f"Per {out['window']}, from labelled predictions ({out.get('task') or ''}). A window with "
                 f"less than {_min_coverage(windows)} of its predictions labelled is incomplete: "
                 "shaded, its values hollow and not judged."
             ),
         )
-        if keys:
+        for k in keys:
             section.charts.append(
                 (
-                    "metrics",
+                    k,
                     charts.line_chart(
                         [
                             coverage.series(
@@ -132,16 +135,16 @@ def performance(
                                 lambda w, k=k: _headline(w.get("metrics")).get(k),  # type: ignore[misc]
                                 k,
                             )
-                            for k in keys
                         ],
-                        x=charts.Axis(time=True),
+                        x=charts.Axis(time=True, label=f"{out['window']} (UTC)"),
+                        y_label=f"{k} (0-1)" if k in UNIT_SCALE else k,
                         height=200,
                         shades=shades,
                         shade_legend=legend,
                     ),
                 )
             )
-        else:
+        if not keys:
             section.empty = "No window has labels yet, so no metric is realized."
         section.charts.append(
             (
@@ -152,10 +155,11 @@ def performance(
                             "coverage", [(time_of(w["start"]), w.get("coverage")) for w in windows]
                         )
                     ],
-                    x=charts.Axis(time=True),
+                    x=charts.Axis(time=True, label=f"{out['window']} (UTC)"),
+                    y_label="share labelled (0-1)",
                     y_min=0,
                     y_max=1,
-                    height=140,
+                    height=160,
                     shades=shades,
                     shade_legend=legend,
                 ),
@@ -241,7 +245,8 @@ def estimated(
                     key,
                     charts.line_chart(
                         [charts.Series("estimated", est), real],
-                        x=charts.Axis(time=True),
+                        x=charts.Axis(time=True, label=f"{out.get('window') or window} (UTC)"),
+                        y_label=f"{key} (0-1)" if key in UNIT_SCALE else key,
                         height=200,
                         shades=shades,
                         shade_legend=legend,
@@ -253,7 +258,10 @@ def estimated(
     return guard(title, build)
 
 
-def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+def segment_performance(
+    store: Store, model: ModelOut, start: dt.datetime | None, window: str = "week"
+) -> Section:
+    """Each segment's metrics in its latest complete `window` (the page's period)."""
     title = "Performance per segment"
     if not model.segments:
         return Section(title, empty="The model declares no segment columns.")
@@ -265,7 +273,7 @@ def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None
         rows = []
         names: list[str] = []
         for key in keys:
-            out = as_dict(realized(store, model.name, window="week", start=start, segment=key))
+            out = as_dict(realized(store, model.name, window=window, start=start, segment=key))
             complete = [w for w in out["windows"] if w.get("metrics") and w.get("complete")]
             n = sum(w["n_predictions"] for w in out["windows"])
             latest = complete[-1] if complete else None
@@ -274,18 +282,18 @@ def segment_performance(store: Store, model: ModelOut, start: dt.datetime | None
             shown = [
                 fmt(values.get(k)) if latest and coverage.judged(latest, k) else "-" for k in names
             ]
-            week = (
-                f"{dt.datetime.fromtimestamp(time_of(latest['start']), dt.UTC):%d %b}"
+            since = (
+                f"{dt.datetime.fromtimestamp(time_of(latest['start']), dt.UTC):%Y-%m-%d}"
                 if latest
                 else "none complete"
             )
-            rows.append([key, f"{n:,}", week, *shown])
+            rows.append([key, f"{n:,}", since, *shown])
         return Section(
             title,
-            header=["segment", "predictions", "week", *names],
+            header=["segment", "predictions", f"{window} from", *names],
             rows=rows,
             note=(
-                "Metrics of each segment's latest complete week (enough of its predictions "
+                f"Metrics of each segment's latest complete {window} (enough of its predictions "
                 "labelled); '-' where a metric has fewer rows than its minimum."
             ),
         )
@@ -337,8 +345,9 @@ def fairness(
                                 "equal_opportunity_difference",
                             ),
                         ],
-                        x=charts.Axis(time=True),
-                        height=180,
+                        x=charts.Axis(time=True, label=f"{window} (UTC)"),
+                        y_label="difference between groups",
+                        height=200,
                         shades=shades,
                         shade_legend=legend,
                     ),
@@ -358,7 +367,7 @@ def fairness(
             section.empty = "No prediction rows are stored for this model."
         else:
             section.note = (
-                "The table is the latest day. Equal opportunity reads labels: a day with "
+                f"The table is the latest {window}. Equal opportunity reads labels: a {window} with "
                 "incomplete labels is shaded and its value hollow, not judged."
             )
         return section

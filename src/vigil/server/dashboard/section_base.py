@@ -26,6 +26,9 @@ class Section:
     rows: list[list[str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     note: str = ""
+    choose: str = ""
+    """When set, the charts are alternatives (one metric each): the page shows one at a time
+    with a chooser named by this text ("metric")."""
 
 
 def guard(title: str, build: Callable[[], Section]) -> Section:

@@ -31,12 +31,22 @@
     var headers = table.querySelectorAll("thead th");
     headers.forEach(function (th, index) {
       if (th.classList.contains("nosort")) return;
+      // A header is a button for the keyboard too: Tab reaches it, Enter or Space sorts.
+      th.setAttribute("tabindex", "0");
+      th.setAttribute("title", "Sort by this column");
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); th.click(); }
+      });
       th.addEventListener("click", function () {
         var body = table.tBodies[0];
         if (!body) return;
         var ascending = !th.classList.contains("sorted-asc");
-        headers.forEach(function (h) { h.classList.remove("sorted-asc", "sorted-desc"); });
+        headers.forEach(function (h) {
+          h.classList.remove("sorted-asc", "sorted-desc");
+          h.removeAttribute("aria-sort");
+        });
         th.classList.add(ascending ? "sorted-asc" : "sorted-desc");
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
           var a = (r1.cells[index] || {}).textContent || "";
@@ -61,6 +71,21 @@
   // The drift heatmap: a click on a cell opens its reference and window distributions. The
   // grid's geometry is on the <svg>; white (no drift) cells have no element, so the cell under
   // the pointer is found from its position.
+  function grid(svg) {
+    return {
+      left: parseFloat(svg.getAttribute("data-left")), top: parseFloat(svg.getAttribute("data-top")),
+      w: parseFloat(svg.getAttribute("data-cell-w")), h: parseFloat(svg.getAttribute("data-cell-h")),
+      features: JSON.parse(svg.getAttribute("data-features")),
+      starts: JSON.parse(svg.getAttribute("data-starts"))
+    };
+  }
+
+  function cellOf(g, i, j) {
+    if (i < 0 || j < 0 || i >= g.features.length || j >= g.starts.length) return null;
+    return { i: i, j: j, feature: g.features[i], start: g.starts[j],
+             x: g.left + j * g.w, y: g.top + i * g.h, w: g.w, h: g.h };
+  }
+
   function cellAt(svg, event) {
     var point = svg.createSVGPoint();
     point.x = event.clientX;
@@ -68,13 +93,8 @@
     var matrix = svg.getScreenCTM();
     if (!matrix) return null;
     var p = point.matrixTransform(matrix.inverse());
-    var left = parseFloat(svg.getAttribute("data-left")), top = parseFloat(svg.getAttribute("data-top"));
-    var w = parseFloat(svg.getAttribute("data-cell-w")), h = parseFloat(svg.getAttribute("data-cell-h"));
-    var features = JSON.parse(svg.getAttribute("data-features"));
-    var starts = JSON.parse(svg.getAttribute("data-starts"));
-    var i = Math.floor((p.y - top) / h), j = Math.floor((p.x - left) / w);
-    if (i < 0 || j < 0 || i >= features.length || j >= starts.length) return null;
-    return { i: i, j: j, feature: features[i], start: starts[j], x: left + j * w, y: top + i * h, w: w, h: h };
+    var g = grid(svg);
+    return cellOf(g, Math.floor((p.y - g.top) / g.h), Math.floor((p.x - g.left) / g.w));
   }
 
   function initHeatmap(container) {
@@ -87,17 +107,18 @@
     marker.setAttribute("class", "selected");
     marker.setAttribute("fill", "none");
     svg.appendChild(marker);
-    svg.addEventListener("mousemove", function (event) {
-      var cell = cellAt(svg, event);
-      if (status) status.textContent = cell ? cell.feature + " \u00b7 " + cell.start : "";
-    });
-    svg.addEventListener("click", function (event) {
-      var cell = cellAt(svg, event);
-      if (!cell || !panel) return;
+    var current = null;
+    function select(cell) {
+      current = cell;
       marker.setAttribute("x", cell.x);
       marker.setAttribute("y", cell.y);
       marker.setAttribute("width", cell.w);
       marker.setAttribute("height", cell.h - 1);
+      if (status) status.textContent = cell.feature + " \u00b7 " + cell.start;
+    }
+    function open(cell) {
+      if (!cell || !panel) return;
+      select(cell);
       var url = base + (base.indexOf("?") < 0 ? "?" : "&") +
         "feature=" + encodeURIComponent(cell.feature) + "&start=" + encodeURIComponent(cell.start);
       panel.textContent = "Loading\u2026";
@@ -105,6 +126,30 @@
         panel.innerHTML = html;
         panel.scrollIntoView({ block: "nearest" });
       }).catch(function (error) { panel.textContent = "Could not load the cell: " + error.message; });
+    }
+    svg.addEventListener("mousemove", function (event) {
+      var cell = cellAt(svg, event);
+      if (status) status.textContent = cell ? cell.feature + " \u00b7 " + cell.start : "";
+    });
+    svg.addEventListener("click", function (event) { open(cellAt(svg, event)); });
+    // The keyboard: Tab reaches the grid, the arrows move between cells, Enter opens one.
+    svg.setAttribute("tabindex", "0");
+    svg.setAttribute("aria-label", (svg.getAttribute("aria-label") || "drift heatmap") +
+      ": arrow keys move between cells, Enter opens one");
+    var moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    svg.addEventListener("focus", function () {
+      if (!current) { var first = cellOf(grid(svg), 0, 0); if (first) select(first); }
+    });
+    svg.addEventListener("keydown", function (event) {
+      var move = moves[event.key];
+      if (move && current) {
+        event.preventDefault();
+        var next = cellOf(grid(svg), current.i + move[0], current.j + move[1]);
+        if (next) select(next);
+      } else if ((event.key === "Enter" || event.key === " ") && current) {
+        event.preventDefault();
+        open(current);
+      }
     });
   }
 
