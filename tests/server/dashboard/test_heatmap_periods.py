@@ -268,7 +268,7 @@ def test_the_page_zooms_from_months_to_days_to_hours(web: TestClient) -> None:
     assert hours.status_code == 200, hours.text
     assert "hours of Mon 23 Mar" in hours.text
     assert 'class="cells drifted"' in hours.text
-    assert 'class="marks"' in hours.text  # drifted cells carry a mark, not colour alone
+    assert 'class="drifted-mark"' in hours.text  # drifted cells carry a mark, not colour alone
 
 
 def test_a_month_cell_opens_with_its_period_and_zoom(web: TestClient) -> None:
@@ -293,3 +293,26 @@ def test_bad_periods_are_named(web: TestClient) -> None:
     assert "at must be an ISO 8601 time" in bad.text
     unit = web.get("/ui/models/m", params={"granularity": "fortnight"})
     assert unit.status_code == 422
+
+
+def test_the_warmer_measures_weekly_and_monthly_cells(seeded: Store) -> None:
+    from vigil.server.dashboard.drift_cache import DriftCache, Warmer
+
+    Warmer(DriftCache(seeded), interval=0).warm_once()
+    with seeded.session() as session:
+        kept = session.execute(
+            select(DriftCell.granularity, DriftCell.start).where(
+                DriftCell.reference.startswith(KEY_PREFIX)
+            )
+        ).all()
+    weeks = Grid("week").starts(START, START + dt.timedelta(days=DAYS))
+    assert sorted(s for g, s in kept if g == "week") == weeks  # 16 Feb (a Monday) to 30 Mar
+    assert sorted(s for g, s in kept if g == "month") == [
+        dt.datetime(2026, m, 1, tzinfo=UTC) for m in (2, 3, 4)
+    ]
+    # A page now reads them: nothing is pending even with no time to measure.
+    found = period_drift(
+        seeded, "m", Grid("month"), START, START + dt.timedelta(days=DAYS), budget_seconds=0
+    )
+    assert found.pending == ()
+    assert len(found.cells) == 3

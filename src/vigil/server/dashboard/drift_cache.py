@@ -16,11 +16,17 @@ from functools import partial
 
 from vigil.ingestion import queries
 from vigil.ingestion import service as ingestion
+from vigil.monitor.period_drift import period_drift
 from vigil.monitor.reading import DriftCells, drift_cells
 from vigil.monitor.window_stats import GRANULARITY_SECONDS, WindowStatistics
 from vigil.store.core import Store
+from vigil.windows import EPOCH, Grid
 
 logger = logging.getLogger("vigil.server.dashboard")
+
+WARM_PERIODS = ("week", "month")
+"""The heatmap's coarse units whose drift cells the warmer keeps measured (in each model's zone;
+other units are measured by the page within its budget)."""
 
 
 class DriftCache:
@@ -43,7 +49,7 @@ class DriftCache:
 
 class Warmer:
     """A background thread that keeps every model's daily statistics cells (and the last week's
-    hourly ones) computed."""
+    hourly ones) computed, and its weekly and monthly drift cells measured."""
 
     def __init__(self, cache: DriftCache, interval: float) -> None:
         self.cache = cache
@@ -74,6 +80,12 @@ class Warmer:
                 continue
             week = min(dt.datetime.now(dt.UTC), last) - dt.timedelta(days=7)
             statistics.refresh(model.name, "hour", start=week, wait=True)
+            for unit in WARM_PERIODS:  # the heatmap's coarse cells no monitor measures
+                if self._stop.is_set():
+                    return
+                grid = Grid.parse(unit, default_tz=model.grid.tz)
+                if grid.nests(model.grid):
+                    period_drift(self.cache.store, model.name, grid, EPOCH, model.grid.next(last))
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -62,7 +62,7 @@ def heatmap(
 ) -> Markup:
     """Features (rows) by windows (columns), coloured by drift severity: one path per colour
     band (`class="cells drifted"` for the drifted ones, `cells nodata` for cells not computed
-    yet); drifted cells also carry a mark (`class="marks"`), so the verdict does not rest on
+    yet); drifted cells also carry a mark (`class="drifted-mark"`), so the verdict does not rest on
     colour alone. The grid's geometry and labels ride on data attributes: a click anywhere on
     the grid opens the cell under it (vigil.js).
 
@@ -139,7 +139,7 @@ def heatmap(
     for (cls, fill), path in sorted(bands.items()):
         parts.append(f'<path class="{cls}" fill="{fill}" d="{"".join(path)}"/>')
     for colour, path in sorted(marks.items()):
-        parts.append(f'<path class="marks" fill="{colour}" d="{"".join(path)}"/>')
+        parts.append(f'<path class="drifted-mark" fill="{colour}" d="{"".join(path)}"/>')
     for j, reason in enumerate(partial or ()):
         if reason:
             parts.append(

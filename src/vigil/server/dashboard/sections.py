@@ -11,14 +11,21 @@ are in `performance_sections`, what every section is in `section_base`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
+from markupsafe import Markup
+
+from vigil.analysis.kpi import KpiComparison, KpiPoint
 from vigil.api.specs import ModelOut
 from vigil.importances.store import load_importances, model_version_id
 from vigil.ingestion import queries
 from vigil.kpi.compare import compare
+from vigil.kpi.series import series as kpi_series
 from vigil.lifecycle.cadence import retraining_cadence
+from vigil.performance.service import window_size
 from vigil.server.dashboard import charts
+from vigil.server.dashboard.heatmap import period_label
 from vigil.server.dashboard.performance_sections import (
     estimated,
     fairness,
@@ -27,57 +34,119 @@ from vigil.server.dashboard.performance_sections import (
 )
 from vigil.server.dashboard.section_base import Section, fmt, guard
 from vigil.store.core import Store
+from vigil.windows import Grid
 
 __all__ = ["LAZY", "PERIODIC", "PERIODS", "Section", "importances", "kpi_comparison", "retraining"]
 
 
-def kpi_comparison(store: Store, model: ModelOut, start: dt.datetime | None) -> Section:
+KPI_PERIODS = 12
+"""The latest periods the KPI table lists (the chart shows every period of the page's range)."""
+
+
+def kpi_comparison(
+    store: Store, model: ModelOut, start: dt.datetime | None, window: str = "day"
+) -> Section:
+    """Each KPI per period of `window` (in the model's time zone) and version: the mean per
+    period as a chart, and for the latest periods the mean and count of each version, with the
+    newest version against the one before it (relative change, Welch's p-value) in that period.
+    A period still open at the KPI's latest value is marked partial."""
     title = "KPIs by model version"
 
     def build() -> Section:
+        grid = window_size(window, model)
+        zone = model.grid.tz
+        rows: list[list[str]] = []
+        charted: list[tuple[str, Markup]] = []
         with store.session() as session:
             try:
                 latest = queries.kpi_versions(session, model.name)
-                rows = []
                 for name, versions in sorted(latest.items()):
-                    ordered = sorted(versions, key=lambda v: versions[v])
-                    if len(ordered) < 2:
-                        continue
-                    result = compare(
-                        session, name, model.name, ordered[-2], ordered[-1], start=start
+                    found = kpi_series(session, name, model.name, window=grid, start=start)
+                    rows += _kpi_rows(
+                        partial(compare, session, name, model.name),
+                        name,
+                        found.points,
+                        versions,
+                        grid,
                     )
-                    rows.append(
-                        [
-                            name,
-                            f"{result.a.version} -> {result.b.version}",
-                            fmt(result.a.mean),
-                            fmt(result.b.mean),
-                            fmt(result.relative_change),
-                            fmt(result.p_value),
-                        ]
-                    )
+                    by_version: dict[str, list[tuple[float, float | None]]] = {}
+                    for point in found.points:
+                        by_version.setdefault(point.version, []).append(
+                            (point.start.timestamp(), point.mean)
+                        )
+                    if by_version:
+                        charted.append(
+                            (
+                                f"{name}: mean per {grid.unit}",
+                                charts.line_chart(
+                                    [
+                                        charts.Series(v, pts)
+                                        for v, pts in sorted(by_version.items())
+                                    ],
+                                    x=charts.Axis(time=True),
+                                    y_label=name,
+                                    height=180,
+                                ),
+                            )
+                        )
             finally:
                 session.rollback()
         if not rows:
             return Section(
                 title,
-                empty="Every KPI of this model was logged for one version only; a comparison "
-                "needs two (log_kpi(..., version=...)).",
+                empty="No KPI was logged for this model in this range "
+                "(vigil.Client().log_kpi(name, value, model=..., version=...)).",
             )
-        return Section(
+        section = Section(
             title,
-            header=[
-                "KPI",
-                "versions",
-                "mean before",
-                "mean after",
-                "relative change",
-                "p-value (Welch)",
-            ],
+            note=f"Per {grid.unit} ({zone}), the latest {KPI_PERIODS} periods; the change "
+            "compares the newest version with the one before it on the values each logged in "
+            "that period.",
+            header=["KPI", grid.unit, "versions: mean (values)", "relative change", "p (Welch)"],
             rows=rows,
         )
+        section.charts = charted
+        return section
 
     return guard(title, build)
+
+
+def _kpi_rows(
+    compare_in: Callable[..., KpiComparison],
+    name: str,
+    points: Sequence[KpiPoint],
+    versions: dict[str, dt.datetime],
+    grid: Grid,
+) -> list[list[str]]:
+    """The table's rows of one KPI: its latest `KPI_PERIODS` periods, newest first."""
+    order = sorted(versions, key=lambda v: versions[v])
+    by_start: dict[dt.datetime, dict[str, KpiPoint]] = {}
+    for point in points:
+        by_start.setdefault(point.start, {})[point.version] = point
+    last = max(versions.values())
+    last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+    rows = []
+    for begin in sorted(by_start, reverse=True)[:KPI_PERIODS]:
+        here = by_start[begin]
+        present = [v for v in order if v in here]
+        change = p_value = "-"
+        if len(present) >= 2:
+            result = compare_in(present[-2], present[-1], start=begin, end=grid.next(begin))
+            change = f"{present[-1]} vs {present[-2]}: {fmt(result.relative_change)}"
+            p_value = fmt(result.p_value)
+        label = period_label(grid, begin, grid.tz)
+        if begin <= last < grid.next(begin) - dt.timedelta(seconds=1):
+            label += " (partial: still open)"
+        rows.append(
+            [
+                name,
+                label,
+                ", ".join(f"{v}: {fmt(here[v].mean)} ({here[v].count:,})" for v in present),
+                change,
+                p_value,
+            ]
+        )
+    return rows
 
 
 def importances(store: Store, registry_model: str | None, version: int | None) -> Section:
@@ -175,5 +244,7 @@ PERIODIC: dict[str, Callable[[Store, ModelOut, dt.datetime | None, str], Section
     "performance": performance,
     "estimated": estimated,
     "fairness": fairness,
+    "segments_performance": segment_performance,
+    "kpi_compare": kpi_comparison,
 }
 """The lazy sections drawn per period (in the model's time zone): key -> builder(..., window)."""
