@@ -2,7 +2,10 @@
 
 Every subscriber of the outbox (webhook subscriptions, alert channels) is sent to here: `deliver`
 sends the due pending deliveries, oldest event first, each claimed before it is sent so that two
-processes never send it twice, and each outcome recorded by `RetryPolicy`. A failed delivery
+processes never send it twice, and each outcome recorded by `RetryPolicy`. A claim is a lease
+(`delivery_lease_seconds`, longer than any send takes): a delivery whose sender died is sent by
+another process once its lease ran out. A sender that outlived its lease records its success (the
+receiver has the delivery), not its failure (the process that took it over owns the outcome). A failed delivery
 waits `delivery_backoff_seconds * 2**(attempts-1)` (at most an hour) and is kept as `failed`
 with its last error after `delivery_max_attempts`: nothing accepted is lost while it waits.
 Sending happens outside any database transaction, never in ingestion.
@@ -30,8 +33,6 @@ from vigil.store.repositories import utcnow
 
 logger = logging.getLogger("vigil.events")
 MAX_WAIT = dt.timedelta(hours=1)
-LEASE = dt.timedelta(minutes=5)
-"""How long a delivery being sent is reserved for the process sending it."""
 
 Outcome = Literal["sent", "retrying", "failed"]
 
@@ -114,14 +115,32 @@ def deliver(
     """Send the due pending deliveries to every kind of subscriber; record each outcome."""
     now = now or utcnow()
     policy = RetryPolicy.of(settings)
+    lease = dt.timedelta(seconds=settings.delivery_lease_seconds)
     sent = retrying = failed = 0
     for delivery_id, target in _due(store, now, limit):
-        if not claim_due(store, delivery_id, now):
+        # The lease runs from the claim, not from the start of the round: sends before it in
+        # this round may have taken longer than a lease.
+        held_until = claim_due(store, delivery_id, now, lease=lease)
+        if held_until is None:
             continue  # another process took it
         error = _send(target, settings)
         with store.session() as session:
-            row = session.get(EventDeliveryRow, delivery_id)
-            if row is None:  # its subscription was deleted meanwhile
+            row = session.scalars(
+                select(EventDeliveryRow)
+                .where(EventDeliveryRow.id == delivery_id, EventDeliveryRow.state == "pending")
+                .with_for_update()
+            ).first()
+            if row is None:  # its subscription was deleted, or another process sent it
+                continue
+            if error is not None and row.next_attempt_at != held_until:
+                # Our lease ran out and another process took the delivery over: its outcome
+                # counts. (A success is recorded all the same: the receiver has it.)
+                logger.warning(
+                    "delivery %s to %s failed after its lease ran out: %s",
+                    delivery_id,
+                    target.label,
+                    error,
+                )
                 continue
             outcome = policy.record(row, error, now)
             if outcome == "sent":
@@ -154,9 +173,14 @@ def _send(target: Subscriber, settings: MonitorSettings) -> str | None:
     return None
 
 
-def claim_due(store: Store, delivery_id: int, now: dt.datetime) -> bool:
+def claim_due(
+    store: Store, delivery_id: int, now: dt.datetime, *, lease: dt.timedelta
+) -> dt.datetime | None:
     """Take a due pending delivery for this process: push its next attempt past the lease,
-    atomically, so that two workers (two server processes) never send it twice."""
+    atomically, so that two workers (two server processes) never send it at once. Returns the
+    end of the lease (the claim's token: a failure is recorded only while the delivery still
+    has it), or None when the delivery was not due or another process took it."""
+    held_until = max(now, utcnow()) + lease
     with store.session() as session:
         claimed = session.execute(
             update(EventDeliveryRow)
@@ -165,11 +189,11 @@ def claim_due(store: Store, delivery_id: int, now: dt.datetime) -> bool:
                 EventDeliveryRow.state == "pending",
                 EventDeliveryRow.next_attempt_at <= now,
             )
-            .values(next_attempt_at=now + LEASE)
+            .values(next_attempt_at=held_until)
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        return bool(getattr(claimed, "rowcount", 0) == 1)
+        return held_until if getattr(claimed, "rowcount", 0) == 1 else None
 
 
 class Delivery(BaseModel):
