@@ -130,9 +130,21 @@ def alert_start(alerts: Alerts, alert_id: int) -> dt.datetime:
 
 
 def chart_of(html: str) -> ET.Element:
-    found = re.search(r'<svg class="chart alert-chart".*?</svg>', html, re.S)
+    found = re.search(
+        r'<div class="chart-box"><svg class="chart alert-chart".*?</svg></div>', html, re.S
+    )
     assert found is not None, "no alert chart on the page"
-    return ET.fromstring(found.group(0).replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1))
+    return ET.fromstring(
+        found.group(0)[len('<div class="chart-box">') : -len("</div>")].replace(
+            "<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1
+        )
+    )
+
+
+def plot_edges(svg: ET.Element) -> tuple[float, float]:
+    """The x of the plot's left and right edges: the ends of the x axis."""
+    axis = next(e for e in svg.iter(f"{SVG}line") if e.get("class") == "axis")
+    return float(axis.get("x1") or "nan"), float(axis.get("x2") or "nan")
 
 
 def section(html: str, name: str) -> str:
@@ -146,12 +158,12 @@ def section(html: str, name: str) -> str:
     [
         (
             "charges-drift",
-            "columns drifted (share, 0 to 1)",
+            "columns drifted (share)",
             ["Drifted columns", "monthly_charges"],
         ),
-        ("north-accuracy", "realized accuracy (metric value)", ["Label coverage", "Predictions"]),
-        ("hourly-volume", "rows per window (count)", ["Threshold", "learned per window"]),
-        ("churn-missing-values", "largest missing share", ["Missing share", "income 19.1%"]),
+        ("north-accuracy", "realized accuracy", ["Label coverage", "Predictions"]),
+        ("hourly-volume", "rows per window", ["Threshold", "learned per window"]),
+        ("churn-missing-values", "most missing (share)", ["Missing share", "income 19.1%"]),
     ],
 )
 def test_the_page_explains_alerts_of_every_kind(
@@ -223,12 +235,12 @@ def test_the_chart_spans_the_results_and_highlights_the_alert(
     alert_id = alerts.ids["charges-drift"]
     svg = chart_of(site.get(f"/ui/alerts/{alert_id}").text)
     results = stored_results(alerts, "charges-drift")
-    width = float(svg.get("width") or "0")
+    left, right = plot_edges(svg)
     markers = [e for e in svg.iter() if "point" in (e.get("class") or "").split()]
     xs = [float(m.get("cx") or float(m.get("x") or "0") + 4) for m in markers]
-    step = (width - 64 - 14) / len(results)  # one window's width in pixels
-    assert xs[0] == pytest.approx(64 + step / 2, abs=1)
-    assert xs[-1] == pytest.approx(width - 14 - step / 2, abs=1)
+    step = (right - left) / len(results)  # one window's width in pixels
+    assert xs[0] == pytest.approx(left + step / 2, abs=1)
+    assert xs[-1] == pytest.approx(right - step / 2, abs=1)
     uppers = {
         float(e.findtext(f"{SVG}title", "").split()[2])
         for e in svg.iter(f"{SVG}line")
@@ -242,8 +254,8 @@ def test_the_chart_spans_the_results_and_highlights_the_alert(
     assert first.window_start.strftime("%Y-%m-%d %H:%M UTC") in (
         highlight.findtext(f"{SVG}title") or ""
     )
-    labels = {t.text for t in svg.iter(f"{SVG}text") if "label" in (t.get("class") or "")}
-    assert labels == {"window (UTC)", "columns drifted (share, 0 to 1)"}
+    labels = {t.text for t in svg.iter(f"{SVG}text") if "axis-label" in (t.get("class") or "")}
+    assert labels == {"window (UTC)", "columns drifted (share)"}
 
 
 def test_an_onset_is_marked_with_its_interval() -> None:
@@ -264,9 +276,10 @@ def test_an_onset_is_marked_with_its_interval() -> None:
         start + dt.timedelta(hours=6), start + dt.timedelta(hours=5), start + dt.timedelta(hours=7)
     )
     svg = ET.fromstring(
-        str(alert_chart(points, y_label="rows", onset=onset)).replace(
-            "<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1
-        )
+        str(alert_chart(points, y_label="rows", onset=onset))
+        .removeprefix('<div class="chart-box">')
+        .removesuffix("</div>")
+        .replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1)
     )
     line = svg.find(f"{SVG}line[@class='onset']")
     assert line is not None
@@ -274,7 +287,8 @@ def test_an_onset_is_marked_with_its_interval() -> None:
     interval = svg.find(f"{SVG}rect[@class='onset-interval']")
     assert interval is not None
     # the interval spans two of the twelve windows
-    assert float(interval.get("width") or "0") == pytest.approx((720 - 64 - 14) * 2 / 12, abs=0.2)
+    left, right = plot_edges(svg)
+    assert float(interval.get("width") or "0") == pytest.approx((right - left) * 2 / 12, abs=0.2)
     legends = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "legend"]
     assert "onset" in legends
     empty = alert_chart([], y_label="rows")
@@ -294,7 +308,7 @@ def test_time_ticks_fall_on_whole_hours_and_days() -> None:
 @pytest.mark.parametrize(
     ("monitor", "expected"),
     [
-        ("charges-drift", {"model", "feature", "heatmap cell", "version"}),
+        ("charges-drift", {"model", "heatmap", "feature", "heatmap cell", "version"}),
         ("north-accuracy", {"model", "segment", "version"}),
         ("hourly-volume", {"model", "version"}),
     ],
@@ -309,6 +323,9 @@ def test_links_resolve(site: TestClient, alerts: Alerts, monitor: str, expected:
         if what == "feature":
             assert label == "monthly_charges"
             assert "monthly_charges" in response.text
+        if what == "heatmap":
+            assert "at=2026-11-08" in href
+            assert 'id="heatmap"' in response.text
         if what == "heatmap cell":
             assert "2026-11-08" in href
             assert "monthly_charges" in response.text

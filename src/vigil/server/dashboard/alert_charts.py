@@ -2,7 +2,8 @@
 against the range it was judged by (a static threshold or the band learned for each window),
 with the alert's windows highlighted and the estimated onset of the change marked.
 
-Built on `charts` (coordinates, ticks, number and time labels). Every element a reader may
+Built on `chart_parts` (coordinates, ticks, labels that never overlap, the legend's flow, axis
+titles, the scrolling box) and `charts`' severity colours. Every element a reader may
 point at carries a `<title>` with its exact figures; breached windows are square markers, the
 others round, so the two are told apart without colour.
 """
@@ -17,13 +18,19 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from vigil.monitor.alert_context import ResultPoint
-from vigil.server.dashboard.charts import (
-    SEVERITY_COLOURS,
-    _fmt,
-    _time_label,
+from vigil.server.dashboard.chart_parts import (
+    FONT_PX,
+    axis_titles,
+    boxed,
     coord,
+    fmt,
+    left_margin,
     nice_ticks,
+    text_width,
+    time_label,
+    x_tick_texts,
 )
+from vigil.server.dashboard.charts import SEVERITY_COLOURS
 
 VALUE_COLOUR = "#2563eb"
 BREACH_COLOUR = "#b91c1c"
@@ -90,7 +97,7 @@ def alert_chart(
     severity: str = "warning",
     onset: OnsetMark | None = None,
     width: int = 720,
-    height: int = 260,
+    height: int = 280,
 ) -> Markup:
     """The value of each window (at its middle) against its allowed range, over the windows'
     own span; `alert_span` (first window start, last window end) is shaded as the alert."""
@@ -98,11 +105,6 @@ def alert_chart(
     bounds = [b for p in points for b in (p.lower, p.upper) if _finite(b)]
     if not values and not bounds:
         return Markup('<p class="empty">The monitor stored no value around this alert.</p>')
-    left, right, top, bottom = 64, 14, 30, 42
-    x_lo = min(p.start for p in points).timestamp()
-    x_hi = max(p.end for p in points).timestamp()
-    if x_hi <= x_lo:
-        x_hi = x_lo + 3600
     ys = [v for v in (*values, *bounds) if v is not None]
     y_lo, y_hi = min(ys), max(ys)
     if y_hi <= y_lo:
@@ -110,6 +112,16 @@ def alert_chart(
         y_lo, y_hi = y_lo - pad, y_hi + pad
     pad = (y_hi - y_lo) * 0.08
     y_lo, y_hi = y_lo - pad, y_hi + pad
+    y_ticks = nice_ticks(y_lo, y_hi, 5)
+    left, right = left_margin([fmt(t) for t in y_ticks]), 14
+    legend_parts, top = _legend(left, width - right, severity, onset is not None)
+    top += 6
+    bottom = 2 * FONT_PX + 22
+    height = max(height, top + bottom + 120)
+    x_lo = min(p.start for p in points).timestamp()
+    x_hi = max(p.end for p in points).timestamp()
+    if x_hi <= x_lo:
+        x_hi = x_lo + 3600
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def px(t: float) -> float:
@@ -121,34 +133,36 @@ def alert_chart(
 
     parts = [
         f'<svg class="chart alert-chart" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(y_label)} per window">'
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(y_label)} per window">',
+        *legend_parts,
     ]
-    for tick in nice_ticks(y_lo, y_hi, 5):
+    for tick in y_ticks:
         yy = coord(py(tick))
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{yy}" y2="{yy}"/>'
-            f'<text class="tick" x="{left - 5}" y="{coord(py(tick) + 3)}" text-anchor="end">'
-            f"{_fmt(tick)}</text>"
+            f'<text class="tick" x="{left - 5}" y="{coord(py(tick) + 4)}" text-anchor="end">'
+            f"{fmt(tick)}</text>"
         )
     span = x_hi - x_lo
-    for t in time_ticks(x_lo, x_hi):
-        x = px(t)
-        # A label near an edge is anchored inside the chart rather than cut by it.
-        anchor = "end" if x > width - right - 32 else "start" if x < left + 32 else "middle"
-        parts.append(
-            f'<line class="grid" x1="{coord(x)}" x2="{coord(x)}" y1="{top}" '
-            f'y2="{height - bottom + 4}"/><text class="tick" x="{coord(x)}" '
-            f'y="{height - bottom + 14}" text-anchor="{anchor}">{escape(_time_label(t, span))}</text>'
-        )
     axis_y = height - bottom
+    x_ticks = [(px(t), time_label(t, span)) for t in time_ticks(x_lo, x_hi)]
+    for x, _ in x_ticks:
+        parts.append(
+            f'<line class="grid" x1="{coord(x)}" x2="{coord(x)}" y1="{top}" y2="{axis_y + 4}"/>'
+        )
+    parts += x_tick_texts(x_ticks, left, width - right, axis_y + FONT_PX + 4)
     parts.append(
         f'<line class="axis" x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}"/>'
         f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{axis_y}"/>'
-        f'<text class="label x-label" x="{coord(left + plot_w / 2)}" y="{height - 6}" '
-        f'text-anchor="middle">window (UTC)</text>'
-        f'<text class="label y-label" x="14" y="{coord(top + plot_h / 2)}" '
-        f'transform="rotate(-90 14 {coord(top + plot_h / 2)})" text-anchor="middle">'
-        f"{escape(y_label)}</text>"
+    )
+    parts += axis_titles(
+        "window (UTC)",
+        y_label,
+        left=left,
+        right=width - right,
+        top=top,
+        bottom_y=axis_y,
+        height=height,
     )
     if alert_span is not None:
         x0 = max(px(alert_span[0].timestamp()), float(left))
@@ -165,9 +179,8 @@ def alert_chart(
     if onset is not None:
         parts.append(_onset(onset, px, top, axis_y, x_lo, x_hi))
     parts.extend(_values(points, px, py, axis_y))
-    parts.extend(_legend(left, width, severity, onset is not None))
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return boxed("".join(parts))
 
 
 def _band(points: Sequence[ResultPoint], px: _Scale, py: _Scale) -> list[str]:
@@ -265,26 +278,28 @@ def _values(points: Sequence[ResultPoint], px: _Scale, py: _Scale, axis_y: int) 
         if p.breached:
             parts.append(
                 f'<rect class="point breached" x="{coord(middle - 4)}" y="{coord(cy - 4)}" '
-                f'width="8" height="8" fill="{BREACH_COLOUR}" data-value="{exact(p.value)}">'
+                f'width="8" height="8" fill="{BREACH_COLOUR}" data-value="{p.value!r}">'
                 f"<title>{escape(tip)}</title></rect>"
             )
         else:
             parts.append(
                 f'<circle class="point" cx="{coord(middle)}" cy="{coord(cy)}" r="3.5" '
-                f'fill="{VALUE_COLOUR}" data-value="{exact(p.value)}">'
+                f'fill="{VALUE_COLOUR}" data-value="{p.value!r}">'
                 f"<title>{escape(tip)}</title></circle>"
             )
     return parts
 
 
-def _legend(left: int, width: int, severity: str, onset: bool) -> list[str]:
+def _legend(left: int, right: int, severity: str, onset: bool) -> tuple[list[str], int]:
+    """The legend's entries flowed in rows above the plot (each mark shaped as on the chart):
+    their parts and the y below the last row."""
     entries = [
-        ("value", f'<circle cx="5" cy="-4" r="3.5" fill="{VALUE_COLOUR}"/>'),
-        ("breached", f'<rect x="1" y="-8" width="8" height="8" fill="{BREACH_COLOUR}"/>'),
-        ("allowed range", '<rect class="band" x="0" y="-9" width="10" height="10"/>'),
+        ("value", f'<circle cx="5" cy="5" r="3.5" fill="{VALUE_COLOUR}"/>'),
+        ("breached", f'<rect x="1" y="1" width="8" height="8" fill="{BREACH_COLOUR}"/>'),
+        ("allowed range", '<rect class="band" x="0" y="0" width="10" height="10"/>'),
         (
             "alert windows",
-            f'<rect x="0" y="-9" width="10" height="10" '
+            f'<rect x="0" y="0" width="10" height="10" '
             f'fill="{SEVERITY_COLOURS.get(severity, "#4b5563")}" fill-opacity="0.25"/>',
         ),
     ]
@@ -292,12 +307,19 @@ def _legend(left: int, width: int, severity: str, onset: bool) -> list[str]:
         entries.append(
             (
                 "onset",
-                f'<line x1="5" x2="5" y1="-10" y2="2" stroke="{ONSET_COLOUR}" stroke-width="2"/>',
+                f'<line x1="5" x2="5" y1="-1" y2="11" stroke="{ONSET_COLOUR}" stroke-width="2"/>',
             )
         )
-    step = (width - left) // 5
-    return [
-        f'<g class="legend-entry" transform="translate({left + i * step},16)">{mark}'
-        f'<text class="legend" x="14" y="0">{name}</text></g>'
-        for i, (name, mark) in enumerate(entries)
-    ]
+    parts: list[str] = []
+    x: float = left
+    y, row = 4, FONT_PX + 6
+    for name, mark in entries:
+        w = 14 + text_width(name) + 14
+        if x > left and x + w > right:
+            x, y = left, y + row
+        parts.append(
+            f'<g class="legend-entry" transform="translate({coord(x)},{y + 2})">{mark}'
+            f'<text class="legend" x="14" y="{FONT_PX - 2}">{name}</text></g>'
+        )
+        x += w
+    return parts, y + row

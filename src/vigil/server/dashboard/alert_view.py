@@ -25,25 +25,26 @@ from vigil.monitor.specs import LearnedThreshold, StaticThreshold, Target
 from vigil.monitor.window_stats import GRANULARITY_SECONDS
 from vigil.registry.service import Registry
 from vigil.server.dashboard.alert_charts import OnsetMark, alert_chart, allowed, exact
+from vigil.server.dashboard.heatmap import COARSER, zoom_link
 from vigil.server.dashboard.loaders import compared_columns, read
 from vigil.store.core import Store
 
-SHARE = "share, 0 to 1"
 MEASURES: Mapping[str, str] = {
-    "data_drift": f"columns drifted ({SHARE})",
-    "prediction_drift": f"prediction columns drifted ({SHARE})",
-    "training_data_drift": f"training columns drifted ({SHARE})",
-    "missing_values": f"largest missing share ({SHARE})",
-    "new_categories": f"largest share of new categories ({SHARE})",
-    "volume": "rows per window (count)",
-    "no_data": "rows per window (count)",
-    "frequency": "uploads per window (count)",
+    "data_drift": "columns drifted (share)",
+    "prediction_drift": "predictions drifted (share)",
+    "training_data_drift": "columns drifted (share)",
+    "missing_values": "most missing (share)",
+    "new_categories": "new categories (share)",
+    "volume": "rows per window",
+    "no_data": "rows per window",
+    "frequency": "uploads per window",
     "validation": "failed checks (count)",
-    "attribution_drift": "attribution distance (0 to 1)",
-    "feature_importance_change": "importance rank correlation (-1 to 1)",
+    "attribution_drift": "attribution distance",
+    "feature_importance_change": "rank correlation",
 }
-"""The y axis of each kind's value, with its unit; the kinds measuring a chosen metric or KPI
-name it from the monitor's options (`measure_label`)."""
+"""The y axis of each kind's value, with its unit (a share is 0 to 1), short enough to stand
+along the chart's height; the kinds measuring a chosen metric or KPI name it from the monitor's
+options (`measure_label`)."""
 
 MAX_FEATURE_LINKS = 8
 
@@ -53,13 +54,13 @@ def measure_label(kind: str, monitor: Monitor | None) -> str:
     options = monitor.options if monitor is not None else {}
     if kind in ("realized_performance", "estimated_performance"):
         metric = str(options.get("metric") or "accuracy")
-        return f"{kind.split('_')[0]} {metric} (metric value)"
+        return f"{kind.split('_')[0]} {metric}"
     if kind == "fairness":
-        return f"{options.get('metric') or 'demographic_parity_difference'} (metric value)"
+        return str(options.get("metric") or "demographic_parity_difference")
     if kind == "kpi_change":
         kpi = str(options.get("kpi") or "KPI")
         if options.get("compare") == "previous":
-            return f"{kpi}: change from the window before (ratio)"
+            return f"{kpi} change (ratio)"
         return f"{kpi} ({options.get('aggregate') or 'mean'} per window)"
     return MEASURES.get(kind, f"{kind} value")
 
@@ -306,6 +307,14 @@ def _links(
             ),
         )
         cell = found.cells.get(start)
+        if cell is not None:
+            links.append(
+                Link(
+                    f"{granularity}s of the {COARSER[granularity]} of {start:%Y-%m-%d}",
+                    zoom_link(model_name, granularity, start, COARSER[granularity]),
+                    "heatmap",
+                )
+            )
         for feature in features:
             if cell is not None and feature in cell.columns:
                 query = urlencode(
