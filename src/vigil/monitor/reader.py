@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.monitor.windows import Window, monitor_grid
@@ -25,6 +25,8 @@ from vigil.profile import DatasetProfile
 from vigil.store.models import ProfileWindow
 from vigil.store.stored_profiles import StoredProfile, decode_stored, load_stored, tally_of
 from vigil.windows import GridLike
+
+_SPANS_PER_QUERY = 200
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,31 @@ class WindowReader:
         segment: str = "",
     ) -> list[StoredWindow]:
         """The stored windows starting in [first, end), oldest first, without their blobs."""
+        return self._stored_in(model_id, version, [(first, end)], segment)
+
+    def _stored_in(
+        self,
+        model_id: int,
+        version: str | None,
+        spans: Sequence[tuple[dt.datetime, dt.datetime]],
+        segment: str,
+    ) -> list[StoredWindow]:
+        """The stored windows starting in any of `spans` ([first, end) each), oldest first."""
+        found: list[StoredWindow] = []
+        for i in range(0, len(spans), _SPANS_PER_QUERY):
+            found += self._query(model_id, version, spans[i : i + _SPANS_PER_QUERY], segment)
+        return found
+
+    def _query(
+        self,
+        model_id: int,
+        version: str | None,
+        spans: Sequence[tuple[dt.datetime, dt.datetime]],
+        segment: str,
+    ) -> list[StoredWindow]:
+        within = or_(
+            *(and_(ProfileWindow.start >= first, ProfileWindow.start < end) for first, end in spans)
+        )
         query = select(
             ProfileWindow.id,
             ProfileWindow.model_id,
@@ -91,12 +118,7 @@ class WindowReader:
             ProfileWindow.n_rows,
             ProfileWindow.n_uploads,
             ProfileWindow.last_arrival,
-        ).where(
-            ProfileWindow.model_id == model_id,
-            ProfileWindow.segment == segment,
-            ProfileWindow.start >= first,
-            ProfileWindow.start < end,
-        )
+        ).where(ProfileWindow.model_id == model_id, ProfileWindow.segment == segment, within)
         if version is not None:
             query = query.where(ProfileWindow.version == version)
         query = query.order_by(ProfileWindow.start, ProfileWindow.version)
@@ -121,9 +143,15 @@ class WindowReader:
         grid = monitor_grid(window)
         wanted = set(starts)
         parts: dict[dt.datetime, list[StoredWindow]] = {s: [] for s in starts}
-        for stored in self.stored(
-            model_id, version, min(starts), grid.next(max(starts)), segment=segment
-        ):
+        # Only the runs of adjacent windows asked for (a baseline day and today: not the month
+        # between them).
+        spans: list[tuple[dt.datetime, dt.datetime]] = []
+        for start in sorted(wanted):
+            if spans and spans[-1][1] == start:
+                spans[-1] = (spans[-1][0], grid.next(start))
+            else:
+                spans.append((start, grid.next(start)))
+        for stored in self._stored_in(model_id, version, spans, segment):
             key = grid.floor(stored.start)
             if key in wanted:
                 parts[key].append(stored)
