@@ -13,7 +13,7 @@ import pytest
 from tests.performance.conftest import T0, binary_day, client_for, create_binary
 from vigil.cli import main
 from vigil.errors import InvalidInputError
-from vigil.performance import service
+from vigil.performance import breakdown, service
 from vigil.store.core import Store
 
 
@@ -61,3 +61,22 @@ def test_the_cli_says_it_in_one_line(
     assert out == ""
     assert err.count("\n") == 1
     assert f"{service.MAX_WINDOWS + 50:,} 1m windows hold rows" in err
+
+
+def test_fairness_and_segment_reports_are_bounded_too(minutes: Store) -> None:
+    n = service.MAX_WINDOWS + 50
+    with pytest.raises(InvalidInputError, match=f"^{n:,} 1m windows hold rows"):
+        breakdown.fairness_report(minutes, "churn", attribute="country", window="1m")
+    with pytest.raises(InvalidInputError, match=f"^{n:,} 1m windows hold rows"):
+        breakdown.segment_report(
+            minutes,
+            "churn",
+            baseline_start=T0,
+            baseline_end=T0 + dt.timedelta(days=1),
+            start=T0,
+            end=T0 + dt.timedelta(days=2),
+            window="1m",
+        )
+    daily = breakdown.fairness_report(minutes, "churn", attribute="country", window="day")
+    assert [w.n_predictions for w in daily.windows] == [1440, n - 1440]
+    minutes.close()

@@ -23,7 +23,7 @@ from vigil.analysis.performance.reports import FairnessReport, FairnessWindow, S
 from vigil.analysis.performance.segments import SegmentStat, correlate, decompose, rank_by_harm
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError
-from vigil.performance.service import load_rows, window_size
+from vigil.performance.service import check_windows, count_windows, load_rows, window_size
 from vigil.profile.groups import WindowSize
 from vigil.schema import LABEL_COLUMN
 from vigil.store.core import Store
@@ -95,6 +95,7 @@ def fairness_report(
     spec, table = load_rows(store, model, start, end, version=version)
     check_attribute(spec, attribute)
     size = window_size(window, spec)
+    check_windows(count_windows(table, size), size)
     if table.num_rows == 0:
         return FairnessReport(model, attribute, size.to_str(), None, ())
     layout = resolve(spec, table, options)
@@ -206,6 +207,7 @@ def segment_report(
     spec, base = load_rows(store, model, baseline_start, baseline_end, version=version)
     _, current = load_rows(store, model, start, end, version=version)
     size = window_size(window, spec)
+    check_windows(count_windows(current, size), size)
     if base.num_rows == 0 or current.num_rows == 0:
         raise InvalidInputError(
             f"model {model!r} needs predictions in both periods (baseline: {base.num_rows}, "
