@@ -440,7 +440,7 @@ def timeline(spans: Sequence[Span], *, width: int = 600) -> Markup:
     for i, lane in enumerate(lanes):
         parts.append(
             f'<text class="rowlabel" x="{label_w - 6}" y="{top + i * lane_h + FONT_PX + 1}" '
-            f'text-anchor="end"><title>{escape(lane)}</title>{escape(fit(lane, label_w - 8))}</text>'
+            f'text-anchor="end">{escape(fit(lane, label_w - 8))}<title>{escape(lane)}</title></text>'
         )
     for s in spans:
         i = lanes.index(s.lane)
