@@ -1,17 +1,28 @@
-"""Issue 4: ingestion through a real Vigil server on loopback (uvicorn in a subprocess).
+"""Issues 4 and 19: ingestion through a real Vigil server on loopback (uvicorn in a subprocess),
+today's code side by side with the code before issue 19's append-only windows.
 
     .venv/bin/python benchmarks/bench_ingest.py                       # SQLite store, defaults
     .venv/bin/python benchmarks/bench_ingest.py --store postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python benchmarks/bench_ingest.py --before none         # today's code only
 
-Three measurements, each on a fresh model:
+`--before REV` (by default the commit before "a log call appends its profile as a part") is
+checked out with `git worktree add` into a temporary folder; each contender runs in a child process
+whose `vigil` (and whose server's) comes from its own tree (PYTHONPATH), round-robin `--repeats`
+times, on a fresh store each time. Ratios are after / before.
+
+Measurements, each on a fresh model:
 
 - prediction rows/s: log bodies of `--batch-rows` prediction rows (ids, timestamps, a prediction
   and a score) with their window profile, built beforehand, posted back to back by `--senders`
   threads; rows stored (Parquet + metadata commit) per second of wall time;
+  (only with `--batches N`);
 - profile uploads/s: bodies holding one window profile (8 columns) and no rows, all for the same
-  window, so each is merged into the stored profile (the several-replicas case);
+  window (the several-replicas case): before, each was merged into the stored profile; now each
+  is appended as a part;
 - small log call latency: `client.log(model, 10-row frame)` end to end (profiling in the client,
-  HTTP, validation, merge, commit), p50 and p95 over `--calls` calls.
+  HTTP, validation, store, commit), p50 and p95 over `--calls` calls;
+- the server process's CPU time per small log call and per profile upload (/proc), and the stored
+  bytes of a window per feature once its parts are folded.
 """
 
 from __future__ import annotations
@@ -19,21 +30,35 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pyarrow as pa
+from sqlalchemy import text
 
 import vigil
-from common import Machine, git_revision, markdown_table, write_results
+from common import (
+    REPO,
+    VIGIL_PYTHON,
+    Contender,
+    Machine,
+    child_main,
+    git_revision,
+    markdown_table,
+    measure_all,
+    ratio,
+    write_results,
+)
 from vigil.api.specs import Scope
 from vigil.api.wire import CONTENT_TYPE, LogBatch, table_to_ipc
 from vigil.client import Client
@@ -128,22 +153,50 @@ def _post_all(url: str, token: str, model: str, bodies: list[bytes], senders: in
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", help="store URL (default: a new SQLite file)")
-    parser.add_argument("--batches", type=int, default=40)
-    parser.add_argument("--batch-rows", type=int, default=50_000)
-    parser.add_argument("--senders", type=int, default=2)
-    parser.add_argument("--profiles", type=int, default=300)
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
+def _server_cpu_s(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of the server process so far (all its threads)."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _window_bytes(store_url: str, model: str) -> tuple[int, int]:
+    """The stored bytes of the model's (one) window once its parts are folded, and its columns."""
+    engine = create_store_engine(store_url)
+    try:
+        with session_factory(engine)() as session:
+            model_id = session.scalar(
+                text("SELECT id FROM monitored_models WHERE name = :n"), {"n": model}
+            )
+            try:  # today's code: fold what the compactor has not folded yet
+                from vigil.store.profile_windows import fold_parts
+
+                fold_parts(session, model_id)
+                session.commit()
+            except ImportError:  # before: the window blob holds everything
+                pass
+            blob = session.scalar(
+                text("SELECT profile FROM profile_windows WHERE model_id = :m"), {"m": model_id}
+            )
+    finally:
+        engine.dispose()
+    return len(blob), len(vigil.DatasetProfile.from_bytes(blob).columns)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """One contender's run on a fresh store (a new SQLite file unless `--store`)."""
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     store_url = args.store or f"sqlite:///{work / 'vigil.db'}"
     token = _token(store_url)
-    server = _serve(store_url, str(work / "artifacts"), args.port, work / "server.log")
-    url = f"http://127.0.0.1:{args.port}"
+    port = _free_port()
+    server = _serve(store_url, str(work / "artifacts"), port, work / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    report: dict[str, Any] = {"vigil": vigil.__file__, "revision_store": store_url.split(":")[0]}
     try:
         client = Client(url, token=token, spool_dir=None)
         for model in ("rows", "profiles", "small"):
@@ -155,62 +208,175 @@ def main() -> None:
                 id_column="id",
                 timestamp_column="ts",
             )
-
-        bodies = [_body(_frame(args.batch_rows, s), rows=True) for s in range(args.batches)]
-        _post_all(url, token, "bench-rows", bodies[:2], 1)  # warm up
-        elapsed = _post_all(url, token, "bench-rows", bodies[2:], args.senders)
-        rows_per_s = (args.batches - 2) * args.batch_rows / elapsed
-        stored = sum(w.n_rows for w in client.windows("bench-rows"))
-        assert stored == args.batches * args.batch_rows, stored
+        if args.batches > 2:
+            bodies = [_body(_frame(args.batch_rows, s), rows=True) for s in range(args.batches)]
+            _post_all(url, token, "bench-rows", bodies[:2], 1)  # warm up
+            elapsed = _post_all(url, token, "bench-rows", bodies[2:], args.senders)
+            report["rows_per_s"] = (args.batches - 2) * args.batch_rows / elapsed
+            stored = sum(w.n_rows for w in client.windows("bench-rows"))
+            assert stored == args.batches * args.batch_rows, stored
 
         profile_bodies = [_body(_frame(200, 10_000 + s), rows=False) for s in range(args.profiles)]
+        cpu = _server_cpu_s(server)
         elapsed = _post_all(url, token, "bench-profiles", profile_bodies, args.senders)
-        profiles_per_s = args.profiles / elapsed
+        report["profile_cpu_ms"] = (_server_cpu_s(server) - cpu) * 1000 / args.profiles
+        report["profiles_per_s"] = args.profiles / elapsed
+        [window] = client.windows("bench-profiles")
+        assert (window.n_uploads, window.n_rows) == (args.profiles, args.profiles * 200), window
 
         small = [_frame(10, 20_000 + s).to_pandas() for s in range(args.calls + 20)]
         latencies = []
+        cpu = 0.0
         for i, frame in enumerate(small):
+            if i == 20:
+                cpu = _server_cpu_s(server)
             started = time.perf_counter()
             client.log("bench-small", frame, version="v1")
             if i >= 20:
                 latencies.append(time.perf_counter() - started)
+        report["small_cpu_ms"] = (_server_cpu_s(server) - cpu) * 1000 / args.calls
         client.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+    report["small_log_p50_ms"] = statistics.median(latencies) * 1000
+    report["small_log_p95_ms"] = float(np.percentile(latencies, 95)) * 1000
+    size, columns = _window_bytes(store_url, "bench-profiles")
+    report["window_bytes"] = size
+    report["window_bytes_per_feature"] = size / columns
+    report["window_rows"] = args.profiles * 200
+    return report
 
-    p50 = statistics.median(latencies) * 1000
-    p95 = float(np.percentile(latencies, 95)) * 1000
-    backend = store_url.split(":", 1)[0]
-    rows = [
-        [
-            "prediction rows / s",
-            rows_per_s,
-            f"{args.batch_rows:,}-row bodies, {args.senders} senders",
-        ],
-        ["profile uploads / s", profiles_per_s, f"same window, merged; {args.senders} senders"],
-        ["small log call p50 (ms)", p50, "10 rows, client.log end to end"],
-        ["small log call p95 (ms)", p95, ""],
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", help="store URL (default: a new SQLite file per run)")
+    parser.add_argument("--batches", type=int, default=0, help="prediction-row bodies (0: skip)")
+    parser.add_argument("--batch-rows", type=int, default=50_000)
+    parser.add_argument("--senders", type=int, default=2)
+    parser.add_argument("--profiles", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--before",
+        default="auto",
+        help="git revision of the code to compare with ('auto': the commit before issue 19's "
+        "append-only windows; 'none': measure today's code only)",
+    )
+    return parser
+
+
+def _before_revision(given: str) -> str | None:
+    if given == "none":
+        return None
+    if given != "auto":
+        return given
+    found = subprocess.run(
+        ["git", "log", "--format=%H", "-1", "--grep", "a log call appends its profile as a part"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not found:
+        raise SystemExit("no commit of issue 19's append-only windows found; pass --before REV")
+    return f"{found}^"
+
+
+def _child(rest: Sequence[str]) -> dict[str, Any]:
+    return measure(_parser().parse_args(rest))
+
+
+def main() -> None:
+    args, passed = _parser().parse_args(), sys.argv[1:]
+    before = _before_revision(args.before)
+    benchmarks = str(Path(__file__).resolve().parent)
+    trees = Path(tempfile.mkdtemp(prefix="vigil-bench-trees-"))
+    contenders = [
+        Contender(
+            "after",
+            "today's code",
+            VIGIL_PYTHON,
+            Path(__file__),
+            tuple(passed),
+            (("PYTHONPATH", f"{REPO / 'src'}:{benchmarks}"),),
+        )
+    ]
+    if before is not None:
+        old = trees / "before"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(old), before],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
+        contenders.insert(
+            0,
+            Contender(
+                "before",
+                f"before ({before})",
+                VIGIL_PYTHON,
+                Path(__file__),
+                tuple(passed),
+                (("PYTHONPATH", f"{old / 'src'}:{benchmarks}"),),
+            ),
+        )
+    try:
+        measured = measure_all(contenders, args.repeats)
+    finally:
+        if before is not None:
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(trees / "before")],
+                cwd=REPO,
+                check=False,
+                capture_output=True,
+            )
+    keys = [
+        ("profiles_per_s", "profile uploads / s, one window", "higher"),
+        ("small_log_p50_ms", "small client.log p50 (ms)", "lower"),
+        ("small_log_p95_ms", "small client.log p95 (ms)", "lower"),
+        ("small_cpu_ms", "server CPU per small log call (ms)", "lower"),
+        ("profile_cpu_ms", "server CPU per profile upload (ms)", "lower"),
+        ("window_bytes_per_feature", "stored bytes per window per feature", ""),
+    ]
+    if args.batches > 2:
+        keys.insert(0, ("rows_per_s", "prediction rows / s", "higher"))
+    names = [c.name for c in contenders]
+    rows = []
+    for key, label, _ in keys:
+        values = [measured[n].metric(key) for n in names]
+        rows.append([label, *values, *([ratio(values[-1], values[0])] if before else [])])
+    header = [
+        "measure",
+        *(measured[n].label for n in names),
+        *(["after / before"] if before else []),
     ]
     machine = Machine.here()
+    backend = (args.store or "sqlite").split(":", 1)[0]
     print(f"Ingestion through the API on loopback, {backend} store, commit {git_revision()}")
     print(machine.markdown())
-    print(markdown_table(["measure", "value", "how"], rows))
+    print(
+        f"{args.profiles} profile uploads ({args.senders} senders), {args.calls} small calls, "
+        f"median of {args.repeats} runs per contender, load before each run: "
+        + ", ".join(f"{r.load_before:.1f}" for n in names for r in measured[n].runs)
+    )
+    print(markdown_table(header, rows))
     path = write_results(
         "ingest",
         {
             "machine": machine.__dict__,
             "revision": git_revision(),
+            "before": before,
             "store": backend,
             "args": vars(args),
-            "rows_per_s": rows_per_s,
-            "profiles_per_s": profiles_per_s,
-            "small_log_p50_ms": p50,
-            "small_log_p95_ms": p95,
+            "contenders": {n: measured[n].to_dict() for n in names},
         },
     )
     print(f"results: {path}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "child":
+        child_main({"before": _child, "after": _child})
+    else:
+        main()
