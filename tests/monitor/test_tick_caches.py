@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from vigil import monitor as monitors
@@ -22,6 +23,7 @@ from vigil.monitor.caches import EvaluationCache, LruCache
 from vigil.monitor.evaluate import WindowResult
 from vigil.monitor.kinds.missing_values import MissingValues
 from vigil.store.core import Store
+from vigil.store.models import ProfileWindow
 from vigil.store.stored_profiles import decode_stored
 
 MINUTES = dt.timedelta(minutes=5)
@@ -230,17 +232,42 @@ def test_a_baseline_far_back_is_read_without_the_windows_between(
     """The drift monitor's baseline is hours 0-5, its window hour 30: the tick reads the
     metadata of those 7 windows, not of the 31 from hour 0 to 30."""
     read: list[int] = []
-    stored = reader_module.WindowReader.stored
+    stored = reader_module.WindowReader._stored_in
 
     def counting_stored(self: Any, *args: Any, **kwargs: Any) -> Any:
-        found = stored(self, *args, **kwargs)
+        found = list(stored(self, *args, **kwargs))
         read.append(len(found))
         return found
 
-    monkeypatch.setattr(reader_module.WindowReader, "stored", counting_stored)
+    monkeypatch.setattr(reader_module.WindowReader, "_stored_in", counting_stored)
     log_hours(fleet, range(30, 31), rows=40, seed=1)
     results = monitors.backfill(
         sqlite_store, T0 + 30 * HOUR, T0 + 31 * HOUR, now=T0 + 31 * HOUR, monitors=["drift"]
     )
     assert [r.value for r in results] == [0.0]
-    assert sorted(read) == [1, 6]
+    assert sum(read) == 7
+
+
+def test_an_upload_committed_after_a_tick_read_its_window_is_evaluated_again(
+    sqlite_store: Store, fleet: Client
+) -> None:
+    """An upload stamped before a tick read its window, but committed after, arrives "before"
+    the evaluation: the window's upload count, stored with each result, tells it was not seen."""
+    cache = EvaluationCache()
+    first = monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + MINUTES, cache=cache)
+    (volume,) = [r for r in first if r.monitor == "volume" and r.window_start == T0 + 29 * HOUR]
+    assert volume.value == 40.0
+    with sqlite_store.session() as session:
+        window = session.scalars(
+            select(ProfileWindow).where(ProfileWindow.start == T0 + 29 * HOUR)
+        ).one()
+        window.n_uploads += 1
+        window.n_rows += 10
+        window.last_arrival = T0 + 30 * HOUR  # before the evaluation's time
+        session.commit()
+    again = monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 2 * MINUTES, cache=cache)
+    assert sorted((r.monitor, r.window_start) for r in again) == [
+        (name, T0 + 29 * HOUR) for name in ("drift", "missing", "volume")
+    ]
+    assert [r.value for r in again if r.monitor == "volume"] == [50.0]
+    assert monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 3 * MINUTES) == []

@@ -75,7 +75,7 @@ def _record(
         breached,
         message,
     )
-    _store(run, result, dict(measurement.details))
+    _store(run, result, dict(measurement.details), window.n_uploads)
     alerts.record(
         run.session,
         run.row_id,
@@ -89,7 +89,11 @@ def _record(
     return result
 
 
-def _store(run: _Run, result: WindowResult, details: dict[str, object]) -> None:
+SEEN_UPLOADS = "window_uploads"
+"""The key of a result's details holding how many uploads its window had when measured."""
+
+
+def _store(run: _Run, result: WindowResult, details: dict[str, object], n_uploads: int) -> None:
     stored = run.session.scalars(
         select(MonitorResultRow).where(
             MonitorResultRow.monitor_id == run.row_id,
@@ -104,7 +108,7 @@ def _store(run: _Run, result: WindowResult, details: dict[str, object]) -> None:
     stored.lower, stored.upper = result.lower, result.upper
     stored.breached = result.breached
     stored.message = result.message
-    stored.details = details
+    stored.details = {**details, SEEN_UPLOADS: n_uploads}
     stored.evaluated_at = utcnow()
 
 
@@ -255,24 +259,33 @@ def _evaluate(
 
 
 def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
-    """Evaluated windows in [since, until) whose data arrived after their evaluation."""
+    """Evaluated windows in [since, until) whose data arrived after their evaluation: a later
+    arrival, or another upload count than the one measured (an upload stamped before a tick read
+    the window but committed after it arrives "before" the evaluation, yet was not in it)."""
     if since >= until:
         return []
-    # The times only: a drift result's details hold every column's figures.
+    # Times and counts only: a drift result's details hold every column's figures.
     rows = session.execute(
-        select(MonitorResultRow.window_start, MonitorResultRow.evaluated_at).where(
+        select(
+            MonitorResultRow.window_start,
+            MonitorResultRow.evaluated_at,
+            MonitorResultRow.details[SEEN_UPLOADS].as_integer(),
+        ).where(
             MonitorResultRow.monitor_id == run.row_id,
             MonitorResultRow.window_start >= since,
             MonitorResultRow.window_start < until,
         )
     )
-    evaluated = {start: at for start, at in rows}
+    evaluated, seen = {}, {}
+    for start, at, n_uploads in rows:
+        evaluated[start], seen[start] = at, n_uploads
     # Read into the run: a trailing baseline's windows are among them.
     windows = run.load(sorted(evaluated), profiles=False)
     late = {
         w.start
         for w in windows
-        if w.last_arrival is not None and w.last_arrival > evaluated[w.start]
+        if (w.last_arrival is not None and w.last_arrival > evaluated[w.start])
+        or (w.n_uploads and w.n_uploads != seen[w.start])
     }
     # The kind reads with its own session: end this read transaction first (on SQLite every
     # transaction holds the write lock).

@@ -28,7 +28,6 @@ from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.profile import DatasetProfile
 from vigil.registry.service import Registry
 from vigil.store.core import Store
-from vigil.windows import Grid
 
 Reference = tuple[Hashable, DatasetProfile | None]
 """A baseline's identity (its cache key) and its profile (None: no data)."""
@@ -82,21 +81,17 @@ class MonitorRun:
         """The monitor windows at `starts`; with `profiles` (and a kind that reads profiles),
         their blobs are loaded now so measuring them needs no transaction."""
         starts = list(starts)
-        # The reader reads every stored window between the first and the last start: a period
-        # baseline a month back, or the same hour of four weeks, is read as runs of adjacent
-        # windows instead of the whole month between.
-        missing = sorted({s for s in starts if s not in self.windows})
-        for run in _adjacent(missing, self.monitor.grid):
-            self.windows.update(
-                self.reader.load(
-                    self.model_id,
-                    self.target.version,
-                    run,
-                    self.monitor.grid,
-                    segment=self.target.segment,
-                    profiles=False,
-                )
+        missing = [s for s in starts if s not in self.windows]
+        self.windows.update(
+            self.reader.load(
+                self.model_id,
+                self.target.version,
+                missing,
+                self.monitor.grid,
+                segment=self.target.segment,
+                profiles=False,
             )
+        )
         windows = [self.windows[s] for s in starts]
         if profiles and (self.kind.needs_profile or self.kind.needs_reference):
             self.reader.fetch(p for w in windows for p in w.parts)
@@ -250,14 +245,3 @@ class MonitorRun:
         self.windows.clear()
         self.references.clear()
         self.values.clear()
-
-
-def _adjacent(starts: list[dt.datetime], grid: Grid) -> list[list[dt.datetime]]:
-    """Sorted window starts in runs of adjacent windows of `grid`."""
-    runs: list[list[dt.datetime]] = []
-    for start in starts:
-        if runs and grid.next(runs[-1][-1]) == start:
-            runs[-1].append(start)
-        else:
-            runs.append([start])
-    return runs
