@@ -140,6 +140,16 @@
     svg.addEventListener("focus", function () {
       if (!current) { var first = cellOf(grid(svg), 0, 0); if (first) select(first); }
     });
+    // A link to the page with ?cell=<feature>&start=<ISO start> opens that cell (alert pages
+    // link their drift cell so).
+    var query = new URLSearchParams(window.location.search);
+    if (query.get("cell") && query.get("start")) {
+      var g = grid(svg), wanted = Date.parse(query.get("start"));
+      var row = g.features.indexOf(query.get("cell"));
+      var column = g.starts.findIndex(function (s) { return Date.parse(s) === wanted; });
+      var linked = cellOf(g, row, column);
+      if (linked) { open(linked); svg.scrollIntoView({ block: "center" }); }
+    }
     svg.addEventListener("keydown", function (event) {
       var move = moves[event.key];
       if (move && current) {
