@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.evaluate import MeasuredProfiles, _Run, _runs
 from vigil.monitor.kinds import Context
-from vigil.monitor.reader import StoredWindow, WindowReader
+from vigil.monitor.reader import WindowReader
 from vigil.monitor.reading import ColumnFigures, DriftCell, drift_cells, drift_monitors
 from vigil.monitor.specs import (
     AnyBaseline,
@@ -42,8 +43,9 @@ from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell as DriftCellRow
 from vigil.store.repositories import ModelRepository, spec_of
-from vigil.windows import Grid
+from vigil.windows import EPOCH, Grid
 
+_US = dt.timedelta(microseconds=1)
 KEY_PREFIX = "period-drift:"
 """The `reference` of derived cells in `dashboard_drift_cells` (`STATS_KEY` rows are others)."""
 
@@ -62,6 +64,8 @@ class Period:
     """The end of the period's last stored window (a window of the model's own grid)."""
     covered: float
     """The share of the period's time that stored windows cover (0..1)."""
+    n_parts: int = 0
+    """How many stored windows the period holds (what measuring it decodes and merges)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ class PeriodCells:
     """Periods with data whose figures are still to be measured (out of time budget)."""
     skipped: tuple[str, ...] = ()
     """Drift monitors that cannot be measured on this grid, with the reason."""
+    deferred: tuple[dt.datetime, ...] = ()
+    """Periods with more stored windows than the call's `max_parts`: left to a caller without
+    that bound (the dashboard's background warmer)."""
 
 
 def cache_key(monitor: Monitor, grid: Grid) -> str:
@@ -102,29 +109,42 @@ def periods(
     session: Session, model: str, grid: Grid, start: dt.datetime, end: dt.datetime
 ) -> dict[dt.datetime, Period]:
     """The periods of `grid` in [floor(start), end) holding stored windows (whole traffic, every
-    version), without reading a profile."""
+    version), without reading a profile (the windows' starts floored at once, vectorised)."""
     row = ModelRepository(session).get(model)
     fine = spec_of(row).grid
-    grouped: dict[dt.datetime, list[StoredWindow]] = {}
-    for stored in WindowReader(session).stored(row.id, None, grid.floor(start), end):
-        grouped.setdefault(grid.floor(stored.start), []).append(stored)
+    stored = WindowReader(session).stored(row.id, None, grid.floor(start), end)
+    if not stored:
+        return {}
+    micros = np.array([(w.start - EPOCH) // _US for w in stored], dtype=np.int64)
+    keys = grid.floor_micros(micros).tolist()
+    fine_starts = fine.floor_micros(micros).tolist()
+    fine_ends = {f: fine.next(_at(f)) for f in set(fine_starts)}
+    grouped: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        grouped.setdefault(key, []).append(i)
     out = {}
-    for key, parts in grouped.items():
-        period_end = grid.next(key)
-        spans = {(fine.floor(p.start), fine.next(p.start)) for p in parts}
-        covered = sum(
-            ((min(b, period_end) - max(a, key)).total_seconds() for a, b in spans), 0.0
-        ) / max((period_end - key).total_seconds(), 1.0)
-        out[key] = Period(
-            key,
+    for key, members in grouped.items():
+        begin = _at(key)
+        period_end = grid.next(begin)
+        spans = {(_at(fine_starts[i]), fine_ends[fine_starts[i]]) for i in members}
+        covered = sum((min(b, period_end) - max(a, begin)).total_seconds() for a, b in spans) / max(
+            (period_end - begin).total_seconds(), 1.0
+        )
+        out[begin] = Period(
+            begin,
             period_end,
-            sum(p.n_rows for p in parts),
-            max(p.last_arrival for p in parts),
+            sum(stored[i].n_rows for i in members),
+            max(stored[i].last_arrival for i in members),
             min(a for a, _ in spans),
             max(b for _, b in spans),
             min(covered, 1.0),
+            len(members),
         )
     return out
+
+
+def _at(micros: int) -> dt.datetime:
+    return EPOCH + micros * _US
 
 
 def period_drift(
@@ -135,10 +155,13 @@ def period_drift(
     end: dt.datetime,
     *,
     budget_seconds: float | None = None,
+    max_parts: int | None = None,
 ) -> PeriodCells:
     """The model's drift per period of `grid` in [floor(start), end): stored results of a drift
     monitor of that grid, else measured (and kept) here, newest first, until `budget_seconds`
-    is spent (at least one period per call, so repeated calls always progress)."""
+    is spent (at least one period per call, so repeated calls always progress). A period of
+    more than `max_parts` stored windows is not measured here (`deferred`): a web request must
+    not decode a quarter of hourly profiles."""
     with store.session() as session:
         try:
             found = periods(session, model, grid, start, end)
@@ -154,6 +177,7 @@ def period_drift(
     began = time.monotonic()
     cells: dict[dt.datetime, DriftCell] = {}
     pending: list[dt.datetime] = []
+    deferred: set[dt.datetime] = set()
     with store.session() as session:
         model_id = ModelRepository(session).get(model).id
         runs = _prepared_runs(store, session, bases, grid)
@@ -166,6 +190,9 @@ def period_drift(
                 period = found[begin]
                 row = kept.get(begin)
                 if row is None or row[0] != period.n_rows or row[1] < period.last_arrival:
+                    if max_parts is not None and period.n_parts > max_parts:
+                        deferred.add(begin)
+                        continue
                     late = budget_seconds is not None and time.monotonic() - began > budget_seconds
                     if done and late:
                         pending.append(begin)
@@ -188,6 +215,7 @@ def period_drift(
         True,
         tuple(sorted(set(pending))),
         tuple(skipped),
+        tuple(sorted(deferred)),
     )
 
 

@@ -23,7 +23,9 @@ from vigil.ingestion import service
 from vigil.monitor import Monitor
 from vigil.monitor.period_drift import KEY_PREFIX, period_drift
 from vigil.server import Settings, create_app
-from vigil.server.dashboard.heatmap import period_label
+from vigil.server.dashboard.drift_cache import DriftCache, Warmer
+from vigil.server.dashboard.heatmap import PAGE_MAX_PARTS, build_heatmap, period_label
+from vigil.server.dashboard.loaders import model_of
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
 from vigil.windows import Grid
@@ -228,6 +230,8 @@ def web(seeded: Store) -> Iterator[TestClient]:
         monitor_scheduler=False,
     )
     token = seeded.create_token(Scope.READ, name="t", owner="reader")
+    # What the server's background warmer does: weeks to years measured before a page asks.
+    Warmer(DriftCache(seeded), interval=0).warm_once()
     with TestClient(create_app(settings, store=seeded)) as client:
         form = client.get("/ui/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
@@ -296,8 +300,6 @@ def test_bad_periods_are_named(web: TestClient) -> None:
 
 
 def test_the_warmer_measures_weekly_and_monthly_cells(seeded: Store) -> None:
-    from vigil.server.dashboard.drift_cache import DriftCache, Warmer
-
     Warmer(DriftCache(seeded), interval=0).warm_once()
     with seeded.session() as session:
         kept = session.execute(
@@ -316,3 +318,34 @@ def test_the_warmer_measures_weekly_and_monthly_cells(seeded: Store) -> None:
     )
     assert found.pending == ()
     assert len(found.cells) == 3
+
+
+def test_a_page_leaves_large_periods_to_the_warmer(seeded: Store) -> None:
+    """February's 13 days (312 hourly windows) and March (744) are more than a page merges: not
+    measured in the request, and the section says who measures them; April's one day (24
+    windows) is measured at once."""
+    model = model_of(seeded, "m")
+    months = build_heatmap(seeded, model, "month", 0, budget_seconds=60, warming=False)
+    assert months is not None
+    assert months.missing == 0  # nothing to wait for: the warmer is off
+    assert f"2 month(s) hold more than {PAGE_MAX_PARTS} stored windows" in months.note
+    assert "cells drifted" in str(months.svg)  # April, measured in the request
+    assert "VIGIL_DASHBOARD_WARM_SECONDS=0" in months.note
+    warming = build_heatmap(seeded, model, "month", 0, budget_seconds=60, warming=True)
+    assert warming is not None
+    assert warming.missing == 2  # the section refreshes until the warmer measured them
+    days = build_heatmap(
+        seeded,
+        model,
+        "day",
+        0,
+        at=dt.datetime(2026, 3, 10, tzinfo=UTC),
+        of="week",
+        budget_seconds=60,
+        warming=False,
+    )
+    assert days is not None
+    assert days.title == "days of week of 9 Mar"
+    assert [c.label for c in days.columns][:2] == ["Mon 9 Mar", "Tue 10 Mar"]
+    assert days.missing == 0
+    assert "stored windows" not in days.note

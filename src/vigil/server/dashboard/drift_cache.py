@@ -24,7 +24,7 @@ from vigil.windows import EPOCH, Grid
 
 logger = logging.getLogger("vigil.server.dashboard")
 
-WARM_PERIODS = ("week", "month")
+WARM_PERIODS = ("week", "month", "quarter", "year")
 """The heatmap's coarse units whose drift cells the warmer keeps measured (in each model's zone;
 other units are measured by the page within its budget)."""
 
@@ -49,7 +49,7 @@ class DriftCache:
 
 class Warmer:
     """A background thread that keeps every model's daily statistics cells (and the last week's
-    hourly ones) computed, and its weekly and monthly drift cells measured."""
+    hourly ones) computed, and its drift cells per week, month, quarter and year measured."""
 
     def __init__(self, cache: DriftCache, interval: float) -> None:
         self.cache = cache

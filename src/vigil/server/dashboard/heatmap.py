@@ -39,6 +39,9 @@ DEFAULT_DAYS = {"hour": 7, "day": 90}
 MAX_DAYS = {"hour": 14, "day": 400}
 MAX_PERIODS = 400
 """Columns one heatmap draws at most: coarser views show the latest this many periods."""
+PAGE_MAX_PARTS = 200
+"""A page measures a period of at most this many stored windows itself (about eight days of
+hourly windows); larger ones are the background warmer's (`drift_cache.WARM_PERIODS`)."""
 PARTIAL_SHARE = 0.5
 """A period with stored data for less than this share of its time is partial."""
 
@@ -204,9 +207,11 @@ def build_heatmap(
     at: dt.datetime | None = None,
     of: str | None = None,
     budget_seconds: float | None = None,
+    warming: bool = True,
 ) -> Heatmap | None:
     """The model's drift per period of `granularity` (in its time zone): the latest periods,
-    or with `at` the period of unit `of` (default: the next coarser) holding it."""
+    or with `at` the period of unit `of` (default: the next coarser) holding it. Periods too
+    large for a page are left to the background warmer (`warming`: whether it runs)."""
     span = read(store, lambda s: queries.traffic_span(s, model.name))
     if span is None:
         return None
@@ -228,14 +233,21 @@ def build_heatmap(
             cells=count,
             limit=MAX_PERIODS,
         )
-    found = period_drift(store, model.name, grid, start, end, budget_seconds=budget_seconds)
+    found = period_drift(
+        store,
+        model.name,
+        grid,
+        start,
+        end,
+        budget_seconds=budget_seconds,
+        max_parts=PAGE_MAX_PARTS,
+    )
     columns = _columns(model, grid, found, start, end, data)
     features = _features(model, found)
     title, up, previous, following = _navigation(model.name, grid, outer, start, end, zone)
     with_data = [c for c in columns if c.start in found.periods]
-    unmeasured = max(
-        len([c for c in with_data if c.start not in found.cells]) - len(found.pending), 0
-    )
+    waiting = len(found.pending) + len(found.deferred)
+    unmeasured = max(len([c for c in with_data if c.start not in found.cells]) - waiting, 0)
     notes = list(found.skipped)
     if not found.monitors:
         svg = Markup(
@@ -259,6 +271,18 @@ def build_heatmap(
             f"No drift monitor has {granularity} windows: each cell is what the model's drift "
             f"monitors would measure with {granularity} windows, on the period's merged data.",
         )
+    if found.deferred:
+        notes.append(
+            f"{len(found.deferred)} {granularity}(s) hold more than {PAGE_MAX_PARTS} stored "
+            "windows, too many to merge within a page: "
+            + (
+                "the dashboard's background warmer measures them (this section refreshes "
+                "until they arrive)."
+                if warming
+                else "the background warmer measures them, and it is off "
+                "(VIGIL_DASHBOARD_WARM_SECONDS=0); choose finer cells."
+            )
+        )
     if unmeasured and found.derived:
         notes.append(
             f"{unmeasured} {granularity}(s) with data measured nothing (too few rows, or the "
@@ -275,7 +299,7 @@ def build_heatmap(
         days=days,
         reference=_reference(found) if found.monitors else "no drift monitor",
         svg=svg,
-        missing=len(found.pending),
+        missing=len(found.pending) + (len(found.deferred) if warming else 0),
         features=features,
         unmeasured=unmeasured,
         note=" ".join(notes),

@@ -29,6 +29,7 @@ from vigil.server.dashboard import charts, drift_charts, sections
 from vigil.server.dashboard.drift_cache import DriftCache
 from vigil.server.dashboard.heatmap import (
     FINER,
+    PAGE_MAX_PARTS,
     UNITS,
     CellsQ,
     Heatmap,
@@ -119,10 +120,18 @@ def load_model_page(
     at: dt.datetime | None = None,
     of: str | None = None,
     budget_seconds: float | None = None,
+    warming: bool = True,
 ) -> ModelPage:
     model = model_of(store, name)
     heatmap = build_heatmap(
-        store, model, granularity, days, at=at, of=of, budget_seconds=budget_seconds
+        store,
+        model,
+        granularity,
+        days,
+        at=at,
+        of=of,
+        budget_seconds=budget_seconds,
+        warming=warming,
     )
     grid = window_size(granularity, model)
     start = heatmap.columns[0].start if heatmap is not None and heatmap.columns else None
@@ -268,6 +277,7 @@ async def model_page(
                 at=parse_at(at),
                 of=of,
                 budget_seconds=dashboard.page_budget,
+                warming=dashboard.warm_seconds > 0,
             )
         )
     except VigilError as exc:
@@ -306,6 +316,7 @@ async def heatmap_fragment(
                 at=parse_at(at),
                 of=of,
                 budget_seconds=dashboard.page_budget,
+                warming=dashboard.warm_seconds > 0,
             )
         )
     except VigilError as exc:
@@ -345,7 +356,13 @@ def load_cell(
     model = model_of(store, name)
     grid = window_size(granularity, model)
     start, end = grid.window_of(start)
-    found = period_drift(store, name, grid, start, end)
+    found = period_drift(store, name, grid, start, end, max_parts=PAGE_MAX_PARTS)
+    if start in found.deferred:
+        raise NotFoundError(
+            f"the {granularity} from {start.isoformat()} holds more than {PAGE_MAX_PARTS} stored "
+            "windows and is not measured yet: the dashboard's background warmer measures it",
+            column=feature,
+        )
     cell = found.cells.get(start)
     figures = cell.columns.get(feature) if cell is not None else None
     if cell is None or figures is None:
@@ -359,13 +376,27 @@ def load_cell(
             column=feature,
         )
     monitor = cell.monitors[feature]
-    if found.derived:
+    period = found.periods.get(start)
+    parts = period.n_parts if period is not None else 0
+    chart = Markup('<p class="empty">No distribution chart for this column kind.</p>')
+    if found.derived and parts > PAGE_MAX_PARTS:
+        chart = Markup(
+            f'<p class="empty">No distribution chart: the period merges {parts:,} stored '
+            "windows, more than a page reads; zoom in for one of its parts.</p>"
+        )
+        reference = current = None
+    elif found.derived:
         measured = period_profiles(store, monitor, grid, start)
+        current, reference = measured.window.profile, measured.reference
     else:
         measured = measured_profiles(store, monitor, start)
-    current, reference = measured.window.profile, measured.reference
-    chart = Markup('<p class="empty">No distribution chart for this column kind.</p>')
-    if reference is not None and feature in reference.columns and feature in current.columns:
+        current, reference = measured.window.profile, measured.reference
+    if (
+        reference is not None
+        and current is not None
+        and feature in reference.columns
+        and feature in current.columns
+    ):
         shares = distribution(reference.columns[feature], current.columns[feature])
         if shares is not None:
             chart = drift_charts.distribution_bars(shares.labels, shares.reference, shares.current)
@@ -383,7 +414,7 @@ def load_cell(
         end,
         granularity,
         label,
-        measured.window.n_rows,
+        period.n_rows if period is not None else 0,
         figures,
         chart,
         monitor,
