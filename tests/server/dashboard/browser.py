@@ -18,6 +18,9 @@ from tests.e2e.live import LiveServer
 CHROMIUM = os.environ.get("VIGIL_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 """Where the browser tests write their screenshots (ignored by git)."""
+LAYOUT_CHECK = (Path(__file__).parent / "layout.js").read_text()
+"""A function for `page.evaluate`: the page's layout problems (cards overflowing, text under 11 px,
+chart labels cut off or overlapping), each a sentence; empty when the page fits its screen."""
 
 
 def chromium_path() -> str:
@@ -111,3 +114,29 @@ def signed_in(
 def shot_name(url: str) -> str:
     """A file name for a screenshot of `url`."""
     return re.sub(r"[^a-z0-9]+", "-", url.lower()).strip("-")[:60] or "overview"
+
+
+def tab_to(page: Any, selector: str, presses: int = 80) -> dict[str, str]:
+    """Press Tab until the focus is on an element matching `selector`; how its focus is drawn
+    (the computed outline) there. Fails when Tab never reaches it."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        found = page.evaluate(
+            """(selector) => {
+              const el = document.activeElement;
+              if (!el || !el.matches(selector)) return null;
+              const style = getComputedStyle(el);
+              return {style: style.outlineStyle, width: style.outlineWidth,
+                      colour: style.outlineColor, visible: String(el.matches(":focus-visible"))};
+            }""",
+            selector,
+        )
+        if found is not None:
+            return dict(found)
+    raise AssertionError(f"{presses} presses of Tab never reached {selector}")
+
+
+def assert_outlined(focus: dict[str, str], what: str) -> None:
+    assert focus["visible"] == "true", what
+    assert focus["style"] != "none", f"{what} has no focus outline: {focus}"
+    assert float(focus["width"].removesuffix("px")) >= 2, f"{what}: {focus}"
