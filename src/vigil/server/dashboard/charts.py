@@ -143,8 +143,8 @@ def line_chart(
 ) -> Markup:
     """Lines over a shared x (timestamps when `x.time`), with an optional band behind them.
 
-    Both axes carry a title (`x.label`, else "time (UTC)" on a time axis; `y_label`, else the
-    one series' name); a time axis spans the data's own range. Up to `MAX_MARKERS` points are
+    Both axes carry a title (`x.label`, else "time (UTC)" on a time axis; `y_label`, else
+    `title`, else the series' names); a time axis spans the data's own range. Up to `MAX_MARKERS` points are
     markers whose tooltips state their exact values. `shades` mark spans of x (each centred on
     its start, the x of its window's point) as not to be judged, with `shade_legend` as their
     legend entry; a series' `hollow` points are drawn in them as hollow markers, never joined to
@@ -160,7 +160,7 @@ def line_chart(
     if not xs or not ys:
         return Markup('<p class="empty">No data to draw.</p>')
     x_title = x.label or ("time (UTC)" if x.time else "")
-    y_title = y_label or (series[0].name if len(series) == 1 else title)
+    y_title = y_label or title or ", ".join(s.name for s in series)
     x_lo, x_hi = time_range(min(xs), max(xs)) if x.time else _range(xs)
     y_lo, y_hi = _range(ys)
     y_lo = y_min if y_min is not None else y_lo
