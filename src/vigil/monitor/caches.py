@@ -131,7 +131,7 @@ class LruCache(Generic[V]):
             self.bytes = 0
 
 
-def profile_bytes(profile: DatasetProfile | None) -> int:
+def profile_size(profile: DatasetProfile | None) -> int:
     """A profile's size as stored (its decoded size is of the same order)."""
     return 64 if profile is None else len(profile.to_bytes())
 
@@ -151,7 +151,7 @@ class EvaluationCache:
         bounds: int = DEFAULT_BOUNDS,
     ) -> None:
         self.references: LruCache[DatasetProfile | None] = LruCache(
-            max_bytes=profile_bytes, size=_profile_size
+            max_bytes=profile_bytes, size=profile_size
         )
         """Baseline profiles: a period's merge, an artifact, a registered version's."""
         self.values: LruCache[float | None] = LruCache(max_entries=values)
@@ -162,7 +162,3 @@ class EvaluationCache:
     def clear(self) -> None:
         for cache in (self.references, self.values, self.bounds):
             cache.clear()
-
-
-def _profile_size(profile: DatasetProfile | None) -> int:
-    return profile_bytes(profile)
