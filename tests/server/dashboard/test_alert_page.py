@@ -2,9 +2,8 @@
 learned band (checked by reading the SVG back against the stored results), readable details,
 links that resolve, and acknowledge/resolve forms that record who did what.
 
-The demo's alerts are all whole-traffic drift alerts; a private copy of its store adds three
-monitors so that the page is tried on a drift alert about one feature, a performance alert on
-a segment, and a volume alert (no feature) with a learned band."""
+The alerts are those of `alert_fixtures`: the demo's and three more kinds (one feature, a
+segment, no feature with a learned band)."""
 
 from __future__ import annotations
 
@@ -13,81 +12,26 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.server.dashboard.conftest import Demo, copy_demo, csrf_of, make_app, sign_in
+from tests.server.dashboard.alert_fixtures import Alerts, seed_alerts
+from tests.server.dashboard.conftest import Demo, csrf_of, make_app, sign_in
 from vigil.api.specs import Scope
-from vigil.monitor import api as monitor_api
 from vigil.monitor.alert_context import ResultPoint
-from vigil.monitor.definitions import Monitor
-from vigil.monitor.evaluate import backfill
-from vigil.monitor.specs import LearnedThreshold, StaticThreshold, Target, TrailingBaseline
 from vigil.server.dashboard.alert_charts import OnsetMark, alert_chart, time_ticks
 from vigil.store.core import Store
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow, MonitorRow
 
-UTC = dt.UTC
-MONITORS = (
-    Monitor(
-        name="charges-drift",
-        kind="data_drift",
-        target=Target(model="churn"),
-        window="day",
-        threshold=StaticThreshold(upper=0.5),
-        options={"columns": ["monthly_charges"]},
-    ),
-    Monitor(
-        name="north-accuracy",
-        kind="realized_performance",
-        target=Target(model="churn", segment={"region": "north"}),
-        window="day",
-        threshold=StaticThreshold(lower=0.99),
-        severity="critical",
-    ),
-    Monitor(
-        name="hourly-volume",
-        kind="volume",
-        target=Target(model="churn"),
-        window="hour",
-        threshold=LearnedThreshold(k=1.0),
-        baseline=TrailingBaseline(windows=6),
-    ),
-)
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@dataclass(frozen=True)
-class Alerts:
-    demo: Demo
-    ids: dict[str, int]
-    """The latest alert of each monitor, by monitor name."""
+UTC = dt.UTC
 
 
 @pytest.fixture(scope="module")
 def alerts(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Alerts:
-    copy = copy_demo(demo, tmp_path_factory.mktemp("alert-page"))
-    store = Store.open(copy.store_url, copy.artifacts_url)
-    try:
-        for monitor in MONITORS:
-            monitor_api.save_monitor(store, monitor, actor="tester")
-        week = dt.datetime(2026, 11, 2, tzinfo=UTC), dt.datetime(2026, 11, 9, tzinfo=UTC)
-        backfill(store, *week, monitors=["charges-drift", "north-accuracy"])
-        backfill(store, dt.datetime(2026, 11, 6, tzinfo=UTC), week[1], monitors=["hourly-volume"])
-        with store.session() as session:
-            ids = {
-                name: alert_id
-                for name, alert_id in session.execute(
-                    select(AlertRow.monitor_name, AlertRow.id).order_by(AlertRow.id)
-                )
-            }
-    finally:
-        store.close()
-    assert {m.name for m in MONITORS} <= set(ids), ids
-    return Alerts(copy, ids)
+    return seed_alerts(demo, tmp_path_factory.mktemp("alert-page"))
 
 
 @pytest.fixture
