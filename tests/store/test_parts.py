@@ -247,3 +247,17 @@ def test_window_kinds_agree_with_merging_columns() -> None:
             except SchemaConflictError:
                 accepted = False
             assert accepted == merges, (a_name, b_name)
+
+
+def test_without_a_compactor_every_few_uploads_fold_their_window(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "FOLD_EVERY", 4)
+    _create(store)
+    for k in range(10):
+        _log(store, _batch([float(k)]))
+        # The 4th and 8th uploads folded parts 1..3 and 4..7 after their commits.
+        assert _parts(store) == ((k + 1) % 4 if k >= 3 else k)
+    [(n_uploads, profile)] = _snapshot(store)
+    assert profile is not None
+    assert (n_uploads, profile.n_rows) == (10, 10)

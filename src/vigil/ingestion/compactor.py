@@ -5,8 +5,10 @@ A log call appends its profile as a part of its window (`WindowRepository.append
 window's parts when they read it. The compactor folds a window as soon as it has `min_parts` parts,
 and any window whose oldest part has waited `settle_seconds` (so a quiet window ends up as one
 blob). A window with many parts is folded first. Reads stay bounded because the compactor runs
-without pause while there is such work: readers never fold (they hold read transactions, and on
-SQLite any transaction holds the write lock).
+without pause while there is such work; readers never fold (they hold read transactions, and on
+SQLite any transaction holds the write lock). Where no compactor runs (the client's local mode, a
+script on the store), every `FOLD_EVERY`-th upload to a window folds it after its commit
+(`vigil.ingestion.service.ingest_log`), so parts stay bounded there too.
 
 Each fold reads a window's blob and parts, merges them outside any transaction, then applies the
 result in a short one (`apply_fold`: exact under the window's row lock, a no-op when another fold
@@ -21,9 +23,8 @@ import threading
 from dataclasses import dataclass
 
 from vigil.store.core import Store
-from vigil.store.profile_windows import apply_fold, merge_parts, read_parts, windows_with_parts
+from vigil.store.profile_windows import fold_committed, windows_with_parts
 from vigil.store.sql import utcnow
-from vigil.store.stored_profiles import tally_of
 
 logger = logging.getLogger("vigil.ingestion")
 
@@ -55,19 +56,9 @@ def compact_round(
         finally:
             session.rollback()
         for window_id in due:
-            try:
-                pending = read_parts(session, window_id)
-            finally:
-                session.rollback()
-            fold = merge_parts(pending, tally_of(session)) if pending is not None else None
-            if fold is None:
+            done = fold_committed(session, window_id)
+            if done is None:
                 continue
-            try:
-                done = apply_fold(session, fold)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
             windows += 1 if done else 0
             parts += done
             raced += 0 if done else 1

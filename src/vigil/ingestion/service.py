@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,6 +23,7 @@ from vigil.profile import DatasetProfile
 from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 from vigil.store.models import SEGMENT_KEY_LENGTH, MonitoredModel, ProfileWindow
 from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
+from vigil.store.profile_windows import fold_committed
 from vigil.store.repositories import (
     BatchRepository,
     KpiRepository,
@@ -34,6 +36,12 @@ from vigil.store.repositories import (
 from vigil.store.stored_profiles import kinds_cache, load_stored, merge_stored, tally_of
 
 T = TypeVar("T")
+
+logger = logging.getLogger("vigil.ingestion")
+
+FOLD_EVERY = 256
+"""Every FOLD_EVERY-th upload to a window folds its parts after its commit (a server's compactor
+usually has: then there is little left to fold)."""
 
 
 def model_out(model: MonitoredModel) -> ModelOut:
@@ -228,6 +236,7 @@ def ingest_log(
     repository = WindowRepository(session)
     kinds = kinds_cache(session)
     touched: list[int] = []
+    to_fold: list[int] = []
     try:
         # Touch windows in one order (by start, then segment), so two batches never wait on each
         # other's window rows.
@@ -247,6 +256,8 @@ def ingest_log(
                 segment,
             )
             touched.append(window_id)
+            if n_uploads % FOLD_EVERY == 0:
+                to_fold.append(window_id)
             # Under the window's row lock: a column that cannot merge with the window's is
             # refused (409) and the whole batch rolled back, as when uploads were merged on
             # arrival.
@@ -263,7 +274,19 @@ def ingest_log(
     except BaseException:
         kinds.forget(touched)
         raise
+    for window_id in to_fold:
+        _fold_after_commit(session, window_id)
     return result
+
+
+def _fold_after_commit(session: Session, window_id: int) -> None:
+    """Bound a window's parts where no compactor runs (see `vigil.ingestion.compactor`); the
+    upload is committed, so a failure here is logged, not raised."""
+    try:
+        fold_committed(session, window_id)
+    except Exception:
+        session.rollback()
+        logger.exception("folding the parts of window id %s after an upload failed", window_id)
 
 
 def ingest_labels(

@@ -357,6 +357,27 @@ def apply_fold(session: Session, fold: Fold) -> int:
     return len(fold.part_ids)
 
 
+def fold_committed(session: Session, window_id: int) -> int | None:
+    """Fold the window's (oldest `PARTS_PER_FOLD`) parts in transactions of their own: read and
+    rollback, merge with no transaction open (on SQLite every transaction holds the write lock),
+    apply and commit. Returns the parts folded, or None when there was nothing to fold; 0 when
+    another fold changed the window meanwhile (nothing changed: try again later)."""
+    try:
+        pending = read_parts(session, window_id)
+    finally:
+        session.rollback()
+    fold = merge_parts(pending, tally_of(session)) if pending is not None else None
+    if fold is None:
+        return None
+    try:
+        done = apply_fold(session, fold)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return done
+
+
 def fold_window(session: Session, window_id: int, *, attempts: int = 5) -> int:
     """Fold all of the window's pending parts into its profile in the session's transaction (the
     caller commits); returns how many. A fold that raced another one is read and tried again."""
