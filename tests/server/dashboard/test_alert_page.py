@@ -271,10 +271,12 @@ def test_links_resolve(site: TestClient, alerts: Alerts, monitor: str, expected:
             assert "at=2026-11-08" in href
             assert 'id="heatmap"' in response.text
         if what == "heatmap cell":
-            assert "2026-11-08" in href
-            assert "monthly_charges" in response.text
+            assert "cell=monthly_charges&amp;start=2026-11-08T00%3A00%3A00Z" in href
+            assert 'id="heatmap"' in response.text
         if what == "segment":
             assert label == "region=north"
+            assert 'id="segments"' in response.text
+            assert "region=north" in response.text
         if what == "version":
             assert href.startswith("/ui/registry/churn?compare=")
             assert "Compare a version" in response.text

@@ -12,9 +12,17 @@ import pytest
 
 from tests.e2e.live import LiveServer
 from tests.server.dashboard.alert_fixtures import Alerts, seed_alerts
-from tests.server.dashboard.browser import Watched, chromium, live_server, signed_in
+from tests.server.dashboard.browser import (
+    LAYOUT_CHECK,
+    Watched,
+    assert_outlined,
+    chromium,
+    live_server,
+    signed_in,
+    tab_to,
+)
 from tests.server.dashboard.conftest import Demo
-from tests.server.dashboard.test_layout import CHECK, _assert_outlined, _tab_to
+from tests.waits import patience
 from vigil.api.specs import Scope
 
 pytestmark = pytest.mark.slow
@@ -50,13 +58,27 @@ def test_alert_pages_fit_the_screen(
         assert response is not None
         assert response.status == 200
         page.wait_for_load_state("load")
-        found = page.evaluate(CHECK)
+        found = page.evaluate(LAYOUT_CHECK)
         if found:
             problems[monitor] = found
         watched.shot(f"{width}-alert-{monitor}", folder="alerts")
     page.context.close()
     assert problems == {}
     assert watched.errors == []
+
+
+def test_the_heatmap_cell_link_opens_the_cell(
+    browser: Any, server: LiveServer, alerts: Alerts
+) -> None:
+    watched = signed_in(browser, server, alerts.demo.tokens[Scope.READ])
+    page = watched.page
+    page.goto(f"{server.url}/ui/alerts/{alerts.ids['charges-drift']}")
+    page.click("#links a[data-link='heatmap cell']")
+    detail = page.locator("#cell-panel .cell-detail")
+    detail.wait_for(timeout=patience(30) * 1000)
+    assert "monthly_charges" in detail.inner_text()
+    assert watched.errors == []
+    page.context.close()
 
 
 def test_an_alert_is_acknowledged_and_resolved_by_keyboard(
@@ -66,15 +88,15 @@ def test_an_alert_is_acknowledged_and_resolved_by_keyboard(
     watched = signed_in(browser, server, alerts.demo.tokens[Scope.WRITE])
     page = watched.page
     page.goto(f"{server.url}/ui/alerts/{alert_id}")
-    _assert_outlined(_tab_to(page, "#ack-note"), "the acknowledge note")
+    assert_outlined(tab_to(page, "#ack-note"), "the acknowledge note")
     page.keyboard.type("on it")
-    _assert_outlined(_tab_to(page, "#ack-form button[type=submit]", 2), "Acknowledge")
+    assert_outlined(tab_to(page, "#ack-form button[type=submit]", 2), "Acknowledge")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/ui/alerts/{alert_id}\?done=acknowledged"))
     assert page.locator("#ack-form").count() == 0
-    _tab_to(page, "#resolve-note")
+    tab_to(page, "#resolve-note")
     page.keyboard.type("fixed upstream")
-    _assert_outlined(_tab_to(page, "#resolve-form button[type=submit]", 2), "Resolve")
+    assert_outlined(tab_to(page, "#resolve-form button[type=submit]", 2), "Resolve")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/ui/alerts/{alert_id}\?done=resolved"))
     rows = page.locator("#history tbody tr").all_inner_texts()

@@ -308,23 +308,26 @@ def _links(
         )
         cell = found.cells.get(start)
         if cell is not None:
+            zoomed = zoom_link(model_name, granularity, start, COARSER[granularity])
             links.append(
                 Link(
                     f"{granularity}s of the {COARSER[granularity]} of {start:%Y-%m-%d}",
-                    zoom_link(model_name, granularity, start, COARSER[granularity]),
+                    zoomed,
                     "heatmap",
                 )
             )
-        for feature in features:
-            if cell is not None and feature in cell.columns:
-                query = urlencode(
-                    {"feature": feature, "start": start.isoformat(), "granularity": granularity}
-                )
-                links.append(
-                    Link(
-                        f"{feature}, {start:%Y-%m-%d %H:%M}", f"{base}/cell?{query}", "heatmap cell"
+            # The same page with the cell opened (vigil.js reads ?cell= and &start=).
+            page, anchor = zoomed.split("#", 1)
+            for feature in features:
+                if feature in cell.columns:
+                    opened = urlencode({"cell": feature, "start": f"{start:%Y-%m-%dT%H:%M:%SZ}"})
+                    links.append(
+                        Link(
+                            f"{feature}, {start:%Y-%m-%d %H:%M}",
+                            f"{page}&{opened}#{anchor}",
+                            "heatmap cell",
+                        )
                     )
-                )
     for feature in features:
         links.append(Link(feature, f"{base}/features/{quote(feature, safe='')}", "feature"))
     if target is not None and target.segment_key:
