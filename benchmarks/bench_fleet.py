@@ -129,6 +129,7 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
     from vigil import monitor as monitors
     from vigil.client import Client
     from vigil.monitor import Monitor
+    from vigil.monitor.evaluate import SEEN_UPLOADS
     from vigil.store.core import Store
     from vigil.store.models import MonitoredModel, ProfileWindow
     from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
@@ -197,7 +198,7 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
                 "upper": None,
                 "breached": False,
                 "message": "",
-                "details": {},
+                "details": {SEEN_UPLOADS: 1},
                 "evaluated_at": until - (k - 1) * HOUR + dt.timedelta(minutes=1),
             }
             for monitor_id in monitor_ids.values()

@@ -20,10 +20,11 @@ from vigil.monitor import Monitor, thresholds
 from vigil.monitor import monitor_run as run_module
 from vigil.monitor import reader as reader_module
 from vigil.monitor.caches import EvaluationCache, LruCache
-from vigil.monitor.evaluate import WindowResult
+from vigil.monitor.evaluate import SEEN_UPLOADS, WindowResult
 from vigil.monitor.kinds.missing_values import MissingValues
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
+from vigil.store.monitor_tables import MonitorResultRow
 from vigil.store.stored_profiles import decode_stored
 
 MINUTES = dt.timedelta(minutes=5)
@@ -257,7 +258,27 @@ def test_an_upload_committed_after_a_tick_read_its_window_is_evaluated_again(
     first = monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + MINUTES, cache=cache)
     (volume,) = [r for r in first if r.monitor == "volume" and r.window_start == T0 + 29 * HOUR]
     assert volume.value == 40.0
+    _upload_stamped_early(sqlite_store)
+    again = monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 3 * MINUTES, cache=cache)
+    assert sorted((r.monitor, r.window_start) for r in again) == [
+        (name, T0 + 29 * HOUR) for name in ("drift", "missing", "volume")
+    ]
+    assert [r.value for r in again if r.monitor == "volume"] == [50.0]
+    assert monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 4 * MINUTES) == []
+
+    # Results stored before counts were kept have none: judged by their time only (an upgrade
+    # does not evaluate every monitor's grace period again).
     with sqlite_store.session() as session:
+        for row in session.scalars(select(MonitorResultRow)):
+            row.details = {k: v for k, v in row.details.items() if k != SEEN_UPLOADS}
+        session.commit()
+    _upload_stamped_early(sqlite_store)
+    assert monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 5 * MINUTES) == []
+
+
+def _upload_stamped_early(store: Store) -> None:
+    """Hour 29 gets an upload of 10 rows stamped before the evaluations (not its profile)."""
+    with store.session() as session:
         window = session.scalars(
             select(ProfileWindow).where(ProfileWindow.start == T0 + 29 * HOUR)
         ).one()
@@ -265,9 +286,3 @@ def test_an_upload_committed_after_a_tick_read_its_window_is_evaluated_again(
         window.n_rows += 10
         window.last_arrival = T0 + 30 * HOUR  # before the evaluation's time
         session.commit()
-    again = monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 2 * MINUTES, cache=cache)
-    assert sorted((r.monitor, r.window_start) for r in again) == [
-        (name, T0 + 29 * HOUR) for name in ("drift", "missing", "volume")
-    ]
-    assert [r.value for r in again if r.monitor == "volume"] == [50.0]
-    assert monitors.evaluate_due(sqlite_store, now=T0 + 30 * HOUR + 3 * MINUTES) == []

@@ -285,7 +285,9 @@ def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -
         w.start
         for w in windows
         if (w.last_arrival is not None and w.last_arrival > evaluated[w.start])
-        or (w.n_uploads and w.n_uploads != seen[w.start])
+        # A result stored before counts were kept has none: judged by time only, so that an
+        # upgrade does not evaluate every monitor's grace period again.
+        or (w.n_uploads and seen[w.start] is not None and w.n_uploads != seen[w.start])
     }
     # The kind reads with its own session: end this read transaction first (on SQLite every
     # transaction holds the write lock).
