@@ -21,7 +21,9 @@ from tests.server.dashboard.alert_fixtures import Alerts, seed_alerts
 from tests.server.dashboard.conftest import Demo, csrf_of, make_app, sign_in
 from vigil.api.specs import Scope
 from vigil.monitor.alert_context import ResultPoint
+from vigil.monitor.kinds import KINDS
 from vigil.server.dashboard.alert_charts import OnsetMark, alert_chart, time_ticks
+from vigil.server.dashboard.alert_view import measure_label
 from vigil.store.core import Store
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow, MonitorRow
 
@@ -340,3 +342,9 @@ def test_bad_input_gives_an_html_page_not_a_server_error(site: TestClient, alert
     assert unknown.status_code == 404
     forged = site.post(f"/ui/alerts/{alerts.ids['hourly-volume']}/ack", data={"csrf": "x"})
     assert forged.status_code == 403
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_has_a_y_axis_label(kind: str) -> None:
+    """A new monitor kind gets its value's label and unit here, not the generic fallback."""
+    assert measure_label(kind, None) != f"{kind} value"

@@ -41,6 +41,7 @@ MEASURES: Mapping[str, str] = {
     "validation": "failed checks (count)",
     "attribution_drift": "attribution distance",
     "feature_importance_change": "rank correlation",
+    "training_quality": "largest metric regression",
 }
 """The y axis of each kind's value, with its unit (a share is 0 to 1), short enough to stand
 along the chart's height; the kinds measuring a chosen metric or KPI name it from the monitor's
