@@ -50,7 +50,7 @@ def test_realized_performance_per_period(web: TestClient, period: str, points: i
     first period whole, 14 months, 6 quarters (2023-Q4 to 2025-Q1) or 3 years."""
     html = web.get(f"/ui/models/churn/section/performance?days=400&period={period}").text
     assert f"Per {period}, from labelled predictions" in html
-    coverage = re.findall(r'<polyline[^>]*points="([^"]*)"><title>coverage</title>', html)
+    coverage = re.findall(r'<polyline[^>]*points="([^"]*)"><title>coverage[:<]', html)
     assert [len(p.split()) for p in coverage] == [points]
     fairness = web.get(f"/ui/models/churn/section/fairness?days=400&period={period}").text
     assert "across age" in fairness
