@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyarrow as pa
 import pytest
 
 from tests.store.helpers import SPEC, T0, labels_table, log_batch
-from vigil.api.wire import LabelBatch, table_to_ipc
+from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 from vigil.errors import ConflictError
 from vigil.ingestion import service
 from vigil.store.core import Store
@@ -98,3 +99,40 @@ def test_two_compactions_of_one_day_at_once_change_nothing_twice(
     monkeypatch.undo()
     assert store.artifacts.list("predictions") == files_after_first
     assert store.predictions.read(model_id).num_rows == 60
+
+
+def _spanning_batch(seed: int) -> LogBatch:
+    """One upload whose rows fall in the last hour of T0's day and the first of the next."""
+    late = dt.datetime.combine(T0.date(), dt.time(23), tzinfo=dt.UTC)
+    first, second = (
+        log_batch(10, seed, late),
+        log_batch(10, seed + 100, late + dt.timedelta(hours=1)),
+    )
+    rows = pa.concat_tables([ipc_to_table(first.rows), ipc_to_table(second.rows)])
+    profiles = [*first.profiles, *second.profiles]
+    return LogBatch(version="v1", profiles=profiles, rows=table_to_ipc(rows))
+
+
+def test_a_batch_spanning_two_days_keeps_its_rows_of_the_other_day(store: Store) -> None:
+    """Superseding a batch hides all its files: compacting one day rewrites the batch's files of
+    the other day too, and compacting that day afterwards loses nothing either."""
+    model_id = _setup(store, 2)
+    with store.session() as session:
+        service.ingest_log(session, store.predictions, "churn", _spanning_batch(9))
+    before = _sorted_rows(store, model_id)
+    assert len(before) == 60
+    with store.session() as session:
+        assert service.compact_day(session, store.predictions, "churn", T0.date()) == 3
+    assert _sorted_rows(store, model_id) == before
+    next_day = T0.date() + dt.timedelta(days=1)
+    with store.session() as session:
+        service.ingest_log(
+            session,
+            store.predictions,
+            "churn",
+            log_batch(5, 11, dt.datetime.combine(next_day, dt.time(2), tzinfo=dt.UTC)),
+        )
+        assert service.compact_day(session, store.predictions, "churn", next_day) == 2
+        service.collect_garbage(session, store.predictions, "churn")
+    assert len(_sorted_rows(store, model_id)) == 65
+    assert set(before) <= set(_sorted_rows(store, model_id))

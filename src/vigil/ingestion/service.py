@@ -430,16 +430,20 @@ def compact_day(
     """
     model_id = ModelRepository(session).get(model_name).id
     session.rollback()  # end the read: the file listing below checks batches in its own session
-    keys = [k for k in predictions.files(kind, model_id) if k.split("/")[2] == day.isoformat()]
-    if len(keys) < 2:
+    live = predictions.files(kind, model_id)
+    on_day = [key for key in live if key.split("/")[2] == day.isoformat()]
+    if len(on_day) < 2:
         return 0
-    table = predictions.read_files(keys)
+    # One upload whose rows span days wrote one file per day under one batch id, and superseding a
+    # batch hides all its files: those of other days are rewritten here too (as files of their
+    # own days under the new batch id), so that no row disappears.
+    sources = sorted({batch_of(key) for key in on_day})
+    table = predictions.read_files([key for key in live if batch_of(key) in set(sources)])
     batch_id = "c" + new_batch_id()
     written = predictions.append(kind, model_id, batch_id, table)
     try:
         batches = BatchRepository(session)
         batches.claim(batch_id, model_id, "compaction", table.num_rows)
-        sources = [batch_of(key) for key in keys]
         if batches.supersede(sources, batch_id) != len(sources):
             raise ConflictError(
                 f"day {day.isoformat()} of model {model_name!r} ({kind}) was compacted by "
@@ -451,7 +455,7 @@ def compact_day(
         for key in written:
             predictions.artifacts.delete(key)
         raise
-    return len(keys)
+    return len(on_day)
 
 
 def collect_garbage(
