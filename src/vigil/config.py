@@ -171,6 +171,12 @@ class MonitorSettings(BaseSettings):
         description="How long a delivery being sent is reserved for the server process sending "
         "it; another process sends it after this when that one died. Longer than any send takes.",
     )
+    retention_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between two passes of the retention worker (which runs where the "
+        "scheduler does) applying the models' retention policies.",
+    )
 
     @field_validator("outbound_allow")
     @classmethod

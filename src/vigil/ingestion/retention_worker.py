@@ -12,15 +12,12 @@ from vigil.store.core import Store
 
 logger = logging.getLogger(__name__)
 
-RETENTION_INTERVAL_SECONDS = 3600.0
-"""How often a server applies the policies (retention is counted in days)."""
-
 
 class RetentionWorker:
     """Runs `vigil.ingestion.retention.apply` every `interval_seconds` until `stop`; the first
     round one interval after start-up (not during the server's start)."""
 
-    def __init__(self, store: Store, interval_seconds: float = RETENTION_INTERVAL_SECONDS) -> None:
+    def __init__(self, store: Store, interval_seconds: float) -> None:
         self.store = store
         self.interval_seconds = interval_seconds
         self._stop = threading.Event()

@@ -209,7 +209,11 @@ def _workers(app: FastAPI, store: Store, settings: Settings) -> list[Worker]:
     app.state.event_dispatcher = dispatcher
     warmer = dashboard_warmer(app, store, settings.dashboard)
     # Background jobs run where the scheduler does; retention is one of them.
-    keeper = RetentionWorker(store) if settings.monitor.monitor_scheduler else None
+    keeper = (
+        RetentionWorker(store, settings.monitor.retention_interval_seconds)
+        if settings.monitor.monitor_scheduler
+        else None
+    )
     # Every process folds window parts that log calls append (reads of a window stay bounded).
     compactor = app.state.compactor = Compactor(store)
     return [w for w in (scheduler, dispatcher, warmer, keeper, compactor) if w is not None]
