@@ -10,9 +10,10 @@ the sections per month:
 - server side: the full HTTP answer over loopback (httpx), median of 5, with the drift cache
   cold (a fresh store: the page computes what it can within its page budget, 0.4 s, and shows
   the rest as pending) and warm (after the background warmer's first round, timed too);
-- how long the hourly heatmap takes to fill when nothing warmed it (no hourly monitor: each hour
-  measured by the page within its budget; its fragment asked until no hour is pending, as the
-  page does every 3 s); weeks to years are measured by the warmer (its round is timed);
+- how long the heatmap by week, month and quarter takes to fill from cold with the warmer off
+  (its fragment asked until no period is pending, as the page does every 3 s): weeks are
+  measured by the page within its budget; months and quarters hold more stored windows than a
+  page merges, so they are left at once to the warmer (whose round is timed);
 - in the browser: Debian's Chromium (Playwright), navigation until `load`, and until the network
   is idle (the model page's slower sections arrive after it is shown).
 
