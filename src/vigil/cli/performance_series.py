@@ -19,6 +19,7 @@ from vigil.windows import Grid
 if TYPE_CHECKING:
     from vigil.client import Client
 
+
 @contextmanager
 def _client(backend: Backend) -> Iterator[Client]:
     """A client on the store, or on the server; a `VigilError` ends the command (exit 2)."""
