@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -261,3 +262,24 @@ def test_without_a_compactor_every_few_uploads_fold_their_window(
     [(n_uploads, profile)] = _snapshot(store)
     assert profile is not None
     assert (n_uploads, profile.n_rows) == (10, 10)
+
+
+def test_no_compactor_thread_on_an_in_memory_store(tmp_path: Path) -> None:
+    """Its one connection is shared by every session: a second thread would mix transactions."""
+    memory = Store.open("sqlite://", str(tmp_path / "artifacts"))
+    try:
+        compactor = Compactor(memory)
+        compactor.start()
+        assert "vigil-compactor" not in {t.name for t in threading.enumerate()}
+        compactor.stop()
+    finally:
+        memory.close()
+    on_file = Store.open(f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts"))
+    try:
+        compactor = Compactor(on_file)
+        compactor.start()
+        assert "vigil-compactor" in {t.name for t in threading.enumerate()}
+        compactor.stop()
+        assert "vigil-compactor" not in {t.name for t in threading.enumerate()}
+    finally:
+        on_file.close()

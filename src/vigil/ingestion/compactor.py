@@ -65,6 +65,11 @@ def compact_round(
     return CompactionRound(windows, parts, raced)
 
 
+def _in_memory(store: Store) -> bool:
+    url = store.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 class Compactor:
     """Runs `compact_round` in a daemon thread until `stop`: again at once while rounds find work,
     else every `interval_seconds`."""
@@ -91,7 +96,10 @@ class Compactor:
         self.parts_folded = 0
 
     def start(self) -> None:
-        if self._thread is not None:
+        """Start the thread, except on an in-memory SQLite store: its one connection is shared by
+        every session, so a second thread's transactions would mix with the requests' (there,
+        uploads fold their windows themselves, see the module docstring)."""
+        if self._thread is not None or _in_memory(self.store):
             return
         self._thread = threading.Thread(target=self._run, name="vigil-compactor", daemon=True)
         self._thread.start()
