@@ -20,6 +20,7 @@ from vigil.api.wire import LogBatch
 from vigil.errors import SchemaConflictError
 from vigil.ingestion import service
 from vigil.ingestion.compactor import Compactor, compact_round
+from vigil.monitor.reader import WindowReader
 from vigil.profile import DatasetProfile
 from vigil.profile.columns import merge_columns
 from vigil.store.core import Store
@@ -283,3 +284,13 @@ def test_no_compactor_thread_on_an_in_memory_store(tmp_path: Path) -> None:
         assert "vigil-compactor" not in {t.name for t in threading.enumerate()}
     finally:
         on_file.close()
+
+
+def test_the_reader_says_where_each_stored_window_ends(store: Store) -> None:
+    _create(store)
+    _log(store, _batch([1.0], T0 + HOUR))
+    with store.session() as session:
+        model_id = service.model_id(session, "m")
+        [stored] = WindowReader(session).stored(model_id, None, T0, T0 + 2 * HOUR)
+        session.rollback()
+    assert (stored.start, stored.end) == (T0 + HOUR, T0 + 2 * HOUR)

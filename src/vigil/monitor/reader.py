@@ -41,6 +41,9 @@ class StoredWindow:
     n_rows: int
     n_uploads: int
     last_arrival: dt.datetime
+    end: dt.datetime | None = None
+    """Where the stored window ends: beyond the model's grid window when retention rolled windows
+    up into a day or a month."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class WindowReader:
             ProfileWindow.n_rows,
             ProfileWindow.n_uploads,
             ProfileWindow.last_arrival,
+            ProfileWindow.end,
         ).where(ProfileWindow.model_id == model_id, ProfileWindow.segment == segment, within)
         if version is not None:
             query = query.where(ProfileWindow.version == version)
