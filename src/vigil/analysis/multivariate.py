@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
+import scipy
 
 from vigil.errors import InvalidInputError
 from vigil.profile.sketches import FloatArray
@@ -153,7 +153,7 @@ def pca_reconstruction(
     cal, cur = errors(calibration), errors(x_cur)
     base = float(np.mean(cal))
     ratio = float(np.mean(cur)) / base if base > 0 else (1.0 if np.mean(cur) == 0 else np.inf)
-    p = float(stats.mannwhitneyu(cur, cal, alternative="greater").pvalue)
+    p = float(scipy.stats.mannwhitneyu(cur, cal, alternative="greater").pvalue)
     return MultivariateDrift(
         "pca_reconstruction",
         ratio,

@@ -7,7 +7,7 @@ rest of the mass is one `(other)` category.
 
 from __future__ import annotations
 
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift._bins import count_table
 from vigil.analysis.drift.base import Counts, DriftMethod, MethodResult
@@ -20,7 +20,7 @@ def chi_square(ref: Counts, cur: Counts) -> MethodResult:
     _, table = count_table(ref, cur)
     if table.shape[1] < 2:
         return MethodResult(0.0, 1.0)
-    result = stats.chi2_contingency(table, correction=False)
+    result = scipy.stats.chi2_contingency(table, correction=False)
     return MethodResult(float(result.statistic), float(result.pvalue))
 
 

@@ -12,9 +12,7 @@ are estimated too): the `error_bound`. It grows with n: on large profiles prefer
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy._lib._array_api import array_namespace
-from scipy.stats import _hypotests
+import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.analysis.drift.ks import grid_points
@@ -25,7 +23,11 @@ from vigil.schema import ColumnKind
 
 def _p_value(t: float, n: int, m: int) -> float:
     # SciPy's asymptotic two-sample p-value (the one cramervonmises_2samp uses for n > 20); it is
-    # not public, and the contract test checks it still matches cramervonmises_2samp.
+    # not public, and the contract test checks it still matches cramervonmises_2samp. Imported
+    # here: scipy.stats is loaded only by the calls that need it (see vigil.analysis.drift).
+    from scipy._lib._array_api import array_namespace
+    from scipy.stats import _hypotests
+
     k, total = n * m, n + m
     stat = np.asarray(t, dtype=np.float64)
     p = _hypotests._pval_cvm_2samp_asymptotic(stat, total, n, m, k, xp=array_namespace(stat))
@@ -51,7 +53,7 @@ def cvm_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
 def cvm_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
     if ref.size < 2 or cur.size < 2:
         return MethodResult(float("nan"), None)
-    result = stats.cramervonmises_2samp(ref, cur, method="asymptotic")
+    result = scipy.stats.cramervonmises_2samp(ref, cur, method="asymptotic")
     return MethodResult(float(result.statistic), float(result.pvalue))
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift.base import DRIFT_KINDS, Counts, DriftMethod, MethodResult
 from vigil.analysis.drift.effect import (
@@ -414,7 +414,7 @@ def _decide(results: dict[str, ColumnDrift], correction: Correction) -> dict[str
     adjusted: dict[str, float] = {}
     if tested:
         ps = np.array([results[n].p_value for n in tested], dtype=np.float64)
-        fixed = stats.false_discovery_control(ps, method="bh") if correction == "bh" else ps
+        fixed = scipy.stats.false_discovery_control(ps, method="bh") if correction == "bh" else ps
         adjusted = {n: float(v) for n, v in zip(tested, np.atleast_1d(fixed), strict=True)}
     out: dict[str, ColumnDrift] = {}
     for name, c in results.items():

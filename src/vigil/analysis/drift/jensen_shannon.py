@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scipy.spatial import distance
+import scipy
 
 from vigil.analysis.drift._bins import on_shares
 from vigil.analysis.drift.base import DriftMethod
@@ -11,7 +11,7 @@ from vigil.schema import ColumnKind
 
 
 def jensen_shannon(p: FloatArray, q: FloatArray) -> float:
-    return float(distance.jensenshannon(p, q, base=2))
+    return float(scipy.spatial.distance.jensenshannon(p, q, base=2))
 
 
 _profile, _exact, _counts = on_shares(jensen_shannon)

@@ -3,7 +3,7 @@ categories, empty bins lifted to 1e-4 (scipy.stats.entropy)."""
 
 from __future__ import annotations
 
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift._bins import on_shares
 from vigil.analysis.drift.base import DriftMethod, smoothed
@@ -12,7 +12,7 @@ from vigil.schema import ColumnKind
 
 
 def kl_divergence(p: FloatArray, q: FloatArray) -> float:
-    return float(stats.entropy(smoothed(q), smoothed(p)))
+    return float(scipy.stats.entropy(smoothed(q), smoothed(p)))
 
 
 _profile, _exact, _counts = on_shares(kl_divergence)

@@ -12,7 +12,7 @@ import math
 import warnings
 
 import numpy as np
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult, split_points
 from vigil.profile.columns import NumericColumn
@@ -43,8 +43,8 @@ def p_value(d: float, n: int, m: int) -> float:
     if d <= 0:
         return 1.0
     if en > 10_000:
-        return float(stats.kstwobign.sf(d * math.sqrt(en)))
-    return float(stats.kstwo.sf(d, max(1, round(en))))
+        return float(scipy.stats.kstwobign.sf(d * math.sqrt(en)))
+    return float(scipy.stats.kstwo.sf(d, max(1, round(en))))
 
 
 def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
@@ -68,7 +68,7 @@ def ks_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
     method = "auto" if max(ref.size, cur.size) <= EXACT_P_MAX_ROWS else "asymp"
     with warnings.catch_warnings():  # "exact calculation unsuccessful": SciPy falls back itself
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = stats.ks_2samp(ref, cur, method=method)
+        result = scipy.stats.ks_2samp(ref, cur, method=method)
     return MethodResult(float(result.statistic), float(result.pvalue))
 
 

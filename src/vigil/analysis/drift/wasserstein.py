@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.profile.columns import NumericColumn
@@ -50,7 +50,7 @@ def wasserstein_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:
         return MethodResult(float("nan"))
     std = float(np.std(ref, ddof=1)) if ref.size > 1 else math.nan
     scale = scale_of(std, float(np.mean(ref)))
-    return MethodResult(float(stats.wasserstein_distance(ref, cur)) / scale)
+    return MethodResult(float(scipy.stats.wasserstein_distance(ref, cur)) / scale)
 
 
 METHOD = DriftMethod(

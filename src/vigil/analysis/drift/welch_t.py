@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.profile.columns import NumericColumn
@@ -20,7 +20,7 @@ def _welch(mean1: float, var1: float, n1: int, mean2: float, var2: float, n2: in
         return MethodResult(float("nan"), None)
     if var1 == 0 and var2 == 0:
         return MethodResult(0.0, 1.0) if mean1 == mean2 else MethodResult(math.inf, 0.0)
-    result = stats.ttest_ind_from_stats(
+    result = scipy.stats.ttest_ind_from_stats(
         mean2, math.sqrt(var2), n2, mean1, math.sqrt(var1), n1, equal_var=False
     )
     return MethodResult(float(result.statistic), float(result.pvalue))

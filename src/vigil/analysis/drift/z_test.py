@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+import scipy
 
 from vigil.analysis.drift.base import Counts, DriftMethod, MethodResult
 from vigil.schema import ColumnKind
@@ -25,7 +25,7 @@ def z_test(ref: Counts, cur: Counts) -> MethodResult:
     if se == 0:
         return MethodResult(0.0, 1.0)
     z = (p2 - p1) / se
-    return MethodResult(z, float(2 * stats.norm.sf(abs(z))))
+    return MethodResult(z, float(2 * scipy.stats.norm.sf(abs(z))))
 
 
 METHOD = DriftMethod(
