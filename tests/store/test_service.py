@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from vigil.api.specs import KpiIn, ModelSpec
 from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError, SerializationError
 from vigil.ingestion import service
+from vigil.schema import ID_COLUMN
 from vigil.store.core import Store
 
 __all__ = ["s3_bucket", "s3_endpoint"]
@@ -260,3 +262,26 @@ def test_store_create_token_returns_a_secret_that_authenticates(store: Store) ->
         token = TokenRepository(session).authenticate(secret)
         assert token is not None
         assert (token.scope, token.owner) == ("write", "demo")
+
+
+def test_rows_of_a_model_without_ids_have_volume_and_no_label(store: Store) -> None:
+    """A model with no id column sends rows without ids: they count in the daily volume (the
+    dashboard's model page) and join no label, instead of failing the query."""
+    spec = SPEC.model_copy(update={"id_column": None})
+    batch = log_batch(10)
+    rows = ipc_to_table(batch.rows).drop_columns([ID_COLUMN])
+    with store.session() as session:
+        service.create_model(session, spec)
+        service.ingest_log(
+            session,
+            store.predictions,
+            "churn",
+            dataclasses.replace(batch, rows=table_to_ipc(rows)),
+        )
+    model_id = _model_id(store)
+    volume = store.predictions.daily_volume(model_id)
+    assert [(v.day, v.n_predictions, v.n_labelled) for v in volume] == [(T0.date(), 10, 0)]
+    joined = store.predictions.joined(model_id)
+    assert joined.num_rows == 10
+    assert joined["vigil_label"].null_count == 10
+    assert ID_COLUMN not in joined.column_names

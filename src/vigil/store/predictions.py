@@ -159,6 +159,15 @@ class PredictionStore:
     ) -> list[DailyVolume]:
         """Predictions per day, and how many of them have a label."""
         with self._connect(model_id, start, end) as connection:
+            if not _has_ids(connection):  # a model without an id column: no label can join
+                rows = connection.execute(
+                    f"""
+                    SELECT CAST({TIMESTAMP_COLUMN} AS DATE) AS day, count(*) AS n, 0 AS n_labelled
+                    FROM predictions WHERE {_between()} GROUP BY day ORDER BY day
+                    """,
+                    _bounds(start, end),
+                ).fetchall()
+                return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
             rows = connection.execute(
                 f"""
                 WITH labelled AS (SELECT DISTINCT {ID_COLUMN} FROM labels)
@@ -173,9 +182,23 @@ class PredictionStore:
         return [DailyVolume(day=day, n_predictions=n, n_labelled=k) for day, n, k in rows]
 
 
+def _has_ids(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the prediction rows carry ids (a model without an id column sends none)."""
+    return ID_COLUMN in connection.table("predictions").columns
+
+
 def _joined(
     connection: duckdb.DuckDBPyConnection, start: dt.datetime | None, end: dt.datetime | None
 ) -> duckdb.DuckDBPyRelation:
+    if not _has_ids(connection):  # no label can join a row without an id
+        return connection.sql(
+            f"""
+            SELECT *, CAST(NULL AS DOUBLE) AS {LABEL_COLUMN},
+                   CAST(NULL AS TIMESTAMPTZ) AS vigil_label_timestamp
+            FROM predictions WHERE {_between()} ORDER BY {TIMESTAMP_COLUMN}
+            """,
+            params=_bounds(start, end),
+        )
     return connection.sql(
         f"""
         WITH latest AS (
