@@ -26,7 +26,13 @@ from vigil.server import create_app
 from vigil.server.deps import get_settings
 from vigil.store.core import Store
 
-WORKERS = {"vigil-monitor", "vigil-events", "vigil-dashboard-warmer"}
+WORKERS = {
+    "vigil-monitor",
+    "vigil-events",
+    "vigil-dashboard-warmer",
+    "vigil-retention",
+    "vigil-compactor",
+}
 
 
 def _workers() -> list[str]:
