@@ -179,4 +179,6 @@ def test_a_time_that_is_not_iso_8601_names_its_option_and_value(
     assert main([*argv, *store]) == 2
     err = capsys.readouterr().err.strip()
     value = argv[argv.index(option) + 1]
-    assert err.count("\n") == 0 and option in err and repr(value) in err, err
+    assert err.count("\n") == 0, err
+    assert option in err, err
+    assert repr(value) in err, err
