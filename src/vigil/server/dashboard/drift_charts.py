@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
+from vigil.server.dashboard.chart_parts import text_width
 from vigil.server.dashboard.charts import coord, nice_ticks
 
 
@@ -90,8 +92,9 @@ def heatmap(
         f'height="{cell_h * len(features)}" fill="#ffffff"/>',
     ]
     # Labels as wide as the text they hold: every column when they fit, else every n-th.
-    longest = max(len(t) for t in labels) if labels else 8
-    step = max(1, len(starts) // 8) if not labels else max(1, int(longest * 6.5 // cell_w) + 1)
+    star = "*" if partial and any(partial) else ""
+    longest = text_width(max(labels, key=len) + star) if labels else 0.0
+    step = max(1, len(starts) // 8) if not labels else max(1, math.ceil((longest + 4) / cell_w))
     for j in range(0, len(starts), step):
         if labels:
             text = escape(labels[j]) + ("*" if partial and partial[j] else "")
@@ -99,6 +102,8 @@ def heatmap(
             text = escape(f"{starts[j]:%d %b}")
         else:
             text = escape(f"{starts[j]:%d %b %H:%M}")
+        if j and label_w + j * cell_w + text_width(str(text)) > width:
+            continue  # the last label would run off the grid's edge
         tick = (
             f'<text class="tick" x="{coord(label_w + j * cell_w)}" y="{top - 8}">{text}'
             + (f"<title>{escape(partial[j])}</title>" if partial and partial[j] else "")
