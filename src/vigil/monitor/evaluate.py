@@ -52,12 +52,8 @@ class WindowResult:
     message: str
 
 
-_Run = MonitorRun
-"""The name other monitor modules import (`vigil.monitor.period_drift`)."""
-
-
 def _record(
-    run: _Run, window: Window, measurement: Measurement, bounds: Bounds | None
+    run: MonitorRun, window: Window, measurement: Measurement, bounds: Bounds | None
 ) -> WindowResult:
     """Store the result of one window and update the alert (the write phase)."""
     value = measurement.value
@@ -93,7 +89,9 @@ SEEN_UPLOADS = "window_uploads"
 """The key of a result's details holding how many uploads its window had when measured."""
 
 
-def _store(run: _Run, result: WindowResult, details: dict[str, object], n_uploads: int) -> None:
+def _store(
+    run: MonitorRun, result: WindowResult, details: dict[str, object], n_uploads: int
+) -> None:
     stored = run.session.scalars(
         select(MonitorResultRow).where(
             MonitorResultRow.monitor_id == run.row_id,
@@ -112,13 +110,13 @@ def _store(run: _Run, result: WindowResult, details: dict[str, object], n_upload
     stored.evaluated_at = utcnow()
 
 
-def _runs(
+def runs_of(
     store: Store,
     session: Session,
     names: Iterable[str] | None,
     reader: WindowReader | None = None,
     cache: EvaluationCache | None = None,
-) -> list[_Run]:
+) -> list[MonitorRun]:
     """The enabled monitors' runs, by name, sharing one reader, one cache and one tick."""
     reader = reader or WindowReader(session)
     cache = cache or EvaluationCache()
@@ -158,7 +156,7 @@ def _runs(
             logger.warning("monitor %s: %s; skipped", monitor.name, exc.message)
             continue
         runs.append(
-            _Run(
+            MonitorRun(
                 store,
                 session,
                 reader,
@@ -185,7 +183,7 @@ def _first_data(session: Session, model_id: int) -> dt.datetime | None:
 LOCK_BASE = 0x5649_0000  # pg advisory lock keys of monitors: LOCK_BASE + monitor id
 
 
-def _lock(session: Session, run: _Run) -> None:
+def _lock(session: Session, run: MonitorRun) -> None:
     """On PostgreSQL, hold the monitor's lock for this write transaction, so that two server
     processes record one monitor's results one after the other (SQLite serialises writers)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -215,8 +213,8 @@ def evaluate_due(
     now = now or utcnow()
     done: dict[int, list[WindowResult]] = {}
     with store.session() as session:
-        runs = _runs(store, session, monitors, cache=cache)
-        by_model: dict[int, list[_Run]] = {}
+        runs = runs_of(store, session, monitors, cache=cache)
+        by_model: dict[int, list[MonitorRun]] = {}
         for run in runs:
             by_model.setdefault(run.model_id, []).append(run)
         for model_runs in by_model.values():
@@ -231,7 +229,7 @@ def evaluate_due(
     return [result for run in runs for result in done.get(run.row_id, [])]
 
 
-def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
+def _due(session: Session, run: MonitorRun, now: dt.datetime) -> list[WindowResult]:
     monitor, cut = run.monitor, run.monitor.grid
     closed = _closed_until(monitor, now)
     since = min(closed - monitor.grace, cut.shift(closed, -1))  # at least one window back
@@ -242,7 +240,7 @@ def _due(session: Session, run: _Run, now: dt.datetime) -> list[WindowResult]:
 
 
 def _evaluate(
-    session: Session, run: _Run, starts: list[dt.datetime], closed: dt.datetime
+    session: Session, run: MonitorRun, starts: list[dt.datetime], closed: dt.datetime
 ) -> list[WindowResult]:
     """Read, then measure with no transaction open (on SQLite a transaction holds the write lock,
     and ingestion must not wait for drift statistics), then write in one short transaction."""
@@ -258,7 +256,9 @@ def _evaluate(
     return results
 
 
-def _late(session: Session, run: _Run, since: dt.datetime, until: dt.datetime) -> list[dt.datetime]:
+def _late(
+    session: Session, run: MonitorRun, since: dt.datetime, until: dt.datetime
+) -> list[dt.datetime]:
     """Evaluated windows in [since, until) whose data arrived after their evaluation: a later
     arrival, or another upload count than the one measured (an upload stamped before a tick read
     the window but committed after it arrives "before" the evaluation, yet was not in it)."""
@@ -329,7 +329,7 @@ def backfill(
     results: list[WindowResult] = []
     with store.session() as session:
         plans = []
-        for run in _runs(store, session, monitors, cache=cache):
+        for run in runs_of(store, session, monitors, cache=cache):
             closed = min(_closed_until(run.monitor, now), end)
             plans.append((run, closed, run.monitor.grid.count(start, closed)))
         total = sum(n for _, _, n in plans)
@@ -373,7 +373,7 @@ def measured_profiles(store: Store, monitor: str, start: dt.datetime) -> Measure
     baseline, read as the evaluation reads them), to show what a stored measurement is about."""
     with store.session() as session:
         try:
-            runs = _runs(store, session, [monitor])
+            runs = runs_of(store, session, [monitor])
             if not runs:
                 raise NotFoundError(f"no enabled monitor {monitor!r} with a model", monitor=monitor)
             run = runs[0]

@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 from vigil.errors import InvalidInputError, NotFoundError
 from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.definitions import Monitor
-from vigil.monitor.evaluate import MeasuredProfiles, _Run, _runs
+from vigil.monitor.evaluate import MeasuredProfiles, runs_of
 from vigil.monitor.kinds import Context
+from vigil.monitor.monitor_run import MonitorRun
 from vigil.monitor.reader import WindowReader
 from vigil.monitor.reading import ColumnFigures, DriftCell, drift_cells, drift_monitors
 from vigil.monitor.specs import (
@@ -241,11 +242,13 @@ def _bases(monitors: Sequence[Monitor], grid: Grid) -> tuple[list[Monitor], list
 
 def _prepared_runs(
     store: Store, session: Session, bases: Sequence[Monitor], grid: Grid
-) -> list[tuple[Monitor, _Run, _Run]]:
+) -> list[tuple[Monitor, MonitorRun, MonitorRun]]:
     """(monitor, its evaluation run with `grid`'s windows, its own run) of the base monitors
     (nothing is recorded)."""
     reader = WindowReader(session)
-    runs = {run.monitor.name: run for run in _runs(store, session, [m.name for m in bases], reader)}
+    runs = {
+        run.monitor.name: run for run in runs_of(store, session, [m.name for m in bases], reader)
+    }
     out = []
     for base in bases:
         run = runs.get(base.name)
@@ -268,7 +271,7 @@ def _fixed(baseline: AnyBaseline) -> bool:
     return isinstance(baseline, PeriodBaseline | ProfileBaseline | RegistryBaseline)
 
 
-def _reference(run: _Run, base: _Run, start: dt.datetime) -> DatasetProfile | None:
+def _reference(run: MonitorRun, base: MonitorRun, start: dt.datetime) -> DatasetProfile | None:
     """The profile the period at `start` is compared with: a fixed baseline (a profile, a
     registered version, a period) is the monitor's own, read on its own grid; a trailing one is
     the periods of the new grid before this one."""
@@ -277,7 +280,7 @@ def _reference(run: _Run, base: _Run, start: dt.datetime) -> DatasetProfile | No
     return source.reference(tuple(baseline_starts(baseline, start, source.monitor.grid)))
 
 
-def _measure(run: _Run, base: _Run, start: dt.datetime) -> dict[str, object]:
+def _measure(run: MonitorRun, base: MonitorRun, start: dt.datetime) -> dict[str, object]:
     """The per-column figures the run's kind measures on the period at `start` ({} when it
     measured nothing, e.g. the baseline has no data)."""
     (window,) = run.prepare([start])
@@ -357,7 +360,7 @@ def period_profiles(store: Store, monitor: str, grid: Grid, start: dt.datetime) 
     monitor's baseline on that grid (for the cell's distribution chart)."""
     with store.session() as session:
         try:
-            runs = _runs(store, session, [monitor])
+            runs = runs_of(store, session, [monitor])
             if not runs:
                 raise NotFoundError(f"no enabled monitor {monitor!r} with a model", monitor=monitor)
             own = runs[0]
