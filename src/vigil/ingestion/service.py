@@ -33,7 +33,8 @@ from vigil.store.repositories import (
     spec_of,
     utcnow,
 )
-from vigil.store.stored_profiles import kinds_cache, load_stored, merge_stored, tally_of
+from vigil.store.stored_profiles import load_stored, merge_stored, tally_of
+from vigil.store.window_kinds import kinds_cache
 
 T = TypeVar("T")
 

@@ -17,6 +17,7 @@ from vigil.store.profile_windows import BatchRepository
 from vigil.store.repositories import ModelCache
 from vigil.store.stored_profiles import SESSION_KEY, UndecodableWindows
 from vigil.store.tokens import TokenRepository
+from vigil.store.window_kinds import KINDS_KEY, WindowKinds
 
 
 class Store:
@@ -27,8 +28,10 @@ class Store:
         self.artifacts = artifacts
         self.undecodable = UndecodableWindows()
         """Stored windows that failed to decode since the store was opened (see stored_profiles)."""
+        self.window_kinds = WindowKinds()
+        """The column kinds of recently written windows (ingestion checks uploads against them)."""
         self._sessions: sessionmaker[Session] = session_factory(engine)
-        self._sessions.configure(info={SESSION_KEY: self.undecodable})
+        self._sessions.configure(info={SESSION_KEY: self.undecodable, KINDS_KEY: self.window_kinds})
         self.predictions = PredictionStore(artifacts, self._claimed)
         self.models = ModelCache()
 

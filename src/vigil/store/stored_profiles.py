@@ -29,7 +29,6 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from vigil.errors import SerializationError
 from vigil.profile import DatasetProfile
 from vigil.store.models import MonitoredModel, ProfileWindow, ProfileWindowPart
-from vigil.store.window_kinds import WindowKinds
 
 logger = logging.getLogger("vigil.store")
 
@@ -44,15 +43,11 @@ _CHUNK = 500
 
 class UndecodableWindows:
     """How many reads of a stored window failed to decode, per model id, since the store was
-    opened (a window read by several readers counts once per read).
-
-    It is the store's per-process object that every session carries (`SESSION_KEY`), so it also
-    holds the store's `WindowKinds` (ingestion's check of uploads against their window)."""
+    opened (a window read by several readers counts once per read)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[int, int] = {}
-        self.kinds = WindowKinds()
 
     def add(self, model_id: int) -> None:
         with self._lock:
@@ -161,13 +156,6 @@ def tally_of(session: Session) -> UndecodableWindows | None:
     """The counter of the store that opened `session` (None for a session of no Store)."""
     tally = session.info.get(SESSION_KEY)
     return tally if isinstance(tally, UndecodableWindows) else None
-
-
-def kinds_cache(session: Session) -> WindowKinds:
-    """The column kinds of windows that the store of `session` remembers (a new, empty one for a
-    session of no Store)."""
-    tally = tally_of(session)
-    return tally.kinds if tally is not None else WindowKinds()
 
 
 def undecodable_by_model(session: Session) -> dict[str, int]:

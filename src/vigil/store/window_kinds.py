@@ -21,6 +21,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from sqlalchemy.orm import Session
+
 from vigil.errors import SchemaConflictError, VigilError
 from vigil.profile import DatasetProfile
 from vigil.profile.columns import AnyColumn, EmbeddingColumn, UnknownColumn
@@ -115,6 +117,12 @@ class WindowKinds:
             kinds = combine(kinds, self._piece(piece), what=what)
         return combine(kinds, new, what=what)
 
+    def clear(self) -> None:
+        """Forget every window and piece (what a process that just started knows)."""
+        with self._lock:
+            self._windows.clear()
+            self._pieces.clear()
+
     def forget(self, window_ids: Iterable[int]) -> None:
         with self._lock:
             for window_id in window_ids:
@@ -150,3 +158,14 @@ class WindowKinds:
             self._pieces[digest] = kinds
             while len(self._pieces) > self._max_pieces:
                 self._pieces.popitem(last=False)
+
+
+KINDS_KEY = "vigil.window_kinds"
+"""Where a Store's sessions carry its `WindowKinds` (`Session.info`)."""
+
+
+def kinds_cache(session: Session) -> WindowKinds:
+    """The column kinds of windows that the store of `session` remembers (a new, empty one for a
+    session of no Store)."""
+    kinds = session.info.get(KINDS_KEY)
+    return kinds if isinstance(kinds, WindowKinds) else WindowKinds()
