@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.errors import InvalidInputError, NotFoundError
@@ -43,6 +42,7 @@ from vigil.monitor.specs import (
 from vigil.profile import DatasetProfile
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell as DriftCellRow
+from vigil.store.dashboard_tables import save_drift_cell
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import EPOCH, Grid
 
@@ -329,30 +329,16 @@ def _write(
     period: Period,
     figures: dict[str, object],
 ) -> None:
-    row = session.scalars(
-        select(DriftCellRow).where(
-            DriftCellRow.model_id == model_id,
-            DriftCellRow.reference == key,
-            DriftCellRow.granularity == grid.unit,
-            DriftCellRow.start == period.start,
-        )
-    ).one_or_none()
-    if row is None:
-        row = DriftCellRow(
-            model_id=model_id,
-            reference=key,
-            granularity=grid.unit,
-            start=period.start,
-            stats={},
-        )
-        session.add(row)
-    row.n_rows = period.n_rows
-    row.source_arrival = period.last_arrival
-    row.scores = figures
-    try:
-        session.commit()
-    except IntegrityError:  # another process measured it first: theirs is as good
-        session.rollback()
+    save_drift_cell(
+        session,
+        model_id=model_id,
+        reference=key,
+        granularity=grid.unit,
+        start=period.start,
+        n_rows=period.n_rows,
+        source_arrival=period.last_arrival,
+        scores=figures,
+    )
 
 
 def period_profiles(store: Store, monitor: str, grid: Grid, start: dt.datetime) -> MeasuredProfiles:

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vigil.monitor.reader import StoredWindow, WindowReader
 from vigil.profile import DatasetProfile, NumericColumn
 from vigil.store.core import Store
-from vigil.store.dashboard_tables import DriftCell
+from vigil.store.dashboard_tables import DriftCell, save_drift_cell
 from vigil.store.repositories import ModelRepository
 from vigil.windows import Grid
 
@@ -199,27 +198,13 @@ class WindowStatistics:
     def _write(
         session: Session, model_id: int, granularity: str, bucket: Bucket, stats: dict[str, Any]
     ) -> None:
-        row = session.scalars(
-            select(DriftCell).where(
-                DriftCell.model_id == model_id,
-                DriftCell.reference == STATS_KEY,
-                DriftCell.granularity == granularity,
-                DriftCell.start == bucket.start,
-            )
-        ).one_or_none()
-        if row is None:
-            row = DriftCell(
-                model_id=model_id,
-                reference=STATS_KEY,
-                granularity=granularity,
-                start=bucket.start,
-                scores={},
-            )
-            session.add(row)
-        row.n_rows = bucket.n_rows
-        row.source_arrival = bucket.last_arrival
-        row.stats = stats
-        try:
-            session.commit()
-        except IntegrityError:  # another process wrote it first: theirs is as good
-            session.rollback()
+        save_drift_cell(
+            session,
+            model_id=model_id,
+            reference=STATS_KEY,
+            granularity=granularity,
+            start=bucket.start,
+            n_rows=bucket.n_rows,
+            source_arrival=bucket.last_arrival,
+            stats=stats,
+        )

@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from vigil.store.base import Base, UTCDateTime
 
@@ -54,3 +55,47 @@ class DriftCell(Base):
     """{feature: [severity, drifted (0/1)]}; severity 1.0 is the column's drift bar."""
     stats: Mapped[dict[str, Any]] = mapped_column(JSON)
     """{feature: {"mean", "q05", "q50", "q95", "missing"}} (numeric), {"missing"} otherwise."""
+
+
+def save_drift_cell(
+    session: Session,
+    *,
+    model_id: int,
+    reference: str,
+    granularity: str,
+    start: dt.datetime,
+    n_rows: int,
+    source_arrival: dt.datetime,
+    scores: dict[str, Any] | None = None,
+    stats: dict[str, Any] | None = None,
+) -> None:
+    """Write one cell (creating it, or replacing its figures: drift `scores` or feature `stats`)
+    and commit. A cell another process created at the same time wins: its figures are as good."""
+    row = session.scalars(
+        select(DriftCell).where(
+            DriftCell.model_id == model_id,
+            DriftCell.reference == reference,
+            DriftCell.granularity == granularity,
+            DriftCell.start == start,
+        )
+    ).one_or_none()
+    if row is None:
+        row = DriftCell(
+            model_id=model_id,
+            reference=reference,
+            granularity=granularity,
+            start=start,
+            scores={},
+            stats={},
+        )
+        session.add(row)
+    row.n_rows = n_rows
+    row.source_arrival = source_arrival
+    if scores is not None:
+        row.scores = scores
+    if stats is not None:
+        row.stats = stats
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
