@@ -96,7 +96,9 @@ def compact_command(
                 "periods rolled up",
                 "windows merged",
                 "alerts",
+                "results",
                 "events",
+                "cells",
             ],
             [_outcome_row(o) for o in outcomes],
         )
@@ -111,7 +113,9 @@ def _outcome_row(outcome: Outcome) -> list[Any]:
         len(outcome.rollups),
         outcome.windows_replaced,
         outcome.alerts,
+        outcome.results,
         outcome.events,
+        outcome.cells,
     ]
 
 
@@ -135,5 +139,7 @@ def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
         ],
         "windows_replaced": outcome.windows_replaced,
         "alerts": outcome.alerts,
+        "monitor_results": outcome.results,
         "events": outcome.events,
+        "dashboard_cells": outcome.cells,
     }

@@ -17,22 +17,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import get_args
 
-from sqlalchemy import delete, exists, or_, select
+from pydantic import TypeAdapter
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from vigil.analysis.onset import MAX_POINTS
 from vigil.api.retention import RETENTION_FIELDS, RetentionIn, RetentionOut
+from vigil.errors import VigilError
 from vigil.ingestion import rollup
 from vigil.store.collab_tables import EventDeliveryRow, EventRow
 from vigil.store.core import Store
+from vigil.store.dashboard_tables import delete_cells
 from vigil.store.models import RetentionPolicy
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
 from vigil.store.predictions import Kind, PredictionStore
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.store.sql import utcnow
+from vigil.windows import Grid
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500
+_DURATION = TypeAdapter(dt.timedelta)
 
 
 def get_policy(session: Session, model_name: str) -> RetentionOut:
@@ -77,12 +83,32 @@ class Outcome:
     """Stored windows merged into rolled ones (in a dry run: as planned)."""
     alerts: int = 0
     """Resolved alerts deleted, with their history."""
+    results: int = 0
+    """Monitor results deleted (`delete_results`)."""
     events: int = 0
     """Events deleted, with their deliveries."""
+    cells: int = 0
+    """Dashboard cells deleted: measured on windows since rolled up into coarser ones."""
+
+    def summary(self) -> str:
+        """One line saying what was done (the retention worker's log)."""
+        return (
+            f"{self.model}: {len(self.row_days)} row day(s) deleted, {len(self.rollups)} "
+            f"period(s) rolled up from {self.windows_replaced} window(s), {self.alerts} "
+            f"alert(s), {self.results} monitor result(s), {self.events} event(s) and "
+            f"{self.cells} dashboard cell(s) deleted"
+        )
 
     @property
     def changed(self) -> bool:
-        return bool(self.row_days or self.rollups or self.alerts or self.events)
+        return bool(
+            self.row_days
+            or self.rollups
+            or self.alerts
+            or self.results
+            or self.events
+            or self.cells
+        )
 
 
 def apply(
@@ -140,9 +166,21 @@ def _apply_one(
         if days is not None:
             _roll_up(store, model_id, tz, period, now - dt.timedelta(days=days), dry_run, outcome)
     with store.session() as session:
+        if policy.daily_after_days is not None or policy.monthly_after_days is not None:
+            fine = spec_of(ModelRepository(session).get(outcome.model)).grid
+            planned = outcome.rollups if dry_run else []
+            rolled = rollup.rolled_periods(session, model_id, fine, tz, planned)
+            spans = rollup.stale_cell_spans(rolled)
+            outcome.cells = delete_cells(session, model_id, spans, dry_run=dry_run)
         if policy.alerts_days is not None:
             cutoff_at = now - dt.timedelta(days=policy.alerts_days)
-            outcome.alerts = delete_alerts(session, outcome.model, cutoff_at, dry_run=dry_run)
+            doomed = _resolved_before(session, outcome.model, cutoff_at)
+            outcome.alerts = len(doomed)
+            if not dry_run:
+                _delete_alerts(session, doomed)
+            outcome.results = delete_results(
+                session, outcome.model, cutoff_at, now=now, dropped=set(doomed), dry_run=dry_run
+            )
         if policy.events_days is not None:
             cutoff_at = now - dt.timedelta(days=policy.events_days)
             outcome.events = delete_events(session, outcome.model, cutoff_at, dry_run=dry_run)
@@ -213,6 +251,13 @@ def delete_alerts(
 ) -> int:
     """Delete the model's alerts resolved before `before`, with their history (open and
     acknowledged alerts are never deleted); the caller commits. Returns how many."""
+    doomed = _resolved_before(session, model_name, before)
+    if not dry_run:
+        _delete_alerts(session, doomed)
+    return len(doomed)
+
+
+def _resolved_before(session: Session, model_name: str, before: dt.datetime) -> list[int]:
     doomed: list[int] = []
     monitors = _monitor_ids(session, model_name)
     for i in range(0, len(monitors), _CHUNK):
@@ -223,12 +268,117 @@ def delete_alerts(
                 AlertRow.resolved_at < before,
             )
         )
-    if not dry_run:
-        for i in range(0, len(doomed), _CHUNK):
-            chunk = doomed[i : i + _CHUNK]
-            session.execute(delete(AlertEventRow).where(AlertEventRow.alert_id.in_(chunk)))
-            session.execute(delete(AlertRow).where(AlertRow.id.in_(chunk)))
-    return len(doomed)
+    return doomed
+
+
+def _delete_alerts(session: Session, doomed: Sequence[int]) -> None:
+    for i in range(0, len(doomed), _CHUNK):
+        chunk = doomed[i : i + _CHUNK]
+        session.execute(delete(AlertEventRow).where(AlertEventRow.alert_id.in_(chunk)))
+        session.execute(delete(AlertRow).where(AlertRow.id.in_(chunk)))
+
+
+ALERT_CONTEXT_BEFORE = 48
+"""How many results before an alert's first window its page shows
+(`vigil.monitor.alert_context.WINDOWS_BEFORE`, a floor above this one; a test checks they
+agree)."""
+
+
+def delete_results(
+    session: Session,
+    model_name: str,
+    before: dt.datetime,
+    *,
+    now: dt.datetime,
+    dropped: set[int] | None = None,
+    dry_run: bool = False,
+) -> int:
+    """Delete the results of the model's monitors whose windows ended before `before` (the
+    alerts' retention), except those something still reads; the caller commits. Returns how
+    many (in a dry run: would be).
+
+    Kept, per monitor, whatever their age: its latest `MAX_POINTS` results (when an alert opens,
+    its onset is estimated from them); every result from `ALERT_CONTEXT_BEFORE` results before
+    the first window of its earliest alert still kept (open, acknowledged, or resolved but not
+    yet deleted; `dropped` are the alerts being deleted) onwards, so an alert's page shows its
+    windows and their context; and its grace period before `evaluated_until` with one window
+    more (late data there re-evaluates a window whose result it compares with). A monitor whose
+    definition no longer reads (an older Vigil's) keeps every result.
+    """
+    dropped = dropped or set()
+    total = 0
+    monitors = set(_monitor_ids(session, model_name))
+    rows = session.execute(
+        select(MonitorRow.id, MonitorRow.definition, MonitorRow.evaluated_until)
+    ).all()
+    for monitor_id, definition, evaluated_until in rows:
+        if monitor_id not in monitors:
+            continue
+        keep_from = _kept_from(session, monitor_id, definition, evaluated_until, dropped, now)
+        if keep_from is None:
+            continue
+        doomed = (
+            (MonitorResultRow.monitor_id == monitor_id)
+            & (MonitorResultRow.window_end < before)
+            & (MonitorResultRow.window_start < keep_from)
+        )
+        count = session.scalar(select(func.count()).select_from(MonitorResultRow).where(doomed))
+        total += count or 0
+        if count and not dry_run:
+            session.execute(
+                delete(MonitorResultRow).where(doomed).execution_options(synchronize_session=False)
+            )
+    return total
+
+
+def _nth_latest(
+    session: Session, monitor_id: int, n: int, before: dt.datetime | None = None
+) -> dt.datetime | None:
+    """The start of the monitor's `n`-th latest result (before `before`), None when it has
+    fewer."""
+    query = select(MonitorResultRow.window_start).where(MonitorResultRow.monitor_id == monitor_id)
+    if before is not None:
+        query = query.where(MonitorResultRow.window_start < before)
+    query = query.order_by(MonitorResultRow.window_start.desc()).offset(n - 1).limit(1)
+    found: dt.datetime | None = session.scalar(query)
+    return found
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _kept_from(
+    session: Session,
+    monitor_id: int,
+    definition: object,
+    evaluated_until: dt.datetime | None,
+    dropped: set[int],
+    now: dt.datetime,
+) -> dt.datetime | None:
+    """The start from which every result of the monitor is kept (see `delete_results`); None:
+    keep them all."""
+    try:
+        if not isinstance(definition, dict):
+            raise ValueError(f"not a mapping: {definition!r}")
+        grid = Grid.parse(str(definition.get("window", "hour")))
+        grace = _DURATION.validate_python(definition.get("grace", "P1D"))
+    except (ValueError, VigilError):
+        logger.warning("monitor %s: its definition does not read; its results are kept", monitor_id)
+        return None
+    latest = _nth_latest(session, monitor_id, MAX_POINTS)
+    if latest is None:  # fewer results than an onset reads
+        return None
+    bounds = [latest, grid.shift(grid.floor((evaluated_until or now) - grace), -1)]
+    alerts = select(func.min(AlertRow.first_window_start)).where(AlertRow.monitor_id == monitor_id)
+    if dropped:
+        alerts = alerts.where(AlertRow.id.not_in(sorted(dropped)))
+    earliest = session.scalar(alerts)
+    if earliest is not None:
+        context = _nth_latest(session, monitor_id, ALERT_CONTEXT_BEFORE, earliest)
+        if context is None:  # fewer results before it than its page shows: keep them all
+            return None
+        bounds.append(context)
+    return min(bounds)
 
 
 def delete_events(

@@ -35,9 +35,9 @@ class RetentionWorker:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_seconds):
             try:
-                changed = [o.model for o in apply(self.store) if o.changed]
-                if changed:
-                    logger.info("retention applied to %s", ", ".join(changed))
+                for outcome in apply(self.store):
+                    if outcome.changed:
+                        logger.info("retention applied to %s", outcome.summary())
             except Exception:  # keep running: the next round may succeed (e.g. store back up)
                 logger.exception("retention round failed")
             self.rounds += 1

@@ -8,12 +8,17 @@ that locks the windows it replaces, folds their pending profile parts into it an
 so a reader sees either the fine windows or the rolled one, never both or neither. Rolling up a
 period that is already one window ending with the period does nothing (a second run changes
 nothing).
+
+A rolled window also retires the dashboard's cached cells (`dashboard_drift_cells`) that were
+measured on the windows it replaced at a finer grain than it: the hours of a rolled day; the
+hours, days and weeks of a rolled month (`stale_cell_spans`). A cell of its own period or a
+coarser one stays: the rolled window holds the same rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal
@@ -22,11 +27,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vigil.profile import DatasetProfile
+from vigil.store.dashboard_tables import CellSpan
 from vigil.store.models import ProfileWindow, ProfileWindowPart
 from vigil.store.stored_profiles import StoredProfile, decode_stored, load_stored, tally_of
 from vigil.windows import Grid
 
 Period = Literal["day", "month"]
+_PERIODS: tuple[Period, ...] = ("day", "month")
 
 
 @dataclass(frozen=True)
@@ -148,3 +155,51 @@ def roll(session: Session, model_id: int, rollup: Rollup) -> int:
     )
     session.commit()
     return len(rows)
+
+
+_RETIRED: dict[Period, tuple[tuple[str, ...], dt.timedelta]] = {
+    "day": (("hour", "fixed"), dt.timedelta(0)),
+    # A week cell straddling the month's start began 1 to 6 days before it (an hour more or less
+    # across a change of summer time).
+    "month": (("hour", "fixed", "day", "week"), dt.timedelta(days=6, hours=2)),
+}
+"""The cell granularities a rolled period retires, and how far before the period a retired cell
+may start."""
+
+
+def rolled_periods(
+    session: Session, model_id: int, fine: Grid, tz: str, planned: Sequence[Rollup]
+) -> list[tuple[Period, dt.datetime, dt.datetime]]:
+    """The days and months (in zone `tz`) the model's stored windows were rolled up into (a
+    stored window longer than one of its grid `fine`), with the `planned` ones, each once."""
+    found: set[tuple[Period, dt.datetime, dt.datetime]] = {
+        (item.period, *Grid(item.period, None, tz).window_of(item.start)) for item in planned
+    }
+    rows = session.execute(
+        select(ProfileWindow.start, ProfileWindow.end)
+        .where(ProfileWindow.model_id == model_id)
+        .distinct()
+    )
+    grids: dict[Period, Grid] = {"day": Grid("day", None, tz), "month": Grid("month", None, tz)}
+    for start, end in rows:
+        if end == fine.next(start):
+            continue
+        # A day first: a rolled last day of a month ends with its month too.
+        for period in _PERIODS:
+            first, last = grids[period].window_of(start)
+            if end == last:
+                found.add((period, first, last))
+                break
+    return sorted(found, key=lambda item: (item[1], item[2]))
+
+
+def stale_cell_spans(periods: Sequence[tuple[Period, dt.datetime, dt.datetime]]) -> list[CellSpan]:
+    """The dashboard cells the rolled `periods` retire (see the module docstring), as spans for
+    `vigil.store.dashboard_tables.delete_cells`."""
+    out: list[CellSpan] = []
+    for period, first, end in periods:
+        units, before = _RETIRED[period]
+        out.append((first, end, tuple(u for u in units if u != "week")))
+        if "week" in units:
+            out.append((first - before, end, ("week",)))
+    return out

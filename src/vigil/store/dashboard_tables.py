@@ -5,9 +5,21 @@ instead of decoding every window's profile."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    delete,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -99,3 +111,42 @@ def save_drift_cell(
         session.commit()
     except IntegrityError:
         session.rollback()
+
+
+CellSpan = tuple[dt.datetime, dt.datetime, tuple[str, ...]]
+"""Cells of these granularities starting in [first, end)."""
+
+_SPANS_PER_STATEMENT = 100
+
+
+def delete_cells(
+    session: Session, model_id: int, spans: Sequence[CellSpan], *, dry_run: bool = False
+) -> int:
+    """Delete the model's cells (every reference) of the granularities starting in each span's
+    [first, end); returns how many (in a dry run: how many there are, none deleted). The caller
+    commits. A cell is a cache: deleting one only means measuring it again when asked."""
+    ids: set[int] = set()
+    for i in range(0, len(spans), _SPANS_PER_STATEMENT):
+        chunk = spans[i : i + _SPANS_PER_STATEMENT]
+        within = or_(
+            *(
+                and_(
+                    DriftCell.start >= first,
+                    DriftCell.start < end,
+                    DriftCell.granularity.in_(units),
+                )
+                for first, end, units in chunk
+            )
+        )
+        ids.update(
+            session.scalars(select(DriftCell.id).where(DriftCell.model_id == model_id, within))
+        )
+    if not dry_run:
+        doomed = sorted(ids)
+        for i in range(0, len(doomed), 500):
+            session.execute(
+                delete(DriftCell)
+                .where(DriftCell.id.in_(doomed[i : i + 500]))
+                .execution_options(synchronize_session=False)
+            )
+    return len(ids)
