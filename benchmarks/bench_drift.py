@@ -18,6 +18,9 @@ Contenders, each in a fresh process (peak RSS is its own):
 
 The data (reference and current, same generator, different seeds) has drift planted in six of
 the 25 columns (`PLANTED`); the report lists which columns each tool flags.
+
+The data is bench_drift_data.py, the comparison bench_drift_report.py; this file holds the
+contenders and the command line.
 """
 
 from __future__ import annotations
@@ -28,27 +31,25 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench_drift_data import DATA_VERSION, SEED, build_dataset
+from bench_drift_report import REQUIRED, summarise
 from common import (
     PEERS_PYTHON,
     REPO,
     VIGIL_PYTHON,
     Contender,
     Machine,
-    Measurement,
     Timer,
     child_main,
     dataset_path,
     git_revision,
     loaded_source_digest,
-    markdown_table,
     measure_all,
     mib,
     phase_times,
-    ratio,
     versions,
     warm_file_cache,
     write_results,
@@ -56,91 +57,9 @@ from common import (
 
 SCRIPT = Path(__file__).resolve()
 VIGIL_CLI = REPO / ".venv" / "bin" / "vigil"
-SEED = 20_261_123
-N_NUMERIC = 20
-CARDINALITIES = (5, 50, 500, 5_000, 10_000)
-NULL_SHARES = (0.0, 0.01, 0.05)
-DATA_VERSION = 1
-
-TARGET_SPEEDUP = 5.0
-TARGET_MEMORY_SHARE = 0.5
-TARGET_PROFILE_SECONDS = 1.0
-
-# The truth: what the current file changes, column by column; every other column is drawn from
-# the same distribution as in the reference (an independent sample).
-PLANTED = {
-    "x00": "mean + 0.1 std (normal)",
-    "x04": "mean + 0.1 std (lognormal)",
-    "x06": "variance x 1.3 (normal)",
-    "x08": "missing share 5% -> 15% (uniform)",
-    "c5": "10% of the top category's rows moved to the second (0.40/0.30 -> 0.36/0.34)",
-    "c50": "new category in 5% of rows",
-}
-C5_SHARES = (0.40, 0.30, 0.15, 0.10, 0.05)
-LOGNORMAL_STD = 2.1611974158950877  # std of lognormal(0, 1): sqrt((e - 1) e)
 
 
 # ---------------------------------------------------------------------------------------- data
-
-
-def numeric_names() -> list[str]:
-    return [f"x{i:02d}" for i in range(N_NUMERIC)]
-
-
-def string_names() -> list[str]:
-    return [f"c{c}" for c in CARDINALITIES]
-
-
-def all_names() -> list[str]:
-    return numeric_names() + string_names()
-
-
-def build_dataset(path: Path, rows: int, current: bool) -> None:
-    """20 float64 columns (normal, lognormal, uniform; 0, 1 or 5% nulls) and 5 string columns of
-    cardinality 5 to 10,000 (1% nulls); the current file (its own seed) with `PLANTED` applied."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rng = np.random.default_rng(SEED + int(current))
-    arrays: dict[str, pa.Array] = {}
-    for i, name in enumerate(numeric_names()):
-        shape = i % 3
-        if shape == 0:
-            loc, scale = float(i), 1.0 + i
-            values = rng.normal(loc=loc, scale=scale, size=rows)
-            if current and name == "x00":
-                values += 0.1 * scale
-            if current and name == "x06":
-                values = loc + (values - loc) * np.sqrt(1.3)
-        elif shape == 1:
-            values = rng.lognormal(mean=0.0, sigma=1.0, size=rows)
-            if current and name == "x04":
-                values += 0.1 * LOGNORMAL_STD
-        else:
-            values = rng.uniform(-100.0, 100.0, size=rows)
-        null_share = NULL_SHARES[(i // 3) % len(NULL_SHARES)]
-        if current and name == "x08":
-            null_share += 0.10
-        nulls = rng.random(rows) < null_share
-        arrays[name] = pa.array(values, mask=nulls)
-    for cardinality, name in zip(CARDINALITIES, string_names(), strict=True):
-        if name == "c5":
-            weights = np.asarray(C5_SHARES)
-        else:
-            weights = 1.0 / np.arange(1, cardinality + 1) ** 0.8
-        codes = rng.choice(cardinality, size=rows, p=weights / weights.sum())
-        labels = [f"{name}_v{j:05d}" for j in range(cardinality)]
-        if current and name == "c5":
-            top = np.flatnonzero(codes == 0)
-            codes[top[rng.random(top.size) < 0.10]] = 1
-        if current and name == "c50":
-            labels.append(f"{name}_new")
-            codes[rng.random(rows) < 0.05] = cardinality
-        nulls = rng.random(rows) < 0.01
-        arrays[name] = pa.array(labels).take(pa.array(np.where(nulls, -1, codes), mask=nulls))
-    # pyarrow's defaults, as `DataFrame.to_parquet` would write it.
-    pq.write_table(pa.table(arrays), path)
 
 
 def data_files(rows: int) -> tuple[Path, Path]:
@@ -309,9 +228,6 @@ HANDLERS = {
 # ---------------------------------------------------------------------------------------- parent
 
 
-REQUIRED = ("vigil-cli", "vigil-profiles", "evidently")
-
-
 def make_profiles(reference: Path, current: Path, folder: Path) -> tuple[Path, Path, float]:
     """Both files profiled with `vigil profile` (outside the timing); returns the paths and the
     seconds it took, for the record."""
@@ -352,218 +268,6 @@ def contenders(
             (*files, str(nannyml_rows)),
         ),
     ]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One ratio of the issue's targets: `value` against `target` in direction `better`."""
-
-    label: str
-    value: float
-    cpu_value: float
-    target: float | None = None
-    better: str = "higher"
-    strict: bool = False
-    """`value < target` rather than `<=` ("under a second" against "at most half")."""
-
-    @property
-    def met(self) -> bool | None:
-        if self.target is None:
-            return None
-        if self.better == "higher":
-            return self.value >= self.target
-        return self.value < self.target if self.strict else self.value <= self.target
-
-    def row(self) -> list[object]:
-        sign = ">=" if self.better == "higher" else "<" if self.strict else "<="
-        verdict = {None: "", True: "met", False: "**missed**"}[self.met]
-        target = f"{sign} {self.target:g}" if self.target is not None else ""
-        return [self.label, self.value, self.cpu_value, target, verdict]
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    return f"{float(value):.{digits}f}"
-
-
-def flags_table(measured: Mapping[str, Measurement]) -> str:
-    """Which columns each tool flags, beside the planted truth."""
-    vigil_cols = measured["vigil-cli"].last("columns")
-    tools: list[tuple[str, Mapping[str, Any]]] = [("Vigil", vigil_cols)]
-    if "evidently" in measured:
-        tools.append(("Evidently 0.7", measured["evidently"].last("columns")))
-    if "nannyml" in measured:
-        tools.append(("NannyML", measured["nannyml"].last("columns")))
-    rows = []
-    for name in all_names():
-        row: list[object] = [name, PLANTED.get(name, "none")]
-        v = vigil_cols.get(name, {})
-        cell = "**drift**" if v.get("flagged") else "-"
-        extras = []
-        if v.get("effect") is not None:
-            extras.append(f"effect {_fmt(v['effect'])}")
-        if abs(v.get("missing_change") or 0.0) >= 0.01:
-            extras.append(f"missing {v['missing_change']:+.3f}")
-        if (v.get("new_share") or 0.0) > 0:
-            extras.append(f"new categories {v['new_share']:.3f}")
-        row.append(f"{cell} ({', '.join(extras)})" if extras else cell)
-        for label, cols in tools[1:]:
-            c = cols.get(name)
-            if c is None:
-                row.append("not compared")
-                continue
-            cell = "**drift**" if c["flagged"] else "-"
-            if label == "NannyML":
-                detail = (
-                    f"max JS {_fmt(c['value'])} vs {_fmt(c['upper_threshold'])}, "
-                    f"{c['chunks_alerting']}/{c['chunks']} chunks"
-                )
-            else:
-                detail = f"{_fmt(c['value'])}"
-            row.append(f"{cell} ({detail})")
-        rows.append(row)
-    header = ["column", "planted change", *(label for label, _ in tools)]
-    summary: list[object] = ["**flagged / planted caught / false alarms**", ""]
-    for _, cols in tools:
-        flagged = {n for n, c in cols.items() if c.get("flagged")}
-        caught = len(flagged & set(PLANTED))
-        summary.append(
-            f"{len(flagged)} / {caught} of {len(PLANTED)} / {len(flagged - set(PLANTED))}"
-        )
-    rows.append(summary)
-    return markdown_table(header, rows)
-
-
-def summarise(
-    rows: int,
-    repeats: int,
-    nannyml_rows: int,
-    machine: Machine,
-    measured: Mapping[str, Measurement],
-    files: tuple[Path, Path],
-    profile_seconds: float,
-    revision: str,
-) -> tuple[str, dict[str, Any]]:
-    def e2e(m: Measurement, cpu: bool = False) -> float:
-        if cpu:
-            return m.metric("read_cpu_s") + m.metric("work_cpu_s")
-        return m.metric("read_s") + m.metric("work_s")
-
-    cli, profiles, evidently = (measured[k] for k in REQUIRED)
-    nanny = measured.get("nannyml")
-    times = markdown_table(
-        [
-            "contender",
-            "read s",
-            "drift s",
-            "read + drift s",
-            "read + drift CPU s",
-            "process wall s",
-            "process CPU s",
-            "peak RSS MiB, median",
-            "peak RSS MiB, max",
-        ],
-        [
-            [
-                m.label + (f" ({nannyml_rows:,} rows per side)" if m.name == "nannyml" else ""),
-                "(in drift)" if m.name.startswith("vigil") else m.metric("read_s"),
-                m.metric("work_s"),
-                e2e(m),
-                e2e(m, cpu=True),
-                m.wall_s,
-                m.cpu_s,
-                mib(m.median_rss_bytes),
-                mib(m.max_rss_bytes),
-            ]
-            for m in measured.values()
-        ],
-    )
-    checks = [
-        Check(
-            "Evidently / vigil CLI time, whole process (interpreter start and imports on both sides)",
-            ratio(evidently.wall_s, cli.wall_s),
-            ratio(evidently.cpu_s, cli.cpu_s),
-            TARGET_SPEEDUP,
-        ),
-        Check(
-            "Evidently read + run / vigil CLI whole process (Vigil's imports counted, Evidently's not)",
-            ratio(e2e(evidently), e2e(cli)),
-            ratio(e2e(evidently, True), e2e(cli, True)),
-        ),
-        Check(
-            "vigil CLI / Evidently peak RSS (medians)",
-            ratio(cli.median_rss_bytes, evidently.median_rss_bytes),
-            float("nan"),
-            TARGET_MEMORY_SHARE,
-            "lower",
-        ),
-        Check(
-            "vigil CLI / Evidently peak RSS (highest of all runs)",
-            ratio(cli.max_rss_bytes, evidently.max_rss_bytes),
-            float("nan"),
-        ),
-        Check(
-            "stored profiles: load both + compare, seconds",
-            profiles.metric("work_s"),
-            profiles.metric("work_cpu_s"),
-            TARGET_PROFILE_SECONDS,
-            "lower",
-            strict=True,
-        ),
-        Check(
-            "stored profiles: whole process (imports included), seconds",
-            profiles.wall_s,
-            profiles.cpu_s,
-        ),
-    ]
-    if nanny is not None and nannyml_rows >= rows:
-        checks.append(
-            Check(
-                "NannyML / vigil CLI time, whole process",
-                ratio(nanny.wall_s, cli.wall_s),
-                ratio(nanny.cpu_s, cli.cpu_s),
-            )
-        )
-    ratios = markdown_table(["measure", "wall", "CPU", "target", ""], [c.row() for c in checks])
-    loads = [r.load_before for m in measured.values() for r in m.runs]
-    tools = "; ".join(
-        f"{label}: " + ", ".join(f"{k} {v}" for k, v in m.last("versions").items())
-        for label, m in (("Vigil venv", profiles), ("peers venv", evidently))
-    )
-    if nanny is not None:
-        tools += f"; nannyml {nanny.last('versions')['nannyml']}"
-    verdicts = ", ".join(
-        f"{m.label}: {m.last('dataset_drift')}"
-        for m in measured.values()
-        if m.last("columns") and "dataset_drift" in m.runs[-1].report
-    )
-    markdown = (
-        f"### Drift: {rows:,} rows x {len(all_names())} columns against {rows:,} "
-        f"(median of {repeats} runs, round-robin)\n\n"
-        f"Machine: {machine.markdown()}; 1-minute load average before each run "
-        f"{min(loads):.1f} to {max(loads):.1f}. Vigil commit {revision}. {tools}. "
-        f"Profiles made beforehand with `vigil profile` in {profile_seconds:.1f} s (both files; "
-        f"{profiles.last('profile_bytes'):,} bytes together).\n\n"
-        f"{times}\n\n{ratios}\n\n"
-        f"#### Which columns each tool flags\n\n{flags_table(measured)}\n\n"
-        f"Dataset-level verdict (share of drifted columns >= 0.5): {verdicts}.\n"
-    )
-    payload = {
-        "bench": "drift",
-        "rows": rows,
-        "repeats": repeats,
-        "nannyml_rows": nannyml_rows,
-        "machine": asdict(machine),
-        "data": [str(f) for f in files],
-        "planted": PLANTED,
-        "revision": revision,
-        "profile_seconds": profile_seconds,
-        "checks": [{**asdict(c), "met": c.met} for c in checks],
-        "measurements": {k: m.to_dict() for k, m in measured.items()},
-        "markdown": markdown,
-    }
-    return markdown, payload
 
 
 def main(argv: Sequence[str]) -> int:

@@ -21,38 +21,35 @@ columns, distinct counts) next to the file.
 Peak memory is sampled from outside: every 0.2 s the parent sums the RSS of the child and all its
 descendants (the Spark JVM, Python workers, forked profilers) and keeps the highest sum. The
 kernel's `wait4` peak (the largest single process) is reported next to it.
+
+The data and its facts are bench_scale_data.py; running a child and sampling its process tree,
+bench_scale_tree.py; this file holds the contenders, the comparison and the command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench_profile import CARDINALITIES, N_NUMERIC, NULL_SHARES, QS, numeric_names, string_names
+from bench_profile import CARDINALITIES, N_NUMERIC, QS, numeric_names, string_names
+from bench_scale_data import EXACT_QUANTILE_COLUMNS, QUANTILE_GRID, build, data_path, facts_path
+from bench_scale_tree import TreeRun, run_tree
 from common import (
-    CHILD_ENV,
-    DATA_DIR,
     PEERS_PYTHON,
     REPO,
     VIGIL_PYTHON,
-    ChildFailedError,
     Contender,
     Machine,
     Timer,
     child_main,
     git_revision,
-    load_average,
     markdown_table,
     mib,
     ratio,
@@ -61,14 +58,6 @@ from common import (
 )
 
 SCRIPT = Path(__file__).resolve()
-SEED = 20_261_124
-DATA_VERSION = 1
-ROW_GROUP = 1_000_000
-EXACT_QUANTILE_COLUMNS = ("x00", "x01", "x02")
-"""Columns whose exact quantiles are computed after writing (one shape each: normal, lognormal
-with 1% nulls, uniform with 5% nulls); sorting 100M values per column is why not all 20."""
-QUANTILE_GRID = 2001
-SAMPLE_EVERY_S = 0.2
 SPARK_MASTER = "local[2]"
 SPARK_DRIVER_MEMORY = "1g"
 
@@ -82,121 +71,6 @@ def spark_settings() -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
     }
-
-
-# ---------------------------------------------------------------------------------------- data
-
-
-def data_path(rows: int) -> Path:
-    return DATA_DIR / f"scale-{rows}rows-seed{SEED}-v{DATA_VERSION}.parquet"
-
-
-def facts_path(data: Path) -> Path:
-    return data.with_name(data.name + ".facts.json")
-
-
-def _chunks(rows: int) -> Iterator[Any]:
-    """The data as pyarrow tables of at most ROW_GROUP rows, from one seeded generator: the 25
-    columns of bench_profile.py (every category appears at least once)."""
-    import numpy as np
-    import pyarrow as pa
-
-    rng = np.random.default_rng(SEED)
-    labels = {
-        name: pa.array([f"{name}_v{j:05d}" for j in range(cardinality)])
-        for cardinality, name in zip(CARDINALITIES, string_names(), strict=True)
-    }
-    weights = {}
-    for cardinality in CARDINALITIES:
-        w = 1.0 / np.arange(1, cardinality + 1) ** 0.8
-        weights[cardinality] = w / w.sum()
-    done = 0
-    while done < rows:
-        n = min(ROW_GROUP, rows - done)
-        arrays: dict[str, Any] = {}
-        for i, name in enumerate(numeric_names()):
-            shape = i % 3
-            if shape == 0:
-                values = rng.normal(loc=i, scale=1.0 + i, size=n)
-            elif shape == 1:
-                values = rng.lognormal(mean=0.0, sigma=1.0, size=n)
-            else:
-                values = rng.uniform(-100.0, 100.0, size=n)
-            nulls = rng.random(n) < NULL_SHARES[i % len(NULL_SHARES)]
-            arrays[name] = pa.array(values, mask=nulls)
-        for cardinality, name in zip(CARDINALITIES, string_names(), strict=True):
-            codes = rng.choice(cardinality, size=n, p=weights[cardinality])
-            nulls = rng.random(n) < 0.01
-            if done == 0:
-                codes[:cardinality] = rng.permutation(cardinality)
-                nulls[:cardinality] = False
-            arrays[name] = labels[name].take(pa.array(np.where(nulls, -1, codes), mask=nulls))
-        done += n
-        yield pa.table(arrays)
-
-
-def build(rows: int) -> Path:
-    """Write the data file in row groups of ROW_GROUP rows, then its facts; in this process,
-    which the parent starts niced and separate from the measurements."""
-    import numpy as np
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    path = data_path(rows)
-    if path.exists() and facts_path(path).exists():
-        return path
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    started = time.perf_counter()
-    sums = {name: [] for name in numeric_names()}
-    valid = dict.fromkeys(numeric_names() + string_names(), 0)
-    writer = None
-    written = 0
-    for table in _chunks(rows):
-        if writer is None:
-            writer = pq.ParquetWriter(partial, table.schema)
-        writer.write_table(table, row_group_size=ROW_GROUP)
-        for name in numeric_names():
-            column = table.column(name)
-            sums[name].append(float(pc.sum(column).as_py()))
-        for name in valid:
-            valid[name] += len(table.column(name)) - table.column(name).null_count
-        written += table.num_rows
-        if written % (10 * ROW_GROUP) == 0:
-            print(f"  {written:,} rows, {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    assert writer is not None
-    writer.close()
-    print(f"wrote {partial} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-
-    quantiles = {}
-    grid = np.linspace(0.0, 1.0, QUANTILE_GRID)
-    for name in EXACT_QUANTILE_COLUMNS:
-        values = pq.read_table(partial, columns=[name]).column(name).drop_null().to_numpy()
-        values.sort()
-        quantiles[name] = {
-            "exact": [float(v) for v in np.quantile(values, QS, method="inverted_cdf")],
-            "grid": [
-                float(v)
-                for v in values[np.minimum((grid * values.size).astype(np.int64), values.size - 1)]
-            ],
-        }
-        del values
-    facts = {
-        "rows": rows,
-        "valid": valid,
-        "means": {name: math.fsum(parts) / valid[name] for name, parts in sums.items()},
-        "quantiles": quantiles,
-        "distinct": {name: c for c, name in zip(CARDINALITIES, string_names(), strict=True)},
-        "bytes": partial.stat().st_size,
-        "row_groups": pq.ParquetFile(partial).metadata.num_row_groups,
-    }
-    facts_path(path).write_text(json.dumps(facts, indent=1))
-    partial.rename(path)
-    print(
-        f"built {path} ({facts['bytes'] / 2**30:.1f} GiB) in {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-    )
-    return path
 
 
 # -------------------------------------------------------------------------------------- children
@@ -333,103 +207,6 @@ HANDLERS = {
 
 
 # ---------------------------------------------------------------------------------------- parent
-
-
-@dataclass(frozen=True)
-class TreeRun:
-    """One child process and its descendants: wall time, sampled peak RSS and CPU of the tree."""
-
-    wall_s: float
-    wait4_cpu_s: float
-    wait4_max_rss_bytes: int
-    tree_peak_rss_bytes: int
-    tree_cpu_s: float
-    tree_peak_processes: int
-    load_before: float
-    load_after: float
-    nice: int
-    report: Mapping[str, Any]
-
-
-class TreeSampler(threading.Thread):
-    """Every SAMPLE_EVERY_S, the summed RSS of a process and all its descendants, and the CPU
-    time each of them has used so far (the last value seen per process is kept)."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        import psutil
-
-        self._root = psutil.Process(pid)
-        self._done = threading.Event()
-        self.peak_rss = 0
-        self.peak_processes = 0
-        self.cpu: dict[tuple[int, float], float] = {}
-
-    def run(self) -> None:
-        import psutil
-
-        while not self._done.is_set():
-            try:
-                procs = [self._root, *self._root.children(recursive=True)]
-            except psutil.Error:
-                return
-            total = 0
-            for proc in procs:
-                try:
-                    with proc.oneshot():
-                        total += proc.memory_info().rss
-                        times = proc.cpu_times()
-                        self.cpu[(proc.pid, proc.create_time())] = times.user + times.system
-                except psutil.Error:
-                    continue
-            if total > self.peak_rss:
-                self.peak_rss = total
-                self.peak_processes = len(procs)
-            self._done.wait(SAMPLE_EVERY_S)
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-
-
-def run_tree(contender: Contender) -> TreeRun:
-    if not contender.python.exists():
-        raise ChildFailedError(
-            f"{contender.label}: interpreter {contender.python} is missing; "
-            "run `bash benchmarks/setup_peers.sh` (peers) or `make demo` (Vigil) first"
-        )
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        out = Path(tmp) / "report.json"
-        log_path = Path(tmp) / "output.log"
-        env = {**os.environ, **CHILD_ENV, **dict(contender.env)}
-        with log_path.open("w") as log:
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                contender.command(out), env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            sampler = TreeSampler(proc.pid)
-            sampler.start()
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - started
-            sampler.stop()
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0 or not out.exists():
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-            raise ChildFailedError(f"{contender.label} failed (exit {code}):\n{tail}")
-        report = json.loads(out.read_text())
-    return TreeRun(
-        wall_s=wall,
-        wait4_cpu_s=usage.ru_utime + usage.ru_stime,
-        wait4_max_rss_bytes=int(usage.ru_maxrss) * 1024,
-        tree_peak_rss_bytes=sampler.peak_rss,
-        tree_cpu_s=max(sum(sampler.cpu.values()), usage.ru_utime + usage.ru_stime),
-        tree_peak_processes=sampler.peak_processes,
-        load_before=load_before,
-        load_after=load_average(),
-        nice=os.nice(0),
-        report=report,
-    )
 
 
 LABELS = {

@@ -15,16 +15,14 @@
   (`vigil_bench_runs`, `mlflow_bench_runs` on 127.0.0.1:5432) is dropped afterwards.
 
 Each contender runs in its own process (Vigil's .venv, MLflow in benchmarks/.venv-peers).
+MLflow's children are bench_tracking_mlflow.py; what both sides share, bench_tracking_setup.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +31,22 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_tracking_mlflow import mlflow_embedded, mlflow_search, mlflow_server
+from bench_tracking_setup import (
+    EMBEDDED_POINTS,
+    FILTER,
+    ORDER,
+    QUERIES,
+    SEARCH_RUNS,
+    SERVER_POINTS,
+    drop_database,
+    free_port,
+    metric_values,
+    percentiles,
+    recreate_database,
+    search_rows,
+    wait,
+)
 from common import (
     PEERS_PYTHON,
     VIGIL_PYTHON,
@@ -48,92 +62,6 @@ from common import (
 )
 
 SCRIPT = Path(__file__).resolve()
-EMBEDDED_POINTS = 100_000
-SERVER_POINTS = 1_000_000
-SEARCH_RUNS = 100_000
-QUERIES = 30
-FILTER = "metrics.auc > 0.8 and params.model = 'xgb' and tags.team != 'ops'"
-ORDER = ["metrics.auc DESC"]
-PG_ADMIN = os.environ.get("VIGIL_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _values(n: int) -> list[float]:
-    return [1.0 / (1 + i % 1000) + (i % 7) * 1e-3 for i in range(n)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    import urllib.request
-
-    for _ in range(1200):
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError(f"server did not start:\n{log.read_text()[-3000:]}")
-
-
-def _percentiles(samples: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000}
-
-
-def _search_rows(n: int) -> list[tuple[str, str, str, float, float, str, int]]:
-    """(run id, model, depth, auc, loss, team, start ms) of run i, the same for both systems."""
-    import random
-
-    rng = random.Random(5)
-    models = ["xgb", "lgbm", "rf", "lr"]
-    teams = ["risk", "growth", "ops"]
-    start = 1_790_000_000_000
-    return [
-        (
-            f"{i:032x}",
-            models[rng.randrange(4)],
-            str(rng.randrange(2, 12)),
-            rng.random(),
-            rng.random() * 3,
-            teams[rng.randrange(3)],
-            start + i * 1000,
-        )
-        for i in range(n)
-    ]
-
-
-def _admin_url(driver: str) -> str:
-    return PG_ADMIN.replace("postgresql://", f"postgresql+{driver}://", 1)
-
-
-def _recreate_database(driver: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(_admin_url(driver), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return _admin_url(driver).rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_database(driver: str, name: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(_admin_url(driver), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
 
 # ------------------------------------------------------------------------------ Vigil children
 
@@ -141,7 +69,7 @@ def _drop_database(driver: str, name: str) -> None:
 def vigil_embedded(_: Sequence[str]) -> Mapping[str, Any]:
     import vigil
 
-    values = _values(EMBEDDED_POINTS)
+    values = metric_values(EMBEDDED_POINTS)
     with tempfile.TemporaryDirectory() as tmp:
         store_url = f"sqlite:///{tmp}/vigil.db"
         run = vigil.start_run("bench", store_url=store_url, artifacts_url=f"{tmp}/a", capture=False)
@@ -167,7 +95,7 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
     from vigil.store.db import create_store_engine, session_factory, upgrade
     from vigil.store.repositories import TokenRepository
 
-    values = _values(SERVER_POINTS)
+    values = metric_values(SERVER_POINTS)
     with tempfile.TemporaryDirectory() as tmp:
         store_url = f"sqlite:///{tmp}/vigil.db"
         engine = create_store_engine(store_url)
@@ -176,7 +104,7 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
             _, token = TokenRepository(session).create(Scope.ADMIN, name="bench")
             session.commit()
         engine.dispose()
-        port = _free_port()
+        port = free_port()
         log = Path(tmp) / "server.log"
         env = {**os.environ, "VIGIL_STORE_URL": store_url, "VIGIL_ARTIFACTS_URL": f"{tmp}/a"}
         command = [sys.executable, "-m", "vigil.server", "--port", str(port)]
@@ -184,7 +112,7 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
         server = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(f"{url}/health", server, log)
+            wait(f"{url}/health", server, log)
             run = vigil.start_run("bench", url=url, token=token, capture=False)
             with Timer() as work:
                 for step, value in enumerate(values):
@@ -211,7 +139,7 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
         "work_cpu_s": work.cpu_seconds,
         "chart_points": len(points),
         "full_history_s": full_s,
-        **{f"chart_{k}": v for k, v in _percentiles(times).items()},
+        **{f"chart_{k}": v for k, v in percentiles(times).items()},
     }
 
 
@@ -219,13 +147,13 @@ def vigil_search(_: Sequence[str]) -> Mapping[str, Any]:
     from vigil.store.core import Store
     from vigil.tracking.service import TrackingService
 
-    url = _recreate_database("psycopg", "vigil_bench_runs")
+    url = recreate_database("psycopg", "vigil_bench_runs")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = Store.open(url, f"{tmp}/a")
             service = TrackingService(store)
             experiment = service.create_experiment("bench")
-            rows = _search_rows(SEARCH_RUNS)
+            rows = search_rows(SEARCH_RUNS)
             with Timer() as load:
                 raw: Any = store.engine.raw_connection()
                 driver = raw.driver_connection
@@ -278,158 +206,8 @@ def vigil_search(_: Sequence[str]) -> Mapping[str, Any]:
             store.close()
     finally:
         if not os.environ.get("VIGIL_BENCH_KEEP_DB"):  # kept to EXPLAIN the query by hand
-            _drop_database("psycopg", "vigil_bench_runs")
-    return {"load_s": load.seconds, "found": found, **_percentiles(times)}
-
-
-# ----------------------------------------------------------------------------- MLflow children
-
-
-def mlflow_embedded(_: Sequence[str]) -> Mapping[str, Any]:
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
-
-    values = _values(EMBEDDED_POINTS)
-    with tempfile.TemporaryDirectory() as tmp:
-        client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
-        experiment = client.create_experiment("bench", artifact_location=f"{tmp}/a")
-        run = client.create_run(experiment)
-        run_id = run.info.run_id
-        stamp = int(time.time() * 1000)
-        with Timer() as work:
-            for start in range(0, EMBEDDED_POINTS, 1000):
-                batch = [
-                    Metric("loss", values[i], stamp + i, i)
-                    for i in range(start, min(start + 1000, EMBEDDED_POINTS))
-                ]
-                client.log_batch(run_id, metrics=batch)
-            client.set_terminated(run_id)
-        stored = len(client.get_metric_history(run_id, "loss"))
-    assert stored == EMBEDDED_POINTS, stored
-    return {"work_s": work.seconds, "work_cpu_s": work.cpu_seconds, "points": stored}
-
-
-def mlflow_server(_: Sequence[str]) -> Mapping[str, Any]:
-    import requests
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
-
-    values = _values(SERVER_POINTS)
-    with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        log = Path(tmp) / "server.log"
-        command = [
-            sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-            "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-            "--default-artifact-root", f"{tmp}/a", "--workers", "1",
-        ]  # fmt: skip
-        server = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait(f"{url}/health", server, log)
-            client = MlflowClient(url)
-            experiment = client.create_experiment("bench")
-            run_id = client.create_run(experiment).info.run_id
-            stamp = int(time.time() * 1000)
-            with Timer() as work:
-                for start in range(0, SERVER_POINTS, 1000):
-                    batch = [
-                        Metric("loss", values[i], stamp + i, i)
-                        for i in range(start, min(start + 1000, SERVER_POINTS))
-                    ]
-                    client.log_batch(run_id, metrics=batch)
-                client.set_terminated(run_id)
-            chart = f"{url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
-            params = {"run_ids": run_id, "metric_key": "loss", "max_results": 1000}
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                points = requests.get(chart, params=params, timeout=600).json()["metrics"]
-                times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            everything = client.get_metric_history(run_id, "loss")
-            full_s = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(30)
-    assert len(everything) == SERVER_POINTS, len(everything)
-    return {
-        "work_s": work.seconds,
-        "work_cpu_s": work.cpu_seconds,
-        "chart_points": len(points),
-        "full_history_s": full_s,
-        **{f"chart_{k}": v for k, v in _percentiles(times).items()},
-    }
-
-
-def mlflow_search(_: Sequence[str]) -> Mapping[str, Any]:
-    from mlflow import MlflowClient
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-    url = _recreate_database("psycopg2", "mlflow_bench_runs")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            store = SqlAlchemyStore(url, f"{tmp}/a")  # creates MLflow's schema
-            experiment = store.create_experiment("bench")
-            rows = _search_rows(SEARCH_RUNS)
-
-            def copy(cursor: Any, table: str, columns: str, data: list[tuple[Any, ...]]) -> None:
-                buffer = io.StringIO()
-                for row in data:
-                    buffer.write("\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
-                buffer.seek(0)
-                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", buffer)
-
-            with Timer() as load:
-                raw: Any = store.engine.raw_connection()
-                with raw.cursor() as cursor:
-                    copy(
-                        cursor,
-                        "runs",
-                        "run_uuid, name, source_type, source_name, entry_point_name, user_id, "
-                        "status, start_time, end_time, source_version, lifecycle_stage, "
-                        "artifact_uri, experiment_id",
-                        [
-                            (r[0], f"run-{r[0][-6:]}", "LOCAL", "", "", "bench", "FINISHED",
-                             r[6], r[6] + 500, "", "active", f"{tmp}/a/{r[0]}", experiment)
-                            for r in rows
-                        ],
-                    )  # fmt: skip
-                    copy(
-                        cursor,
-                        "params",
-                        "key, value, run_uuid",
-                        [(k, v, r[0]) for r in rows for k, v in (("model", r[1]), ("depth", r[2]))],
-                    )
-                    metric_rows = [
-                        (k, v, r[6], 0, "false", r[0])
-                        for r in rows
-                        for k, v in (("auc", r[3]), ("loss", r[4]))
-                    ]
-                    columns = "key, value, timestamp, step, is_nan, run_uuid"
-                    copy(cursor, "latest_metrics", columns, metric_rows)
-                    copy(cursor, "metrics", columns, metric_rows)
-                    copy(
-                        cursor, "tags", "key, value, run_uuid", [("team", r[5], r[0]) for r in rows]
-                    )
-                    cursor.execute("ANALYZE")
-                raw.commit()
-                raw.close()
-            client = MlflowClient(url)
-            times, found = [], []
-            for _ in range(QUERIES):
-                started = time.perf_counter()
-                found = client.search_runs([experiment], FILTER, order_by=ORDER, max_results=100)
-                times.append(time.perf_counter() - started)
-            expected = sorted(
-                (r for r in rows if r[3] > 0.8 and r[1] == "xgb" and r[5] != "ops"),
-                key=lambda r: -r[3],
-            )[:100]
-            assert [r.info.run_id for r in found] == [r[0] for r in expected]
-            store.engine.dispose()
-    finally:
-        _drop_database("psycopg2", "mlflow_bench_runs")
-    return {"load_s": load.seconds, "found": len(found), **_percentiles(times)}
+            drop_database("psycopg", "vigil_bench_runs")
+    return {"load_s": load.seconds, "found": found, **percentiles(times)}
 
 
 HANDLERS: dict[str, Callable[[Sequence[str]], Mapping[str, Any]]] = {
