@@ -8,7 +8,9 @@ model's drift monitors would measure with that grid: the same kind, columns, tes
 of the new grid), on the
 merge of the period's stored windows (sketches merged, never averaged). Those figures are kept
 in `dashboard_drift_cells` under a key naming the monitor's definition and the grid, and are
-measured again when a window of the period receives data later.
+measured again when a window of the period receives data later. A period whose data retention
+rolled up into a coarser window (the hours of a rolled day) is not measured: its figures would be
+the day's (`PeriodCells.rolled`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -62,11 +64,18 @@ class Period:
     first_data: dt.datetime
     """The start of the period's first stored window."""
     data_end: dt.datetime
-    """The end of the period's last stored window (a window of the model's own grid)."""
+    """The end of the period's last stored window (a window of the model's own grid, or the day
+    or month retention rolled windows up into)."""
     covered: float
     """The share of the period's time that stored windows cover (0..1)."""
     n_parts: int = 0
     """How many stored windows the period holds (what measuring it decodes and merges)."""
+
+    @property
+    def rolled(self) -> bool:
+        """Whether one of its stored windows reaches beyond the period (retention rolled the
+        windows up into a day or a month): the period alone can no longer be measured."""
+        return self.data_end > self.end
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,9 @@ class PeriodCells:
     deferred: tuple[dt.datetime, ...] = ()
     """Periods with more stored windows than the call's `max_parts`: left to a caller without
     that bound (the dashboard's background warmer)."""
+    rolled: tuple[dt.datetime, ...] = ()
+    """Periods not measured because their data lies in a coarser stored window (`Period.rolled`):
+    a day's figures are not an hour's."""
 
 
 def cache_key(monitor: Monitor, grid: Grid) -> str:
@@ -110,7 +122,10 @@ def periods(
     session: Session, model: str, grid: Grid, start: dt.datetime, end: dt.datetime
 ) -> dict[dt.datetime, Period]:
     """The periods of `grid` in [floor(start), end) holding stored windows (whole traffic, every
-    version), without reading a profile (the windows' starts floored at once, vectorised)."""
+    version), without reading a profile (the windows' starts floored at once, vectorised).
+
+    A stored window covers its own time: one of the model's grid windows, or the whole day or
+    month retention rolled it up into (its `end`), so a rolled day counts its 24 hours."""
     row = ModelRepository(session).get(model)
     fine = spec_of(row).grid
     stored = WindowReader(session).stored(row.id, None, grid.floor(start), end)
@@ -127,10 +142,13 @@ def periods(
     for key, members in grouped.items():
         begin = _at(key)
         period_end = grid.next(begin)
-        spans = {(_at(fine_starts[i]), fine_ends[fine_starts[i]]) for i in members}
-        covered = sum((min(b, period_end) - max(a, begin)).total_seconds() for a, b in spans) / max(
-            (period_end - begin).total_seconds(), 1.0
-        )
+        spans = {
+            (
+                _at(fine_starts[i]),
+                max(stored[i].end or fine_ends[fine_starts[i]], fine_ends[fine_starts[i]]),
+            )
+            for i in members
+        }
         out[begin] = Period(
             begin,
             period_end,
@@ -138,10 +156,24 @@ def periods(
             max(stored[i].last_arrival for i in members),
             min(a for a, _ in spans),
             max(b for _, b in spans),
-            min(covered, 1.0),
+            _covered(spans, begin, period_end),
             len(members),
         )
     return out
+
+
+def _covered(
+    spans: Iterable[tuple[dt.datetime, dt.datetime]], begin: dt.datetime, end: dt.datetime
+) -> float:
+    """The share of [begin, end) that the union of `spans` covers."""
+    total = dt.timedelta(0)
+    reach = begin
+    for a, b in sorted(spans):
+        a, b = max(a, reach), min(b, end)
+        if b > a:
+            total += b - a
+            reach = b
+    return min(total / max(end - begin, _US), 1.0)
 
 
 def _at(micros: int) -> dt.datetime:
@@ -174,11 +206,21 @@ def period_drift(
         finally:
             session.rollback()
     if not bases:
-        return PeriodCells(grid, [], {}, found, True, (), tuple(skipped))
+        return PeriodCells(
+            grid,
+            [],
+            {},
+            found,
+            True,
+            (),
+            tuple(skipped),
+            rolled=tuple(s for s, p in found.items() if p.rolled),
+        )
     began = time.monotonic()
     cells: dict[dt.datetime, DriftCell] = {}
     pending: list[dt.datetime] = []
     deferred: set[dt.datetime] = set()
+    rolled: set[dt.datetime] = set()
     with store.session() as session:
         model_id = ModelRepository(session).get(model).id
         runs = _prepared_runs(store, session, bases, grid)
@@ -189,6 +231,9 @@ def period_drift(
             session.rollback()
             for begin in sorted(found, reverse=True):
                 period = found[begin]
+                if period.rolled:
+                    rolled.add(begin)
+                    continue
                 row = kept.get(begin)
                 if row is None or row[0] != period.n_rows or row[1] < period.last_arrival:
                     if max_parts is not None and period.n_parts > max_parts:
@@ -217,6 +262,7 @@ def period_drift(
         tuple(sorted(set(pending))),
         tuple(skipped),
         tuple(sorted(deferred)),
+        tuple(sorted(rolled)),
     )
 
 

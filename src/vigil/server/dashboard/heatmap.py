@@ -132,9 +132,16 @@ def partial_reason(
     data: tuple[dt.datetime, dt.datetime],
     zone: str,
 ) -> str:
-    """Why the period [start, end) is partial ("" when whole): still open, begun before the
-    model's data, or less than `PARTIAL_SHARE` of its time with data."""
+    """Why the period [start, end) is partial ("" when whole): its data rolled up with more
+    (retention), still open, begun before the model's data, or less than `PARTIAL_SHARE` of its
+    time with data."""
     first, data_end = data
+    if period is not None and period.rolled:
+        local = period.data_end.astimezone(ZoneInfo(zone))
+        return (
+            f"rolled up: its data is one stored window until {local:%Y-%m-%d %H:%M} ({zone}), "
+            "measured in a coarser view"
+        )
     if end > data_end and start < data_end:
         local = data_end.astimezone(ZoneInfo(zone))
         return f"partial: still open, data until {local:%Y-%m-%d %H:%M} ({zone})"
@@ -245,7 +252,7 @@ def build_heatmap(
     columns = _columns(model, grid, found, start, end, data)
     features = _features(model, found)
     title, up, previous, following = _navigation(model.name, grid, outer, start, end, zone)
-    with_data = [c for c in columns if c.start in found.periods]
+    with_data = [c for c in columns if c.start in found.periods and c.start not in found.rolled]
     waiting = len(found.pending) + len(found.deferred)
     unmeasured = max(len([c for c in with_data if c.start not in found.cells]) - waiting, 0)
     notes = list(found.skipped)
@@ -282,6 +289,12 @@ def build_heatmap(
                 else "the background warmer measures them, and it is off "
                 "(VIGIL_DASHBOARD_WARM_SECONDS=0); choose finer cells."
             )
+        )
+    if found.rolled and found.derived:
+        notes.append(
+            f"{len(found.rolled)} {granularity}(s) lie in windows retention rolled up into days "
+            "or months: not measured (they would show the whole day's or month's figures); "
+            "a coarser view shows them."
         )
     if unmeasured and found.derived:
         notes.append(
