@@ -72,14 +72,35 @@ def test_monitor_windows_on_grids_the_stored_windows_nest_in_are_exact(store: St
         assert_matches_rows(hours[start].profile, history.table(start, start + HOUR))
 
 
-def test_a_finer_grid_reads_a_rolled_window_in_the_period_it_starts(store: Store) -> None:
-    """What an hourly monitor sees of a rolled day: the whole day in the hour the day's window
-    starts, nothing lost and nothing counted twice."""
+def test_a_finer_grid_marks_every_window_of_a_rolled_period(store: Store) -> None:
+    """What an hourly monitor sees of a rolled day: every hour of it marked rolled with the
+    day's bounds (so the evaluation records no value there, and says why), the day's rows read
+    once, in the hour the day's window starts (a sum over the day stays exact); a day monitor
+    over rolled October sees its two days as the one window they are."""
     history = mixed(store)
     starts = [NOVEMBER + h * HOUR for h in range(24)]
+    recent = [RECENT + h * HOUR for h in range(6)]
     with store.session() as session:
-        hours = WindowReader(session).load(1, None, starts, "hour")
+        reader = WindowReader(session)
+        hours = reader.load(1, None, [*starts, *recent], "hour")
+        alone = reader.load(1, None, [NOVEMBER + 5 * HOUR], "hour")
+        days = reader.load(1, None, [START, START + DAY, NOVEMBER], "day")
+        months = reader.load(1, None, [OCTOBER, NOVEMBER], "month")
         session.rollback()
-    assert hours[NOVEMBER].n_rows == 480
-    assert [hours[s].n_rows for s in starts[1:]] == [0] * 23
+    assert [hours[s].rolled for s in starts] == [(NOVEMBER, NOVEMBER + DAY)] * 24
+    assert [hours[s].rolled for s in recent] == [None] * 6
+    assert [hours[s].n_rows for s in starts] == [480] + [0] * 23
     assert_matches_rows(hours[NOVEMBER].profile, history.table(NOVEMBER, NOVEMBER + DAY))
+    # An hour asked for alone finds the day reaching into it.
+    assert alone[NOVEMBER + 5 * HOUR].rolled == (NOVEMBER, NOVEMBER + DAY)
+    assert alone[NOVEMBER + 5 * HOUR].n_rows == 0
+    assert hours[NOVEMBER + 5 * HOUR].rolled_note == (
+        "not measured: retention rolled 2026-11-01 00:00 to 2026-11-02 00:00 (UTC) up into one "
+        "stored window, of which this window is only a part; a monitor with windows that long "
+        "or longer measures it"
+    )
+    assert (days[START].rolled, days[START + DAY].rolled) == ((START, NOVEMBER),) * 2
+    assert (days[START].n_rows, days[START + DAY].n_rows) == (960, 0)
+    assert days[NOVEMBER].rolled is None  # the rolled day is a whole day
+    assert days[NOVEMBER].rolled_note == ""
+    assert (months[OCTOBER].rolled, months[NOVEMBER].rolled) == (None, None)

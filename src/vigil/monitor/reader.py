@@ -8,25 +8,35 @@ monitors on one model's day decode its 24 hourly profiles once, and a volume mon
 A stored window that received data since it was decoded (more uploads) is read again. A window's
 profile is its folded blob merged with its pending parts, read together (`load_stored`); folding
 parts leaves the content, and so the (window id, uploads) cache key, unchanged.
+
+A stored window retention rolled up (a day, a month: see `vigil.ingestion.rollup`) is read whole
+in the monitor window where it starts, so sums over a range stay exact; but a monitor window
+shorter than it cannot be measured on its own (an hour's share of a rolled day's rows is not
+stored anywhere). Every monitor window it overlaps is marked `ReadWindow.rolled` with its
+bounds: the evaluation records no value there and says why, as NannyML shows no result for a
+chunk it cannot compute, rather than 480 rows at midnight and none for the next 23 hours.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.monitor.windows import Window, monitor_grid
 from vigil.profile import DatasetProfile
 from vigil.store.models import ProfileWindow
 from vigil.store.stored_profiles import StoredProfile, decode_stored, load_stored, tally_of
-from vigil.windows import GridLike
+from vigil.windows import Grid, GridLike
 
 _SPANS_PER_QUERY = 200
+_LONGEST_ROLLUP = dt.timedelta(days=32)
+"""Longer than any window retention rolls up (a calendar month in any time zone)."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +63,45 @@ class ReadWindow(Window):
 
     parts: tuple[StoredWindow, ...] = field(default=(), repr=False)
     reader: WindowReader | None = field(default=None, repr=False, compare=False)
+    rolled: tuple[dt.datetime, dt.datetime] | None = None
+    """[start, end) of the stored data this window lies in when retention rolled it up into a
+    window longer than this one (None: the window is made of whole stored windows)."""
+
+    @property
+    def rolled_note(self) -> str:
+        """Why a `rolled` window has no value ("" when it is not rolled)."""
+        if self.rolled is None:
+            return ""
+        first, end = (t.strftime("%Y-%m-%d %H:%M") for t in self.rolled)
+        return (
+            f"not measured: retention rolled {first} to {end} (UTC) up into one stored "
+            "window, of which this window is only a part; a monitor with windows that long or "
+            "longer measures it"
+        )
 
     @cached_property
     def profile(self) -> DatasetProfile:
         if self.reader is None:
             return DatasetProfile.merge_all(())
         return self.reader.merged(self.parts)
+
+
+def _rolled(
+    grid: Grid, starts: Sequence[dt.datetime], stored: Iterable[StoredWindow]
+) -> dict[dt.datetime, tuple[dt.datetime, dt.datetime]]:
+    """The monitor windows among `starts` (sorted) that stored windows longer than them
+    overlap, with the bounds of that stored data."""
+    rolled: dict[dt.datetime, tuple[dt.datetime, dt.datetime]] = {}
+    for window in stored:
+        if window.end is None:
+            continue
+        first = grid.floor(window.start)
+        if window.end <= grid.next(first):
+            continue
+        for s in starts[bisect_left(starts, first) : bisect_left(starts, window.end)]:
+            low, high = rolled.get(s, (window.start, window.end))
+            rolled[s] = (min(low, window.start), max(high, window.end))
+    return rolled
 
 
 class WindowReader:
@@ -112,6 +155,11 @@ class WindowReader:
         within = or_(
             *(and_(ProfileWindow.start >= first, ProfileWindow.start < end) for first, end in spans)
         )
+        return self._select(model_id, version, segment, within)
+
+    def _select(
+        self, model_id: int, version: str | None, segment: str, within: ColumnElement[bool]
+    ) -> list[StoredWindow]:
         query = select(
             ProfileWindow.id,
             ProfileWindow.model_id,
@@ -127,6 +175,30 @@ class WindowReader:
             query = query.where(ProfileWindow.version == version)
         query = query.order_by(ProfileWindow.start, ProfileWindow.version)
         return [StoredWindow(*row) for row in self.session.execute(query)]
+
+    def _reaching(
+        self,
+        model_id: int,
+        version: str | None,
+        instants: Sequence[dt.datetime],
+        segment: str,
+    ) -> list[StoredWindow]:
+        """The stored windows that start before and end after one of `instants` (rolled up)."""
+        found: list[StoredWindow] = []
+        for i in range(0, len(instants), _SPANS_PER_QUERY):
+            chunk = instants[i : i + _SPANS_PER_QUERY]
+            reaching = or_(
+                *(
+                    and_(
+                        ProfileWindow.start >= at - _LONGEST_ROLLUP,
+                        ProfileWindow.start < at,
+                        ProfileWindow.end > at,
+                    )
+                    for at in chunk
+                )
+            )
+            found += self._select(model_id, version, segment, reaching)
+        return found
 
     def load(
         self,
@@ -155,10 +227,17 @@ class WindowReader:
                 spans[-1] = (spans[-1][0], grid.next(start))
             else:
                 spans.append((start, grid.next(start)))
-        for stored in self._stored_in(model_id, version, spans, segment):
+        found = self._stored_in(model_id, version, spans, segment)
+        for stored in found:
             key = grid.floor(stored.start)
             if key in wanted:
                 parts[key].append(stored)
+        # A span with no stored window starting at its start may lie inside a window rolled up
+        # earlier (an hour of a rolled day): look for one reaching into it.
+        starting = {w.start for w in found}
+        inside = [first for first, _ in spans if first not in starting]
+        reaching = self._reaching(model_id, version, inside, segment) if inside else []
+        rolled = _rolled(grid, sorted(wanted), [*reaching, *found])
         if profiles:
             self.fetch([p for items in parts.values() for p in items])
         return {
@@ -170,6 +249,7 @@ class WindowReader:
                 last_arrival=max((p.last_arrival for p in items), default=None),
                 parts=tuple(items),
                 reader=self,
+                rolled=rolled.get(s),
             )
             for s, items in parts.items()
         }
