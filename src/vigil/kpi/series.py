@@ -21,11 +21,19 @@ from sqlalchemy import BigInteger, Integer, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from vigil.analysis.kpi import KpiPoint, KpiSeries, Moments
+from vigil.errors import InvalidInputError
 from vigil.store.models import Kpi
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import EPOCH, Grid, GridLike
+from vigil.windows.instants import utc
 
-__all__ = ["KpiPoint", "KpiSeries", "Moments", "moments", "series"]
+__all__ = ["MAX_WINDOWS", "KpiPoint", "KpiSeries", "Moments", "moments", "series"]
+
+MAX_WINDOWS = 2_000
+"""Windows one KPI series holds at most, as one performance or drift report measures at most
+(`vigil.performance.service.MAX_WINDOWS`, a sibling floor this one may not import): a `"1m"`
+window over years of values is refused, naming the count, rather than grouped into millions of
+rows or silently coarsened."""
 
 _FINE_GRIDS = tuple(Grid.parse(g) for g in ("day", "hour", "15m", "1m"))
 """Fixed windows the database groups by, for calendar windows made of them (finest last)."""
@@ -77,6 +85,42 @@ def _fixed(grid: Grid) -> tuple[int, int]:
     return fine.seconds, int((fine.floor(EPOCH) - EPOCH).total_seconds()) % fine.seconds
 
 
+def _count_windows(session: Session, grid: Grid, bucket: Any, query: Any) -> int:
+    """How many windows of `grid` hold a value `query` selects (`bucket`: the fixed window the
+    database groups by): counted by the database for a fixed grid, else from the distinct fine
+    windows, each floored to its calendar window."""
+    size, offset = _fixed(grid)
+    if grid.seconds is not None:
+        return int(session.scalar(query.with_only_columns(func.count(func.distinct(bucket)))))
+    fine = session.scalars(query.with_only_columns(bucket).distinct()).all()
+    micros = (np.array(fine, dtype=np.int64) * size + offset) * 1_000_000
+    return len(np.unique(grid.floor_micros(micros)))
+
+
+def _check_windows(
+    session: Session,
+    grid: Grid,
+    name: str,
+    bucket: Any,
+    query: Any,
+    span: tuple[dt.datetime, dt.datetime],
+) -> None:
+    """Refuse more than `MAX_WINDOWS` windows holding values (InvalidInputError naming the
+    count and the cap); the windows from the first value to the last bound it cheaply first."""
+    first, last = utc(span[0]), utc(span[1])
+    if grid.count(first, last + dt.timedelta(microseconds=1)) <= MAX_WINDOWS:
+        return
+    count = _count_windows(session, grid, bucket, query)
+    if count > MAX_WINDOWS:
+        raise InvalidInputError(
+            f"{count:,} {grid.to_str()} windows hold values of KPI {name!r} in this period; one "
+            f"series holds at most {MAX_WINDOWS:,}: use a longer window (e.g. 'day', 'week' or "
+            "'month') or a shorter period (start/end)",
+            windows=count,
+            limit=MAX_WINDOWS,
+        )
+
+
 def moments(
     session: Session,
     name: str,
@@ -86,12 +130,14 @@ def moments(
     window: GridLike | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    capped: bool = False,
 ) -> dict[tuple[str, dt.datetime | None], Moments]:
-    """The KPI's moments per version, and per window start when `window` is given."""
+    """The KPI's moments per version, and per window start when `window` is given; `capped`
+    refuses more than `MAX_WINDOWS` windows holding values before grouping them."""
     grid = Grid.of(window) if window is not None else None
     model_id = ModelRepository(session).get(model).id
-    shift_query = _filtered(select(func.avg(Kpi.value)), name, model_id, versions, start, end)
-    shift = session.scalar(shift_query)
+    overall = select(func.avg(Kpi.value), func.min(Kpi.timestamp), func.max(Kpi.timestamp))
+    shift, *span = session.execute(_filtered(overall, name, model_id, versions, start, end)).one()
     if shift is None:
         return {}
     shift = float(shift)
@@ -109,6 +155,9 @@ def moments(
     if grid is not None:
         size, offset = _fixed(grid)
         bucket = (_epoch_seconds(session) - offset) // size
+        if capped:
+            counted = _filtered(select(bucket), name, model_id, versions, start, end)
+            _check_windows(session, grid, name, bucket, counted, (span[0], span[1]))
         columns.append(bucket)
         groups.append(bucket)
     query = _filtered(select(*columns), name, model_id, versions, start, end)
@@ -151,7 +200,8 @@ def series(
 ) -> KpiSeries:
     """The KPI per version (or one `version`) and window in [start, end). A window named
     without a time zone (`"month"`, a period `"2026-01-01/2026-04-01"`) is read in the
-    model's zone, as performance reports read it."""
+    model's zone, as performance reports read it. More than `MAX_WINDOWS` windows holding
+    values are refused (InvalidInputError naming the count and the cap)."""
     if isinstance(window, str):
         zone = spec_of(ModelRepository(session).get(model)).grid.tz
         grid = Grid.parse(window, default_tz=zone)
@@ -165,6 +215,7 @@ def series(
         window=grid,
         start=start,
         end=end,
+        capped=True,
     )
     points = []
     for (v, when), m in sorted(found.items(), key=lambda item: (item[0][0], item[0][1])):
