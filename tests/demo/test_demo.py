@@ -17,9 +17,14 @@ def test_demo_runs_and_shows_the_planted_changes(tmp_path: Path) -> None:
     out = "\n".join(lines)
     assert "Training data profile" in out
     assert "crypto" in out  # the new payment method appears after drift starts
+    # The drift report of the production week: drift after the change, none before.
     after, before = out.split("(after the change)")[1].split("(before the change)")
     assert "DATASET DRIFT" in after
-    assert "no dataset drift" in before
+    assert "Prediction drift: churn_score DRIFT" in after
+    assert "income: missing values 2" in after
+    assert "payment_method:" in after
+    assert "crypto" in after
+    assert "no dataset drift: 0 of 13 columns drifted" in before
     assert "validation passed" in out  # the first production day
     assert "validation FAILED" in out  # the last one
     validation = out.split("== Data checks suggested")[1].split("== Monitors")[0]
