@@ -18,11 +18,17 @@ from sqlalchemy.orm import Session
 from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError, VigilError
 from vigil.monitor.baselines import baseline_starts
+from vigil.monitor.blocks import BlockMerge
 from vigil.monitor.caches import EvaluationCache, digest, window_key
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
 from vigil.monitor.reader import ReadWindow, WindowReader
-from vigil.monitor.specs import LearnedThreshold, ProfileBaseline, RegistryBaseline
+from vigil.monitor.specs import (
+    LearnedThreshold,
+    ProfileBaseline,
+    RegistryBaseline,
+    TrailingBaseline,
+)
 from vigil.monitor.targets import ResolvedTarget
 from vigil.monitor.thresholds import Bounds, learned_bounds, static_bounds
 from vigil.profile import DatasetProfile
@@ -52,6 +58,8 @@ class MonitorRun:
     shared: dict[str, Reference] = field(default_factory=dict)
     """Profiles the tick's monitors share (an artifact, a registered version), read once."""
     windows: dict[dt.datetime, ReadWindow] = field(default_factory=dict)
+    """The monitor windows read so far, by start: shared by the tick's monitors of the same
+    model, version, segment and grid (`runs_of`)."""
     references: dict[tuple[dt.datetime, ...], Reference] = field(default_factory=dict)
     values: dict[Hashable, float | None] = field(default_factory=dict)
     """Values of a kind whose values the process cache may not keep (it reads more than the
@@ -123,9 +131,25 @@ class MonitorRun:
                 self.references[starts] = (key, profile)
         return self.references[starts]
 
+    def _blocks(self) -> BlockMerge | None:
+        """How a trailing baseline's windows are merged (None: a baseline merged whole)."""
+        if not isinstance(self.monitor.effective_baseline(), TrailingBaseline):
+            return None
+        return BlockMerge(self.cache.references, self.monitor.grid, lambda w: w.profile)
+
     def _merged(self, starts: tuple[dt.datetime, ...]) -> DatasetProfile | None:
+        blocks = self._blocks()
+        if blocks is not None:
+            return blocks.merge(self.load(starts, profiles=False))
         windows = [w for w in self.load(starts) if w.n_rows]
         return DatasetProfile.merge_all(w.profile for w in windows) if windows else None
+
+    def _unread(self, starts: tuple[dt.datetime, ...]) -> list[dt.datetime]:
+        """The baseline windows whose profiles merging the baseline at `starts` would read."""
+        blocks = self._blocks()
+        if blocks is None:
+            return list(starts)
+        return [w.start for w in blocks.unread(self.load(starts, profiles=False))]
 
     def _shared(self, name: str, read: Callable[[], bytes | None]) -> Reference:
         """A stored profile read once per tick and decoded once per content."""
@@ -220,7 +244,7 @@ class MonitorRun:
             if self.kind.needs_reference and windows_baseline:
                 reference = self._windows_key(base)
                 if reference not in self.cache.references:
-                    wanted.update(base)
+                    wanted.update(self._unread(base))
             if isinstance(threshold, LearnedThreshold) and windows_baseline:
                 if self.kind.cacheable and self._bounds_key(base, reference) in self.cache.bounds:
                     continue
