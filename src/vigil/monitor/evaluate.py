@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -24,7 +24,7 @@ from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import Context, Measurement
 from vigil.monitor.monitor_run import MonitorRun, Reference
-from vigil.monitor.reader import WindowReader
+from vigil.monitor.reader import ReadWindow, WindowReader
 from vigil.monitor.targets import resolve
 from vigil.monitor.thresholds import Bounds
 from vigil.monitor.windows import Window
@@ -121,6 +121,9 @@ def runs_of(
     reader = reader or WindowReader(session)
     cache = cache or EvaluationCache()
     shared: dict[str, Reference] = {}
+    # Monitors reading the same windows (model, version, segment, grid) share their metadata: a
+    # window one of them read this tick is not read again by the next.
+    tick_windows: dict[Hashable, dict[dt.datetime, ReadWindow]] = {}
     query = select(MonitorRow).order_by(MonitorRow.name)
     if names is not None:
         query = query.where(MonitorRow.name.in_(list(names)))
@@ -169,6 +172,9 @@ def runs_of(
                 target,
                 cache,
                 shared,
+                tick_windows.setdefault(
+                    (model.id, target.version, target.segment, monitor.grid), {}
+                ),
             )
         )
     return runs
@@ -218,6 +224,7 @@ def evaluate_due(
         for run in runs:
             by_model.setdefault(run.model_id, []).append(run)
         for model_runs in by_model.values():
+            _prefetch(model_runs, now)
             for run in model_runs:
                 try:
                     done[run.row_id] = _due(session, run, now)
@@ -229,14 +236,46 @@ def evaluate_due(
     return [result for run in runs for result in done.get(run.row_id, [])]
 
 
-def _due(session: Session, run: MonitorRun, now: dt.datetime) -> list[WindowResult]:
+@dataclass(frozen=True)
+class _Span:
+    """What a tick evaluates of one monitor: windows in [start, closed) are new; those in
+    [since, start) are checked for late data."""
+
+    since: dt.datetime
+    start: dt.datetime
+    closed: dt.datetime
+
+
+def _span(run: MonitorRun, now: dt.datetime) -> _Span:
     monitor, cut = run.monitor, run.monitor.grid
     closed = _closed_until(monitor, now)
-    since = min(closed - monitor.grace, cut.shift(closed, -1))  # at least one window back
-    start = run.evaluated_until or cut.floor(since)
-    starts = set(cut.starts(start, closed))
-    starts.update(_late(session, run, cut.floor(since), start))
-    return _evaluate(session, run, sorted(starts), closed)
+    since = cut.floor(min(closed - monitor.grace, cut.shift(closed, -1)))  # >= one window back
+    return _Span(since, run.evaluated_until or since, closed)
+
+
+def _prefetch(runs: list[MonitorRun], now: dt.datetime) -> None:
+    """Read, in one statement per window grid, the metadata of the windows a model's monitors
+    will read this tick: their new windows, the grace period checked for late data and the new
+    windows' baseline windows (instead of two statements per monitor, most of them reading the
+    same windows). A run reads anything else it needs (late windows' baselines) itself."""
+    wanted: dict[int, tuple[MonitorRun, set[dt.datetime]]] = {}
+    for run in runs:
+        span, cut = _span(run, now), run.monitor.grid
+        baseline = run.monitor.effective_baseline()
+        due = list(cut.starts(span.start, span.closed))
+        starts = wanted.setdefault(id(run.windows), (run, set()))[1]
+        starts.update(due, cut.starts(span.since, span.start) if span.since < span.start else ())
+        for start in due:
+            starts.update(baseline_starts(baseline, start, cut))
+    for run, starts in wanted.values():
+        run.load(sorted(starts), profiles=False)
+
+
+def _due(session: Session, run: MonitorRun, now: dt.datetime) -> list[WindowResult]:
+    span = _span(run, now)
+    starts = set(run.monitor.grid.starts(span.start, span.closed))
+    starts.update(_late(session, run, span.since, span.start))
+    return _evaluate(session, run, sorted(starts), span.closed)
 
 
 def _evaluate(
