@@ -12,7 +12,9 @@ varying by hour of day) are drawn from the model's own distributions and profile
 windows the ingestion path would have written, `n_uploads` 1, as after compaction). Models and
 monitors are created through the public API. Each model has three monitors:
 
-- `drift-<i>`: data drift of its 50 features against its first day (a fixed period baseline);
+- `drift-<i>`: data drift of its 50 features against its first day (a fixed period baseline;
+  with `--drift-baseline trailing`, against the 24 windows before, merged by blocks:
+  `vigil.monitor.blocks`);
 - `missing-<i>`: the largest missing-value share, with a threshold learned from the 24 windows
   before (trailing baseline, k=3);
 - `volume-<i>`: rows per window, learned from the same hour in the 4 weeks before (the kind's
@@ -145,7 +147,7 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
     with Timer() as made:
         for i in range(options.models):
             client.create_model(f"m{i:04d}", features=feature_names())
-            for monitor in _monitors(i):
+            for monitor in _monitors(i, options.drift_baseline):
                 monitors.save_monitor(store, Monitor.model_validate(monitor), actor="bench")
     report["create_s"] = made.seconds
     with store.session() as session:
@@ -215,14 +217,19 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
     return report
 
 
-def _monitors(i: int) -> list[dict[str, Any]]:
+def _monitors(i: int, drift_baseline: str = "period") -> list[dict[str, Any]]:
     model = f"m{i:04d}"
+    baseline: dict[str, Any] = (
+        {"type": "trailing", "windows": 24}
+        if drift_baseline == "trailing"
+        else {"type": "period", "start": T0.isoformat(), "end": (T0 + 24 * HOUR)}
+    )
     return [
         {
             "name": f"drift-{i:04d}",
             "kind": "data_drift",
             "target": {"model": model},
-            "baseline": {"type": "period", "start": T0.isoformat(), "end": (T0 + 24 * HOUR)},
+            "baseline": baseline,
             "threshold": {"type": "static", "upper": 0.2},
         },
         {
@@ -346,6 +353,12 @@ def _options(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the store afterwards")
     parser.add_argument("--profile-steady", action="store_true", help="cProfile the warm tick")
     parser.add_argument("--profile-out", default="", help="also write its pstats to this file")
+    parser.add_argument(
+        "--drift-baseline",
+        choices=("period", "trailing"),
+        default="period",
+        help="the drift monitors' baseline: the first day, or the 24 windows before",
+    )
     options = parser.parse_args(list(args))
     if options.days < 29:
         parser.error(f"--days must be >= 29 (volume learns from 4 weeks), got {options.days}")
@@ -362,6 +375,7 @@ def main() -> None:
     args += [f"--rows={options.rows}", f"--shapes={options.shapes}", f"--folder={folder}"]
     args += ["--profile-steady"] if options.profile_steady else []
     args += [f"--profile-out={options.profile_out}"] if options.profile_out else []
+    args += [f"--drift-baseline={options.drift_baseline}"]
     machine = Machine.here()
     print(f"store in {folder}", file=sys.stderr)
     try:

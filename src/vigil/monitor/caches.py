@@ -153,7 +153,8 @@ class EvaluationCache:
         self.references: LruCache[DatasetProfile | None] = LruCache(
             max_bytes=profile_bytes, size=profile_size
         )
-        """Baseline profiles: a period's merge, an artifact, a registered version's."""
+        """Baseline profiles: a period's merge, an artifact, a registered version's, and the
+        blocks of trailing baselines (`vigil.monitor.blocks`)."""
         self.values: LruCache[float | None] = LruCache(max_entries=values)
         """A monitor's value on one window (against one reference)."""
         self.bounds: LruCache[Bounds | None] = LruCache(max_entries=bounds)

@@ -127,7 +127,13 @@ class MonitorRun:
                 self.references[starts] = self._registry_profile(baseline)
             else:
                 key = self._windows_key(starts)
-                profile = self.cache.references.get_or_compute(key, lambda: self._merged(starts))
+                if isinstance(baseline, TrailingBaseline):
+                    # Its blocks are cached; the whole merge is of other windows next round.
+                    profile = self._merged(starts)
+                else:
+                    profile = self.cache.references.get_or_compute(
+                        key, lambda: self._merged(starts)
+                    )
                 self.references[starts] = (key, profile)
         return self.references[starts]
 
