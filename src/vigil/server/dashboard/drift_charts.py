@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-from vigil.server.dashboard.chart_parts import text_width
+from vigil.server.dashboard.chart_parts import FONT_PX, axis_titles, left_margin, text_width
 from vigil.server.dashboard.charts import coord, nice_ticks
+
+SHARE_TITLE = "share of rows (%)"
+"""The y axis' title of `distribution_bars`."""
 
 
 def _heat(severity: float, drifted: bool) -> str:
@@ -189,12 +192,15 @@ def distribution_bars(
     width: int = 560,
     height: int = 200,
     names: tuple[str, str] = ("reference", "window"),
+    x_title: str = "bin or category",
 ) -> Markup:
-    """Two distributions side by side (shares per bin or category)."""
+    """Two distributions side by side (shares per bin or category), both axes titled: the
+    y axis `SHARE_TITLE`, the x axis `x_title`."""
     if not labels:
         return Markup('<p class="empty">No distribution to draw.</p>')
-    left, right, top, bottom = 48, 8, 22, 40
     y_hi = max([*reference, *current, 1e-9])
+    ticks = nice_ticks(0, y_hi)
+    left, right, top, bottom = left_margin([f"{t:.0%}" for t in ticks]), 8, 22, 2 * FONT_PX + 18
     group = (width - left - right) / len(labels)
     bw = max(group / 2 - 1, 0.8)
 
@@ -209,7 +215,7 @@ def distribution_bars(
         f'<rect x="{left + 110}" y="6" width="10" height="8" class="cur"/>'
         f'<text class="legend" x="{left + 124}" y="14">{escape(names[1])}</text>',
     ]
-    for tick in nice_ticks(0, y_hi):
+    for tick in ticks:
         parts.append(
             f'<text class="tick" x="{left - 4}" y="{coord(py(tick) + 3)}" text-anchor="end">'
             f"{tick:.0%}</text>"
@@ -228,5 +234,14 @@ def distribution_bars(
                 f'<text class="tick" x="{coord(x + bw)}" y="{height - bottom + 12}" '
                 f'text-anchor="middle">{escape(label.split("..")[0][:12])}</text>'
             )
+    parts += axis_titles(
+        x_title,
+        SHARE_TITLE,
+        left=left,
+        right=width - right,
+        top=top,
+        bottom_y=height - bottom,
+        height=height,
+    )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -39,6 +39,8 @@ from vigil.windows import Grid
 __all__ = ["LAZY", "PERIODIC", "PERIODS", "Section", "importances", "kpi_comparison", "retraining"]
 
 
+DRIFTED_TITLE = "drifted (1 = yes)"
+"""The y axis' title of the retraining section's chart: a bar of 1 per drifted window."""
 KPI_PERIODS = 12
 """The latest periods the KPI table lists (the chart shows every period of the page's range)."""
 
@@ -220,7 +222,12 @@ def retraining(store: Store, model: ModelOut, start: dt.datetime | None) -> Sect
             section.charts.append(
                 (
                     f"{cadence.window} windows that drifted from the serving version's training data",
-                    charts.bar_chart(history, bar_width_seconds=width, height=90),
+                    charts.bar_chart(
+                        history,
+                        bar_width_seconds=width,
+                        y_label=DRIFTED_TITLE,
+                        height=180,
+                    ),
                 )
             )
         return section

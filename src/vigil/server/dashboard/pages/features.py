@@ -22,6 +22,11 @@ from vigil.store.core import Store
 
 router = APIRouter(include_in_schema=False)
 
+VALUES_TITLE = "value (column units)"
+MISSING_TITLE = "missing share (0-1)"
+SEVERITY_TITLE = "severity (1 = drift)"
+"""The y axes' titles of the feature page's charts (tall enough to show them whole)."""
+
 
 @dataclass
 class FeaturePage:
@@ -75,9 +80,10 @@ def load_feature(
                 charts.Series("median", [(t, s.get("q50")) for t, s in stats], "#16a34a"),
             ],
             band=band,
-            x=charts.Axis(time=True),
-            y_label=feature,
+            x=charts.Axis(time=True, label=f"{granularity} (UTC)"),
+            y_label=VALUES_TITLE,
             title=f"{feature} over time",
+            height=240,
         )
     else:
         values = Markup(
@@ -85,22 +91,23 @@ def load_feature(
         )
     missing = charts.line_chart(
         [charts.Series("missing share", [(t, s.get("missing")) for t, s in stats])],
-        x=charts.Axis(time=True),
-        y_label="missing share",
+        x=charts.Axis(time=True, label=f"{granularity} (UTC)"),
+        y_label=MISSING_TITLE,
         y_min=0,
-        height=160,
+        height=220,
     )
     severity = charts.line_chart(
         [
             charts.Series(
                 "drift severity", [(t.timestamp(), f.score[0]) for t, f in measured], "#dc2626"
             ),
-            charts.Series("bar", [(t.timestamp(), 1.0) for t, _ in measured], "#9ca3af"),
+            charts.Series("drift bar", [(t.timestamp(), 1.0) for t, _ in measured], "#9ca3af"),
         ],
-        x=charts.Axis(time=True),
-        y_label="severity",
+        x=charts.Axis(time=True, label=f"{granularity} (UTC)"),
+        y_label=SEVERITY_TITLE,
         y_min=0,
-        height=160,
+        height=220,
+        title="drift severity over time",
     )
     cell = None
     if measured:

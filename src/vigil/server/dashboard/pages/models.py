@@ -399,7 +399,9 @@ def load_cell(
     ):
         shares = distribution(reference.columns[feature], current.columns[feature])
         if shares is not None:
-            chart = drift_charts.distribution_bars(shares.labels, shares.reference, shares.current)
+            kind = "value range" if shares.edges else "category"
+            bars = (shares.labels, shares.reference, shares.current)
+            chart = drift_charts.distribution_bars(*bars, x_title=f"{feature}: {kind}")
     label = next(f"{describe_baseline(m)} ({m.name})" for m in found.monitors if m.name == monitor)
     span = read(store, lambda s: queries.traffic_span(s, name))
     data = (start, end) if span is None else (span[0], model.grid.next(span[1]))
