@@ -17,13 +17,14 @@ from tests.waits import patience, wait_until
 from vigil.analysis.onset import MAX_POINTS
 from vigil.api.retention import RetentionIn
 from vigil.cli import main
-from vigil.ingestion import retention, service
+from vigil.ingestion import retention, rollup, service
 from vigil.ingestion.retention_worker import RetentionWorker
 from vigil.monitor import alert_context
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
 from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
 from vigil.store.repositories import ModelRepository
+from vigil.windows import Grid
 
 DAY = dt.timedelta(days=1)
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -270,3 +271,28 @@ def test_the_worker_logs_what_it_pruned(store: Store, caplog: pytest.LogCaptureF
         "retention applied to fraud: 0 row day(s) deleted, 1 period(s) rolled up from 24 "
         "window(s), 0 alert(s), 0 monitor result(s), 0 event(s) and 48 dashboard cell(s) deleted"
     ) in caplog.messages
+
+
+def test_a_rolled_last_day_of_a_month_retires_only_its_hours(store: Store) -> None:
+    """Oct 31's rolled window ends with October too: it is a day, and October's day and week
+    cells stay."""
+    log_hours(store, 72, rows=5)
+    with store.session() as session:
+        retention.set_policy(session, SPEC.name, RetentionIn(daily_after_days=2))
+    fraud = _ids_of(store, SPEC.name)
+    hours = [("hour", START + h * HOUR) for h in range(72)]
+    others = [
+        *[("day", START + i * DAY) for i in range(3)],
+        ("week", dt.datetime(2026, 10, 26, tzinfo=dt.UTC)),
+        ("month", OCTOBER),
+    ]
+    _add_cells(store, fraud, hours + others)
+    [outcome] = retention.apply(store, now=RECENT)
+    assert [(r.period, r.start) for r in outcome.rollups] == [
+        ("day", START + i * DAY) for i in range(3)
+    ]
+    assert outcome.cells == 2 * 72
+    assert _cells(store, fraud) == set(others)
+    with store.session() as session:
+        rolled = rollup.rolled_periods(session, fraud, Grid("hour"), "UTC", [])
+    assert rolled == [("day", START + i * DAY, START + (i + 1) * DAY) for i in range(3)]
