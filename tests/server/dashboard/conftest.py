@@ -110,6 +110,7 @@ def page_urls(client: TestClient) -> list[str]:
         "/ui/models/churn?granularity=hour&days=3",
         "/ui/models/churn/features/monthly_charges",
         "/ui/models/churn/features/contract",
+        "/ui/models/churn/explanations",
         "/ui/experiments",
         f"/ui/experiments/compare?runs={runs[0]}&runs={runs[1]}",
         f"/ui/runs/{runs[0]}",
