@@ -159,6 +159,9 @@ def test_a_sliding_baseline_reads_a_window_or_two_per_round() -> None:
         return reads.read
 
     round_(0)
+    # Cold, from 03:00: the first block's tail 03-05 (and its tail 04-05 on the way), the three
+    # whole blocks 06-23 (only their merges) and the newest block's start 00-02.
+    assert len(cache) == 2 + 3 + 1
     per_round = [len(round_(first)) for first in range(1, 30)]
     assert sum(per_round) <= 2.5 * len(per_round)
     assert max(per_round) <= 6 + 1

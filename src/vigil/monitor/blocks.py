@@ -11,9 +11,10 @@ into a window makes new keys for its block, never a stale entry):
 - a block wholly inside the baseline is found whole for every round it stays inside;
 - the newest block grows by one window a round: its part is the cached part one window shorter,
   merged with the new window;
-- the oldest block shrinks by one window a round: its part is built from the newest window back
-  (each shorter tail is cached on the way), so each of its tails is ready for the round that needs
-  it.
+- the oldest block shrinks by one window a round: its first tail is built from the block's last
+  window back, each shorter tail cached on the way, so each tail is ready for the round that
+  needs it (a block first seen whole is merged window by window and only its merge is kept, so
+  a cold tick caches a few entries per baseline, not every tail).
 
 A round then decodes the window that joined the baseline (and, once per block, the tails' windows),
 and merges a few blocks instead of 24 windows. The merge is of the same windows in the same time
@@ -99,6 +100,12 @@ class BlockMerge:
         key = group_key(group)
         return self.cache.get(key) if key in self.cache else (False, None)
 
+    def _tail(self, group: Group) -> bool:
+        """Whether the group starts after its block's first window (the oldest block's tail)."""
+        first = group[0].start
+        before = self.grid.shift(first, -1)
+        return block_of(self.grid, before, self.size) == block_of(self.grid, first, self.size)
+
     def _unread(self, group: Group) -> list[ReadWindow]:
         if self._cached(group)[0]:
             return []
@@ -106,7 +113,9 @@ class BlockMerge:
             return [group[0]]
         if self._cached(group[:-1])[0]:
             return [group[-1]]
-        return [group[0], *self._unread(group[1:])]
+        if self._tail(group):
+            return [group[0], *self._unread(group[1:])]
+        return list(group)
 
     def _group(self, group: Group) -> DatasetProfile:
         found, value = self._cached(group)
@@ -117,7 +126,9 @@ class BlockMerge:
         found, head = self._cached(group[:-1])
         if found and head is not None:  # the newest block, one window longer than last round
             merged = head.merge(self.profile(group[-1]))
-        else:  # the oldest block's tail (each shorter tail cached on the way), or a new block
+        elif self._tail(group):  # the oldest block's tail: each shorter tail cached on the way
             merged = self.profile(group[0]).merge(self._group(group[1:]))
+        else:  # a block (or the newest block's start) first seen: only its merge is kept
+            merged = DatasetProfile.merge_all(self.profile(w) for w in group)
         self.cache.put(group_key(group), merged)
         return merged
