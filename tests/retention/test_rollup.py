@@ -11,6 +11,7 @@ import pytest
 
 import vigil
 from tests.retention.helpers import HOUR, SPEC, START, hour_table, log_hours
+from tests.sketch_bounds import assert_quantiles_within
 from vigil.api.retention import RetentionIn
 from vigil.api.wire import LogBatch
 from vigil.ingestion import retention, service
@@ -48,10 +49,7 @@ def assert_matches_rows(profile: DatasetProfile, rows: pa.Table) -> None:
     assert column.mean == pytest.approx(float(amount.mean()), rel=1e-12)
     assert column.min == amount[0]
     assert column.max == amount[-1]
-    error = column.quantiles.rank_error
-    for q in (0.01, 0.25, 0.5, 0.9, 0.99):
-        rank = np.searchsorted(amount, column.quantile(q), side="right") / len(amount)
-        assert abs(rank - q) <= error + 1 / len(amount), (q, rank, error)
+    assert_quantiles_within(column, amount, (0.01, 0.25, 0.5, 0.9, 0.99))
     users = profile.columns["user"]
     exact = len(set(rows["user"].to_pylist()))
     low, high = users.distinct_sketch.bounds(3)
