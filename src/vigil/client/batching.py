@@ -80,10 +80,12 @@ def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[by
     cut = Grid.of(grid)
     micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
     starts = cut.floor_micros(micros)
+    distinct = np.unique(starts).tolist()
     blobs = []
-    for start in np.unique(starts).tolist():
+    for start in distinct:
         window = window_of(start, cut)
-        part = table.filter(pa.array(starts == start))
+        # Rows of one window only (the usual small call): the table itself, without a copy.
+        part = table if len(distinct) == 1 else table.filter(pa.array(starts == start))
         blobs.append(profile(part, window=window, progress=False).to_bytes())
     return blobs
 

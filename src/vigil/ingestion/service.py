@@ -20,6 +20,7 @@ from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, Wi
 from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, new_batch_id
 from vigil.errors import ConflictError, InvalidInputError
 from vigil.profile import DatasetProfile
+from vigil.profile.trust import remember
 from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 from vigil.store.models import SEGMENT_KEY_LENGTH, MonitoredModel, ProfileWindow
 from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
@@ -100,6 +101,9 @@ def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
             f"its profiled columns are {spec.profiled_columns}",
             columns=unknown,
         )
+    # Every check passed on these exact bytes: when this process folds them into their window
+    # (its compactor, soon after), they are decoded without checking their sketches again.
+    remember(blob)
     return profile
 
 

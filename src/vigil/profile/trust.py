@@ -8,7 +8,10 @@ whose bytes match one is decoded trusting its sketches. Any other bytes (a clien
 window another server process wrote, a blob stored by an older version) get every check.
 
 The memory is per process, like the CPC sandbox: a digest says "these exact bytes came out of
-this process's own encoder", which nothing a client sends can make true.
+this process's own encoder", which nothing a client sends can make true. Ingestion also remembers
+an upload's bytes once they have passed every check here (`vigil.ingestion.service`), so that
+folding them into their window later does not check the same bytes twice; a client's bytes are
+trusted only after they passed the checks they would otherwise get again.
 """
 
 from __future__ import annotations

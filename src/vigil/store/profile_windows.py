@@ -115,13 +115,16 @@ class WindowRepository:
         readers merge the parts (`load_stored`), `fold_window` folds them in later.
         """
         key = {"model_id": model_id, "version": version, "segment": segment, "start": start}
+        # The session's connection runs these Core statements in its transaction without the
+        # ORM's per-statement work (they touch no mapped objects).
+        connection = self.session.connection()
         for _ in range(2):
             counted = {f"k_{name}": value for name, value in key.items()}
             counted |= {"added_rows": n_rows, "new_end": end, "arrival": arrival}
-            row = self.session.execute(_COUNT_UPLOAD, counted).first()
+            row = connection.execute(_COUNT_UPLOAD, counted).first()
             if row is not None:
                 part = {"window_id": row.id, "n_rows": n_rows, "profile": blob}
-                self.session.execute(_ADD_PART, {**part, "created_at": arrival})
+                connection.execute(_ADD_PART, {**part, "created_at": arrival})
                 return int(row.id), int(row.n_uploads)
             values = {
                 **key,
@@ -132,7 +135,7 @@ class WindowRepository:
                 "last_arrival": arrival,
                 "profile": blob,
             }
-            created = self.session.execute(_statement(self.session, _NEW_WINDOW), values).scalar()
+            created = connection.execute(_statement(self.session, _NEW_WINDOW), values).scalar()
             if created is not None:
                 return int(created), 1
         raise RuntimeError(
@@ -203,9 +206,9 @@ class BatchRepository:
             "n_rows": n_rows,
             "received_at": utcnow(),
         }
-        return (
-            self.session.execute(_statement(self.session, _CLAIM_BATCH), values).first() is not None
-        )
+        # On the session's connection: no ORM work for a Core statement (see `append`).
+        statement = _statement(self.session, _CLAIM_BATCH)
+        return self.session.connection().execute(statement, values).first() is not None
 
     def claimed(self, batch_ids: Sequence[str]) -> set[str]:
         """Which of `batch_ids` have been recorded and not superseded by a compaction."""
