@@ -22,7 +22,11 @@ Measurements, each on a fresh model:
 - small log call latency: `client.log(model, 10-row frame)` end to end (profiling in the client,
   HTTP, validation, store, commit), p50 and p95 over `--calls` calls;
 - the server process's CPU time per small log call and per profile upload (/proc), and the stored
-  bytes of a window per feature once its parts are folded.
+  bytes of a window per feature once its parts are folded;
+- the floor: the same upload bodies posted to a bare FastAPI route under uvicorn
+  (`bench_ingest_floor.py`: reads the body, answers a small JSON object; no authentication,
+  validation or store), its requests per second and CPU per request. One server process cannot
+  take uploads faster than this, whatever Vigil does.
 """
 
 from __future__ import annotations
@@ -94,6 +98,34 @@ def _serve(store_url: str, artifacts: str, port: int, log: Path) -> subprocess.P
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
+def _floor(bodies: list[bytes], senders: int) -> tuple[float, float]:
+    """The same upload bodies posted to a bare FastAPI app under uvicorn (`bench_ingest_floor`):
+    its CPU ms per request and its requests per second."""
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench_ingest_floor:app", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        cwd=Path(__file__).resolve().parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        _post_all(url, "none", "floor", bodies[:20], 1)  # warm up
+        cpu = _server_cpu_s(process)
+        elapsed = _post_all(url, "none", "floor", bodies, senders)
+        return (_server_cpu_s(process) - cpu) * 1000 / len(bodies), len(bodies) / elapsed
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def _frame(n: int, seed: int, start: dt.datetime = T0) -> pa.Table:
     rng = np.random.default_rng(seed)
     offsets = rng.integers(0, 3600 * 10**6, n).astype("timedelta64[us]")
@@ -153,7 +185,7 @@ def _post_all(url: str, token: str, model: str, bodies: list[bytes], senders: in
     return elapsed
 
 
-def _server_cpu_s(process: subprocess.Popen[bytes]) -> float:
+def _server_cpu_s(process: subprocess.Popen[Any]) -> float:
     """User + system CPU seconds of the server process so far (all its threads)."""
     fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -239,6 +271,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    report["floor_cpu_ms"], report["floor_per_s"] = _floor(profile_bodies, args.senders)
     report["small_log_p50_ms"] = statistics.median(latencies) * 1000
     report["small_log_p95_ms"] = float(np.percentile(latencies, 95)) * 1000
     size, columns = _window_bytes(store_url, "bench-profiles")
@@ -338,6 +371,8 @@ def main() -> None:
         ("small_cpu_ms", "server CPU per small log call (ms)", "lower"),
         ("profile_cpu_ms", "server CPU per profile upload (ms)", "lower"),
         ("window_bytes_per_feature", "stored bytes per window per feature", ""),
+        ("floor_per_s", "floor: the same uploads to a bare FastAPI route / s", ""),
+        ("floor_cpu_ms", "floor: its server CPU per request (ms)", ""),
     ]
     if args.batches > 2:
         keys.insert(0, ("rows_per_s", "prediction rows / s", "higher"))

@@ -180,10 +180,13 @@ def _touch(session: Session, tokens: TokenRepository, token_id: str, now: dt.dat
 
 
 async def authenticate(
-    store: StoreDep,
-    cache: TokenCacheDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller's principal, from its bearer token (verified tokens are cached).
+
+    Runs on every API request, so it reads the store and the token cache from the app's state
+    itself rather than through two more dependencies (each costs the framework a resolution)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError(
             "this endpoint needs an API token: send 'Authorization: Bearer <token>' "
@@ -191,8 +194,10 @@ async def authenticate(
         )
     key = hash_token(credentials.credentials)
     now = utcnow()
+    cache: TokenCache = request.app.state.token_cache
     principal = cache.get(key)
     if principal is None:
+        store: Store = request.app.state.store
         principal = await run_in_threadpool(_lookup, store, credentials.credentials, now)
         if principal is None:
             raise AuthenticationError("the API token is unknown or revoked")
@@ -208,7 +213,14 @@ class ScopeRequirement:
         self.scope = scope
         self.hint = hint  # said after the refusal, e.g. where to do it instead
 
-    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        # `authenticate` called here rather than declared as a sub-dependency: one resolution
+        # less for the framework on every API request.
+        principal = await authenticate(request, credentials)
         if not principal.scope.allows(self.scope):
             raise PermissionDeniedError(
                 f"this endpoint needs a token with scope {self.scope.value!r}; "
@@ -225,14 +237,20 @@ WriteAccess = Annotated[Principal, Depends(ScopeRequirement(Scope.WRITE))]
 AdminAccess = Annotated[Principal, Depends(ScopeRequirement(Scope.ADMIN))]
 
 
-async def raw_body(request: Request, settings: SettingsDep) -> bytes:
-    """The request body (the size limit middleware has already capped it)."""
+async def read_body(request: Request, settings: ServerSettings) -> bytes:
+    """The request body, at most `settings.max_request_bytes` (the size limit middleware has
+    already capped it while it streamed in; this refuses a body that got past it anyway)."""
     body = await request.body()
     if len(body) > settings.max_request_bytes:
         raise PayloadTooLargeError(
             f"the request body is {len(body)} bytes; the limit is {settings.max_request_bytes}"
         )
     return body
+
+
+async def raw_body(request: Request, settings: SettingsDep) -> bytes:
+    """The request body (see `read_body`)."""
+    return await read_body(request, settings)
 
 
 BodyDep = Annotated[bytes, Depends(raw_body)]

@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+import asyncio
 import time
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request, Response
 
 from vigil.api.specs import IngestResult
 from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.config import ServerSettings
 from vigil.errors import PayloadTooLargeError
 from vigil.ingestion import service
-from vigil.server.deps import BodyDep, MetricsDep, SessionDep, SettingsDep, StoreDep, WriteAccess
+from vigil.server.deps import (
+    BodyDep,
+    MetricsDep,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    WriteAccess,
+    read_body,
+)
+from vigil.server.metrics import Metrics
 from vigil.store.arrow_limits import RowLimits, check_stream
+from vigil.store.core import Store
 
 router = APIRouter(tags=["ingestion"])
 
@@ -45,35 +55,40 @@ def _bounded_log(body: bytes, settings: ServerSettings) -> LogBatch:
     return batch
 
 
-@router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY)
-async def log(
-    _: WriteAccess,
-    name: str,
-    request: Request,
-    body: BodyDep,
-    session: SessionDep,
-    store: StoreDep,
-    metrics: MetricsDep,
-    settings: SettingsDep,
-) -> IngestResult:
+def _ingest(store: Store, name: str, body: bytes, settings: ServerSettings) -> IngestResult:
+    """The blocking part of a log call, in one worker thread: decode the envelope within the
+    limits, apply the batch in a session of its own, close the session."""
+    batch = _bounded_log(body, settings)
+    with store.session() as session:
+        return service.ingest_log(session, store.predictions, name, batch, models=store.models)
+
+
+@router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY, response_model=IngestResult)
+async def log(_: WriteAccess, name: str, request: Request) -> Response:
     """Ingest one log batch (window profiles and prediction rows), as `vigil.Client.log` sends.
 
     The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
     """
+    # The busiest route: it takes the app's settings, store and metrics from the app's state (the
+    # settings in force, which `get_settings` also gives) instead of one dependency each, makes
+    # one hop to a worker thread for all its blocking work (the session is opened and closed
+    # there too), and answers with the result's JSON directly (the same bytes FastAPI's
+    # serialisation of `IngestResult` gives, without validating it again).
+    state = request.app.state
+    settings: ServerSettings = state.settings.server
+    store: Store = state.store
+    metrics: Metrics = state.metrics
+    body = await read_body(request, settings)
     started = time.perf_counter()
-    # One hop to a worker thread for the blocking work; the answer is then built on the event
-    # loop (a sync route would take two more hops: the call, and serialising its result).
-    result = await run_in_threadpool(
-        lambda: service.ingest_log(
-            session, store.predictions, name, _bounded_log(body, settings), models=store.models
-        )
-    )
+    # asyncio's own hop (the request's context goes along: its deadline stops late SQL) costs
+    # the event loop less than anyio's.
+    result = await asyncio.to_thread(_ingest, store, name, body, settings)
     metrics.latency.labels("log").observe(time.perf_counter() - started)
     if not result.duplicate:
         metrics.rows.labels(name).inc(result.n_rows)
         metrics.profiles.labels(name).inc(result.n_profiles)
         metrics.last_arrival.labels(name).set(time.time())
-    return result
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.post("/api/v1/models/{name}/labels", openapi_extra=_BINARY_BODY)
