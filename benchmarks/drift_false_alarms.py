@@ -27,6 +27,19 @@ Wilson 95% intervals, the decisions that differ from (a)'s on the same D (paired
 |p - p(a)|, the power against a shift of 3/sqrt(en) standard deviations (Poisson: its mean
 moved by that many of its standard deviations), and the time per call of each, measured side by
 side in one run (and kstwo.sf over 50 features in one vectorised call).
+
+`--sketch [--reps 300] [--large-reps 60]` runs the profile path's sketch-error study: KS's D
+read from two KLL sketches is lifted by their rank error, and read as is it was taken for drift
+in ~25% of no-drift pairs at en 5,000. Same pairs as --ks (plus 300 x 300, sketches just past
+k = 200 values; and 40,000 and 1,000,000 rows a side, normal and lognormal, D only, with
+lightweight columns). On the same D's: today's p-value, (a) p at D less the whole 99% bound e of
+the estimating sketches, (b) an effective size shrunk by the sketch error read as noise
+(1/en' = 1/en + 0.3 e^2), (c0) D less 0.25 e, (c) ks.sketch_p_value (D less 0.25 e, the share
+growing by 0.10 per tenfold values past 10,000). Reported: D's error over e, false alarms at
+0.05 (Wilson 95%) beside the raw D's and the raw path's (ks_exact), power at a 3/sqrt(en) sd
+shift, and the user-visible decision: the column flagged by drift's rule (p < 0.05 and the
+effect size wasserstein_98 >= 0.05) with today's p and with (c), and by vigil.drift itself (as
+installed), under no drift, the 3/sqrt(en) shift and a 0.1 sd shift.
 """
 
 from __future__ import annotations
