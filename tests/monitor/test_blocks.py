@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import vigil
+from tests.sketch_bounds import assert_quantiles_within
 from vigil.monitor.blocks import BlockMerge, groups
 from vigil.monitor.caches import LruCache
 from vigil.monitor.reader import ReadWindow, StoredWindow
@@ -101,9 +102,9 @@ def _check_equal(merged: DatasetProfile | None, windows: list[ReadWindow]) -> No
     assert got.max == want.max == finite.max()
     assert math.isclose(got.mean, float(finite.mean()), rel_tol=1e-12, abs_tol=1e-12)
     assert math.isclose(got.mean, want.mean, rel_tol=1e-12, abs_tol=1e-12)
-    for q in (0.1, 0.5, 0.9):  # the value's true rank within the sketch's stated error
-        rank = float(np.mean(finite <= got.quantile(q)))
-        assert abs(rank - q) <= got.quantiles.rank_error + 1 / len(finite), (q, rank)
+    # Each quantile's true rank within the sketch's error (twice its 99% bound: its coins are
+    # unseeded, see tests/sketch_bounds.py; a lost or doubled window still fails it).
+    assert_quantiles_within(got, x, (0.1, 0.5, 0.9))
     categories = Counter(np.concatenate([d["c"] for d in data]).tolist())
     got_c, want_c = merged.columns["c"], direct.columns["c"]
     assert isinstance(got_c, StringColumn)
