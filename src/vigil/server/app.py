@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -83,6 +84,9 @@ ROUTERS = (
     performance.router,
     retention.router,
 )
+
+INGEST_THREADS = 40
+"""Worker threads of the log route (uploads wait on the store and the artifact store there)."""
 
 FIRST_TOKEN_HINT = (
     "Vigil: the store has no admin API token yet. Create one with\n"
@@ -247,6 +251,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             migrate=settings.store.migrate,
         )
         app.state.store = opened
+        # The log route's worker threads (see `vigil.server.routers.ingest`): as many as anyio's
+        # default thread pool, which the route used before; started on demand.
+        ingest_threads = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="vigil-ingest")
+        app.state.ingest_executor = ingest_threads
         started: list[Worker] = []
         try:
             guard_queries(opened.engine, settings.server.request_timeout_seconds)
@@ -263,6 +271,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         finally:
             for worker in reversed(started):
                 worker.stop()
+            ingest_threads.shutdown(wait=False)  # the server has waited for open requests
             if store is None:
                 opened.close()
 
