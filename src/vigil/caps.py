@@ -16,3 +16,10 @@ MAX_MANIFEST_CHUNKS = 250_000  # chunks of one dataset version (1 TB in 4 MiB ch
 MAX_HEADERS = 50  # HTTP headers of one webhook channel
 MAX_SEGMENT_KEYS = 20  # columns fixed by one monitor's segment target
 MAX_PAGE = 10_000  # items one list answer holds; the rest is on the next page
+
+MAX_WINDOWS = 2_000
+"""Windows one performance, drift or fairness report, or one KPI series, computes at most. A report
+measures every window that holds rows, so a `"1m"` window over years of traffic would be millions
+of measurements in one request: it is refused, naming the count, rather than silently coarsened
+(the caller chooses the coarser window, and a figure never means another period than the one
+asked for)."""

@@ -15,13 +15,12 @@ from fastapi.testclient import TestClient
 from tests.server.conftest import auth, make_tokens
 from vigil import kpi
 from vigil.api.specs import KpiIn, Scope
+from vigil.caps import MAX_WINDOWS
 from vigil.cli import main
 from vigil.client import Client
 from vigil.config import Settings
 from vigil.errors import InvalidInputError
 from vigil.ingestion.service import log_kpi
-from vigil.kpi.series import MAX_WINDOWS
-from vigil.performance import service as performance
 from vigil.store.core import Store
 
 T0 = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
@@ -54,10 +53,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
-
-
-def test_the_cap_is_the_performance_reports_cap() -> None:
-    assert MAX_WINDOWS == performance.MAX_WINDOWS == 2_000
 
 
 def test_too_many_windows_are_refused_naming_the_count_and_the_cap(store: Store) -> None:

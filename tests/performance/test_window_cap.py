@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.performance.conftest import T0, binary_day, client_for, create_binary
+from vigil.caps import MAX_WINDOWS
 from vigil.cli import main
 from vigil.errors import InvalidInputError
 from vigil.performance import breakdown, service
@@ -21,7 +22,7 @@ from vigil.store.core import Store
 def minutes(tmp_path: Path) -> Store:
     """A model with one prediction in each of MAX_WINDOWS + 50 minutes (over two days)."""
     store = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
-    n = service.MAX_WINDOWS + 50
+    n = MAX_WINDOWS + 50
     data = binary_day(np.random.default_rng(0), 0, n)
     data["ts"] = [T0 + dt.timedelta(minutes=i) for i in range(n)]
     client = client_for(store, tmp_path)
@@ -35,11 +36,11 @@ def minutes(tmp_path: Path) -> Store:
 
 
 def test_too_many_windows_are_refused_with_the_count_and_the_cap(minutes: Store) -> None:
-    n = service.MAX_WINDOWS + 50
+    n = MAX_WINDOWS + 50
     with pytest.raises(InvalidInputError) as refused:
         service.realized(minutes, "churn", window="1m")
     assert refused.value.message.startswith(f"{n:,} 1m windows hold rows in this period")
-    assert f"at most {service.MAX_WINDOWS:,}" in refused.value.message
+    assert f"at most {MAX_WINDOWS:,}" in refused.value.message
     daily = service.realized(minutes, "churn", window="day")
     assert [w.n_predictions for w in daily.windows] == [1440, n - 1440]
     minutes.close()
@@ -60,11 +61,11 @@ def test_the_cli_says_it_in_one_line(
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
-    assert f"{service.MAX_WINDOWS + 50:,} 1m windows hold rows" in err
+    assert f"{MAX_WINDOWS + 50:,} 1m windows hold rows" in err
 
 
 def test_fairness_and_segment_reports_are_bounded_too(minutes: Store) -> None:
-    n = service.MAX_WINDOWS + 50
+    n = MAX_WINDOWS + 50
     with pytest.raises(InvalidInputError, match=f"^{n:,} 1m windows hold rows"):
         breakdown.fairness_report(minutes, "churn", attribute="country", window="1m")
     with pytest.raises(InvalidInputError, match=f"^{n:,} 1m windows hold rows"):

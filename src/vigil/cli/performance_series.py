@@ -65,7 +65,7 @@ def drift_command(
     """Feature drift per window against a baseline period, from the stored profiles: each
     window's share of drifted columns and which ones (`vigil.drift`'s default tests)."""
     from vigil.analysis.drift import drift
-    from vigil.performance.service import MAX_WINDOWS
+    from vigil.caps import MAX_WINDOWS
 
     with _client(backend) as client:
         spec = client.get_model(model)

@@ -21,19 +21,15 @@ from sqlalchemy import BigInteger, Integer, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from vigil.analysis.kpi import KpiPoint, KpiSeries, Moments
+from vigil.caps import MAX_WINDOWS
 from vigil.errors import InvalidInputError
 from vigil.store.models import Kpi
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import EPOCH, Grid, GridLike
 from vigil.windows.instants import utc
 
-__all__ = ["MAX_WINDOWS", "KpiPoint", "KpiSeries", "Moments", "moments", "series"]
+__all__ = ["KpiPoint", "KpiSeries", "Moments", "moments", "series"]
 
-MAX_WINDOWS = 2_000
-"""Windows one KPI series holds at most, as one performance or drift report measures at most
-(`vigil.performance.service.MAX_WINDOWS`, a sibling floor this one may not import): a `"1m"`
-window over years of values is refused, naming the count, rather than grouped into millions of
-rows or silently coarsened."""
 
 _FINE_GRIDS = tuple(Grid.parse(g) for g in ("day", "hour", "15m", "1m"))
 """Fixed windows the database groups by, for calendar windows made of them (finest last)."""

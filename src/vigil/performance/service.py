@@ -32,6 +32,7 @@ from vigil.analysis.performance.realized import (
 )
 from vigil.analysis.performance.reports import EstimatedReport, EstimatedWindow, RealizedReport
 from vigil.api.specs import ModelSpec
+from vigil.caps import MAX_WINDOWS
 from vigil.errors import InvalidInputError
 from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
 from vigil.store.core import Store
@@ -39,12 +40,6 @@ from vigil.store.models import IngestedBatch
 from vigil.store.predictions import batch_of
 from vigil.store.repositories import ModelRepository, spec_of
 from vigil.windows import Grid
-
-MAX_WINDOWS = 2_000
-"""Windows one performance or drift report computes at most. A report measures every window that
-holds rows, so a `"1m"` window over years of traffic would be millions of measurements in one
-request: it is refused, naming the count, rather than silently coarsened (the caller chooses the
-coarser window, and a figure never means another period than the one asked for)."""
 
 
 def check_windows(count: int, size: Grid) -> None:
