@@ -34,8 +34,9 @@ in ~25% of no-drift pairs at en 5,000. Same pairs as --ks (plus 300 x 300, sketc
 k = 200 values; and 40,000 and 1,000,000 rows a side, normal and lognormal, D only, with
 lightweight columns). On the same D's: today's p-value, (a) p at D less the whole 99% bound e of
 the estimating sketches, (b) an effective size shrunk by the sketch error read as noise
-(1/en' = 1/en + 0.3 e^2), (c0) D less 0.25 e, (c) ks.sketch_p_value (D less 0.25 e, the share
-growing by 0.10 per tenfold values past 10,000). Reported: D's error over e, false alarms at
+(1/en' = 1/en + 0.3 e^2), (c0) D less 0.25 e, (c1) D less 0.25 e up to 10,000 values a sketch,
+the share growing by 0.10 per tenfold beyond, (c) ks.sketch_p_value (the share 0.25 at 10,000
+values, 0.10 more or less per tenfold more or fewer, floored at 0). Reported: D's error over e, false alarms at
 0.05 (Wilson 95%) beside the raw D's and the raw path's (ks_exact), power at a 3/sqrt(en) sd
 shift, and the user-visible decision: the column flagged by drift's rule (p < 0.05 and the
 effect size wasserstein_98 >= 0.05) with today's p and with (c), and by vigil.drift itself (as
@@ -411,8 +412,20 @@ def p_fixed_share(d: float, n: int, m: int, e: float, allowance: float) -> float
 
 
 def p_growing_share(d: float, n: int, m: int, e: float, allowance: float) -> float:
-    """(c) ks.sketch_p_value: the share grows by 0.05 per tenfold values past 10,000."""
+    """(c) ks.sketch_p_value: share 0.25 at 10,000 values, +-0.10 per tenfold, floored at 0."""
     return sketch_p_value(d, n, m, allowance)
+
+
+def _share_up(count: int) -> float:
+    """(c1)'s share: 0.25 up to 10,000 values, +0.10 per tenfold beyond (never below 0.25)."""
+    return 0.25 + 0.10 * max(0.0, math.log10(count / 10_000))
+
+
+def p_share_up(d: float, n: int, m: int, e: float, allowance: float) -> float:
+    """(c1) the first committed rule (baedbf8): (c) without the smaller share below 10,000."""
+    sizes = [c for c in (n, m) if c > 200]
+    each = e / len(sizes) if sizes else 0.0
+    return p_value(max(0.0, d - sum(_share_up(c) * each for c in sizes)), n, m)
 
 
 SKETCH_P = {
@@ -420,6 +433,7 @@ SKETCH_P = {
     "(a) D - e": p_conservative,
     f"(b) en' (c={INFLATION_C:g})": p_inflated,
     f"(c0) D - {SKETCH_ERROR_SHARE:g} e": p_fixed_share,
+    "(c1) share >= 0.25": p_share_up,
     "(c) D - share(n) e": p_growing_share,
 }
 
@@ -485,7 +499,7 @@ def sketch_statistics(shape: str, n: int, m: int, reps: int, seed: int) -> dict[
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-def sketch_study(reps: int, large_reps: int) -> None:
+def sketch_study(reps: int, large_reps: int, max_en: float = math.inf) -> None:
     from common import Machine, load_average
 
     started = time.perf_counter()
@@ -513,7 +527,7 @@ def sketch_study(reps: int, large_reps: int) -> None:
         (shape, n, m, large_reps) for shape in ("normal", "lognormal") for n, m in LARGE_SIZES
     ]
     for shape, n, m, r in cells:
-        if r <= 0:
+        if r <= 0 or n * m / (n + m) > max_en:
             continue
         ds = sketch_statistics(shape, n, m, r, seed=23)
         en = n * m / (n + m)
@@ -552,7 +566,7 @@ def sketch_study(reps: int, large_reps: int) -> None:
             f"{np.mean(raw['h1'] < 0.05):.1%}",
         ]
         if "effect_h0" in ds:
-            first, chosen = names[0], names[-1]
+            first, chosen = names[0], "(c) D - share(n) e"
             for h in ("h0", "h1", "fixed"):
                 ok = ds[f"effect_{h}"] >= gate
                 row.append(
@@ -586,13 +600,16 @@ def main() -> None:
     parser.add_argument(
         "--large-reps", type=int, default=60, help="--sketch: pairs at 40,000 and 1M rows (0: none)"
     )
+    parser.add_argument(
+        "--max-en", type=float, default=math.inf, help="--sketch: only cells up to this en"
+    )
     args = parser.parse_args()
     if args.sketch:
         if args.reps < 10 or args.large_reps < 0:
             parser.error(
                 f"--reps must be >= 10 and --large-reps >= 0, got {args.reps} and {args.large_reps}"
             )
-        sketch_study(args.reps, args.large_reps)
+        sketch_study(args.reps, args.large_reps, args.max_en)
         return
     if args.ks:
         if args.reps < 10 or not 6 <= args.timing_calls <= 2 * args.reps:

@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from vigil.analysis.drift.ks import (
-    SHARE_GROWS_FROM,
+    SHARE_AT,
     SHARE_PER_DECADE,
     SKETCH_ERROR_SHARE,
     error_share,
@@ -42,10 +42,10 @@ def test_allowance_is_zero_exactly_while_the_kll_holds_every_value() -> None:
         # datasketches' own flag (the private sketch: QuantileSketch does not expose it)
         estimating = column.quantiles._sketch.is_estimation_mode()
         assert estimating == (n > k), n
-        expected = SKETCH_ERROR_SHARE * column.quantiles.pmf_error if estimating else 0.0
+        expected = error_share(n) * column.quantiles.pmf_error if estimating else 0.0
         assert sketch_allowance(column) == expected
-    # 0.25 x the KLL k=200 PMF error (1.65%) up to 10,000 values, 0.35 x at 100,000
-    assert sketch_allowance(_col(rng.normal(size=5_000))) == pytest.approx(0.25 * 0.0165, abs=2e-4)
+    # 0.25 x the KLL k=200 PMF error (1.65%) at 10,000 values, 0.22 x at 5,000, 0.35 x at 100,000
+    assert sketch_allowance(_col(rng.normal(size=5_000))) == pytest.approx(0.22 * 0.0165, abs=2e-4)
     big = _col(rng.normal(size=100_000))
     assert sketch_allowance(big) == pytest.approx(0.35 * big.quantiles.pmf_error, rel=1e-12)
     # merges: exact as long as the merged count is at most k
@@ -69,7 +69,8 @@ def test_one_exact_sketch_counts_only_the_other_ones_error() -> None:
     rng = np.random.default_rng(3)
     small, large = _col(rng.normal(size=150)), _col(rng.normal(0.5, 1.0, size=3_000))
     got = ks_from_profiles(small, large)
-    allowance = SKETCH_ERROR_SHARE * large.quantiles.pmf_error
+    allowance = error_share(3_000) * large.quantiles.pmf_error
+    assert allowance == pytest.approx(0.198 * 0.0165, abs=2e-4)
     assert got.p_value == p_value(max(0.0, got.statistic - allowance), 150, 3_000)
     assert got.p_value > p_value(got.statistic, 150, 3_000)
 
@@ -82,10 +83,11 @@ def test_sketch_p_value_takes_the_allowance_off_d() -> None:
     assert sketch_p_value(0.01, 10_000, 10_000, 0.01) == 1.0  # the whole gap is sketch error
 
 
-def test_error_share_grows_by_a_tenth_per_decade_past_ten_thousand() -> None:
-    assert error_share(201) == error_share(SHARE_GROWS_FROM) == SKETCH_ERROR_SHARE == 0.25
+def test_error_share_moves_by_a_tenth_per_decade_from_ten_thousand() -> None:
+    assert error_share(SHARE_AT) == SKETCH_ERROR_SHARE == 0.25
     assert SHARE_PER_DECADE == 0.10
-    for count, share in ((100_000, 0.35), (1_000_000, 0.45), (31_623, 0.30)):
+    assert error_share(1) == error_share(10) == 0.0  # floored (such sketches are exact anyway)
+    for count, share in ((201, 0.08032), (1_000, 0.15), (100_000, 0.35), (1_000_000, 0.45)):
         assert error_share(count) == pytest.approx(share, abs=1e-5), count
 
 
