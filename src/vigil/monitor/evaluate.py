@@ -284,6 +284,17 @@ def _evaluate(
     """Read, then measure with no transaction open (on SQLite a transaction holds the write lock,
     and ingestion must not wait for drift statistics), then write in one short transaction."""
     windows = run.prepare(starts)
+    rolled = [w.start for w in windows if w.rolled is not None]
+    if rolled:  # measured before retention rolled its data up: that result stays
+        kept = set(
+            session.scalars(
+                select(MonitorResultRow.window_start).where(
+                    MonitorResultRow.monitor_id == run.row_id,
+                    MonitorResultRow.window_start.in_(rolled),
+                )
+            )
+        )
+        windows = [w for w in windows if w.start not in kept]
     session.rollback()
     measured = [(w, *run.measure_safely(w)) for w in windows]
     _lock(session, run)
@@ -323,10 +334,14 @@ def _late(
     late = {
         w.start
         for w in windows
-        if (w.last_arrival is not None and w.last_arrival > evaluated[w.start])
-        # A result stored before counts were kept has none: judged by time only, so that an
-        # upgrade does not evaluate every monitor's grace period again.
-        or (w.n_uploads and seen[w.start] is not None and w.n_uploads != seen[w.start])
+        # A rolled day's upload count is the day's, not new data.
+        if w.rolled is None
+        and (
+            (w.last_arrival is not None and w.last_arrival > evaluated[w.start])
+            # A result stored before counts were kept has none: judged by time only, so that
+            # an upgrade does not evaluate every monitor's grace period again.
+            or bool(w.n_uploads and seen[w.start] is not None and w.n_uploads != seen[w.start])
+        )
     }
     # The kind reads with its own session: end this read transaction first (on SQLite every
     # transaction holds the write lock).

@@ -208,6 +208,8 @@ class MonitorRun:
         return self.values[key]
 
     def measure(self, window: ReadWindow) -> tuple[Measurement, Bounds | None]:
+        if window.rolled is not None:  # part of a window retention rolled up: not measurable
+            return Measurement(None, window.rolled_note), None
         starts = tuple(
             baseline_starts(self.monitor.effective_baseline(), window.start, self.monitor.grid)
         )
@@ -229,7 +231,8 @@ class MonitorRun:
         values = [
             value
             for base in self.load(starts)
-            if (value := self._value(context, base, reference_key)) is not None
+            if base.rolled is None
+            and (value := self._value(context, base, reference_key)) is not None
         ]
         bounds = learned_bounds(threshold, values)
         if self.kind.cacheable:

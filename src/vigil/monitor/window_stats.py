@@ -64,12 +64,20 @@ def buckets(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> list[Bucket]:
-    """The model's stored windows (whole traffic, every version) by hour or day, oldest first."""
+    """The model's stored windows (whole traffic, every version) by hour or day, oldest first.
+
+    An hour or day that a stored window reaches beyond (retention rolled hours into a day, or
+    days into a month) has no bucket: its figures would be the whole rolled window's."""
     first = start or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     last = end or dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+    span = dt.timedelta(seconds=GRANULARITY_SECONDS[granularity])
     grouped: dict[dt.datetime, list[StoredWindow]] = {}
+    rolled: set[dt.datetime] = set()
     for stored in reader.stored(model_id, None, first, last):
-        grouped.setdefault(floor(stored.start, granularity), []).append(stored)
+        key = floor(stored.start, granularity)
+        grouped.setdefault(key, []).append(stored)
+        if stored.end is not None and stored.end > key + span:
+            rolled.add(key)
     return [
         Bucket(
             key,
@@ -78,6 +86,7 @@ def buckets(
             tuple(parts),
         )
         for key, parts in sorted(grouped.items())
+        if key not in rolled
     ]
 
 
