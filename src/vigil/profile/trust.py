@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 CAPACITY = 4096
-"""Profiles remembered: the windows being written to at once, with room to spare (~0.3 MB)."""
+"""Profiles remembered: the windows being written to at once, with room to spare (~0.4 MB)."""
 
 _TRUSTED: ContextVar[bool] = ContextVar("vigil_profile_bytes_trusted", default=False)
 
@@ -52,7 +52,7 @@ class _Written:
 
 
 def _digest(blob: bytes) -> bytes:
-    return hashlib.blake2b(blob, digest_size=16).digest()
+    return hashlib.blake2b(blob, digest_size=32).digest()  # 128-bit collision resistance
 
 
 WRITTEN = _Written(CAPACITY)
