@@ -344,9 +344,6 @@ def _nth_latest(
     return found
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
 def _kept_from(
     session: Session,
     monitor_id: int,
@@ -357,12 +354,12 @@ def _kept_from(
 ) -> dt.datetime | None:
     """The start from which every result of the monitor is kept (see `delete_results`); None:
     keep them all."""
-    try:
+    try:  # stored as `Monitor.model_dump`: every field is there, defaults included
         if not isinstance(definition, dict):
             raise ValueError(f"not a mapping: {definition!r}")
-        grid = Grid.parse(str(definition.get("window", "hour")))
-        grace = _DURATION.validate_python(definition.get("grace", "P1D"))
-    except (ValueError, VigilError):
+        grid = Grid.parse(str(definition["window"]))
+        grace = _DURATION.validate_python(definition["grace"])
+    except (KeyError, ValueError, VigilError):
         logger.warning("monitor %s: its definition does not read; its results are kept", monitor_id)
         return None
     latest = _nth_latest(session, monitor_id, MAX_POINTS)

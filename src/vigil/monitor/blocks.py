@@ -31,12 +31,10 @@ from collections.abc import Callable, Hashable, Sequence
 from vigil.monitor.caches import LruCache, window_key
 from vigil.monitor.reader import ReadWindow
 from vigil.profile import DatasetProfile
-from vigil.windows import Grid
+from vigil.windows import EPOCH, Grid
 
 BLOCK_WINDOWS = 6
 """Windows per block: an hourly baseline's blocks are 6 hours (00:00, 06:00, 12:00, 18:00 UTC)."""
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 Group = tuple[ReadWindow, ...]
 
