@@ -36,13 +36,3 @@ def mixed_table(n: int, seed: int = 0) -> pa.Table:
 @pytest.fixture
 def table() -> pa.Table:
     return mixed_table(20_000)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """`pytest -n N`: units of shared set-up on one worker, the longest first
-    (tests/scheduling.py); any other `--dist` is xdist's own."""
-    if config.getvalue("dist") != "load":
-        return None
-    from tests.scheduling import SharedSetupScheduling
-
-    return SharedSetupScheduling(config, log)
