@@ -1,5 +1,6 @@
 """A model with an hourly history to roll up: its traffic is kept, so tests compare the store's
-figures with exact ones computed from the rows."""
+figures with exact ones computed from the rows. Monitors, their results and alerts, written
+straight into the store for what retention deletes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+from sqlalchemy import insert
 
 import vigil
 from vigil.api.specs import ModelSpec
@@ -15,6 +17,7 @@ from vigil.api.wire import LogBatch, table_to_ipc
 from vigil.ingestion import service
 from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
 from vigil.store.core import Store
+from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
 
 HOUR = dt.timedelta(hours=1)
 START = dt.datetime(2026, 10, 30, 0, 0, tzinfo=dt.UTC)
@@ -103,3 +106,95 @@ def log_hours(
             previous = history.rows.get(at)
             history.rows[at] = table if previous is None else pa.concat_tables([previous, table])
     return history
+
+
+def add_monitor(
+    store: Store,
+    name: str,
+    model: str,
+    *,
+    results: int = 0,
+    start: dt.datetime = START,
+    grace: str = "P1D",
+) -> int:
+    """An hourly volume monitor of `model` with `results` results, one per hour from `start`."""
+    definition = {
+        "name": name,
+        "kind": "volume",
+        "target": {"model": model},
+        "window": "hour",
+        "grace": grace,
+    }
+    with store.session() as session:
+        row = MonitorRow(
+            name=name,
+            definition=definition,
+            created_at=start,
+            updated_at=start,
+            evaluated_until=start + results * HOUR if results else None,
+        )
+        session.add(row)
+        session.flush()
+        if results:
+            session.execute(
+                insert(MonitorResultRow),
+                [
+                    {
+                        "monitor_id": row.id,
+                        "window_start": start + i * HOUR,
+                        "window_end": start + (i + 1) * HOUR,
+                        "value": float(i),
+                        "breached": False,
+                        "message": "",
+                        "details": {},
+                        "evaluated_at": start + (i + 1) * HOUR,
+                    }
+                    for i in range(results)
+                ],
+            )
+        session.commit()
+        return row.id
+
+
+def add_alert(
+    store: Store,
+    monitor_id: int,
+    state: str,
+    resolved: dt.datetime | None,
+    *,
+    first: dt.datetime = START,
+    hours: int = 0,
+    events: tuple[str, ...] = ("opened",),
+) -> int:
+    """An alert of `monitor_id` over `hours` hours from `first`, with one history entry per
+    event in `events`."""
+    with store.session() as session:
+        alert = AlertRow(
+            monitor_id=monitor_id,
+            monitor_name="m",
+            target=SPEC.name,
+            kind="volume",
+            severity="warning",
+            state=state,
+            message="",
+            first_window_start=first,
+            last_window_start=first + hours * HOUR,
+            details={},
+            opened_at=first,
+            updated_at=first,
+            resolved_at=resolved,
+        )
+        session.add(alert)
+        session.flush()
+        for event in events:
+            session.add(
+                AlertEventRow(
+                    alert_id=alert.id,
+                    at=first,
+                    event=event,
+                    state="open" if event == "opened" else state,
+                    actor="test",
+                )
+            )
+        session.commit()
+        return alert.id

@@ -9,13 +9,22 @@ import tempfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.retention.helpers import HOUR, SPEC, START, batch, hour_table, log_hours
+from tests.retention.helpers import (
+    HOUR,
+    SPEC,
+    START,
+    add_alert,
+    add_monitor,
+    batch,
+    hour_table,
+    log_hours,
+)
 from vigil.api.retention import RetentionIn
 from vigil.ingestion import retention, rollup, service
 from vigil.profile import DatasetProfile
 from vigil.store.collab_tables import EventDeliveryRow, EventRow
 from vigil.store.core import Store
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorRow
+from vigil.store.monitor_tables import AlertEventRow, AlertRow
 
 DAY = dt.timedelta(days=1)
 
@@ -43,54 +52,14 @@ def test_row_days_older_than_the_policy_are_deleted_whole(store: Store) -> None:
     assert again[0].row_days == []
 
 
-def _monitor(store: Store, name: str, model: str) -> int:
-    now = START
-    with store.session() as session:
-        row = MonitorRow(
-            name=name,
-            definition={"name": name, "kind": "volume", "target": {"model": model}},
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        session.commit()
-        return row.id
-
-
-def _alert(store: Store, monitor_id: int, state: str, resolved: dt.datetime | None) -> int:
-    with store.session() as session:
-        alert = AlertRow(
-            monitor_id=monitor_id,
-            monitor_name="m",
-            target=SPEC.name,
-            kind="volume",
-            severity="warning",
-            state=state,
-            message="",
-            first_window_start=START,
-            last_window_start=START,
-            details={},
-            opened_at=START,
-            updated_at=START,
-            resolved_at=resolved,
-        )
-        session.add(alert)
-        session.flush()
-        for event in ("opened", state):
-            session.add(
-                AlertEventRow(alert_id=alert.id, at=START, event=event, state=state, actor="a")
-            )
-        session.commit()
-        return alert.id
-
-
 def test_resolved_alerts_go_with_their_history_and_open_ones_stay(store: Store) -> None:
     log_hours(store, 1, rows=5)
-    mine, other = _monitor(store, "mine", SPEC.name), _monitor(store, "other", "another")
-    old = _alert(store, mine, "resolved", START + DAY)
-    recent = _alert(store, mine, "resolved", START + 20 * DAY)
-    still_open = _alert(store, mine, "open", None)
-    not_mine = _alert(store, other, "resolved", START + DAY)
+    mine, other = add_monitor(store, "mine", SPEC.name), add_monitor(store, "other", "another")
+    closed = ("opened", "resolved")
+    old = add_alert(store, mine, "resolved", START + DAY, events=closed)
+    recent = add_alert(store, mine, "resolved", START + 20 * DAY, events=closed)
+    still_open = add_alert(store, mine, "open", None)
+    not_mine = add_alert(store, other, "resolved", START + DAY, events=closed)
     _policy(store, alerts_days=10)
     [outcome] = retention.apply(store, now=START + 25 * DAY)
     assert outcome.alerts == 1
@@ -121,7 +90,7 @@ def _event(store: Store, subject: str, at: dt.datetime, delivery: str | None) ->
 
 def test_old_events_go_with_their_deliveries_unless_one_is_pending(store: Store) -> None:
     log_hours(store, 1, rows=5)
-    _monitor(store, "mine", SPEC.name)
+    add_monitor(store, "mine", SPEC.name)
     old = START
     doomed = {
         _event(store, SPEC.name, old, "sent"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from tests.retention.helpers import HOUR, SPEC, START, log_hours
+from tests.retention.helpers import HOUR, SPEC, START, add_alert, add_monitor, log_hours
 from tests.waits import patience, wait_until
 from vigil.analysis.onset import MAX_POINTS
 from vigil.api.retention import RetentionIn
@@ -22,7 +22,7 @@ from vigil.ingestion.retention_worker import RetentionWorker
 from vigil.monitor import alert_context
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import DriftCell
-from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
+from vigil.store.monitor_tables import MonitorResultRow
 from vigil.store.repositories import ModelRepository
 from vigil.windows import Grid
 
@@ -37,71 +37,6 @@ OTHER = SPEC.model_copy(update={"name": "other"})
 def test_the_page_of_an_alert_shows_as_many_results_as_retention_keeps() -> None:
     assert retention.ALERT_CONTEXT_BEFORE == alert_context.WINDOWS_BEFORE
     assert MAX_POINTS == 500  # the figures below assume it
-
-
-def _monitor(store: Store, name: str, model: str, results: int, *, grace: str = "P1D") -> int:
-    definition = {
-        "name": name,
-        "kind": "volume",
-        "target": {"model": model},
-        "window": "hour",
-        "grace": grace,
-    }
-    with store.session() as session:
-        row = MonitorRow(
-            name=name,
-            definition=definition,
-            created_at=T0,
-            updated_at=T0,
-            evaluated_until=T0 + results * HOUR,
-        )
-        session.add(row)
-        session.flush()
-        rows = [
-            {
-                "monitor_id": row.id,
-                "window_start": T0 + i * HOUR,
-                "window_end": T0 + (i + 1) * HOUR,
-                "value": float(i),
-                "breached": False,
-                "message": "",
-                "details": {},
-                "evaluated_at": T0 + (i + 1) * HOUR,
-            }
-            for i in range(results)
-        ]
-        session.execute(insert(MonitorResultRow), rows)
-        session.commit()
-        return row.id
-
-
-def _alert(
-    store: Store, monitor_id: int, first_hour: int, state: str, resolved: dt.datetime | None
-) -> int:
-    first = T0 + first_hour * HOUR
-    with store.session() as session:
-        alert = AlertRow(
-            monitor_id=monitor_id,
-            monitor_name="m",
-            target=SPEC.name,
-            kind="volume",
-            severity="warning",
-            state=state,
-            message="",
-            first_window_start=first,
-            last_window_start=first + 10 * HOUR,
-            details={},
-            opened_at=first,
-            updated_at=first,
-            resolved_at=resolved,
-        )
-        session.add(alert)
-        session.flush()
-        session.add(
-            AlertEventRow(alert_id=alert.id, at=first, event="opened", state="open", actor="x")
-        )
-        session.commit()
-        return alert.id
 
 
 def _left(store: Store, monitor_id: int) -> tuple[int, dt.datetime | None]:
@@ -121,15 +56,16 @@ def test_monitor_results_go_with_the_alerts_retention_but_what_is_read_stays(
         service.create_model(session, SPEC)
         service.create_model(session, OTHER)
         retention.set_policy(session, SPEC.name, RetentionIn(alerts_days=10))
-    plain = _monitor(store, "plain", SPEC.name, RESULTS)
-    opened = _monitor(store, "opened", SPEC.name, RESULTS)
-    _alert(store, opened, 300, "open", None)
-    _alert(store, opened, 100, "resolved", NOW - 20 * DAY)  # deleted: does not protect
-    recent = _monitor(store, "recent", SPEC.name, RESULTS)
-    kept_alert = _alert(store, recent, 200, "resolved", NOW - DAY)
-    graceful = _monitor(store, "graceful", SPEC.name, RESULTS, grace="P30D")
-    few = _monitor(store, "few", SPEC.name, 400)
-    elsewhere = _monitor(store, "elsewhere", OTHER.name, RESULTS)
+    plain = add_monitor(store, "plain", SPEC.name, results=RESULTS, start=T0)
+    opened = add_monitor(store, "opened", SPEC.name, results=RESULTS, start=T0)
+    add_alert(store, opened, "open", None, first=T0 + 300 * HOUR, hours=10)
+    # Deleted: does not protect.
+    add_alert(store, opened, "resolved", NOW - 20 * DAY, first=T0 + 100 * HOUR, hours=10)
+    recent = add_monitor(store, "recent", SPEC.name, results=RESULTS, start=T0)
+    kept_alert = add_alert(store, recent, "resolved", NOW - DAY, first=T0 + 200 * HOUR, hours=10)
+    graceful = add_monitor(store, "graceful", SPEC.name, results=RESULTS, start=T0, grace="P30D")
+    few = add_monitor(store, "few", SPEC.name, results=400, start=T0)
+    elsewhere = add_monitor(store, "elsewhere", OTHER.name, results=RESULTS, start=T0)
     # Window ends before NOW - 10 days (hour 760) may go; kept from: the latest 500 (hour 500),
     # 48 results before an alert kept (300 - 48 = 252; 200 - 48 = 152), the grace period and one
     # window (1000 - 720 - 1 = 279); a monitor of 400 results keeps them all (an onset reads 500).
