@@ -6,18 +6,13 @@ kernel's `wait4` peak of the largest single process.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import tempfile
 import threading
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from common import CHILD_ENV, ChildFailedError, Contender, load_average
+from common import Contender, load_average, run_child
 
 SAMPLE_EVERY_S = 0.2
 
@@ -80,40 +75,26 @@ class TreeSampler(threading.Thread):
 
 
 def run_tree(contender: Contender) -> TreeRun:
-    if not contender.python.exists():
-        raise ChildFailedError(
-            f"{contender.label}: interpreter {contender.python} is missing; "
-            "run `bash benchmarks/setup_peers.sh` (peers) or `make demo` (Vigil) first"
-        )
-    load_before = load_average()
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-") as tmp:
-        out = Path(tmp) / "report.json"
-        log_path = Path(tmp) / "output.log"
-        env = {**os.environ, **CHILD_ENV, **dict(contender.env)}
-        with log_path.open("w") as log:
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                contender.command(out), env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            sampler = TreeSampler(proc.pid)
-            sampler.start()
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - started
-            sampler.stop()
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0 or not out.exists():
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-40:])
-            raise ChildFailedError(f"{contender.label} failed (exit {code}):\n{tail}")
-        report = json.loads(out.read_text())
+    """Run a contender once in a fresh process, sampling its process tree while it runs."""
+    samplers: list[TreeSampler] = []
+
+    def watch(pid: int) -> Callable[[], None]:
+        sampler = TreeSampler(pid)
+        sampler.start()
+        samplers.append(sampler)
+        return sampler.stop
+
+    child = run_child(contender, watch=watch, tail_lines=40)
+    sampler = samplers[0]
     return TreeRun(
-        wall_s=wall,
-        wait4_cpu_s=usage.ru_utime + usage.ru_stime,
-        wait4_max_rss_bytes=int(usage.ru_maxrss) * 1024,
+        wall_s=child.wall_s,
+        wait4_cpu_s=child.cpu_s,
+        wait4_max_rss_bytes=child.max_rss_bytes,
         tree_peak_rss_bytes=sampler.peak_rss,
-        tree_cpu_s=max(sum(sampler.cpu.values()), usage.ru_utime + usage.ru_stime),
+        tree_cpu_s=max(sum(sampler.cpu.values()), child.cpu_s),
         tree_peak_processes=sampler.peak_processes,
-        load_before=load_before,
+        load_before=child.load_before,
         load_after=load_average(),
         nice=os.nice(0),
-        report=report,
+        report=child.report,
     )

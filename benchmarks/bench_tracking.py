@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +57,7 @@ from common import (
     markdown_table,
     measure_all,
     ratio,
+    timed_calls,
     write_results,
 )
 
@@ -121,14 +121,10 @@ def vigil_server(_: Sequence[str]) -> Mapping[str, Any]:
             headers = {"Authorization": f"Bearer {token}"}
             history = f"{url}/api/v1/runs/{run.id}/metrics/loss/history"
             with httpx.Client(headers=headers, timeout=600) as client:
-                times = []
-                for _ in range(20):
-                    started = time.perf_counter()
-                    points = client.get(history, params={"max_points": 1000}).json()
-                    times.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                everything = client.get(history).json()
-                full_s = time.perf_counter() - started
+                points, times = timed_calls(
+                    lambda: client.get(history, params={"max_points": 1000}).json(), 20
+                )
+                everything, (full_s,) = timed_calls(lambda: client.get(history).json(), 1)
         finally:
             server.terminate()
             server.wait(30)
@@ -192,12 +188,11 @@ def vigil_search(_: Sequence[str]) -> Mapping[str, Any]:
                     cursor.execute("ANALYZE")
                 driver.commit()
                 raw.close()
-            times, found = [], 0
-            for _ in range(QUERIES):
-                started = time.perf_counter()
-                page = service.search_runs(["bench"], FILTER, order_by=ORDER, max_results=100)
-                times.append(time.perf_counter() - started)
-                found = len(page.runs)
+            page, times = timed_calls(
+                lambda: service.search_runs(["bench"], FILTER, order_by=ORDER, max_results=100),
+                QUERIES,
+            )
+            found = len(page.runs)
             expected = sorted(
                 (r for r in rows if r[3] > 0.8 and r[1] == "xgb" and r[5] != "ops"),
                 key=lambda r: -r[3],

@@ -27,12 +27,23 @@ from bench_tracking_setup import (
     search_rows,
     wait,
 )
-from common import Timer
+from common import Timer, timed_calls
+
+BATCH = 1000
+"""Points per `log_batch` call: MLflow's limit."""
+
+
+def _log_in_batches(client: Any, run_id: str, values: Sequence[float], stamp: int) -> None:
+    """Log `values` as metric "loss" (step i at `stamp + i` ms), BATCH points a call."""
+    from mlflow.entities import Metric
+
+    for start in range(0, len(values), BATCH):
+        steps = range(start, min(start + BATCH, len(values)))
+        client.log_batch(run_id, metrics=[Metric("loss", values[i], stamp + i, i) for i in steps])
 
 
 def mlflow_embedded(_: Sequence[str]) -> Mapping[str, Any]:
     from mlflow import MlflowClient
-    from mlflow.entities import Metric
 
     values = metric_values(EMBEDDED_POINTS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,12 +53,7 @@ def mlflow_embedded(_: Sequence[str]) -> Mapping[str, Any]:
         run_id = run.info.run_id
         stamp = int(time.time() * 1000)
         with Timer() as work:
-            for start in range(0, EMBEDDED_POINTS, 1000):
-                batch = [
-                    Metric("loss", values[i], stamp + i, i)
-                    for i in range(start, min(start + 1000, EMBEDDED_POINTS))
-                ]
-                client.log_batch(run_id, metrics=batch)
+            _log_in_batches(client, run_id, values, stamp)
             client.set_terminated(run_id)
         stored = len(client.get_metric_history(run_id, "loss"))
     assert stored == EMBEDDED_POINTS, stored
@@ -57,7 +63,6 @@ def mlflow_embedded(_: Sequence[str]) -> Mapping[str, Any]:
 def mlflow_server(_: Sequence[str]) -> Mapping[str, Any]:
     import requests
     from mlflow import MlflowClient
-    from mlflow.entities import Metric
 
     values = metric_values(SERVER_POINTS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,23 +82,16 @@ def mlflow_server(_: Sequence[str]) -> Mapping[str, Any]:
             run_id = client.create_run(experiment).info.run_id
             stamp = int(time.time() * 1000)
             with Timer() as work:
-                for start in range(0, SERVER_POINTS, 1000):
-                    batch = [
-                        Metric("loss", values[i], stamp + i, i)
-                        for i in range(start, min(start + 1000, SERVER_POINTS))
-                    ]
-                    client.log_batch(run_id, metrics=batch)
+                _log_in_batches(client, run_id, values, stamp)
                 client.set_terminated(run_id)
             chart = f"{url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
             params = {"run_ids": run_id, "metric_key": "loss", "max_results": 1000}
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                points = requests.get(chart, params=params, timeout=600).json()["metrics"]
-                times.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            everything = client.get_metric_history(run_id, "loss")
-            full_s = time.perf_counter() - started
+            points, times = timed_calls(
+                lambda: requests.get(chart, params=params, timeout=600).json()["metrics"], 5
+            )
+            everything, (full_s,) = timed_calls(
+                lambda: client.get_metric_history(run_id, "loss"), 1
+            )
         finally:
             server.terminate()
             server.wait(30)
@@ -161,11 +159,10 @@ def mlflow_search(_: Sequence[str]) -> Mapping[str, Any]:
                 raw.commit()
                 raw.close()
             client = MlflowClient(url)
-            times, found = [], []
-            for _ in range(QUERIES):
-                started = time.perf_counter()
-                found = client.search_runs([experiment], FILTER, order_by=ORDER, max_results=100)
-                times.append(time.perf_counter() - started)
+            found, times = timed_calls(
+                lambda: client.search_runs([experiment], FILTER, order_by=ORDER, max_results=100),
+                QUERIES,
+            )
             expected = sorted(
                 (r for r in rows if r[3] > 0.8 and r[1] == "xgb" and r[5] != "ops"),
                 key=lambda r: -r[3],

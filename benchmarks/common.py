@@ -23,14 +23,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+# Re-exported: the benchmarks import these from here.
+from report_tables import RESULTS_DIR as RESULTS_DIR
+from report_tables import estimate_errors as estimate_errors
+from report_tables import format_number as format_number
+from report_tables import markdown_table as markdown_table
+from report_tables import mib as mib
+from report_tables import ratio as ratio
+from report_tables import write_results as write_results
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / "data"
-RESULTS_DIR = HERE / "results"
 REPO = HERE.parent
 VIGIL_PYTHON = REPO / ".venv" / "bin" / "python"
 PEERS_PYTHON = HERE / ".venv-peers" / "bin" / "python"
+
+T = TypeVar("T")
 
 CHILD_ENV = {
     # Peers must not phone home or print banners during a timed run.
@@ -266,8 +276,29 @@ class ChildFailedError(RuntimeError):
     pass
 
 
-def run_once(contender: Contender) -> Run:
-    """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
+@dataclass(frozen=True)
+class ChildExit:
+    """What a finished child left: its wall time seen from outside, its `wait4` resource usage
+    (the child's own, not its descendants') and the report it wrote."""
+
+    wall_s: float
+    cpu_s: float
+    max_rss_bytes: int
+    load_before: float
+    report: Mapping[str, Any]
+
+
+def run_child(
+    contender: Contender,
+    watch: Callable[[int], Callable[[], object]] | None = None,
+    tail_lines: int = 30,
+) -> ChildExit:
+    """Start a contender in a fresh process, wait for it and read its report.
+
+    `watch(pid)`, when given, is called as soon as the child has started and returns the function
+    that stops watching it, called when the child has exited (e.g. a sampler of its process tree).
+    A failed child raises ChildFailedError with the last `tail_lines` lines of its output.
+    """
     if not contender.python.exists():
         raise ChildFailedError(
             f"{contender.label}: interpreter {contender.python} is missing; "
@@ -283,19 +314,35 @@ def run_once(contender: Contender) -> Run:
             proc = subprocess.Popen(
                 contender.command(out), env=full_env, stdout=log, stderr=subprocess.STDOUT
             )
+            stop = watch(proc.pid) if watch else None
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - started
+            if stop:
+                stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0 or not out.exists():
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            lines = log_path.read_text(errors="replace").splitlines()[-tail_lines:]
+            tail = "\n".join(lines)
             raise ChildFailedError(f"{contender.label} failed (exit {proc.returncode}):\n{tail}")
         report = json.loads(out.read_text())
-    return Run(
+    return ChildExit(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
         max_rss_bytes=int(usage.ru_maxrss) * 1024,  # Linux reports KiB
         load_before=load_before,
         report=report,
+    )
+
+
+def run_once(contender: Contender) -> Run:
+    """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
+    child = run_child(contender)
+    return Run(
+        wall_s=child.wall_s,
+        cpu_s=child.cpu_s,
+        max_rss_bytes=child.max_rss_bytes,
+        load_before=child.load_before,
+        report=child.report,
     )
 
 
@@ -364,6 +411,16 @@ class Timer:
         self.cpu_seconds = time.process_time() - self._cpu_start
 
 
+def timed_calls(call: Callable[[], T], times: int) -> tuple[T, list[float]]:
+    """Call `call` `times` times (at least once); its last result and each call's wall seconds."""
+    seconds: list[float] = []
+    for _ in range(max(times, 1)):
+        started = time.perf_counter()
+        result = call()
+        seconds.append(time.perf_counter() - started)
+    return result, seconds
+
+
 def phase_times(read: Timer | None, work: Timer) -> dict[str, float]:
     """A child's phase timings as its report carries them (no read phase: zeros)."""
     return {
@@ -375,85 +432,6 @@ def phase_times(read: Timer | None, work: Timer) -> dict[str, float]:
 
 
 # -------------------------------------------------------------------------------------- results
-
-
-def write_results(bench: str, payload: Mapping[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"{bench}-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str))
-    return path
-
-
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    def cell(v: object) -> str:
-        return v if isinstance(v, str) else format_number(v)
-
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def format_number(v: object) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != v:  # NaN
-            return "n/a"
-        if abs(v) >= 100:
-            return f"{v:,.0f}"
-        if abs(v) >= 10:
-            return f"{v:.1f}"
-        return f"{v:.2f}"
-    return str(v)
-
-
-def mib(n_bytes: float) -> float:
-    return n_bytes / 2**20
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
-def estimate_errors(
-    truth: Sequence[Mapping[str, float]],
-    estimates: Mapping[str, Sequence[Mapping[str, float]]],
-    metrics: Mapping[str, str],
-    lead: Sequence[Sequence[object]],
-    lead_header: Sequence[str],
-) -> tuple[list[str], list[list[object]], dict[str, dict[str, list[float]]]]:
-    """A per-window table of realized values beside each tool's estimate and absolute error.
-
-    `estimates` maps a tool's label to its estimates per window (as `truth`); `metrics` maps a
-    metric key to its column label; `lead` holds each window's first cells (under `lead_header`).
-    Returns the table's header and rows, and each tool's absolute errors per metric.
-    """
-    errors: dict[str, dict[str, list[float]]] = {who: {} for who in estimates}
-    rows: list[list[object]] = []
-    for w, real in enumerate(truth):
-        row = list(lead[w])
-        for metric in metrics:
-            row.append(f"{real[metric]:.4f}")
-            row += [f"{estimates[who][w][metric]:.4f}" for who in estimates]
-            for who in estimates:
-                error = abs(estimates[who][w][metric] - real[metric])
-                errors[who].setdefault(metric, []).append(error)
-                row.append(f"{error:.4f}")
-        rows.append(row)
-    header = list(lead_header)
-    for label in metrics.values():
-        header.append(f"{label} realized")
-        header += [f"{label} {who}" for who in estimates]
-        header += [f"{label} err {who}" for who in estimates]
-    return header, rows, errors
 
 
 def timing_table(measurements: Sequence[Measurement], work: str) -> str:
