@@ -1,7 +1,8 @@
 """A model's explanations page: the feature importances logged for each version of the registered
 model it serves, as `GET /api/v1/registry/models/{name}/versions/{version}/importances` serves
 them (the latest set of each version, and how many sets were logged before it), side by side so
-that a reshuffled ranking between versions shows."""
+that a reshuffled ranking between versions shows. Only the newest MAX_VERSIONS versions are read
+and shown; the page says how many older ones were left out."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ router = APIRouter(include_in_schema=False)
 
 MAX_FEATURES = 100
 """Features the table lists at most (the largest |importance| of the newest version first)."""
+
+MAX_VERSIONS = 10
+"""Versions the page reads and shows at most, the newest: two reads each, so a model with
+hundreds of versions costs what one with ten does (older ones: the API, version by version)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ class ExplanationsPage:
     features: list[str] = field(default_factory=list)
     """The table's rows, ranked by the newest version's |importance|, then the older ones'."""
     total_features: int = 0
+    older: int = 0
+    """Versions older than the newest MAX_VERSIONS: neither read nor shown."""
 
 
 def _ranks(record: ImportanceRecord) -> dict[str, int]:
@@ -72,11 +79,12 @@ def load_explanations(store: Store, name: str) -> ExplanationsPage:
     if not registered:
         return ExplanationsPage(name, None)
     infos = list(reversed(Registry(store).list_versions(registered)))
+    shown = infos[:MAX_VERSIONS]
 
     found = []
     with store.session() as session:
         try:
-            for info in infos:
+            for info in shown:
                 version_id = model_version_id(session, registered, info.version)
                 records = list_importances(session, model_version_id=version_id)
                 found.append(
@@ -100,6 +108,7 @@ def load_explanations(store: Store, name: str) -> ExplanationsPage:
         [v.version for v in found if v.latest is None],
         ranked[:MAX_FEATURES],
         len(ranked),
+        len(infos) - len(shown),
     )
 
 
