@@ -119,12 +119,6 @@ async def _send_error(send: Send, error: VigilError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _retrieve(task: asyncio.Future[None]) -> None:
-    """Log what an abandoned request's work raised (past its time limit, or cut by shutdown)."""
-    if not task.cancelled() and task.exception() is not None:
-        logger.info("an abandoned request then failed: %r", task.exception())
-
-
 class RequestTimeLimit:
     """Give every request `seconds` until its answer starts, and refuse compressed bodies.
 
@@ -134,6 +128,10 @@ class RequestTimeLimit:
     is interrupted by `guard_queries` and loops that call `vigil.deadline.check` stop. A streaming
     answer that started in time runs to its end. A late 5xx (the interrupted query's error) is
     replaced by the time-limit error, so the client learns which limit it hit.
+
+    The request runs in its own (the server's) task under a timer (`loop.call_later`): at the
+    limit, a request whose answer has not started is cancelled and answered with the error. (A
+    task per request and `asyncio.wait` on it cost the event loop more on every request.)
     """
 
     def __init__(self, app: ASGIApp, seconds: Callable[[], float]) -> None:
@@ -158,7 +156,13 @@ class RequestTimeLimit:
                 )
                 return
         deadline = time.monotonic() + seconds
-        state = {"started": False, "answered": False, "waiting_for_body": False}
+        state = {
+            "started": False,
+            "answered": False,
+            "waiting_for_body": False,
+            "expired": False,
+            "body_late": False,  # the request was waiting for its body when it expired
+        }
 
         async def timed_receive() -> Message:
             state["waiting_for_body"] = True
@@ -177,23 +181,39 @@ class RequestTimeLimit:
                 state["started"] = True
             await send(message)
 
+        task = asyncio.current_task()
+        assert task is not None  # an ASGI app is called from a task
+
+        def expire() -> None:
+            if state["started"] or state["answered"]:
+                return  # the answer started in time: it runs to its end
+            state["expired"] = True
+            state["body_late"] = state["waiting_for_body"]
+            task.cancel()  # awaiting code stops at once
+
+        timer = asyncio.get_running_loop().call_later(seconds, expire)
         token = DEADLINE.set(deadline)
         try:
-            task = asyncio.ensure_future(self.app(scope, timed_receive, timed_send))
+            await self.app(scope, timed_receive, timed_send)
+        except asyncio.CancelledError:
+            # Only this timer's cancellation is answered here; any other (the server shutting
+            # down, also after the timer) goes on up.
+            if not state["expired"] or task.uncancel() > 0:
+                raise
+        except Exception as exc:
+            if not state["expired"]:
+                raise
+            task.uncancel()  # the request's work turned the cancellation into an error
+            logger.info("a request past its time limit then failed: %r", exc)
+        else:
+            if state["expired"]:
+                task.uncancel()  # the request's work caught the cancellation
         finally:
+            timer.cancel()
             DEADLINE.reset(token)
-        try:
-            done, _ = await asyncio.wait({task}, timeout=seconds)
-        except asyncio.CancelledError:  # the server is shutting down: stop the request's work
-            task.cancel()
-            task.add_done_callback(_retrieve)
-            raise
-        if task in done or state["started"] or state["answered"]:
-            await task
-            return
-        await _timed_out(send, state, seconds)
-        task.cancel()
-        task.add_done_callback(_retrieve)
+        if state["expired"] and not (state["started"] or state["answered"]):
+            state["waiting_for_body"] = state["body_late"]  # as it was at the limit
+            await _timed_out(send, state, seconds)
 
 
 async def _timed_out(send: Send, state: dict[str, bool], seconds: float) -> None:
