@@ -324,6 +324,7 @@ def ticks(args: Sequence[str]) -> Mapping[str, Any]:
             "reference_bytes": cache.references.bytes,
             "values": len(cache.values),
             "bounds": len(cache.bounds),
+            **_memo_stats(cache),
         }
         report["ticks"].append(tick)
         print(json.dumps(tick), file=sys.stderr)
@@ -338,6 +339,14 @@ def ticks(args: Sequence[str]) -> Mapping[str, Any]:
     client.close()
     store.close()
     return report
+
+
+def _memo_stats(cache: Any) -> dict[str, int]:
+    """The drift statistics' memoised reference side (absent before it existed: `{}`)."""
+    memo = getattr(cache, "drift", None)
+    if memo is None:
+        return {}
+    return {"memo_columns": len(memo), "memo_bytes": memo.bytes, "memo_hits": memo.hits}
 
 
 # ---------------------------------------------------------------------------------------- parent

@@ -26,6 +26,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from vigil.analysis.drift.reference_memo import DEFAULT_MAX_BYTES, ReferenceMemo
 from vigil.monitor.reader import StoredWindow
 from vigil.monitor.thresholds import Bounds
 from vigil.profile import DatasetProfile
@@ -39,6 +40,7 @@ last_arrival)."""
 DEFAULT_PROFILE_BYTES = 256 * 2**20
 DEFAULT_VALUES = 500_000
 DEFAULT_BOUNDS = 100_000
+DEFAULT_DRIFT_BYTES = DEFAULT_MAX_BYTES
 
 
 def window_key(start: dt.datetime, parts: Sequence[StoredWindow]) -> WindowKey:
@@ -140,7 +142,8 @@ class EvaluationCache:
     """The caches an evaluation process keeps between ticks (see the module docstring).
 
     `profile_bytes` bounds the baselines' merged profiles (by serialised size); `values` and
-    `bounds` bound the learned thresholds' inputs and results (by entries).
+    `bounds` bound the learned thresholds' inputs and results (by entries); `drift_bytes` the
+    drift statistics' memoised reference side (by estimated size).
     """
 
     def __init__(
@@ -149,6 +152,7 @@ class EvaluationCache:
         profile_bytes: int = DEFAULT_PROFILE_BYTES,
         values: int = DEFAULT_VALUES,
         bounds: int = DEFAULT_BOUNDS,
+        drift_bytes: int = DEFAULT_DRIFT_BYTES,
     ) -> None:
         self.references: LruCache[DatasetProfile | None] = LruCache(
             max_bytes=profile_bytes, size=profile_size
@@ -159,7 +163,12 @@ class EvaluationCache:
         """A monitor's value on one window (against one reference)."""
         self.bounds: LruCache[Bounds | None] = LruCache(max_entries=bounds)
         """A learned threshold's bounds from its baseline windows' values."""
+        self.drift = ReferenceMemo(drift_bytes)
+        """The reference's side of drift statistics, per baseline column
+        (`vigil.analysis.drift.reference_memo`): a baseline cached in `references` is the same
+        object tick after tick, so its quantiles and grids are computed once."""
 
     def clear(self) -> None:
         for cache in (self.references, self.values, self.bounds):
             cache.clear()
+        self.drift.clear()

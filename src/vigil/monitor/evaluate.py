@@ -225,9 +225,10 @@ def evaluate_due(
             by_model.setdefault(run.model_id, []).append(run)
         for model_runs in by_model.values():
             _prefetch(model_runs, now)
+            evaluated = _evaluated(session, model_runs, now)
             for run in model_runs:
                 try:
-                    done[run.row_id] = _due(session, run, now)
+                    done[run.row_id] = _due(session, run, now, evaluated.get(run.row_id, []))
                 except Exception:  # one broken monitor must not stop the others
                     session.rollback()
                     logger.exception("monitor %s: evaluation failed", run.monitor.name)
@@ -271,10 +272,44 @@ def _prefetch(runs: list[MonitorRun], now: dt.datetime) -> None:
         run.load(sorted(starts), profiles=False)
 
 
-def _due(session: Session, run: MonitorRun, now: dt.datetime) -> list[WindowResult]:
+Evaluated = list[tuple[dt.datetime, dt.datetime, int | None]]
+"""A monitor's stored results in its grace period: (window start, evaluated at, uploads seen)."""
+
+
+def _evaluated(session: Session, runs: list[MonitorRun], now: dt.datetime) -> dict[int, Evaluated]:
+    """The stored results each of a model's monitors checks for late data this tick (its grace
+    period before the new windows), read in one statement for all of them (times and counts
+    only: a drift result's details hold every column's figures)."""
+    spans = {run.row_id: _span(run, now) for run in runs}
+    spans = {row_id: span for row_id, span in spans.items() if span.since < span.start}
+    if not spans:
+        return {}
+    rows = session.execute(
+        select(
+            MonitorResultRow.monitor_id,
+            MonitorResultRow.window_start,
+            MonitorResultRow.evaluated_at,
+            MonitorResultRow.details[SEEN_UPLOADS].as_integer(),
+        ).where(
+            MonitorResultRow.monitor_id.in_(list(spans)),
+            MonitorResultRow.window_start >= min(span.since for span in spans.values()),
+            MonitorResultRow.window_start < max(span.start for span in spans.values()),
+        )
+    )
+    found: dict[int, Evaluated] = {}
+    for row_id, start, at, n_uploads in rows:
+        span = spans[row_id]
+        if span.since <= start < span.start:
+            found.setdefault(row_id, []).append((start, at, n_uploads))
+    return found
+
+
+def _due(
+    session: Session, run: MonitorRun, now: dt.datetime, evaluated: Evaluated
+) -> list[WindowResult]:
     span = _span(run, now)
     starts = set(run.monitor.grid.starts(span.start, span.closed))
-    starts.update(_late(session, run, span.since, span.start))
+    starts.update(_late(session, run, span.since, span.start, evaluated))
     return _evaluate(session, run, sorted(starts), span.closed)
 
 
@@ -307,27 +342,20 @@ def _evaluate(
 
 
 def _late(
-    session: Session, run: MonitorRun, since: dt.datetime, until: dt.datetime
+    session: Session,
+    run: MonitorRun,
+    since: dt.datetime,
+    until: dt.datetime,
+    results: Evaluated,
 ) -> list[dt.datetime]:
     """Evaluated windows in [since, until) whose data arrived after their evaluation: a later
     arrival, or another upload count than the one measured (an upload stamped before a tick read
-    the window but committed after it arrives "before" the evaluation, yet was not in it)."""
+    the window but committed after it arrives "before" the evaluation, yet was not in it).
+    `results` are the monitor's stored results in [since, until) (`_evaluated`)."""
     if since >= until:
         return []
-    # Times and counts only: a drift result's details hold every column's figures.
-    rows = session.execute(
-        select(
-            MonitorResultRow.window_start,
-            MonitorResultRow.evaluated_at,
-            MonitorResultRow.details[SEEN_UPLOADS].as_integer(),
-        ).where(
-            MonitorResultRow.monitor_id == run.row_id,
-            MonitorResultRow.window_start >= since,
-            MonitorResultRow.window_start < until,
-        )
-    )
     evaluated, seen = {}, {}
-    for start, at, n_uploads in rows:
+    for start, at, n_uploads in results:
         evaluated[start], seen[start] = at, n_uploads
     # Read into the run: a trailing baseline's windows are among them.
     windows = run.load(sorted(evaluated), profiles=False)

@@ -268,7 +268,8 @@ class MonitorRun:
 
     def measure_safely(self, window: ReadWindow) -> tuple[Measurement, Bounds | None]:
         try:
-            return self.measure(window)
+            with self.cache.drift.active():  # a baseline's side of the statistics, kept
+                return self.measure(window)
         except VigilError as exc:
             return Measurement(None, f"error: {exc.message}"), None
 

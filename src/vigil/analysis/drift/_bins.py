@@ -16,6 +16,7 @@ from vigil.analysis.drift.base import (
     normalise,
     split_points,
 )
+from vigil.analysis.drift.reference_memo import reference_value
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 
@@ -32,11 +33,18 @@ def _inner_qs(bins: int) -> list[float]:
 def profile_shares(
     ref: NumericColumn, cur: NumericColumn, bins: int = BINS
 ) -> tuple[FloatArray, FloatArray]:
-    """Shares of reference and current in bins cut at the reference quantiles (from sketches)."""
-    edges = split_points(np.asarray(ref.quantiles.quantiles(_inner_qs(bins)), dtype=np.float64))
-    p = np.asarray(ref.quantiles.pmf(edges), dtype=np.float64)
+    """Shares of reference and current in bins cut at the reference quantiles (from sketches).
+    The reference's side is memoised while a `ReferenceMemo` is active."""
+    edges, p = reference_value(ref, ("deciles", bins), lambda: _reference_bins(ref, bins))
     q = np.asarray(cur.quantiles.pmf(edges), dtype=np.float64)
-    return normalise(np.clip(p, 0, None)), normalise(np.clip(q, 0, None))
+    return p, normalise(np.clip(q, 0, None))
+
+
+def _reference_bins(ref: NumericColumn, bins: int) -> tuple[tuple[float, ...], FloatArray]:
+    edges = split_points(np.asarray(ref.quantiles.quantiles(_inner_qs(bins)), dtype=np.float64))
+    p = normalise(np.clip(np.asarray(ref.quantiles.pmf(edges), dtype=np.float64), 0, None))
+    p.flags.writeable = False
+    return tuple(edges), p
 
 
 def exact_shares(

@@ -18,6 +18,7 @@ import numpy as np
 from vigil.analysis.drift._bins import count_shares
 from vigil.analysis.drift.base import Counts
 from vigil.analysis.drift.jensen_shannon import jensen_shannon
+from vigil.analysis.drift.reference_memo import compact, reference_value
 from vigil.analysis.drift.wasserstein import scale_of
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
@@ -26,6 +27,7 @@ from vigil.schema import ColumnKind
 TRIM = 0.01
 GRID = 1000
 _QS = TRIM + (1 - 2 * TRIM) * (np.arange(GRID) + 0.5) / GRID
+_QS_LIST = tuple(_QS.tolist())
 
 EFFECT_NAMES: Mapping[ColumnKind, str] = {
     ColumnKind.NUMERIC: "wasserstein_98",
@@ -37,9 +39,16 @@ EFFECT_NAMES: Mapping[ColumnKind, str] = {
 def numeric_effect_from_profiles(ref: NumericColumn, cur: NumericColumn) -> float:
     if ref.finite_count == 0 or cur.finite_count == 0:
         return float("nan")
-    a = np.asarray(ref.quantiles.quantiles(_QS.tolist()), dtype=np.float64)
-    b = np.asarray(cur.quantiles.quantiles(_QS.tolist()), dtype=np.float64)
+    a = np.asarray(
+        reference_value(ref, "effect_quantiles", lambda: _quantiles(ref)), dtype=np.float64
+    )
+    b = np.asarray(cur.quantiles.quantiles(_QS_LIST), dtype=np.float64)
     return float(np.mean(np.abs(a - b))) * (1 - 2 * TRIM) / scale_of(ref.std, ref.mean)
+
+
+def _quantiles(column: NumericColumn) -> FloatArray:
+    """The reference's side (memoised while a `ReferenceMemo` is active)."""
+    return compact(np.asarray(column.quantiles.quantiles(_QS_LIST), dtype=np.float64))
 
 
 def numeric_effect_exact(ref: FloatArray, cur: FloatArray) -> float:

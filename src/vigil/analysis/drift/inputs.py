@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from vigil.analysis.drift._bins import OTHER
 from vigil.analysis.drift.base import Counts, split_points
+from vigil.analysis.drift.reference_memo import reference_value
 from vigil.profile.columns import AnyColumn, BooleanColumn, NumericColumn, StringColumn
 from vigil.profile.sketches import FloatArray, item_key
 
@@ -174,19 +175,32 @@ def _numeric_distribution(ref: NumericColumn, cur: NumericColumn) -> Distributio
     lo, hi = min(ref.min, cur.min), max(ref.max, cur.max)
     if lo == hi:
         return Distribution((f"{lo:.4g}",), (1.0,), (1.0,), (lo, hi))
-    edges = np.linspace(lo, hi, CHART_BINS + 1)
-
-    def shares(column: NumericColumn) -> tuple[float, ...]:
-        if column.finite_count == 0:
-            return (0.0,) * CHART_BINS
-        inner = split_points(edges[1:-1])
-        if len(inner) != CHART_BINS - 1:  # a range too narrow for float32: no chart
-            return (0.0,) * CHART_BINS
-        pmf = np.asarray(column.quantiles.pmf(inner), dtype=np.float64)
-        return tuple(round(float(v), 6) for v in np.clip(pmf, 0, None))
-
+    if (lo, hi) == (ref.min, ref.max):  # the bins are the reference's own: its side memoised
+        shares, edges = reference_value(ref, "chart", lambda: _reference_chart(ref, lo, hi))
+        reference = tuple(shares.tolist())
+    else:
+        edges = np.linspace(lo, hi, CHART_BINS + 1)
+        reference = _shares(ref, edges)
     labels = tuple(f"{a:.4g}..{b:.4g}" for a, b in itertools.pairwise(edges))
-    return Distribution(labels, shares(ref), shares(cur), tuple(float(e) for e in edges))
+    return Distribution(labels, reference, _shares(cur, edges), tuple(float(e) for e in edges))
+
+
+def _reference_chart(ref: NumericColumn, lo: float, hi: float) -> tuple[FloatArray, FloatArray]:
+    """The reference's shares in equal-width bins over [lo, hi], and the bins' edges."""
+    edges = np.linspace(lo, hi, CHART_BINS + 1)
+    shares = np.array(_shares(ref, edges), dtype=np.float64)
+    edges.flags.writeable = shares.flags.writeable = False
+    return shares, edges
+
+
+def _shares(column: NumericColumn, edges: FloatArray) -> tuple[float, ...]:
+    if column.finite_count == 0:
+        return (0.0,) * CHART_BINS
+    inner = split_points(edges[1:-1])
+    if len(inner) != CHART_BINS - 1:  # a range too narrow for float32: no chart
+        return (0.0,) * CHART_BINS
+    pmf = np.asarray(column.quantiles.pmf(inner), dtype=np.float64)
+    return tuple(round(float(v), 6) for v in np.clip(pmf, 0, None))
 
 
 def _count_distribution(ref: Counts, cur: Counts) -> Distribution:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import scipy
 
-from vigil.analysis.drift.base import DriftMethod, MethodResult, split_points
+from vigil.analysis.drift.base import DriftMethod, MethodResult
+from vigil.analysis.drift.reference_memo import reference_value
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray, QuantileSketch
 from vigil.schema import ColumnKind
@@ -25,16 +27,32 @@ EXACT_P_MAX_ROWS = 1_000
 
 
 def grid_points(ref: NumericColumn, cur: NumericColumn, size: int = GRID) -> FloatArray:
-    """Sorted evaluation points: both sketches' quantiles on a fine grid, and the extremes."""
-    qs = ((np.arange(size) + 0.5) / size).tolist()
+    """Sorted evaluation points: both sketches' quantiles on a fine grid, and the extremes.
+
+    The reference's part is the same every time it is compared: memoised while a
+    `ReferenceMemo` is active (the union of both parts is what one `split_points` over all the
+    points gives)."""
+    qs = _GRID_QS if size == GRID else _midpoints(size)
+    ref_part = reference_value(ref, ("ks_grid", size), lambda: _grid_part(ref, qs))
+    points: FloatArray = np.union1d(ref_part, _grid_part(cur, qs)).astype(np.float64)
+    return points
+
+
+def _midpoints(size: int) -> tuple[float, ...]:
+    return tuple(((np.arange(size) + 0.5) / size).tolist())
+
+
+_GRID_QS = _midpoints(GRID)
+
+
+def _grid_part(column: NumericColumn, qs: Sequence[float]) -> np.ndarray:
+    """One column's grid points as `split_points` rounds them (float32), sorted and distinct."""
     points = np.concatenate(
-        [
-            np.asarray(ref.quantiles.quantiles(qs), dtype=np.float64),
-            np.asarray(cur.quantiles.quantiles(qs), dtype=np.float64),
-            [ref.min, ref.max, cur.min, cur.max],
-        ]
+        [np.asarray(column.quantiles.quantiles(qs), dtype=np.float64), [column.min, column.max]]
     )
-    return np.asarray(split_points(points), dtype=np.float64)
+    part = np.unique(points[np.isfinite(points)].astype(np.float32))
+    part.flags.writeable = False
+    return part
 
 
 EXACT_BELOW = 25

@@ -15,6 +15,7 @@ import numpy as np
 import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
+from vigil.analysis.drift.reference_memo import compact, reference_value
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
@@ -29,12 +30,19 @@ def scale_of(std: float, mean: float) -> float:
     return abs(mean) if math.isfinite(mean) and mean != 0 else 1.0
 
 
+_QS = tuple(((np.arange(GRID) + 0.5) / GRID).tolist())
+
+
+def _quantiles(column: NumericColumn) -> FloatArray:
+    """The reference's side (memoised while a `ReferenceMemo` is active)."""
+    return compact(np.asarray(column.quantiles.quantiles(_QS), dtype=np.float64))
+
+
 def wasserstein_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     if ref.finite_count == 0 or cur.finite_count == 0:
         return MethodResult(float("nan"))
-    qs = ((np.arange(GRID) + 0.5) / GRID).tolist()
-    a = np.asarray(ref.quantiles.quantiles(qs), dtype=np.float64)
-    b = np.asarray(cur.quantiles.quantiles(qs), dtype=np.float64)
+    a = np.asarray(reference_value(ref, "wasserstein", lambda: _quantiles(ref)), np.float64)
+    b = np.asarray(cur.quantiles.quantiles(_QS), dtype=np.float64)
     scale = scale_of(ref.std, ref.mean)
     w = float(np.mean(np.abs(a - b))) / scale
     ranges = (ref.max - ref.min, cur.max - cur.min)
