@@ -266,13 +266,47 @@ def _pandas_to_table(frame: Any) -> pa.Table:
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})
         raise InvalidInputError(f"DataFrame has duplicated column names: {duplicated}")
+    # pandas' own accessor of a column's values, without building a Series per column (16 us
+    # each, half of a 10-row frame's conversion); a pandas without it takes the Series.
+    values_of = getattr(frame, "_get_column_array", None)
     arrays = []
-    for _, series in frame.items():
+    for index in range(len(names)):
+        values = values_of(index) if values_of is not None else None
+        fast = _values_to_arrow(values) if values is not None else None
+        if fast is not None:
+            arrays.append(fast)
+            continue
+        series = frame.iloc[:, index]
         try:
             arrays.append(_series_to_arrow(series))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
             arrays.append(_stringify(series.tolist(), is_null=series.isna().tolist()))
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def _values_to_arrow(values: Any) -> pa.Array | None:
+    """A column's values (NumPy or a pandas extension array) as Arrow, for the kinds that convert
+    the same way as their Series does in `_series_to_arrow`; None for every other kind."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind in "biuf":
+            return pa.array(values, from_pandas=True)  # NaN -> null, as pandas means it
+        return None
+    dtype = getattr(values, "dtype", None)
+    tz = getattr(dtype, "tz", None)
+    unit = getattr(dtype, "unit", None)
+    if tz is not None and unit in ("s", "ms", "us", "ns") and hasattr(values, "to_numpy"):
+        moments = values.to_numpy(dtype=f"datetime64[{unit}]")
+        return pa.array(moments, type=pa.timestamp(unit, tz=str(tz)), from_pandas=True)
+    if type(values).__name__ in _ARROW_BACKED:
+        converted: pa.Array = pa.array(values, from_pandas=True)
+        return converted
+    return None
+
+
+_ARROW_BACKED = frozenset(
+    {"ArrowStringArray", "ArrowExtensionArray", "ArrowStringArrayNumpySemantics"}
+)
+"""pandas arrays that hold Arrow data: `__arrow_array__` hands it over as it is."""
 
 
 def _series_to_arrow(series: Any) -> pa.Array:

@@ -261,8 +261,9 @@ class Client(FormerMethods, Spooling):
         spec = self._spec(model)
         table = as_table(data)
         times = row_times(spec, table, timestamp)
-        profiled = [c for c in spec.profiled_columns if c in table.column_names]
-        if spec.id_column and spec.id_column not in table.column_names:
+        present = set(table.column_names)
+        profiled = [c for c in spec.profiled_columns if c in present]
+        if spec.id_column and spec.id_column not in present:
             raise InvalidInputError(
                 f"model {model!r} has id column {spec.id_column!r}, which the data lacks; "
                 f"its columns are {table.column_names}",
@@ -273,14 +274,19 @@ class Client(FormerMethods, Spooling):
                 f"the data has none of model {model!r}'s columns {spec.profiled_columns}; "
                 f"its columns are {table.column_names}"
             )
-        profiles = window_profiles(table.select(profiled), times, spec.grid)
-        segmented = segment_profiles(table.select(profiled), times, spec.grid, spec.segments)
-        segments = [""] * len(profiles) + [key for key, _ in segmented]
-        profiles += [blob for _, blob in segmented]
+        features = table.select(profiled)
+        profiles = window_profiles(features, times, spec.grid)
+        if spec.segments:
+            segmented = segment_profiles(features, times, spec.grid, spec.segments)
+            profiles += [blob for _, blob in segmented]
+            segments = [""] * (len(profiles) - len(segmented)) + [key for key, _ in segmented]
+        else:
+            segments = []
         rows: dict[str, pa.Array | pa.ChunkedArray] = {TIMESTAMP_COLUMN: times}
         if spec.id_column:
-            rows[ID_COLUMN] = pc.cast(table[spec.id_column], pa.string())
-        rows.update({c: table[c] for c in spec.row_columns if c in table.column_names})
+            ids = table[spec.id_column]
+            rows[ID_COLUMN] = ids if ids.type == pa.string() else pc.cast(ids, pa.string())
+        rows.update({c: table[c] for c in spec.row_columns if c in present})
         results = [
             ingested(self._deliver("log", model, batch.encode()))
             for batch in split_log(

@@ -68,7 +68,9 @@ def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -
         if values.type.tz is None:
             values = pc.assume_timezone(values, "UTC")
         # Nanosecond times (pandas' default) keep their microsecond: windows are cut in µs.
-        return pc.cast(values, TIMESTAMP_TYPE, safe=False)
+        return (
+            values if values.type == TIMESTAMP_TYPE else pc.cast(values, TIMESTAMP_TYPE, safe=False)
+        )
     return pa.array([dt.datetime.now(dt.UTC)] * n, TIMESTAMP_TYPE)
 
 
@@ -78,7 +80,7 @@ def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[by
     if table.num_rows == 0:
         return []
     cut = Grid.of(grid)
-    micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
+    micros = times.view(pa.int64()).to_numpy(zero_copy_only=False)  # no nulls: checked
     starts = cut.floor_micros(micros)
     distinct = np.unique(starts).tolist()
     blobs = []
