@@ -21,9 +21,9 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, extract, func, select, update
 from sqlalchemy.orm import Session
 
 from vigil.profile import DatasetProfile
@@ -171,13 +171,16 @@ def rolled_periods(
     session: Session, model_id: int, fine: Grid, tz: str, planned: Sequence[Rollup]
 ) -> list[tuple[Period, dt.datetime, dt.datetime]]:
     """The days and months (in zone `tz`) the model's stored windows were rolled up into (a
-    stored window longer than one of its grid `fine`), with the `planned` ones, each once."""
+    stored window longer than one of its grid `fine`), with the `planned` ones, each once.
+
+    Only the windows longer than `fine`'s are read (`_longer_than`): a pass reads what was rolled
+    up, not the whole history."""
     found: set[tuple[Period, dt.datetime, dt.datetime]] = {
         (item.period, *Grid(item.period, None, tz).window_of(item.start)) for item in planned
     }
     rows = session.execute(
         select(ProfileWindow.start, ProfileWindow.end)
-        .where(ProfileWindow.model_id == model_id)
+        .where(ProfileWindow.model_id == model_id, _longer_than(session, _rolled_above(fine)))
         .distinct()
     )
     grids: dict[Period, Grid] = {"day": Grid("day", None, tz), "month": Grid("month", None, tz)}
@@ -191,6 +194,32 @@ def rolled_periods(
                 found.add((period, first, last))
                 break
     return sorted(found, key=lambda item: (item[1], item[2]))
+
+
+_SHORTEST_DAY_S = 22 * 3600
+"""Shorter than any day of a zone's calendar (a switch to summer time takes an hour or two)."""
+
+
+def _rolled_above(fine: Grid) -> float:
+    """A length in seconds every window rolled up from `fine` exceeds.
+
+    A rolled window runs from the start of a fine window to the end of its day or month, past the
+    fine window's end (else it was not rolled): longer than a window of a fixed-length grid, and
+    for a calendar grid (zoned days, weeks; months and longer never roll) at least two days."""
+    if fine.seconds is not None:
+        return float(fine.seconds)
+    return 2.0 * _SHORTEST_DAY_S
+
+
+def _longer_than(session: Session, seconds: float) -> ColumnElement[bool]:
+    """Whether a stored window lasts more than `seconds` (half a second's slack: SQLite's
+    `julianday` is a float, to about ten microseconds)."""
+    length: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        length = extract("epoch", ProfileWindow.end - ProfileWindow.start)
+    else:
+        length = (func.julianday(ProfileWindow.end) - func.julianday(ProfileWindow.start)) * 86_400
+    return length > seconds + 0.5
 
 
 def stale_cell_spans(periods: Sequence[tuple[Period, dt.datetime, dt.datetime]]) -> list[CellSpan]:
