@@ -204,8 +204,8 @@ def test_the_worker_logs_what_it_pruned(store: Store, caplog: pytest.LogCaptureF
         finally:
             worker.stop()
     assert (
-        "retention applied to fraud: 0 row day(s) deleted, 1 period(s) rolled up from 24 "
-        "window(s), 0 alert(s), 0 monitor result(s), 0 event(s) and 48 dashboard cell(s) deleted"
+        "retention applied to fraud: 0 row day(s) deleted, 1 period(s) rolled up, 24 window(s) "
+        "merged, 0 alert(s), 0 monitor result(s), 0 event(s) and 48 dashboard cell(s) deleted"
     ) in caplog.messages
 
 

@@ -5,16 +5,12 @@ Registered in `vigil.cli.server`'s `db` group."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from vigil.cli.common import fail, format_option, print_json, print_table, store_option
 from vigil.config import DEFAULT_ARTIFACTS_URL
 from vigil.errors import VigilError
-
-if TYPE_CHECKING:
-    from vigil.ingestion.retention import Outcome
 
 
 @click.command("compact")
@@ -54,6 +50,7 @@ def compact_command(
     """
     from vigil.ingestion import retention
     from vigil.ingestion.maintenance import compact
+    from vigil.ingestion.retention_outcome import outcome_table
     from vigil.store.core import Store
 
     day = before.date() if before else dt.datetime.now(dt.UTC).date()
@@ -72,7 +69,7 @@ def compact_command(
         print_json(
             {
                 "dry_run": dry_run,
-                "retention": [_outcome_dict(o) for o in outcomes],
+                "retention": [o.to_dict() for o in outcomes],
                 "compacted": [
                     {"model": c.model, "kind": c.kind, "day": c.day.isoformat(), "files": c.files}
                     for c in done
@@ -89,57 +86,6 @@ def compact_command(
     if not dry_run:
         click.echo(f"compacted {len(done)} day(s); deleted {deleted} superseded file(s)")
     if outcomes:
-        print_table(
-            [
-                "model",
-                "row days deleted",
-                "periods rolled up",
-                "windows merged",
-                "alerts",
-                "results",
-                "events",
-                "cells",
-            ],
-            [_outcome_row(o) for o in outcomes],
-        )
+        print_table(*outcome_table(outcomes))
     verb = "would change" if dry_run else "changed"
     click.echo(f"retention {verb} {sum(o.changed for o in outcomes)} model(s)")
-
-
-def _outcome_row(outcome: Outcome) -> list[Any]:
-    return [
-        outcome.model,
-        len(outcome.row_days),
-        len(outcome.rollups),
-        outcome.windows_replaced,
-        outcome.alerts,
-        outcome.results,
-        outcome.events,
-        outcome.cells,
-    ]
-
-
-def _outcome_dict(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "model": outcome.model,
-        "row_days": [
-            {"kind": kind, "day": day.isoformat(), "files": files}
-            for kind, day, files in outcome.row_days
-        ],
-        "rollups": [
-            {
-                "version": r.version,
-                "segment": r.segment,
-                "period": r.period,
-                "start": r.start.isoformat(),
-                "end": r.end.isoformat(),
-                "windows": r.windows,
-            }
-            for r in outcome.rollups
-        ],
-        "windows_replaced": outcome.windows_replaced,
-        "alerts": outcome.alerts,
-        "monitor_results": outcome.results,
-        "events": outcome.events,
-        "dashboard_cells": outcome.cells,
-    }

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import get_args
 
 from pydantic import TypeAdapter
@@ -25,6 +24,7 @@ from vigil.analysis.onset import MAX_POINTS
 from vigil.api.retention import RETENTION_FIELDS, RetentionIn, RetentionOut
 from vigil.errors import VigilError
 from vigil.ingestion import rollup
+from vigil.ingestion.retention_outcome import Outcome as Outcome
 from vigil.store.collab_tables import EventDeliveryRow, EventRow
 from vigil.store.core import Store
 from vigil.store.dashboard_tables import delete_cells
@@ -68,47 +68,6 @@ def set_policy(
     row.updated_by = actor
     session.commit()
     return get_policy(session, model_name)
-
-
-@dataclass
-class Outcome:
-    """What applying one model's policy did (or, in a dry run, would do)."""
-
-    model: str
-    row_days: list[tuple[Kind, dt.date, int]] = field(default_factory=list)
-    """(kind, day, files) of the raw rows deleted."""
-    rollups: list[rollup.Rollup] = field(default_factory=list)
-    """The days and months rolled up (in a dry run: to roll up)."""
-    windows_replaced: int = 0
-    """Stored windows merged into rolled ones (in a dry run: as planned)."""
-    alerts: int = 0
-    """Resolved alerts deleted, with their history."""
-    results: int = 0
-    """Monitor results deleted (`delete_results`)."""
-    events: int = 0
-    """Events deleted, with their deliveries."""
-    cells: int = 0
-    """Dashboard cells deleted: measured on windows since rolled up into coarser ones."""
-
-    def summary(self) -> str:
-        """One line saying what was done (the retention worker's log)."""
-        return (
-            f"{self.model}: {len(self.row_days)} row day(s) deleted, {len(self.rollups)} "
-            f"period(s) rolled up from {self.windows_replaced} window(s), {self.alerts} "
-            f"alert(s), {self.results} monitor result(s), {self.events} event(s) and "
-            f"{self.cells} dashboard cell(s) deleted"
-        )
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.row_days
-            or self.rollups
-            or self.alerts
-            or self.results
-            or self.events
-            or self.cells
-        )
 
 
 def apply(
