@@ -11,7 +11,8 @@ A key names everything its entry was computed from, so an entry is never stale, 
   digest of its bytes (a replaced artifact makes a new key).
 
 Entries nobody asks for any more (yesterday's windows' baselines) leave by least-recent use; each
-cache is bounded, the profiles by their serialised size. One `EvaluationCache` belongs to one
+cache is bounded, the profiles by their serialised size. The baselines' cache is scan resistant
+(`LruCache.admit_every`): once full it keeps what it holds and admits one new profile in 16. One `EvaluationCache` belongs to one
 process's evaluations of one store (the scheduler's, for as long as it runs): window ids are
 that store's.
 """
@@ -41,6 +42,8 @@ DEFAULT_PROFILE_BYTES = 256 * 2**20
 DEFAULT_VALUES = 500_000
 DEFAULT_BOUNDS = 100_000
 DEFAULT_DRIFT_BYTES = DEFAULT_MAX_BYTES
+ADMIT_EVERY = 16
+"""A full baseline cache keeps one new profile in this many (see `LruCache`)."""
 
 
 def window_key(start: dt.datetime, parts: Sequence[StoredWindow]) -> WindowKey:
@@ -60,11 +63,19 @@ class CacheStats:
     hits: int = 0
     misses: int = 0
     evictions: int = 0
+    refused: int = 0
+    """New entries not kept because the cache was full (`admit_every`)."""
 
 
 class LruCache(Generic[V]):
     """A mapping that forgets its least recently used entries past `max_entries` entries or
-    `max_bytes` bytes (each entry's size given by `size`, 1 when no size is given)."""
+    `max_bytes` bytes (each entry's size given by `size`, 1 when no size is given).
+
+    With `admit_every`, a new entry that does not fit is kept only every `admit_every`-th time
+    (displacing the least recently used), the others not at all. That makes it scan resistant:
+    a tick reads its monitors' baselines in the same order every time, and a plain LRU smaller
+    than that loop evicts each entry just before its next use (no hit at all); this one keeps
+    what it holds and still turns over, slowly."""
 
     def __init__(
         self,
@@ -72,12 +83,16 @@ class LruCache(Generic[V]):
         max_entries: int | None = None,
         max_bytes: int | None = None,
         size: Callable[[V], int] | None = None,
+        admit_every: int | None = None,
     ) -> None:
         if max_entries is not None and max_entries < 0:
             raise ValueError(f"max_entries must be >= 0, got {max_entries}")
         if max_bytes is not None and max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+        if admit_every is not None and admit_every < 1:
+            raise ValueError(f"admit_every must be >= 1, got {admit_every}")
         self.max_entries = max_entries
+        self.admit_every = admit_every
         self.max_bytes = max_bytes
         self._size = size or (lambda _: 1)
         self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
@@ -106,6 +121,11 @@ class LruCache(Generic[V]):
     def put(self, key: Hashable, value: V) -> None:
         size = self._size(value)
         with self._lock:
+            if self.admit_every is not None and key not in self._entries and not self._fits(size):
+                self.stats.refused += 1
+                too_big = self.max_bytes is not None and size > self.max_bytes
+                if too_big or self.stats.refused % self.admit_every:
+                    return
             old = self._entries.pop(key, None)
             if old is not None:
                 self.bytes -= old[1]
@@ -118,6 +138,11 @@ class LruCache(Generic[V]):
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self.bytes -= dropped
                 self.stats.evictions += 1
+
+    def _fits(self, size: int) -> bool:
+        return (self.max_entries is None or len(self._entries) < self.max_entries) and (
+            self.max_bytes is None or self.bytes + size <= self.max_bytes
+        )
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
         found, value = self.get(key)
@@ -155,7 +180,7 @@ class EvaluationCache:
         drift_bytes: int = DEFAULT_DRIFT_BYTES,
     ) -> None:
         self.references: LruCache[DatasetProfile | None] = LruCache(
-            max_bytes=profile_bytes, size=profile_size
+            max_bytes=profile_bytes, size=profile_size, admit_every=ADMIT_EVERY
         )
         """Baseline profiles: a period's merge, an artifact, a registered version's, and the
         blocks of trailing baselines (`vigil.monitor.blocks`)."""

@@ -7,10 +7,12 @@ rest of the mass is one `(other)` category.
 
 from __future__ import annotations
 
+import numpy as np
 import scipy
 
 from vigil.analysis.drift._bins import count_table
 from vigil.analysis.drift.base import Counts, DriftMethod, MethodResult
+from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
 
 
@@ -20,8 +22,25 @@ def chi_square(ref: Counts, cur: Counts) -> MethodResult:
     _, table = count_table(ref, cur)
     if table.shape[1] < 2:
         return MethodResult(0.0, 1.0)
-    result = scipy.stats.chi2_contingency(table, correction=False)
-    return MethodResult(float(result.statistic), float(result.pvalue))
+    return MethodResult(*pearson(table))
+
+
+def pearson(table: FloatArray) -> tuple[float, float]:
+    """Pearson's statistic and p-value of a 2 x K table with no empty row or column: what
+    `scipy.stats.chi2_contingency(table, correction=False)` computes, the same operations in the
+    same order (bit for bit: tests/analysis/drift/test_chi_square_pearson.py), without the
+    argument handling that took two thirds of its time on a monitor's small tables."""
+    observed = np.asarray(table, dtype=np.float64)
+    expected = (
+        observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    )
+    if np.any(expected == 0):  # only tiny fractional counts underflow: as SciPy, refuse
+        raise ValueError("the table of expected frequencies has a zero element")
+    dof = expected.size - sum(expected.shape) + expected.ndim - 1
+    if dof == 0:
+        return 0.0, 1.0
+    stat = (((observed - expected) ** 2) / expected).ravel().sum()
+    return float(stat), float(scipy.special.chdtrc(float(dof), stat))
 
 
 METHOD = DriftMethod(
