@@ -28,6 +28,7 @@ from vigil.server.dashboard import warmer as dashboard_warmer
 from vigil.server.deps import TokenCache, get_settings
 from vigil.server.error_paths import without_paths
 from vigil.server.error_schema import ERROR_RESPONSES, validation_message
+from vigil.server.ingest_path import IngestionPath, direct_routes
 from vigil.server.json_body import guard_json_body, too_deep
 from vigil.server.limits import BodySizeLimit, RequestTimeLimit, guard_queries
 from vigil.server.metrics import Metrics, RequestMetrics
@@ -297,7 +298,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     # a router merges the router's own lifespan into the app's; those are not run.)
     app.router.lifespan_context = lifespan
     # The last added is outermost: metrics see every answer, 413s from the size limit included.
-    # The limits are read per request from the settings in force.
+    # The limits are read per request from the settings in force. Innermost, the ingestion
+    # routes' direct path (past every limit, before the router; see vigil.server.ingest_path).
+    app.add_middleware(IngestionPath, owner=app, routes=direct_routes(app))
     app.add_middleware(BodySizeLimit, limit=lambda: app.state.settings.server.max_request_bytes)
     app.add_middleware(
         RequestTimeLimit, seconds=lambda: app.state.settings.server.request_timeout_seconds

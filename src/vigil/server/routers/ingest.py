@@ -4,6 +4,8 @@ import asyncio
 import contextvars
 import functools
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,18 +14,12 @@ from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.config import ServerSettings
 from vigil.errors import PayloadTooLargeError
 from vigil.ingestion import service
-from vigil.server.deps import (
-    BodyDep,
-    MetricsDep,
-    SessionDep,
-    SettingsDep,
-    StoreDep,
-    WriteAccess,
-    read_body,
-)
+from vigil.server.deps import WriteAccess, read_body
 from vigil.server.metrics import Metrics
 from vigil.store.arrow_limits import RowLimits, check_stream
 from vigil.store.core import Store
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["ingestion"])
 
@@ -65,51 +61,81 @@ def _ingest(store: Store, name: str, body: bytes, settings: ServerSettings) -> I
         return service.ingest_log(session, store.predictions, name, batch, models=store.models)
 
 
-@router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY, response_model=IngestResult)
-async def log(_: WriteAccess, name: str, request: Request) -> Response:
-    """Ingest one log batch (window profiles and prediction rows), as `vigil.Client.log` sends.
+async def _in_worker(request: Request, blocking: Callable[..., T], *args: Any) -> T:
+    """Run `blocking(*args)` in one of the app's ingestion threads with the request's context (its
+    deadline stops late SQL). A plain executor hop costs the event loop less than anyio's."""
+    work = functools.partial(contextvars.copy_context().run, blocking, *args)
+    executor = request.app.state.ingest_executor
+    return await asyncio.get_running_loop().run_in_executor(executor, work)
 
-    The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
-    """
-    # The busiest route: it takes the app's settings, store and metrics from the app's state (the
-    # settings in force, which `get_settings` also gives) instead of one dependency each, makes
-    # one hop to a worker thread for all its blocking work (the session is opened and closed
-    # there too), and answers with the result's JSON directly (the same bytes FastAPI's
-    # serialisation of `IngestResult` gives, without validating it again).
+
+def _json(result: IngestResult) -> Response:
+    """The result's JSON (the same bytes FastAPI's serialisation of `IngestResult` gives, without
+    validating it again)."""
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+async def log_call(request: Request, name: str) -> Response:
+    """The log route's work once the caller may write: it takes the app's settings, store and
+    metrics from the app's state (the settings in force, which `get_settings` also gives) instead
+    of one dependency each, makes one hop to a worker thread for all its blocking work (the
+    session is opened and closed there too), and answers with the result's JSON directly. Also
+    called by `vigil.server.ingest_path`, which routes the busiest requests here directly."""
     state = request.app.state
     settings: ServerSettings = state.settings.server
     store: Store = state.store
     metrics: Metrics = state.metrics
     body = await read_body(request, settings)
     started = time.perf_counter()
-    # A plain executor hop costs the event loop less than anyio's; the request's context goes
-    # along (its deadline stops late SQL), as with anyio.
-    work = functools.partial(contextvars.copy_context().run, _ingest, store, name, body, settings)
-    result = await asyncio.get_running_loop().run_in_executor(state.ingest_executor, work)
+    result = await _in_worker(request, _ingest, store, name, body, settings)
     metrics.latency.labels("log").observe(time.perf_counter() - started)
     if not result.duplicate:
         metrics.rows.labels(name).inc(result.n_rows)
         metrics.profiles.labels(name).inc(result.n_profiles)
         metrics.last_arrival.labels(name).set(time.time())
-    return Response(result.model_dump_json(), media_type="application/json")
+    return _json(result)
 
 
-@router.post("/api/v1/models/{name}/labels", openapi_extra=_BINARY_BODY)
-def labels(
-    _: WriteAccess,
-    name: str,
-    body: BodyDep,
-    session: SessionDep,
-    store: StoreDep,
-    metrics: MetricsDep,
-    settings: SettingsDep,
-) -> IngestResult:
-    """Ingest ground-truth labels (ids and labels), joined to the predictions by id."""
-    started = time.perf_counter()
+def _ingest_labels(store: Store, name: str, body: bytes, settings: ServerSettings) -> IngestResult:
+    """The blocking part of a labels call, in one worker thread: decode and bound the rows, apply
+    them in a session of its own, close the session."""
     batch = LabelBatch.decode(body)
     check_stream(batch.rows, _row_limits(settings))
-    result = service.ingest_labels(session, store.predictions, name, batch)
+    with store.session() as session:
+        return service.ingest_labels(session, store.predictions, name, batch)
+
+
+async def labels_call(request: Request, name: str) -> Response:
+    """The labels route's work once the caller may write (as `log_call`: state, one hop)."""
+    state = request.app.state
+    settings: ServerSettings = state.settings.server
+    metrics: Metrics = state.metrics
+    body = await read_body(request, settings)
+    started = time.perf_counter()
+    result = await _in_worker(request, _ingest_labels, state.store, name, body, settings)
     metrics.latency.labels("labels").observe(time.perf_counter() - started)
     if not result.duplicate:
         metrics.labels.labels(name).inc(result.n_rows)
-    return result
+    return _json(result)
+
+
+@router.post("/api/v1/models/{name}/log", openapi_extra=_BINARY_BODY, response_model=IngestResult)
+async def log(_: WriteAccess, name: str, request: Request) -> Response:
+    """Ingest one log batch (window profiles and prediction rows), as `vigil.Client.log` sends.
+
+    The batch id makes this idempotent: a batch sent again is acknowledged and not re-applied.
+    """
+    return await log_call(request, name)
+
+
+@router.post(
+    "/api/v1/models/{name}/labels", openapi_extra=_BINARY_BODY, response_model=IngestResult
+)
+async def labels(_: WriteAccess, name: str, request: Request) -> Response:
+    """Ingest ground-truth labels (ids and labels), joined to the predictions by id."""
+    return await labels_call(request, name)
+
+
+FAST_ROUTES = {log: log_call, labels: labels_call}
+"""Endpoints that `vigil.server.ingest_path` may call directly, and the work each does once its
+dependencies passed."""
