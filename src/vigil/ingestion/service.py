@@ -102,8 +102,9 @@ def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
             columns=unknown,
         )
     # Every check passed on these exact bytes: when this process folds them into their window
-    # (its compactor, soon after), they are decoded without checking their sketches again.
-    remember(blob)
+    # (its compactor, soon after), it takes this profile, or decodes them without checking their
+    # sketches again.
+    remember(blob, profile)
     return profile
 
 

@@ -12,6 +12,11 @@ this process's own encoder", which nothing a client sends can make true. Ingesti
 an upload's bytes once they have passed every check here (`vigil.ingestion.service`), so that
 folding them into their window later does not check the same bytes twice; a client's bytes are
 trusted only after they passed the checks they would otherwise get again.
+
+Ingestion also hands over the profile those checks produced (`remember(blob, profile)`): the last
+`DECODED_CAPACITY` are kept, so that folding an upload into its window soon after (the compactor,
+in the same process) takes the decoded profile instead of decoding the same bytes again
+(`decoded`). Profiles are immutable (merging makes new ones), so one object can be shared.
 """
 
 from __future__ import annotations
@@ -22,9 +27,14 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 CAPACITY = 4096
 """Profiles remembered: the windows being written to at once, with room to spare (~0.4 MB)."""
+
+DECODED_CAPACITY = 256
+"""Decoded profiles kept: a busy window's parts until the compactor folds them (tens of MB at
+most for wide profiles)."""
 
 _TRUSTED: ContextVar[bool] = ContextVar("vigil_profile_bytes_trusted", default=False)
 
@@ -51,16 +61,45 @@ class _Written:
             return digest in self._digests
 
 
+class _Decoded:
+    """A bounded, thread-safe map from digests to the profiles decoded from those bytes."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._profiles: OrderedDict[bytes, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, digest: bytes, profile: Any) -> None:
+        with self._lock:
+            self._profiles[digest] = profile
+            self._profiles.move_to_end(digest)
+            while len(self._profiles) > self.capacity:
+                self._profiles.popitem(last=False)
+
+    def get(self, digest: bytes) -> Any:
+        with self._lock:
+            return self._profiles.get(digest)
+
+
 def _digest(blob: bytes) -> bytes:
     return hashlib.blake2b(blob, digest_size=32).digest()  # 128-bit collision resistance
 
 
 WRITTEN = _Written(CAPACITY)
+DECODED = _Decoded(DECODED_CAPACITY)
 
 
-def remember(blob: bytes) -> None:
-    """Note that this process encoded `blob`."""
+def remember(blob: bytes, profile: Any = None) -> None:
+    """Note that this process encoded `blob`, or that `blob` passed every check; with `profile`
+    (what decoding `blob` gave, once checked), keep it for `decoded`."""
     WRITTEN.add(blob)
+    if profile is not None:
+        DECODED.put(_digest(blob), profile)
+
+
+def decoded(blob: bytes) -> Any:
+    """The profile `remember` was given with these exact bytes, if still kept; else None."""
+    return DECODED.get(_digest(blob))
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 
 from vigil.errors import SerializationError
 from vigil.profile import DatasetProfile
+from vigil.profile.trust import decoded as checked_profile
 from vigil.store.models import MonitoredModel, ProfileWindow, ProfileWindowPart
 
 logger = logging.getLogger("vigil.store")
@@ -177,6 +178,10 @@ def decode_stored(stored: StoredProfile, tally: UndecodableWindows | None) -> Da
     decoded: list[DatasetProfile] = []
     for index, blob in enumerate((stored.blob, *stored.parts)):
         if not blob:  # a window deleted while it was read: no data, nothing broken
+            continue
+        kept = checked_profile(blob)  # an upload this process checked a moment ago
+        if isinstance(kept, DatasetProfile):
+            decoded.append(kept)
             continue
         try:
             decoded.append(DatasetProfile.from_bytes(blob))
