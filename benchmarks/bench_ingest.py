@@ -4,11 +4,18 @@ today's code side by side with the code before issue 19's append-only windows.
     .venv/bin/python benchmarks/bench_ingest.py                       # SQLite store, defaults
     .venv/bin/python benchmarks/bench_ingest.py --store postgresql://postgres@127.0.0.1/bench
     .venv/bin/python benchmarks/bench_ingest.py --before none         # today's code only
+    .venv/bin/python benchmarks/bench_ingest.py --before auto --before HEAD~3 --workers 2
 
-`--before REV` (by default the commit before "a log call appends its profile as a part") is
-checked out with `git worktree add` into a temporary folder; each contender runs in a child process
-whose `vigil` (and whose server's) comes from its own tree (PYTHONPATH), round-robin `--repeats`
-times, on a fresh store each time. Ratios are after / before.
+`--before REV` (by default the commit before "a log call appends its profile as a part"; given
+again, one more contender each) is checked out with `git worktree add` into a temporary folder;
+each contender runs in a child process whose `vigil` (and whose server's) comes from its own tree
+(PYTHONPATH), round-robin `--repeats` times, on a fresh store each time. Ratios are after / each
+before.
+
+`--workers N` starts N server processes on the one store (SQLite in WAL mode, or `--store`); the
+uploads' senders take turns over their ports (sender i starts at port i, then goes round), so N
+processes share one window as a fleet behind a load balancer would. Server CPU is the sum over
+the N processes; the small calls go to the first. The floor runs N bare processes the same way.
 
 Measurements, each on a fresh model:
 
@@ -98,32 +105,40 @@ def _serve(store_url: str, artifacts: str, port: int, log: Path) -> subprocess.P
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
-def _floor(bodies: list[bytes], senders: int) -> tuple[float, float]:
-    """The same upload bodies posted to a bare FastAPI app under uvicorn (`bench_ingest_floor`):
-    its CPU ms per request and its requests per second."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench_ingest_floor:app", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--log-level", "warning"],
-        cwd=Path(__file__).resolve().parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, float]:
+    """The same upload bodies posted to `workers` bare FastAPI apps under uvicorn
+    (`bench_ingest_floor`): their CPU ms per request and their requests per second."""
+    ports = [_free_port() for _ in range(workers)]
+    processes = []
+    for port in ports:
+        command = [sys.executable, "-m", "uvicorn", "bench_ingest_floor:app", "--port", str(port)]
+        processes.append(
+            subprocess.Popen(
+                [*command, "--log-level", "warning"],
+                cwd=Path(__file__).resolve().parent,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+        )
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
-        _post_all(url, "none", "floor", bodies[:20], 1)  # warm up
-        cpu = _server_cpu_s(process)
-        elapsed = _post_all(url, "none", "floor", bodies, senders)
-        return (_server_cpu_s(process) - cpu) * 1000 / len(bodies), len(bodies) / elapsed
+        for port in ports:
+            for _ in range(600):
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        _post_all(urls, "none", "floor", bodies[:20], 1)  # warm up
+        cpu = sum(_server_cpu_s(p) for p in processes)
+        elapsed = _post_all(urls, "none", "floor", bodies, senders)
+        used = sum(_server_cpu_s(p) for p in processes) - cpu
+        return used * 1000 / len(bodies), len(bodies) / elapsed
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def _frame(n: int, seed: int, start: dt.datetime = T0) -> pa.Table:
@@ -161,19 +176,29 @@ def _body(table: pa.Table, *, rows: bool) -> bytes:
     return LogBatch(version="v1", profiles=[profile.to_bytes()], rows=payload).encode()
 
 
-def _post_all(url: str, token: str, model: str, bodies: list[bytes], senders: int) -> float:
+def _post_all(
+    urls: str | list[str], token: str, model: str, bodies: list[bytes], senders: int
+) -> float:
+    """Post `bodies` from `senders` threads; with several server URLs each sender takes turns
+    over them (sender i starts at the i-th). Returns the wall time."""
+    servers = [urls] if isinstance(urls, str) else urls
     chunks = [bodies[i::senders] for i in range(senders)]
     errors: list[str] = []
 
-    def send(chunk: list[bytes]) -> None:
+    def send(first: int, chunk: list[bytes]) -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": CONTENT_TYPE}
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
-            for body in chunk:
+        clients = [httpx.Client(base_url=u, headers=headers, timeout=60) for u in servers]
+        try:
+            for i, body in enumerate(chunk):
+                http = clients[(first + i) % len(clients)]
                 response = http.post(f"/api/v1/models/{model}/log", content=body)
                 if response.status_code != 200:
                     errors.append(response.text)
+        finally:
+            for client in clients:
+                client.close()
 
-    threads = [threading.Thread(target=send, args=(c,)) for c in chunks]
+    threads = [threading.Thread(target=send, args=(i, c)) for i, c in enumerate(chunks)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -225,10 +250,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
     store_url = args.store or f"sqlite:///{work / 'vigil.db'}"
     token = _token(store_url)
-    port = _free_port()
-    server = _serve(store_url, str(work / "artifacts"), port, work / "server.log")
-    url = f"http://127.0.0.1:{port}"
+    servers = []
+    for i in range(args.workers):
+        port = _free_port()
+        servers.append(
+            (_serve(store_url, str(work / "artifacts"), port, work / f"server{i}.log"), port)
+        )
+    urls = [f"http://127.0.0.1:{port}" for _, port in servers]
+    url = urls[0]
     report: dict[str, Any] = {"vigil": vigil.__file__, "revision_store": store_url.split(":")[0]}
+
+    def server_cpu() -> float:
+        return sum(_server_cpu_s(process) for process, _ in servers)
+
     try:
         client = Client(url, token=token, spool_dir=None)
         for model in ("rows", "profiles", "small"):
@@ -242,16 +276,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             )
         if args.batches > 2:
             bodies = [_body(_frame(args.batch_rows, s), rows=True) for s in range(args.batches)]
-            _post_all(url, token, "bench-rows", bodies[:2], 1)  # warm up
-            elapsed = _post_all(url, token, "bench-rows", bodies[2:], args.senders)
+            _post_all(urls, token, "bench-rows", bodies[:2], 1)  # warm up
+            elapsed = _post_all(urls, token, "bench-rows", bodies[2:], args.senders)
             report["rows_per_s"] = (args.batches - 2) * args.batch_rows / elapsed
             stored = sum(w.n_rows for w in client.windows("bench-rows"))
             assert stored == args.batches * args.batch_rows, stored
 
         profile_bodies = [_body(_frame(200, 10_000 + s), rows=False) for s in range(args.profiles)]
-        cpu = _server_cpu_s(server)
-        elapsed = _post_all(url, token, "bench-profiles", profile_bodies, args.senders)
-        report["profile_cpu_ms"] = (_server_cpu_s(server) - cpu) * 1000 / args.profiles
+        cpu = server_cpu()
+        elapsed = _post_all(urls, token, "bench-profiles", profile_bodies, args.senders)
+        report["profile_cpu_ms"] = (server_cpu() - cpu) * 1000 / args.profiles
         report["profiles_per_s"] = args.profiles / elapsed
         [window] = client.windows("bench-profiles")
         assert (window.n_uploads, window.n_rows) == (args.profiles, args.profiles * 200), window
@@ -261,17 +295,21 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         cpu = 0.0
         for i, frame in enumerate(small):
             if i == 20:
-                cpu = _server_cpu_s(server)
+                cpu = server_cpu()
             started = time.perf_counter()
             client.log("bench-small", frame, version="v1")
             if i >= 20:
                 latencies.append(time.perf_counter() - started)
-        report["small_cpu_ms"] = (_server_cpu_s(server) - cpu) * 1000 / args.calls
+        report["small_cpu_ms"] = (server_cpu() - cpu) * 1000 / args.calls
         client.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    report["floor_cpu_ms"], report["floor_per_s"] = _floor(profile_bodies, args.senders)
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(timeout=30)
+    report["floor_cpu_ms"], report["floor_per_s"] = _floor(
+        profile_bodies, args.senders, args.workers
+    )
     report["small_log_p50_ms"] = statistics.median(latencies) * 1000
     report["small_log_p95_ms"] = float(np.percentile(latencies, 95)) * 1000
     size, columns = _window_bytes(store_url, "bench-profiles")
@@ -290,16 +328,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--profiles", type=int, default=300)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="server processes on the store")
     parser.add_argument(
         "--before",
-        default="auto",
-        help="git revision of the code to compare with ('auto': the commit before issue 19's "
-        "append-only windows; 'none': measure today's code only)",
+        action="append",
+        help="git revision of the code to compare with ('auto', the default: the commit before "
+        "issue 19's append-only windows; 'none': measure today's code only); again for more",
     )
     return parser
 
 
 def _before_revision(given: str) -> str | None:
+    """The revision `--before` names ('auto': the commit before issue 19's append-only windows;
+    'none': None)."""
     if given == "none":
         return None
     if given != "auto":
@@ -320,46 +361,37 @@ def _child(rest: Sequence[str]) -> dict[str, Any]:
     return measure(_parser().parse_args(rest))
 
 
+BEFORE_NAMES = ("before", "before2", "before3")
+
+
+def _contender(name: str, label: str, src: Path, passed: Sequence[str]) -> Contender:
+    benchmarks = str(Path(__file__).resolve().parent)
+    env = (("PYTHONPATH", f"{src}:{benchmarks}"),)
+    return Contender(name, label, VIGIL_PYTHON, Path(__file__), tuple(passed), env)
+
+
 def main() -> None:
     args, passed = _parser().parse_args(), sys.argv[1:]
-    before = _before_revision(args.before)
-    benchmarks = str(Path(__file__).resolve().parent)
+    revisions = [_before_revision(given) for given in args.before or ["auto"]]
+    befores = [r for r in revisions if r is not None][: len(BEFORE_NAMES)]
     trees = Path(tempfile.mkdtemp(prefix="vigil-bench-trees-"))
-    contenders = [
-        Contender(
-            "after",
-            "today's code",
-            VIGIL_PYTHON,
-            Path(__file__),
-            tuple(passed),
-            (("PYTHONPATH", f"{REPO / 'src'}:{benchmarks}"),),
-        )
-    ]
-    if before is not None:
-        old = trees / "before"
+    contenders = []
+    for name, revision in zip(BEFORE_NAMES, befores, strict=False):
         subprocess.run(
-            ["git", "worktree", "add", "--detach", str(old), before],
+            ["git", "worktree", "add", "--detach", str(trees / name), revision],
             cwd=REPO,
             check=True,
             capture_output=True,
         )
-        contenders.insert(
-            0,
-            Contender(
-                "before",
-                f"before ({before})",
-                VIGIL_PYTHON,
-                Path(__file__),
-                tuple(passed),
-                (("PYTHONPATH", f"{old / 'src'}:{benchmarks}"),),
-            ),
-        )
+        label = f"before ({revision[:12]})"
+        contenders.append(_contender(name, label, trees / name / "src", passed))
+    contenders.append(_contender("after", "today's code", REPO / "src", passed))
     try:
         measured = measure_all(contenders, args.repeats)
     finally:
-        if before is not None:
+        for name in BEFORE_NAMES[: len(befores)]:
             subprocess.run(
-                ["git", "worktree", "remove", "--force", str(trees / "before")],
+                ["git", "worktree", "remove", "--force", str(trees / name)],
                 cwd=REPO,
                 check=False,
                 capture_output=True,
@@ -380,18 +412,19 @@ def main() -> None:
     rows = []
     for key, label, _ in keys:
         values = [measured[n].metric(key) for n in names]
-        rows.append([label, *values, *([ratio(values[-1], values[0])] if before else [])])
+        rows.append([label, *values, *(ratio(values[-1], v) for v in values[:-1])])
     header = [
         "measure",
         *(measured[n].label for n in names),
-        *(["after / before"] if before else []),
+        *(f"after / {measured[n].label}" for n in names[:-1]),
     ]
     machine = Machine.here()
     backend = (args.store or "sqlite").split(":", 1)[0]
     print(f"Ingestion through the API on loopback, {backend} store, commit {git_revision()}")
     print(machine.markdown())
     print(
-        f"{args.profiles} profile uploads ({args.senders} senders), {args.calls} small calls, "
+        f"{args.profiles} profile uploads ({args.senders} senders, {args.workers} server "
+        f"process(es)), {args.calls} small calls, "
         f"median of {args.repeats} runs per contender, load before each run: "
         + ", ".join(f"{r.load_before:.1f}" for n in names for r in measured[n].runs)
     )
@@ -401,7 +434,7 @@ def main() -> None:
         {
             "machine": machine.__dict__,
             "revision": git_revision(),
-            "before": before,
+            "before": befores,
             "store": backend,
             "args": vars(args),
             "contenders": {n: measured[n].to_dict() for n in names},
@@ -412,6 +445,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "child":
-        child_main({"before": _child, "after": _child})
+        child_main({name: _child for name in (*BEFORE_NAMES, "after")})
     else:
         main()
