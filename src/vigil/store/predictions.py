@@ -25,6 +25,10 @@ from vigil.store.artifacts import ArtifactStore
 
 Kind = Literal["predictions", "labels"]
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
+ZSTD_FROM_ROWS = 1000
+"""Files of at least this many rows are written with zstd; smaller ones (a small `client.log`
+call's rows) with snappy: zstd's set-up doubles the cost of writing a few rows (0.73 against
+0.36 ms for 10 rows) for no smaller file. Compaction rewrites a day's files as one, with zstd."""
 
 
 def _day_range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, str]:
@@ -57,7 +61,8 @@ class PredictionStore:
         for day in pc.unique(days).to_pylist():
             part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
             sink = io.BytesIO()
-            pq.write_table(part, sink, compression="zstd")
+            codec = "zstd" if part.num_rows >= ZSTD_FROM_ROWS else "snappy"
+            pq.write_table(part, sink, compression=codec)
             key = f"{kind}/m{model_id}/{day.isoformat()}/{batch_id}.parquet"
             self.artifacts.put(key, sink.getvalue())
             keys.append(key)
