@@ -40,9 +40,9 @@ class Spooling:
         return self._transport.send(kind, model, body, attempts=attempts)
 
     def _deliver(self, kind: str, model: str, body: bytes) -> IngestResult | KpiOut | None:
-        if self.spool_dir is not None and self._spooled():
+        if self.spool_dir is not None and self._any_spooled():
             self.flush()
-            if self._spooled():
+            if self._any_spooled():
                 # Still down: queue behind the spooled calls at once, without the retries, so
                 # serving code is not slowed down call after call while the server is away.
                 self._spool(kind, model, body)
@@ -57,6 +57,17 @@ class Spooling:
                 "Vigil server unavailable (%s); spooled the %s call to %s", exc, kind, path
             )
             return None
+
+    def _any_spooled(self) -> bool:
+        """Whether a call waits in the spool: stops at the first one (every log call asks, and
+        listing and sorting a spool folder that stays once created cost ~50 us a call)."""
+        if self.spool_dir is None:
+            return False
+        try:
+            with os.scandir(self.spool_dir) as entries:
+                return any(e.name.endswith(".vsp") for e in entries)  # as glob("*.vsp")
+        except OSError:  # no folder (yet), or not readable: as `_spooled` finds nothing
+            return False
 
     def _spooled(self) -> list[Path]:
         if self.spool_dir is None or not self.spool_dir.is_dir():
