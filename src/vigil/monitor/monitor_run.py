@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from vigil.monitor.kinds import Context, Measurement, MonitorKind, get_kind
 from vigil.monitor.reader import ReadWindow, WindowReader
 from vigil.monitor.specs import (
     LearnedThreshold,
+    PeriodBaseline,
     ProfileBaseline,
     RegistryBaseline,
     TrailingBaseline,
@@ -267,8 +269,13 @@ class MonitorRun:
         return [self.windows[s] for s in starts]
 
     def measure_safely(self, window: ReadWindow) -> tuple[Measurement, Bounds | None]:
+        # A fixed baseline's side of the drift statistics is kept between ticks; a trailing or
+        # seasonal baseline is another profile for every window, and nothing would be reused.
+        fixed = isinstance(
+            self.monitor.effective_baseline(), ProfileBaseline | RegistryBaseline | PeriodBaseline
+        )
         try:
-            with self.cache.drift.active():  # a baseline's side of the statistics, kept
+            with self.cache.drift.active() if fixed else nullcontext():
                 return self.measure(window)
         except VigilError as exc:
             return Measurement(None, f"error: {exc.message}"), None
