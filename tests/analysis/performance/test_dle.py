@@ -24,6 +24,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -224,11 +225,22 @@ def _openmp_threads() -> list[int]:
     return [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "openmp"]
 
 
-def test_the_one_thread_limit_is_lifted_after_concurrent_fits() -> None:
+@pytest.fixture
+def two_openmp_threads() -> Iterator[None]:
+    """OpenMP on two threads for the test (the suite runs it on one, tests/conftest.py), so that a
+    limit of one left in place shows."""
+    import sklearn.ensemble  # noqa: F401  (loads OpenMP, so that there is a setting to keep)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert _openmp_threads()
+        assert set(_openmp_threads()) == {2}
+        yield
+
+
+def test_the_one_thread_limit_is_lifted_after_concurrent_fits(two_openmp_threads: None) -> None:
     """Each fit and estimate runs OpenMP on one thread; the process's setting is what it was
     afterwards, also when fits run in several threads at once (threadpoolctl's limit is global)."""
-    import sklearn.ensemble  # noqa: F401  (loads OpenMP, so that there is a setting to keep)
-
     before = _openmp_threads()
     assert before
     features, y, pred = window(np.random.default_rng(10), 3_000, 0.0, 2.0, 0.25)
@@ -244,11 +256,9 @@ def test_the_one_thread_limit_is_lifted_after_concurrent_fits() -> None:
     assert _openmp_threads() == before
 
 
-def test_limited_sections_take_turns() -> None:
+def test_limited_sections_take_turns(two_openmp_threads: None) -> None:
     """A second thread's limited section waits for the first's end, so that each restores the
     setting it found (interleaved, the later one would restore the earlier one's limit of 1)."""
-    import sklearn.ensemble  # noqa: F401
-
     from vigil.analysis.performance.dle import _one_thread
 
     before = _openmp_threads()
