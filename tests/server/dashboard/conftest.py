@@ -1,8 +1,10 @@
 """The dashboard's tests run on the demo's store (a model with 30 days of hourly windows, runs,
-two registered versions, monitors and alerts), seeded once per test session."""
+two registered versions, monitors and alerts), seeded once per test run."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -25,9 +27,7 @@ class Demo:
     tokens: dict[Scope, str]
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    out = tmp_path_factory.mktemp("dashboard-demo")
+def _seed_demo(out: Path) -> Demo:
     store_url, artifacts_url = run_demo(out, rows=3000, seed=7, echo=lambda _: None)
     store = Store.open(store_url, artifacts_url)
     try:
@@ -40,6 +40,36 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     finally:
         store.close()
     return Demo(store_url, artifacts_url, tokens)
+
+
+def _demo_json(demo: Demo) -> str:
+    tokens = {scope.value: token for scope, token in demo.tokens.items()}
+    return json.dumps(
+        {"store_url": demo.store_url, "artifacts_url": demo.artifacts_url, "tokens": tokens}
+    )
+
+
+def _demo_from_json(text: str) -> Demo:
+    data = json.loads(text)
+    tokens = {Scope(scope): token for scope, token in data["tokens"].items()}
+    return Demo(data["store_url"], data["artifacts_url"], tokens)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Demo:
+    """The demo seeded once per run: under xdist the first worker to get here seeds it (holding a
+    lock) in the folder the workers share, and every worker, the first too, works on a private
+    copy of it (tests write to it: cache cells, sessions)."""
+    if worker_id == "master":
+        return _seed_demo(tmp_path_factory.mktemp("dashboard-demo"))
+    shared = tmp_path_factory.getbasetemp().parent / "dashboard-demo"
+    shared.mkdir(exist_ok=True)
+    seeded = shared / "demo.json"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the holder dies
+        if not seeded.exists():
+            seeded.write_text(_demo_json(_seed_demo(shared / "seed")))
+    return copy_demo(_demo_from_json(seeded.read_text()), tmp_path_factory.mktemp("dashboard-demo"))
 
 
 def copy_demo(demo: Demo, dest: Path) -> Demo:
