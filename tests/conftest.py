@@ -9,7 +9,8 @@ import os
 # core in every worker and in every server the tests start, and their threads spin while they
 # wait: a HistGradientBoosting fit of 3,000 rows took 30 s of CPU instead of 1 s on a busy 2-core
 # machine. Set before NumPy and the OpenMP runtimes load (they read it once), and inherited by the
-# servers and commands the tests start. The Makefile sets the same; a value already set wins.
+# servers and commands the tests start (test_native_threads.py checks both). A value already set
+# wins.
 for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_pool, "1")
 
