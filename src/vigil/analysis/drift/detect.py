@@ -97,6 +97,7 @@ def drift(
     multivariate: bool = False,
     schema: Mapping[str, str | ColumnKind] | None = None,
     random_state: int = 0,
+    charts: bool = True,
 ) -> DriftReport:
     """Compare `current` with `reference`; each is data (anything `vigil.profile` reads) or a
     `DatasetProfile`.
@@ -111,6 +112,8 @@ def drift(
     and target drift. `multivariate=True` adds PCA-reconstruction and domain-classifier drift
     (needs raw data; reads the compared columns of both inputs). `schema` forces column kinds,
     as in `vigil.profile`; the current data is otherwise read with the reference's kinds.
+    `charts=False` leaves out each column's `distribution` (the shares `to_html` draws), for
+    callers that keep only the figures: a monitor's tick, for one.
 
     >>> report = vigil.drift("train.parquet", "today.parquet")     # doctest: +SKIP
     >>> report.dataset_drift, report.columns["age"].p_value           # doctest: +SKIP
@@ -185,6 +188,7 @@ def drift(
             effects[kind],
             roles.get(name, "feature"),
             path,
+            charts,
         )
     results = _decide(results, correction)
 
@@ -369,6 +373,7 @@ def _compare(
     effect_threshold: float,
     role: Role,
     path: DriftPath,
+    charts: bool,
 ) -> ColumnDrift:
     result = _run(plan.method, kind, name, ref, cur, tables)
     if plan.method.is_test:
@@ -400,7 +405,7 @@ def _compare(
         current_missing_share=missing_share(cur),
         new_categories=fresh,
         new_category_share=fresh_share,
-        distribution=distribution(ref, cur),
+        distribution=distribution(ref, cur) if charts else None,
     )
 
 

@@ -74,6 +74,7 @@ def drift_measurement(
         method=options.method,
         threshold=options.drift_threshold,
         prediction_columns=compared if predictions else (),
+        charts=False,  # not stored (column_figures): the chart's shares were a tenth of a tick
     )
     details: dict[str, Any] = {
         "drifted_columns": list(report.drifted_columns),
