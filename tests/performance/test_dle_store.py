@@ -240,7 +240,10 @@ def test_the_api_and_the_remote_client_carry_the_estimated_loss(live, tmp_path: 
         here = service.estimated(store, "price", window="day", **period).to_dict()
     finally:
         store.close()
-    assert window["estimated"] == here["windows"][0]["estimated"]
+    # The same estimate; to the last bits only where both processes sum in the same order (their
+    # native thread pools decide it: a fleet's servers and a laptop differ, and so did this test's
+    # two processes once in a full run, by 9e-16 of the MAE).
+    assert window["estimated"] == pytest.approx(here["windows"][0]["estimated"], rel=1e-12)
     headers = {"Authorization": f"Bearer {token}"}
     response = httpx.get(
         f"{live.url}/api/v1/models/blind/performance/estimated",
