@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vigil.errors import InvalidInputError
-from vigil.profile.columns import AnyColumn, merge_columns
+from vigil.profile.columns import AnyColumn, merge_columns, merge_many_columns
 from vigil.profile.parts import Window
 from vigil.profile.serialization import decode_profile, encode_profile
 from vigil.profile.summary import ROW_COLUMNS, column_rows, render_summary
@@ -68,10 +68,32 @@ class DatasetProfile(NotebookResult):
 
     @classmethod
     def merge_all(cls, profiles: Iterable[DatasetProfile]) -> DatasetProfile:
-        result = cls.empty()
-        for item in profiles:
-            result = result.merge(item)
-        return result
+        """Merge many profiles: the same as `merge` folded over them in order (starting from the
+        empty profile), in one pass per column.
+
+        Pairwise, each merge copies the sketches merged so far (a merge never changes its
+        inputs), so folding n parts copied a column's sketches n times; here each column's
+        sketches are copied once and the rest merged into that copy. The profiles passed in are
+        not changed (decoded profiles are shared: kept uploads, cached baselines).
+        """
+        items = list(profiles)
+        for item in items:
+            if not isinstance(item, DatasetProfile):
+                raise InvalidInputError(
+                    f"can only merge DatasetProfiles, got {type(item).__name__} among them"
+                )
+        by_name: dict[str, list[AnyColumn]] = {}
+        skipped: dict[str, str] = {}
+        window: Window | None = None
+        for item in items:
+            for name, column in item.columns.items():
+                by_name.setdefault(name, []).append(column)
+            skipped = {**item.skipped, **skipped}  # the earliest reason wins, as in `merge`
+            window = window.union(item.window) if window else item.window
+        columns = {name: merge_many_columns(name, group) for name, group in by_name.items()}
+        for name in columns:
+            skipped.pop(name, None)
+        return cls(columns, sum(item.n_rows for item in items), window, skipped)
 
     def with_window(self, start: dt.datetime, end: dt.datetime) -> DatasetProfile:
         return DatasetProfile(self.columns, self.n_rows, Window(start, end), self.skipped)

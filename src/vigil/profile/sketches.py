@@ -1,6 +1,10 @@
 """Mergeable building blocks of a column profile.
 
 Each block is immutable: `merge` returns a new block, and `zero()` is the identity of `merge`.
+`merge_all(blocks)` is `merge` folded over the blocks in order, in one pass: the first sketch is
+copied once and the others merged into that copy in place (DataSketches merges into its target),
+instead of one copy per merge. No block passed in is changed: decoded profiles are shared (kept
+decoded uploads, cached baselines), so an input's sketch is never a merge target.
 Exact blocks (moments, counts) merge exactly; sketch blocks come from Apache DataSketches and carry
 their error bounds:
 
@@ -22,15 +26,18 @@ from typing import Any, ClassVar, Literal
 
 import datasketches as ds
 import numpy as np
-import numpy.typing as npt
 
 from vigil.errors import SerializationError
 from vigil.profile import state as st
+
+# Moments live in their own module; named here too, beside the other blocks.
+from vigil.profile.moments import FloatArray as FloatArray
+from vigil.profile.moments import Moments as Moments
+from vigil.profile.moments import VectorMoments as VectorMoments
+from vigil.profile.moments import merge_moments as merge_moments
 from vigil.profile.sandbox import SketchSandbox
 from vigil.profile.sketch_formats import check_cpc, check_frequent_strings, check_kll
 from vigil.profile.trust import trusted
-
-FloatArray = npt.NDArray[np.float64]
 
 KLL_K = 200
 CPC_LG_K = 11
@@ -57,100 +64,6 @@ def _sketch_bytes(blob: object, what: str) -> bytes:
             f"corrupt {what} in profile bytes: {type(blob).__name__}, not bytes"
         )
     return blob
-
-
-# --------------------------------------------------------------------------------------- moments
-
-
-@dataclass(frozen=True, slots=True)
-class Moments:
-    """Count, mean and sum of squared deviations (M2), merged exactly (Chan et al.)."""
-
-    count: int = 0
-    mean: float = 0.0
-    m2: float = 0.0
-
-    @classmethod
-    def zero(cls) -> Moments:
-        return cls()
-
-    @classmethod
-    def of(cls, values: FloatArray) -> Moments:
-        n = int(values.size)
-        if n == 0:
-            return cls()
-        mean = float(np.mean(values))
-        centred = values - mean
-        # Pairwise summation, not np.dot: BLAS threads thrash on a busy machine, and the
-        # pairwise sum is the more accurate of the two.
-        return cls(n, mean, float(np.square(centred, out=centred).sum()))
-
-    def merge(self, other: Moments) -> Moments:
-        return merge_moments(self, other)
-
-    @property
-    def variance(self) -> float:
-        """Sample variance (ddof=1), NaN below two values."""
-        return self.m2 / (self.count - 1) if self.count > 1 else math.nan
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(self.variance) if self.count > 1 else math.nan
-
-
-def merge_moments(a: Moments, b: Moments) -> Moments:
-    if a.count == 0:
-        return b
-    if b.count == 0:
-        return a
-    n = a.count + b.count
-    delta = b.mean - a.mean
-    # Weighted mean rather than a + delta * nb / n: exact when both means are equal.
-    mean = (a.mean * a.count + b.mean * b.count) / n
-    if not math.isfinite(mean):
-        mean = a.mean + delta * (b.count / n)
-    m2 = a.m2 + b.m2 + delta * delta * (a.count * b.count / n)
-    return Moments(n, mean, m2)
-
-
-@dataclass(frozen=True, slots=True)
-class VectorMoments:
-    """Per-dimension moments of fixed-length vectors, merged exactly."""
-
-    count: int
-    mean: FloatArray
-    m2: FloatArray
-
-    @classmethod
-    def zero(cls, dim: int) -> VectorMoments:
-        return cls(0, np.zeros(dim), np.zeros(dim))
-
-    @classmethod
-    def of(cls, matrix: FloatArray) -> VectorMoments:
-        n = int(matrix.shape[0])
-        if n == 0:
-            return cls.zero(int(matrix.shape[1]))
-        mean = matrix.mean(axis=0)
-        centred = matrix - mean
-        return cls(n, mean, np.einsum("ij,ij->j", centred, centred))
-
-    def merge(self, other: VectorMoments) -> VectorMoments:
-        if self.count == 0:
-            return other
-        if other.count == 0:
-            return self
-        n = self.count + other.count
-        delta = other.mean - self.mean
-        mean = (self.mean * self.count + other.mean * other.count) / n
-        m2 = self.m2 + other.m2 + delta * delta * (self.count * other.count / n)
-        return VectorMoments(n, mean, m2)
-
-    @property
-    def variance(self) -> FloatArray:
-        if self.count < 2:
-            return np.full(self.mean.shape, np.nan)
-        result: FloatArray = self.m2 / (self.count - 1)
-        return result
 
 
 # ------------------------------------------------------------------------------------- quantiles
@@ -199,6 +112,27 @@ class QuantileSketch:
         merged = _KLL_TYPES[self.precision].deserialize(self._sketch.serialize())
         merged.merge(other._sketch)
         return QuantileSketch(merged, self.precision)
+
+    @classmethod
+    def merge_all(cls, sketches: Sequence[QuantileSketch]) -> QuantileSketch:
+        """`merge` folded over `sketches` (at least one): the same sketches merged in the same
+        order, into one copy of the first non-empty one."""
+        present = [s for s in sketches if not s.is_empty]
+        if len(present) < 2:
+            return present[0] if present else sketches[0]
+        precision = present[0].precision
+        if any(s.precision != precision for s in present):
+            raise ValueError("cannot merge quantile sketches of different precision")
+        merged = _KLL_TYPES[precision].deserialize(present[0]._sketch.serialize())
+        for other in present[1:]:
+            merged.merge(other._sketch)
+        return cls(merged, precision)
+
+    @property
+    def native(self) -> Any:
+        """The DataSketches KLL sketch, to read only: profiles share it (never update or merge
+        into it)."""
+        return self._sketch
 
     @property
     def n(self) -> int:
@@ -305,6 +239,17 @@ class DistinctSketch:
         union.update(self._sketch)
         union.update(other._sketch)
         return DistinctSketch(union.get_result())
+
+    @classmethod
+    def merge_all(cls, sketches: Sequence[DistinctSketch]) -> DistinctSketch:
+        """`merge` folded over `sketches` (at least one): one union of the non-empty ones."""
+        present = [s for s in sketches if not s.is_empty]
+        if len(present) < 2:
+            return present[0] if present else sketches[0]
+        union = ds.cpc_union(CPC_LG_K)
+        for sketch in present:
+            union.update(sketch._sketch)
+        return cls(union.get_result())
 
     @property
     def is_empty(self) -> bool:
@@ -424,9 +369,34 @@ class CategoryCounts:
             if len(merged) <= EXACT_COUNT_LIMIT:
                 return CategoryCounts(merged, None, total)
             return CategoryCounts(None, _frequent_from(merged), total)
-        sketch = ds.frequent_strings_sketch.deserialize(self._as_frequent().serialize())
+        sketch = _copy_frequent(self._as_frequent())
         sketch.merge(other._as_frequent())
         return CategoryCounts(None, sketch, total)
+
+    @classmethod
+    def merge_all(cls, items: Sequence[CategoryCounts]) -> CategoryCounts:
+        """`merge` folded over `items` (at least one), with one accumulator: exact counts while
+        they stay under the limit, then one frequent-items sketch merged into in place."""
+        if len(items) == 1:
+            return items[0]
+        first = items[0]
+        total = first.total
+        exact = dict(first._exact) if first._exact is not None else None
+        frequent: Any = None if exact is not None else _copy_frequent(first._frequent)
+        for other in items[1:]:
+            total += other.total
+            if exact is not None and other._exact is not None:
+                for key, count in other._exact.items():
+                    exact[key] = exact.get(key, 0) + count
+                if len(exact) > EXACT_COUNT_LIMIT:
+                    frequent = _frequent_from(exact)
+                    exact = None
+                continue
+            if exact is not None:
+                frequent = _frequent_from(exact)
+                exact = None
+            frequent.merge(other._as_frequent())
+        return cls(exact, frequent, total)
 
     def _as_frequent(self) -> Any:
         if self._frequent is not None:
@@ -481,3 +451,7 @@ def _frequent_from(counts: Mapping[str, int]) -> Any:
     for key, count in counts.items():
         update(key, count)
     return sketch
+
+
+def _copy_frequent(sketch: Any) -> Any:
+    return ds.frequent_strings_sketch.deserialize(sketch.serialize())

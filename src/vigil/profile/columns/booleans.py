@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +31,14 @@ class BooleanColumn:
             self.count + other.count,
             self.null_count + other.null_count,
             self.true_count + other.true_count,
+        )
+
+    @classmethod
+    def merge_all(cls, columns: Sequence[BooleanColumn]) -> BooleanColumn:
+        return BooleanColumn(
+            sum(c.count for c in columns),
+            sum(c.null_count for c in columns),
+            sum(c.true_count for c in columns),
         )
 
     @property

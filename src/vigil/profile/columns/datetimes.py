@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -57,6 +57,21 @@ class DatetimeColumn:
             max_us=either(max, self.max_us, other.max_us),
             quantiles=self.quantiles.merge(other.quantiles),
             timezone=self.timezone if self.timezone == other.timezone else "UTC",
+        )
+
+    @classmethod
+    def merge_all(cls, columns: Sequence[DatetimeColumn]) -> DatetimeColumn:
+        """`merge` folded over `columns` (at least one), each block merged in one pass."""
+        timezone = columns[0].timezone
+        for column in columns[1:]:
+            timezone = timezone if timezone == column.timezone else "UTC"
+        return DatetimeColumn(
+            count=sum(c.count for c in columns),
+            null_count=sum(c.null_count for c in columns),
+            min_us=min((c.min_us for c in columns if c.min_us is not None), default=None),
+            max_us=max((c.max_us for c in columns if c.max_us is not None), default=None),
+            quantiles=QuantileSketch.merge_all([c.quantiles for c in columns]),
+            timezone=timezone,
         )
 
     @property

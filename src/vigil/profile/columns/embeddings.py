@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -60,6 +60,26 @@ class EmbeddingColumn:
             moments=self.moments.merge(other.moments),
             norms=self.norms.merge(other.norms),
             norm_moments=self.norm_moments.merge(other.norm_moments),
+        )
+
+    @classmethod
+    def merge_all(cls, columns: Sequence[EmbeddingColumn]) -> EmbeddingColumn:
+        """`merge` folded over `columns` (at least one), each block merged in one pass."""
+        dim, seen = columns[0].dim, columns[0].moments.count
+        for column in columns[1:]:
+            if dim != column.dim and seen and column.moments.count:
+                raise SchemaConflictError(
+                    f"cannot merge embeddings of dimension {dim} and {column.dim}"
+                )
+            dim = dim if seen else column.dim
+            seen += column.moments.count
+        return EmbeddingColumn(
+            count=sum(c.count for c in columns),
+            null_count=sum(c.null_count for c in columns),
+            dim=dim,
+            moments=VectorMoments.merge_all([c.moments for c in columns]),
+            norms=QuantileSketch.merge_all([c.norms for c in columns]),
+            norm_moments=Moments.merge_all([c.norm_moments for c in columns]),
         )
 
     @property

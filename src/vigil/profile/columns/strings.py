@@ -78,6 +78,26 @@ class StringColumn:
             patterns={p: self.patterns[p] + other.patterns[p] for p in sorted(shared)},
         )
 
+    @classmethod
+    def merge_all(cls, columns: Sequence[StringColumn]) -> StringColumn:
+        """`merge` folded over `columns` (at least one), each block merged in one pass."""
+        shared = set(columns[0].patterns).intersection(*(c.patterns for c in columns[1:]))
+        shortest = [c.min_length for c in columns if c.min_length is not None]
+        longest = [c.max_length for c in columns if c.max_length is not None]
+        return StringColumn(
+            kind=ColumnKind.TEXT
+            if any(c.kind is ColumnKind.TEXT for c in columns)
+            else columns[0].kind,
+            count=sum(c.count for c in columns),
+            null_count=sum(c.null_count for c in columns),
+            categories=CategoryCounts.merge_all([c.categories for c in columns]),
+            distinct_sketch=DistinctSketch.merge_all([c.distinct_sketch for c in columns]),
+            lengths=Moments.merge_all([c.lengths for c in columns]),
+            min_length=min(shortest, default=None),
+            max_length=max(longest, default=None),
+            patterns={p: sum(c.patterns[p] for c in columns) for p in sorted(shared)},
+        )
+
     @property
     def distinct(self) -> int:
         """Distinct non-null values: exact while counts are exact, else the CPC estimate."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +26,10 @@ class UnknownColumn:
 
     def merge(self, other: UnknownColumn) -> UnknownColumn:
         return UnknownColumn(self.count + other.count, self.null_count + other.null_count)
+
+    @classmethod
+    def merge_all(cls, columns: Sequence[UnknownColumn]) -> UnknownColumn:
+        return UnknownColumn(sum(c.count for c in columns), sum(c.null_count for c in columns))
 
     def to_state(self) -> dict[str, Any]:
         return {"count": self.count, "null_count": self.null_count}
