@@ -12,7 +12,13 @@ script on the store), every `FOLD_EVERY`-th upload to a window folds it after it
 
 Each fold reads a window's blob and parts, merges them outside any transaction, then applies the
 result in a short one (`apply_fold`: exact under the window's row lock, a no-op when another fold
-changed the window meanwhile), so several server processes may each run a compactor.
+changed the window meanwhile), so several server processes may each run a compactor. They share
+the work: a compactor folds a window only under its fold lease (`vigil.store.leases`, key
+`FOLD_LOCK_BASE` + the window's id), skips a window another process holds, and checks that a
+window it leased is still due (the lease's previous holder may just have folded it). Without the
+lease, two processes folded the same busy window and one of each pair of folds was discarded as
+raced: twice the CPU per upload. A lease ends with its fold, or with its process (a killed
+process's windows are folded by the others' next rounds).
 """
 
 from __future__ import annotations
@@ -22,11 +28,20 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
 from vigil.store.core import Store
+from vigil.store.leases import Leases
+from vigil.store.models import ProfileWindowPart
 from vigil.store.profile_windows import fold_committed, windows_with_parts
 from vigil.store.sql import utcnow
 
 logger = logging.getLogger("vigil.ingestion")
+
+FOLD_LOCK_BASE = 0x5649_0003_0000_0000
+"""Lease keys of window folds: FOLD_LOCK_BASE + the window's id (beside the monitors' keys in
+`vigil.monitor.scheduler`)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,8 @@ class CompactionRound:
     """Parts folded."""
     raced: int
     """Folds given up because another fold changed the window meanwhile (tried again later)."""
+    leased: int = 0
+    """Due windows left alone because another process held their fold lease."""
 
 
 def compact_round(
@@ -49,20 +66,45 @@ def compact_round(
 ) -> CompactionRound:
     """Fold the windows due now (at most `limit`, most parts first); see the module docstring."""
     cutoff = (now or utcnow()) - dt.timedelta(seconds=settle_seconds)
-    windows = parts = raced = 0
+    windows = parts = raced = leased = 0
     with store.session() as session:
         try:
             due = windows_with_parts(session, min_parts=min_parts, older_than=cutoff, limit=limit)
         finally:
             session.rollback()
-        for window_id in due:
-            done = fold_committed(session, window_id)
-            if done is None:
-                continue
-            windows += 1 if done else 0
-            parts += done
-            raced += 0 if done else 1
-    return CompactionRound(windows, parts, raced)
+        if not due:
+            return CompactionRound(0, 0, 0)
+        with Leases(store.engine) as leases:
+            for window_id in due:
+                key = FOLD_LOCK_BASE + window_id
+                if not leases.take(key):
+                    leased += 1
+                    continue
+                try:
+                    due_still = _still_due(session, window_id, min_parts, cutoff)
+                    done = fold_committed(session, window_id) if due_still else None
+                finally:
+                    leases.release(key)
+                if done is None:
+                    continue
+                windows += 1 if done else 0
+                parts += done
+                raced += 0 if done else 1
+    return CompactionRound(windows, parts, raced, leased)
+
+
+def _still_due(session: Session, window_id: int, min_parts: int, cutoff: dt.datetime) -> bool:
+    """Whether the window still has `min_parts` parts or one older than `cutoff`."""
+    settled = case((ProfileWindowPart.created_at < cutoff, 1), else_=0)
+    try:
+        count, old = session.execute(
+            select(func.count(ProfileWindowPart.id), func.coalesce(func.sum(settled), 0)).where(
+                ProfileWindowPart.window_id == window_id
+            )
+        ).one()
+    finally:
+        session.rollback()
+    return bool(count >= min_parts or old) and count > 0
 
 
 def _in_memory(store: Store) -> bool:
@@ -125,3 +167,14 @@ class Compactor:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def fold_if_free(session: Session, window_id: int) -> int | None:
+    """`fold_committed` under the window's fold lease, for folds outside the compactor (an
+    upload's, `vigil.ingestion.service`): None when another process holds the lease (its fold
+    takes these parts too) or there was nothing to fold."""
+    bind = session.get_bind()
+    with Leases(bind.engine) as leases:
+        if not leases.take(FOLD_LOCK_BASE + window_id):
+            return None
+        return fold_committed(session, window_id)
