@@ -8,12 +8,13 @@ this process.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import pyarrow as pa
 
 from vigil.api.client import VigilApi
-from vigil.api.http import UnavailableError
+from vigil.api.http import ApiClient, UnavailableError
+from vigil.api.routes.ingest import IngestRoutes
 from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
 from vigil.api.tracking import (
     ArtifactOut,
@@ -29,6 +30,7 @@ from vigil.api.tracking import (
     RunsPage,
     SearchRunsIn,
 )
+from vigil.client.direct import DirectHttp
 from vigil.client.local import LocalTransport
 from vigil.profile import DatasetProfile
 
@@ -92,12 +94,20 @@ class Transport(Protocol):
 class HttpTransport:
     """Calls a Vigil server through `api` (`vigil.api`'s typed client); retries connection
     errors, 429 and 5xx with exponential backoff, then raises `UnavailableError` (the client
-    spools a log call that ends so)."""
+    spools a log call that ends so).
+
+    Log and label batches go through `ingest`: the same routes, retries and error mapping, on the
+    same `httpx.Client`, its transport called directly (`vigil.client.direct`)."""
 
     def __init__(
         self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
     ) -> None:
         self.api = VigilApi(url, token, timeout=timeout, retries=retries, backoff=backoff)
+        direct = DirectHttp(self.api._http)
+        # DirectHttp offers what ApiClient calls on its httpx.Client: request and base_url.
+        self.ingest = IngestRoutes(
+            ApiClient(url, token, http=cast(Any, direct), retries=retries, backoff=backoff)
+        )
 
     def create_model(self, spec: ModelSpec) -> ModelOut:
         return self.api.models.create(spec)
@@ -111,7 +121,7 @@ class HttpTransport:
     def send(
         self, kind: str, model: str, body: bytes, *, attempts: int | None = None
     ) -> IngestResult:
-        return self.api.ingest.send(_kind(kind), model, body, attempts=attempts)
+        return self.ingest.send(_kind(kind), model, body, attempts=attempts)
 
     def send_kpi(self, kpi: KpiIn, *, attempts: int | None = None) -> KpiOut:
         return self.api.kpis.log(kpi, attempts=attempts)
