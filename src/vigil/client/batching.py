@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,6 +19,7 @@ from vigil.errors import InvalidInputError
 from vigil.io import open_source
 from vigil.profile import profile
 from vigil.profile.groups import window_of
+from vigil.profile.keyed import profile_by_key, sliceable
 from vigil.windows import Grid, GridLike
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
@@ -76,7 +78,23 @@ def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -
 
 def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[bytes]:
     """One profile per window of `grid` (the model's: `ModelSpec.grid`) the rows fall in, each
-    carrying its window, cut as `vigil.windows` cuts them."""
+    carrying its window, cut as `vigil.windows` cuts them.
+
+    The rows are grouped once (`vigil.profile.keyed`); the bytes are those of
+    `window_profiles_per_group`, which profiles each window's rows filtered out of the table."""
+    if table.num_rows == 0:
+        return []
+    if not sliceable(table):
+        return window_profiles_per_group(table, times, grid)
+    cut = Grid.of(grid)
+    starts, index = _window_index(times, cut)
+    grouped = profile_by_key(table, index, lambda key: window_of(starts[key], cut))
+    return [item.to_bytes() for _, item in grouped]
+
+
+def window_profiles_per_group(table: pa.Table, times: pa.Array, grid: GridLike) -> list[bytes]:
+    """`window_profiles`, one `vigil.profile` call on each window's rows (filtered out of the
+    table): the reference `window_profiles` is held to, and its way for tables of several chunks."""
     if table.num_rows == 0:
         return []
     cut = Grid.of(grid)
@@ -90,6 +108,13 @@ def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[by
         part = table if len(distinct) == 1 else table.filter(pa.array(starts == start))
         blobs.append(profile(part, window=window, progress=False).to_bytes())
     return blobs
+
+
+def _window_index(times: pa.Array, cut: Grid) -> tuple[list[int], npt.NDArray[np.int64]]:
+    """The distinct window starts of `times` (ascending) and each row's position among them."""
+    micros = times.view(pa.int64()).to_numpy(zero_copy_only=False)  # no nulls: checked
+    starts, index = np.unique(cut.floor_micros(micros), return_inverse=True)
+    return starts.tolist(), index.astype(np.int64).reshape(-1)
 
 
 def segment_key(column: str, value: str) -> str:
@@ -106,8 +131,43 @@ def segment_profiles(
     """Per segment column and value, one profile per window of `grid` (`(segment key, profile bytes)`).
 
     Rows whose segment value is null are only in the whole-traffic windows. Each column is
-    segmented on its own (country, and device; not country x device).
+    segmented on its own (country, and device; not country x device). The rows are grouped once
+    per column (`vigil.profile.keyed`); the bytes are those of `segment_profiles_per_group`.
     """
+    out: list[tuple[str, bytes]] = []
+    if table.num_rows == 0:
+        return out
+    if not sliceable(table):
+        return segment_profiles_per_group(table, times, grid, segment_columns)
+    cut = Grid.of(grid)
+    starts, index = _window_index(times, cut)
+    width = len(starts)
+    for column in segment_columns:
+        if column not in table.column_names:
+            continue
+        values = pc.cast(table[column], pa.string()).combine_chunks()
+        chosen = sorted(_segment_values(column, values))
+        if not chosen:
+            continue
+        # One key per (value, window), in the order the per-group way makes them.
+        position = pc.index_in(values, value_set=pa.array(chosen, pa.string()))
+        codes = position.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = np.where(codes >= 0, codes * width + index, -1)
+        grouped = profile_by_key(table, keys, lambda key: window_of(starts[key % width], cut))
+        out.extend(
+            (segment_key(column, chosen[key // width]), item.to_bytes()) for key, item in grouped
+        )
+    return out
+
+
+def segment_profiles_per_group(
+    table: pa.Table,
+    times: pa.Array,
+    grid: GridLike,
+    segment_columns: Sequence[str],
+) -> list[tuple[str, bytes]]:
+    """`segment_profiles`, each segment's rows filtered out of the table and split by window
+    (`window_profiles_per_group`): the reference, and the way for tables of several chunks."""
     out: list[tuple[str, bytes]] = []
     if table.num_rows == 0:
         return out
@@ -115,30 +175,36 @@ def segment_profiles(
         if column not in table.column_names:
             continue
         values = pc.cast(table[column], pa.string()).combine_chunks()
-        counts = pc.value_counts(values.drop_null()).to_pylist()
-        counts.sort(key=lambda item: (-item["counts"], item["values"]))
-        kept = [c["values"] for c in counts if len(c["values"]) <= MAX_SEGMENT_VALUE_LENGTH]
-        if len(kept) < len(counts):
-            logger.warning(
-                "segment column %r has values longer than %d characters; they get no segment "
-                "windows",
-                column,
-                MAX_SEGMENT_VALUE_LENGTH,
-            )
-        if len(kept) > MAX_SEGMENT_VALUES:
-            logger.warning(
-                "segment column %r has %d values in one call; the %d most frequent get segment "
-                "windows, the rest are only in the whole-traffic windows",
-                column,
-                len(kept),
-                MAX_SEGMENT_VALUES,
-            )
-            kept = kept[:MAX_SEGMENT_VALUES]
-        for value in sorted(kept):
+        for value in sorted(_segment_values(column, values)):
             mask = pc.fill_null(pc.equal(values, value), False)
-            blobs = window_profiles(table.filter(mask), times.filter(mask), grid)
+            blobs = window_profiles_per_group(table.filter(mask), times.filter(mask), grid)
             out.extend((segment_key(column, value), blob) for blob in blobs)
     return out
+
+
+def _segment_values(column: str, values: pa.Array) -> list[str]:
+    """The values of a segment column that get segment windows in this call (warned about the
+    rest): at most MAX_SEGMENT_VALUES, the most frequent, each of at most
+    MAX_SEGMENT_VALUE_LENGTH characters."""
+    counts = pc.value_counts(values.drop_null()).to_pylist()
+    counts.sort(key=lambda item: (-item["counts"], item["values"]))
+    kept: list[str] = [c["values"] for c in counts if len(c["values"]) <= MAX_SEGMENT_VALUE_LENGTH]
+    if len(kept) < len(counts):
+        logger.warning(
+            "segment column %r has values longer than %d characters; they get no segment windows",
+            column,
+            MAX_SEGMENT_VALUE_LENGTH,
+        )
+    if len(kept) > MAX_SEGMENT_VALUES:
+        logger.warning(
+            "segment column %r has %d values in one call; the %d most frequent get segment "
+            "windows, the rest are only in the whole-traffic windows",
+            column,
+            len(kept),
+            MAX_SEGMENT_VALUES,
+        )
+        kept = kept[:MAX_SEGMENT_VALUES]
+    return kept
 
 
 def split_log(

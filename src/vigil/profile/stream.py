@@ -82,6 +82,26 @@ def profile_batches(
     return DatasetProfile(ordered, n_rows, to_window(window), planner.skipped)
 
 
+def profile_slices(
+    batch: pa.RecordBatch, slices: Sequence[tuple[int, int, Window | None]]
+) -> list[DatasetProfile]:
+    """The profile of each `(offset, length, window)` slice of `batch`, to the byte the one
+    `profile_batches(batch.slice(offset, length), Schema(), {}, window=window, ...)` gives, without
+    each call's set-up (the source, its checks, the kinds read from the schema).
+
+    Each slice is one batch of that call: not empty and at most its `batch_rows` long. `batch`
+    has no duplicated column names (the caller checks; `profile_batches` raises on them).
+    """
+    names = batch.schema.names
+    planned = _KindPlanner(batch.schema, Schema())
+    out = []
+    for offset, length, window in slices:
+        planner = planned.copy()  # string columns are read as text or not per call
+        columns = dict(_profile_batch(batch.slice(offset, length), names, planner, {}))
+        out.append(DatasetProfile(columns, length, window, planner.skipped))
+    return out
+
+
 def _profile_batch(
     batch: pa.RecordBatch,
     names: Sequence[str],
@@ -136,6 +156,14 @@ class _KindPlanner:
             if inferred is ColumnKind.CATEGORICAL and not _is_binary(field.type):
                 self._pending_text.add(field.name)
             self._kinds[field.name] = inferred
+
+    def copy(self) -> _KindPlanner:
+        """A planner at this one's state (the kinds chosen so far), deciding on its own."""
+        twin = object.__new__(_KindPlanner)
+        twin._kinds = dict(self._kinds)
+        twin._pending_text = set(self._pending_text)
+        twin.skipped = self.skipped
+        return twin
 
     def kind(self, name: str, array: pa.Array) -> ColumnKind | None:
         if name in self._pending_text and len(array) > array.null_count:
