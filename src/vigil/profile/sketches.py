@@ -386,8 +386,9 @@ class CategoryCounts:
         for other in items[1:]:
             total += other.total
             if exact is not None and other._exact is not None:
+                get = exact.get
                 for key, count in other._exact.items():
-                    exact[key] = exact.get(key, 0) + count
+                    exact[key] = get(key, 0) + count
                 if len(exact) > EXACT_COUNT_LIMIT:
                     frequent = _frequent_from(exact)
                     exact = None
