@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import vigil
 from tests.sketch_bounds import assert_quantiles_within
+from vigil.lru import LruCache
 from vigil.monitor.blocks import BlockMerge, groups
-from vigil.monitor.caches import LruCache
 from vigil.monitor.reader import ReadWindow, StoredWindow
 from vigil.profile import DatasetProfile, NumericColumn
 from vigil.profile.columns.strings import StringColumn

@@ -4,7 +4,8 @@ nothing); it turns over slowly, and an entry larger than the whole cache never f
 
 from __future__ import annotations
 
-from vigil.monitor.caches import EvaluationCache, LruCache
+from vigil.lru import LruCache
+from vigil.monitor.caches import EvaluationCache
 
 
 def _loop(cache: LruCache[int], keys: range, rounds: int) -> list[int]:

@@ -19,7 +19,7 @@ from vigil.client import Client
 from vigil.monitor import Monitor, thresholds
 from vigil.monitor import monitor_run as run_module
 from vigil.monitor import reader as reader_module
-from vigil.monitor.caches import EvaluationCache, LruCache
+from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.evaluate import SEEN_UPLOADS, WindowResult
 from vigil.monitor.kinds.missing_values import MissingValues
 from vigil.store.core import Store
@@ -193,38 +193,6 @@ def test_unchanged_inputs_recompute_nothing_and_a_change_recomputes_what_it_touc
 
 def _plain(results: list[WindowResult]) -> set[tuple[object, ...]]:
     return {(r.monitor, r.value, r.lower, r.upper) for r in results}
-
-
-def test_lru_cache_forgets_the_least_recently_used_past_its_bounds() -> None:
-    by_entries: LruCache[int | None] = LruCache(max_entries=2)
-    by_entries.put("a", 1)
-    by_entries.put("b", None)
-    assert by_entries.get("a") == (True, 1)  # "a" is now the most recent
-    by_entries.put("c", 3)
-    assert by_entries.get("b") == (False, None)
-    assert by_entries.get("a") == (True, 1)
-    assert by_entries.get("c") == (True, 3)
-    assert by_entries.stats.evictions == 1
-
-    by_bytes: LruCache[bytes] = LruCache(max_bytes=10, size=len)
-    by_bytes.put("x", b"123456")
-    by_bytes.put("y", b"1234")
-    assert by_bytes.bytes == 10
-    by_bytes.put("z", b"12")
-    assert "x" not in by_bytes
-    assert by_bytes.bytes == 6
-    by_bytes.put("huge", b"0" * 11)  # larger than the bound: not kept at all
-    assert len(by_bytes) == 0
-    assert by_bytes.bytes == 0
-    computed: list[bytes] = []
-
-    def compute(value: bytes) -> bytes:
-        computed.append(value)
-        return value
-
-    assert by_bytes.get_or_compute("w", lambda: compute(b"1")) == b"1"
-    assert by_bytes.get_or_compute("w", lambda: compute(b"2")) == b"1"
-    assert computed == [b"1"]
 
 
 def test_a_baseline_far_back_is_read_without_the_windows_between(

@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
 
-from vigil.monitor.caches import LruCache, window_key
+from vigil.lru import LruCache
+from vigil.monitor.caches import window_key
 from vigil.monitor.reader import ReadWindow
 from vigil.profile import DatasetProfile
 from vigil.windows import EPOCH, Grid

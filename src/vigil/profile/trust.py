@@ -22,12 +22,12 @@ in the same process) takes the decoded profile instead of decoding the same byte
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from vigil.lru import LruCache
 
 CAPACITY = 4096
 """Profiles remembered: the windows being written to at once, with room to spare (~0.4 MB)."""
@@ -44,21 +44,13 @@ class _Written:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._digests: OrderedDict[bytes, None] = OrderedDict()
-        self._lock = threading.Lock()
+        self._digests: LruCache[None] = LruCache(max_entries=capacity)
 
     def add(self, blob: bytes) -> None:
-        digest = _digest(blob)
-        with self._lock:
-            self._digests[digest] = None
-            self._digests.move_to_end(digest)
-            while len(self._digests) > self.capacity:
-                self._digests.popitem(last=False)
+        self._digests.put(_digest(blob), None)
 
     def __contains__(self, blob: bytes) -> bool:
-        digest = _digest(blob)
-        with self._lock:
-            return digest in self._digests
+        return _digest(blob) in self._digests
 
 
 class _Decoded:
@@ -66,19 +58,13 @@ class _Decoded:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._profiles: OrderedDict[bytes, Any] = OrderedDict()
-        self._lock = threading.Lock()
+        self._profiles: LruCache[Any] = LruCache(max_entries=capacity)
 
     def put(self, digest: bytes, profile: Any) -> None:
-        with self._lock:
-            self._profiles[digest] = profile
-            self._profiles.move_to_end(digest)
-            while len(self._profiles) > self.capacity:
-                self._profiles.popitem(last=False)
+        self._profiles.put(digest, profile)
 
     def get(self, digest: bytes) -> Any:
-        with self._lock:
-            return self._profiles.get(digest)
+        return self._profiles.get(digest)[1]
 
 
 def _digest(blob: bytes) -> bytes:
