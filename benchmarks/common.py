@@ -276,24 +276,13 @@ class ChildFailedError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class ChildExit:
-    """What a finished child left: its wall time seen from outside, its `wait4` resource usage
-    (the child's own, not its descendants') and the report it wrote."""
-
-    wall_s: float
-    cpu_s: float
-    max_rss_bytes: int
-    load_before: float
-    report: Mapping[str, Any]
-
-
 def run_child(
     contender: Contender,
     watch: Callable[[int], Callable[[], object]] | None = None,
     tail_lines: int = 30,
-) -> ChildExit:
-    """Start a contender in a fresh process, wait for it and read its report.
+) -> Run:
+    """Start a contender in a fresh process, wait for it and read its report: its wall time
+    seen from outside, its `wait4` resource usage (the child's own, not its descendants').
 
     `watch(pid)`, when given, is called as soon as the child has started and returns the function
     that stops watching it, called when the child has exited (e.g. a sampler of its process tree).
@@ -325,7 +314,7 @@ def run_child(
             tail = "\n".join(lines)
             raise ChildFailedError(f"{contender.label} failed (exit {proc.returncode}):\n{tail}")
         report = json.loads(out.read_text())
-    return ChildExit(
+    return Run(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
         max_rss_bytes=int(usage.ru_maxrss) * 1024,  # Linux reports KiB
@@ -336,14 +325,7 @@ def run_child(
 
 def run_once(contender: Contender) -> Run:
     """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
-    child = run_child(contender)
-    return Run(
-        wall_s=child.wall_s,
-        cpu_s=child.cpu_s,
-        max_rss_bytes=child.max_rss_bytes,
-        load_before=child.load_before,
-        report=child.report,
-    )
+    return run_child(contender)
 
 
 def measure_all(contenders: Sequence[Contender], repeats: int) -> dict[str, Measurement]:
