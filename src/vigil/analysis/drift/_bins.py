@@ -17,6 +17,7 @@ from vigil.analysis.drift.base import (
     split_points,
 )
 from vigil.analysis.drift.reference_memo import reference_value
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 
@@ -36,13 +37,13 @@ def profile_shares(
     """Shares of reference and current in bins cut at the reference quantiles (from sketches).
     The reference's side is memoised while a `ReferenceMemo` is active."""
     edges, p = reference_value(ref, ("deciles", bins), lambda: _reference_bins(ref, bins))
-    q = np.asarray(cur.quantiles.pmf(edges), dtype=np.float64)
+    q = sketch_arrays.pmf(cur.quantiles, edges)
     return p, normalise(np.clip(q, 0, None))
 
 
 def _reference_bins(ref: NumericColumn, bins: int) -> tuple[tuple[float, ...], FloatArray]:
-    edges = split_points(np.asarray(ref.quantiles.quantiles(_inner_qs(bins)), dtype=np.float64))
-    p = normalise(np.clip(np.asarray(ref.quantiles.pmf(edges), dtype=np.float64), 0, None))
+    edges = split_points(sketch_arrays.quantiles(ref.quantiles, _inner_qs(bins)))
+    p = normalise(np.clip(sketch_arrays.pmf(ref.quantiles, edges), 0, None))
     p.flags.writeable = False
     return tuple(edges), p
 

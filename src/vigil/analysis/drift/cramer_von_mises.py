@@ -16,6 +16,7 @@ import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.analysis.drift.ks import grid_points
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
@@ -39,8 +40,8 @@ def cvm_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     if n < 2 or m < 2:
         return MethodResult(float("nan"), None)
     points = grid_points(ref, cur, 1000).tolist()
-    f = np.asarray(ref.quantiles.cdf(points)[:-1])
-    g = np.asarray(cur.quantiles.cdf(points)[:-1])
+    f = sketch_arrays.cdf(ref.quantiles, points)[:-1]
+    g = sketch_arrays.cdf(cur.quantiles, points)[:-1]
     h = (n * f + m * g) / (n + m)
     weights = np.diff(np.concatenate([[0.0], h]))
     scale = n * m / (n + m)

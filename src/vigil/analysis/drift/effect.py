@@ -20,6 +20,7 @@ from vigil.analysis.drift.base import Counts
 from vigil.analysis.drift.jensen_shannon import jensen_shannon
 from vigil.analysis.drift.reference_memo import compact, reference_value
 from vigil.analysis.drift.wasserstein import scale_of
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
@@ -42,13 +43,13 @@ def numeric_effect_from_profiles(ref: NumericColumn, cur: NumericColumn) -> floa
     a = np.asarray(
         reference_value(ref, "effect_quantiles", lambda: _quantiles(ref)), dtype=np.float64
     )
-    b = np.asarray(cur.quantiles.quantiles(_QS_LIST), dtype=np.float64)
+    b = sketch_arrays.quantiles(cur.quantiles, _QS_LIST)
     return float(np.mean(np.abs(a - b))) * (1 - 2 * TRIM) / scale_of(ref.std, ref.mean)
 
 
 def _quantiles(column: NumericColumn) -> FloatArray:
     """The reference's side (memoised while a `ReferenceMemo` is active)."""
-    return compact(np.asarray(column.quantiles.quantiles(_QS_LIST), dtype=np.float64))
+    return compact(sketch_arrays.quantiles(column.quantiles, _QS_LIST))
 
 
 def numeric_effect_exact(ref: FloatArray, cur: FloatArray) -> float:

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from vigil.analysis.drift._bins import OTHER
 from vigil.analysis.drift.base import Counts, split_points
 from vigil.analysis.drift.reference_memo import reference_value
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import AnyColumn, BooleanColumn, NumericColumn, StringColumn
 from vigil.profile.sketches import FloatArray, item_key
 
@@ -199,7 +200,7 @@ def _shares(column: NumericColumn, edges: FloatArray) -> tuple[float, ...]:
     inner = split_points(edges[1:-1])
     if len(inner) != CHART_BINS - 1:  # a range too narrow for float32: no chart
         return (0.0,) * CHART_BINS
-    pmf = np.asarray(column.quantiles.pmf(inner), dtype=np.float64)
+    pmf = sketch_arrays.pmf(column.quantiles, inner)
     return tuple(round(float(v), 6) for v in np.clip(pmf, 0, None))
 
 

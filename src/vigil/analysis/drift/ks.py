@@ -18,6 +18,7 @@ import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.analysis.drift.reference_memo import reference_value
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray, QuantileSketch
 from vigil.schema import ColumnKind
@@ -48,7 +49,7 @@ _GRID_QS = _midpoints(GRID)
 def _grid_part(column: NumericColumn, qs: Sequence[float]) -> np.ndarray:
     """One column's grid points as `split_points` rounds them (float32), sorted and distinct."""
     points = np.concatenate(
-        [np.asarray(column.quantiles.quantiles(qs), dtype=np.float64), [column.min, column.max]]
+        [sketch_arrays.quantiles(column.quantiles, qs), [column.min, column.max]]
     )
     part = np.unique(points[np.isfinite(points)].astype(np.float32))
     part.flags.writeable = False
@@ -161,8 +162,8 @@ def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     if n == 0 or m == 0:
         return MethodResult(float("nan"), None)
     points = grid_points(ref, cur).tolist()
-    f = np.asarray(ref.quantiles.cdf(points)[:-1])
-    g = np.asarray(cur.quantiles.cdf(points)[:-1])
+    f = sketch_arrays.cdf(ref.quantiles, points)[:-1]
+    g = sketch_arrays.cdf(cur.quantiles, points)[:-1]
     d = float(np.max(np.abs(f - g))) if points else 0.0
     p = sketch_p_value(d, n, m, sketch_allowance(ref) + sketch_allowance(cur))
     bound = ref.quantiles.pmf_error + cur.quantiles.pmf_error

@@ -16,6 +16,7 @@ import scipy
 
 from vigil.analysis.drift.base import DriftMethod, MethodResult
 from vigil.analysis.drift.reference_memo import compact, reference_value
+from vigil.profile import sketch_arrays
 from vigil.profile.columns import NumericColumn
 from vigil.profile.sketches import FloatArray
 from vigil.schema import ColumnKind
@@ -35,14 +36,14 @@ _QS = tuple(((np.arange(GRID) + 0.5) / GRID).tolist())
 
 def _quantiles(column: NumericColumn) -> FloatArray:
     """The reference's side (memoised while a `ReferenceMemo` is active)."""
-    return compact(np.asarray(column.quantiles.quantiles(_QS), dtype=np.float64))
+    return compact(sketch_arrays.quantiles(column.quantiles, _QS))
 
 
 def wasserstein_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     if ref.finite_count == 0 or cur.finite_count == 0:
         return MethodResult(float("nan"))
     a = np.asarray(reference_value(ref, "wasserstein", lambda: _quantiles(ref)), np.float64)
-    b = np.asarray(cur.quantiles.quantiles(_QS), dtype=np.float64)
+    b = sketch_arrays.quantiles(cur.quantiles, _QS)
     scale = scale_of(ref.std, ref.mean)
     w = float(np.mean(np.abs(a - b))) / scale
     ranges = (ref.max - ref.min, cur.max - cur.min)
