@@ -13,20 +13,21 @@ import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from vigil import deadline
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
-from vigil.monitor import alerts
 from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.definitions import Monitor
-from vigil.monitor.kinds import Context, Measurement
+from vigil.monitor.kinds import Context
 from vigil.monitor.monitor_run import MonitorRun, Reference
 from vigil.monitor.reader import ReadWindow, WindowReader
+from vigil.monitor.results import SEEN_UPLOADS as SEEN_UPLOADS
+from vigil.monitor.results import WindowResult as WindowResult
+from vigil.monitor.results import record
 from vigil.monitor.targets import resolve
-from vigil.monitor.thresholds import Bounds
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.progress import bar
@@ -36,78 +37,6 @@ from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow
 
 logger = logging.getLogger("vigil.monitor")
-
-
-@dataclass(frozen=True)
-class WindowResult:
-    """One monitor evaluated on one window."""
-
-    monitor: str
-    window_start: dt.datetime
-    window_end: dt.datetime
-    value: float | None
-    lower: float | None
-    upper: float | None
-    breached: bool
-    message: str
-
-
-def _record(
-    run: MonitorRun, window: Window, measurement: Measurement, bounds: Bounds | None
-) -> WindowResult:
-    """Store the result of one window and update the alert (the write phase)."""
-    value = measurement.value
-    breached = value is not None and bounds is not None and bounds.breached(value)
-    message = measurement.message
-    if value is not None and bounds is None:
-        message += " (too few baseline windows to learn a threshold)"
-    result = WindowResult(
-        run.monitor.name,
-        window.start,
-        window.end,
-        value,
-        bounds.lower if bounds else None,
-        bounds.upper if bounds else None,
-        breached,
-        message,
-    )
-    _store(run, result, dict(measurement.details), window.n_uploads)
-    alerts.record(
-        run.session,
-        run.row_id,
-        run.monitor,
-        window,
-        breached=breached,
-        value=value if bounds is not None else None,
-        message=message,
-        details={**dict(measurement.details), "lower": result.lower, "upper": result.upper},
-    )
-    return result
-
-
-SEEN_UPLOADS = "window_uploads"
-"""The key of a result's details holding how many uploads its window had when measured."""
-
-
-def _store(
-    run: MonitorRun, result: WindowResult, details: dict[str, object], n_uploads: int
-) -> None:
-    stored = run.session.scalars(
-        select(MonitorResultRow).where(
-            MonitorResultRow.monitor_id == run.row_id,
-            MonitorResultRow.window_start == result.window_start,
-        )
-    ).first()
-    if stored is None:
-        stored = MonitorResultRow(monitor_id=run.row_id, window_start=result.window_start)
-        run.session.add(stored)
-    stored.window_end = result.window_end
-    stored.value = result.value
-    stored.lower, stored.upper = result.lower, result.upper
-    stored.breached = result.breached
-    stored.message = result.message
-    stored.details = {**details, SEEN_UPLOADS: n_uploads}
-    stored.evaluated_at = utcnow()
 
 
 def runs_of(
@@ -333,10 +262,16 @@ def _evaluate(
     session.rollback()
     measured = [(w, *run.measure_safely(w)) for w in windows]
     _lock(session, run)
-    results = [_record(run, w, m, b) for w, m, b in measured]
-    row = session.get(MonitorRow, run.row_id)
-    if row is not None and (row.evaluated_until is None or closed > row.evaluated_until):
-        row.evaluated_until = closed
+    results = record(run, measured)
+    session.execute(
+        update(MonitorRow)
+        .where(
+            MonitorRow.id == run.row_id,
+            or_(MonitorRow.evaluated_until.is_(None), MonitorRow.evaluated_until < closed),
+        )
+        .values(evaluated_until=closed)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     return results
 
