@@ -306,6 +306,24 @@ def test_split_log_keeps_every_profile_and_row_once() -> None:
     assert len(split_log("v1", profiles[:1], rows.slice(0, 5), 2048)) == 1
 
 
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 900), max_size=40), limit=st.integers(1024, 4096))
+def test_split_log_packs_profiles_greedily_under_half_the_limit(
+    sizes: list[int], limit: int
+) -> None:
+    from vigil.client import split_log
+
+    profiles = [bytes([i % 256]) * size for i, size in enumerate(sizes)]
+    batches = split_log("v1", profiles, None, limit) if profiles else []
+    assert [p for b in batches for p in b.profiles] == profiles
+    half = limit // 2
+    for batch, following in zip(batches, [*batches[1:], None], strict=False):
+        total = sum(len(p) for p in batch.profiles)
+        assert total <= half or len(batch.profiles) == 1
+        if following is not None:  # the next one's first profile did not fit
+            assert total + len(following.profiles[0]) > half
+
+
 def test_profiles_built_elsewhere_merge_into_the_windows(client: Client) -> None:
     """A batch job (Spark, a backfill) sends hourly profiles; they merge with logged traffic."""
     from vigil.profile.groups import profile_groups

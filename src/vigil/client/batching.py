@@ -221,10 +221,13 @@ def split_log(
     half = max(limit // 2, 1)
     keys = list(segments) or [""] * len(profiles)
     groups: list[list[tuple[str, bytes]]] = [[]]
+    size = 0  # of the profiles in groups[-1]
     for key, blob in zip(keys, profiles, strict=True):
-        if groups[-1] and sum(len(b) for _, b in groups[-1]) + len(blob) > half:
+        if groups[-1] and size + len(blob) > half:
             groups.append([])
+            size = 0
         groups[-1].append((key, blob))
+        size += len(blob)
     slices: list[pa.Table | None] = [rows]
     if rows is not None and rows.nbytes > half:
         step = max(1, rows.num_rows * half // rows.nbytes)

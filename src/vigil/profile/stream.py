@@ -11,12 +11,19 @@ import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError, VigilError
 from vigil.io import open_source
-from vigil.profile.columns import AnyColumn, merge_columns, profile_array
+from vigil.profile.columns import AnyColumn, BooleanColumn, merge_columns, profile_array
 from vigil.profile.columns.numeric_batch import batchable, numeric_columns
 from vigil.profile.parts import Window, to_window
 from vigil.profile.profile import DatasetProfile
+from vigil.profile.slice_columns import (
+    StringParts,
+    boolean_columns,
+    never_text,
+    string_parts,
+    takes_strings,
+)
 from vigil.progress import bar
-from vigil.schema import ColumnKind, Schema, kind_from_type, looks_like_text
+from vigil.schema import STRING_KINDS, ColumnKind, Schema, kind_from_type, looks_like_text
 
 _CSV_TYPES: dict[ColumnKind, pa.DataType] = {
     ColumnKind.NUMERIC: pa.float64(),
@@ -87,17 +94,31 @@ def profile_slices(
 ) -> list[DatasetProfile]:
     """The profile of each `(offset, length, window)` slice of `batch`, to the byte the one
     `profile_batches(batch.slice(offset, length), Schema(), {}, window=window, ...)` gives, without
-    each call's set-up (the source, its checks, the kinds read from the schema).
+    each call's set-up (the source, its checks, the kinds read from the schema), and with the
+    string and boolean columns measured once for all slices (`slice_columns`).
 
     Each slice is one batch of that call: not empty and at most its `batch_rows` long. `batch`
     has no duplicated column names (the caller checks; `profile_batches` raises on them).
     """
     names = batch.schema.names
     planned = _KindPlanner(batch.schema, Schema())
+    ready: dict[int, list[StringParts] | list[BooleanColumn]] = {}
+    if len(slices) > 1:
+        spans = [(offset, length) for offset, length, _ in slices]
+        for index, (name, array) in enumerate(zip(names, batch.columns, strict=True)):
+            kind = planned.planned(name)
+            if kind in STRING_KINDS and takes_strings(array):
+                if never_text(array):
+                    planned.settle(name)  # as each slice's planner would find
+                ready[index] = string_parts(array, spans)
+            elif kind is ColumnKind.BOOLEAN and pa.types.is_boolean(array.type):
+                ready[index] = boolean_columns(array, spans)
     out = []
-    for offset, length, window in slices:
+    for position, (offset, length, window) in enumerate(slices):
         planner = planned.copy()  # string columns are read as text or not per call
-        columns = dict(_profile_batch(batch.slice(offset, length), names, planner, {}))
+        measured = {index: items[position] for index, items in ready.items()}
+        part = batch.slice(offset, length)
+        columns = dict(_profile_batch(part, names, planner, {}, measured))
         out.append(DatasetProfile(columns, length, window, planner.skipped))
     return out
 
@@ -107,9 +128,11 @@ def _profile_batch(
     names: Sequence[str],
     planner: _KindPlanner,
     wanted_patterns: Mapping[str, Sequence[str]],
+    measured: Mapping[int, StringParts | BooleanColumn] | None = None,
 ) -> list[tuple[str, AnyColumn]]:
     """Each profiled column of one batch, in order. The numeric columns of a small batch that
-    need no cast are profiled together (`numeric_batch`: the same profiles, fewer NumPy calls)."""
+    need no cast are profiled together (`numeric_batch`: the same profiles, fewer NumPy calls);
+    `measured` holds columns already profiled (`slice_columns`), by position."""
     arrays = batch.columns
     kinds = [planner.kind(name, array) for name, array in zip(names, arrays, strict=True)]
     together = [
@@ -125,6 +148,9 @@ def _profile_batch(
         if kind is None:
             continue
         part = batched.get(index)
+        done = measured.get(index) if measured else None
+        if part is None and done is not None:
+            part = done.column(kind) if isinstance(done, StringParts) else done
         if part is None:
             part = _profile_column(name, arrays[index], kind, wanted_patterns.get(name, ()))
         out.append((name, part))
@@ -156,6 +182,14 @@ class _KindPlanner:
             if inferred is ColumnKind.CATEGORICAL and not _is_binary(field.type):
                 self._pending_text.add(field.name)
             self._kinds[field.name] = inferred
+
+    def planned(self, name: str) -> ColumnKind | None:
+        """The kind chosen for `name` so far (a string column may still turn to text)."""
+        return self._kinds[name]
+
+    def settle(self, name: str) -> None:
+        """`name` keeps its kind: no batch of it can read as text (`slice_columns.never_text`)."""
+        self._pending_text.discard(name)
 
     def copy(self) -> _KindPlanner:
         """A planner at this one's state (the kinds chosen so far), deciding on its own."""
