@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, defer
 
 from vigil.errors import ConflictError
 from vigil.store.base import UTCDateTime
+from vigil.store.hot_sql import Prepared
 from vigil.store.models import IngestedBatch, MonitoredModel, ProfileWindow, ProfileWindowPart
 from vigil.store.sql import utcnow
 from vigil.store.stored_profiles import (
@@ -89,6 +90,19 @@ def _statement(session: Session, by_dialect: dict[str, Any]) -> Any:
     return by_dialect["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
 
 
+# The same statements run on SQLite's driver cursor (`vigil.store.hot_sql`): an upload's hot path.
+_HOT_COUNT_UPLOAD = Prepared(_COUNT_UPLOAD)
+_HOT_ADD_PART = Prepared(_ADD_PART)
+_HOT_NEW_WINDOW = {
+    "postgresql": Prepared(_NEW_WINDOW["postgresql"]),
+    "sqlite": Prepared(_NEW_WINDOW["sqlite"]),
+}
+_HOT_CLAIM_BATCH = {
+    "postgresql": Prepared(_CLAIM_BATCH["postgresql"]),
+    "sqlite": Prepared(_CLAIM_BATCH["sqlite"]),
+}
+
+
 class WindowRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -115,17 +129,18 @@ class WindowRepository:
         readers merge the parts (`load_stored`), `fold_window` folds them in later.
         """
         key = {"model_id": model_id, "version": version, "segment": segment, "start": start}
-        # The session's connection runs these Core statements in its transaction without the
-        # ORM's per-statement work (they touch no mapped objects).
+        # The session's connection runs these statements in its transaction without the ORM's
+        # per-statement work (they touch no mapped objects), on SQLite on its driver's cursor.
         connection = self.session.connection()
         for _ in range(2):
             counted = {f"k_{name}": value for name, value in key.items()}
             counted |= {"added_rows": n_rows, "new_end": end, "arrival": arrival}
-            row = connection.execute(_COUNT_UPLOAD, counted).first()
-            if row is not None:
-                part = {"window_id": row.id, "n_rows": n_rows, "profile": blob}
-                connection.execute(_ADD_PART, {**part, "created_at": arrival})
-                return int(row.id), int(row.n_uploads)
+            rows = _HOT_COUNT_UPLOAD.run(connection, counted)
+            if rows:
+                window_id, n_uploads = rows[0]
+                part = {"window_id": window_id, "n_rows": n_rows, "profile": blob}
+                _HOT_ADD_PART.run(connection, {**part, "created_at": arrival})
+                return int(window_id), int(n_uploads)
             values = {
                 **key,
                 "end": end,
@@ -135,9 +150,9 @@ class WindowRepository:
                 "last_arrival": arrival,
                 "profile": blob,
             }
-            created = connection.execute(_statement(self.session, _NEW_WINDOW), values).scalar()
-            if created is not None:
-                return int(created), 1
+            created = _statement(self.session, _HOT_NEW_WINDOW).run(connection, values)
+            if created:
+                return int(created[0][0]), 1
         raise RuntimeError(
             f"window {start.isoformat()} of model {model_id} neither found nor created"
         )
@@ -207,8 +222,8 @@ class BatchRepository:
             "received_at": utcnow(),
         }
         # On the session's connection: no ORM work for a Core statement (see `append`).
-        statement = _statement(self.session, _CLAIM_BATCH)
-        return self.session.connection().execute(statement, values).first() is not None
+        statement = _statement(self.session, _HOT_CLAIM_BATCH)
+        return bool(statement.run(self.session.connection(), values))
 
     def claimed(self, batch_ids: Sequence[str]) -> set[str]:
         """Which of `batch_ids` have been recorded and not superseded by a compaction."""
