@@ -83,9 +83,11 @@ def installed_packages() -> list[str]:
     """`name==version` of every installed distribution, sorted, one per name."""
     found: dict[str, str] = {}
     for dist in metadata.distributions():
-        name = dist.name
+        # `dist.name` and `dist.version` each read and parse the METADATA file again.
+        meta = dist.metadata
+        name = meta["Name"]
         if name:
-            found.setdefault(name.lower(), f"{name}=={dist.version}")
+            found.setdefault(name.lower(), f"{name}=={meta['Version']}")
     return [found[k] for k in sorted(found)]
 
 
