@@ -10,20 +10,20 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TypeVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, WindowOut
-from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, new_batch_id
-from vigil.errors import ConflictError, InvalidInputError
+from vigil.api.wire import LabelBatch, LogBatch, new_batch_id
+from vigil.errors import ConflictError
+from vigil.ingestion.checks import CheckedLog, check_profile, check_rows, check_segment
 from vigil.profile import DatasetProfile
-from vigil.profile.trust import remember
-from vigil.schema import ID_COLUMN, LABEL_COLUMN, TIMESTAMP_COLUMN, VERSION_COLUMN
-from vigil.store.models import SEGMENT_KEY_LENGTH, MonitoredModel, ProfileWindow
-from vigil.store.predictions import TIMESTAMP_TYPE, Kind, PredictionStore, batch_of
+from vigil.schema import VERSION_COLUMN
+from vigil.store.models import MonitoredModel, ProfileWindow
+from vigil.store.predictions import Kind, PredictionStore, batch_of
 from vigil.store.profile_windows import fold_committed
 from vigil.store.repositories import (
     BatchRepository,
@@ -78,119 +78,6 @@ def list_models(session: Session) -> list[ModelOut]:
     return [model_out(m) for m in ModelRepository(session).list()]
 
 
-def _check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
-    profile = DatasetProfile.from_bytes(blob)
-    grid = spec.grid
-    if profile.window is None:
-        raise InvalidInputError(
-            f"profile #{index} has no window; profiles sent to a model must cover one of its "
-            f"{grid} windows",
-        )
-    start, end = profile.window.start, profile.window.end
-    if not grid.is_window(start, end):
-        raise InvalidInputError(
-            f"profile #{index} covers {start.isoformat()}..{end.isoformat()}, which is not one of "
-            f"model {spec.name!r}'s {grid} windows",
-            start=start.isoformat(),
-            end=end.isoformat(),
-        )
-    unknown = sorted(set(profile.columns) - set(spec.profiled_columns))
-    if unknown:
-        raise InvalidInputError(
-            f"profile #{index} has column(s) {unknown} that model {spec.name!r} does not declare; "
-            f"its profiled columns are {spec.profiled_columns}",
-            columns=unknown,
-        )
-    # Every check passed on these exact bytes: when this process folds them into their window
-    # (its compactor, soon after), it takes this profile, or decodes them without checking their
-    # sketches again.
-    remember(blob, profile)
-    return profile
-
-
-def _check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
-    table = ipc_to_table(blob)
-    allowed = {ID_COLUMN, TIMESTAMP_COLUMN}
-    allowed |= {LABEL_COLUMN} if labels else {VERSION_COLUMN, *spec.row_columns}
-    unknown = sorted(set(table.column_names) - allowed)
-    if unknown:
-        raise InvalidInputError(
-            f"rows have column(s) {unknown} that model {spec.name!r} does not take; "
-            f"allowed: {sorted(allowed)}",
-            columns=unknown,
-        )
-    required = [TIMESTAMP_COLUMN]
-    if labels or spec.id_column:
-        required.append(ID_COLUMN)
-    if labels:
-        required.append(LABEL_COLUMN)
-    missing = [c for c in required if c not in table.column_names]
-    if missing:
-        raise InvalidInputError(f"rows lack required column(s) {missing}", columns=missing)
-    if labels and not spec.id_column:
-        raise InvalidInputError(
-            f"model {spec.name!r} has no id column, so labels cannot be joined to its predictions"
-        )
-    timestamps = table[TIMESTAMP_COLUMN]
-    if not pa.types.is_timestamp(timestamps.type) or timestamps.null_count:
-        raise InvalidInputError(
-            f"{TIMESTAMP_COLUMN} must be a timestamp column without nulls, "
-            f"got {timestamps.type} with {timestamps.null_count} null(s)"
-        )
-    index = table.schema.get_field_index(TIMESTAMP_COLUMN)
-    table = table.set_column(index, TIMESTAMP_COLUMN, pc.cast(timestamps, TIMESTAMP_TYPE))
-    if ID_COLUMN in table.column_names:
-        ids = table[ID_COLUMN]
-        if ids.null_count:
-            raise InvalidInputError(
-                f"{ID_COLUMN} has {ids.null_count} null(s); every row needs an id"
-            )
-        if not pa.types.is_string(ids.type):
-            table = table.set_column(
-                table.schema.get_field_index(ID_COLUMN), ID_COLUMN, pc.cast(ids, pa.string())
-            )
-        _refuse_duplicate_ids(table[ID_COLUMN], labels=labels)
-    return table
-
-
-def _refuse_duplicate_ids(ids: pa.ChunkedArray, *, labels: bool) -> None:
-    """One upload names each row once: the same id twice (two predictions, or two labels, for
-    one row) is refused, naming the id, rather than one silently winning the join."""
-    distinct = len(pc.unique(ids))
-    if distinct == len(ids):
-        return
-    counts = pc.value_counts(ids).flatten()
-    repeated = pc.filter(counts[0], pc.greater(counts[1], 1))
-    first = repeated[0].as_py()
-    what = "each row's label" if labels else "each row"
-    raise InvalidInputError(
-        f"{ID_COLUMN} {first!r} appears more than once in this upload ({len(ids) - distinct} "
-        f"repeated ids); send {what} once",
-        id=first,
-        repeated=len(ids) - distinct,
-    )
-
-
-def _check_segment(spec: ModelSpec, key: str, index: int) -> str:
-    """A segment key `"<column>=<value>"` naming one of the model's segment columns."""
-    if key == "":
-        return key
-    column, sep, value = key.partition("=")
-    if not sep or column not in spec.segments:
-        raise InvalidInputError(
-            f"profile #{index} has segment key {key!r}; it must be '<column>=<value>' with a "
-            f"segment column of model {spec.name!r} ({spec.segments})",
-            segment=key,
-        )
-    if len(key) > SEGMENT_KEY_LENGTH:
-        raise InvalidInputError(
-            f"profile #{index} has a segment key of {len(key)} characters; at most "
-            f"{SEGMENT_KEY_LENGTH} are kept (column {column!r}, value {value[:40]!r}...)",
-            segment=key[:100],
-        )
-    return key
-
-
 def _by_window(item: tuple[int, tuple[DatasetProfile, bytes, str]]) -> tuple[dt.datetime, str]:
     window = item[1][0].window
     assert window is not None
@@ -211,17 +98,26 @@ def ingest_log(
     *,
     now: dt.datetime | None = None,
     models: ModelCache | None = None,
+    lock: AbstractContextManager[object] | None = None,
 ) -> IngestResult:
     """Apply one log batch: append its profiles to their windows and its rows to the files.
 
     Everything is checked before anything is written. A batch id seen before is not applied again.
-    `models` (a Store's cache) saves looking the model up on every call.
+    `models` (a Store's cache) saves looking the model up on every call. `lock`, when given, is
+    held around the write transaction only (see `apply_log`).
     """
-    arrival = now or utcnow()
+    checked = check_log(session, model_name, batch, models=models)
+    return apply_log(session, predictions, checked, now=now, lock=lock)
+
+
+def check_log(
+    session: Session, model_name: str, batch: LogBatch, *, models: ModelCache | None = None
+) -> CheckedLog:
+    """Every check of a log batch, before anything is written (reads the model at most)."""
     model_id, spec = (models or ModelCache()).get(session, model_name)
-    profiles = [_check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
-    segments = [_check_segment(spec, batch.segment_of(i), i) for i in range(len(profiles))]
-    rows = _check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
+    profiles = [check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
+    segments = [check_segment(spec, batch.segment_of(i), i) for i in range(len(profiles))]
+    rows = check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
     if rows is not None and VERSION_COLUMN not in rows.column_names:
         rows = rows.append_column(
             VERSION_COLUMN, pa.array([batch.version] * rows.num_rows, pa.string())
@@ -236,9 +132,46 @@ def ingest_log(
         n_profiles=len(profiles),
         windows=windows,
     )
-    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", n_rows):
+    return CheckedLog(model_id, batch, tuple(profiles), tuple(segments), rows, result)
+
+
+def apply_log(
+    session: Session,
+    predictions: PredictionStore,
+    checked: CheckedLog,
+    *,
+    now: dt.datetime | None = None,
+    lock: AbstractContextManager[object] | None = None,
+) -> IngestResult:
+    """Write a checked log batch in one transaction (nothing, when its batch id was claimed
+    before). With `lock`, the transaction runs inside it: a server's ingestion threads take turns
+    on SQLite's one write lock there, woken at once, instead of in SQLite's busy handler, which
+    sleeps 1, 2, 5 ms... between tries. A read the checks left open (the model, on a cache miss)
+    is ended first: waiting for `lock` while holding SQLite's lock would block its holder."""
+    if lock is None:
+        result, to_fold = _write_log(session, predictions, checked, now)
+    else:
+        if session.in_transaction():
+            session.rollback()  # the checks wrote nothing
+        with lock:
+            result, to_fold = _write_log(session, predictions, checked, now)
+    for window_id in to_fold:
+        _fold_after_commit(session, window_id)
+    return result
+
+
+def _write_log(
+    session: Session,
+    predictions: PredictionStore,
+    checked: CheckedLog,
+    now: dt.datetime | None,
+) -> tuple[IngestResult, list[int]]:
+    """The transaction of `apply_log`: its answer, and the windows to fold after it."""
+    arrival = now or utcnow()
+    batch, model_id, result = checked.batch, checked.model_id, checked.result
+    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", result.n_rows):
         session.rollback()
-        return result.model_copy(update={"duplicate": True})
+        return result.model_copy(update={"duplicate": True}), []
     repository = WindowRepository(session)
     kinds = kinds_cache(session)
     touched: list[int] = []
@@ -247,7 +180,8 @@ def ingest_log(
         # Touch windows in one order (by start, then segment), so two batches never wait on each
         # other's window rows.
         ordered = sorted(
-            enumerate(zip(profiles, batch.profiles, segments, strict=True)), key=_by_window
+            enumerate(zip(checked.profiles, batch.profiles, checked.segments, strict=True)),
+            key=_by_window,
         )
         for index, (profile, blob, segment) in ordered:
             assert profile.window is not None
@@ -273,16 +207,14 @@ def ingest_log(
             )
             kinds.remember(window_id, n_uploads, known)
         session.flush()
-        if rows is not None:
+        if checked.rows is not None:
             # Files are named by batch id: if the commit below fails, a retry rewrites them.
-            predictions.append("predictions", model_id, batch.batch_id, rows)
+            predictions.append("predictions", model_id, batch.batch_id, checked.rows)
         session.commit()
     except BaseException:
         kinds.forget(touched)
         raise
-    for window_id in to_fold:
-        _fold_after_commit(session, window_id)
-    return result
+    return result, to_fold
 
 
 def _fold_after_commit(session: Session, window_id: int) -> None:
@@ -299,7 +231,7 @@ def ingest_labels(
     session: Session, predictions: PredictionStore, model_name: str, batch: LabelBatch
 ) -> IngestResult:
     model = ModelRepository(session).get(model_name)
-    rows = _check_rows(spec_of(model), batch.rows, labels=True)
+    rows = check_rows(spec_of(model), batch.rows, labels=True)
     result = IngestResult(
         batch_id=batch.batch_id, duplicate=False, n_rows=rows.num_rows, n_profiles=0, windows=[]
     )

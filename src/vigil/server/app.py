@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -256,6 +257,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # default thread pool, which the route used before; started on demand.
         ingest_threads = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="vigil-ingest")
         app.state.ingest_executor = ingest_threads
+        # On SQLite (one writer at a time) the log route's transactions take turns on this lock
+        # (`vigil.ingestion.service.apply_log`); PostgreSQL runs them side by side.
+        sqlite = opened.engine.dialect.name == "sqlite"
+        app.state.ingest_lock = threading.Lock() if sqlite else None
         started: list[Worker] = []
         try:
             guard_queries(opened.engine, settings.server.request_timeout_seconds)

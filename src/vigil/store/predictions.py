@@ -58,8 +58,11 @@ class PredictionStore:
             return []
         days = pc.cast(table[TIMESTAMP_COLUMN], pa.date32())
         keys = []
-        for day in pc.unique(days).to_pylist():
-            part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+        distinct = pc.unique(days).to_pylist()
+        for day in distinct:
+            # One day (a small call's rows, usually): the table is that day's file as it is.
+            one = len(distinct) == 1
+            part = table if one else table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
             sink = io.BytesIO()
             codec = "zstd" if part.num_rows >= ZSTD_FROM_ROWS else "snappy"
             pq.write_table(part, sink, compression=codec)
