@@ -4,6 +4,7 @@ for a monitor's windows), then its alert updated window by window."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,11 @@ SEEN_UPLOADS = "window_uploads"
 
 _RESULT_KEY = ("monitor_id", "window_start")
 """The stored results' unique key (`uq_monitor_result`)."""
+_COLUMNS = (
+    *_RESULT_KEY,
+    *("window_end", "value", "lower", "upper", "breached", "message", "details", "evaluated_at"),
+)
+"""The columns a result writes (all but its id)."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +97,21 @@ def record(
     return results
 
 
+@functools.cache
 def _upsert(dialect: str) -> Any:
-    """An INSERT ... ON CONFLICT DO UPDATE of results on SQLite and PostgreSQL, else None."""
+    """The INSERT ... ON CONFLICT DO UPDATE of results on SQLite and PostgreSQL, else None: on
+    the table (no ORM bulk machinery), built once per dialect (building `excluded` took as long
+    as running the statement)."""
+    table: Any = MonitorResultRow.__table__
+    statement: Any
     if dialect == "sqlite":
-        return sqlite_insert(MonitorResultRow)
-    if dialect == "postgresql":
-        return postgresql_insert(MonitorResultRow)
-    return None
+        statement = sqlite_insert(table)
+    elif dialect == "postgresql":
+        statement = postgresql_insert(table)
+    else:
+        return None
+    replaced = {key: statement.excluded[key] for key in _COLUMNS if key not in _RESULT_KEY}
+    return statement.on_conflict_do_update(index_elements=list(_RESULT_KEY), set_=replaced)
 
 
 def _store(
@@ -125,10 +139,7 @@ def _store(
     ]
     statement = _upsert(session.get_bind().dialect.name)
     if statement is not None:
-        replaced = {key: statement.excluded[key] for key in rows[0] if key not in _RESULT_KEY}
-        session.execute(
-            statement.on_conflict_do_update(index_elements=list(_RESULT_KEY), set_=replaced), rows
-        )
+        session.execute(statement, rows)
         return
     for row in rows:
         stored = session.scalars(
