@@ -51,18 +51,26 @@ def profile_by_key(
     n = table.num_rows
     if len(keys) != n:
         raise ValueError(f"one key per row: {len(keys)} keys for {n} rows")
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    first = int(np.searchsorted(ordered, 0))
-    if first == n:
+    if n == 0:
         return []
-    cuts = (np.flatnonzero(ordered[first + 1 :] != ordered[first:-1]) + 1).tolist()
-    begins = [0, *cuts]
-    ends = [*cuts, n - first]
     batch = table.to_batches()[0]
-    if first or np.any(order[1:] < order[:-1]):
-        batch = batch.take(pa.array(order[first:]))
-    groups = ordered[first:][begins].tolist()
+    low, high = int(keys.min()), int(keys.max())
+    if low == high:  # one group, or none
+        if low < 0:
+            return []
+        groups, begins, ends = [low], [0], [n]
+    else:
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        first = int(np.searchsorted(ordered, 0))
+        if first == n:
+            return []
+        cuts = (np.flatnonzero(ordered[first + 1 :] != ordered[first:-1]) + 1).tolist()
+        begins = [0, *cuts]
+        ends = [*cuts, n - first]
+        if first or np.any(order[1:] < order[:-1]):
+            batch = batch.take(pa.array(order[first:]))
+        groups = ordered[first:][begins].tolist()
     out: list[tuple[int, DatasetProfile]] = []
     pending: list[tuple[int, tuple[int, int, Window | None]]] = []
 
