@@ -68,6 +68,17 @@ def test_a_lease_has_one_holder_at_a_time(store: Store) -> None:
             c.take(-1)
 
 
+def test_on_an_in_memory_store_every_lease_is_granted() -> None:
+    """One process, one connection: no other holder can exist, and no compactor thread runs."""
+    engine = create_store_engine("sqlite://")
+    try:
+        with Leases(engine) as a, Leases(engine) as b:
+            assert a.take(7)
+            assert b.take(7)
+    finally:
+        engine.dispose()
+
+
 def test_a_window_leased_elsewhere_is_left_to_its_holder(store: Store) -> None:
     [window_id] = _windows(store, parts=3)
     with Leases(store.engine) as other:
