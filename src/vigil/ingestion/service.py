@@ -10,7 +10,6 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import TypeVar
 
 import pyarrow as pa
@@ -98,16 +97,14 @@ def ingest_log(
     *,
     now: dt.datetime | None = None,
     models: ModelCache | None = None,
-    lock: AbstractContextManager[object] | None = None,
 ) -> IngestResult:
     """Apply one log batch: append its profiles to their windows and its rows to the files.
 
     Everything is checked before anything is written. A batch id seen before is not applied again.
-    `models` (a Store's cache) saves looking the model up on every call. `lock`, when given, is
-    held around the write transaction only (see `apply_log`).
+    `models` (a Store's cache) saves looking the model up on every call.
     """
     checked = check_log(session, model_name, batch, models=models)
-    return apply_log(session, predictions, checked, now=now, lock=lock)
+    return apply_log(session, predictions, checked, now=now)
 
 
 def check_log(
@@ -141,22 +138,13 @@ def apply_log(
     checked: CheckedLog,
     *,
     now: dt.datetime | None = None,
-    lock: AbstractContextManager[object] | None = None,
 ) -> IngestResult:
     """Write a checked log batch in one transaction (nothing, when its batch id was claimed
-    before). With `lock`, the transaction runs inside it: a server's ingestion threads take turns
-    on SQLite's one write lock there, woken at once, instead of in SQLite's busy handler, which
-    sleeps 1, 2, 5 ms... between tries. A read the checks left open (the model, on a cache miss)
-    is ended first: waiting for `lock` while holding SQLite's lock would block its holder."""
-    if lock is None:
-        result, to_fold = _write_log(session, predictions, checked, now)
-    else:
-        if session.in_transaction():
-            session.rollback()  # the checks wrote nothing
-        with lock:
-            result, to_fold = _write_log(session, predictions, checked, now)
+    before), then fold the windows it made due. (A server on SQLite commits concurrent batches
+    together: `vigil.ingestion.group_commit`.)"""
+    result, to_fold = _write_log(session, predictions, checked, now)
     for window_id in to_fold:
-        _fold_after_commit(session, window_id)
+        fold_after_commit(session, window_id)
     return result
 
 
@@ -167,57 +155,70 @@ def _write_log(
     now: dt.datetime | None,
 ) -> tuple[IngestResult, list[int]]:
     """The transaction of `apply_log`: its answer, and the windows to fold after it."""
-    arrival = now or utcnow()
-    batch, model_id, result = checked.batch, checked.model_id, checked.result
-    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", result.n_rows):
-        session.rollback()
-        return result.model_copy(update={"duplicate": True}), []
-    repository = WindowRepository(session)
-    kinds = kinds_cache(session)
     touched: list[int] = []
-    to_fold: list[int] = []
     try:
-        # Touch windows in one order (by start, then segment), so two batches never wait on each
-        # other's window rows.
-        ordered = sorted(
-            enumerate(zip(checked.profiles, batch.profiles, checked.segments, strict=True)),
-            key=_by_window,
-        )
-        for index, (profile, blob, segment) in ordered:
-            assert profile.window is not None
-            window_id, n_uploads = repository.append(
-                model_id,
-                batch.version,
-                profile.window.start,
-                profile.window.end,
-                profile.n_rows,
-                blob,
-                arrival,
-                segment,
-            )
-            touched.append(window_id)
-            if n_uploads % FOLD_EVERY == 0:
-                to_fold.append(window_id)
-            # Under the window's row lock: a column that cannot merge with the window's is
-            # refused (409) and the whole batch rolled back, as when uploads were merged on
-            # arrival.
-            pieces = functools.partial(_pieces, session, window_id)
-            known = kinds.check(
-                window_id, n_uploads, profile, blob, pieces, what=f"profile #{index}"
-            )
-            kinds.remember(window_id, n_uploads, known)
-        session.flush()
-        if checked.rows is not None:
-            # Files are named by batch id: if the commit below fails, a retry rewrites them.
-            predictions.append("predictions", model_id, batch.batch_id, checked.rows)
-        session.commit()
+        result, to_fold = write_checked(session, predictions, checked, now or utcnow(), touched)
+        if result.duplicate:
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
-        kinds.forget(touched)
+        kinds_cache(session).forget(touched)
         raise
     return result, to_fold
 
 
-def _fold_after_commit(session: Session, window_id: int) -> None:
+def write_checked(
+    session: Session,
+    predictions: PredictionStore,
+    checked: CheckedLog,
+    arrival: dt.datetime,
+    touched: list[int],
+) -> tuple[IngestResult, list[int]]:
+    """A checked log batch's writes in the session's transaction, not committed: its answer
+    (`duplicate`, having written nothing, when its batch id was claimed before) and the windows
+    to fold once it is committed. The ids of the windows it appended to are added to `touched`
+    (the caller forgets their column kinds if the transaction does not commit)."""
+    batch, model_id, result = checked.batch, checked.model_id, checked.result
+    if not BatchRepository(session).claim(batch.batch_id, model_id, "log", result.n_rows):
+        return result.model_copy(update={"duplicate": True}), []
+    repository = WindowRepository(session)
+    kinds = kinds_cache(session)
+    to_fold: list[int] = []
+    # Touch windows in one order (by start, then segment), so two batches never wait on each
+    # other's window rows.
+    ordered = sorted(
+        enumerate(zip(checked.profiles, batch.profiles, checked.segments, strict=True)),
+        key=_by_window,
+    )
+    for index, (profile, blob, segment) in ordered:
+        assert profile.window is not None
+        window_id, n_uploads = repository.append(
+            model_id,
+            batch.version,
+            profile.window.start,
+            profile.window.end,
+            profile.n_rows,
+            blob,
+            arrival,
+            segment,
+        )
+        touched.append(window_id)
+        if n_uploads % FOLD_EVERY == 0:
+            to_fold.append(window_id)
+        # Under the window's row lock: a column that cannot merge with the window's is refused
+        # (409) and the whole batch rolled back, as when uploads were merged on arrival.
+        pieces = functools.partial(_pieces, session, window_id)
+        known = kinds.check(window_id, n_uploads, profile, blob, pieces, what=f"profile #{index}")
+        kinds.remember(window_id, n_uploads, known)
+    session.flush()
+    if checked.rows is not None:
+        # Files are named by batch id: if the commit fails, a retry rewrites them.
+        predictions.append("predictions", model_id, batch.batch_id, checked.rows)
+    return result, to_fold
+
+
+def fold_after_commit(session: Session, window_id: int) -> None:
     """Bound a window's parts where no compactor runs (see `vigil.ingestion.compactor`); the
     upload is committed, so a failure here is logged, not raised."""
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from vigil.config import Settings
 from vigil.errors import InvalidInputError, PayloadTooLargeError, VigilError
 from vigil.events.dispatch import Dispatcher
 from vigil.ingestion.compactor import Compactor
+from vigil.ingestion.group_commit import GroupCommit
 from vigil.ingestion.retention_worker import RetentionWorker
 from vigil.monitor.scheduler import Scheduler
 from vigil.server.dashboard import install as install_dashboard
@@ -257,10 +257,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # default thread pool, which the route used before; started on demand.
         ingest_threads = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="vigil-ingest")
         app.state.ingest_executor = ingest_threads
-        # On SQLite (one writer at a time) the log route's transactions take turns on this lock
-        # (`vigil.ingestion.service.apply_log`); PostgreSQL runs them side by side.
+        # On SQLite (one writer at a time) the log route's concurrent batches are committed
+        # together (`vigil.ingestion.group_commit`); PostgreSQL writes them side by side.
         sqlite = opened.engine.dialect.name == "sqlite"
-        app.state.ingest_lock = threading.Lock() if sqlite else None
+        app.state.ingest_group = GroupCommit(opened) if sqlite else None
         started: list[Worker] = []
         try:
             guard_queries(opened.engine, settings.server.request_timeout_seconds)

@@ -93,3 +93,19 @@ class Prepared:
             ) from error
         finally:
             cursor.close()
+
+
+def run_plain(connection: Connection, sql: str) -> None:
+    """Run `sql` (no parameters, no rows: e.g. SAVEPOINT) in `connection`'s transaction, on the
+    driver's cursor on SQLite where no one listens (as `Prepared.run`), else through Core."""
+    dialect = connection.dialect
+    if dialect.name != "sqlite" or connection.engine.dispatch.before_cursor_execute:
+        connection.exec_driver_sql(sql)
+        return
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+    except dialect.loaded_dbapi.Error as error:
+        raise exc.DBAPIError.instance(sql, (), error, dialect.loaded_dbapi.Error) from error
+    finally:
+        cursor.close()

@@ -5,7 +5,6 @@ import contextvars
 import functools
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,6 +15,7 @@ from vigil.api.wire import CONTENT_TYPE, LabelBatch, LogBatch
 from vigil.config import ServerSettings
 from vigil.errors import PayloadTooLargeError
 from vigil.ingestion import service
+from vigil.ingestion.group_commit import GroupCommit
 from vigil.server.deps import WriteAccess, read_body
 from vigil.server.metrics import Metrics
 from vigil.store.arrow_limits import RowLimits, check_stream
@@ -60,16 +60,17 @@ def _ingest(
     name: str,
     body: bytes,
     settings: ServerSettings,
-    lock: AbstractContextManager[object] | None,
+    group: GroupCommit | None,
 ) -> IngestResult:
     """The blocking part of a log call, in one worker thread: decode the envelope within the
-    limits, apply the batch in a session of its own (its write transaction inside `lock`, the
-    app's turns on SQLite's write lock), close the session."""
+    limits, check the batch and write it in a session of its own (with the log calls waiting at
+    the same time, on SQLite: `group`), close the session."""
     batch = _bounded_log(body, settings)
     with store.session() as session:
-        return service.ingest_log(
-            session, store.predictions, name, batch, models=store.models, lock=lock
-        )
+        checked = service.check_log(session, name, batch, models=store.models)
+        if group is None:
+            return service.apply_log(session, store.predictions, checked)
+        return group.apply(session, checked)
 
 
 async def _in_worker(request: Request, blocking: Callable[..., T], *args: Any) -> T:
@@ -98,8 +99,8 @@ async def log_call(request: Request, name: str) -> Response:
     metrics: Metrics = state.metrics
     body = await read_body(request, settings)
     started = time.perf_counter()
-    lock = getattr(state, "ingest_lock", None)
-    result = await _in_worker(request, _ingest, store, name, body, settings, lock)
+    group = getattr(state, "ingest_group", None)
+    result = await _in_worker(request, _ingest, store, name, body, settings, group)
     children = _log_metrics(state, metrics, name)
     children.latency.observe(time.perf_counter() - started)
     if not result.duplicate:
