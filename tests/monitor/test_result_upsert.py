@@ -75,12 +75,13 @@ def _stored(store: Store) -> list[tuple[Any, ...]]:
 
 
 def test_a_late_window_is_replaced_and_every_window_stored_once(
-    sqlite_store: Store, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
-    first, second = _two_ticks(sqlite_store, tmp_path)
+    """On SQLite and PostgreSQL (each its own upsert)."""
+    first, second = _two_ticks(store, tmp_path)
     late = T0 + 28 * HOUR
     assert {r.monitor for r in second if r.window_start == late} == {"drift", "missing", "volume"}
-    stored = _stored(sqlite_store)
+    stored = _stored(store)
     keys = [(name, start) for name, start, *_ in stored]
     assert len(keys) == len(set(keys))
     assert set(keys) == {(r.monitor, r.window_start) for r in first + second}
