@@ -190,6 +190,22 @@ def test_layers_with_work_to_do_take_httpx_client_send() -> None:
     assert not DirectHttp(http).direct()
 
 
+def test_default_headers_or_timeout_changed_later_are_sent_as_httpx_sends_them() -> None:
+    seen, http = _seen(_answer(200))
+    routes = _routes(http, True)
+    routes.send("log", "m", b"x")
+    http.headers["X-Trace"] = "abc"
+    http.timeout = httpx.Timeout(2.0)
+    routes.send("log", "m", b"x")
+    assert seen[-1].headers["X-Trace"] == "abc"
+    assert seen[-1].extensions["timeout"]["read"] == 2.0
+    normal_seen, normal_http = _seen(_answer(200))
+    normal_http.headers["X-Trace"] = "abc"
+    normal_http.timeout = httpx.Timeout(2.0)
+    _routes(normal_http, False).send("log", "m", b"x")
+    assert _request_facts(seen[-1]) == _request_facts(normal_seen[-1])
+
+
 def test_a_cookie_set_by_the_server_is_kept_as_httpx_keeps_it() -> None:
     def setting(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=ANSWER, headers={"Set-Cookie": "lb=node2; Path=/"})

@@ -38,6 +38,7 @@ class DirectHttp:
         self._http = http
         self._exact = type(http) is httpx.Client
         self._templates: dict[tuple[Any, ...], tuple[httpx.Request, httpx.BaseTransport]] = {}
+        self._built_with: tuple[Any, ...] = ()
 
     @property
     def base_url(self) -> httpx.URL:
@@ -74,9 +75,18 @@ class DirectHttp:
         request, transport = self._template(method, url, headers or {})
         return self._send(request, transport, content)
 
+    def _current(self) -> None:
+        """Forget the templates when the client's default headers or timeout changed since."""
+        http = self._http
+        now = (http.headers.raw, http.timeout, http.base_url)
+        if now != self._built_with:
+            self._templates.clear()
+            self._built_with = now
+
     def _template(
         self, method: str, url: str, headers: dict[str, str]
     ) -> tuple[httpx.Request, httpx.BaseTransport]:
+        self._current()
         key = (method, url, *headers.items())
         found = self._templates.get(key)
         if found is None:
