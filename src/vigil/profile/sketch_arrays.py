@@ -11,7 +11,6 @@ array made from the native answer in one step:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -21,29 +20,23 @@ Points = Sequence[float] | FloatArray
 """Quantile ranks or split points: a list (passed as it is), a tuple or a float array."""
 
 
-def _native(sketch: QuantileSketch) -> Any:
-    # The DataSketches object the wrapper holds (asked of vigil.profile.sketches as a public
-    # property; read here meanwhile).
-    return sketch._sketch
-
-
 def quantiles(sketch: QuantileSketch, qs: Points) -> FloatArray:
     """`np.asarray(sketch.quantiles(qs), dtype=np.float64)`: NaN for each q when empty."""
     if sketch.is_empty:
         return np.full(len(qs), np.nan)
-    return np.asarray(_native(sketch).get_quantiles(_as_list(qs)), dtype=np.float64)
+    return np.asarray(sketch.native.get_quantiles(_as_list(qs)), dtype=np.float64)
 
 
 def cdf(sketch: QuantileSketch, split_points: Points) -> FloatArray:
     """`np.asarray(sketch.cdf(split_points), dtype=np.float64)`: the share of values <= each
     point, and 1.0 appended."""
-    return np.asarray(_native(sketch).get_cdf(_as_list(split_points), True), dtype=np.float64)
+    return np.asarray(sketch.native.get_cdf(_as_list(split_points), True), dtype=np.float64)
 
 
 def pmf(sketch: QuantileSketch, split_points: Points) -> FloatArray:
     """`np.asarray(sketch.pmf(split_points), dtype=np.float64)`: the shares of the
     len(split_points) + 1 intervals (-inf, p0], (p0, p1], ..., (p_last, inf)."""
-    return np.asarray(_native(sketch).get_pmf(_as_list(split_points), True), dtype=np.float64)
+    return np.asarray(sketch.native.get_pmf(_as_list(split_points), True), dtype=np.float64)
 
 
 def _as_list(values: Points) -> list[float]:
