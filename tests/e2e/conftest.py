@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.e2e.live import LiveServer, make_token
 from tests.store.conftest import _clear, postgres_url, store_url
@@ -33,3 +37,46 @@ def live(clean_store_url: str, tmp_path: Path) -> Iterator[LiveServer]:
 @pytest.fixture
 def admin_token(live: LiveServer) -> str:
     return make_token(live.store_url)
+
+
+@contextmanager
+def _own_postgres_database(postgres_url: str) -> Iterator[str]:
+    """A new database next to the session's one (which other tests empty), dropped afterwards."""
+    url = make_url(postgres_url)
+    name = f"{url.database}_shared_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server per backend for a module's tests that leave it running (a server start costs
+    seconds of CPU): on a store of its own (a new SQLite file, or a new PostgreSQL database), so
+    no other test empties it under them. Each test uses model and KPI names of its own and a
+    fresh token (`shared_token`); a test that stops or kills a server uses `live` instead."""
+    folder = tmp_path_factory.mktemp("shared_live")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'vigil.db'}"
+        else:
+            url = stack.enter_context(
+                _own_postgres_database(request.getfixturevalue("postgres_url"))
+            )
+        server = LiveServer(url, str(folder / "artifacts"), folder / "server.log")
+        stack.callback(server.stop)
+        yield server.start()
+
+
+@pytest.fixture
+def shared_token(shared_live: LiveServer) -> str:
+    """A new admin token on `shared_live`'s store."""
+    return make_token(shared_live.store_url)

@@ -1,4 +1,7 @@
-"""The client against a real server (uvicorn in a subprocess), on SQLite and PostgreSQL."""
+"""The client against a real server (uvicorn in a subprocess), on SQLite and PostgreSQL.
+
+Tests that leave the server running share one per backend (`shared_live`, each on model names of
+its own); tests that stop or kill it start their own (`live`)."""
 
 from __future__ import annotations
 
@@ -35,46 +38,51 @@ def _client(live: LiveServer, token: str, tmp_path: Path, **kwargs: object) -> C
 
 
 def test_log_read_labels_and_kpis_through_the_server(
-    live: LiveServer, admin_token: str, tmp_path: Path
+    shared_live: LiveServer, shared_token: str, tmp_path: Path
 ) -> None:
-    with _client(live, admin_token, tmp_path) as client:
-        client.create_model("churn", **MODEL)  # type: ignore[arg-type]
+    with _client(shared_live, shared_token, tmp_path) as client:
+        before = {m.name for m in client.models()}  # the shared server's other tests' models
+        client.create_model("logged", **MODEL)  # type: ignore[arg-type]
         frame = traffic(300, hours=2)
-        result = client.log("churn", frame, version="v2")
+        result = client.log("logged", frame, version="v2")
         assert result is not None
         assert (result.n_rows, result.n_profiles, result.duplicate) == (300, 2, False)
-        windows = client.data.windows("churn", version="v2")
+        windows = client.data.windows("logged", version="v2")
         assert sum(w.n_rows for w in windows) == 300
         assert len(windows) == 2
-        assert client.data.profile("churn").columns["age"].mean == pytest.approx(
+        assert client.data.profile("logged").columns["age"].mean == pytest.approx(
             frame["age"].mean()
         )
-        client.log_labels("churn", frame["request_id"][:5].tolist(), [0, 1, 0, 1, 1])
-        joined = client.data.predictions("churn", start=T0, end=T0 + dt.timedelta(hours=2))
+        client.log_labels("logged", frame["request_id"][:5].tolist(), [0, 1, 0, 1, 1])
+        joined = client.data.predictions("logged", start=T0, end=T0 + dt.timedelta(hours=2))
         assert joined.num_rows == 300
         assert sum(v is not None for v in joined["vigil_label"].to_pylist()) == 5
-        client.log_kpi("revenue", 5.0, model="churn", version="v2")
-        assert [k.value for k in client.kpis.list(name="revenue")] == [5.0]
-        assert [m.name for m in client.models()] == ["churn"]
+        client.log_kpi("logged_revenue", 5.0, model="logged", version="v2")
+        assert [k.value for k in client.kpis.list(name="logged_revenue")] == [5.0]
+        names = [m.name for m in client.models()]
+        assert sorted(names) == sorted(before | {"logged"})
 
 
 def test_server_errors_reach_the_client_as_vigil_errors(
-    live: LiveServer, admin_token: str, tmp_path: Path
+    shared_live: LiveServer, shared_token: str, tmp_path: Path
 ) -> None:
-    with _client(live, admin_token, tmp_path) as admin:
-        admin.create_model("churn", **MODEL)  # type: ignore[arg-type]
-    with _client(live, "vgl_wrong", tmp_path) as stranger, pytest.raises(AuthenticationError):
+    with _client(shared_live, shared_token, tmp_path) as admin:
+        admin.create_model("refused", **MODEL)  # type: ignore[arg-type]
+    with (
+        _client(shared_live, "vgl_wrong", tmp_path) as stranger,
+        pytest.raises(AuthenticationError),
+    ):
         stranger.models()
     from tests.e2e.live import make_token
     from vigil.api.specs import Scope
 
-    reader = make_token(live.store_url, Scope.READ)
-    with _client(live, reader, tmp_path) as client:
+    reader = make_token(shared_live.store_url, Scope.READ)
+    with _client(shared_live, reader, tmp_path) as client:
         with pytest.raises(PermissionDeniedError, match="scope 'write'"):
-            client.log("churn", traffic(5, 1))
+            client.log("refused", traffic(5, 1))
         assert client.pending == 0  # a refusal is not spooled
-        assert client.data.windows("churn") == []
-    with _client(live, admin_token, tmp_path) as admin:
+        assert client.data.windows("refused") == []
+    with _client(shared_live, shared_token, tmp_path) as admin:
         with pytest.raises(InvalidInputError):
             admin.create_model("x", features=["a"], scores=["a"])
         # A name is one path segment: it cannot reach another route.
@@ -107,7 +115,11 @@ def test_a_call_made_while_the_server_is_down_arrives_once_when_it_is_back(
 def test_a_spooled_body_replayed_twice_is_applied_once(
     live: LiveServer, admin_token: str, tmp_path: Path
 ) -> None:
-    client = _client(live, admin_token, tmp_path, retries=0, timeout=patience(2.0))
+    # No background flusher: under load its 10 s tick can deliver the replayed body before the
+    # second flush() below, which then has nothing to count.
+    client = _client(
+        live, admin_token, tmp_path, retries=0, timeout=patience(2.0), flush_interval=None
+    )
     client.create_model("churn", **MODEL)  # type: ignore[arg-type]
     live.stop()
     client.log("churn", traffic(15, 1))
@@ -164,18 +176,18 @@ def test_acknowledged_writes_survive_kill_9(
 
 
 def test_eight_clients_logging_at_once_lose_nothing(
-    live: LiveServer, admin_token: str, tmp_path: Path
+    shared_live: LiveServer, shared_token: str, tmp_path: Path
 ) -> None:
-    with _client(live, admin_token, tmp_path) as setup:
-        setup.create_model("churn", **MODEL)  # type: ignore[arg-type]
+    with _client(shared_live, shared_token, tmp_path) as setup:
+        setup.create_model("eight", **MODEL)  # type: ignore[arg-type]
     errors: list[BaseException] = []
 
     def worker(index: int) -> None:
         try:
-            with Client(live.url, token=admin_token, spool_dir=None, retries=0) as client:
+            with Client(shared_live.url, token=shared_token, spool_dir=None, retries=0) as client:
                 for batch in range(8):
                     frame = traffic(100, 1, seed=index * 100 + batch)
-                    result = client.log("churn", frame, version="v1")
+                    result = client.log("eight", frame, version="v1")
                     assert result is not None
                     assert not result.duplicate
         except BaseException as exc:
@@ -187,13 +199,13 @@ def test_eight_clients_logging_at_once_lose_nothing(
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    with _client(live, admin_token, tmp_path) as reader:
-        windows = reader.data.windows("churn")
+    with _client(shared_live, shared_token, tmp_path) as reader:
+        windows = reader.data.windows("eight")
         assert sum(w.n_rows for w in windows) == 8 * 8 * 100
         assert sum(w.n_uploads for w in windows) <= 8 * 8 * 2
-        assert reader.data.profile("churn").n_rows == 6400
-        assert reader.data.predictions("churn").num_rows == 6400
-    assert "database is locked" not in live.log.read_text()
+        assert reader.data.profile("eight").n_rows == 6400
+        assert reader.data.predictions("eight").num_rows == 6400
+    assert "database is locked" not in shared_live.log.read_text()
 
 
 def test_spooled_calls_arrive_by_themselves_and_later_calls_do_not_wait(
