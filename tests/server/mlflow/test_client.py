@@ -34,8 +34,9 @@ def _mlflow_env(live: LiveServer, token: str) -> dict[str, str]:
 
 
 def test_the_mlflow_client_works_unchanged_against_vigil(
-    live: LiveServer, admin_token: str, tmp_path: Path
+    shared_live: LiveServer, shared_token: str, tmp_path: Path
 ) -> None:
+    live, admin_token = shared_live, shared_token
     headers = {"Authorization": f"Bearer {admin_token}"}
     # A run and a version made through Vigil's own API, for MLflow to read.
     own_run = httpx.post(
@@ -127,7 +128,8 @@ def test_the_mlflow_client_works_unchanged_against_vigil(
     assert loaded.predict(np.zeros((1, 3))).shape == (1,)
 
 
-def test_errors_take_mlflow_s_shape_and_tokens_are_required(live: LiveServer) -> None:
+def test_errors_take_mlflow_s_shape_and_tokens_are_required(shared_live: LiveServer) -> None:
+    live = shared_live  # this test writes nothing: it can share the other test's server
     read = make_token(live.store_url, Scope.READ)
     url = f"{live.url}/api/2.0/mlflow/experiments/create"
     anonymous = httpx.post(url, json={"name": "x"})
