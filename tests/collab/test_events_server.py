@@ -25,8 +25,14 @@ from vigil.client.registry.remote import RemoteRegistry
 from vigil.store.core import Store
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """One server for the module's two server tests (a start costs ~5 s of CPU): the webhook test
+    runs first and ends with no subscription left; the alert test uses its own model, channel
+    and monitor, and no event subscription."""
+    tmp_path = tmp_path_factory.mktemp("served")
     store_url, artifacts = f"sqlite:///{tmp_path / 'v.db'}", str(tmp_path / "artifacts")
     store = Store.open(store_url, artifacts)
     tokens = {w: store.create_token(Scope.WRITE, name=w, owner=w) for w in ("alice", "bob")}
