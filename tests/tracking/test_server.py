@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -102,34 +103,37 @@ def test_downsample_keeps_spikes() -> None:
     assert downsample(points[:50], 100) == points[:50]
 
 
-@pytest.fixture
-def live_sqlite(tmp_path: Path) -> LiveServer:
+@pytest.fixture(scope="module")
+def live_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One running server for the module's three server tests (a start costs ~5 s of CPU); each
+    uses experiments and tokens of its own."""
+    tmp_path = tmp_path_factory.mktemp("live_sqlite")
     url = f"sqlite:///{tmp_path / 'v.db'}"
     Store.open(url, str(tmp_path / "artifacts")).close()
-    return LiveServer(url, str(tmp_path / "artifacts"), tmp_path / "server.log")
+    server = LiveServer(url, str(tmp_path / "artifacts"), tmp_path / "server.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def test_start_run_against_a_server(live_sqlite: LiveServer, tmp_path: Path) -> None:
     store = Store.open(live_sqlite.store_url, live_sqlite.artifacts_url)
     token = store.create_token(Scope.WRITE, owner="bob")
-    live_sqlite.start()
-    try:
-        model = tmp_path / "model.bin"
-        model.write_bytes(b"weights")
-        with start_run("remote", "r", url=live_sqlite.url, token=token, capture=False) as run:
-            run.log_params({"lr": 0.1})
-            for i in range(20_000):
-                run.log_metric("loss", 1.0 / (i + 1))
-            run.log_artifact(model)
-            with start_run("remote", nested=True, url=live_sqlite.url, token=token) as child:
-                child.log_metric("auc", 0.8)
-        with (
-            pytest.raises(RuntimeError),
-            start_run("remote", url=live_sqlite.url, token=token, capture=False) as failing,
-        ):
-            raise RuntimeError("boom")
-    finally:
-        live_sqlite.stop()
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    with start_run("remote", "r", url=live_sqlite.url, token=token, capture=False) as run:
+        run.log_params({"lr": 0.1})
+        for i in range(20_000):
+            run.log_metric("loss", 1.0 / (i + 1))
+        run.log_artifact(model)
+        with start_run("remote", nested=True, url=live_sqlite.url, token=token) as child:
+            child.log_metric("auc", 0.8)
+    with (
+        pytest.raises(RuntimeError),
+        start_run("remote", url=live_sqlite.url, token=token, capture=False) as failing,
+    ):
+        raise RuntimeError("boom")
     service = TrackingService(store)
     data = service.get_run(run.id)
     assert data.info.owner == "bob"
@@ -150,7 +154,6 @@ def test_search_runs_through_the_server(live_sqlite: LiveServer) -> None:
     for auc in (0.7, 0.9):
         with start_run("s", store=store, capture=False) as run:
             run.log_metric("auc", auc)
-    live_sqlite.start()
     try:
         page = vigil.search_runs(
             "s",
@@ -160,7 +163,6 @@ def test_search_runs_through_the_server(live_sqlite: LiveServer) -> None:
             token=token,
         )
     finally:
-        live_sqlite.stop()
         store.close()
     assert [r.metrics["auc"] for r in page.runs] == [0.9]
 
@@ -175,13 +177,9 @@ def test_log_dataset_through_the_server(live_sqlite: LiveServer, tmp_path: Path)
     token = store.create_token(Scope.WRITE, owner="carol")
     path = tmp_path / "train.parquet"
     pd.DataFrame({"x": np.arange(1000.0)}).to_parquet(path)
-    live_sqlite.start()
-    try:
-        with start_run("ds", url=live_sqlite.url, token=token, capture=False) as run:
-            version = run.log_dataset(path, "train")
-            again = run.log_dataset(path, "train", context="validation")
-    finally:
-        live_sqlite.stop()
+    with start_run("ds", url=live_sqlite.url, token=token, capture=False) as run:
+        version = run.log_dataset(path, "train")
+        again = run.log_dataset(path, "train", context="validation")
     datasets = DatasetService(store)
     assert again == version
     assert version.owner == "carol"
