@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 
 unit: $(STAMP)
-	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --durations=30 $(PYTEST_ARGS)
 
 test: $(STAMP) system-deps lint typecheck unit
 
