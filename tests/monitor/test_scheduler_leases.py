@@ -27,15 +27,10 @@ from vigil import monitor as monitors
 from vigil.monitor import Monitor, MonitorSettings
 from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.evaluate import WindowResult, evaluate_due
-from vigil.monitor.scheduler import (
-    MODEL_LOCK_BASE,
-    TICK_LOCK_BASE,
-    TickResult,
-    leases,
-    tick,
-)
+from vigil.monitor.scheduler import TickResult, leases, tick
 from vigil.store.collab_tables import EventRow
 from vigil.store.core import Store
+from vigil.store.leases import MODEL_LOCK_BASE, TICK_LOCK_BASE
 from vigil.store.models import MonitoredModel
 from vigil.store.monitor_tables import AlertRow, MonitorResultRow, MonitorRow
 

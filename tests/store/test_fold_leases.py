@@ -4,6 +4,7 @@ over (`vigil.store.leases`, `vigil.ingestion.compactor`), on SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import signal
 import subprocess
 import sys
@@ -18,10 +19,16 @@ from tests.waits import patience, wait_until
 from vigil.api.specs import ModelSpec
 from vigil.api.wire import LogBatch
 from vigil.ingestion import compactor, service
-from vigil.ingestion.compactor import FOLD_LOCK_BASE, CompactionRound, compact_round, fold_if_free
+from vigil.ingestion.compactor import CompactionRound, compact_round, fold_if_free
 from vigil.store.core import Store
 from vigil.store.db import create_store_engine
-from vigil.store.leases import Leases
+from vigil.store.leases import (
+    FOLD_LOCK_BASE,
+    MODEL_LOCK_BASE,
+    RECORD_LOCK_BASE,
+    TICK_LOCK_BASE,
+    Leases,
+)
 from vigil.store.models import ProfileWindow, ProfileWindowPart
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -144,7 +151,13 @@ def test_two_compactors_share_the_windows_without_racing(store: Store) -> None:
 HOLD = """
 import sys, time
 from vigil.store.db import create_store_engine
-from vigil.store.leases import Leases
+from vigil.store.leases import (
+    FOLD_LOCK_BASE,
+    MODEL_LOCK_BASE,
+    RECORD_LOCK_BASE,
+    TICK_LOCK_BASE,
+    Leases,
+)
 leases = Leases(create_store_engine(sys.argv[1]))
 assert leases.take(int(sys.argv[2]))
 print("taken", flush=True)
@@ -179,3 +192,11 @@ def test_a_killed_holders_windows_are_taken_over(
         engine.dispose()
     assert compact_round(store, min_parts=1, settle_seconds=0).parts == 3
     assert _parts(store) == 0
+
+
+def test_the_lock_key_spaces_never_meet() -> None:
+    """Every advisory lock and lease key is its space's base plus a row id below 2**32: the
+    spaces (recording, tick, model, fold) are that far apart and fit a signed 64-bit key."""
+    bases = sorted([RECORD_LOCK_BASE, TICK_LOCK_BASE, MODEL_LOCK_BASE, FOLD_LOCK_BASE])
+    assert all(b - a >= 2**32 for a, b in itertools.pairwise(bases))
+    assert bases[-1] + 2**32 <= 2**63

@@ -32,16 +32,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from vigil.store.core import Store
-from vigil.store.leases import Leases
+from vigil.store.leases import FOLD_LOCK_BASE, Leases
 from vigil.store.models import ProfileWindowPart
 from vigil.store.profile_windows import fold_committed, windows_with_parts
 from vigil.store.sql import utcnow
 
 logger = logging.getLogger("vigil.ingestion")
-
-FOLD_LOCK_BASE = 0x5649_0003_0000_0000
-"""Lease keys of window folds: FOLD_LOCK_BASE + the window's id (beside the monitors' keys in
-`vigil.monitor.scheduler`)."""
 
 
 @dataclass(frozen=True)

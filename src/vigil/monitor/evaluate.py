@@ -32,6 +32,7 @@ from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.progress import bar
 from vigil.store.core import Store
+from vigil.store.leases import RECORD_LOCK_BASE
 from vigil.store.models import MonitoredModel, ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 from vigil.store.repositories import ModelRepository, spec_of, utcnow
@@ -115,14 +116,13 @@ def _first_data(session: Session, model_id: int) -> dt.datetime | None:
     )
 
 
-LOCK_BASE = 0x5649_0000  # pg advisory lock keys of monitors: LOCK_BASE + monitor id
-
-
 def _lock(session: Session, run: MonitorRun) -> None:
     """On PostgreSQL, hold the monitor's lock for this write transaction, so that two server
     processes record one monitor's results one after the other (SQLite serialises writers)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_BASE + run.row_id})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECORD_LOCK_BASE + run.row_id}
+        )
 
 
 def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:

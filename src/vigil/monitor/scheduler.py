@@ -36,17 +36,11 @@ from vigil.events.settings import MonitorSettings
 from vigil.monitor.caches import EvaluationCache
 from vigil.monitor.evaluate import WindowResult, evaluate_due
 from vigil.store.core import Store
+from vigil.store.leases import MODEL_LOCK_BASE, TICK_LOCK_BASE
 from vigil.store.models import MonitoredModel
 from vigil.store.monitor_tables import MonitorRow
 
 logger = logging.getLogger("vigil.monitor")
-
-TICK_LOCK_BASE = 0x5649_0001_0000_0000
-"""pg advisory lock keys of a round's monitor leases: TICK_LOCK_BASE + monitor id (apart from the
-keys `vigil.monitor.evaluate` holds while it records a monitor's results)."""
-
-MODEL_LOCK_BASE = 0x5649_0002_0000_0000
-"""pg advisory lock keys of a round's model leases: MODEL_LOCK_BASE + model id."""
 
 
 @dataclass(frozen=True)

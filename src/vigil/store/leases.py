@@ -27,6 +27,17 @@ from typing import BinaryIO
 
 from sqlalchemy import BigInteger, Connection, Engine, func, literal, select
 
+# The key spaces of PostgreSQL advisory locks and of these leases, in one place: a key is its
+# space's base plus a row id (below 2**32), so no two spaces can meet.
+RECORD_LOCK_BASE = 0x5649_0000
+"""Held while a monitor's results are recorded (`vigil.monitor.evaluate`): + the monitor's id."""
+TICK_LOCK_BASE = 0x5649_0001_0000_0000
+"""A round's monitor leases (`vigil.monitor.scheduler`): + the monitor's id."""
+MODEL_LOCK_BASE = 0x5649_0002_0000_0000
+"""A round's model leases (`vigil.monitor.scheduler`): + the model's id."""
+FOLD_LOCK_BASE = 0x5649_0003_0000_0000
+"""Window folds (`vigil.ingestion.compactor`): + the window's id."""
+
 _OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None)
 # struct flock on Linux (64-bit off_t): l_type, l_whence, l_start, l_len, l_pid, padding.
 _FLOCK = struct.Struct("@hhqqi4x")
