@@ -17,6 +17,7 @@ from vigil.profile.slice_columns import (
     never_text,
     string_parts,
     takes_strings,
+    with_kind,
 )
 from vigil.schema import ColumnKind, looks_like_text
 
@@ -49,7 +50,7 @@ def test_string_slices_are_profiled_as_each_slice_alone(
     for (offset, length), part in zip(slices, parts, strict=True):
         alone = array.slice(offset, length)
         for kind in (ColumnKind.CATEGORICAL, ColumnKind.TEXT):
-            assert _state(part.column(kind)) == _state(StringColumn.of(alone, kind))
+            assert _state(with_kind(part, kind)) == _state(StringColumn.of(alone, kind))
         if never_text(array):
             assert not looks_like_text(alone)
 
@@ -60,7 +61,7 @@ def test_many_distinct_values_past_the_exact_counts() -> None:
     slices = [(0, 1700), (1700, 3000), (4700, 300)]
     for (offset, length), part in zip(slices, string_parts(array, slices), strict=True):
         alone = array.slice(offset, length)
-        assert _state(part.column(ColumnKind.CATEGORICAL)) == _state(
+        assert _state(with_kind(part, ColumnKind.CATEGORICAL)) == _state(
             StringColumn.of(alone, ColumnKind.CATEGORICAL)
         )
 

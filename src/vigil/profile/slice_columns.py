@@ -14,7 +14,7 @@ The profiles are, to the byte, those of `StringColumn.of` and `BooleanColumn.of`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -29,30 +29,10 @@ Slices = Sequence[tuple[int, int]]
 """(offset, length) of each slice, none empty."""
 
 
-@dataclass(frozen=True, slots=True)
-class StringParts:
-    """A `StringColumn` but for its kind (categorical or text), which is chosen per slice."""
-
-    count: int
-    null_count: int
-    categories: CategoryCounts
-    distinct_sketch: DistinctSketch
-    lengths: Moments
-    min_length: int | None
-    max_length: int | None
-
-    def column(self, kind: ColumnKind) -> StringColumn:
-        return StringColumn(
-            kind=kind,
-            count=self.count,
-            null_count=self.null_count,
-            categories=self.categories,
-            distinct_sketch=self.distinct_sketch,
-            lengths=self.lengths,
-            min_length=self.min_length,
-            max_length=self.max_length,
-            patterns={},
-        )
+def with_kind(column: StringColumn, kind: ColumnKind) -> StringColumn:
+    """`column` (from `string_parts`, categorical) as a column of `kind` (categorical or text,
+    chosen per slice): the same measurements."""
+    return column if column.kind is kind else replace(column, kind=kind)
 
 
 def takes_strings(array: pa.Array) -> bool:
@@ -78,9 +58,9 @@ def never_text(array: pa.Array) -> bool:
     )
 
 
-def string_parts(array: pa.Array, slices: Slices) -> list[StringParts]:
-    """`StringColumn.of(array.slice(offset, length), kind)` for each slice, less the kind;
-    `array` must be `takes_strings`."""
+def string_parts(array: pa.Array, slices: Slices) -> list[StringColumn]:
+    """`StringColumn.of(array.slice(offset, length), ColumnKind.CATEGORICAL)` for each slice (the
+    kind is chosen per slice: `with_kind`); `array` must be `takes_strings`."""
     dictionary, codes, lengths = _encoded(array)
     sizes = np.array([length for _, length in slices], dtype=np.int64)
     # Every slice's rows, slice after slice, and which slice each is of; then those with a value.
@@ -125,7 +105,8 @@ def string_parts(array: pa.Array, slices: Slices) -> list[StringParts]:
         keys = [dictionary[c] for c in value_codes[bounds[index] : bounds[index + 1]]]
         begin = int(begins[index])
         out.append(
-            StringParts(
+            StringColumn(
+                kind=ColumnKind.CATEGORICAL,
                 count=length,
                 null_count=length - n,
                 categories=CategoryCounts.of(keys, value_counts[bounds[index] : bounds[index + 1]]),
@@ -133,6 +114,7 @@ def string_parts(array: pa.Array, slices: Slices) -> list[StringParts]:
                 lengths=Moments(n, float(means[index]), float(squares[begin : begin + n].sum())),
                 min_length=int(lows[index]),
                 max_length=int(highs[index]),
+                patterns={},
             )
         )
     return out
@@ -146,18 +128,9 @@ def _encoded(array: pa.Array) -> tuple[list[str], npt.NDArray[np.int64], npt.NDA
     return encoded.dictionary.to_pylist(), codes, lengths.astype(np.int64)
 
 
-def _no_values(length: int) -> StringParts:
-    empty = pa.array([], pa.string())
-    whole = StringColumn.of(empty, ColumnKind.CATEGORICAL)
-    return StringParts(
-        count=length,
-        null_count=length,
-        categories=whole.categories,
-        distinct_sketch=whole.distinct_sketch,
-        lengths=whole.lengths,
-        min_length=None,
-        max_length=None,
-    )
+def _no_values(length: int) -> StringColumn:
+    whole = StringColumn.of(pa.array([], pa.string()), ColumnKind.CATEGORICAL)
+    return replace(whole, count=length, null_count=length)
 
 
 def boolean_columns(array: pa.Array, slices: Slices) -> list[BooleanColumn]:

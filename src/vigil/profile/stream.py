@@ -11,16 +11,22 @@ import pyarrow.compute as pc
 
 from vigil.errors import InvalidInputError, VigilError
 from vigil.io import open_source
-from vigil.profile.columns import AnyColumn, BooleanColumn, merge_columns, profile_array
+from vigil.profile.columns import (
+    AnyColumn,
+    BooleanColumn,
+    StringColumn,
+    merge_columns,
+    profile_array,
+)
 from vigil.profile.columns.numeric_batch import batchable, numeric_columns
 from vigil.profile.parts import Window, to_window
 from vigil.profile.profile import DatasetProfile
 from vigil.profile.slice_columns import (
-    StringParts,
     boolean_columns,
     never_text,
     string_parts,
     takes_strings,
+    with_kind,
 )
 from vigil.progress import bar
 from vigil.schema import STRING_KINDS, ColumnKind, Schema, kind_from_type, looks_like_text
@@ -102,7 +108,7 @@ def profile_slices(
     """
     names = batch.schema.names
     planned = _KindPlanner(batch.schema, Schema())
-    ready: dict[int, list[StringParts] | list[BooleanColumn]] = {}
+    ready: dict[int, list[StringColumn] | list[BooleanColumn]] = {}
     if len(slices) > 1:
         spans = [(offset, length) for offset, length, _ in slices]
         for index, (name, array) in enumerate(zip(names, batch.columns, strict=True)):
@@ -128,7 +134,7 @@ def _profile_batch(
     names: Sequence[str],
     planner: _KindPlanner,
     wanted_patterns: Mapping[str, Sequence[str]],
-    measured: Mapping[int, StringParts | BooleanColumn] | None = None,
+    measured: Mapping[int, StringColumn | BooleanColumn] | None = None,
 ) -> list[tuple[str, AnyColumn]]:
     """Each profiled column of one batch, in order. The numeric columns of a small batch that
     need no cast are profiled together (`numeric_batch`: the same profiles, fewer NumPy calls);
@@ -150,7 +156,7 @@ def _profile_batch(
         part = batched.get(index)
         done = measured.get(index) if measured else None
         if part is None and done is not None:
-            part = done.column(kind) if isinstance(done, StringParts) else done
+            part = with_kind(done, kind) if isinstance(done, StringColumn) else done
         if part is None:
             part = _profile_column(name, arrays[index], kind, wanted_patterns.get(name, ()))
         out.append((name, part))
