@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.e2e.live import LiveServer, make_token
 from tests.store.conftest import _clear, postgres_url, store_url
+from tests.store.pg import new_database
 from vigil.store.core import Store
 
 __all__ = ["postgres_url", "store_url"]
@@ -39,22 +39,6 @@ def admin_token(live: LiveServer) -> str:
     return make_token(live.store_url)
 
 
-@contextmanager
-def _own_postgres_database(postgres_url: str) -> Iterator[str]:
-    """A new database next to the session's one (which other tests empty), dropped afterwards."""
-    url = make_url(postgres_url)
-    name = f"{url.database}_shared_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -68,9 +52,9 @@ def shared_live(
         if request.param == "sqlite":
             url = f"sqlite:///{folder / 'vigil.db'}"
         else:
-            url = stack.enter_context(
-                _own_postgres_database(request.getfixturevalue("postgres_url"))
-            )
+            session_url = make_url(request.getfixturevalue("postgres_url"))
+            name = f"{session_url.database}_shared_{uuid.uuid4().hex[:8]}"
+            url = stack.enter_context(new_database(session_url, name))
         server = LiveServer(url, str(folder / "artifacts"), folder / "server.log")
         stack.callback(server.stop)
         yield server.start()

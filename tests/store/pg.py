@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 ADMIN_URL = os.environ.get(
     "VIGIL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -43,12 +44,25 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:
         _unavailable(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
         raise AssertionError("unreachable") from exc
-    name = f"vigil_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
+        admin.dispose()
+    with new_database(admin_url, f"vigil_test_{uuid.uuid4().hex[:12]}") as url:
+        yield url
+
+
+@contextmanager
+def new_database(server_url: str | URL, name: str) -> Iterator[str]:
+    """The URL of a new, empty database called `name` on `server_url`'s server (any database
+    of it), dropped afterwards (its connections ended)."""
+    url = make_url(server_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
         admin.dispose()
