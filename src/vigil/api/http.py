@@ -82,6 +82,11 @@ class ApiClient:
         self.retries = retries
         self.backoff = backoff
 
+    @property
+    def http(self) -> httpx.Client:
+        """The HTTP client the calls go through (owned by this one unless it was given)."""
+        return self._http
+
     def request(
         self,
         method: str,

@@ -103,7 +103,7 @@ class HttpTransport:
         self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
     ) -> None:
         self.api = VigilApi(url, token, timeout=timeout, retries=retries, backoff=backoff)
-        direct = DirectHttp(self.api._http)
+        direct = DirectHttp(self.api.http)
         # DirectHttp offers what ApiClient calls on its httpx.Client: request and base_url.
         self.ingest = IngestRoutes(
             ApiClient(url, token, http=cast(Any, direct), retries=retries, backoff=backoff)
