@@ -102,12 +102,16 @@ def test_a_backfill_writes_its_windows_in_short_transactions_and_writers_get_thr
     written: dict[int, int] = {}  # per thread: monitor_results rows in its open transaction
     per_transaction: list[int] = []
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def count(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        """Result rows a statement writes: one, or one per parameter set (an executemany, as
+        the results' upsert is)."""
         if "monitor_results" in statement and statement.lstrip().upper().startswith(
             ("INSERT", "UPDATE")
         ):
             thread = threading.get_ident()
-            written[thread] = written.get(thread, 0) + 1
+            written[thread] = written.get(thread, 0) + (len(parameters) if many else 1)
 
     def commit(conn: Any) -> None:
         n = written.pop(threading.get_ident(), 0)
