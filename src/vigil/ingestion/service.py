@@ -19,11 +19,11 @@ from vigil.api.specs import IngestResult, KpiIn, KpiOut, ModelOut, ModelSpec, Wi
 from vigil.api.wire import LabelBatch, LogBatch, new_batch_id
 from vigil.errors import ConflictError
 from vigil.ingestion.checks import CheckedLog, check_profile, check_rows, check_segment
+from vigil.ingestion.compactor import fold_if_free
 from vigil.profile import DatasetProfile
 from vigil.schema import VERSION_COLUMN
 from vigil.store.models import MonitoredModel, ProfileWindow
 from vigil.store.predictions import Kind, PredictionStore, batch_of
-from vigil.store.profile_windows import fold_committed
 from vigil.store.repositories import (
     BatchRepository,
     KpiRepository,
@@ -219,10 +219,11 @@ def write_checked(
 
 
 def fold_after_commit(session: Session, window_id: int) -> None:
-    """Bound a window's parts where no compactor runs (see `vigil.ingestion.compactor`); the
-    upload is committed, so a failure here is logged, not raised."""
+    """Bound a window's parts where no compactor runs (see `vigil.ingestion.compactor`), under
+    the window's fold lease (left to another process that holds it); the upload is committed,
+    so a failure here is logged, not raised."""
     try:
-        fold_committed(session, window_id)
+        fold_if_free(session, window_id)
     except Exception:
         session.rollback()
         logger.exception("folding the parts of window id %s after an upload failed", window_id)
