@@ -5,7 +5,6 @@ import contextvars
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
@@ -101,41 +100,13 @@ async def log_call(request: Request, name: str) -> Response:
     started = time.perf_counter()
     group = getattr(state, "ingest_group", None)
     result = await _in_worker(request, _ingest, store, name, body, settings, group)
-    children = _log_metrics(state, metrics, name)
+    children = metrics.for_log(name)
     children.latency.observe(time.perf_counter() - started)
     if not result.duplicate:
         children.rows.inc(result.n_rows)
         children.profiles.inc(result.n_profiles)
         children.last_arrival.set(time.time())
     return _json(result)
-
-
-@dataclass(frozen=True)
-class _LogMetrics:
-    """One model's children of the log route's metrics (`labels(...)` costs ~15 us a call)."""
-
-    latency: Any
-    rows: Any
-    profiles: Any
-    last_arrival: Any
-
-
-def _log_metrics(state: Any, metrics: Metrics, name: str) -> _LogMetrics:
-    """The children for model `name`, kept on the app's state (one entry per model that logged:
-    a name gets here only once its model was found)."""
-    held: tuple[Metrics, dict[str, _LogMetrics]] | None = getattr(state, "log_metrics", None)
-    if held is None or held[0] is not metrics:
-        held = state.log_metrics = (metrics, {})
-    kept = held[1]
-    children = kept.get(name)
-    if children is None:
-        children = kept[name] = _LogMetrics(
-            metrics.latency.labels("log"),
-            metrics.rows.labels(name),
-            metrics.profiles.labels(name),
-            metrics.last_arrival.labels(name),
-        )
-    return children
 
 
 def _ingest_labels(store: Store, name: str, body: bytes, settings: ServerSettings) -> IngestResult:
