@@ -38,7 +38,7 @@ from vigil.store.hot_sql import run_plain
 from vigil.store.repositories import utcnow
 from vigil.store.window_kinds import kinds_cache
 
-__all__ = ["GroupCommit", "GroupStats", "run_plain"]
+__all__ = ["GroupCommit", "GroupStats"]
 
 SAVEPOINT = "vigil_upload"
 
