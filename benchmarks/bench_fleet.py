@@ -132,7 +132,7 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
     from vigil import monitor as monitors
     from vigil.client import Client
     from vigil.monitor import Monitor
-    from vigil.monitor.evaluate import SEEN_UPLOADS
+    from vigil.monitor.results import SEEN_UPLOADS
     from vigil.store.core import Store
     from vigil.store.models import MonitoredModel, ProfileWindow
     from vigil.store.monitor_tables import MonitorResultRow, MonitorRow

@@ -16,7 +16,7 @@ from tests.monitor.conftest import HOUR, T0, client_for, create_model, log_hours
 from vigil import monitor as monitors
 from vigil.monitor import Monitor
 from vigil.monitor import results as results_module
-from vigil.monitor.evaluate import SEEN_UPLOADS, WindowResult
+from vigil.monitor.results import SEEN_UPLOADS, WindowResult
 from vigil.store.core import Store
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 

@@ -26,7 +26,8 @@ from tests.waits import patience, wait_until
 from vigil import monitor as monitors
 from vigil.monitor import Monitor, MonitorSettings
 from vigil.monitor.caches import EvaluationCache
-from vigil.monitor.evaluate import WindowResult, evaluate_due
+from vigil.monitor.evaluate import evaluate_due
+from vigil.monitor.results import WindowResult
 from vigil.monitor.scheduler import TickResult, leases, tick
 from vigil.store.collab_tables import EventRow
 from vigil.store.core import Store

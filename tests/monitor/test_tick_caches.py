@@ -20,8 +20,8 @@ from vigil.monitor import Monitor, thresholds
 from vigil.monitor import monitor_run as run_module
 from vigil.monitor import reader as reader_module
 from vigil.monitor.caches import EvaluationCache
-from vigil.monitor.evaluate import SEEN_UPLOADS, WindowResult
 from vigil.monitor.kinds.missing_values import MissingValues
+from vigil.monitor.results import SEEN_UPLOADS, WindowResult
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow

@@ -17,8 +17,8 @@ from vigil.client import Client
 from vigil.monitor import Monitor
 from vigil.monitor import evaluate as evaluate_module
 from vigil.monitor.caches import EvaluationCache
-from vigil.monitor.evaluate import WindowResult
 from vigil.monitor.reader import WindowReader
+from vigil.monitor.results import WindowResult
 from vigil.store.core import Store
 
 MINUTES = dt.timedelta(minutes=5)

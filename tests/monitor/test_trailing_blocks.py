@@ -19,7 +19,8 @@ from vigil.client import Client
 from vigil.monitor import Monitor
 from vigil.monitor import reader as reader_module
 from vigil.monitor.caches import EvaluationCache
-from vigil.monitor.evaluate import WindowResult, measured_profiles
+from vigil.monitor.evaluate import measured_profiles
+from vigil.monitor.results import WindowResult
 from vigil.store.core import Store
 from vigil.store.stored_profiles import decode_stored
 

@@ -23,7 +23,8 @@ from vigil.monitor.api import (
     save_monitor,
 )
 from vigil.monitor.definitions import Monitor, MonitorFile
-from vigil.monitor.evaluate import WindowResult, backfill, evaluate_due
+from vigil.monitor.evaluate import backfill, evaluate_due
+from vigil.monitor.results import WindowResult
 from vigil.monitor.scheduler import Scheduler, tick
 
 __all__ = [

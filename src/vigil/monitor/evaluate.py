@@ -24,9 +24,7 @@ from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import Context
 from vigil.monitor.monitor_run import MonitorRun, Reference
 from vigil.monitor.reader import ReadWindow, WindowReader
-from vigil.monitor.results import SEEN_UPLOADS as SEEN_UPLOADS
-from vigil.monitor.results import WindowResult as WindowResult
-from vigil.monitor.results import record
+from vigil.monitor.results import SEEN_UPLOADS, WindowResult, record
 from vigil.monitor.targets import resolve
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile

@@ -34,7 +34,8 @@ from sqlalchemy import BigInteger, Connection, func, literal, select, text
 from vigil.events.delivery import DeliveryStats, deliver_pending
 from vigil.events.settings import MonitorSettings
 from vigil.monitor.caches import EvaluationCache
-from vigil.monitor.evaluate import WindowResult, evaluate_due
+from vigil.monitor.evaluate import evaluate_due
+from vigil.monitor.results import WindowResult
 from vigil.store.core import Store
 from vigil.store.leases import MODEL_LOCK_BASE, TICK_LOCK_BASE
 from vigil.store.models import MonitoredModel

@@ -14,7 +14,8 @@ from vigil.events.channels import redact_channel
 from vigil.events.channels.definitions import Channel
 from vigil.monitor import api
 from vigil.monitor.definitions import Monitor
-from vigil.monitor.evaluate import WindowResult, backfill
+from vigil.monitor.evaluate import backfill
+from vigil.monitor.results import WindowResult
 from vigil.server.deps import AdminAccess, ReadAccess, SettingsDep, StoreDep, WriteAccess
 from vigil.server.outbound import OutboundPolicyDep
 
