@@ -26,6 +26,11 @@ Measurements, each on a fresh model:
 - profile uploads/s: bodies holding one window profile (8 columns) and no rows, all for the same
   window (the several-replicas case): before, each was merged into the stored profile; now each
   is appended as a part;
+- the same, from light senders: as many bodies for the next hour's window, posted by
+  `--senders` threads with the standard library's `http.client` (`_post_light`). httpx costs the
+  senders about four times the CPU per request, and the senders are threads of this one process:
+  with httpx the rate is partly theirs; with light senders it is the server's (the floor below,
+  measured both ways, shows how much);
 - small log call latency: `client.log(model, 10-row frame)` end to end (profiling in the client,
   HTTP, validation, store, commit), p50 and p95 over `--calls` calls;
 - the server process's CPU time per small log call and per profile upload (/proc), and the stored
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import os
 import socket
 import statistics
@@ -105,9 +111,10 @@ def _serve(store_url: str, artifacts: str, port: int, log: Path) -> subprocess.P
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
 
 
-def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, float]:
+def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, float, float]:
     """The same upload bodies posted to `workers` bare FastAPI apps under uvicorn
-    (`bench_ingest_floor`): their CPU ms per request and their requests per second."""
+    (`bench_ingest_floor`): their CPU ms per request, and their requests per second from httpx
+    senders and from light ones (`_post_light`)."""
     ports = [_free_port() for _ in range(workers)]
     processes = []
     for port in ports:
@@ -133,7 +140,8 @@ def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, 
         cpu = sum(_server_cpu_s(p) for p in processes)
         elapsed = _post_all(urls, "none", "floor", bodies, senders)
         used = sum(_server_cpu_s(p) for p in processes) - cpu
-        return used * 1000 / len(bodies), len(bodies) / elapsed
+        light = _post_light(urls, "none", "floor", bodies, senders)
+        return used * 1000 / len(bodies), len(bodies) / elapsed, len(bodies) / light
     finally:
         for process in processes:
             process.terminate()
@@ -158,9 +166,10 @@ def _frame(n: int, seed: int, start: dt.datetime = T0) -> pa.Table:
     return pa.table(columns)
 
 
-def _body(table: pa.Table, *, rows: bool) -> bytes:
+def _body(table: pa.Table, *, rows: bool, hour: int = 0) -> bytes:
     profiled = table.select([*FEATURES, "proba", "label"])
-    profile = vigil.profile(profiled, window=(T0, T0 + dt.timedelta(hours=1)))
+    start = T0 + dt.timedelta(hours=hour)
+    profile = vigil.profile(profiled, window=(start, start + dt.timedelta(hours=1)))
     payload = None
     if rows:
         payload = table_to_ipc(
@@ -210,6 +219,46 @@ def _post_all(
     return elapsed
 
 
+def _post_light(
+    urls: list[str], token: str, model: str, bodies: list[bytes], senders: int
+) -> float:
+    """As `_post_all`, with the standard library's `http.client` on one kept-alive connection per
+    sender and server: about a quarter of httpx's CPU per request, so the senders (threads of this
+    one process, sharing its GIL) stop being what limits the rate, and it is the server's."""
+    chunks = [bodies[i::senders] for i in range(senders)]
+    errors: list[str] = []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": CONTENT_TYPE}
+    path = f"/api/v1/models/{model}/log"
+
+    def send(first: int, chunk: list[bytes]) -> None:
+        connections = []
+        for url in urls:
+            host, port = url.removeprefix("http://").split(":")
+            connections.append(http.client.HTTPConnection(host, int(port), timeout=60))
+        try:
+            for i, body in enumerate(chunk):
+                connection = connections[(first + i) % len(connections)]
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                answer = response.read()
+                if response.status != 200:
+                    errors.append(answer.decode(errors="replace"))
+        finally:
+            for connection in connections:
+                connection.close()
+
+    threads = [threading.Thread(target=send, args=(i, c)) for i, c in enumerate(chunks)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} upload(s) failed, first: {errors[0]}")
+    return elapsed
+
+
 def _server_cpu_s(process: subprocess.Popen[Any]) -> float:
     """User + system CPU seconds of the server process so far (all its threads)."""
     fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -238,7 +287,10 @@ def _window_bytes(store_url: str, model: str) -> tuple[int, int]:
             except ImportError:  # before: the window blob holds everything
                 pass
             blob = session.scalar(
-                text("SELECT profile FROM profile_windows WHERE model_id = :m"), {"m": model_id}
+                text(
+                    "SELECT profile FROM profile_windows WHERE model_id = :m ORDER BY start LIMIT 1"
+                ),
+                {"m": model_id},
             )
     finally:
         engine.dispose()
@@ -289,6 +341,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         report["profiles_per_s"] = args.profiles / elapsed
         [window] = client.windows("bench-profiles")
         assert (window.n_uploads, window.n_rows) == (args.profiles, args.profiles * 200), window
+        # The same uploads again (new batch ids) from light senders, into a second window.
+        light_bodies = [
+            _body(_frame(200, 30_000 + s, T0 + dt.timedelta(hours=1)), rows=False, hour=1)
+            for s in range(args.profiles)
+        ]
+        cpu = server_cpu()
+        elapsed = _post_light(urls, token, "bench-profiles", light_bodies, args.senders)
+        report["light_profile_cpu_ms"] = (server_cpu() - cpu) * 1000 / args.profiles
+        report["light_profiles_per_s"] = args.profiles / elapsed
+        uploads = sorted(w.n_uploads for w in client.windows("bench-profiles"))
+        assert uploads == [args.profiles, args.profiles], uploads
 
         small = [_frame(10, 20_000 + s).to_pandas() for s in range(args.calls + 20)]
         latencies = []
@@ -307,7 +370,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             process.terminate()
         for process, _ in servers:
             process.wait(timeout=30)
-    report["floor_cpu_ms"], report["floor_per_s"] = _floor(
+    report["floor_cpu_ms"], report["floor_per_s"], report["light_floor_per_s"] = _floor(
         profile_bodies, args.senders, args.workers
     )
     report["small_log_p50_ms"] = statistics.median(latencies) * 1000
@@ -403,7 +466,10 @@ def main() -> None:
         ("small_cpu_ms", "server CPU per small log call (ms)", "lower"),
         ("profile_cpu_ms", "server CPU per profile upload (ms)", "lower"),
         ("window_bytes_per_feature", "stored bytes per window per feature", ""),
+        ("light_profiles_per_s", "profile uploads / s, one window, light senders", "higher"),
+        ("light_profile_cpu_ms", "server CPU per profile upload, light senders (ms)", "lower"),
         ("floor_per_s", "floor: the same uploads to a bare FastAPI route / s", ""),
+        ("light_floor_per_s", "floor: the same, light senders / s", ""),
         ("floor_cpu_ms", "floor: its server CPU per request (ms)", ""),
     ]
     if args.batches > 2:
