@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from tests.store.pg import postgres_url
 from vigil.store.base import Base
@@ -13,10 +15,40 @@ from vigil.store.core import Store
 __all__ = ["postgres_url"]
 
 
+LOCK_WAIT = "20s"
+"""How long the TRUNCATE waits for its locks before the sessions holding them are ended."""
+
+
 def _clear(store: Store) -> None:
+    """Empty every table of the session's database. The database is this test process's own, so
+    a session still open on it when a test starts was left by an earlier test (a connection
+    checked out and never returned, idle in a transaction, holding locks the TRUNCATE needs):
+    rather than wait for it forever, the TRUNCATE waits LOCK_WAIT, then ends those sessions with a
+    warning naming what they last ran, and runs again."""
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    statement = text(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+            connection.execute(statement)
+        return
+    except OperationalError as exc:
+        if "lock timeout" not in str(exc):
+            raise
     with store.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        left = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid), state, left(query, 300) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    warnings.warn(
+        f"{len(left)} session(s) left open on the test database by an earlier test, ended: "
+        + "; ".join(f"{state}: {query}" for _, state, query in left),
+        stacklevel=1,
+    )
+    with store.engine.begin() as connection:
+        connection.execute(statement)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
