@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -135,13 +136,12 @@ def nginx(upstreams: Sequence[int], folder: Path) -> Iterator[str]:
 
 
 def upstreams_used(folder: Path) -> dict[str, int]:
-    """Requests per upstream address in nginx's access log (a retried one counts for each)."""
+    """Requests per upstream address in nginx's access log (a retried one counts for each: nginx
+    lists the addresses it tried as "a, b", or "a : b" across an internal redirect)."""
     counts: dict[str, int] = {}
     for line in (folder / "access.log").read_text().splitlines():
-        for address in line.split()[2].split(","):
-            address = address.strip(" :")
-            if address and address != "-":
-                counts[address] = counts.get(address, 0) + 1
+        for address in re.findall(r"\d+\.\d+\.\d+\.\d+:\d+", line):
+            counts[address] = counts.get(address, 0) + 1
     return counts
 
 

@@ -219,7 +219,11 @@ def test_a_fleet_behind_nginx_loses_and_doubles_nothing_and_survives_a_kill(
             _one_alert_and_each_delivery_once(engine, events_hook, channel_hook, killed_at)
 
         used = upstreams_used(tmp_path / "nginx")
-        assert len(used) == SERVERS, f"nginx sent requests to {used}, not to all {SERVERS}"
+        errors_log = (tmp_path / "nginx" / "error.log").read_text()[-3000:]
+        assert len(used) == SERVERS, (
+            f"nginx sent requests to {used}, not to all {SERVERS} "
+            f"({[s.port for s in fleet]}); its error log ends: {errors_log}"
+        )
     engine.dispose()
     calls = CLIENTS * CALLS
     print(
