@@ -1,5 +1,5 @@
-"""A small upload's rows are written with snappy, a large one's with zstd; readers see the same
-rows either way."""
+"""A small upload's rows are written plainly (no compression, dictionary or statistics), a large
+one's with zstd, dictionaries and statistics; readers see the same rows either way."""
 
 from __future__ import annotations
 
@@ -29,20 +29,26 @@ def _rows(n: int, prefix: str) -> pa.Table:
     )
 
 
-def _codec(store: PredictionStore, key: str) -> str:
+def _column(store: PredictionStore, key: str) -> pq.ColumnChunkMetaData:
     metadata = pq.ParquetFile(io.BytesIO(store.artifacts.get(key))).metadata
-    return str(metadata.row_group(0).column(0).compression).lower()
+    return metadata.row_group(0).column(0)
 
 
-def test_small_files_are_snappy_large_ones_zstd_and_both_read_back(tmp_path: Path) -> None:
+def test_small_files_are_plain_large_ones_zstd_and_both_read_back(tmp_path: Path) -> None:
     store = PredictionStore(LocalArtifactStore(tmp_path))
     small, large = _rows(10, "s"), _rows(ZSTD_FROM_ROWS, "l")
     [small_key] = store.append("predictions", 1, "small", small)
     [large_key] = store.append("predictions", 1, "large", large)
-    assert _codec(store, small_key) == "snappy"
-    assert _codec(store, large_key) == "zstd"
+    plain, packed = _column(store, small_key), _column(store, large_key)
+    assert str(plain.compression).lower() == "uncompressed"
+    assert not plain.has_dictionary_page
+    assert not plain.is_stats_set
+    assert str(packed.compression).lower() == "zstd"
+    assert packed.has_dictionary_page
+    assert packed.is_stats_set
     read = store.read(1)
     assert read.num_rows == 10 + ZSTD_FROM_ROWS
+    assert read.schema == store.read_files([small_key]).schema  # types kept (UTC timestamps)
     assert sorted(read[ID_COLUMN].to_pylist()) == sorted(
         small[ID_COLUMN].to_pylist() + large[ID_COLUMN].to_pylist()
     )
