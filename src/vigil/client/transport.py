@@ -97,16 +97,17 @@ class HttpTransport:
     spools a log call that ends so).
 
     Log and label batches go through `ingest`: the same routes, retries and error mapping, on the
-    same `httpx.Client`, its transport called directly (`vigil.client.direct`)."""
+    same `httpx.Client`'s settings, sent over a kept-alive connection of their own or through its
+    transport (`vigil.client.direct`)."""
 
     def __init__(
         self, url: str, token: str | None, *, timeout: float, retries: int, backoff: float
     ) -> None:
         self.api = VigilApi(url, token, timeout=timeout, retries=retries, backoff=backoff)
-        direct = DirectHttp(self.api.http)
+        self._direct = DirectHttp(self.api.http)
         # DirectHttp offers what ApiClient calls on its httpx.Client: request and base_url.
         self.ingest = IngestRoutes(
-            ApiClient(url, token, http=cast(Any, direct), retries=retries, backoff=backoff)
+            ApiClient(url, token, http=cast(Any, self._direct), retries=retries, backoff=backoff)
         )
 
     def create_model(self, spec: ModelSpec) -> ModelOut:
@@ -204,6 +205,7 @@ class HttpTransport:
         self.api.runs.link_input(run_id, body)
 
     def close(self) -> None:
+        self._direct.close()
         self.api.close()
 
 
