@@ -152,6 +152,22 @@ def test_a_write_into_a_folder_removed_since_the_last_write_recreates_it(tmp_pat
     assert store.list("predictions") == ["predictions/m1/2026-11-20/b.parquet"]
 
 
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalArtifactStore(tmp_path / "root", fsync=True)
+    store.put("predictions/m1/2026-11-20/a.parquet", b"a" * 100_000)  # fsync'd, whole
+    assert store.get("predictions/m1/2026-11-20/a.parquet") == b"a" * 100_000
+
+    def refuse(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        store.put("predictions/m1/2026-11-20/b.parquet", b"b")
+    assert [p.name for p in (tmp_path / "root").rglob("*") if p.is_file()] == ["a.parquet"]
+
+
 # replacing an artifact -------------------------------------------------------------------------
 
 
