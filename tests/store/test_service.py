@@ -14,7 +14,7 @@ from vigil.api.specs import KpiIn, ModelSpec
 from vigil.api.wire import LabelBatch, LogBatch, ipc_to_table, table_to_ipc
 from vigil.errors import ConflictError, InvalidInputError, NotFoundError, SerializationError
 from vigil.ingestion import service
-from vigil.schema import ID_COLUMN
+from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
 from vigil.store.core import Store
 
 __all__ = ["s3_bucket", "s3_endpoint"]
@@ -138,6 +138,19 @@ def test_arrivals_and_versions_are_kept_per_window(store: Store) -> None:
             ),
             InvalidInputError,
             "does not take",
+        ),
+        (  # a column twice (pyarrow allows it; looking it up by name would fail with a 500)
+            lambda b: LogBatch(
+                "v1",
+                [],
+                table_to_ipc(
+                    (t := ipc_to_table(b.rows)).append_column(
+                        t.schema.field(TIMESTAMP_COLUMN), t[TIMESTAMP_COLUMN]
+                    )
+                ),
+            ),
+            InvalidInputError,
+            r"column\(s\) \['vigil_timestamp'\] more than once",
         ),
     ],
 )

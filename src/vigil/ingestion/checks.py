@@ -68,9 +68,16 @@ def check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
 def check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
     """The rows in `blob` (Arrow IPC), of the model's columns, with UTC times and unique ids."""
     table = ipc_to_table(blob)
+    names = table.schema.names  # read once: each `column_names` builds a new list
+    if len(set(names)) != len(names):
+        repeated = sorted(_repeated(names))
+        raise InvalidInputError(
+            f"rows have column(s) {repeated} more than once; send each column once",
+            columns=repeated,
+        )
     allowed = {ID_COLUMN, TIMESTAMP_COLUMN}
     allowed |= {LABEL_COLUMN} if labels else {VERSION_COLUMN, *spec.row_columns}
-    unknown = sorted(set(table.column_names) - allowed)
+    unknown = sorted(set(names) - allowed)
     if unknown:
         raise InvalidInputError(
             f"rows have column(s) {unknown} that model {spec.name!r} does not take; "
@@ -82,33 +89,42 @@ def check_rows(spec: ModelSpec, blob: bytes, *, labels: bool) -> pa.Table:
         required.append(ID_COLUMN)
     if labels:
         required.append(LABEL_COLUMN)
-    missing = [c for c in required if c not in table.column_names]
+    missing = [c for c in required if c not in names]
     if missing:
         raise InvalidInputError(f"rows lack required column(s) {missing}", columns=missing)
     if labels and not spec.id_column:
         raise InvalidInputError(
             f"model {spec.name!r} has no id column, so labels cannot be joined to its predictions"
         )
-    timestamps = table[TIMESTAMP_COLUMN]
+    index = names.index(TIMESTAMP_COLUMN)
+    timestamps = table.column(index)
     if not pa.types.is_timestamp(timestamps.type) or timestamps.null_count:
         raise InvalidInputError(
             f"{TIMESTAMP_COLUMN} must be a timestamp column without nulls, "
             f"got {timestamps.type} with {timestamps.null_count} null(s)"
         )
-    index = table.schema.get_field_index(TIMESTAMP_COLUMN)
-    table = table.set_column(index, TIMESTAMP_COLUMN, pc.cast(timestamps, TIMESTAMP_TYPE))
-    if ID_COLUMN in table.column_names:
-        ids = table[ID_COLUMN]
+    if timestamps.type != TIMESTAMP_TYPE:
+        table = table.set_column(index, TIMESTAMP_COLUMN, pc.cast(timestamps, TIMESTAMP_TYPE))
+    if ID_COLUMN in names:
+        index = names.index(ID_COLUMN)
+        ids = table.column(index)
         if ids.null_count:
             raise InvalidInputError(
                 f"{ID_COLUMN} has {ids.null_count} null(s); every row needs an id"
             )
         if not pa.types.is_string(ids.type):
-            table = table.set_column(
-                table.schema.get_field_index(ID_COLUMN), ID_COLUMN, pc.cast(ids, pa.string())
-            )
-        _refuse_duplicate_ids(table[ID_COLUMN], labels=labels)
+            ids = pc.cast(ids, pa.string())
+            table = table.set_column(index, ID_COLUMN, ids)
+        _refuse_duplicate_ids(ids, labels=labels)
     return table
+
+
+def _repeated(names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for name in names:
+        (repeated if name in seen else seen).add(name)
+    return repeated
 
 
 def _refuse_duplicate_ids(ids: pa.ChunkedArray, *, labels: bool) -> None:

@@ -117,7 +117,7 @@ def check_log(
     rows = check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None
     if rows is not None and VERSION_COLUMN not in rows.column_names:
         rows = rows.append_column(
-            VERSION_COLUMN, pa.array([batch.version] * rows.num_rows, pa.string())
+            VERSION_COLUMN, pa.repeat(pa.scalar(batch.version, pa.string()), rows.num_rows)
         )
     whole = [p for p, key in zip(profiles, segments, strict=True) if not key]
     n_rows = rows.num_rows if rows is not None else sum(p.n_rows for p in whole)
