@@ -71,10 +71,10 @@ class PredictionStore:
             # One day (a small call's rows, usually): the table is that day's file as it is.
             one = len(distinct) == 1
             part = table if one else table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            sink = io.BytesIO()
+            sink = pa.BufferOutputStream()  # Arrow's own stream: no Python file to wrap
             pq.write_table(part, sink, **_parquet_options(part.num_rows))
             key = f"{kind}/m{model_id}/{day.isoformat()}/{batch_id}.parquet"
-            self.artifacts.put(key, sink.getvalue())
+            self.artifacts.put(key, sink.getvalue().to_pybytes())
             keys.append(key)
         return keys
 
