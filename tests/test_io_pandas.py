@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.io import _series_to_arrow, _stringify, _values_to_arrow, open_source
+from vigil.io import _series_to_arrow, _stringify, _values_to_arrow, open_source, read_table
 
 
 def by_series(frame: pd.DataFrame) -> pa.Table:
@@ -34,11 +34,15 @@ def converted(frame: pd.DataFrame) -> pa.Table:
 
 
 def same(frame: pd.DataFrame) -> None:
-    got, want = converted(frame), by_series(frame)
-    assert got.schema.equals(want.schema, check_metadata=True), (got.schema, want.schema)
-    assert got.equals(want)
-    for name in got.column_names:  # NaN and null apart, value by value
-        assert got[name].is_null().to_pylist() == want[name].is_null().to_pylist()
+    want = by_series(frame)
+    gathered = converted(frame)
+    for got in (gathered, read_table(frame)):
+        assert got.schema.equals(want.schema, check_metadata=True), (got.schema, want.schema)
+        assert got.equals(want)
+        for name in got.column_names:  # NaN and null apart, value by value
+            assert got[name].is_null().to_pylist() == want[name].is_null().to_pylist()
+            # in the same chunks (they decide how a table is profiled)
+            assert got[name].chunks == gathered[name].chunks
 
 
 def every_kind(n: int) -> pd.DataFrame:
@@ -149,3 +153,27 @@ def test_the_common_kinds_take_the_fast_path() -> None:
     for index, name in enumerate(frame.columns):
         values = frame._get_column_array(index)
         assert (_values_to_arrow(values) is not None) == (name in fast), name
+
+
+def test_zoned_times_with_missing_values_or_strides_convert_as_before() -> None:
+    times = pd.Series(pd.date_range("2026-03-29", periods=6, freq="37min", tz="Europe/Oslo"))
+    micros = pd.date_range("2026-03-29", periods=6, freq="37min", tz="Europe/Oslo", unit="us")
+    frame = pd.DataFrame({"t": times, "t_us": micros, "x": range(6)})
+    frame.loc[2, "t"] = pd.NaT
+    same(frame)
+    assert read_table(frame)["t"].null_count == 1
+    same(frame.iloc[::2])
+    same(pd.DataFrame({"a": times, "b": times}).T.T)  # one 2-D block of times
+
+
+def test_read_table_gathers_what_open_source_reads(tmp_path: Any) -> None:
+    frame = every_kind(30)
+    assert read_table(frame, batch_rows=7).equals(converted(frame))
+    assert read_table(frame, batch_rows=7)["float64"].num_chunks == 5  # as the batches came
+    path = tmp_path / "t.parquet"
+    table = pa.table({"a": [1, 2, 3]})
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
+    assert read_table(path).equals(table)
+    assert read_table(table).equals(table)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from vigil.api.specs import IngestResult, KpiOut, ModelSpec
 from vigil.api.wire import LogBatch, new_batch_id, table_to_ipc
 from vigil.errors import InvalidInputError
-from vigil.io import open_source
+from vigil.io import read_table
 from vigil.profile import profile
 from vigil.profile.groups import window_of
 from vigil.profile.keyed import profile_by_key, sliceable
@@ -46,8 +46,7 @@ def query_params(**values: str | dt.datetime | None) -> dict[str, str]:
 
 
 def as_table(data: Any) -> pa.Table:
-    source = open_source(data)
-    return pa.Table.from_batches(list(source), schema=source.schema)
+    return read_table(data)
 
 
 def row_times(spec: ModelSpec, table: pa.Table, timestamp: dt.datetime | None) -> pa.Array:
