@@ -25,11 +25,11 @@ from vigil.profile.stream import profile_slices
 def sliceable(table: pa.Table) -> bool:
     """Whether `profile_by_key` takes `table`: one chunk per column (what a single pandas frame,
     Arrow batch or small file gives), at least one column, no name twice."""
-    names = table.column_names
+    names = table.schema.names
     return (
-        table.num_columns > 0
+        len(names) > 0
         and len(set(names)) == len(names)
-        and all(column.num_chunks == 1 for column in table.columns)
+        and all(table.column(i).num_chunks == 1 for i in range(len(names)))
     )
 
 

@@ -26,12 +26,22 @@ MAX_BATCH_ROWS = 4_096
 def batchable(array: pa.Array) -> bool:
     """True for an array `numeric_columns` takes: integers or 32- and 64-bit floats (not
     dictionary-encoded, not decimals or durations), without nulls, at most MAX_BATCH_ROWS long and not empty."""
-    t = array.type
     return (
-        (pa.types.is_integer(t) or pa.types.is_float32(t) or pa.types.is_float64(t))
+        array.type.id in _BATCHABLE_TYPES
         and array.null_count == 0
         and 0 < len(array) <= MAX_BATCH_ROWS
     )
+
+
+_BATCHABLE_TYPES = frozenset(
+    t.id
+    for t in (
+        *(pa.int8(), pa.int16(), pa.int32(), pa.int64()),
+        *(pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64()),
+        *(pa.float32(), pa.float64()),
+    )
+)
+"""The type ids of integers and 32- and 64-bit floats (a dictionary or decimal has its own)."""
 
 
 def numeric_columns(arrays: Sequence[pa.Array]) -> list[NumericColumn]:
@@ -45,33 +55,43 @@ def numeric_columns(arrays: Sequence[pa.Array]) -> list[NumericColumn]:
     for row, array in zip(matrix, arrays, strict=True):
         # Integers become float64 as `pc.cast(..., safe=False)` makes them (a C conversion).
         row[:] = array.to_numpy(zero_copy_only=False)
-    finite = np.isfinite(matrix).all(axis=1)
     out: list[NumericColumn | None] = [None] * len(arrays)
-    for index in np.flatnonzero(~finite).tolist():
-        out[index] = NumericColumn.of(arrays[index])
-    rows = np.flatnonzero(finite).tolist()
-    if rows:
+    if np.isfinite(matrix).all():  # the usual case: one check for all the rows
+        rows = list(range(len(arrays)))
+        values = matrix
+    else:
+        finite = np.isfinite(matrix).all(axis=1)
+        for index in np.flatnonzero(~finite).tolist():
+            out[index] = NumericColumn.of(arrays[index])
+        rows = np.flatnonzero(finite).tolist()
         values = matrix[finite] if len(rows) < len(arrays) else matrix
-        # As `Moments.of`: the mean, then the pairwise sum of squared deviations, per row.
-        means = np.mean(values, axis=1)
+    if rows:
+        # As `Moments.of`: the mean (np.mean's sum, then its division), then the pairwise sum of
+        # squared deviations, per row; the ufuncs' reductions are what the methods call.
+        sums = np.add.reduce(values, axis=1)
+        means = np.true_divide(sums, n, out=sums)
         centred = values - means[:, None]
-        m2 = np.square(centred, out=centred).sum(axis=1)
-        lows, highs = values.min(axis=1), values.max(axis=1)
-        narrow = np.clip(values, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
-        for position, index in enumerate(rows):
+        m2 = np.add.reduce(np.square(centred, out=centred), axis=1).tolist()
+        lows = np.minimum.reduce(values, axis=1).tolist()
+        highs = np.maximum.reduce(values, axis=1).tolist()
+        if min(lows) >= -FLOAT32_MAX and max(highs) <= FLOAT32_MAX:
+            narrow = values.astype(np.float32)  # clipping would change nothing
+        else:
+            narrow = np.clip(values, -FLOAT32_MAX, FLOAT32_MAX).astype(np.float32)
+        for position, (index, mean) in enumerate(zip(rows, means.tolist(), strict=True)):
             sketch = ds.kll_floats_sketch(KLL_K)
             sketch.update(narrow[position])
             out[index] = NumericColumn(
-                count=n,
-                null_count=0,
-                nan_count=0,
-                posinf_count=0,
-                neginf_count=0,
-                moments=Moments(n, float(means[position]), float(m2[position])),
-                min=float(lows[position]),
-                max=float(highs[position]),
-                quantiles=QuantileSketch(sketch, "float32"),
-                integral=pa.types.is_integer(arrays[index].type),
+                n,
+                0,
+                0,
+                0,
+                0,
+                Moments(n, mean, m2[position]),
+                lows[position],
+                highs[position],
+                QuantileSketch(sketch, "float32"),
+                pa.types.is_integer(arrays[index].type),
             )
     done = [column for column in out if column is not None]
     assert len(done) == len(arrays)
