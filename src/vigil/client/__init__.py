@@ -143,6 +143,7 @@ class Client(FormerMethods, Spooling):
         self.flush_interval = flush_interval
         self.max_body_bytes = max_body_bytes
         self._specs: dict[str, ModelSpec] = {}
+        self._grids: dict[str, tuple[ModelSpec, Grid]] = {}
         self._init_spooling()
         self.data = Data(transport)
         if isinstance(transport, HttpTransport):
@@ -243,6 +244,13 @@ class Client(FormerMethods, Spooling):
             self._specs[name] = ModelSpec(**model.model_dump(exclude={"created_at"}))
         return self._specs[name]
 
+    def _grid(self, name: str, spec: ModelSpec) -> Grid:
+        """`spec.grid`, read once per spec (it parses the model's window on each call)."""
+        known = self._grids.get(name)
+        if known is None or known[0] is not spec:
+            known = self._grids[name] = (spec, spec.grid)
+        return known[1]
+
     # logging --------------------------------------------------------------------------------
 
     def log(
@@ -259,25 +267,27 @@ class Client(FormerMethods, Spooling):
         Columns the model does not declare are ignored. Returns None when the call was spooled.
         """
         spec = self._spec(model)
+        grid = self._grid(model, spec)
         table = as_table(data)
         times = row_times(spec, table, timestamp)
-        present = set(table.column_names)
+        names = table.schema.names
+        present = set(names)
         profiled = [c for c in spec.profiled_columns if c in present]
         if spec.id_column and spec.id_column not in present:
             raise InvalidInputError(
                 f"model {model!r} has id column {spec.id_column!r}, which the data lacks; "
-                f"its columns are {table.column_names}",
+                f"its columns are {names}",
                 column=spec.id_column,
             )
         if not profiled and table.num_rows:
             raise InvalidInputError(
                 f"the data has none of model {model!r}'s columns {spec.profiled_columns}; "
-                f"its columns are {table.column_names}"
+                f"its columns are {names}"
             )
         features = table.select(profiled)
-        profiles = window_profiles(features, times, spec.grid)
+        profiles = window_profiles(features, times, grid)
         if spec.segments:
-            segmented = segment_profiles(features, times, spec.grid, spec.segments)
+            segmented = segment_profiles(features, times, grid, spec.segments)
             profiles += [blob for _, blob in segmented]
             segments = [""] * (len(profiles) - len(segmented)) + [key for key, _ in segmented]
         else:
