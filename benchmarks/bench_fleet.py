@@ -44,6 +44,7 @@ import io
 import json
 import pstats
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -52,17 +53,24 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    REPO,
     VIGIL_PYTHON,
     Contender,
     Machine,
+    Measurement,
+    Run,
     Timer,
     child_main,
     git_revision,
     load_average,
     loaded_source_digest,
     markdown_table,
+    measure_all,
     mib,
+    ratio,
     run_once,
+    source_env,
+    worktrees,
     write_results,
 )
 
@@ -162,7 +170,7 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
     # range read (`start >= '...22:00:00.000000'`) missed the window at its first hour and took
     # the next one (runs before 2026-12-07 03:40 UTC measured that: see docs/benchmarks.md).
     dialect = store.engine.dialect
-    as_text = sa.DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda t: t)
+    as_text: Any = sa.DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda t: t)
     times = [
         [as_text((T0 + h * HOUR + d).replace(tzinfo=None)) for d in (dt.timedelta(0), HOUR)]
         + [as_text((T0 + h * HOUR + dt.timedelta(minutes=59)).replace(tzinfo=None))] * 2
@@ -263,7 +271,21 @@ def _peak_bytes() -> int:
 
 
 def ticks(args: Sequence[str]) -> Mapping[str, Any]:
-    """Log an hour for every model, evaluate it (cold), then twice more with warm caches."""
+    """Log an hour for every model, evaluate it (cold), then twice more with warm caches (on a
+    copy of the built store with `--copy`)."""
+    options = _options(args)
+    folder = Path(options.folder)
+    if options.copy:  # a run of several on one built store: this run's own copy
+        folder = Path(tempfile.mkdtemp(prefix="vigil-fleet-run-"))
+        shutil.copytree(options.folder, folder, dirs_exist_ok=True)
+    try:
+        return _ticks(options, folder)
+    finally:
+        if options.copy:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ticks(options: argparse.Namespace, folder: Path) -> Mapping[str, Any]:
     from vigil.client import Client
     from vigil.monitor import reader as reader_module
     from vigil.monitor.caches import EvaluationCache
@@ -271,8 +293,6 @@ def ticks(args: Sequence[str]) -> Mapping[str, Any]:
     from vigil.store.core import Store
     from vigil.store.stored_profiles import decode_stored
 
-    options = _options(args)
-    folder = Path(options.folder)
     url, artifacts = f"sqlite:///{folder / 'vigil.db'}", str(folder / "artifacts")
     hours = options.days * 24 - 2
     store = Store.open(url, artifacts)
@@ -330,9 +350,10 @@ def ticks(args: Sequence[str]) -> Mapping[str, Any]:
             "values": len(cache.values),
             "bounds": len(cache.bounds),
             **_memo_stats(cache),
+            **_outcome(store, results),
         }
         report["ticks"].append(tick)
-        print(json.dumps(tick), file=sys.stderr)
+        print(json.dumps({k: v for k, v in tick.items() if k != "stored"}), file=sys.stderr)
         if profiler is not None:
             text = io.StringIO()
             stats = pstats.Stats(profiler, stream=text)
@@ -344,6 +365,111 @@ def ticks(args: Sequence[str]) -> Mapping[str, Any]:
     client.close()
     store.close()
     return report
+
+
+def _outcome(store: Any, results: Sequence[Any]) -> dict[str, Any]:
+    """What a tick left in the store, as two runs of the same data must leave it whatever the
+    code: the tick's stored results (`stored`: monitor, window, value, bounds, breached,
+    message, a digest of the details), and digests of every alert, alert event and outbox event
+    so far (their wall-clock times and drift details left out: `DETAILS_NOTE`)."""
+    import sqlalchemy as sa
+
+    from vigil.store.collab_tables import EventRow
+    from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
+
+    keys = {(r.monitor, _iso(r.window_start)) for r in results}
+    first = min((r.window_start for r in results), default=T0)
+    result = MonitorResultRow
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                MonitorRow.name,
+                result.window_start,
+                result.value,
+                result.lower,
+                result.upper,
+                result.breached,
+                result.message,
+                result.details,
+            )
+            .join(MonitorRow, MonitorRow.id == result.monitor_id)
+            .where(result.window_start >= first)
+        ).all()
+        alerts = connection.execute(
+            sa.select(
+                AlertRow.monitor_name,
+                AlertRow.target,
+                AlertRow.state,
+                AlertRow.message,
+                AlertRow.value,
+                AlertRow.first_window_start,
+                AlertRow.last_window_start,
+                AlertRow.n_windows,
+            ).order_by(AlertRow.id)
+        ).all()
+        alert_events = connection.execute(
+            sa.select(
+                AlertRow.monitor_name,
+                AlertEventRow.event,
+                AlertEventRow.state,
+                AlertEventRow.actor,
+                AlertEventRow.note,
+            )
+            .join(AlertRow, AlertRow.id == AlertEventRow.alert_id)
+            .order_by(AlertEventRow.id)
+        ).all()
+        events = connection.execute(
+            sa.select(EventRow.type, EventRow.subject, EventRow.actor, EventRow.data).order_by(
+                EventRow.id
+            )
+        ).all()
+    stored = sorted(
+        [name, _iso(start), value, lower, upper, bool(breached), message, _digest(details)]
+        for name, start, value, lower, upper, breached, message, details in rows
+        if (name, _iso(start)) in keys
+    )
+    return {
+        "stored": stored,
+        "stored_digest": _digest([row[:-1] for row in stored]),
+        "details_digest": _digest([row[-1] for row in stored]),
+        "alerts": len(alerts),
+        "alerts_digest": _digest([list(row) for row in alerts]),
+        "alert_events": len(alert_events),
+        "alert_events_digest": _digest([list(row) for row in alert_events]),
+        "events": len(events),
+        "events_digest": _digest(
+            [[type_, subject, actor, _timeless(data)] for type_, subject, actor, data in events]
+        ),
+    }
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat()
+    return value
+
+
+def _timeless(data: Any) -> Any:
+    """Event data without the run's wall-clock times (keys ending in `_at`, or `at`) and an
+    alert's details (`DETAILS_NOTE`)."""
+    if isinstance(data, dict):
+        return {
+            k: _timeless(v)
+            for k, v in data.items()
+            if not (k in ("at", "details") or k.endswith("_at"))
+        }
+    if isinstance(data, list):
+        return [_timeless(v) for v in data]
+    return data
+
+
+def _digest(value: Any) -> str:
+    """A digest of a JSON-able value (floats by their shortest exact repr)."""
+    import hashlib
+
+    text = json.dumps(value, sort_keys=True, default=_iso)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _memo_stats(cache: Any) -> dict[str, int]:
@@ -363,58 +489,150 @@ def _options(args: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rows", type=int, default=100, help="rows in an average hour")
     parser.add_argument("--shapes", type=int, default=4, help="representative hours per model")
-    parser.add_argument("--folder", default="", help="where the store goes (a new temp folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the store afterwards")
+    parser.add_argument("--folder", default="", help="where the stores go (a new temp folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the stores afterwards")
     parser.add_argument("--profile-steady", action="store_true", help="cProfile the warm tick")
-    parser.add_argument("--profile-out", default="", help="also write its pstats to this file")
+    parser.add_argument(
+        "--profile-out",
+        default="",
+        help="also write its pstats to this file (FILE.<contender> with --before)",
+    )
     parser.add_argument(
         "--drift-baseline",
         choices=("period", "trailing"),
         default="period",
         help="the drift monitors' baseline: the first day, or the 24 windows before",
     )
+    parser.add_argument(
+        "--before",
+        action="append",
+        help="git revision of the code to compare with, side by side (again for more); "
+        "default: today's code only",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="tick runs per contender, round-robin"
+    )
+    parser.add_argument("--copy", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(list(args))
     if options.days < 29:
         parser.error(f"--days must be >= 29 (volume learns from 4 weeks), got {options.days}")
     if options.models < 1 or not 1 <= options.shapes <= 24 or options.rows < 1:
         parser.error("--models, --shapes (1 to 24) and --rows must be positive")
+    if options.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {options.repeats}")
     return options
 
 
-def main() -> None:
-    options = _options(sys.argv[1:])
-    folder = Path(options.folder or tempfile.mkdtemp(prefix="vigil-fleet-"))
-    folder.mkdir(parents=True, exist_ok=True)
+BEFORE_NAMES = ("before", "before2", "before3")
+TICK_KEYS = ("tick_cpu_s", "tick_s", "peak_rss_bytes")
+DIGESTS = ("stored_digest", "alerts_digest", "alert_events_digest", "events_digest")
+DETAILS_NOTE = (
+    "a drift result's details (each column's statistic, p-value, effect size) vary between runs "
+    "of the same code: a KLL sketch compacts at random (datasketches seeds it per process), and "
+    "the baseline day's merge compacts"
+)
+
+
+def _child_args(options: argparse.Namespace, folder: Path, name: str, several: bool) -> list[str]:
     args = [f"--{k}={v}" for k, v in (("models", options.models), ("days", options.days))]
     args += [f"--rows={options.rows}", f"--shapes={options.shapes}", f"--folder={folder}"]
-    args += ["--profile-steady"] if options.profile_steady else []
-    args += [f"--profile-out={options.profile_out}"] if options.profile_out else []
     args += [f"--drift-baseline={options.drift_baseline}"]
+    args += ["--profile-steady"] if options.profile_steady else []
+    if options.profile_out:
+        args += [f"--profile-out={options.profile_out}" + (f".{name}" if several else "")]
+    return args
+
+
+def main() -> None:
+    """Build one store per contender (its own code, the same seeds), then run each contender's
+    three ticks `--repeats` times, round-robin, each run on a fresh copy of its store."""
+    options = _options(sys.argv[1:])
+    root = Path(options.folder or tempfile.mkdtemp(prefix="vigil-fleet-"))
+    root.mkdir(parents=True, exist_ok=True)
+    befores = dict(zip(BEFORE_NAMES, options.before or [], strict=False))
     machine = Machine.here()
-    print(f"store in {folder}", file=sys.stderr)
+    print(f"stores in {root}", file=sys.stderr)
     try:
-        built = run_once(Contender("build", "build the store", VIGIL_PYTHON, SCRIPT, tuple(args)))
-        print(f"built in {built.wall_s:.0f} s: {json.dumps(built.report)}", file=sys.stderr)
-        ran = run_once(Contender("ticks", "three ticks", VIGIL_PYTHON, SCRIPT, tuple(args)))
+        with worktrees(befores) as trees:
+            sources = [
+                (name, f"before ({befores[name][:12]})", tree / "src")
+                for name, tree in trees.items()
+            ]
+            sources.append(("after", f"today's code ({git_revision()})", REPO / "src"))
+            several = len(sources) > 1
+            builds: dict[str, Run] = {}
+            contenders = []
+            for name, label, src in sources:
+                args = _child_args(options, root / name, name, several)
+                env = source_env(src)
+                builds[name] = run_once(
+                    Contender("build", f"build: {label}", VIGIL_PYTHON, SCRIPT, tuple(args), env)
+                )
+                print(f"{label}: built in {builds[name].wall_s:.0f} s", file=sys.stderr)
+                copy = ["--copy"] if options.repeats > 1 else []
+                contenders.append(Contender(name, label, VIGIL_PYTHON, SCRIPT, (*args, *copy), env))
+            measured = measure_all(contenders, options.repeats)
     finally:
         if not options.keep:
-            shutil.rmtree(folder, ignore_errors=True)
-    b, monitors = built.report, 3 * options.models
-    rows = [
-        [
-            t["label"],
-            t["tick_s"],
-            t["tick_cpu_s"],
-            1000 * t["tick_s"] / monitors,
-            1000 * t["tick_cpu_s"] / monitors,
-            mib(t["peak_rss_bytes"]),
-            t["decoded"],
-            f"{t['valued']:,} / {t['results']:,} ({t['breached']:,} breached)",
-            t["load_before"],
-        ]
-        for t in ran.report["ticks"]
-    ]
+            shutil.rmtree(root, ignore_errors=True)
+    _print(options, machine, builds, measured)
+    names = list(measured)
+    path = write_results(
+        "fleet",
+        {
+            "machine": machine.__dict__,
+            "commit": git_revision(),
+            "options": vars(options),
+            "before": befores,
+            "builds": {
+                n: {**b.report, "wall_s": b.wall_s, "peak_rss_bytes": b.max_rss_bytes}
+                for n, b in builds.items()
+            },
+            "contenders": {
+                n: {
+                    "label": measured[n].label,
+                    "runs": [
+                        {
+                            "ticks": [
+                                {k: v for k, v in t.items() if k != "stored"}
+                                for t in r.report["ticks"]
+                            ],
+                            "child_peak_rss_bytes": r.max_rss_bytes,
+                        }
+                        for r in measured[n].runs
+                    ],
+                }
+                for n in names
+            },
+        },
+    )
+    print(f"\nresults: {path}", file=sys.stderr)
+
+
+def _tick_median(measurement: Measurement, tick: int, key: str) -> float:
+    return statistics.median(float(r.report["ticks"][tick][key]) for r in measurement.runs)
+
+
+def _print(
+    options: argparse.Namespace,
+    machine: Machine,
+    builds: Mapping[str, Run],
+    measured: Mapping[str, Measurement],
+) -> None:
+    names, monitors = list(measured), 3 * options.models
+    b = builds[names[-1]].report
+    print(f"\n{machine.markdown()}; commit {git_revision()}\n")
+    print(
+        f"{options.models:,} models x {len(feature_names())} features, {monitors:,} monitors; "
+        f"{b['windows']:,} stored windows ({options.days} days), database "
+        f"{b['db_bytes'] / 2**30:.2f} GiB ({b['blob_bytes'] / b['windows'] / 1024:.1f} KiB of "
+        f"profile per window, {b['blob_bytes'] / b['windows'] / len(feature_names()):.0f} B per "
+        f"window and feature); built in {builds[names[-1]].wall_s:.0f} s (profiling "
+        f"{b['profile_s']:.0f} s, inserts {b['insert_s']:.0f} s, models and monitors "
+        f"{b['create_s']:.0f} s); median of {options.repeats} run(s) per contender\n"
+    )
     header = [
+        "contender",
         "tick",
         "wall s",
         "CPU s",
@@ -423,36 +641,92 @@ def main() -> None:
         "peak RSS MiB",
         "windows decoded",
         "results with a value",
-        "load before",
+        "load before (each run)",
     ]
-    print(f"\n{machine.markdown()}; commit {git_revision()}\n")
-    print(
-        f"{options.models:,} models x {len(feature_names())} features, {monitors:,} monitors; "
-        f"{b['windows']:,} stored windows ({options.days} days), database "
-        f"{b['db_bytes'] / 2**30:.2f} GiB ({b['blob_bytes'] / b['windows'] / 1024:.1f} KiB of "
-        f"profile per window, {b['blob_bytes'] / b['windows'] / len(feature_names()):.0f} B per "
-        f"window and feature); built in {built.wall_s:.0f} s (profiling {b['profile_s']:.0f} s, "
-        f"inserts {b['insert_s']:.0f} s, models and monitors {b['create_s']:.0f} s)\n"
-    )
+    rows = []
+    for name in names:
+        m = measured[name]
+        for i, t in enumerate(m.runs[-1].report["ticks"]):
+            wall, cpu = _tick_median(m, i, "tick_s"), _tick_median(m, i, "tick_cpu_s")
+            loads = ", ".join(f"{r.report['ticks'][i]['load_before']:.1f}" for r in m.runs)
+            rows.append(
+                [
+                    m.label,
+                    t["label"],
+                    wall,
+                    cpu,
+                    1000 * wall / monitors,
+                    1000 * cpu / monitors,
+                    mib(_tick_median(m, i, "peak_rss_bytes")),
+                    t["decoded"],
+                    f"{t['valued']:,} / {t['results']:,} ({t['breached']:,} breached)",
+                    loads,
+                ]
+            )
     print(markdown_table(header, rows))
-    if "profile" in ran.report:
-        print("\ncProfile of the first steady tick:\n" + ran.report["profile"], file=sys.stderr)
-    path = write_results(
-        "fleet",
-        {
-            "machine": machine.__dict__,
-            "commit": git_revision(),
-            "options": vars(options),
-            "build": {**b, "wall_s": built.wall_s, "peak_rss_bytes": built.max_rss_bytes},
-            "ticks": ran.report["ticks"],
-            "child_peak_rss_bytes": ran.max_rss_bytes,
-        },
-    )
-    print(f"\nresults: {path}", file=sys.stderr)
+    if len(names) > 1:
+        after = measured[names[-1]]
+        ratio_rows = [
+            [
+                f"{t['label']} (tick {i + 1})",
+                *(
+                    ratio(_tick_median(after, i, key), _tick_median(measured[n], i, key))
+                    for n in names[:-1]
+                    for key in TICK_KEYS
+                ),
+            ]
+            for i, t in enumerate(after.runs[-1].report["ticks"])
+        ]
+        ratio_header = [
+            "tick",
+            *(
+                f"{what} after / {measured[n].label}"
+                for n in names[:-1]
+                for what in ("CPU", "wall", "peak RSS")
+            ),
+        ]
+        print("\n" + markdown_table(ratio_header, ratio_rows))
+    print("\n" + "\n".join(_same_outcome(measured)))
+    if "profile" in measured[names[-1]].runs[-1].report:
+        profile = measured[names[-1]].runs[-1].report["profile"]
+        print("\ncProfile of today's first steady tick:\n" + profile, file=sys.stderr)
+
+
+def _same_outcome(measured: Mapping[str, Measurement]) -> list[str]:
+    """Whether every run of every contender left the same results (values, bounds, statuses,
+    messages), alerts and events after each tick: lines to print, with the first differing
+    results when not, and whether the drift details agree (`DETAILS_NOTE`)."""
+    runs = [(n, r) for n, m in measured.items() for r in m.runs]
+    first_name, first = runs[0]
+    lines = []
+    for i, tick in enumerate(first.report["ticks"]):
+        differing = sorted(
+            {(n, key) for n, r in runs for key in DIGESTS if r.report["ticks"][i][key] != tick[key]}
+        )
+        what = (
+            f"tick {i + 1} ({tick['label']}): {len(tick['stored'])} stored results, "
+            f"{tick['alerts']} alerts, {tick['alert_events']} alert events, {tick['events']} "
+            f"outbox events"
+        )
+        details = {r.report["ticks"][i]["details_digest"] for _, r in runs}
+        said = "the same" if len(details) == 1 else f"{len(details)} different ones in {len(runs)}"
+        if not differing:
+            lines.append(
+                f"{what}: identical in all {len(runs)} runs of {len(measured)} contender(s); "
+                f"drift details: {said}"
+            )
+            continue
+        lines.append(f"{what}: DIFFER ({differing} against {first_name}'s first run)")
+        for n, r in runs:
+            theirs = r.report["ticks"][i]["stored"]
+            pairs = zip(tick["stored"], theirs, strict=False)
+            for a, b in [(a, b) for a, b in pairs if a[:-1] != b[:-1]][:3]:
+                lines.append(f"  {first_name}: {a[:-1]}\n  {n}: {b[:-1]}")
+    return [*lines, f"(drift details: {DETAILS_NOTE})"]
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "child":
-        child_main({"build": build, "ticks": ticks})
+        child_main({"build": build, **{name: ticks for name in (*BEFORE_NAMES, "after", "ticks")}})
     else:
         main()

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -326,6 +327,39 @@ def run_child(
 def run_once(contender: Contender) -> Run:
     """Run a contender once in a fresh process; its own peak RSS comes from `wait4`."""
     return run_child(contender)
+
+
+def source_env(src: Path) -> tuple[tuple[str, str], ...]:
+    """A `Contender.env` whose child imports Vigil from `src` (first on PYTHONPATH) and these
+    benchmarks' helpers (`common`) from here: today's tree or a `worktrees` checkout."""
+    return (("PYTHONPATH", f"{src}:{HERE}"),)
+
+
+@contextmanager
+def worktrees(revisions: Mapping[str, str]) -> Iterator[dict[str, Path]]:
+    """Each git revision of `revisions` (by a contender's name) checked out with
+    `git worktree add --detach` into a temporary folder: `{name: tree}`, removed afterwards.
+    Its code runs in a child with `source_env(tree / "src")`."""
+    root = Path(tempfile.mkdtemp(prefix="vigil-bench-trees-"))
+    trees: dict[str, Path] = {}
+    try:
+        for name, revision in revisions.items():
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(root / name), revision],
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+            )
+            trees[name] = root / name
+        yield trees
+    finally:
+        for tree in trees.values():
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)],
+                cwd=REPO,
+                check=False,
+                capture_output=True,
+            )
 
 
 def measure_all(contenders: Sequence[Contender], repeats: int) -> dict[str, Measurement]:
