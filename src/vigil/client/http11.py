@@ -173,7 +173,7 @@ class Http11Connection:
         errors = self._errors
         sent = True
         try:
-            sock.settimeout(self.timeouts.write)
+            _limit(sock, self.timeouts.write)
             sock.sendall(request)
         except TimeoutError as exc:
             raise errors.WriteTimeout(str(exc)) from exc
@@ -181,7 +181,7 @@ class Http11Connection:
             # As httpcore: a server may refuse a request before reading its body, answer and
             # close; the answer is read, and if there is none, reading says why.
             sent = False
-        sock.settimeout(self.timeouts.read)
+        _limit(sock, self.timeouts.read)
         reader = _Reader(sock, errors)
         answer, reusable = reader.answer()
         return answer, reusable and sent
@@ -363,6 +363,12 @@ def _comma_header(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes
         for part in value.split(b",")
         if part.strip()
     ]
+
+
+def _limit(sock: socket.socket, timeout: float | None) -> None:
+    """`sock.settimeout(timeout)`, unless it is set already (each call is a system call)."""
+    if sock.gettimeout() != timeout:
+        sock.settimeout(timeout)
 
 
 def _readable(sock: socket.socket) -> bool:
