@@ -27,8 +27,9 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from vigil.store.core import Store
@@ -89,15 +90,21 @@ def compact_round(
     return CompactionRound(windows, parts, raced, leased)
 
 
+_PARTS = cast(Table, ProfileWindowPart.__table__).c
+_SETTLED = case((_PARTS.created_at < bindparam("cutoff", type_=_PARTS.created_at.type), 1), else_=0)
+_PARTS_OF = select(func.count(_PARTS.id), func.coalesce(func.sum(_SETTLED), 0)).where(
+    _PARTS.window_id == bindparam("window_id")
+)
+
+
 def _still_due(session: Session, window_id: int, min_parts: int, cutoff: dt.datetime) -> bool:
     """Whether the window still has `min_parts` parts or one older than `cutoff`."""
-    settled = case((ProfileWindowPart.created_at < cutoff, 1), else_=0)
     try:
-        count, old = session.execute(
-            select(func.count(ProfileWindowPart.id), func.coalesce(func.sum(settled), 0)).where(
-                ProfileWindowPart.window_id == window_id
-            )
-        ).one()
+        count, old = (
+            session.connection()
+            .execute(_PARTS_OF, {"window_id": window_id, "cutoff": cutoff})
+            .one()
+        )
     finally:
         session.rollback()
     return bool(count >= min_parts or old) and count > 0

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.sql.elements import BindParameter
 
 from vigil.errors import ConflictError
 from vigil.store.base import UTCDateTime
@@ -101,6 +102,32 @@ _HOT_CLAIM_BATCH = {
     "postgresql": Prepared(_CLAIM_BATCH["postgresql"]),
     "sqlite": Prepared(_CLAIM_BATCH["sqlite"]),
 }
+
+
+# The fold's statements (the compactor runs them for every window it folds), on the tables: Core
+# statements built once run without the ORM's per-statement work, which cost more than SQLite's.
+_PARTS_TABLE = cast(Table, ProfileWindowPart.__table__)
+_PARTS = _PARTS_TABLE.c
+_WINDOW_TABLE = cast(Table, ProfileWindow.__table__)
+_FOLDED_IDS: BindParameter[int] = bindparam("part_ids", expanding=True)
+_WINDOW_KEY = select(_WINDOWS.model_id, _WINDOWS.start, _WINDOWS.version, _WINDOWS.segment).where(
+    _WINDOWS.id == bindparam("f_id")
+)
+# Locks the window row (on SQLite the transaction holds the write lock) only if its blob is still
+# the one merged (see `apply_fold`).
+_LOCK_UNCHANGED = (
+    update(_WINDOW_TABLE)
+    .where((_WINDOWS.id == bindparam("f_id")) & (_WINDOWS.profile == bindparam("f_old")))
+    .values(n_uploads=_WINDOWS.n_uploads)
+    .returning(_WINDOWS.id)
+)
+_COUNT_FOLDED = select(func.count()).where(_PARTS.id.in_(_FOLDED_IDS))
+_STORE_FOLD = (
+    update(_WINDOW_TABLE)
+    .where(_WINDOWS.id == bindparam("f_id"))
+    .values(profile=bindparam("f_new", type_=_WINDOWS.profile.type))
+)
+_DELETE_FOLDED = delete(_PARTS_TABLE).where(_PARTS.id.in_(_FOLDED_IDS))
 
 
 class WindowRepository:
@@ -295,14 +322,7 @@ def read_parts(session: Session, window_id: int) -> PendingParts | None:
     blobs = load_stored(session, [window_id]).get(window_id)
     if blobs is None or not blobs.parts:
         return None
-    window = session.execute(
-        select(
-            ProfileWindow.model_id,
-            ProfileWindow.start,
-            ProfileWindow.version,
-            ProfileWindow.segment,
-        ).where(ProfileWindow.id == window_id)
-    ).first()
+    window = session.connection().execute(_WINDOW_KEY, {"f_id": window_id}).first()
     if window is None:
         return None
     model_id, start, version, segment = window
@@ -347,31 +367,17 @@ def apply_fold(session: Session, fold: Fold) -> int:
     blob + parts is still the window's content, so nothing is lost or counted twice. Uploads
     appending parts meanwhile are untouched: only the merged parts' ids are deleted.
     """
-    locked = session.execute(
-        update(ProfileWindow)
-        .where((ProfileWindow.id == fold.window_id) & (ProfileWindow.profile == fold.old))
-        .values(n_uploads=ProfileWindow.n_uploads)
-        .returning(ProfileWindow.id)
-        .execution_options(synchronize_session=False)
+    connection = session.connection()
+    locked = connection.execute(
+        _LOCK_UNCHANGED, {"f_id": fold.window_id, "f_old": fold.old}
     ).first()
     if locked is None:
         return 0
-    present = session.execute(
-        select(func.count()).where(ProfileWindowPart.id.in_(fold.part_ids))
-    ).scalar_one()
-    if present != len(fold.part_ids):
+    ids = {"part_ids": list(fold.part_ids)}
+    if connection.execute(_COUNT_FOLDED, ids).scalar_one() != len(fold.part_ids):
         return 0
-    session.execute(
-        update(ProfileWindow)
-        .where(ProfileWindow.id == fold.window_id)
-        .values(profile=fold.new)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        delete(ProfileWindowPart)
-        .where(ProfileWindowPart.id.in_(fold.part_ids))
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(_STORE_FOLD, {"f_id": fold.window_id, "f_new": fold.new})
+    connection.execute(_DELETE_FOLDED, ids)
     return len(fold.part_ids)
 
 
@@ -425,19 +431,20 @@ def windows_with_parts(
     """Ids of windows with pending parts (most parts first): of one model, starting before
     `before`, with at least `min_parts` parts or (when `older_than` is given) a part added
     before it."""
-    count = func.count(ProfileWindowPart.id)
-    query = select(ProfileWindowPart.window_id).group_by(ProfileWindowPart.window_id)
+    # On the tables' columns (Core), not the mapped classes: the compactor runs this every round.
+    count = func.count(_PARTS.id)
+    query = select(_PARTS.window_id).group_by(_PARTS.window_id)
     if model_id is not None or before is not None:
-        query = query.join(ProfileWindow, ProfileWindow.id == ProfileWindowPart.window_id)
+        query = query.join(_WINDOW_TABLE, _WINDOWS.id == _PARTS.window_id)
     if model_id is not None:
-        query = query.where(ProfileWindow.model_id == model_id)
+        query = query.where(_WINDOWS.model_id == model_id)
     if before is not None:
-        query = query.where(ProfileWindow.start < before)
+        query = query.where(_WINDOWS.start < before)
     enough = count >= min_parts
     if older_than is not None:
-        enough = or_(enough, func.min(ProfileWindowPart.created_at) < older_than)
-    query = query.having(enough).order_by(count.desc(), ProfileWindowPart.window_id).limit(limit)
-    return list(session.scalars(query))
+        enough = or_(enough, func.min(_PARTS.created_at) < older_than)
+    query = query.having(enough).order_by(count.desc(), _PARTS.window_id).limit(limit)
+    return list(session.connection().execute(query).scalars())
 
 
 def fold_parts(session: Session, model_id: int, *, before: dt.datetime | None = None) -> int:
