@@ -143,7 +143,9 @@ class Client(FormerMethods, Spooling):
         self.flush_interval = flush_interval
         self.max_body_bytes = max_body_bytes
         self._specs: dict[str, ModelSpec] = {}
-        self._grids: dict[str, tuple[ModelSpec, Grid]] = {}
+        self._shapes: dict[
+            str, tuple[ModelSpec, tuple[Grid, tuple[str, ...], tuple[str, ...]]]
+        ] = {}
         self._init_spooling()
         self.data = Data(transport)
         if isinstance(transport, HttpTransport):
@@ -244,11 +246,13 @@ class Client(FormerMethods, Spooling):
             self._specs[name] = ModelSpec(**model.model_dump(exclude={"created_at"}))
         return self._specs[name]
 
-    def _grid(self, name: str, spec: ModelSpec) -> Grid:
-        """`spec.grid`, read once per spec (it parses the model's window on each call)."""
-        known = self._grids.get(name)
+    def _shape(self, name: str, spec: ModelSpec) -> tuple[Grid, tuple[str, ...], tuple[str, ...]]:
+        """`spec.grid`, `spec.profiled_columns` and `spec.row_columns`, worked out once per spec
+        (each is computed again on every read; the grid parses the model's window)."""
+        known = self._shapes.get(name)
         if known is None or known[0] is not spec:
-            known = self._grids[name] = (spec, spec.grid)
+            shape = (spec.grid, tuple(spec.profiled_columns), tuple(spec.row_columns))
+            known = self._shapes[name] = (spec, shape)
         return known[1]
 
     # logging --------------------------------------------------------------------------------
@@ -267,12 +271,12 @@ class Client(FormerMethods, Spooling):
         Columns the model does not declare are ignored. Returns None when the call was spooled.
         """
         spec = self._spec(model)
-        grid = self._grid(model, spec)
+        grid, profiled_columns, row_columns = self._shape(model, spec)
         table = as_table(data)
         times = row_times(spec, table, timestamp)
         names = table.schema.names
         present = set(names)
-        profiled = [c for c in spec.profiled_columns if c in present]
+        profiled = [c for c in profiled_columns if c in present]
         if spec.id_column and spec.id_column not in present:
             raise InvalidInputError(
                 f"model {model!r} has id column {spec.id_column!r}, which the data lacks; "
@@ -296,7 +300,7 @@ class Client(FormerMethods, Spooling):
         if spec.id_column:
             ids = table[spec.id_column]
             rows[ID_COLUMN] = ids if ids.type == pa.string() else pc.cast(ids, pa.string())
-        rows.update({c: table[c] for c in spec.row_columns if c in present})
+        rows.update({c: table[c] for c in row_columns if c in present})
         results = [
             ingested(self._deliver("log", model, batch.encode()))
             for batch in split_log(

@@ -122,9 +122,11 @@ def profile_slices(
                 ready[index] = boolean_columns(array, spans)
     out = []
     for position, (offset, length, window) in enumerate(slices):
-        planner = planned.copy()  # string columns are read as text or not per call
+        # String columns are read as text or not per call: each slice decides on its own.
+        planner = planned.copy() if len(slices) > 1 else planned
         measured = {index: items[position] for index, items in ready.items()}
-        part = batch.slice(offset, length)
+        whole = offset == 0 and length == batch.num_rows
+        part = batch if whole else batch.slice(offset, length)
         columns = dict(_profile_batch(part, names, planner, {}, measured))
         out.append(DatasetProfile(columns, length, window, planner.skipped))
     return out
