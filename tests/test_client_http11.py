@@ -476,3 +476,21 @@ def test_closing_the_transport_closes_the_connection(serve: Callable[..., Server
     assert connection._sock is not None
     transport.close()
     assert connection._sock is None
+
+
+def test_a_lock_left_held_neither_hangs_closing_nor_stops_calls(
+    serve: Callable[..., Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("vigil.client.direct.CLOSE_WAIT_S", 0.05)
+    server = serve()
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        direct = DirectHttp(http)
+        assert direct.request("POST", "/x", content=b"x").status_code == 200
+        [connection] = direct._connections.values()
+        direct._lock.acquire()  # as a fork leaves it: held by a thread the child does not have
+        direct.close()
+        assert connection._sock is None
+        # calls go through httpx's transport meanwhile
+        assert direct.request("POST", "/x", content=b"x").status_code == 200
+        assert connection._sock is None
+    assert len(server.requests) == 2

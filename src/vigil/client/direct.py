@@ -42,6 +42,8 @@ logger = logging.getLogger("httpx")  # the line httpx.Client logs for each reque
 MAX_ROUTES = 256
 """Request templates kept (one per model and kind); past that they are built again."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+CLOSE_WAIT_S = 5.0
+"""How long closing waits for a call in flight on another thread before closing under it."""
 
 
 @dataclass(frozen=True)
@@ -276,10 +278,17 @@ class DirectHttp:
         return response
 
     def _close_connections(self) -> None:
-        with self._lock:
+        # Waits for a call in flight on another thread, but not forever: a lock held across a
+        # fork by a thread the child does not have is never released (closing the socket under
+        # a call makes it fail with httpx.ReadError, which is retried).
+        locked = self._lock.acquire(timeout=CLOSE_WAIT_S)
+        try:
             for connection in self._connections.values():
                 connection.close()
             self._connections.clear()
+        finally:
+            if locked:
+                self._lock.release()
 
     def close(self) -> None:
         """Close the connections of its own (the `httpx.Client` belongs to the `ApiClient` that
