@@ -43,7 +43,7 @@ def numeric_effect_from_profiles(ref: NumericColumn, cur: NumericColumn) -> floa
     a = np.asarray(
         reference_value(ref, "effect_quantiles", lambda: _quantiles(ref)), dtype=np.float64
     )
-    b = sketch_arrays.quantiles(cur.quantiles, _QS_LIST)
+    b = sketch_arrays.sorted_view(cur.quantiles).quantiles(_QS)  # 1,000 reads: from the view
     return float(np.mean(np.abs(a - b))) * (1 - 2 * TRIM) / scale_of(ref.std, ref.mean)
 
 

@@ -27,15 +27,22 @@ GRID = 400
 EXACT_P_MAX_ROWS = 1_000
 
 
-def grid_points(ref: NumericColumn, cur: NumericColumn, size: int = GRID) -> FloatArray:
+def grid_points(
+    ref: NumericColumn,
+    cur: NumericColumn,
+    size: int = GRID,
+    cur_view: sketch_arrays.SortedView | None = None,
+) -> FloatArray:
     """Sorted evaluation points: both sketches' quantiles on a fine grid, and the extremes.
 
     The reference's part is the same every time it is compared: memoised while a
     `ReferenceMemo` is active (the union of both parts is what one `split_points` over all the
-    points gives)."""
+    points gives). `cur_view`, the current sketch's sorted view when the caller has it, answers
+    the current's quantiles (the same values)."""
     qs = _GRID_QS if size == GRID else _midpoints(size)
     ref_part = reference_value(ref, ("ks_grid", size), lambda: _grid_part(ref, qs))
-    points: FloatArray = np.union1d(ref_part, _grid_part(cur, qs)).astype(np.float64)
+    cur_part = _grid_part(cur, qs, cur_view)
+    points: FloatArray = np.union1d(ref_part, cur_part).astype(np.float64)
     return points
 
 
@@ -44,16 +51,36 @@ def _midpoints(size: int) -> tuple[float, ...]:
 
 
 _GRID_QS = _midpoints(GRID)
+_GRID_QS_ARRAY = np.asarray(_GRID_QS, dtype=np.float64)
+_GRID_QS_ARRAY.flags.writeable = False
 
 
-def _grid_part(column: NumericColumn, qs: Sequence[float]) -> np.ndarray:
-    """One column's grid points as `split_points` rounds them (float32), sorted and distinct."""
-    points = np.concatenate(
-        [sketch_arrays.quantiles(column.quantiles, qs), [column.min, column.max]]
-    )
-    part = np.unique(points[np.isfinite(points)].astype(np.float32))
+def _grid_part(
+    column: NumericColumn, qs: Sequence[float], view: sketch_arrays.SortedView | None = None
+) -> np.ndarray:
+    """One column's grid points as `split_points` rounds them (float32), sorted and distinct
+    (its quantiles read from its sorted `view` when given)."""
+    if view is None:
+        found = sketch_arrays.quantiles(column.quantiles, qs)
+        points = np.concatenate([found, [column.min, column.max]])
+        part = np.unique(points[np.isfinite(points)].astype(np.float32))
+    else:
+        ranks = _GRID_QS_ARRAY if qs is _GRID_QS else qs
+        part = _distinct(np.concatenate([[column.min], view.quantiles(ranks), [column.max]]))
     part.flags.writeable = False
     return part
+
+
+def _distinct(points: FloatArray) -> np.ndarray:
+    """`np.unique` of the finite `points` as float32, for points already in order (the minimum,
+    quantiles at increasing ranks, the maximum: rounding keeps their order) without sorting
+    them again; sorted when they are not."""
+    narrow = points[np.isfinite(points)].astype(np.float32)
+    if narrow.size and bool(np.any(narrow[1:] < narrow[:-1])):
+        return np.unique(narrow)
+    keep = np.ones(narrow.size, dtype=bool)
+    np.not_equal(narrow[1:], narrow[:-1], out=keep[1:])
+    return narrow[keep]
 
 
 EXACT_BELOW = 25
@@ -161,10 +188,12 @@ def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     n, m = ref.finite_count, cur.finite_count
     if n == 0 or m == 0:
         return MethodResult(float("nan"), None)
-    points = grid_points(ref, cur).tolist()
-    f = sketch_arrays.cdf(ref.quantiles, points)[:-1]
-    g = sketch_arrays.cdf(cur.quantiles, points)[:-1]
-    d = float(np.max(np.abs(f - g))) if points else 0.0
+    # The current window's sketch is read twice (its grid part, its CDF): from its sorted view.
+    view = sketch_arrays.sorted_view(cur.quantiles)
+    points = grid_points(ref, cur, cur_view=view)
+    f = sketch_arrays.cdf(ref.quantiles, points.tolist())[:-1]
+    g = view.cdf(points)[:-1]
+    d = float(np.max(np.abs(f - g))) if len(points) else 0.0
     p = sketch_p_value(d, n, m, sketch_allowance(ref) + sketch_allowance(cur))
     bound = ref.quantiles.pmf_error + cur.quantiles.pmf_error
     return MethodResult(d, p, bound)
