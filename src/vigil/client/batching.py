@@ -113,12 +113,10 @@ def window_profiles_per_group(table: pa.Table, times: pa.Array, grid: GridLike) 
 def _window_index(times: pa.Array, cut: Grid) -> tuple[list[int], npt.NDArray[np.int64]]:
     """The distinct window starts of `times` (ascending) and each row's position among them."""
     micros = times.view(pa.int64()).to_numpy(zero_copy_only=False)  # no nulls: checked
-    # Windows follow one another, so the earliest and the latest time share a window only when
-    # every time between them is in it too: the usual small call floors two times, not all.
-    low, high = cut.floor_micros(np.array([micros.min(), micros.max()])).tolist()
-    if low == high:
-        return [low], np.zeros(len(micros), np.int64)
     floored = cut.floor_micros(micros)
+    low = int(floored.min())
+    if low == int(floored.max()):  # one window: the usual small call
+        return [low], np.zeros(len(floored), np.int64)
     starts, index = np.unique(floored, return_inverse=True)
     return starts.tolist(), index.astype(np.int64).reshape(-1)
 
