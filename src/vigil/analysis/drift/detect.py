@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -176,9 +176,9 @@ def drift(
         plans[name] = (kind, plan_column(name, kind, global_method, threshold, overrides.get(name)))
 
     tables = _raw_tables(ref, cur, plans) if use_exact or multivariate else None
-    results: dict[str, ColumnDrift] = {}
+    figures: dict[str, dict[str, Any]] = {}
     for name, (kind, plan) in plans.items():
-        results[name] = _compare(
+        figures[name] = _compare(
             name,
             kind,
             plan,
@@ -190,7 +190,7 @@ def drift(
             path,
             charts,
         )
-    results = _decide(results, correction)
+    results = _decide(figures, correction)
 
     compared = len(results)
     drifted = sum(c.drifted for c in results.values())
@@ -374,7 +374,8 @@ def _compare(
     role: Role,
     path: DriftPath,
     charts: bool,
-) -> ColumnDrift:
+) -> dict[str, Any]:
+    """A column's figures: `ColumnDrift`'s fields but the decision (`_decide` adds it)."""
     result = _run(plan.method, kind, name, ref, cur, tables)
     if plan.method.is_test:
         effect_name, effect = EFFECT_NAMES[kind], _effect(kind, name, ref, cur, tables)
@@ -385,56 +386,53 @@ def _compare(
     if isinstance(ref, StringColumn) and isinstance(cur, StringColumn):
         fresh = new_categories(ref, cur)
         fresh_share = new_category_share(ref, cur)
-    return ColumnDrift(
-        name=name,
-        kind=kind,
-        role=role,
-        method=plan.method.name,
-        statistic_type=plan.method.statistic_type,
-        statistic=result.statistic,
-        p_value=result.p_value,
-        adjusted_p_value=None,
-        threshold=plan.threshold,
-        drifted=False,
-        effect_size=effect,
-        effect_method=effect_name,
-        effect_threshold=effect_threshold if plan.method.is_test else None,
-        error_bound=result.error_bound,
-        path=path,
-        reference_missing_share=missing_share(ref),
-        current_missing_share=missing_share(cur),
-        new_categories=fresh,
-        new_category_share=fresh_share,
-        distribution=distribution(ref, cur) if charts else None,
-    )
+    return {
+        "name": name,
+        "kind": kind,
+        "role": role,
+        "method": plan.method.name,
+        "statistic_type": plan.method.statistic_type,
+        "statistic": result.statistic,
+        "p_value": result.p_value,
+        "threshold": plan.threshold,
+        "effect_size": effect,
+        "effect_method": effect_name,
+        "effect_threshold": effect_threshold if plan.method.is_test else None,
+        "error_bound": result.error_bound,
+        "path": path,
+        "reference_missing_share": missing_share(ref),
+        "current_missing_share": missing_share(cur),
+        "new_categories": fresh,
+        "new_category_share": fresh_share,
+        "distribution": distribution(ref, cur) if charts else None,
+    }
 
 
-def _decide(results: dict[str, ColumnDrift], correction: Correction) -> dict[str, ColumnDrift]:
-    """Correct the p-values across columns (Benjamini-Hochberg), then decide each column."""
+def _decide(results: dict[str, dict[str, Any]], correction: Correction) -> dict[str, ColumnDrift]:
+    """Correct the p-values across columns (Benjamini-Hochberg), then decide each column (each
+    `ColumnDrift` made once, with its decision)."""
     tested = [
         n
         for n, c in results.items()
-        if c.statistic_type == "p_value" and c.p_value is not None and math.isfinite(c.p_value)
+        if c["statistic_type"] == "p_value"
+        and c["p_value"] is not None
+        and math.isfinite(c["p_value"])
     ]
     adjusted: dict[str, float] = {}
     if tested:
-        ps = np.array([results[n].p_value for n in tested], dtype=np.float64)
+        ps = np.array([results[n]["p_value"] for n in tested], dtype=np.float64)
         fixed = scipy.stats.false_discovery_control(ps, method="bh") if correction == "bh" else ps
         adjusted = {n: float(v) for n, v in zip(tested, np.atleast_1d(fixed), strict=True)}
     out: dict[str, ColumnDrift] = {}
     for name, c in results.items():
-        method = get_method(c.method)
-        if c.statistic_type == "p_value":
+        method = get_method(c["method"])
+        if c["statistic_type"] == "p_value":
             p = adjusted.get(name)
-            effect_ok = c.effect_threshold is None or (
-                math.isfinite(c.effect_size) and c.effect_size >= c.effect_threshold
-            )
-            drifted = p is not None and method.exceeds(p, c.threshold) and effect_ok
-            out[name] = _replace(c, adjusted_p_value=p, drifted=drifted)
+            effect, bar = c["effect_size"], c["effect_threshold"]
+            effect_ok = bar is None or (math.isfinite(effect) and effect >= bar)
+            drifted = p is not None and method.exceeds(p, c["threshold"]) and effect_ok
+            out[name] = ColumnDrift(**c, adjusted_p_value=p, drifted=drifted)
         else:
-            out[name] = _replace(c, drifted=method.exceeds(c.statistic, c.threshold))
+            drifted = method.exceeds(c["statistic"], c["threshold"])
+            out[name] = ColumnDrift(**c, adjusted_p_value=None, drifted=drifted)
     return out
-
-
-def _replace(c: ColumnDrift, **changes: Any) -> ColumnDrift:
-    return replace(c, **changes)
