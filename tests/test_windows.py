@@ -561,3 +561,39 @@ def test_the_ends_of_time_are_refused_not_crashed() -> None:
     assert Grid.parse("day").floor_micros(beyond)[0] % (86_400 * 1_000_000) == 0
     assert Grid.parse("year").floor_micros(np.array([], dtype=np.int64)).size == 0
     assert Grid.parse("year@Europe/Oslo").floor_micros(np.array([], dtype=np.int64)).size == 0
+
+
+# -- the length and alignment worked out once ---------------------------------------------------
+
+period_grids = st.builds(
+    lambda start, minutes: Grid.period(start, start + dt.timedelta(minutes=minutes)),
+    st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2100, 1, 1)).map(
+        lambda t: t.replace(microsecond=0, tzinfo=UTC)
+    ),
+    st.integers(1, 60 * 24 * 400),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(grids | period_grids, times)
+def test_fixed_windows_by_arithmetic_on_the_grids_own_length_and_origin(
+    grid: Grid, t: dt.datetime
+) -> None:
+    """A grid keeps its length and alignment in microseconds (worked out once, when it is made):
+    they are its `seconds` and its origin (a period's start, Monday 1970-01-05 for weeks, else
+    the epoch), a fixed window is the arithmetic on them, and the kept numbers take no part in
+    equality, hashing, its text or a pickle."""
+    seconds = grid.seconds
+    assert grid._fixed_us() == (None if seconds is None else seconds * 1_000_000)
+    aligned = ORIGIN if grid.unit == "week" else grid.origin or EPOCH
+    assert grid._origin_us() == micros(aligned)
+    if seconds is not None:
+        size = seconds * 1_000_000
+        start = (micros(t) - micros(aligned)) // size * size + micros(aligned)
+        assert grid.floor(t) == EPOCH + start * US
+        assert grid.next(t) == EPOCH + (start + size) * US
+    again = Grid.parse(grid.to_str())
+    assert again == grid
+    assert hash(again) == hash(grid)
+    assert pickle.loads(pickle.dumps(grid)) == grid
+    assert "_size_us" not in repr(grid)

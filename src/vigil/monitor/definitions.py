@@ -11,6 +11,7 @@ a baseline, with a threshold; when it breaches it raises an alert sent to its ch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -42,6 +43,13 @@ from vigil.monitor.specs import (
     _Frozen,
 )
 from vigil.windows import Grid
+
+
+@functools.lru_cache(maxsize=1024)
+def _grid(window: str) -> Grid:
+    """The grid a (validated) window string names, parsed once: a tick asks every monitor's
+    grid thousands of times, and a grid is immutable."""
+    return Grid.parse(window)
 
 
 class Monitor(_Frozen):
@@ -99,7 +107,7 @@ class Monitor(_Frozen):
     @property
     def grid(self) -> Grid:
         """The monitor's windows (weeks from Monday 00:00, calendar units in their zone)."""
-        return Grid.parse(self.window)
+        return _grid(self.window)
 
     @property
     def window_seconds(self) -> int | None:

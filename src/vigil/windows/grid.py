@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,10 @@ class Grid:
     origin: dt.datetime | None = None
     """Where a `"fixed"` grid's windows are aligned, when not on the epoch: the start of a
     custom period (`"2026-01-01/2026-04-01"`). None for every other grid."""
+    _size_us: int | None = field(init=False, repr=False, compare=False)
+    """`_fixed_us()`, worked out once (a tick floors and steps tens of thousands of times)."""
+    _start_us: int = field(init=False, repr=False, compare=False)
+    """`_origin_us()`, worked out once."""
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -87,6 +91,10 @@ class Grid:
                 tz=tz,
             )
         object.__setattr__(self, "tz", tz)
+        seconds = self.seconds
+        object.__setattr__(self, "_size_us", None if seconds is None else seconds * 1_000_000)
+        origin_us = to_us(self.origin) if self.origin is not None else 0
+        object.__setattr__(self, "_start_us", ORIGIN_US if self.unit == "week" else origin_us)
 
     def _check_origin(self) -> None:
         """A period's start: on a `"fixed"` grid only, in UTC, to the second; dropped when it
@@ -347,22 +355,19 @@ class Grid:
     def _origin_us(self) -> int:
         """Where fixed-length windows are aligned, in µs from the epoch: a period's start, the
         first Monday for UTC weeks, else the epoch."""
-        if self.origin is not None:
-            return to_us(self.origin)
-        return ORIGIN_US if self.unit == "week" else 0
+        return self._start_us
 
     def _fixed_us(self) -> int | None:
         """The length in microseconds when windows are aligned by plain arithmetic."""
-        seconds = self.seconds
-        return None if seconds is None else seconds * 1_000_000
+        return self._size_us
 
     def _locate(self, u: dt.datetime) -> tuple[dt.datetime, dt.datetime | None]:
         """The start and end of the window holding an aware UTC instant; the end is None when
         it would fall after the year 9999."""
-        size = self._fixed_us()
+        size = self._size_us
         if size is None:
             return self._calendar().locate(u)[1:]
-        origin = self._origin_us()
+        origin = self._start_us
         start_us = (to_us(u) - origin) // size * size + origin
         end_us = start_us + size
         return from_us(start_us), from_us(end_us) if end_us < MAX_US else None
