@@ -20,12 +20,14 @@ chunk it cannot compute, rather than 480 rows at midnight and none for the next 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from vigil.monitor.windows import Window, monitor_grid
@@ -87,21 +89,72 @@ class ReadWindow(Window):
 
 
 def _rolled(
-    grid: Grid, starts: Sequence[dt.datetime], stored: Iterable[StoredWindow]
+    grid: Grid,
+    starts: Sequence[dt.datetime],
+    stored: Iterable[StoredWindow],
+    ends: Mapping[dt.datetime, dt.datetime] | None = None,
 ) -> dict[dt.datetime, tuple[dt.datetime, dt.datetime]]:
     """The monitor windows among `starts` (sorted) that stored windows longer than them
-    overlap, with the bounds of that stored data."""
+    overlap, with the bounds of that stored data. `ends`: the ends of monitor windows already
+    known, by start (`grid.next`)."""
+    known = ends or {}
     rolled: dict[dt.datetime, tuple[dt.datetime, dt.datetime]] = {}
     for window in stored:
         if window.end is None:
             continue
-        first = grid.floor(window.start)
-        if window.end <= grid.next(first):
+        end = known.get(window.start)  # a stored window starting a monitor window: its end
+        if end is None:
+            end = grid.next(grid.floor(window.start))
+        if window.end <= end:
             continue
+        first = grid.floor(window.start)
         for s in starts[bisect_left(starts, first) : bisect_left(starts, window.end)]:
             low, high = rolled.get(s, (window.start, window.end))
             rolled[s] = (min(low, window.start), max(high, window.end))
     return rolled
+
+
+def _metadata(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """The stored windows' metadata (`StoredWindow`'s fields) where `where` holds, in order."""
+    return (
+        select(
+            ProfileWindow.id,
+            ProfileWindow.model_id,
+            ProfileWindow.segment,
+            ProfileWindow.start,
+            ProfileWindow.version,
+            ProfileWindow.n_rows,
+            ProfileWindow.n_uploads,
+            ProfileWindow.last_arrival,
+            ProfileWindow.end,
+        )
+        .where(*where)
+        .order_by(ProfileWindow.start, ProfileWindow.version)
+    )
+
+
+@functools.lru_cache(maxsize=2 * _SPANS_PER_QUERY)
+def _in_spans(n_spans: int, versioned: bool) -> Select[*tuple[Any, ...]]:
+    """The statement reading the metadata of a model's windows starting in `n_spans` spans
+    ([first<i>, end<i>) each), built once per shape: a tick runs it for every model, and
+    building it took as long as running it. Parameters: model_id, segment, version (when
+    `versioned`), first0, end0, ..."""
+    within = or_(
+        *(
+            and_(
+                ProfileWindow.start >= bindparam(f"first{i}"),
+                ProfileWindow.start < bindparam(f"end{i}"),
+            )
+            for i in range(n_spans)
+        )
+    )
+    versions = (ProfileWindow.version == bindparam("version"),) if versioned else ()
+    return _metadata(
+        ProfileWindow.model_id == bindparam("model_id"),
+        ProfileWindow.segment == bindparam("segment"),
+        within,
+        *versions,
+    )
 
 
 class WindowReader:
@@ -152,28 +205,21 @@ class WindowReader:
         spans: Sequence[tuple[dt.datetime, dt.datetime]],
         segment: str,
     ) -> list[StoredWindow]:
-        within = or_(
-            *(and_(ProfileWindow.start >= first, ProfileWindow.start < end) for first, end in spans)
-        )
-        return self._select(model_id, version, segment, within)
+        params: dict[str, object] = {"model_id": model_id, "segment": segment, "version": version}
+        for i, (first, end) in enumerate(spans):
+            params[f"first{i}"], params[f"end{i}"] = first, end
+        query = _in_spans(len(spans), version is not None)
+        return [StoredWindow(*row) for row in self.session.execute(query, params)]
 
     def _select(
         self, model_id: int, version: str | None, segment: str, within: ColumnElement[bool]
     ) -> list[StoredWindow]:
-        query = select(
-            ProfileWindow.id,
-            ProfileWindow.model_id,
-            ProfileWindow.segment,
-            ProfileWindow.start,
-            ProfileWindow.version,
-            ProfileWindow.n_rows,
-            ProfileWindow.n_uploads,
-            ProfileWindow.last_arrival,
-            ProfileWindow.end,
-        ).where(ProfileWindow.model_id == model_id, ProfileWindow.segment == segment, within)
-        if version is not None:
-            query = query.where(ProfileWindow.version == version)
-        query = query.order_by(ProfileWindow.start, ProfileWindow.version)
+        query = _metadata(
+            ProfileWindow.model_id == model_id,
+            ProfileWindow.segment == segment,
+            within,
+            *(() if version is None else (ProfileWindow.version == version,)),
+        )
         return [StoredWindow(*row) for row in self.session.execute(query)]
 
     def _reaching(
@@ -219,14 +265,15 @@ class WindowReader:
         grid = monitor_grid(window)
         wanted = set(starts)
         parts: dict[dt.datetime, list[StoredWindow]] = {s: [] for s in starts}
+        ends = {s: grid.next(s) for s in sorted(wanted)}
         # Only the runs of adjacent windows asked for (a baseline day and today: not the month
         # between them).
         spans: list[tuple[dt.datetime, dt.datetime]] = []
-        for start in sorted(wanted):
+        for start, end in ends.items():
             if spans and spans[-1][1] == start:
-                spans[-1] = (spans[-1][0], grid.next(start))
+                spans[-1] = (spans[-1][0], end)
             else:
-                spans.append((start, grid.next(start)))
+                spans.append((start, end))
         found = self._stored_in(model_id, version, spans, segment)
         for stored in found:
             key = grid.floor(stored.start)
@@ -237,13 +284,13 @@ class WindowReader:
         starting = {w.start for w in found}
         inside = [first for first, _ in spans if first not in starting]
         reaching = self._reaching(model_id, version, inside, segment) if inside else []
-        rolled = _rolled(grid, sorted(wanted), [*reaching, *found])
+        rolled = _rolled(grid, list(ends), [*reaching, *found], ends)
         if profiles:
             self.fetch([p for items in parts.values() for p in items])
         return {
             s: ReadWindow(
                 start=s,
-                end=grid.next(s),
+                end=ends[s],
                 n_rows=sum(p.n_rows for p in items),
                 n_uploads=sum(p.n_uploads for p in items),
                 last_arrival=max((p.last_arrival for p in items), default=None),
