@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import vigil
 from tests.waits import patience
@@ -27,7 +27,7 @@ from vigil.store.core import Store
 from vigil.store.models import ProfileWindow, ProfileWindowPart
 from vigil.store.profile_windows import fold_parts, windows_with_parts
 from vigil.store.stored_profiles import decode_stored, load_stored, tally_of
-from vigil.store.window_kinds import combine, kinds_of
+from vigil.store.window_kinds import combine, decode, encode, kinds_of
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
@@ -198,23 +198,58 @@ def test_fold_parts_folds_the_windows_before_a_time_only(store: Store) -> None:
         assert service.merged_profile(session, "m").n_rows == 18
 
 
-@pytest.mark.parametrize("known", [True, False])
-def test_a_column_of_another_kind_is_refused_whether_or_not_the_process_knows_the_window(
-    store: Store, known: bool
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_column_of_another_kind_is_refused_whether_or_not_the_window_keeps_its_kinds(
+    store: Store, stored: bool
 ) -> None:
     _create(store)
     _log(store, _batch([1.0]))
     _log(store, _batch([2.0]))
-    if not known:  # as if another process had taken the uploads
-        store.window_kinds.clear()
+    with store.session() as session:
+        [kept] = session.scalars(select(ProfileWindow.kinds)).all()
+        assert decode(kept) == {"x": ("NumericColumn", None)}
+        if not stored:  # as a window written before windows kept their kinds
+            session.execute(update(ProfileWindow).values(kinds=None))
+            session.commit()
     text = vigil.profile({"x": ["a"]}, window=(T0, T0 + HOUR)).to_bytes()
     with pytest.raises(SchemaConflictError, match="column 'x' of profile #0 is string"):
         _log(store, LogBatch(profiles=[text]))
-    assert store.window_kinds.store_reads == (0 if known else 1)
+    assert store.window_kinds.store_reads == (0 if stored else 1)
     with store.session() as session:
         [window] = service.list_windows(session, "m")
         assert (window.n_rows, window.n_uploads) == (2, 2)
     assert _parts(store) == 1
+
+
+def test_a_window_keeps_the_kinds_its_uploads_add_and_computes_missing_ones_once(
+    store: Store,
+) -> None:
+    with store.session() as session:
+        service.create_model(session, ModelSpec(name="m", features=["x", "y"]))
+    _log(store, _batch([1.0]))
+    with store.session() as session:
+        session.execute(update(ProfileWindow).values(kinds=None))
+        session.commit()
+    # The next upload reads the pieces once and stores the kinds with its own column added.
+    _log(store, LogBatch(profiles=[vigil.profile({"y": ["a"]}, window=(T0, T0 + HOUR)).to_bytes()]))
+    _log(store, _batch([3.0]))
+    assert store.window_kinds.store_reads == 1
+    with store.session() as session:
+        [kept] = session.scalars(select(ProfileWindow.kinds)).all()
+    assert decode(kept) == {"x": ("NumericColumn", None), "y": ("StringColumn", None)}
+    # Another process (its own store object, nothing remembered) refuses a conflict from them.
+    other = Store(store.engine, store.artifacts)
+    text = vigil.profile({"y": [1.0]}, window=(T0, T0 + HOUR)).to_bytes()
+    with pytest.raises(SchemaConflictError, match="column 'y' of profile #0 is numeric"):
+        _log(other, LogBatch(profiles=[text]))
+    assert other.window_kinds.store_reads == 0
+
+
+def test_stored_kinds_round_trip_and_anything_else_reads_as_unknown() -> None:
+    kinds = {"x": ("NumericColumn", None), "e": ("EmbeddingColumn", 3)}
+    assert decode(encode(kinds)) == kinds
+    for text in (None, "", "[]", '{"x": "NumericColumn"}', '{"x": ["E", 2.5]}', "{"):
+        assert decode(text) is None
 
 
 def test_window_kinds_agree_with_merging_columns() -> None:

@@ -36,7 +36,6 @@ from vigil.ingestion.service import fold_after_commit, write_checked
 from vigil.store.core import Store
 from vigil.store.hot_sql import run_plain
 from vigil.store.repositories import utcnow
-from vigil.store.window_kinds import kinds_cache
 
 __all__ = ["GroupCommit", "GroupStats"]
 
@@ -111,11 +110,10 @@ class GroupCommit:
 
     def _alone(self, session: Session, queued: _Queued) -> None:
         """One batch in a transaction of its own, in its own context."""
-        touched: list[int] = []
         try:
             arrival = utcnow()
             result, to_fold = queued.context.run(
-                write_checked, session, self.store.predictions, queued.checked, arrival, touched
+                write_checked, session, self.store.predictions, queued.checked, arrival
             )
             if result.duplicate:
                 session.rollback()
@@ -124,18 +122,15 @@ class GroupCommit:
             queued.result, queued.to_fold = result, to_fold
         except BaseException as error:
             session.rollback()
-            kinds_cache(session).forget(touched)
             queued.error = error
 
     def _together(self, session: Session, group: list[_Queued]) -> None:
         """The batches in one transaction, a savepoint each; alone again if the group fails."""
-        touched: list[int] = []
         outcomes: list[tuple[IngestResult, list[int]] | BaseException] = []
         try:
             arrival = utcnow()
             connection = session.connection()
             for queued in group:
-                mine: list[int] = []
                 run_plain(connection, f"SAVEPOINT {SAVEPOINT}")
                 try:
                     outcome = queued.context.run(
@@ -144,20 +139,16 @@ class GroupCommit:
                         self.store.predictions,
                         queued.checked,
                         arrival,
-                        mine,
                     )
                 except Exception as error:
                     run_plain(connection, f"ROLLBACK TO {SAVEPOINT}")
-                    kinds_cache(session).forget(mine)
                     outcomes.append(error)
                 else:
-                    touched += mine
                     outcomes.append(outcome)
                 run_plain(connection, f"RELEASE {SAVEPOINT}")
             session.commit()
         except BaseException:
             session.rollback()
-            kinds_cache(session).forget(touched)
             self.stats.retried_alone += len(group)
             for queued in group:
                 self._alone(session, queued)

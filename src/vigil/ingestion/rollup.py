@@ -134,6 +134,7 @@ def roll(session: Session, model_id: int, rollup: Rollup) -> int:
         "first_arrival": min(row.first_arrival for row in rows),
         "last_arrival": max(row.last_arrival for row in rows),
         "profile": merged.with_window(target.start, rollup.end).to_bytes(),
+        "kinds": None,  # the next upload (rare, to a rolled window) reads them from the pieces
     }
     if others:
         session.execute(

@@ -34,7 +34,8 @@ from vigil.store.repositories import (
     utcnow,
 )
 from vigil.store.stored_profiles import load_stored, merge_stored, tally_of
-from vigil.store.window_kinds import kinds_cache
+from vigil.store.window_kinds import encode as encode_kinds
+from vigil.store.window_kinds import kinds_cache, kinds_of
 
 T = TypeVar("T")
 
@@ -155,16 +156,11 @@ def _write_log(
     now: dt.datetime | None,
 ) -> tuple[IngestResult, list[int]]:
     """The transaction of `apply_log`: its answer, and the windows to fold after it."""
-    touched: list[int] = []
-    try:
-        result, to_fold = write_checked(session, predictions, checked, now or utcnow(), touched)
-        if result.duplicate:
-            session.rollback()
-        else:
-            session.commit()
-    except BaseException:
-        kinds_cache(session).forget(touched)
-        raise
+    result, to_fold = write_checked(session, predictions, checked, now or utcnow())
+    if result.duplicate:
+        session.rollback()
+    else:
+        session.commit()
     return result, to_fold
 
 
@@ -173,12 +169,10 @@ def write_checked(
     predictions: PredictionStore,
     checked: CheckedLog,
     arrival: dt.datetime,
-    touched: list[int],
 ) -> tuple[IngestResult, list[int]]:
     """A checked log batch's writes in the session's transaction, not committed: its answer
     (`duplicate`, having written nothing, when its batch id was claimed before) and the windows
-    to fold once it is committed. The ids of the windows it appended to are added to `touched`
-    (the caller forgets their column kinds if the transaction does not commit)."""
+    to fold once it is committed."""
     batch, model_id, result = checked.batch, checked.model_id, checked.result
     if not BatchRepository(session).claim(batch.batch_id, model_id, "log", result.n_rows):
         return result.model_copy(update={"duplicate": True}), []
@@ -193,7 +187,8 @@ def write_checked(
     )
     for index, (profile, blob, segment) in ordered:
         assert profile.window is not None
-        window_id, n_uploads = repository.append(
+        new = kinds_of(profile)
+        window_id, n_uploads, stored = repository.append(
             model_id,
             batch.version,
             profile.window.start,
@@ -202,15 +197,18 @@ def write_checked(
             blob,
             arrival,
             segment,
+            kinds=encode_kinds(new),
         )
-        touched.append(window_id)
         if n_uploads % FOLD_EVERY == 0:
             to_fold.append(window_id)
-        # Under the window's row lock: a column that cannot merge with the window's is refused
-        # (409) and the whole batch rolled back, as when uploads were merged on arrival.
-        pieces = functools.partial(_pieces, session, window_id)
-        known = kinds.check(window_id, n_uploads, profile, blob, pieces, what=f"profile #{index}")
-        kinds.remember(window_id, n_uploads, known)
+        if n_uploads > 1:
+            # Under the window's row lock: a column that cannot merge with the window's is
+            # refused (409) and the whole batch rolled back, as when uploads were merged on
+            # arrival; kinds it adds are stored with it.
+            pieces = functools.partial(_pieces, session, window_id)
+            updated = kinds.check(stored, new, pieces, what=f"profile #{index}")
+            if updated is not None:
+                repository.set_kinds(window_id, updated)
     session.flush()
     if checked.rows is not None:
         # Files are named by batch id: if the commit fails, a retry rewrites them.

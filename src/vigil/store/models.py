@@ -73,6 +73,10 @@ class ProfileWindow(Base):
     first_arrival: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     last_arrival: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     profile: Mapped[bytes] = mapped_column(LargeBinary)
+    kinds: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    """The column kinds of the window's profile and parts (`vigil.store.window_kinds`), kept up
+    to date by every upload under the window's row lock; NULL when not known (a window written
+    before this column, or rolled up): the next upload computes them from the pieces."""
 
 
 class ProfileWindowPart(Base):

@@ -58,7 +58,13 @@ _COUNT_UPLOAD = (
             (_WINDOWS.last_arrival < _ARRIVAL, _ARRIVAL), else_=_WINDOWS.last_arrival
         ),
     )
-    .returning(_WINDOWS.id, _WINDOWS.n_uploads)
+    .returning(_WINDOWS.id, _WINDOWS.n_uploads, _WINDOWS.kinds)
+)
+# An upload that added a column (or a dimension) to its window's kinds, under its row lock.
+_SET_KINDS = (
+    update(cast(Table, ProfileWindow.__table__))
+    .where(_WINDOWS.id == bindparam("k_id"))
+    .values(kinds=bindparam("new_kinds", type_=_WINDOWS.kinds.type))
 )
 
 _ADD_PART = insert(cast(Table, ProfileWindowPart.__table__)).values(
@@ -68,7 +74,7 @@ _ADD_PART = insert(cast(Table, ProfileWindowPart.__table__)).values(
 
 def _new_window(insert: Any) -> Any:
     columns = ["model_id", "version", "segment", "start", "end", "n_rows", "n_uploads"]
-    columns += ["first_arrival", "last_arrival", "profile"]
+    columns += ["first_arrival", "last_arrival", "profile", "kinds"]
     statement = insert(ProfileWindow.__table__).values({c: bindparam(c) for c in columns})
     return statement.on_conflict_do_nothing().returning(ProfileWindow.id)
 
@@ -94,6 +100,7 @@ def _statement(session: Session, by_dialect: dict[str, Any]) -> Any:
 # The same statements run on SQLite's driver cursor (`vigil.store.hot_sql`): an upload's hot path.
 _HOT_COUNT_UPLOAD = Prepared(_COUNT_UPLOAD)
 _HOT_ADD_PART = Prepared(_ADD_PART)
+_HOT_SET_KINDS = Prepared(_SET_KINDS)
 _HOT_NEW_WINDOW = {
     "postgresql": Prepared(_NEW_WINDOW["postgresql"]),
     "sqlite": Prepared(_NEW_WINDOW["sqlite"]),
@@ -144,9 +151,12 @@ class WindowRepository:
         blob: bytes,
         arrival: dt.datetime,
         segment: str = "",
-    ) -> tuple[int, int]:
-        """Add one upload's (validated) profile `blob` to its window; returns the window's id and
-        its upload count with this one (1: this upload created it).
+        kinds: str | None = None,
+    ) -> tuple[int, int, str | None]:
+        """Add one upload's (validated) profile `blob` to its window; returns the window's id,
+        its upload count with this one (1: this upload created it) and the column kinds it kept
+        before this upload (`vigil.store.window_kinds`; those of `blob`, `kinds`, when it was
+        created by this upload).
 
         `segment` is "" for the whole traffic, or `"<column>=<value>"` for one segment's share.
 
@@ -164,10 +174,10 @@ class WindowRepository:
             counted |= {"added_rows": n_rows, "new_end": end, "arrival": arrival}
             rows = _HOT_COUNT_UPLOAD.run(connection, counted)
             if rows:
-                window_id, n_uploads = rows[0]
+                window_id, n_uploads, stored = rows[0]
                 part = {"window_id": window_id, "n_rows": n_rows, "profile": blob}
                 _HOT_ADD_PART.run(connection, {**part, "created_at": arrival})
-                return int(window_id), int(n_uploads)
+                return int(window_id), int(n_uploads), stored
             values = {
                 **key,
                 "end": end,
@@ -176,13 +186,18 @@ class WindowRepository:
                 "first_arrival": arrival,
                 "last_arrival": arrival,
                 "profile": blob,
+                "kinds": kinds,
             }
             created = _statement(self.session, _HOT_NEW_WINDOW).run(connection, values)
             if created:
-                return int(created[0][0]), 1
+                return int(created[0][0]), 1, kinds
         raise RuntimeError(
             f"window {start.isoformat()} of model {model_id} neither found nor created"
         )
+
+    def set_kinds(self, window_id: int, kinds: str) -> None:
+        """Store the window's column kinds (in the transaction that appended to it)."""
+        _HOT_SET_KINDS.run(self.session.connection(), {"k_id": window_id, "new_kinds": kinds})
 
     def list(
         self,

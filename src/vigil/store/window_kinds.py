@@ -2,12 +2,14 @@
 (numbers where the window has text, an embedding of another dimension) is refused at upload time
 without decoding, merging and re-encoding the window.
 
-A window's kinds are the union of its pieces' (its folded blob and its parts). `WindowKinds`, kept
-per store and process, remembers them per window with the window's upload count: when the upload
-being checked is the next one (`n_uploads` one more than remembered, read under the window's row
-lock), checking it needs nothing from the store. Otherwise (another process uploaded meanwhile,
-or the window is new to this process) the kinds are read from the window's pieces; each piece's
-kinds are remembered by a digest of its bytes, so a piece is decoded once per process.
+A window's kinds are the union of its pieces' (its folded blob and its parts). The window row
+keeps them (`ProfileWindow.kinds`, this module's `encode`): an upload reads them back from the
+statement that counts it into its window (which takes the window's row lock), combines its own,
+and writes the result in its transaction when it added a column. Every server process reads the
+same kinds, so checking an upload never decodes another process's parts. A window whose kinds
+are not stored (written before they were, or rolled up) has them computed once from its pieces;
+each piece's kinds are remembered by a digest of its bytes (`WindowKinds`), so a piece is
+decoded once per process.
 
 The rules mirror `vigil.profile.columns.merge_columns` (a contract test checks they agree):
 an unknown column merges into anything, other kinds must match, embeddings with values must
@@ -17,9 +19,10 @@ have one dimension.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -71,73 +74,72 @@ def _describe(kind: Kind) -> str:
     return f"{name} of dimension {kind[1]}" if kind[1] is not None else name
 
 
-class WindowKinds:
-    """Column kinds per window id (with the upload count they hold) and per piece digest; bounded,
-    least recently used entries dropped first. Thread-safe."""
+def encode(kinds: Kinds) -> str:
+    """`kinds` as the window row keeps them: compact JSON, `{"column": ["NumericColumn", null]}`."""
+    return json.dumps(
+        {name: list(kind) for name, kind in sorted(kinds.items())}, separators=(",", ":")
+    )
 
-    def __init__(self, windows: int = 4096, pieces: int = 16384) -> None:
+
+def decode(text: str | None) -> dict[str, Kind] | None:
+    """The kinds a window row keeps, None when it keeps none (or something this code did not
+    write: then they are computed again from the window's pieces)."""
+    if text is None:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    kinds: dict[str, Kind] = {}
+    for name, kind in found.items():
+        if not (
+            isinstance(kind, list)
+            and len(kind) == 2
+            and isinstance(kind[0], str)
+            and (kind[1] is None or type(kind[1]) is int)
+        ):
+            return None
+        kinds[name] = (kind[0], kind[1])
+    return kinds
+
+
+class WindowKinds:
+    """Checks uploads against their windows' kinds; remembers the kinds of pieces it had to
+    decode (windows whose kinds are not stored) by digest, bounded, the oldest dropped first.
+    Thread-safe."""
+
+    def __init__(self, pieces: int = 16384) -> None:
         self._lock = threading.Lock()
-        self._windows: OrderedDict[int, tuple[int, dict[str, Kind]]] = OrderedDict()
         self._pieces: OrderedDict[bytes, dict[str, Kind]] = OrderedDict()
-        self._max_windows = windows
         self._max_pieces = pieces
         self.store_reads = 0
-        """How many checks had to read their window's pieces from the store."""
+        """How many checks had to read their window's pieces (its kinds were not stored)."""
 
     def check(
         self,
-        window_id: int,
-        n_uploads: int,
-        upload: DatasetProfile,
-        blob: bytes,
+        stored: str | None,
+        upload: Kinds,
         pieces: Callable[[], Sequence[bytes]],
         *,
         what: str = "this upload",
-    ) -> dict[str, Kind]:
-        """The window's kinds with `upload` (its `n_uploads`-th, already appended in a
-        transaction that holds the window's row lock); raises SchemaConflictError when `upload`
-        conflicts with the window. `pieces` reads the window's blob and parts (in that
-        transaction) when this process does not know the window's kinds. `blob` is `upload`'s
-        bytes (remembered as a piece). Then call `remember` before the commit, and `forget` if
-        the transaction does not commit: an upload waiting for the row lock sees this one's
-        kinds as soon as it is committed."""
-        new = kinds_of(upload)
-        self._remember_piece(blob, new)
-        if n_uploads == 1:
-            return new
-        with self._lock:
-            entry = self._windows.get(window_id)
-        if entry is not None and entry[0] == n_uploads - 1:
-            return combine(entry[1], new, what=what)
-        # The pieces read include `upload` itself: their union conflicts only if it does (what
-        # was committed before merged without conflict).
-        self.store_reads += 1
-        kinds: dict[str, Kind] = {}
-        for piece in pieces():
-            kinds = combine(kinds, self._piece(piece), what=what)
-        return combine(kinds, new, what=what)
-
-    def clear(self) -> None:
-        """Forget every window and piece (what a process that just started knows)."""
-        with self._lock:
-            self._windows.clear()
-            self._pieces.clear()
-
-    def forget(self, window_ids: Iterable[int]) -> None:
-        with self._lock:
-            for window_id in window_ids:
-                self._windows.pop(window_id, None)
-
-    def remember(self, window_id: int, n_uploads: int, kinds: Kinds) -> None:
-        """Record the window's kinds as of its `n_uploads` uploads."""
-        with self._lock:
-            entry = self._windows.get(window_id)
-            if entry is not None and entry[0] >= n_uploads:
-                return
-            self._windows[window_id] = (n_uploads, dict(kinds))
-            self._windows.move_to_end(window_id)
-            while len(self._windows) > self._max_windows:
-                self._windows.popitem(last=False)
+    ) -> str | None:
+        """The window's kinds to store once `upload` (already appended to it, in a transaction
+        that holds the window's row lock) is merged in: None when the `stored` ones stay right.
+        Raises SchemaConflictError when `upload` conflicts with the window. `pieces` reads the
+        window's blob and parts (in that transaction), only when no kinds are stored."""
+        known = decode(stored)
+        if known is None:
+            # The pieces read include the upload itself: their union conflicts only if it does
+            # (what was committed before merged without conflict).
+            self.store_reads += 1
+            found: dict[str, Kind] = {}
+            for piece in pieces():
+                found = combine(found, self._piece(piece), what=what)
+            return encode(combine(found, upload, what=what))
+        merged = combine(known, upload, what=what)
+        return None if merged == known else encode(merged)
 
     def _piece(self, blob: bytes) -> dict[str, Kind]:
         digest = hashlib.blake2b(blob, digest_size=16).digest()
@@ -149,15 +151,11 @@ class WindowKinds:
             kinds = kinds_of(DatasetProfile.from_bytes(blob))
         except VigilError:  # an undecodable piece holds no readable column (readers skip it)
             kinds = {}
-        self._remember_piece(blob, kinds, digest)
-        return kinds
-
-    def _remember_piece(self, blob: bytes, kinds: dict[str, Kind], digest: bytes = b"") -> None:
-        digest = digest or hashlib.blake2b(blob, digest_size=16).digest()
         with self._lock:
             self._pieces[digest] = kinds
             while len(self._pieces) > self._max_pieces:
                 self._pieces.popitem(last=False)
+        return kinds
 
 
 KINDS_KEY = "vigil.window_kinds"
