@@ -46,12 +46,18 @@ class _Compiled:
                 self.processors[name] = processor
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        """The positional arguments for `params` (bind processing applied)."""
+        """The positional arguments for `params` (bind processing applied once per parameter: a
+        parameter used twice, e.g. an upload's arrival time, is listed twice)."""
+        done: dict[str, Any] = {}
         values = []
         for name in self.names:
+            if name in done:
+                values.append(done[name])
+                continue
             value = params[name] if name in params else self.fixed[name]
             processor = self.processors.get(name)
-            values.append(value if processor is None else processor(value))
+            value = done[name] = value if processor is None else processor(value)
+            values.append(value)
         return values
 
 
