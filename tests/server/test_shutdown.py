@@ -61,3 +61,22 @@ def test_sigterm_stops_the_server_within_ten_seconds_during_a_stalled_request(
         live.stop(kill=True)
     # uvicorn re-raises the signal once it stopped (status -15); the watchdog exits with 143.
     assert status in (-signal.SIGTERM, FORCED_EXIT_STATUS), live.log.read_text()
+
+
+@pytest.mark.parametrize(("level", "access"), [("warning", False), ("info", True), ("debug", True)])
+def test_requests_are_access_logged_only_at_info_or_below(
+    monkeypatch: pytest.MonkeyPatch, level: str, access: bool
+) -> None:
+    from fastapi import FastAPI
+
+    from vigil.server import shutdown
+
+    configs = []
+
+    def run(server: shutdown.BoundedServer) -> None:
+        configs.append(server.config)
+        server.started = True
+
+    monkeypatch.setattr(shutdown.BoundedServer, "run", run)
+    shutdown.run(FastAPI(), host="127.0.0.1", port=1, log_level=level, graceful_seconds=1)
+    assert [config.access_log for config in configs] == [access]

@@ -18,6 +18,7 @@ from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOG_LEVELS
 
 logger = logging.getLogger("vigil.server")
 
@@ -62,6 +63,9 @@ def run(app: FastAPI, *, host: str, port: int, log_level: str, graceful_seconds:
         host=host,
         port=port,
         log_level=log_level,
+        # Access lines are logged at INFO: above it none would be written, but uvicorn would
+        # still format each request's client address and path for them.
+        access_log=LOG_LEVELS.get(log_level, logging.INFO) <= logging.INFO,
         timeout_graceful_shutdown=graceful_seconds,
     )
     server = BoundedServer(config)
