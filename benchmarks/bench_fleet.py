@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_fleet.py                      # 1,000 models, 30 days
     .venv/bin/python benchmarks/bench_fleet.py --models 50 --days 30  # quick run
     .venv/bin/python benchmarks/bench_fleet.py --profile-steady       # + cProfile of a warm tick
+    .venv/bin/python benchmarks/bench_fleet.py --models 100 --before HEAD~3 --repeats 3
 
 The store: a SQLite file in a temporary folder holding, per model, 50 features (45 numbers with
 some missing values, 5 categories) in hourly windows over `--days` days. Each model's windows
@@ -14,7 +15,7 @@ monitors are created through the public API. Each model has three monitors:
 
 - `drift-<i>`: data drift of its 50 features against its first day (a fixed period baseline;
   with `--drift-baseline trailing`, against the 24 windows before, merged by blocks:
-  `vigil.monitor.blocks`);
+  `vigil.monitor.blocks`; with `--drift-baseline hour`, against its first hour);
 - `missing-<i>`: the largest missing-value share, with a threshold learned from the 24 windows
   before (trailing baseline, k=3);
 - `volume-<i>`: rows per window, learned from the same hour in the 4 weeks before (the kind's
@@ -33,6 +34,16 @@ after a restart):
 Each tick's wall and CPU time, the windows it decoded and its own peak RSS (the kernel's high
 water mark, reset before the tick: `/proc/self/clear_refs`) are reported, with the database size.
 The database is deleted afterwards unless `--keep`.
+
+`--before REV` (again for more) compares today's code with REV's, side by side: REV is checked
+out with `git worktree add` into a temporary folder, each contender builds its own store with
+its own code (the same seeds) and runs its three ticks in a child process whose `vigil` comes
+from its own tree (PYTHONPATH), `--repeats` times round-robin, each run on a fresh copy of its
+store. Ratios are after / before (medians). Each run reports what its ticks left in the store
+(results: values, bounds, statuses, messages; alerts, alert events, outbox events), and the
+parent says whether every run of every contender left the same, for the drift monitors and for
+the others (see `bench_fleet_outcome.DETAILS_NOTE` for why the drift monitors' figures vary between runs of the
+same code unless `--drift-baseline hour`).
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_fleet_outcome import outcome, same_outcome
 from common import (
     REPO,
     VIGIL_PYTHON,
@@ -232,10 +244,11 @@ def build(args: Sequence[str]) -> Mapping[str, Any]:
 
 def _monitors(i: int, drift_baseline: str = "period") -> list[dict[str, Any]]:
     model = f"m{i:04d}"
+    hours = 1 if drift_baseline == "hour" else 24
     baseline: dict[str, Any] = (
         {"type": "trailing", "windows": 24}
         if drift_baseline == "trailing"
-        else {"type": "period", "start": T0.isoformat(), "end": (T0 + 24 * HOUR)}
+        else {"type": "period", "start": T0.isoformat(), "end": (T0 + hours * HOUR)}
     )
     return [
         {
@@ -350,7 +363,7 @@ def _ticks(options: argparse.Namespace, folder: Path) -> Mapping[str, Any]:
             "values": len(cache.values),
             "bounds": len(cache.bounds),
             **_memo_stats(cache),
-            **_outcome(store, results),
+            **outcome(store, results),
         }
         report["ticks"].append(tick)
         print(json.dumps({k: v for k, v in tick.items() if k != "stored"}), file=sys.stderr)
@@ -365,111 +378,6 @@ def _ticks(options: argparse.Namespace, folder: Path) -> Mapping[str, Any]:
     client.close()
     store.close()
     return report
-
-
-def _outcome(store: Any, results: Sequence[Any]) -> dict[str, Any]:
-    """What a tick left in the store, as two runs of the same data must leave it whatever the
-    code: the tick's stored results (`stored`: monitor, window, value, bounds, breached,
-    message, a digest of the details), and digests of every alert, alert event and outbox event
-    so far (their wall-clock times and drift details left out: `DETAILS_NOTE`)."""
-    import sqlalchemy as sa
-
-    from vigil.store.collab_tables import EventRow
-    from vigil.store.monitor_tables import AlertEventRow, AlertRow, MonitorResultRow, MonitorRow
-
-    keys = {(r.monitor, _iso(r.window_start)) for r in results}
-    first = min((r.window_start for r in results), default=T0)
-    result = MonitorResultRow
-    with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(
-                MonitorRow.name,
-                result.window_start,
-                result.value,
-                result.lower,
-                result.upper,
-                result.breached,
-                result.message,
-                result.details,
-            )
-            .join(MonitorRow, MonitorRow.id == result.monitor_id)
-            .where(result.window_start >= first)
-        ).all()
-        alerts = connection.execute(
-            sa.select(
-                AlertRow.monitor_name,
-                AlertRow.target,
-                AlertRow.state,
-                AlertRow.message,
-                AlertRow.value,
-                AlertRow.first_window_start,
-                AlertRow.last_window_start,
-                AlertRow.n_windows,
-            ).order_by(AlertRow.id)
-        ).all()
-        alert_events = connection.execute(
-            sa.select(
-                AlertRow.monitor_name,
-                AlertEventRow.event,
-                AlertEventRow.state,
-                AlertEventRow.actor,
-                AlertEventRow.note,
-            )
-            .join(AlertRow, AlertRow.id == AlertEventRow.alert_id)
-            .order_by(AlertEventRow.id)
-        ).all()
-        events = connection.execute(
-            sa.select(EventRow.type, EventRow.subject, EventRow.actor, EventRow.data).order_by(
-                EventRow.id
-            )
-        ).all()
-    stored = sorted(
-        [name, _iso(start), value, lower, upper, bool(breached), message, _digest(details)]
-        for name, start, value, lower, upper, breached, message, details in rows
-        if (name, _iso(start)) in keys
-    )
-    return {
-        "stored": stored,
-        "stored_digest": _digest([row[:-1] for row in stored]),
-        "details_digest": _digest([row[-1] for row in stored]),
-        "alerts": len(alerts),
-        "alerts_digest": _digest([list(row) for row in alerts]),
-        "alert_events": len(alert_events),
-        "alert_events_digest": _digest([list(row) for row in alert_events]),
-        "events": len(events),
-        "events_digest": _digest(
-            [[type_, subject, actor, _timeless(data)] for type_, subject, actor, data in events]
-        ),
-    }
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.UTC).isoformat()
-    return value
-
-
-def _timeless(data: Any) -> Any:
-    """Event data without the run's wall-clock times (keys ending in `_at`, or `at`) and an
-    alert's details (`DETAILS_NOTE`)."""
-    if isinstance(data, dict):
-        return {
-            k: _timeless(v)
-            for k, v in data.items()
-            if not (k in ("at", "details") or k.endswith("_at"))
-        }
-    if isinstance(data, list):
-        return [_timeless(v) for v in data]
-    return data
-
-
-def _digest(value: Any) -> str:
-    """A digest of a JSON-able value (floats by their shortest exact repr)."""
-    import hashlib
-
-    text = json.dumps(value, sort_keys=True, default=_iso)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _memo_stats(cache: Any) -> dict[str, int]:
@@ -499,9 +407,10 @@ def _options(args: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--drift-baseline",
-        choices=("period", "trailing"),
+        choices=("period", "hour", "trailing"),
         default="period",
-        help="the drift monitors' baseline: the first day, or the 24 windows before",
+        help="the drift monitors' baseline: the first day, the first hour (an exact sketch: "
+        "runs reproducible), or the 24 windows before",
     )
     parser.add_argument(
         "--before",
@@ -525,12 +434,6 @@ def _options(args: Sequence[str]) -> argparse.Namespace:
 
 BEFORE_NAMES = ("before", "before2", "before3")
 TICK_KEYS = ("tick_cpu_s", "tick_s", "peak_rss_bytes")
-DIGESTS = ("stored_digest", "alerts_digest", "alert_events_digest", "events_digest")
-DETAILS_NOTE = (
-    "a drift result's details (each column's statistic, p-value, effect size) vary between runs "
-    "of the same code: a KLL sketch compacts at random (datasketches seeds it per process), and "
-    "the baseline day's merge compacts"
-)
 
 
 def _child_args(options: argparse.Namespace, folder: Path, name: str, several: bool) -> list[str]:
@@ -686,43 +589,10 @@ def _print(
             ),
         ]
         print("\n" + markdown_table(ratio_header, ratio_rows))
-    print("\n" + "\n".join(_same_outcome(measured)))
+    print("\n" + "\n".join(same_outcome(measured)))
     if "profile" in measured[names[-1]].runs[-1].report:
         profile = measured[names[-1]].runs[-1].report["profile"]
         print("\ncProfile of today's first steady tick:\n" + profile, file=sys.stderr)
-
-
-def _same_outcome(measured: Mapping[str, Measurement]) -> list[str]:
-    """Whether every run of every contender left the same results (values, bounds, statuses,
-    messages), alerts and events after each tick: lines to print, with the first differing
-    results when not, and whether the drift details agree (`DETAILS_NOTE`)."""
-    runs = [(n, r) for n, m in measured.items() for r in m.runs]
-    first_name, first = runs[0]
-    lines = []
-    for i, tick in enumerate(first.report["ticks"]):
-        differing = sorted(
-            {(n, key) for n, r in runs for key in DIGESTS if r.report["ticks"][i][key] != tick[key]}
-        )
-        what = (
-            f"tick {i + 1} ({tick['label']}): {len(tick['stored'])} stored results, "
-            f"{tick['alerts']} alerts, {tick['alert_events']} alert events, {tick['events']} "
-            f"outbox events"
-        )
-        details = {r.report["ticks"][i]["details_digest"] for _, r in runs}
-        said = "the same" if len(details) == 1 else f"{len(details)} different ones in {len(runs)}"
-        if not differing:
-            lines.append(
-                f"{what}: identical in all {len(runs)} runs of {len(measured)} contender(s); "
-                f"drift details: {said}"
-            )
-            continue
-        lines.append(f"{what}: DIFFER ({differing} against {first_name}'s first run)")
-        for n, r in runs:
-            theirs = r.report["ticks"][i]["stored"]
-            pairs = zip(tick["stored"], theirs, strict=False)
-            for a, b in [(a, b) for a, b in pairs if a[:-1] != b[:-1]][:3]:
-                lines.append(f"  {first_name}: {a[:-1]}\n  {n}: {b[:-1]}")
-    return [*lines, f"(drift details: {DETAILS_NOTE})"]
 
 
 if __name__ == "__main__":
