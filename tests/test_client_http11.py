@@ -9,6 +9,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -494,3 +495,46 @@ def test_a_lock_left_held_neither_hangs_closing_nor_stops_calls(
         assert direct.request("POST", "/x", content=b"x").status_code == 200
         assert connection._sock is None
     assert len(server.requests) == 2
+
+
+def _dribble(answer: bytes) -> Script:
+    """Sends the answer a few bytes at a time, each its own segment, then closes."""
+
+    def script(conn: socket.socket, request: bytes, number: int) -> bool:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(answer), 3):
+            conn.sendall(answer[start : start + 3])
+            time.sleep(0.0005)
+        conn.shutdown(socket.SHUT_WR)
+        return False
+
+    return script
+
+
+@pytest.mark.parametrize("answer", [a for a in ANSWERS if a][:12])
+def test_an_answer_arriving_in_pieces_is_read_whole(
+    serve: Callable[..., Server], answer: bytes
+) -> None:
+    outcomes: list[Any] = []
+    for direct in (False, True):
+        server = serve(_dribble(answer))
+        with httpx.Client(base_url=server.url, timeout=5) as http:
+            under: Any = DirectHttp(http) if direct else http
+            try:
+                response = under.request("POST", "/x", content=b"body")
+                outcomes.append((response.status_code, response.headers.raw, response.content))
+            except httpx.TransportError as exc:
+                outcomes.append(type(exc))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_chunked_answer_keeps_the_connection(serve: Callable[..., Server]) -> None:
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (
+        len(OK),
+        OK,
+    )
+    server = serve(_replay(chunked, keep=True))
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        routes = _routes(http, retries=0)
+        assert [routes.send("log", "m", b"x").batch_id for _ in range(3)] == ["b1"] * 3
+    assert server.connections == 1
