@@ -16,10 +16,11 @@ import pyarrow.compute as pc
 from vigil.api.specs import IngestResult, KpiOut, ModelSpec
 from vigil.api.wire import LogBatch, new_batch_id, table_to_ipc
 from vigil.errors import InvalidInputError
-from vigil.io import read_table
+from vigil.io import DEFAULT_BATCH_ROWS, read_table
 from vigil.profile import profile
 from vigil.profile.groups import window_of
 from vigil.profile.keyed import profile_by_key, sliceable
+from vigil.profile.stream import profile_slices
 from vigil.windows import Grid, GridLike
 
 TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
@@ -88,6 +89,12 @@ def window_profiles(table: pa.Table, times: pa.Array, grid: GridLike) -> list[by
         return window_profiles_per_group(table, times, grid)
     cut = Grid.of(grid)
     starts, index = _window_index(times, cut)
+    if len(starts) == 1 and table.num_rows <= DEFAULT_BATCH_ROWS:
+        # One window of one batch (the usual small call): `profile_by_key`'s one group, as it
+        # profiles it, without the keys (the table was checked `sliceable`: one batch).
+        [batch] = table.to_batches()
+        [item] = profile_slices(batch, [(0, table.num_rows, window_of(starts[0], cut))])
+        return [item.to_bytes()]
     grouped = profile_by_key(table, index, lambda key: window_of(starts[key], cut))
     return [item.to_bytes() for _, item in grouped]
 
