@@ -22,8 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import Integer, literal, select, union_all
+from sqlalchemy import Integer, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from vigil.errors import SerializationError
@@ -100,20 +101,25 @@ class WindowBlobs(NamedTuple):
         )
 
 
-def _blobs_statement(window_ids: Sequence[int]) -> CompoundSelect[int, int, int, bytes]:
-    windows = select(
-        ProfileWindow.id.label("window_id"),
-        ProfileWindow.n_uploads.label("n_uploads"),
+def _blobs_statement() -> CompoundSelect[int, int, int, bytes]:
+    """A window's blob and its parts, for the window ids bound to `ids`: built once, on the
+    tables (Core), as a tick reads windows for every model and the compactor for every fold."""
+    windows = ProfileWindow.__table__.c
+    parts = ProfileWindowPart.__table__.c
+    ids: BindParameter[int] = bindparam("ids", expanding=True)
+    heads = select(
+        windows.id.label("window_id"),
+        windows.n_uploads.label("n_uploads"),
         literal(0, Integer).label("part_id"),
-        ProfileWindow.profile.label("blob"),
-    ).where(ProfileWindow.id.in_(window_ids))
-    parts = select(
-        ProfileWindowPart.window_id,
-        literal(0, Integer),
-        ProfileWindowPart.id,
-        ProfileWindowPart.profile,
-    ).where(ProfileWindowPart.window_id.in_(window_ids))
-    return union_all(windows, parts)
+        windows.profile.label("blob"),
+    ).where(windows.id.in_(ids))
+    pending = select(parts.window_id, literal(0, Integer), parts.id, parts.profile).where(
+        parts.window_id.in_(ids)
+    )
+    return union_all(heads, pending)
+
+
+_BLOBS = _blobs_statement()
 
 
 def load_stored(session: Session, window_ids: Iterable[int]) -> dict[int, WindowBlobs]:
@@ -125,7 +131,7 @@ def load_stored(session: Session, window_ids: Iterable[int]) -> dict[int, Window
         heads: dict[int, tuple[int, bytes]] = {}
         parts: dict[int, list[tuple[int, bytes]]] = {}
         for window_id, n_uploads, part_id, blob in session.execute(
-            _blobs_statement(ids[i : i + _CHUNK])
+            _BLOBS, {"ids": ids[i : i + _CHUNK]}
         ):
             if part_id:
                 parts.setdefault(window_id, []).append((part_id, blob))
