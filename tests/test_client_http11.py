@@ -538,3 +538,14 @@ def test_a_chunked_answer_keeps_the_connection(serve: Callable[..., Server]) -> 
         routes = _routes(http, retries=0)
         assert [routes.send("log", "m", b"x").batch_id for _ in range(3)] == ["b1"] * 3
     assert server.connections == 1
+
+
+def test_long_answers_are_read_whole(serve: Callable[..., Server]) -> None:
+    body = bytes(range(256)) * (6 * 4096)  # 6 MiB, in many reads
+    for answer in (
+        b"HTTP/1.1 500 Oops\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+        b"HTTP/1.1 500 Oops\r\n\r\n" + body,  # up to the close
+    ):
+        normal, direct = _both(serve, answer)
+        assert normal == direct
+        assert direct[2] == body

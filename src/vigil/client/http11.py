@@ -199,8 +199,14 @@ class _Reader:
 
     def _more(self) -> bool:
         """Reads what the socket has next into the buffer; False at the end of the stream."""
+        data = self._recv()
+        self._buffer += data
+        return bool(data)
+
+    def _recv(self) -> bytes:
+        """What the socket has next; b"" at the end of the stream."""
         if self._eof:
-            return False
+            return b""
         try:
             data = self._sock.recv(READ_BYTES)
         except TimeoutError as exc:
@@ -209,10 +215,23 @@ class _Reader:
             raise self._errors.ReadError(str(exc)) from exc
         if not data:
             self._eof = True
-            return False
         self._received += len(data)
-        self._buffer += data
-        return True
+        return data
+
+    def _gather(self, length: int | None) -> bool:
+        """Reads until the buffer holds `length` bytes (None: up to the end of the stream),
+        joining the pieces once (a long body added piece by piece would be copied over and
+        over); False when the stream ended first."""
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while length is None or have < length:
+            data = self._recv()
+            if not data:
+                break
+            parts.append(data)
+            have += len(data)
+        self._buffer = b"".join(parts)
+        return length is None or have >= length
 
     def _broken(self, message: str) -> Exception:
         error: Exception = self._errors.RemoteProtocolError(message)
@@ -313,12 +332,11 @@ class _Reader:
         return headers
 
     def _exactly(self, length: int) -> bytes:
-        while len(self._buffer) < length:
-            if not self._more():
-                raise self._broken(
-                    "peer closed connection without sending complete message body: "
-                    f"received {len(self._buffer)} bytes, expected {length}"
-                )
+        if len(self._buffer) < length and not self._gather(length):
+            raise self._broken(
+                "peer closed connection without sending complete message body: "
+                f"received {len(self._buffer)} bytes, expected {length}"
+            )
         body, self._buffer = self._buffer[:length], self._buffer[length:]
         return body
 
@@ -347,8 +365,7 @@ class _Reader:
                 raise self._broken("malformed chunk footer")
 
     def _to_the_end(self) -> bytes:
-        while self._more():
-            pass
+        self._gather(None)
         body, self._buffer = self._buffer, b""
         return body
 
