@@ -549,3 +549,19 @@ def test_long_answers_are_read_whole(serve: Callable[..., Server]) -> None:
         normal, direct = _both(serve, answer)
         assert normal == direct
         assert direct[2] == body
+
+
+def test_a_chunked_body_whose_last_empty_line_comes_alone(serve: Callable[..., Server]) -> None:
+    def split(conn: socket.socket, request: bytes, number: int) -> bool:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n")
+        time.sleep(0.05)
+        conn.sendall(b"\r\n")  # no trailers: the empty line ends the body
+        return True  # and the connection stays open
+
+    server = serve(split)
+    with httpx.Client(base_url=server.url, timeout=2) as http:
+        direct = DirectHttp(http)
+        for _ in range(2):
+            assert direct.request("POST", "/x", content=b"x").content == b"abc"
+    assert server.connections == 1

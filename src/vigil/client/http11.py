@@ -263,10 +263,14 @@ class _Reader:
 
     def _lines(self) -> list[bytes]:
         """The lines up to the next empty one (h11's `maybe_extract_lines`)."""
-        if self._buffer[:2] == b"\r\n" or self._buffer[:1] == b"\n":
-            self._buffer = self._buffer[2 if self._buffer[:1] == b"\r" else 1 :]
-            return []
-        while (found := _END_OF_HEAD.search(self._buffer)) is None:
+        while True:
+            # An empty line first (as it may come, alone): no lines (checked on every read).
+            if self._buffer[:2] == b"\r\n" or self._buffer[:1] == b"\n":
+                self._buffer = self._buffer[2 if self._buffer[:1] == b"\r" else 1 :]
+                return []
+            found = _END_OF_HEAD.search(self._buffer)
+            if found is not None:
+                break
             if len(self._buffer) > MAX_HEAD_BYTES:
                 raise self._broken("Receive buffer too long")
             if not self._more():
