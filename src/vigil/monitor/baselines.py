@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from vigil.monitor.specs import (
     AnyBaseline,
@@ -11,7 +12,7 @@ from vigil.monitor.specs import (
     TrailingBaseline,
 )
 from vigil.monitor.windows import monitor_grid
-from vigil.windows import GridLike
+from vigil.windows import Grid, GridLike
 
 BASELINE_ARTIFACT_PREFIX = "monitor-baselines/"
 
@@ -20,10 +21,17 @@ def baseline_starts(baseline: AnyBaseline, start: dt.datetime, grid: GridLike) -
     """Starts of the baseline windows of the monitor window beginning at `start` on `grid`."""
     cut = monitor_grid(grid)
     if isinstance(baseline, PeriodBaseline):
-        return [s for s in cut.starts(baseline.start, baseline.end) if cut.next(s) <= baseline.end]
+        return list(_period_starts(baseline.start, baseline.end, cut))
     if isinstance(baseline, TrailingBaseline):
         return [cut.shift(start, -i) for i in range(baseline.windows, 0, -1)]
     if isinstance(baseline, SeasonalBaseline):
         week = dt.timedelta(days=7)
         return [start - week * i for i in range(baseline.weeks, 0, -1)]
     return []
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_starts(start: dt.datetime, end: dt.datetime, cut: Grid) -> tuple[dt.datetime, ...]:
+    """The windows of `cut` that lie within [start, end), worked out once per period and grid:
+    every window of a monitor with a period baseline asks for the same ones."""
+    return tuple(s for s in cut.starts(start, end) if cut.next(s) <= end)

@@ -18,6 +18,7 @@ from sqlalchemy import Select, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from vigil import deadline
+from vigil.api.specs import ModelSpec
 from vigil.errors import InvalidInputError, NotFoundError, VigilError
 from vigil.monitor.baselines import baseline_starts
 from vigil.monitor.caches import EvaluationCache
@@ -57,22 +58,24 @@ def runs_of(
     if names is not None:
         query = query.where(MonitorRow.name.in_(list(names)))
     runs = []
-    models: dict[str, tuple[MonitoredModel | None, dt.datetime | None]] = {}
+    models: dict[str, tuple[MonitoredModel, ModelSpec, dt.datetime | None] | None] = {}
     for row in session.scalars(query).all():
         monitor = Monitor.model_validate(row.definition)
         if not monitor.enabled:
             continue
         name = monitor.target.model
-        if name not in models:  # a model's monitors share its row and its first data's start
+        if name not in models:  # a model's monitors share its row, spec and first data's start
             found = ModelRepository(session).find(name)
-            models[name] = found, None if found is None else _first_data(session, found.id)
-        model, first = models[name]
-        if model is None:
+            models[name] = (
+                None if found is None else (found, spec_of(found), _first_data(session, found.id))
+            )
+        known = models[name]
+        if known is None:
             logger.warning(
                 "monitor %s: its model %r does not exist", monitor.name, monitor.target.model
             )
             continue
-        spec = spec_of(model)
+        model, spec, first = known
         if not monitor.grid.nests(spec.grid):
             logger.warning(
                 "monitor %s: its %s windows are not unions of model %r's %s windows; skipped",
