@@ -61,10 +61,12 @@ def _as_list(values: Points) -> list[float]:
     return list(values)
 
 
-# The KLL serialisation (DataSketches, all languages): byte 3 flags, a single item after 8 bytes;
+# The KLL serialisation (DataSketches, all languages): byte 1 its version, byte 2 the sketch
+# family (15), byte 3 flags, a single item after 8 bytes;
 # else n (uint64) at 8, the number of levels (uint8) at 18, the levels' offsets (uint32 each)
 # from 20, then the minimum, the maximum and the retained items, level 0 first.
-_FLAGS, _N, _LEVELS, _OFFSETS, _SINGLE_ITEM = 3, 8, 18, 20, 8
+_VERSION, _FAMILY, _FLAGS, _N, _LEVELS, _OFFSETS, _SINGLE_ITEM = 1, 2, 3, 8, 18, 20, 8
+_KLL_FAMILY, _VERSIONS = 15, (1, 2)
 _EMPTY_FLAG, _SINGLE_ITEM_FLAG = 1, 4
 _DTYPES: dict[str, np.dtype[np.floating]] = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 
@@ -108,6 +110,12 @@ def sorted_view(sketch: QuantileSketch) -> SortedView:
     """The sorted view of a non-empty sketch (ValueError when empty)."""
     blob = sketch.native.serialize()
     dtype = _DTYPES[sketch.precision]
+    if blob[_FAMILY] != _KLL_FAMILY or blob[_VERSION] not in _VERSIONS:
+        raise ValueError(
+            f"a KLL serialisation of family {blob[_FAMILY]}, version {blob[_VERSION]}: not the "
+            f"layout this reads (family {_KLL_FAMILY}, versions {_VERSIONS}); has DataSketches "
+            "changed it?"
+        )
     flags = blob[_FLAGS]
     if flags & _EMPTY_FLAG:
         raise ValueError("an empty sketch has no sorted view")
