@@ -10,8 +10,8 @@ profiling the call's rows. `DirectHttp` stands in for the `httpx.Client` under a
 (so retries, backoff, the error mapping and the answer's parsing are the very same code): it
 builds a route's request once with `httpx.Client.build_request`, then per call
 
-- over the client's own kept-alive connection (`vigil.client.http11`): the bytes h11 would write
-  for that request, with the call's body, and an `httpx.Response` of the answer, when the
+- over the client's own kept-alive connection (`vigil.client.http11`, h11 writing the request
+  httpcore would give it, with the call's body), and an `httpx.Response` of the answer, when the
   transport the client picks for the URL is its default `httpx.HTTPTransport` on a plain
   HTTP/1.1 pool (no proxy, no HTTP/2, no Unix socket, local address, socket options or connect
   retries), the scheme is http or https (TLS with that pool's SSL context), every header is one
@@ -33,10 +33,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from vigil.client.http11 import Http11Connection, Timeouts, valid_header
-
 if TYPE_CHECKING:
     import httpx
+
+    from vigil.client.http11 import Http11Connection
 
 logger = logging.getLogger("httpx")  # the line httpx.Client logs for each request, kept
 MAX_ROUTES = 256
@@ -49,11 +49,13 @@ CLOSE_WAIT_S = 5.0
 @dataclass(frozen=True)
 class _Route:
     """A route's request as httpx builds it (less the body's length), and how it is sent: over
-    `connection` with `head` before the body's length, or else through `transport`."""
+    `connection` (the request line's target and the headers h11 is given, less the body's
+    length, as httpcore gives them), or else through `transport`."""
 
     template: httpx.Request
     transport: httpx.BaseTransport
-    head: bytes
+    target: bytes
+    headers: list[tuple[bytes, bytes]]
     connection: Http11Connection | None
 
 
@@ -136,8 +138,7 @@ class DirectHttp:
             del built.headers["Content-Length"]
             transport = self._http._transport_for_url(built.url)
             connection = self._connection_for(built, transport)
-            head = _head(built) if connection is not None else b""
-            found = _Route(built, transport, head, connection)
+            found = _Route(built, transport, built.url.raw_path, built.headers.raw, connection)
             self._templates[key] = found
         return found
 
@@ -147,6 +148,8 @@ class DirectHttp:
         """The kept-alive connection to send `request` on, or None when httpx's transport must
         send it (a proxy, HTTP/2, anything the plain connection does not do as httpcore does)."""
         import httpcore
+
+        from vigil.client.http11 import Http11Connection, Timeouts, valid_request
 
         httpx = self._httpx
         if transport is not getattr(self._http, "_transport", None):
@@ -181,7 +184,7 @@ class DirectHttp:
             return None
         if set(request.extensions) != {"timeout"} or request.method != "POST":
             return None
-        if not all(valid_header(name, value) for name, value in request.headers.raw):
+        if not valid_request(b"POST", request.url.raw_path, [*request.headers.raw, _LENGTH]):
             return None
         timeout = request.extensions["timeout"]
         expiry = getattr(pool, "_keepalive_expiry", _MISSING)
@@ -211,7 +214,10 @@ class DirectHttp:
         template = route.template
         try:
             answer = connection.exchange(
-                b"%sContent-Length: %d\r\n\r\n%s" % (route.head, len(content), content)
+                b"POST",
+                route.target,
+                [*route.headers, (b"Content-Length", b"%d" % len(content))],
+                content,
             )
         except httpx.RequestError as exc:
             exc.request = self._sent(template, content)  # as httpx.Client's request_context
@@ -297,13 +303,5 @@ class DirectHttp:
 
 
 _MISSING = object()
-
-
-def _head(request: httpx.Request) -> bytes:
-    """The request line and headers h11 writes for `request` (Host first), up to the body's
-    Content-Length line."""
-    raw = request.headers.raw
-    line = b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path)
-    fields = [name + b": " + value + b"\r\n" for name, value in raw if name.lower() == b"host"]
-    fields += [name + b": " + value + b"\r\n" for name, value in raw if name.lower() != b"host"]
-    return line + b"".join(fields)
+_LENGTH = (b"Content-Length", b"1")
+"""A body's length, as each call's request has one (last, where httpx puts it)."""

@@ -1,22 +1,21 @@
 """One kept-alive HTTP/1.1 connection over a socket (or TLS with the httpx client's own SSL
 context) for `DirectHttp`'s log and label POSTs.
 
-httpx's transport spends about 0.3 ms of CPU on a small POST in httpcore's pool and h11's state
-machine, as much as profiling a 10-row call. This sends the very bytes h11 writes for the request
-httpx builds (`DirectHttp` makes them from `httpx.Client.build_request`), and reads the answer as
-httpcore does: the same socket set-up (TCP_NODELAY; TLS with ALPN "http/1.1" and SNI), the same
-timeouts per connect, read and write, the same exceptions (`httpx.ConnectError`,
-`httpx.ReadTimeout`, `httpx.RemoteProtocolError`...), a response read after a failed write (a
-server may refuse a body before reading it), an idle connection dropped when the server closed it
-or it outlived the pool's keep-alive expiry. The answer's framing follows RFC 9112 section 6.3:
-no body for 1xx, 204 and 304, else chunked, else Content-Length, else up to the close.
+httpx's transport spends about 0.3 ms of CPU on a small POST in httpcore's pool and its layers,
+as much as profiling a 10-row call. This drives the very parser httpcore drives, an
+`h11.Connection` (h11 writes the request and reads the answer: its grammar, framing and limits,
+so an answer is read as httpx reads it by construction), over a socket of its own, and does the
+connection handling as httpcore's `HTTP11Connection` does: the same socket set-up (TCP_NODELAY;
+TLS with ALPN "http/1.1" and SNI), the same timeouts per connect, read and write, the same
+exceptions (`httpx.ConnectError`, `httpx.ReadTimeout`, `httpx.RemoteProtocolError`...), a
+response read after a failed write (a server may refuse a body before reading it), an idle
+connection dropped when the server closed it or it outlived the pool's keep-alive expiry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import select
 import socket
 import ssl
@@ -24,40 +23,31 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import h11
+
 if TYPE_CHECKING:
     from types import ModuleType
 
 MAX_HEAD_BYTES = 100 * 1024
-"""The most an answer's status line and headers may take (httpcore's h11 limit)."""
+"""The most an answer's incomplete event (its head, a chunk header) may take (httpcore's)."""
 READ_BYTES = 64 * 1024
 """Bytes asked of each `recv` (httpcore's)."""
 
-# The grammar h11 reads answers with (h11/_abnf.py), so that an answer httpx refuses is refused
-# here, and one it takes is read to the same status, headers and body.
-_END_OF_HEAD = re.compile(rb"\n\r?\n")
-_VCHAR_OR_OBS = rb"[^\x00\s]"
-_STATUS_LINE = re.compile(
-    rb"HTTP/([0-9]\.[0-9]) ([0-9]{3})(?: ((?:[ \t]|" + _VCHAR_OR_OBS + rb")*))?"
-)
-_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
-_FIELD_VALUE = re.compile(rb"(?:" + _VCHAR_OR_OBS + rb"+(?:[ \t]+" + _VCHAR_OR_OBS + rb"+)*)?")
-_HEADER_FIELD = re.compile(
-    rb"([-!#$%&'*+.^_`|~0-9a-zA-Z]+):[ \t]*((?:"
-    + _VCHAR_OR_OBS
-    + rb"+(?:[ \t]+"
-    + _VCHAR_OR_OBS
-    + rb"+)*)?)[ \t]*"
-)
-_FOLD = re.compile(rb"[ \t]+")
-_CHUNK_HEADER = re.compile(rb"([0-9A-Fa-f]{1,20})(?:;.*)?[ \t]*\r\n")
-_CONTENT_LENGTH = re.compile(rb"[0-9]+")
-CONTENT_LENGTH_MAX_DIGITS = 20
+
+def valid_request(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether h11 writes this request as it is (h11's own check: a token for each header
+    name, values without control characters, line breaks or surrounding whitespace...); when
+    not, httpx's transport sends it (and raises `httpx.LocalProtocolError` as before)."""
+    try:
+        h11.Request(method=method, target=target, headers=headers)
+    except h11.LocalProtocolError:
+        return False
+    return True
 
 
 def valid_header(name: bytes, value: bytes) -> bool:
-    """Whether h11 writes this request header as it is (a token for a name, a value without
-    control characters, line breaks or surrounding whitespace)."""
-    return bool(_TOKEN.fullmatch(name) and _FIELD_VALUE.fullmatch(value))
+    """Whether h11 writes this request header as it is."""
+    return valid_request(b"POST", b"/", [(b"Host", b"h"), (name, value)])
 
 
 @dataclass(frozen=True)
@@ -102,18 +92,29 @@ class Http11Connection:
         self.keepalive_expiry = keepalive_expiry
         self._errors = errors  # httpx: its exception classes are what callers catch
         self._sock: socket.socket | None = None
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._pid = 0
         self._idle_since = 0.0
 
-    def exchange(self, request: bytes) -> Answer:
-        """Send `request` (a whole HTTP/1.1 request with a framed body) and read its answer."""
+    def exchange(
+        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> Answer:
+        """Send a request (`headers` with the body's Content-Length) and read its answer."""
         sock = self._ready()
+        state = self._h11
         try:
-            answer, reusable = self._exchange(sock, request)
+            answer = self._exchange(sock, state, method, target, headers, body)
         except BaseException:
             self.close()  # a half-sent request or half-read answer: the connection is lost
             raise
-        if reusable:
+        # As httpcore: reused when both sides are done (not "Connection: close", not
+        # HTTP/1.0, not read up to the close) and nothing came past the answer.
+        if (
+            state.our_state is h11.DONE
+            and state.their_state is h11.DONE
+            and not state.trailing_data[0]
+        ):
+            state.start_next_cycle()
             self._idle_since = time.monotonic()
         else:
             self.close()
@@ -140,6 +141,7 @@ class Http11Connection:
         if sock is None:
             sock = self._connect()
             self._sock = sock
+            self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
             self._pid = os.getpid()
         return sock
 
@@ -169,221 +171,98 @@ class Http11Connection:
             raise
         return sock
 
-    def _exchange(self, sock: socket.socket, request: bytes) -> tuple[Answer, bool]:
+    def _exchange(
+        self,
+        sock: socket.socket,
+        state: h11.Connection,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> Answer:
         errors = self._errors
-        sent = True
+        try:
+            head = state.send(h11.Request(method=method, target=target, headers=headers))
+            framed = state.send_with_data_passthrough(h11.Data(data=body))
+            end = state.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise errors.LocalProtocolError(str(exc)) from exc
         try:
             _limit(sock, self.timeouts.write)
-            sock.sendall(request)
+            # One write: the head and a small body in one segment (framed is [body] with a
+            # Content-Length, which h11 checks the body against; None only for a close).
+            sock.sendall(b"".join([head or b"", *(framed or ()), end or b""]))
         except TimeoutError as exc:
             raise errors.WriteTimeout(str(exc)) from exc
         except OSError:
             # As httpcore: a server may refuse a request before reading its body, answer and
             # close; the answer is read, and if there is none, reading says why.
-            sent = False
+            pass
         _limit(sock, self.timeouts.read)
-        reader = _Reader(sock, errors)
-        answer, reusable = reader.answer()
-        return answer, reusable and sent
+        return _Reader(sock, state, errors).answer()
 
 
 class _Reader:
-    """Reads one answer off a socket, raising httpx's exceptions as httpcore would."""
+    """Reads one answer off a socket through h11, raising httpx's exceptions as httpcore's
+    `HTTP11Connection` would."""
 
-    def __init__(self, sock: socket.socket, errors: Any) -> None:
+    def __init__(self, sock: socket.socket, state: h11.Connection, errors: Any) -> None:
         self._sock = sock
+        self._state = state
         self._errors = errors
-        self._buffer = b""
-        self._eof = False
-        self._received = 0
 
-    def _more(self) -> bool:
-        """Reads what the socket has next into the buffer; False at the end of the stream."""
-        data = self._recv()
-        self._buffer += data
-        return bool(data)
-
-    def _recv(self) -> bytes:
-        """What the socket has next; b"" at the end of the stream."""
-        if self._eof:
-            return b""
-        try:
-            data = self._sock.recv(READ_BYTES)
-        except TimeoutError as exc:
-            raise self._errors.ReadTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise self._errors.ReadError(str(exc)) from exc
-        if not data:
-            self._eof = True
-        self._received += len(data)
-        return data
-
-    def _gather(self, length: int | None) -> bool:
-        """Reads until the buffer holds `length` bytes (None: up to the end of the stream),
-        joining the pieces once (a long body added piece by piece would be copied over and
-        over); False when the stream ended first."""
-        parts = [self._buffer]
-        have = len(self._buffer)
-        while length is None or have < length:
-            data = self._recv()
-            if not data:
+    def answer(self) -> Answer:
+        """The final answer (informational ones skipped), its body read whole."""
+        while True:
+            event = self._event()
+            if isinstance(event, h11.Response):
                 break
-            parts.append(data)
-            have += len(data)
-        self._buffer = b"".join(parts)
-        return length is None or have >= length
+            if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+                raise self._broken("the server switched protocols, which a POST did not ask for")
+        parts: list[bytes] = []
+        while True:
+            part = self._event()
+            if isinstance(part, h11.Data):
+                parts.append(bytes(part.data))
+            elif isinstance(part, h11.EndOfMessage):
+                break
+            else:  # pragma: no cover - h11 yields only these in a response's body
+                raise self._broken(f"unexpected {type(part).__name__} in a response body")
+        return Answer(
+            event.status_code,
+            bytes(event.reason),
+            event.headers.raw_items(),
+            b"".join(parts),
+            b"HTTP/" + bytes(event.http_version),
+        )
+
+    def _event(self) -> Any:
+        """h11's next event, fed what the socket has until there is one (httpcore's
+        `_receive_event`)."""
+        state = self._state
+        while True:
+            try:
+                event = state.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise self._broken(str(exc)) from exc
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                data = self._sock.recv(READ_BYTES)
+            except TimeoutError as exc:
+                raise self._errors.ReadTimeout(str(exc)) from exc
+            except OSError as exc:
+                raise self._errors.ReadError(str(exc)) from exc
+            if not data and state.their_state is h11.SEND_RESPONSE:
+                raise self._broken("Server disconnected without sending a response.")
+            try:
+                state.receive_data(data)
+            except h11.RemoteProtocolError as exc:  # pragma: no cover - data after a close
+                raise self._broken(str(exc)) from exc
 
     def _broken(self, message: str) -> Exception:
         error: Exception = self._errors.RemoteProtocolError(message)
         return error
-
-    def answer(self) -> tuple[Answer, bool]:
-        """The final answer (informational ones skipped) and whether the connection may be
-        used again (h11's `_keep_alive` and `_body_framing`)."""
-        while True:
-            version, status, reason, headers = self._head()
-            if status == 101:
-                raise self._broken("the server switched protocols, which a POST did not ask for")
-            if status >= 200:
-                break
-        connection = _comma_header(headers, b"connection")
-        keep = b"close" not in connection and version >= b"1.1"
-        if status in (204, 304):
-            body = b""
-        elif _comma_header(headers, b"transfer-encoding"):
-            body = self._chunked()
-        elif lengths := _comma_header(headers, b"content-length"):
-            body = self._exactly(int(lengths[0]))
-        else:
-            body = self._to_the_end()
-            keep = False
-        if self._buffer:  # bytes past the answer: nothing was asked for them
-            keep = False
-        return Answer(status, reason, headers, body, b"HTTP/" + version), keep
-
-    def _lines(self) -> list[bytes]:
-        """The lines up to the next empty one (h11's `maybe_extract_lines`)."""
-        while True:
-            # An empty line first (as it may come, alone): no lines (checked on every read).
-            if self._buffer[:2] == b"\r\n" or self._buffer[:1] == b"\n":
-                self._buffer = self._buffer[2 if self._buffer[:1] == b"\r" else 1 :]
-                return []
-            found = _END_OF_HEAD.search(self._buffer)
-            if found is not None:
-                break
-            if len(self._buffer) > MAX_HEAD_BYTES:
-                raise self._broken("Receive buffer too long")
-            if not self._more():
-                if self._received == 0:
-                    raise self._broken("Server disconnected without sending a response.")
-                raise self._broken("peer closed connection without sending complete headers")
-        head = self._buffer[: found.start() + 1]
-        self._buffer = self._buffer[found.end() :]
-        lines = head.split(b"\n")[:-1]
-        return [line[:-1] if line.endswith(b"\r") else line for line in lines]
-
-    def _head(self) -> tuple[bytes, int, bytes, list[tuple[bytes, bytes]]]:
-        lines = self._lines()
-        if not lines:
-            raise self._broken("no response line received")
-        status = _STATUS_LINE.fullmatch(lines[0])
-        if status is None:
-            raise self._broken(f"illegal status line: {lines[0][:100]!r}")
-        version, code, reason = status.groups()
-        return version, int(code), reason or b"", self._fields(lines[1:])
-
-    def _fields(self, lines: list[bytes]) -> list[tuple[bytes, bytes]]:
-        """Header lines as h11 reads them: continuation lines joined to the one before, each
-        `name: value` checked, Content-Length values merged, Transfer-Encoding only chunked."""
-        unfolded: list[bytes] = []
-        for line in lines:
-            fold = _FOLD.match(line)
-            if fold is None:
-                unfolded.append(line)
-            elif not unfolded:
-                raise self._broken("continuation line at start of headers")
-            else:
-                unfolded[-1] += b" " + line[fold.end() :]
-        headers: list[tuple[bytes, bytes]] = []
-        length: bytes | None = None
-        chunked = False
-        for line in unfolded:
-            field = _HEADER_FIELD.fullmatch(line)
-            if field is None:
-                raise self._broken(f"illegal header line: {line[:100]!r}")
-            name, value = field.groups()
-            lower = name.lower()
-            if lower == b"content-length":
-                lengths = {part.strip() for part in value.split(b",")}
-                if len(lengths) != 1:
-                    raise self._broken("conflicting Content-Length headers")
-                value = lengths.pop()
-                if not _CONTENT_LENGTH.fullmatch(value) or len(value) > CONTENT_LENGTH_MAX_DIGITS:
-                    raise self._broken("bad Content-Length")
-                if length is not None:
-                    if value != length:
-                        raise self._broken("conflicting Content-Length headers")
-                    continue
-                length = value
-            elif lower == b"transfer-encoding":
-                if chunked:
-                    raise self._broken("multiple Transfer-Encoding headers")
-                value = value.lower()
-                if value != b"chunked":
-                    raise self._broken("Only Transfer-Encoding: chunked is supported")
-                chunked = True
-            headers.append((name, value))
-        return headers
-
-    def _exactly(self, length: int) -> bytes:
-        if len(self._buffer) < length and not self._gather(length):
-            raise self._broken(
-                "peer closed connection without sending complete message body: "
-                f"received {len(self._buffer)} bytes, expected {length}"
-            )
-        body, self._buffer = self._buffer[:length], self._buffer[length:]
-        return body
-
-    def _chunked(self) -> bytes:
-        """A chunked body (h11's `ChunkedReader`: CRLF lines, chunk extensions ignored)."""
-        parts: list[bytes] = []
-        while True:
-            while (end := self._buffer.find(b"\r\n")) < 0:
-                if len(self._buffer) > MAX_HEAD_BYTES:
-                    raise self._broken("Receive buffer too long")
-                if not self._more():
-                    raise self._broken(
-                        "peer closed connection without sending complete message body "
-                        "(incomplete chunked read)"
-                    )
-            line, self._buffer = self._buffer[: end + 2], self._buffer[end + 2 :]
-            header = _CHUNK_HEADER.fullmatch(line)
-            if header is None:
-                raise self._broken(f"illegal chunk header: {line[:100]!r}")
-            size = int(header.group(1), 16)
-            if size == 0:
-                self._fields(self._lines())  # the trailers, checked and dropped as httpx does
-                return b"".join(parts)
-            parts.append(self._exactly(size))
-            if self._exactly(2) != b"\r\n":
-                raise self._broken("malformed chunk footer")
-
-    def _to_the_end(self) -> bytes:
-        self._gather(None)
-        body, self._buffer = self._buffer, b""
-        return body
-
-
-def _comma_header(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    """The comma-separated values of header `name`, stripped and lowercased (h11's
-    `get_comma_header`)."""
-    return [
-        part.strip().lower()
-        for key, value in headers
-        if key.lower() == name
-        for part in value.split(b",")
-        if part.strip()
-    ]
 
 
 def _limit(sock: socket.socket, timeout: float | None) -> None:
