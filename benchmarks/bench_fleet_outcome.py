@@ -116,6 +116,10 @@ def outcome(store: Any, results: Sequence[Any]) -> dict[str, Any]:
     return outcome
 
 
+PARTS = ("results", "alerts", "alert events", "outbox events", "result details")
+"""What each of a group's digests is of, in order."""
+
+
 def _group(monitor: str) -> str:
     return "drift" if monitor.startswith("drift-") else "others"
 
@@ -128,13 +132,14 @@ def _iso(value: Any) -> Any:
 
 
 def _timeless(data: Any) -> Any:
-    """Event data without the run's wall-clock times (keys ending in `_at`, or `at`) and an
-    alert's details (`DETAILS_NOTE`)."""
+    """Event data without the run's wall-clock times (keys ending in `_at`, or `at`), an alert's
+    details (the event's copy of them) and its id: ids count every alert of the store, so a
+    drift alert more or fewer (`DETAILS_NOTE`) renumbers the other monitors' alerts."""
     if isinstance(data, dict):
         return {
             k: _timeless(v)
             for k, v in data.items()
-            if not (k in ("at", "details") or k.endswith("_at"))
+            if not (k in ("at", "details", "alert_id") or k.endswith("_at"))
         }
     if isinstance(data, list):
         return [_timeless(v) for v in data]
@@ -173,10 +178,21 @@ def same_outcome(measured: Mapping[str, Measurement]) -> list[str]:
             among = ", ".join(
                 f"{name}: {len(d)} in {len(measured[name].runs)}" for name, d in seen.items()
             )
-            lines.append(f"{what}: DIFFER (distinct outcomes per contender: {among})")
+            parts = sorted(
+                {
+                    PARTS[k]
+                    for _, r in runs
+                    for k, digest in enumerate(r.report["ticks"][i][group]["digests"])
+                    if digest != mine["digests"][k]
+                }
+            )
+            lines.append(
+                f"{what}: DIFFER in {', '.join(parts)} (distinct outcomes per contender: {among})"
+            )
             for n, r in runs[1:]:
-                theirs = r.report["ticks"][i]["stored"]
-                pairs = zip(tick["stored"], theirs, strict=False)
+                theirs = [x for x in r.report["ticks"][i]["stored"] if _group(x[0]) == group]
+                ours = [x for x in tick["stored"] if _group(x[0]) == group]
+                pairs = zip(ours, theirs, strict=False)
                 for a, b in [(a, b) for a, b in pairs if a[:-1] != b[:-1]][:2]:
                     lines.append(f"  {first_name}: {a[:-1]}\n  {n}: {b[:-1]}")
     return [*lines, DETAILS_NOTE]
