@@ -44,6 +44,15 @@ def test_lru_cache_forgets_the_least_recently_used_past_its_bounds() -> None:
     assert computed == [b"1"]
 
 
+def test_discard_forgets_a_key_and_its_size() -> None:
+    cache: LruCache[bytes] = LruCache(max_bytes=10, size=len)
+    cache.put("a", b"1234")
+    cache.put("b", b"56")
+    cache.discard("a")
+    cache.discard("missing")
+    assert ("a" in cache, "b" in cache, cache.bytes, len(cache)) == (False, True, 2, 1)
+
+
 def test_contains_does_not_refresh_an_entry() -> None:
     cache: LruCache[int] = LruCache(max_entries=2)
     cache.put("a", 1)

@@ -2,8 +2,8 @@
 
 Bounded by entries, by bytes (each value's size given by a function), or both; optionally scan
 resistant (`admit_every`). Its users: the profile floor's memory of bytes it wrote and of checked
-uploads' decoded profiles (`vigil.profile.trust`), and the evaluation's caches between ticks
-(`vigil.monitor.caches`).
+uploads' decoded profiles (`vigil.profile.trust`), the evaluation's caches between ticks
+(`vigil.monitor.caches`), and the folders a local artifact store checked (`vigil.store.artifacts`).
 
     seen: LruCache[None] = LruCache(max_entries=4096)
     seen.put(digest, None); digest in seen
@@ -126,6 +126,13 @@ class LruCache(Generic[V]):
         value = compute()
         self.put(key, value)
         return value
+
+    def discard(self, key: Hashable) -> None:
+        """Forget `key`, if kept."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
 
     def clear(self) -> None:
         with self._lock:

@@ -152,6 +152,20 @@ def test_a_write_into_a_folder_removed_since_the_last_write_recreates_it(tmp_pat
     assert store.list("predictions") == ["predictions/m1/2026-11-20/b.parquet"]
 
 
+def test_the_checked_folders_a_local_store_remembers_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("vigil.store.artifacts.FOLDERS_KEPT", 3)
+    store = LocalArtifactStore(tmp_path / "root")
+    keys = [f"predictions/m{i}/2026-11-20/a.parquet" for i in range(5)]
+    for i, key in enumerate(keys):
+        store.put(key, bytes([i]))
+    assert len(store._folders) == 3  # a server writes into a new folder per model and day
+    store.put(keys[0], b"again")  # a folder forgotten is checked and remembered again
+    assert [store.get(key) for key in keys] == [b"again", b"\x01", b"\x02", b"\x03", b"\x04"]
+    assert len(store._folders) == 3
+
+
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

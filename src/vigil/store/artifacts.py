@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from vigil.errors import InvalidInputError, NotFoundError
+from vigil.lru import LruCache
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -70,6 +71,10 @@ class ArtifactStore(abc.ABC):
         return None
 
 
+FOLDERS_KEPT = 4096
+"""How many checked folders a local store remembers (the most recently written into)."""
+
+
 class LocalArtifactStore(ArtifactStore):
     """Artifacts as files under a root folder.
 
@@ -83,9 +88,10 @@ class LocalArtifactStore(ArtifactStore):
         self.root = Path(root).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.url = str(self.root)
-        self._folders: dict[str, str] = {}
+        self._folders: LruCache[str] = LruCache(max_entries=FOLDERS_KEPT)
         """Folders (by key prefix) this store created and checked, as paths: a write into one
-        skips the mkdir and the check (writes of prediction files are many)."""
+        skips the mkdir and the check (writes of prediction files are many). Bounded: a server
+        writes into a new folder per model and day."""
 
     def _path(self, key: str) -> Path:
         validate_key(key)
@@ -102,14 +108,15 @@ class LocalArtifactStore(ArtifactStore):
         """The checked folder of `key` (created) and its file name; a folder this store already
         created and checked is trusted without resolving it again."""
         prefix, _, name = validate_key(key).rpartition("/")
-        folder = self._folders.get(prefix)
+        _, folder = self._folders.get(prefix)
         if folder is not None:
             return folder, name
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Re-check after creating folders: a symlinked folder could have been swapped in.
         path = self._path(key)
-        folder = self._folders[prefix] = str(path.parent)
+        folder = str(path.parent)
+        self._folders.put(prefix, folder)
         return folder, name
 
     def put(self, key: str, data: bytes) -> None:
@@ -121,7 +128,7 @@ class LocalArtifactStore(ArtifactStore):
         try:
             fd = os.open(temp, flags, 0o644)
         except FileNotFoundError:  # the folder was removed since: create and check it again
-            self._folders.pop(key.rpartition("/")[0], None)
+            self._folders.discard(key.rpartition("/")[0])
             folder, name = self._folder_for(key)
             temp = f"{folder}/{temp.rpartition('/')[2]}"
             fd = os.open(temp, flags, 0o644)
