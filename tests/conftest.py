@@ -14,9 +14,14 @@ import os
 for _pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_pool, "1")
 
+import warnings  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pytest  # noqa: E402
+
+from tests.store.pg import sessions_left_open  # noqa: E402
 
 
 def mixed_table(n: int, seed: int = 0) -> pa.Table:
@@ -48,3 +53,17 @@ def mixed_table(n: int, seed: int = 0) -> pa.Table:
 @pytest.fixture
 def table() -> pa.Table:
     return mixed_table(20_000)
+
+
+@pytest.fixture(autouse=True)
+def _no_session_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test, a session it left idle in a transaction on this process's PostgreSQL test
+    database (it would hold locks the next test waits on) is named in a warning with the test."""
+    yield
+    left = sessions_left_open()
+    if left:
+        warnings.warn(
+            f"{request.node.nodeid} left {len(left)} session(s) idle in a transaction: "
+            + "; ".join(f"{database}: {query}" for database, query in left),
+            stacklevel=1,
+        )

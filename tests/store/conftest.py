@@ -39,7 +39,7 @@ def _clear(store: Store) -> None:
         left = connection.execute(
             text(
                 "SELECT pg_terminate_backend(pid), state, left(query, 300) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
             )
         ).all()
     warnings.warn(

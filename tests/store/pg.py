@@ -7,10 +7,13 @@ In CI (CI=true) an unreachable server fails the tests that need it; locally they
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
@@ -47,7 +50,52 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.dispose()
     with new_database(admin_url, f"vigil_test_{uuid.uuid4().hex[:12]}") as url:
-        yield url
+        IN_USE[url] = None
+        try:
+            yield url
+        finally:
+            watcher = IN_USE.pop(url, None)
+            if watcher is not None:
+                watcher.close()
+
+
+IN_USE: dict[str, psycopg.Connection[Any] | None] = {}
+"""The session databases this test process made, each with the connection that watches it."""
+
+LEFT_FOR = 10.0
+"""Seconds a session may stay idle in a transaction after a test before it counts as left open."""
+
+
+def sessions_left_open() -> list[tuple[str, str]]:
+    """The sessions on this process's test databases still idle in a transaction LEFT_FOR
+    seconds after a test (a connection checked out and never returned, or a thread stuck while
+    holding one): each database's name and the last statement the session ran. Such a session
+    holds locks the next test's TRUNCATE would wait on forever, so each is ended."""
+    found: list[tuple[str, str]] = []
+    for url in list(IN_USE):
+        watcher = IN_USE[url]
+        if watcher is None or watcher.closed or watcher.broken:
+            dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+            watcher = IN_USE[url] = psycopg.connect(dsn, autocommit=True)
+        deadline = time.monotonic() + LEFT_FOR
+        while True:
+            rows = watcher.execute(
+                "SELECT pid, left(query, 300), extract(epoch FROM now() - state_change) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state = 'idle in transaction'"
+            ).fetchall()
+            if not rows:
+                break
+            if time.monotonic() > deadline:
+                # Idle in its transaction for 2 s or more: not a pause between two statements
+                # of a thread that is still working.
+                rows = [row for row in rows if float(row[2]) >= 2]
+                break
+            time.sleep(0.5)
+        for pid, query, _ in rows:  # ended, so that it holds up no later test
+            watcher.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            found.append((url.rsplit("/", 1)[-1], str(query)))
+    return found
 
 
 @contextmanager
