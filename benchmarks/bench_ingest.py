@@ -54,7 +54,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,14 @@ def _post_all(
             for client in clients:
                 client.close()
 
+    return _run_senders(send, chunks, errors)
+
+
+def _run_senders(
+    send: Callable[[int, list[bytes]], None], chunks: list[list[bytes]], errors: list[str]
+) -> float:
+    """Run `send(i, chunk)` for every chunk in a thread of its own, all at once; the wall time
+    until the last is done. RuntimeError when a sender recorded an error."""
     threads = [threading.Thread(target=send, args=(i, c)) for i, c in enumerate(chunks)]
     started = time.perf_counter()
     for thread in threads:
@@ -247,16 +255,7 @@ def _post_light(
             for connection in connections:
                 connection.close()
 
-    threads = [threading.Thread(target=send, args=(i, c)) for i, c in enumerate(chunks)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"{len(errors)} upload(s) failed, first: {errors[0]}")
-    return elapsed
+    return _run_senders(send, chunks, errors)
 
 
 def _server_cpu_s(process: subprocess.Popen[Any]) -> float:
