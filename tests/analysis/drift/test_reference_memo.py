@@ -76,6 +76,17 @@ def profiles(n_ref: int, n_cur: int) -> tuple[DatasetProfile, list[DatasetProfil
     return reference, currents
 
 
+def reports_both_ways(
+    reference: DatasetProfile, currents: list[DatasetProfile], options: dict[str, Any]
+) -> tuple[list[object], list[object]]:
+    """The fingerprints of `drift(reference, current, **options)` for each current window:
+    without the reference memo, and with it (each window twice, so the second reads the memo)."""
+    plain = [fingerprint(drift(reference, c, **options)) for c in currents]
+    with ReferenceMemo().active():
+        memoised = [fingerprint(drift(reference, c, **options)) for c in currents * 2]
+    return plain, memoised
+
+
 @pytest.mark.parametrize("method", PROFILE_METHODS)
 @pytest.mark.parametrize(("n_ref", "n_cur"), [(2_400, 100), (20_000, 2_000), (150, 40)])
 def test_memoised_reports_are_bit_for_bit_the_plain_ones(

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.analysis.drift.test_reference_memo import PROFILE_METHODS, fingerprint, profiles
-from vigil.analysis.drift import drift
-from vigil.analysis.drift.reference_memo import ReferenceMemo
+from tests.analysis.drift.test_reference_memo import (
+    PROFILE_METHODS,
+    profiles,
+    reports_both_ways,
+)
 from vigil.profile import sketch_arrays
 from vigil.profile.sketches import FloatArray, QuantileSketch
 
@@ -38,16 +40,10 @@ def test_reports_equal_those_of_the_list_queries(
     reference, currents = profiles(n_ref, n_cur)
     options: dict[str, Any] = {"method": method} if method else {}
 
-    def reports(memo: bool) -> list[object]:
-        if not memo:
-            return [fingerprint(drift(reference, c, **options)) for c in currents]
-        with ReferenceMemo().active():
-            return [fingerprint(drift(reference, c, **options)) for c in currents * 2]
-
-    arrays = reports(False), reports(True)
+    arrays = reports_both_ways(reference, currents, options)
     with monkeypatch.context() as patched:
         patched.setattr(sketch_arrays, "quantiles", _listed_quantiles)
         patched.setattr(sketch_arrays, "cdf", _listed_cdf)
         patched.setattr(sketch_arrays, "pmf", _listed_pmf)
-        lists = reports(False), reports(True)
+        lists = reports_both_ways(reference, currents, options)
     assert arrays == lists

@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 import vigil
-from tests.analysis.drift.test_reference_memo import PROFILE_METHODS, fingerprint, profiles
+from tests.analysis.drift.test_reference_memo import (
+    PROFILE_METHODS,
+    fingerprint,
+    profiles,
+    reports_both_ways,
+)
 from vigil.analysis.drift import drift
-from vigil.analysis.drift.reference_memo import ReferenceMemo
 from vigil.profile import sketch_arrays
 from vigil.profile.sketches import FloatArray, QuantileSketch
 
@@ -42,13 +46,7 @@ def test_reports_equal_those_of_the_native_queries(
     reference, currents = profiles(n_ref, n_cur)
     options: dict[str, Any] = {"method": method} if method else {}
 
-    def reports(memo: bool) -> list[object]:
-        if not memo:
-            return [fingerprint(drift(reference, c, **options)) for c in currents]
-        with ReferenceMemo().active():
-            return [fingerprint(drift(reference, c, **options)) for c in currents * 2]
-
-    viewed = reports(False), reports(True)
+    viewed = reports_both_ways(reference, currents, options)
     made: list[_NativeView] = []
 
     def native_view(sketch: QuantileSketch) -> Any:
@@ -57,7 +55,7 @@ def test_reports_equal_those_of_the_native_queries(
 
     with monkeypatch.context() as patched:
         patched.setattr(sketch_arrays, "sorted_view", native_view)
-        native = reports(False), reports(True)
+        native = reports_both_ways(reference, currents, options)
     assert viewed == native
     if method is None:  # the default KS test and effect size read through the view
         assert made
