@@ -150,7 +150,10 @@ class World:
             session.commit()
 
     def begin_read(self, slot: int) -> None:
-        """A reader whose transaction stays open (PostgreSQL only): metadata now, blobs later."""
+        """A reader whose transaction stays open (PostgreSQL only): metadata now, blobs later.
+        A reader already in `slot` is ended first (else its session, left open in its
+        transaction, would hold its locks after the test)."""
+        self.end_read(slot)
         session = self.store.new_session()
         model_id = service.model_id(session, self.model)
         reader = WindowReader(session)
