@@ -181,12 +181,15 @@ def _replay(answer: bytes, *, keep: bool = False) -> Script:
     return script
 
 
-def _both(serve: Callable[..., Server], answer: bytes) -> list[Any]:
+def _both(
+    serve: Callable[..., Server], answer: bytes, sent: Callable[[bytes], Any] | None = None
+) -> list[Any]:
     """The answer to one POST as httpx.Client reads it and as the direct connection reads it
-    (status, headers, body; or the type of the error raised)."""
+    (status, headers, body; or the type of the error raised); the server sends it as `sent`
+    makes it (`_replay`, by default)."""
     out: list[Any] = []
     for direct in (False, True):
-        server = serve(_replay(answer))
+        server = serve((sent or _replay)(answer))
         with httpx.Client(base_url=server.url, timeout=5) as http:
             under: Any = DirectHttp(http) if direct else http
             try:
@@ -515,17 +518,8 @@ def _dribble(answer: bytes) -> Script:
 def test_an_answer_arriving_in_pieces_is_read_whole(
     serve: Callable[..., Server], answer: bytes
 ) -> None:
-    outcomes: list[Any] = []
-    for direct in (False, True):
-        server = serve(_dribble(answer))
-        with httpx.Client(base_url=server.url, timeout=5) as http:
-            under: Any = DirectHttp(http) if direct else http
-            try:
-                response = under.request("POST", "/x", content=b"body")
-                outcomes.append((response.status_code, response.headers.raw, response.content))
-            except httpx.TransportError as exc:
-                outcomes.append(type(exc))
-    assert outcomes[0] == outcomes[1]
+    normal, direct = _both(serve, answer, _dribble)
+    assert normal == direct
 
 
 def test_a_chunked_answer_keeps_the_connection(serve: Callable[..., Server]) -> None:
