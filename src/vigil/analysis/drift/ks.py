@@ -191,12 +191,25 @@ def ks_from_profiles(ref: NumericColumn, cur: NumericColumn) -> MethodResult:
     # The current window's sketch is read twice (its grid part, its CDF): from its sorted view.
     view = sketch_arrays.sorted_view(cur.quantiles)
     points = grid_points(ref, cur, cur_view=view)
-    f = sketch_arrays.cdf(ref.quantiles, points.tolist())[:-1]
+    f = _reference_cdf(ref, points)[:-1]
     g = view.cdf(points)[:-1]
     d = float(np.max(np.abs(f - g))) if len(points) else 0.0
     p = sketch_p_value(d, n, m, sketch_allowance(ref) + sketch_allowance(cur))
     bound = ref.quantiles.pmf_error + cur.quantiles.pmf_error
     return MethodResult(d, p, bound)
+
+
+def _reference_cdf(ref: NumericColumn, points: FloatArray) -> FloatArray:
+    """The reference's CDF at `points` (and 1.0 appended). An exact sketch (at most k values) is
+    read from its sorted view, memoised with the reference: its values in order, at most k
+    floats, and the same answers as the native query, which takes and answers Python lists. An
+    estimating sketch's view also holds a cumulative weight per value (twice what the memo keeps
+    of its column otherwise), so it is asked natively."""
+    sketch = ref.quantiles
+    if sketch.n <= QuantileSketch.K:
+        view = reference_value(ref, "sorted_view", lambda: sketch_arrays.sorted_view(sketch))
+        return view.cdf(points)
+    return sketch_arrays.cdf(sketch, points.tolist())
 
 
 def ks_exact(ref: FloatArray, cur: FloatArray) -> MethodResult:

@@ -1,9 +1,10 @@
 """The reference's side of the profile-path statistics, computed once and reused.
 
 A monitor compares each new window with the same baseline profile, tick after tick. What a
-statistic reads from the reference alone (its quantiles on the KS grid, its 1,000 quantiles for
-the effect size, its decile bins, its chart shares) is the same every time; a `ReferenceMemo`
-keeps it, per reference column, while the memo is active:
+statistic reads from the reference alone (its quantiles on the KS grid, an exact sketch's sorted
+view for the KS CDF, its 1,000 quantiles for the effect size, its decile bins, its chart shares)
+is the same every time; a `ReferenceMemo` keeps it, per reference column, while the memo is
+active:
 
     memo = ReferenceMemo()
     with memo.active():
@@ -26,6 +27,7 @@ keeps most of what it holds and still turns over slowly.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from collections import OrderedDict
@@ -49,11 +51,15 @@ _ACTIVE: ContextVar[ReferenceMemo | None] = ContextVar("vigil_drift_reference_me
 
 
 def nbytes(value: Any) -> int:
-    """A stored value's size, estimated: arrays by their buffers, tuples by their items."""
+    """A stored value's size, estimated: arrays by their buffers, tuples and dataclasses (a
+    sketch's sorted view) by their items."""
     if isinstance(value, np.ndarray):
         return int(value.nbytes) + ENTRY_OVERHEAD
     if isinstance(value, tuple):
         return sum(nbytes(v) for v in value) + 8 * len(value) + 56
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return sum(nbytes(getattr(value, f.name)) for f in fields) + 8 * len(fields) + 56
     return sys.getsizeof(value)
 
 
