@@ -20,12 +20,20 @@ inside a savepoint of its own:
 
 A batch alone in its turn (one request at a time) is written as before, with no savepoint.
 PostgreSQL writes transactions side by side and does not use this.
+
+A batch can also be handed over without a thread waiting for it (`GroupCommit.submit`, as the
+server's log route does for a small upload it checked on its event loop): the store's writer
+thread takes its turn for it, and whichever thread wrote it calls its `notify` once it is
+committed (or failed), then folds the windows it made due. Those batches join the same queue
+and groups as the waiting callers', so they are committed with them.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -37,17 +45,21 @@ from vigil.store.core import Store
 from vigil.store.hot_sql import run_plain
 from vigil.store.repositories import utcnow
 
-__all__ = ["GroupCommit", "GroupStats"]
+__all__ = ["GroupCommit", "GroupStats", "Queued"]
 
 SAVEPOINT = "vigil_upload"
 
+logger = logging.getLogger("vigil.ingestion")
+
 
 @dataclass
-class _Queued:
-    """A checked batch waiting for its transaction, then its outcome."""
+class Queued:
+    """A checked batch waiting for its transaction, then its outcome: `result`, or `error`."""
 
     checked: CheckedLog
     context: contextvars.Context
+    notify: Callable[[Queued], object] | None = None
+    """Called once it is written, when it was handed over (`GroupCommit.submit`)."""
     done: bool = False
     result: IngestResult | None = None
     to_fold: list[int] = field(default_factory=list)
@@ -61,6 +73,8 @@ class GroupStats:
     groups: int = 0
     batches: int = 0
     retried_alone: int = 0
+    handed_over: int = 0
+    """Batches handed over with `submit` (the others waited in `apply`)."""
 
 
 class GroupCommit:
@@ -72,7 +86,62 @@ class GroupCommit:
         self.stats = GroupStats()
         self._turn = threading.Lock()
         self._queue_lock = threading.Lock()
-        self._queue: list[_Queued] = []
+        self._queue: list[Queued] = []
+        self._wake = threading.Semaphore(0)
+        self._writer: threading.Thread | None = None
+        self._closing = False
+
+    def submit(self, checked: CheckedLog, notify: Callable[[Queued], object]) -> None:
+        """Hand `checked` over to the store's writer thread (started on first use) and return at
+        once; `notify(queued)` is called once its transaction committed or failed, in the thread
+        that wrote it, and must not block (e.g. `loop.call_soon_threadsafe`). Its writes run in
+        the caller's context at this call (a request's deadline bounds their SQL)."""
+        queued = Queued(checked, contextvars.copy_context(), notify)
+        with self._queue_lock:
+            if self._closing:
+                raise RuntimeError("the group commit is closed: no writer takes new batches")
+            self._queue.append(queued)
+            self.stats.handed_over += 1
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write_handed_over, name="vigil-group-writer", daemon=True
+                )
+                self._writer.start()
+        self._wake.release()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the writer thread once it has written every batch handed over (at most
+        `timeout` seconds); `submit` refuses new ones from now on."""
+        with self._queue_lock:
+            self._closing = True
+            writer = self._writer
+        if writer is not None:
+            self._wake.release()
+            writer.join(timeout)
+
+    def _write_handed_over(self) -> None:
+        """The writer thread: takes the turn for the batches handed over (and any waiting caller's
+        queued with them), in groups, until closed with nothing left."""
+        while True:
+            self._wake.acquire()
+            with self._queue_lock:
+                if self._closing and not self._queue:
+                    return
+            group: list[Queued] = []
+            try:
+                with self.store.session() as session:
+                    with self._turn:
+                        with self._queue_lock:
+                            group, self._queue = self._queue, []
+                        if group:
+                            self._write(session, group)
+                    self._finish(session, group)
+            except Exception as error:  # not the batches' own errors (`_write` keeps those)
+                logger.exception("writing %d handed-over log batch(es) failed", len(group))
+                for queued in group:
+                    if queued.result is None and queued.error is None:
+                        queued.done, queued.error = True, error
+                        _notify(queued)
 
     def apply(self, session: Session, checked: CheckedLog) -> IngestResult:
         """Write `checked` (with whatever else is queued), fold what it made due, return its
@@ -80,14 +149,16 @@ class GroupCommit:
         ended first (waiting for the turn while holding SQLite's lock would block the writer)."""
         if session.in_transaction():
             session.rollback()  # the checks wrote nothing
-        queued = _Queued(checked, contextvars.copy_context())
+        queued = Queued(checked, contextvars.copy_context())
         with self._queue_lock:
             self._queue.append(queued)
+        group: list[Queued] = []
         with self._turn:
             if not queued.done:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
                 self._write(session, group)
+        self._finish(session, group)
         if queued.error is not None:
             raise queued.error
         assert queued.result is not None
@@ -95,7 +166,17 @@ class GroupCommit:
             fold_after_commit(session, window_id)
         return queued.result
 
-    def _write(self, session: Session, group: list[_Queued]) -> None:
+    def _finish(self, session: Session, group: list[Queued]) -> None:
+        """After the turn: notify the handed-over batches of `group` (the waiting callers look at
+        their own), then fold the windows they made due."""
+        handed_over = [queued for queued in group if queued.notify is not None]
+        for queued in handed_over:
+            _notify(queued)
+        for queued in handed_over:
+            for window_id in queued.to_fold:
+                fold_after_commit(session, window_id)
+
+    def _write(self, session: Session, group: list[Queued]) -> None:
         """Write `group` (in the caller's turn) and mark each batch done with its outcome."""
         self.stats.groups += 1
         self.stats.batches += len(group)
@@ -108,7 +189,7 @@ class GroupCommit:
             for queued in group:
                 queued.done = True
 
-    def _alone(self, session: Session, queued: _Queued) -> None:
+    def _alone(self, session: Session, queued: Queued) -> None:
         """One batch in a transaction of its own, in its own context."""
         try:
             arrival = utcnow()
@@ -124,7 +205,7 @@ class GroupCommit:
             session.rollback()
             queued.error = error
 
-    def _together(self, session: Session, group: list[_Queued]) -> None:
+    def _together(self, session: Session, group: list[Queued]) -> None:
         """The batches in one transaction, a savepoint each; alone again if the group fails."""
         outcomes: list[tuple[IngestResult, list[int]] | BaseException] = []
         try:
@@ -158,3 +239,12 @@ class GroupCommit:
                 queued.error = done
             else:
                 queued.result, queued.to_fold = done
+
+
+def _notify(queued: Queued) -> None:
+    """Call a handed-over batch's `notify` (a failure is logged: the batch is written)."""
+    assert queued.notify is not None
+    try:
+        queued.notify(queued)
+    except Exception:
+        logger.exception("notifying a handed-over log batch of its outcome failed")

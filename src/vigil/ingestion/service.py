@@ -113,6 +113,11 @@ def check_log(
 ) -> CheckedLog:
     """Every check of a log batch, before anything is written (reads the model at most)."""
     model_id, spec = (models or ModelCache()).get(session, model_name)
+    return check_log_of(model_id, spec, batch)
+
+
+def check_log_of(model_id: int, spec: ModelSpec, batch: LogBatch) -> CheckedLog:
+    """Every check of a log batch for the model `model_id` of `spec`, reading nothing."""
     profiles = [check_profile(spec, blob, i) for i, blob in enumerate(batch.profiles)]
     segments = [check_segment(spec, batch.segment_of(i), i) for i in range(len(profiles))]
     rows = check_rows(spec, batch.rows, labels=False) if batch.rows is not None else None

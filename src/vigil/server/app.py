@@ -278,6 +278,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             for worker in reversed(started):
                 worker.stop()
             ingest_threads.shutdown(wait=False)  # the server has waited for open requests
+            if app.state.ingest_group is not None:
+                app.state.ingest_group.close()  # its writer has written what it was handed
             if store is None:
                 opened.close()
 

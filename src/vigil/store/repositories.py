@@ -89,6 +89,10 @@ class ModelCache:
         self._entries: dict[str, tuple[int, ModelSpec]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, name: str) -> tuple[int, ModelSpec] | None:
+        """The model's id and spec if this cache holds them (reads nothing)."""
+        return self._entries.get(name)
+
     def get(self, session: Session, name: str) -> tuple[int, ModelSpec]:
         entry = self._entries.get(name)
         if entry is None:
