@@ -35,8 +35,9 @@ class CheckedLog:
 
 def check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
     """Upload `blob` (profile #`index`) decoded with every check, and of one of the model's
-    windows and columns."""
-    profile = DatasetProfile.from_bytes(blob)
+    windows and columns. It may have no more columns than the model profiles: a profile with
+    more is refused before any column is decoded."""
+    profile = DatasetProfile.from_bytes(blob, max_columns=len(spec.profiled_columns))
     grid = spec.grid
     if profile.window is None:
         raise InvalidInputError(

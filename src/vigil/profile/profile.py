@@ -11,7 +11,7 @@ from typing import Any
 from vigil.errors import InvalidInputError
 from vigil.profile.columns import AnyColumn, merge_columns, merge_many_columns
 from vigil.profile.parts import Window
-from vigil.profile.serialization import decode_profile, encode_profile
+from vigil.profile.serialization import MAX_COLUMNS, decode_profile, encode_profile
 from vigil.profile.summary import ROW_COLUMNS, column_rows, render_summary
 from vigil.report.notebook import NotebookResult, Tone
 
@@ -114,8 +114,10 @@ class DatasetProfile(NotebookResult):
         return encode_profile(self)
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> DatasetProfile:
-        columns, n_rows, window, skipped = decode_profile(blob)
+    def from_bytes(cls, blob: bytes, *, max_columns: int = MAX_COLUMNS) -> DatasetProfile:
+        """The profile in `blob`, checked (SerializationError, naming what is wrong, if it is not
+        one); at most `max_columns` columns, counted before any is decoded."""
+        columns, n_rows, window, skipped = decode_profile(blob, max_columns)
         return cls(columns, n_rows, window, skipped)
 
     def to_dict(self) -> dict[str, Any]:

@@ -76,8 +76,9 @@ def encode_profile(profile: ProfileFields) -> bytes:
     return blob
 
 
-def decode_profile(blob: bytes) -> ProfileParts:
-    """The fields of the profile in `blob`, checked; SerializationError if they are not one."""
+def decode_profile(blob: bytes, max_columns: int = MAX_COLUMNS) -> ProfileParts:
+    """The fields of the profile in `blob`, checked; SerializationError if they are not one, or
+    if it has more than `max_columns` columns (counted before any is built)."""
     if not isinstance(blob, bytes | bytearray | memoryview):
         raise SerializationError(f"profile bytes must be bytes, got {type(blob).__name__}")
     blob = bytes(blob)
@@ -104,7 +105,7 @@ def decode_profile(blob: bytes) -> ProfileParts:
     try:
         payload = msgpack.unpackb(_inflate(body), **_UNPACK_LIMITS)
         with decoding(blob):
-            return _from_payload(payload)
+            return _from_payload(payload, max_columns)
     except SerializationError:
         raise
     except Exception as exc:  # malformed structure inside a payload whose checksum matched
@@ -138,12 +139,18 @@ def _inflate(body: bytes) -> bytes:
     return payload
 
 
-def _from_payload(payload: Any) -> ProfileParts:
+def _from_payload(payload: Any, max_columns: int) -> ProfileParts:
     if type(payload) is not dict:
         raise SerializationError("profile payload is not a mapping")
     entries = payload.get("columns")
     if type(entries) is not list:
         raise SerializationError("profile payload's columns must be a list")
+    if len(entries) > max_columns:
+        raise SerializationError(
+            f"the profile has {len(entries)} columns; at most {max_columns} are read here",
+            columns=len(entries),
+            limit=max_columns,
+        )
     columns = {}
     for entry in entries:
         if type(entry) is not list or len(entry) != 3:

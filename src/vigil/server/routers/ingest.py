@@ -73,22 +73,27 @@ def _ingest(
 
 
 INLINE_BYTES = 32 * 1024
-"""On SQLite, a log body at most this large that holds profiles only, for a model this process
-has seen, is checked on the event loop and handed to the store's writer thread
-(`GroupCommit.submit`), with no hop to a worker thread: its decode and checks take well under a
-millisecond (a profile of 50 columns is about 35 KiB), less than the hop and the contention of
-the worker threads cost. Anything else goes to a worker thread, as on PostgreSQL."""
+INLINE_PROFILES = 4
+"""On SQLite, a log body of at most INLINE_BYTES that holds at most INLINE_PROFILES profiles and
+no rows, for a model this process has seen, is checked on the event loop and handed to the
+store's writer thread (`GroupCommit.submit`), with no hop to a worker thread. A replica's
+profile of a few dozen columns decodes and passes its checks in well under a millisecond, less
+than the hop and the contention of the worker threads cost. The bounds keep the worst such body
+from holding up the loop for long: a profile may inflate to 1 MiB whatever its size, and none
+with more columns than its model profiles is decoded (`check_profile`). Anything else goes to a
+worker thread, as on PostgreSQL."""
 
 
 async def _log_small(
     request: Request, store: Store, name: str, body: bytes, group: GroupCommit
 ) -> IngestResult:
     """A log call of at most INLINE_BYTES on SQLite: its envelope decoded here, its checks here
-    when it holds profiles only and the model is known (see INLINE_BYTES), else in a worker."""
+    when it holds a few profiles only and the model is known (see INLINE_PROFILES), else in a
+    worker."""
     settings: ServerSettings = request.app.state.settings.server
     batch = _bounded_log(body, settings)
     model = store.models.peek(name)
-    if batch.rows is not None or model is None:
+    if batch.rows is not None or len(batch.profiles) > INLINE_PROFILES or model is None:
         return await _in_worker(request, _ingest, store, name, batch, settings, group)
     checked = service.check_log_of(model[0], model[1], batch)
     loop = asyncio.get_running_loop()
