@@ -2,7 +2,7 @@
 today's code side by side with the code before issue 19's append-only windows.
 
     .venv/bin/python benchmarks/bench_ingest.py                       # SQLite store, defaults
-    .venv/bin/python benchmarks/bench_ingest.py --store postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python benchmarks/bench_ingest.py --store postgresql://postgres@127.0.0.1/postgres
     .venv/bin/python benchmarks/bench_ingest.py --before none         # today's code only
     .venv/bin/python benchmarks/bench_ingest.py --before auto --before HEAD~3 --workers 2
 
@@ -297,9 +297,20 @@ def _window_bytes(store_url: str, model: str) -> tuple[int, int]:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """One contender's run on a fresh store (a new SQLite file unless `--store`)."""
+    """One contender's run on a fresh store: a new SQLite file, or with `--store` a new
+    database on that PostgreSQL server, dropped afterwards."""
+    if args.store is None:
+        return _measure(args, None)
+    sys.path.insert(0, str(REPO))
+    from tests.store.pg import new_database
+
+    with new_database(args.store, f"bench_ingest_{os.getpid()}") as url:
+        return _measure(args, url)
+
+
+def _measure(args: argparse.Namespace, given_url: str | None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    store_url = args.store or f"sqlite:///{work / 'vigil.db'}"
+    store_url = given_url or f"sqlite:///{work / 'vigil.db'}"
     token = _token(store_url)
     servers = []
     for i in range(args.workers):
@@ -383,7 +394,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", help="store URL (default: a new SQLite file per run)")
+    parser.add_argument(
+        "--store",
+        help="a PostgreSQL server's URL: each run gets a new database on it (default: a new "
+        "SQLite file per run)",
+    )
     parser.add_argument("--batches", type=int, default=0, help="prediction-row bodies (0: skip)")
     parser.add_argument("--batch-rows", type=int, default=50_000)
     parser.add_argument("--senders", type=int, default=2)
