@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
 from vigil.errors import SchemaConflictError, VigilError
+from vigil.lru import LruCache
 from vigil.profile import DatasetProfile
 from vigil.profile.columns import AnyColumn, EmbeddingColumn, UnknownColumn
 
@@ -107,13 +106,11 @@ def decode(text: str | None) -> dict[str, Kind] | None:
 
 class WindowKinds:
     """Checks uploads against their windows' kinds; remembers the kinds of pieces it had to
-    decode (windows whose kinds are not stored) by digest, bounded, the oldest dropped first.
-    Thread-safe."""
+    decode (windows whose kinds are not stored) by digest, at most `pieces` of them, the least
+    recently used dropped first. Thread-safe."""
 
     def __init__(self, pieces: int = 16384) -> None:
-        self._lock = threading.Lock()
-        self._pieces: OrderedDict[bytes, dict[str, Kind]] = OrderedDict()
-        self._max_pieces = pieces
+        self._pieces: LruCache[dict[str, Kind]] = LruCache(max_entries=pieces)
         self.store_reads = 0
         """How many checks had to read their window's pieces (its kinds were not stored)."""
 
@@ -143,18 +140,14 @@ class WindowKinds:
 
     def _piece(self, blob: bytes) -> dict[str, Kind]:
         digest = hashlib.blake2b(blob, digest_size=16).digest()
-        with self._lock:
-            found = self._pieces.get(digest)
-        if found is not None:
+        known, found = self._pieces.get(digest)
+        if known and found is not None:
             return found
         try:
             kinds = kinds_of(DatasetProfile.from_bytes(blob))
         except VigilError:  # an undecodable piece holds no readable column (readers skip it)
             kinds = {}
-        with self._lock:
-            self._pieces[digest] = kinds
-            while len(self._pieces) > self._max_pieces:
-                self._pieces.popitem(last=False)
+        self._pieces.put(digest, kinds)
         return kinds
 
 
