@@ -1,4 +1,4 @@
-"""The statement moving a monitor's `evaluated_until` (`evaluate._advance_statement`, built once)
+"""The statement moving a monitor's `evaluated_until` (`recording._advance_statement`, built once)
 does what the statement it replaced did, built anew with the values in it: moves it forward to
 `closed`, never back, sets it when unset, and touches no other monitor; on both backends."""
 
@@ -13,7 +13,7 @@ from sqlalchemy import or_, select, update
 from tests.monitor.conftest import HOUR, T0
 from vigil import monitor as monitors
 from vigil.monitor import Monitor
-from vigil.monitor.evaluate import _advance_statement
+from vigil.monitor.recording import _advance_statement
 from vigil.store.core import Store
 from vigil.store.monitor_tables import MonitorRow
 

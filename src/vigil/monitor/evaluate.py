@@ -14,7 +14,7 @@ import logging
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Select, Update, bindparam, func, or_, select, text, update
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from vigil import deadline
@@ -26,13 +26,13 @@ from vigil.monitor.definitions import Monitor
 from vigil.monitor.kinds import Context
 from vigil.monitor.monitor_run import MonitorRun, Reference
 from vigil.monitor.reader import ReadWindow, WindowReader
-from vigil.monitor.results import SEEN_UPLOADS, WindowResult, record
+from vigil.monitor.recording import WINDOWS_PER_TRANSACTION, Measured, Pending, write_all, write_one
+from vigil.monitor.results import SEEN_UPLOADS, WindowResult
 from vigil.monitor.targets import resolve
 from vigil.monitor.windows import Window
 from vigil.profile import DatasetProfile
 from vigil.progress import bar
 from vigil.store.core import Store
-from vigil.store.leases import RECORD_LOCK_BASE
 from vigil.store.models import MonitoredModel, ProfileWindow
 from vigil.store.monitor_tables import MonitorResultRow, MonitorRow
 from vigil.store.repositories import spec_of, utcnow
@@ -127,15 +127,6 @@ def _models(
     return {m.name: (m, spec_of(m), firsts.get(model_id)) for model_id, m in rows.items()}
 
 
-def _lock(session: Session, run: MonitorRun) -> None:
-    """On PostgreSQL, hold the monitor's lock for this write transaction, so that two server
-    processes record one monitor's results one after the other (SQLite serialises writers)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECORD_LOCK_BASE + run.row_id}
-        )
-
-
 def _closed_until(monitor: Monitor, now: dt.datetime) -> dt.datetime:
     return monitor.grid.floor(now - monitor.delay)
 
@@ -166,12 +157,14 @@ def evaluate_due(
         for model_runs in by_model.values():
             _prefetch(model_runs, now)
             evaluated = _evaluated(session, model_runs, now)
+            pending = []
             for run in model_runs:
                 try:
-                    done[run.row_id] = _due(session, run, now, evaluated.get(run.row_id, []))
+                    pending.append(_due(session, run, now, evaluated.get(run.row_id, [])))
                 except Exception:  # one broken monitor must not stop the others
                     session.rollback()
                     logger.exception("monitor %s: evaluation failed", run.monitor.name)
+            done.update(write_all(session, pending))
             for run in model_runs:
                 run.release()
     return [result for run in runs for result in done.get(run.row_id, [])]
@@ -256,20 +249,24 @@ def _evaluated_statement() -> Select[int, dt.datetime, dt.datetime, int]:
     )
 
 
-def _due(
-    session: Session, run: MonitorRun, now: dt.datetime, evaluated: Evaluated
-) -> list[WindowResult]:
+def _due(session: Session, run: MonitorRun, now: dt.datetime, evaluated: Evaluated) -> Pending:
+    """The monitor's due windows measured (new ones and late ones), to be recorded."""
     span = _span(run, now)
     starts = set(run.monitor.grid.starts(span.start, span.closed))
     starts.update(_late(session, run, span.since, span.start, evaluated))
-    return _evaluate(session, run, sorted(starts), span.closed)
+    return Pending(run, _measure(session, run, sorted(starts)), span.closed)
 
 
 def _evaluate(
     session: Session, run: MonitorRun, starts: list[dt.datetime], closed: dt.datetime
 ) -> list[WindowResult]:
+    """Measure, then write in one short transaction (`vigil.monitor.recording`)."""
+    return write_one(session, Pending(run, _measure(session, run, starts), closed))
+
+
+def _measure(session: Session, run: MonitorRun, starts: list[dt.datetime]) -> Measured:
     """Read, then measure with no transaction open (on SQLite a transaction holds the write lock,
-    and ingestion must not wait for drift statistics), then write in one short transaction."""
+    and ingestion must not wait for drift statistics)."""
     windows = run.prepare(starts)
     rolled = [w.start for w in windows if w.rolled is not None]
     if rolled:  # measured before retention rolled its data up: that result stays
@@ -283,29 +280,7 @@ def _evaluate(
         )
         windows = [w for w in windows if w.start not in kept]
     session.rollback()
-    measured = [(w, *run.measure_safely(w)) for w in windows]
-    _lock(session, run)
-    results = record(run, measured)
-    session.execute(_advance_statement(), {"monitor_id": run.row_id, "closed": closed})
-    session.commit()
-    return results
-
-
-@functools.cache
-def _advance_statement() -> Update:
-    """The statement moving a monitor's `evaluated_until` forward to `closed` (never back),
-    built once (a tick runs it for every monitor, and building it took longer than running
-    it). Parameters: monitor_id, closed."""
-    closed = bindparam("closed", type_=MonitorRow.evaluated_until.type)
-    return (
-        update(MonitorRow)
-        .where(
-            MonitorRow.id == bindparam("monitor_id"),
-            or_(MonitorRow.evaluated_until.is_(None), MonitorRow.evaluated_until < closed),
-        )
-        .values(evaluated_until=closed)
-        .execution_options(synchronize_session=False)
-    )
+    return [(w, *run.measure_safely(w)) for w in windows]
 
 
 def _late(
@@ -345,12 +320,6 @@ def _late(
     arrivals = run.kind.arrivals(context, evaluated) if evaluated else {}
     late.update(s for s, at in arrivals.items() if s in evaluated and at > evaluated[s])
     return sorted(late)
-
-
-# Windows a backfill records in one write transaction: enough to amortise a commit, few enough
-# that another writer waits for milliseconds, not for the range (on SQLite every transaction holds
-# the write lock).
-WINDOWS_PER_TRANSACTION = 12
 
 
 def backfill(
