@@ -58,7 +58,8 @@ def test_an_accepted_upload_is_kept_decoded(store: Store, fresh: trust._Decoded)
 
 
 def test_a_refused_upload_is_not_kept(store: Store, fresh: trust._Decoded) -> None:
-    narrow = SPEC.model_copy(update={"name": "narrow", "features": ["age"]})
+    # As wide as the profile (a wider one is refused before decoding), but without 'city'.
+    narrow = SPEC.model_copy(update={"name": "narrow", "features": ["age", "region"]})
     with store.session() as session:
         service.create_model(session, narrow)
     batch = log_batch(30, seed=2)

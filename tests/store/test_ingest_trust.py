@@ -46,7 +46,8 @@ def test_an_accepted_upload_is_folded_without_a_second_check(
 def test_a_refused_upload_is_not_remembered(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     with store.session() as session:
         service.create_model(session, SPEC)
-    narrower = SPEC.model_copy(update={"name": "narrow", "features": ["age"]})
+    # As wide as the profile (a wider one is refused before decoding), but without 'city'.
+    narrower = SPEC.model_copy(update={"name": "narrow", "features": ["age", "region"]})
     with store.session() as session:
         service.create_model(session, narrower)
     batch = log_batch(50, seed=2)
