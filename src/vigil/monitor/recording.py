@@ -2,7 +2,8 @@
 its cursor), after the read and measure phases of its model's monitors.
 
 On PostgreSQL every monitor is written in its own transaction, under its lock (several server
-processes may record one monitor: `_lock`), as before. On SQLite one process writes, and every
+processes may record one monitor: `_lock`), as before; only now after its model's other monitors
+were measured, not between them. On SQLite one process writes, and every
 transaction holds the store's write lock: a model's monitors are written together, in one
 transaction of at most `WINDOWS_PER_TRANSACTION` windows (a monitor with more has its own), so a
 steady tick commits once per model instead of once per monitor. The statements are the same and
