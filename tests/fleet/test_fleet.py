@@ -1,5 +1,6 @@
 """Issue 19.2, a fleet of servers: three `vigil server` processes on one PostgreSQL database and
-one S3 bucket (moto), behind nginx, with 16 clients logging into shared windows. One server is
+one S3 bucket (moto), behind nginx, with 16 clients logging into shared windows (rows and
+profiles, and every third call a profile alone). One server is
 killed with SIGKILL mid-run. Checked against the clients' own counts and the receivers' logs:
 nothing acknowledged is lost or doubled, each monitor has one result per window and one alert,
 each delivery reaches its receiver once, and the killed server's work is taken over by the others.
@@ -22,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
+import vigil
 from tests.e2e.live import LiveServer, make_token
 from tests.fleet.fleet import Receiver, nginx, nginx_or_skip, owner, receiver, upstreams_used
 from tests.store.pg import postgres_url
@@ -40,6 +42,7 @@ SERVERS = 3
 CLIENTS = 16
 CALLS = 24  # log calls per client
 ROWS = 8  # rows per call
+PROFILE_EVERY = 3  # every third call sends a profile only, as a replica that keeps its rows
 MODELS = ("m0", "m1", "m2")
 MINUTE = dt.timedelta(minutes=1)
 WINDOWS = 4  # closed one-minute windows the clients log into
@@ -111,11 +114,17 @@ def _log_traffic(
                 "x": [float(index + i) for i in range(ROWS)],
                 "p": [i % 2 for i in range(ROWS)],
             }
-            result = client.log(model, data, timestamp=start + dt.timedelta(seconds=call))
+            if call % PROFILE_EVERY == PROFILE_EVERY - 1:
+                # A replica sending its window's profile only (no rows): on every backend the
+                # server checks it on its event loop and commits it in a group.
+                profile = vigil.profile(data, window=(start, start + MINUTE))
+                result = client.log_profiles(model, [profile])
+            else:
+                result = client.log(model, data, timestamp=start + dt.timedelta(seconds=call))
+                tally.ids.extend(f"{model}/{i}" for i in ids)
             tally.spooled += result is None  # sent when the server is back (the spool)
             tally.rows[model, start] += ROWS
             tally.calls[model, start] += 1
-            tally.ids.extend(f"{model}/{i}" for i in ids)
             tally.done += 1
         deadline = time.monotonic() + patience(30)
         while client.pending and time.monotonic() < deadline:

@@ -1,5 +1,5 @@
 """`GroupCommit.submit`: a checked log batch handed over to the store's writer thread, as the
-server's log route does for a small upload it checked on its event loop. Each batch handed over
+server's log route does for a small upload it checked on its event loop, on both backends. Each batch handed over
 is written once and notified once, with the answer it would get from a waiting caller; it joins
 the waiting callers' groups; whichever thread wrote it folds the windows it made due; closing
 writes what was handed over, then refuses more."""
@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.store.helpers import log_batch
-from tests.store.test_group_commit import _apply, _store, _text_age, _window
+from tests.store.helpers import SPEC, log_batch
+from tests.store.test_group_commit import _apply, _text_age, _window
 from tests.waits import wait_until
 from vigil.api.specs import IngestResult
 from vigil.api.wire import LogBatch
@@ -25,12 +23,11 @@ from vigil.store.core import Store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = _store(tmp_path)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def store(store: Store) -> Store:
+    """The store on each backend (tests/store/conftest.py), with the churn model."""
+    with store.session() as session:
+        service.create_model(session, SPEC)
+    return store
 
 
 class Answers:

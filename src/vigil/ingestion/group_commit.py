@@ -19,7 +19,8 @@ inside a savepoint of its own:
   transaction's BEGIN and COMMIT in the writing thread's.
 
 A batch alone in its turn (one request at a time) is written as before, with no savepoint.
-PostgreSQL writes transactions side by side and does not use this.
+On PostgreSQL, which writes transactions side by side, callers do not wait for a turn (the
+server does not call `apply` there); only the batches handed over are grouped (below).
 
 A batch can also be handed over without a thread waiting for it (`GroupCommit.submit`, as the
 server's log route does for a small upload it checked on its event loop): the store's writer
@@ -31,6 +32,7 @@ and groups as the waiting callers', so they are committed with them.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
@@ -83,6 +85,11 @@ class GroupCommit:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.one_writer = store.engine.dialect.name == "sqlite"
+        """Whether the store writes one transaction at a time (SQLite): then callers waiting to
+        write join the groups (`apply`); PostgreSQL writes them side by side, and groups only
+        the batches handed over (`submit`), which would otherwise each wait for their window's
+        row lock and flush a commit of their own."""
         self.stats = GroupStats()
         self._turn = threading.Lock()
         self._queue_lock = threading.Lock()
@@ -177,9 +184,12 @@ class GroupCommit:
                 fold_after_commit(session, window_id)
 
     def _write(self, session: Session, group: list[Queued]) -> None:
-        """Write `group` (in the caller's turn) and mark each batch done with its outcome."""
+        """Write `group` (in the caller's turn) and mark each batch done with its outcome. The
+        batches go in the order of their first windows, so that two processes' groups take
+        their windows' row locks (PostgreSQL) in one order and never wait on each other."""
         self.stats.groups += 1
         self.stats.batches += len(group)
+        group = sorted(group, key=_first_window)
         try:
             if len(group) == 1:
                 self._alone(session, group[0])
@@ -239,6 +249,21 @@ class GroupCommit:
                 queued.error = done
             else:
                 queued.result, queued.to_fold = done
+
+
+def _first_window(queued: Queued) -> tuple[int, dt.datetime, str]:
+    """The (model, start, segment) of the first window a batch writes (its profiles' earliest)."""
+    checked = queued.checked
+    keys = [
+        (p.window.start, segment)
+        for p, segment in zip(checked.profiles, checked.segments, strict=True)
+        if p.window is not None
+    ]
+    start, segment = min(keys) if keys else (_NO_WINDOW, "")
+    return checked.model_id, start, segment
+
+
+_NO_WINDOW = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _notify(queued: Queued) -> None:

@@ -257,10 +257,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         # default thread pool, which the route used before; started on demand.
         ingest_threads = ThreadPoolExecutor(INGEST_THREADS, thread_name_prefix="vigil-ingest")
         app.state.ingest_executor = ingest_threads
-        # On SQLite (one writer at a time) the log route's concurrent batches are committed
-        # together (`vigil.ingestion.group_commit`); PostgreSQL writes them side by side.
-        sqlite = opened.engine.dialect.name == "sqlite"
-        app.state.ingest_group = GroupCommit(opened) if sqlite else None
+        # The log route's small uploads are committed in groups by one writer thread, and on
+        # SQLite (one writer at a time) its other concurrent batches join the groups
+        # (`vigil.ingestion.group_commit`); PostgreSQL writes those side by side.
+        app.state.ingest_group = GroupCommit(opened)
         started: list[Worker] = []
         try:
             guard_queries(opened.engine, settings.server.request_timeout_seconds)

@@ -74,28 +74,27 @@ def _ingest(
 
 INLINE_BYTES = 32 * 1024
 INLINE_PROFILES = 4
-"""On SQLite, a log body of at most INLINE_BYTES that holds at most INLINE_PROFILES profiles and
-no rows, for a model this process has seen, is checked on the event loop and handed to the
-store's writer thread (`GroupCommit.submit`), with no hop to a worker thread. A replica's
-profile of a few dozen columns decodes and passes its checks in well under a millisecond, less
-than the hop and the contention of the worker threads cost. The bounds keep the worst such body
-from holding up the loop for long: a profile may inflate to 1 MiB whatever its size, and none
-with more columns than its model profiles is decoded (`check_profile`). Anything else goes to a
-worker thread, as every call does on PostgreSQL: there the checks on the loop measured no gain
-(an upload's rate into one window is bound by its window's row lock, held to each commit)."""
+"""A log body of at most INLINE_BYTES that holds at most INLINE_PROFILES profiles and no rows,
+for a model this process has seen, is checked on the event loop and handed to the store's
+writer thread (`GroupCommit.submit`), with no hop to a worker thread. A replica's profile of a
+few dozen columns decodes and passes its checks in well under a millisecond, less than the hop
+and the contention of the worker threads cost. The writer commits what it was handed in groups:
+on PostgreSQL too, where uploads into one window would otherwise each hold its row lock until
+their own commit is flushed. The bounds keep the worst such body from holding up the loop for
+long: a profile may inflate to 1 MiB whatever its size, and none with more columns than its
+model profiles is decoded (`check_profile`). Anything else goes to a worker thread."""
 
 
 async def _log_small(
     request: Request, store: Store, name: str, body: bytes, group: GroupCommit
 ) -> IngestResult:
-    """A log call of at most INLINE_BYTES on SQLite: its envelope decoded here, its checks here
-    when it holds a few profiles only and the model is known (see INLINE_PROFILES), else in a
-    worker."""
+    """A log call of at most INLINE_BYTES: its envelope decoded here, its checks here when it
+    holds a few profiles only and the model is known (see INLINE_PROFILES), else in a worker."""
     settings: ServerSettings = request.app.state.settings.server
     batch = _bounded_log(body, settings)
     model = store.models.peek(name)
     if batch.rows is not None or len(batch.profiles) > INLINE_PROFILES or model is None:
-        return await _in_worker(request, _ingest, store, name, batch, settings, group)
+        return await _in_worker(request, _ingest, store, name, batch, settings, _waiting(group))
     checked = service.check_log_of(model[0], model[1], batch)
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[Queued] = loop.create_future()
@@ -105,6 +104,11 @@ async def _log_small(
         raise queued.error
     assert queued.result is not None
     return queued.result
+
+
+def _waiting(group: GroupCommit | None) -> GroupCommit | None:
+    """The group a worker thread's batch waits to join: on SQLite only (see GroupCommit)."""
+    return group if group is not None and group.one_writer else None
 
 
 def _settle(answer: asyncio.Future[Queued], queued: Queued) -> None:
@@ -130,7 +134,7 @@ async def log_call(request: Request, name: str) -> Response:
     """The log route's work once the caller may write: it takes the app's settings, store and
     metrics from the app's state (the settings in force, which `get_settings` also gives) instead
     of one dependency each, makes one hop to a worker thread for all its blocking work (the
-    session is opened and closed there too; a small upload on SQLite needs none: `_log_small`),
+    session is opened and closed there too; a small upload needs none: `_log_small`),
     and answers with the result's JSON directly. Also
     called by `vigil.server.ingest_path`, which routes the busiest requests here directly."""
     state = request.app.state
@@ -143,7 +147,8 @@ async def log_call(request: Request, name: str) -> Response:
     if group is not None and len(body) <= INLINE_BYTES:
         result = await _log_small(request, store, name, body, group)
     else:
-        result = await _in_worker(request, _ingest, store, name, body, settings, group)
+        waiting = _waiting(group)
+        result = await _in_worker(request, _ingest, store, name, body, settings, waiting)
     children = metrics.for_log(name)
     children.latency.observe(time.perf_counter() - started)
     if not result.duplicate:
