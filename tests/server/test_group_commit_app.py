@@ -22,7 +22,8 @@ from vigil.server import Settings, create_app
 from vigil.store.core import Store
 
 
-def test_concurrent_log_requests_go_through_the_group(tmp_path: Path) -> None:
+def _store_and_settings(tmp_path: Path) -> tuple[Store, Settings]:
+    """A SQLite store with the churn model, and an app's settings on it (no background work)."""
     store = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
     with store.session() as session:
         service.create_model(session, SPEC)
@@ -32,6 +33,11 @@ def test_concurrent_log_requests_go_through_the_group(tmp_path: Path) -> None:
         monitor_scheduler=False,
         events_dispatcher=False,
     )
+    return store, settings
+
+
+def test_concurrent_log_requests_go_through_the_group(tmp_path: Path) -> None:
+    store, settings = _store_and_settings(tmp_path)
     tokens = make_tokens(store)
     headers = {**auth(tokens[Scope.WRITE]), "Content-Type": CONTENT_TYPE}
     batches = [log_batch(3 + i, i) for i in range(6)]
@@ -82,15 +88,7 @@ def test_small_profile_uploads_are_checked_on_the_loop_and_handed_over(tmp_path:
     """Profile-only uploads for a model the process knows skip the worker threads: they are
     checked on the event loop and written by the store's writer thread, answered as before
     (new, duplicate, a column conflict as a 409 naming it); the writer stops with the app."""
-    store = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
-    with store.session() as session:
-        service.create_model(session, SPEC)
-    settings = Settings(
-        store_url=str(store.engine.url),
-        artifacts_url=store.artifacts.url,
-        monitor_scheduler=False,
-        events_dispatcher=False,
-    )
+    store, settings = _store_and_settings(tmp_path)
     headers = {**auth(make_tokens(store)[Scope.WRITE]), "Content-Type": CONTENT_TYPE}
     bodies = [_profile_body(i, [20.0 + i, 30.0, 41.5]) for i in range(8)]
     try:
