@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, exc, text
+from sqlalchemy import Table, event, exc, text, update
 
 from vigil.api.specs import ModelSpec
 from vigil.ingestion import service
 from vigil.store.core import Store
 from vigil.store.hot_sql import Prepared
+from vigil.store.models import ProfileWindow
 from vigil.store.profile_windows import (
     _ADD_PART,
     _CLAIM_BATCH,
@@ -46,7 +48,7 @@ def _dump(store: Store) -> list[tuple[object, ...]]:
     return rows
 
 
-def _writes(store: Store, uploads: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
+def _writes(store: Store, uploads: list[tuple[int, int, str]]) -> list[tuple[int, int, str | None]]:
     """Claims and appends, one transaction per upload: (window offset in hours, rows, batch)."""
     answers = []
     for hours, n_rows, batch_id in uploads:
@@ -121,13 +123,18 @@ def test_literal_and_repeated_parameters_are_bound() -> None:
             "k_segment": "",
             "k_start": T0,
             "added_rows": 5,
+            "added_uploads": 3,
             "new_end": T0,
             "arrival": T0,
         }
     )
     assert len(arguments) == compiled.sql.count("?")
-    assert 1 in arguments  # the literal 1 of n_uploads + 1
     assert arguments.count("2026-03-02 10:00:00.000000") == 2 + 4 + 1  # end x2, arrival x4, start
+    table = cast(Table, ProfileWindow.__table__)
+    windows = table.c
+    literal = update(table).values(n_uploads=windows.n_uploads + 7)
+    compiled = Prepared(literal.where(windows.id == 1)).compiled(sqlite.dialect())
+    assert compiled.arguments({}) == [7, 1]  # the literals, bound as parameters
 
 
 def test_driver_errors_are_sqlalchemy_errors(tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ transaction, by one of them.
 On SQLite one transaction writes at a time, and a log call's transaction costs about as much in
 its fixed part (the connection, BEGIN, COMMIT and its write to the WAL, returning the connection)
 as in its three statements. `GroupCommit.apply` queues a checked batch and takes its turn; the
-thread whose turn it is takes every batch queued by then and writes them in one transaction, each
-inside a savepoint of its own:
+thread whose turn it is takes every batch queued by then and writes them in one transaction. When
+none of them can fail on its own (profiles only, to windows that exist, with columns that merge),
+they are written in a few statements for them all (`vigil.ingestion.group_write`: one claim of
+their ids, one count per window, one insert of their parts); otherwise each inside a savepoint of
+its own:
 
 - each request is answered only after the transaction holding its writes committed (a duplicate
   found in the group too: the batch that claimed its id first may still fail with the group);
@@ -42,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from vigil.api.specs import IngestResult
 from vigil.ingestion.checks import CheckedLog
+from vigil.ingestion.group_write import write_together
 from vigil.ingestion.service import fold_after_commit, write_checked
 from vigil.store.core import Store
 from vigil.store.hot_sql import run_plain
@@ -77,6 +81,8 @@ class GroupStats:
     retried_alone: int = 0
     handed_over: int = 0
     """Batches handed over with `submit` (the others waited in `apply`)."""
+    few_statements: int = 0
+    """Groups written in a few statements for all their batches (`write_together`)."""
 
 
 class GroupCommit:
@@ -216,7 +222,11 @@ class GroupCommit:
             queued.error = error
 
     def _together(self, session: Session, group: list[Queued]) -> None:
-        """The batches in one transaction, a savepoint each; alone again if the group fails."""
+        """The batches in one transaction: in a few statements for all of them when nothing can
+        fail on its own (`vigil.ingestion.group_write`), else a savepoint each; alone again if
+        the group fails."""
+        if self._in_few_statements(session, group):
+            return
         outcomes: list[tuple[IngestResult, list[int]] | BaseException] = []
         try:
             arrival = utcnow()
@@ -249,6 +259,24 @@ class GroupCommit:
                 queued.error = done
             else:
                 queued.result, queued.to_fold = done
+
+    def _in_few_statements(self, session: Session, group: list[Queued]) -> bool:
+        """Write `group` with `write_together` and commit it; False, with nothing of it kept,
+        when it needs the savepoints (or failed: they give each batch its own answer)."""
+        try:
+            outcomes = write_together(session, [queued.checked for queued in group], utcnow())
+            if outcomes is None:
+                session.rollback()
+                return False
+            session.commit()
+        except Exception:
+            session.rollback()
+            logger.debug("a group of %d log batches goes batch by batch", len(group), exc_info=True)
+            return False
+        self.stats.few_statements += 1
+        for queued, (result, to_fold) in zip(group, outcomes, strict=True):
+            queued.result, queued.to_fold = result, to_fold
+        return True
 
 
 def _first_window(queued: Queued) -> tuple[int, dt.datetime, str]:

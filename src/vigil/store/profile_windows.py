@@ -5,11 +5,11 @@ retried upload counts once)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import BindParameter
@@ -42,14 +42,14 @@ _KEY = (
 _END = bindparam("new_end", type_=UTCDateTime())
 _ARRIVAL = bindparam("arrival", type_=UTCDateTime())
 
-# A later upload to a window: one atomic update of its counters (no read of its blob), returning
-# its id for the part.
+# Later uploads to a window: one atomic update of its counters (no read of its blob), returning
+# its id for the parts.
 _COUNT_UPLOAD = (
     update(cast(Table, ProfileWindow.__table__))
     .where(_KEY)
     .values(
         n_rows=_WINDOWS.n_rows + bindparam("added_rows"),
-        n_uploads=_WINDOWS.n_uploads + 1,
+        n_uploads=_WINDOWS.n_uploads + bindparam("added_uploads"),
         end=case((_WINDOWS.end < _END, _END), else_=_WINDOWS.end),
         first_arrival=case(
             (_WINDOWS.first_arrival > _ARRIVAL, _ARRIVAL), else_=_WINDOWS.first_arrival
@@ -137,6 +137,27 @@ _STORE_FOLD = (
 _DELETE_FOLDED = delete(_PARTS_TABLE).where(_PARTS.id.in_(_FOLDED_IDS))
 
 
+def count_uploads(
+    connection: Connection,
+    key: Mapping[str, Any],
+    *,
+    uploads: int,
+    n_rows: int,
+    end: dt.datetime,
+    arrival: dt.datetime,
+) -> tuple[int, int, str | None] | None:
+    """Count `uploads` uploads of `n_rows` rows in all, arrived at `arrival`, into the window of
+    `key` (model_id, version, segment, start), in one UPDATE that takes its row lock: its id, its
+    upload count with them and the kinds it kept; None when the window does not exist."""
+    counted = {f"k_{name}": value for name, value in key.items()}
+    counted |= {"added_rows": n_rows, "added_uploads": uploads, "new_end": end}
+    rows = _HOT_COUNT_UPLOAD.run(connection, {**counted, "arrival": arrival})
+    if not rows:
+        return None
+    window_id, n_uploads, stored = rows[0]
+    return int(window_id), int(n_uploads), stored
+
+
 class WindowRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -170,14 +191,14 @@ class WindowRepository:
         # per-statement work (they touch no mapped objects), on SQLite on its driver's cursor.
         connection = self.session.connection()
         for _ in range(2):
-            counted = {f"k_{name}": value for name, value in key.items()}
-            counted |= {"added_rows": n_rows, "new_end": end, "arrival": arrival}
-            rows = _HOT_COUNT_UPLOAD.run(connection, counted)
-            if rows:
-                window_id, n_uploads, stored = rows[0]
+            counted = count_uploads(
+                connection, key, uploads=1, n_rows=n_rows, end=end, arrival=arrival
+            )
+            if counted is not None:
+                window_id = counted[0]
                 part = {"window_id": window_id, "n_rows": n_rows, "profile": blob}
                 _HOT_ADD_PART.run(connection, {**part, "created_at": arrival})
-                return int(window_id), int(n_uploads), stored
+                return counted
             values = {
                 **key,
                 "end": end,

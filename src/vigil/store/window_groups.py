@@ -1,0 +1,143 @@
+"""A group of uploads to existing windows written in a few statements: every batch id claimed in
+one INSERT, each window counted once for all its uploads, every part appended in one INSERT.
+
+Written one upload at a time, a group of n uploads to one window runs 3n statements (claim,
+count, part) and, to keep each upload's failure its own, 2n savepoint statements around them.
+On SQLite each statement also gives up and takes back the interpreter lock in the thread that
+holds the database's write lock, so a group's statements are what the other processes wait for.
+`vigil.ingestion.group_write` decides when a group can be written this way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Connection, Table, bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import UpdateBase
+
+from vigil.store.hot_sql import Prepared
+from vigil.store.models import IngestedBatch, ProfileWindowPart
+from vigil.store.profile_windows import count_uploads
+
+__all__ = ["ROWS_PER_STATEMENT", "Counted", "add_parts", "claim_batches", "count_window"]
+
+ROWS_PER_STATEMENT = 64
+"""Rows per multi-row INSERT (a longer list is sent in several): at most 64 x 5 parameters, far
+below SQLite's limit, and a few dozen compiled statements per process."""
+
+_PARTS = cast(Table, ProfileWindowPart.__table__)
+_BATCHES = cast(Table, IngestedBatch.__table__)
+_PART_COLUMNS = ("window_id", "n_rows", "created_at", "profile")
+_CLAIM_COLUMNS = ("batch_id", "model_id", "kind", "n_rows", "received_at")
+
+
+class Counted(NamedTuple):
+    """A window counted for a group's uploads: its id, its upload count with them, and the
+    column kinds it kept before them (`vigil.store.window_kinds`)."""
+
+    window_id: int
+    n_uploads: int
+    kinds: str | None
+
+
+def _values(columns: Sequence[str], n: int) -> list[dict[str, Any]]:
+    return [{c: bindparam(f"{c}_{i}") for c in columns} for i in range(n)]
+
+
+def _parts(n: int, dialect: str) -> UpdateBase:
+    return insert(_PARTS).values(_values(_PART_COLUMNS, n))
+
+
+def _claims(n: int, dialect: str) -> UpdateBase:
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = dialect_insert(_BATCHES).values(_values(_CLAIM_COLUMNS, n))
+    return statement.on_conflict_do_nothing().returning(_BATCHES.c.batch_id)
+
+
+class _ManyRows:
+    """A multi-row statement built and compiled once per row count and backend, run in chunks
+    of at most ROWS_PER_STATEMENT rows."""
+
+    def __init__(self, build: Callable[[int, str], UpdateBase]) -> None:
+        self._build = build
+        self._built: dict[tuple[int, str], Prepared] = {}
+        self._lock = threading.Lock()
+
+    def run(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+        found: list[Any] = []
+        for first in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[first : first + ROWS_PER_STATEMENT]
+            params = {
+                f"{name}_{i}": value for i, row in enumerate(chunk) for name, value in row.items()
+            }
+            found.extend(self._prepared(len(chunk), dialect).run(connection, params))
+        return found
+
+    def _prepared(self, n: int, dialect: str) -> Prepared:
+        prepared = self._built.get((n, dialect))
+        if prepared is None:
+            prepared = Prepared(self._build(n, dialect))
+            with self._lock:
+                self._built[(n, dialect)] = prepared
+        return prepared
+
+
+_ADD_PARTS = _ManyRows(_parts)
+_CLAIM_BATCHES = _ManyRows(_claims)
+
+
+def claim_batches(
+    connection: Connection, batches: Sequence[tuple[str, int, int]], kind: str, at: dt.datetime
+) -> set[str]:
+    """Record each `(batch id, model id, rows)` of `batches` (ids distinct); the ids recorded now
+    (the others had been before: retries or replays)."""
+    rows = [
+        {
+            "batch_id": batch_id,
+            "model_id": model_id,
+            "kind": kind,
+            "n_rows": n_rows,
+            "received_at": at,
+        }
+        for batch_id, model_id, n_rows in batches
+    ]
+    return {str(row[0]) for row in _CLAIM_BATCHES.run(connection, rows)}
+
+
+def count_window(
+    connection: Connection,
+    key: tuple[int, str, str, dt.datetime],
+    uploads: int,
+    n_rows: int,
+    end: dt.datetime,
+    arrival: dt.datetime,
+) -> Counted | None:
+    """Count `uploads` uploads of `n_rows` rows in all into the window of `key` (model id,
+    version, segment, start), in one UPDATE that takes its row lock; None when it does not
+    exist yet."""
+    model_id, version, segment, start = key
+    found = count_uploads(
+        connection,
+        {"model_id": model_id, "version": version, "segment": segment, "start": start},
+        uploads=uploads,
+        n_rows=n_rows,
+        end=end,
+        arrival=arrival,
+    )
+    return None if found is None else Counted(*found)
+
+
+def add_parts(
+    connection: Connection, parts: Sequence[tuple[int, int, bytes]], at: dt.datetime
+) -> None:
+    """Append each `(window id, rows, profile blob)` of `parts` to its window."""
+    rows = [
+        {"window_id": window_id, "n_rows": n_rows, "created_at": at, "profile": blob}
+        for window_id, n_rows, blob in parts
+    ]
+    _ADD_PARTS.run(connection, rows)
