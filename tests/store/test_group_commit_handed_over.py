@@ -37,11 +37,15 @@ class Answers:
         self.lock = threading.Lock()
         self.got: list[Queued] = []
         self.threads: list[str] = []
+        self.calls: list[int] = []
+        """How many batches each call told."""
 
-    def __call__(self, queued: Queued) -> None:
+    def __call__(self, batches: list[Queued]) -> None:
         with self.lock:
-            self.got.append(queued)
-            self.threads.append(threading.current_thread().name)
+            self.calls.append(len(batches))
+            for queued in batches:
+                self.got.append(queued)
+                self.threads.append(threading.current_thread().name)
 
     def wait(self, n: int) -> list[IngestResult | BaseException]:
         assert wait_until(lambda: len(self.got) >= n, 20), f"{len(self.got)} of {n} notified"
@@ -134,6 +138,7 @@ def test_a_refusal_handed_over_is_its_own(store: Store) -> None:
         assert wait_until(lambda: len(group._queue) == 3, 10)
     outcomes = answers.wait(3)
     group.close()
+    assert answers.calls == [3]  # one group, told in one call
     refused = [o for o in outcomes if isinstance(o, SchemaConflictError)]
     assert len(refused) == 1
     assert "age" in str(refused[0])
@@ -165,7 +170,7 @@ def test_a_failing_notify_is_logged_and_the_others_are_told(
 ) -> None:
     group, answers = GroupCommit(store), Answers()
 
-    def broken(queued: Queued) -> None:
+    def broken(batches: list[Queued]) -> None:
         raise RuntimeError("the event loop is closed")
 
     with group._turn:
@@ -178,5 +183,5 @@ def test_a_failing_notify_is_logged_and_the_others_are_told(
     with caplog.at_level(logging.ERROR, logger="vigil.ingestion"):
         assert len(answers.wait(2)) == 2
         group.close()
-    assert "notifying a handed-over log batch" in caplog.text
+    assert "notifying 1 handed-over log batch(es) failed" in caplog.text
     assert _window(store) == (3, 9)  # the batch whose notify failed is written all the same

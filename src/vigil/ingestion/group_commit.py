@@ -28,7 +28,9 @@ server does not call `apply` there); only the batches handed over are grouped (b
 A batch can also be handed over without a thread waiting for it (`GroupCommit.submit`, as the
 server's log route does for a small upload it checked on its event loop): the store's writer
 thread takes its turn for it, and whichever thread wrote it calls its `notify` once it is
-committed (or failed), then folds the windows it made due. Those batches join the same queue
+committed (or failed), then folds the windows it made due. A group's batches handed over with one
+`notify` are told in one call, so that a server's event loop is woken once per group, not once
+per batch. Those batches join the same queue
 and groups as the waiting callers', so they are committed with them.
 """
 
@@ -51,11 +53,15 @@ from vigil.store.core import Store
 from vigil.store.hot_sql import run_plain
 from vigil.store.repositories import utcnow
 
-__all__ = ["GroupCommit", "GroupStats", "Queued"]
+__all__ = ["GroupCommit", "GroupStats", "Notify", "Queued"]
 
 SAVEPOINT = "vigil_upload"
 
 logger = logging.getLogger("vigil.ingestion")
+
+
+Notify = Callable[[list["Queued"]], object]
+"""Tells the thread that handed batches over that they are written (see `GroupCommit.submit`)."""
 
 
 @dataclass
@@ -64,8 +70,10 @@ class Queued:
 
     checked: CheckedLog
     context: contextvars.Context
-    notify: Callable[[Queued], object] | None = None
+    notify: Notify | None = None
     """Called once it is written, when it was handed over (`GroupCommit.submit`)."""
+    waiter: object = None
+    """What the thread that handed it over waits on (e.g. its request's future)."""
     done: bool = False
     result: IngestResult | None = None
     to_fold: list[int] = field(default_factory=list)
@@ -104,12 +112,14 @@ class GroupCommit:
         self._writer: threading.Thread | None = None
         self._closing = False
 
-    def submit(self, checked: CheckedLog, notify: Callable[[Queued], object]) -> None:
+    def submit(self, checked: CheckedLog, notify: Notify, waiter: object = None) -> None:
         """Hand `checked` over to the store's writer thread (started on first use) and return at
-        once; `notify(queued)` is called once its transaction committed or failed, in the thread
-        that wrote it, and must not block (e.g. `loop.call_soon_threadsafe`). Its writes run in
-        the caller's context at this call (a request's deadline bounds their SQL)."""
-        queued = Queued(checked, contextvars.copy_context(), notify)
+        once. Once its transaction committed or failed, `notify` is called in the thread that
+        wrote it with every batch of its group handed over with this same `notify` (this one
+        among them: `waiter` tells them apart), once; it must not block (e.g.
+        `loop.call_soon_threadsafe`). Its writes run in the caller's context at this call (a
+        request's deadline bounds their SQL)."""
+        queued = Queued(checked, contextvars.copy_context(), notify, waiter)
         with self._queue_lock:
             if self._closing:
                 raise RuntimeError("the group commit is closed: no writer takes new batches")
@@ -151,10 +161,10 @@ class GroupCommit:
                     self._finish(session, group)
             except Exception as error:  # not the batches' own errors (`_write` keeps those)
                 logger.exception("writing %d handed-over log batch(es) failed", len(group))
-                for queued in group:
-                    if queued.result is None and queued.error is None:
-                        queued.done, queued.error = True, error
-                        _notify(queued)
+                untold = [q for q in group if q.result is None and q.error is None]
+                for queued in untold:
+                    queued.done, queued.error = True, error
+                _notify(untold)
 
     def apply(self, session: Session, checked: CheckedLog) -> IngestResult:
         """Write `checked` (with whatever else is queued), fold what it made due, return its
@@ -183,8 +193,7 @@ class GroupCommit:
         """After the turn: notify the handed-over batches of `group` (the waiting callers look at
         their own), then fold the windows they made due."""
         handed_over = [queued for queued in group if queued.notify is not None]
-        for queued in handed_over:
-            _notify(queued)
+        _notify(handed_over)
         for queued in handed_over:
             for window_id in queued.to_fold:
                 fold_after_commit(session, window_id)
@@ -294,10 +303,15 @@ def _first_window(queued: Queued) -> tuple[int, dt.datetime, str]:
 _NO_WINDOW = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-def _notify(queued: Queued) -> None:
-    """Call a handed-over batch's `notify` (a failure is logged: the batch is written)."""
-    assert queued.notify is not None
-    try:
-        queued.notify(queued)
-    except Exception:
-        logger.exception("notifying a handed-over log batch of its outcome failed")
+def _notify(handed_over: list[Queued]) -> None:
+    """Call each `notify` of the handed-over batches once, with its batches (a failure is
+    logged: they are written)."""
+    by_notify: dict[Notify, list[Queued]] = {}
+    for queued in handed_over:
+        assert queued.notify is not None
+        by_notify.setdefault(queued.notify, []).append(queued)
+    for notify, batches in by_notify.items():
+        try:
+            notify(batches)
+        except Exception:
+            logger.exception("notifying %d handed-over log batch(es) failed", len(batches))

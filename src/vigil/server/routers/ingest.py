@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from vigil.store.arrow_limits import RowLimits, check_stream
 from vigil.store.core import Store
 
 T = TypeVar("T")
+
+logger = logging.getLogger("vigil.server")
 
 router = APIRouter(tags=["ingestion"])
 
@@ -98,7 +101,7 @@ async def _log_small(
     checked = service.check_log_of(model[0], model[1], batch)
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[Queued] = loop.create_future()
-    group.submit(checked, lambda queued: loop.call_soon_threadsafe(_settle, answer, queued))
+    group.submit(checked, _written, answer)
     queued = await answer
     if queued.error is not None:
         raise queued.error
@@ -111,9 +114,27 @@ def _waiting(group: GroupCommit | None) -> GroupCommit | None:
     return group if group is not None and group.one_writer else None
 
 
-def _settle(answer: asyncio.Future[Queued], queued: Queued) -> None:
-    if not answer.done():  # not cancelled (the client went away, the time limit passed)
-        answer.set_result(queued)
+def _written(batches: list[Queued]) -> None:
+    """The `notify` of the small uploads handed over (in the writer's thread): each event loop
+    among theirs is woken once for the group (`_settle` answers each of its uploads there)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Queued]] = {}
+    for queued in batches:
+        answer = queued.waiter
+        assert isinstance(answer, asyncio.Future)
+        by_loop.setdefault(answer.get_loop(), []).append(queued)
+    for loop, mine in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, mine)
+        except RuntimeError:  # its loop is closed: no one waits for these answers
+            logger.warning("%d written log batch(es) could not be answered", len(mine))
+
+
+def _settle(batches: list[Queued]) -> None:
+    for queued in batches:
+        answer = queued.waiter
+        assert isinstance(answer, asyncio.Future)
+        if not answer.done():  # not cancelled (the client went away, the time limit passed)
+            answer.set_result(queued)
 
 
 async def _in_worker(request: Request, blocking: Callable[..., T], *args: Any) -> T:
