@@ -37,7 +37,8 @@ def check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
     """Upload `blob` (profile #`index`) decoded with every check, and of one of the model's
     windows and columns. It may have no more columns than the model profiles: a profile with
     more is refused before any column is decoded."""
-    profile = DatasetProfile.from_bytes(blob, max_columns=len(spec.profiled_columns))
+    columns = spec.profiled_columns  # a new list each time: built once here
+    profile = DatasetProfile.from_bytes(blob, max_columns=len(columns))
     grid = spec.grid
     if profile.window is None:
         raise InvalidInputError(
@@ -52,11 +53,11 @@ def check_profile(spec: ModelSpec, blob: bytes, index: int) -> DatasetProfile:
             start=start.isoformat(),
             end=end.isoformat(),
         )
-    unknown = sorted(set(profile.columns) - set(spec.profiled_columns))
+    unknown = sorted(set(profile.columns).difference(columns))
     if unknown:
         raise InvalidInputError(
             f"profile #{index} has column(s) {unknown} that model {spec.name!r} does not declare; "
-            f"its profiled columns are {spec.profiled_columns}",
+            f"its profiled columns are {columns}",
             columns=unknown,
         )
     # Every check passed on these exact bytes: when this process folds them into their window
