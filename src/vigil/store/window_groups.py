@@ -44,31 +44,45 @@ class Counted(NamedTuple):
     kinds: str | None
 
 
-def _values(columns: Sequence[str], n: int) -> list[dict[str, Any]]:
+def _values(columns: Sequence[str], n: int | None) -> Any:
+    """The VALUES of `n` rows (parameters `column_i`), or of one row (`column`) when None."""
+    if n is None:
+        return {c: bindparam(c) for c in columns}
     return [{c: bindparam(f"{c}_{i}") for c in columns} for i in range(n)]
 
 
-def _parts(n: int, dialect: str) -> UpdateBase:
+def _parts(n: int | None, dialect: str) -> UpdateBase:
     return insert(_PARTS).values(_values(_PART_COLUMNS, n))
 
 
-def _claims(n: int, dialect: str) -> UpdateBase:
+def _claims(n: int | None, dialect: str) -> UpdateBase:
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = dialect_insert(_BATCHES).values(_values(_CLAIM_COLUMNS, n))
     return statement.on_conflict_do_nothing().returning(_BATCHES.c.batch_id)
 
 
 class _ManyRows:
-    """A multi-row statement built and compiled once per row count and backend, run in chunks
-    of at most ROWS_PER_STATEMENT rows."""
+    """A multi-row statement. On SQLite (the driver's cursor, `Prepared`) it is built and
+    compiled once per row count, and run in chunks of at most ROWS_PER_STATEMENT rows. Elsewhere
+    the one-row statement `one[dialect]` runs with every row's parameters: SQLAlchemy sends them
+    as multi-row statements of its own ("insertmanyvalues"), from a compiled form it caches (a
+    statement holding several rows of values is compiled again at every execution)."""
 
-    def __init__(self, build: Callable[[int, str], UpdateBase]) -> None:
+    def __init__(
+        self, build: Callable[[int | None, str], UpdateBase], one: Mapping[str, UpdateBase]
+    ) -> None:
         self._build = build
+        self._one = one
         self._built: dict[tuple[int, str], Prepared] = {}
         self._lock = threading.Lock()
 
     def run(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+        if not rows:
+            return []
+        if dialect != "sqlite":
+            result = connection.execute(self._one[dialect], [dict(row) for row in rows])
+            return list(result.all()) if result.returns_rows else []
         found: list[Any] = []
         for first in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[first : first + ROWS_PER_STATEMENT]
@@ -87,8 +101,8 @@ class _ManyRows:
         return prepared
 
 
-_ADD_PARTS = _ManyRows(_parts)
-_CLAIM_BATCHES = _ManyRows(_claims)
+_ADD_PARTS = _ManyRows(_parts, {"postgresql": _parts(None, "postgresql")})
+_CLAIM_BATCHES = _ManyRows(_claims, {"postgresql": _claims(None, "postgresql")})
 
 
 def claim_batches(
