@@ -30,8 +30,8 @@ server's log route does for a small upload it checked on its event loop): the st
 thread takes its turn for it, and whichever thread wrote it calls its `notify` once it is
 committed (or failed), then folds the windows it made due. A group's batches handed over with one
 `notify` are told in one call, so that a server's event loop is woken once per group, not once
-per batch. Those batches join the same queue
-and groups as the waiting callers', so they are committed with them.
+per batch. Those batches join the same queue and groups as the waiting callers', so they are
+committed with them.
 """
 
 from __future__ import annotations

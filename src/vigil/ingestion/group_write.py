@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from vigil.api.specs import IngestResult
 from vigil.errors import SchemaConflictError
-from vigil.ingestion.checks import CheckedLog
 from vigil.ingestion import service
+from vigil.ingestion.checks import CheckedLog
 from vigil.profile import DatasetProfile
 from vigil.store.profile_windows import WindowRepository
 from vigil.store.window_groups import add_parts, claim_batches, count_window

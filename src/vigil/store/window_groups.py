@@ -2,10 +2,10 @@
 one INSERT, each window counted once for all its uploads, every part appended in one INSERT.
 
 Written one upload at a time, a group of n uploads to one window runs 3n statements (claim,
-count, part) and, to keep each upload's failure its own, 2n savepoint statements around them.
-On SQLite each statement also gives up and takes back the interpreter lock in the thread that
-holds the database's write lock, so a group's statements are what the other processes wait for.
-`vigil.ingestion.group_write` decides when a group can be written this way.
+count, part) and, to keep each upload's failure its own, 2n savepoint statements around them:
+on PostgreSQL a round trip each, everywhere a trip through SQLAlchemy and the driver (measured
+in docs/benchmarks.md, "A group in a few statements"). `vigil.ingestion.group_write` decides
+when a group can be written this way.
 """
 
 from __future__ import annotations
