@@ -29,8 +29,8 @@ from vigil.errors import SchemaConflictError
 from vigil.ingestion import service
 from vigil.ingestion.checks import CheckedLog
 from vigil.profile import DatasetProfile
-from vigil.store.profile_windows import WindowRepository
-from vigil.store.window_groups import add_parts, claim_batches, count_window
+from vigil.store.profile_windows import WindowRepository, count_uploads
+from vigil.store.window_groups import add_parts, claim_batches
 from vigil.store.window_kinds import Kind, combine, decode, encode, kinds_of
 
 __all__ = ["write_together"]
@@ -85,7 +85,15 @@ def write_together(
     for key in sorted(windows, key=lambda k: (k[0], k[3], k[2], k[1])):
         window = windows[key]
         n_rows = sum(group[p].profiles[i].n_rows for p, i in window.uploads)
-        counted = count_window(connection, key, len(window.uploads), n_rows, window.end, arrival)
+        model_id, version, segment, start = key
+        counted = count_uploads(
+            connection,
+            {"model_id": model_id, "version": version, "segment": segment, "start": start},
+            uploads=len(window.uploads),
+            n_rows=n_rows,
+            end=window.end,
+            arrival=arrival,
+        )
         if counted is None:
             return None  # a new window: its first upload creates it
         kinds = _kinds_after(counted.kinds, [group[p].profiles[i] for p, i in window.uploads])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -137,6 +137,15 @@ _STORE_FOLD = (
 _DELETE_FOLDED = delete(_PARTS_TABLE).where(_PARTS.id.in_(_FOLDED_IDS))
 
 
+class Counted(NamedTuple):
+    """A window counted for uploads: its id, its upload count with them, and the column kinds
+    it kept before them (`vigil.store.window_kinds`)."""
+
+    window_id: int
+    n_uploads: int
+    kinds: str | None
+
+
 def count_uploads(
     connection: Connection,
     key: Mapping[str, Any],
@@ -145,17 +154,17 @@ def count_uploads(
     n_rows: int,
     end: dt.datetime,
     arrival: dt.datetime,
-) -> tuple[int, int, str | None] | None:
+) -> Counted | None:
     """Count `uploads` uploads of `n_rows` rows in all, arrived at `arrival`, into the window of
-    `key` (model_id, version, segment, start), in one UPDATE that takes its row lock: its id, its
-    upload count with them and the kinds it kept; None when the window does not exist."""
+    `key` (model_id, version, segment, start), in one UPDATE that takes its row lock; None when
+    the window does not exist."""
     counted = {f"k_{name}": value for name, value in key.items()}
     counted |= {"added_rows": n_rows, "added_uploads": uploads, "new_end": end}
     rows = _HOT_COUNT_UPLOAD.run(connection, {**counted, "arrival": arrival})
     if not rows:
         return None
     window_id, n_uploads, stored = rows[0]
-    return int(window_id), int(n_uploads), stored
+    return Counted(int(window_id), int(n_uploads), stored)
 
 
 class WindowRepository:
@@ -173,11 +182,9 @@ class WindowRepository:
         arrival: dt.datetime,
         segment: str = "",
         kinds: str | None = None,
-    ) -> tuple[int, int, str | None]:
-        """Add one upload's (validated) profile `blob` to its window; returns the window's id,
-        its upload count with this one (1: this upload created it) and the column kinds it kept
-        before this upload (`vigil.store.window_kinds`; those of `blob`, `kinds`, when it was
-        created by this upload).
+    ) -> Counted:
+        """Add one upload's (validated) profile `blob` to its window: its count with this upload
+        (1: this upload created it; then its kinds are those of `blob`, `kinds`).
 
         `segment` is "" for the whole traffic, or `"<column>=<value>"` for one segment's share.
 
@@ -195,8 +202,7 @@ class WindowRepository:
                 connection, key, uploads=1, n_rows=n_rows, end=end, arrival=arrival
             )
             if counted is not None:
-                window_id = counted[0]
-                part = {"window_id": window_id, "n_rows": n_rows, "profile": blob}
+                part = {"window_id": counted.window_id, "n_rows": n_rows, "profile": blob}
                 _HOT_ADD_PART.run(connection, {**part, "created_at": arrival})
                 return counted
             values = {
@@ -211,7 +217,7 @@ class WindowRepository:
             }
             created = _statement(self.session, _HOT_NEW_WINDOW).run(connection, values)
             if created:
-                return int(created[0][0]), 1, kinds
+                return Counted(int(created[0][0]), 1, kinds)
         raise RuntimeError(
             f"window {start.isoformat()} of model {model_id} neither found nor created"
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,9 +21,8 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from vigil.store.hot_sql import Prepared
 from vigil.store.models import IngestedBatch, ProfileWindowPart
-from vigil.store.profile_windows import count_uploads
 
-__all__ = ["ROWS_PER_STATEMENT", "Counted", "add_parts", "claim_batches", "count_window"]
+__all__ = ["ROWS_PER_STATEMENT", "add_parts", "claim_batches"]
 
 ROWS_PER_STATEMENT = 64
 """Rows per multi-row INSERT (a longer list is sent in several): at most 64 x 5 parameters, far
@@ -33,15 +32,6 @@ _PARTS = cast(Table, ProfileWindowPart.__table__)
 _BATCHES = cast(Table, IngestedBatch.__table__)
 _PART_COLUMNS = ("window_id", "n_rows", "created_at", "profile")
 _CLAIM_COLUMNS = ("batch_id", "model_id", "kind", "n_rows", "received_at")
-
-
-class Counted(NamedTuple):
-    """A window counted for a group's uploads: its id, its upload count with them, and the
-    column kinds it kept before them (`vigil.store.window_kinds`)."""
-
-    window_id: int
-    n_uploads: int
-    kinds: str | None
 
 
 def _values(columns: Sequence[str], n: int | None) -> Any:
@@ -73,7 +63,7 @@ class _ManyRows:
     ) -> None:
         self._build = build
         self._one = one
-        self._built: dict[tuple[int, str], Prepared] = {}
+        self._built: dict[int, Prepared] = {}
         self._lock = threading.Lock()
 
     def run(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
@@ -89,15 +79,16 @@ class _ManyRows:
             params = {
                 f"{name}_{i}": value for i, row in enumerate(chunk) for name, value in row.items()
             }
-            found.extend(self._prepared(len(chunk), dialect).run(connection, params))
+            found.extend(self._prepared(len(chunk)).run(connection, params))
         return found
 
-    def _prepared(self, n: int, dialect: str) -> Prepared:
-        prepared = self._built.get((n, dialect))
+    def _prepared(self, n: int) -> Prepared:
+        """The statement of `n` rows, for SQLite."""
+        prepared = self._built.get(n)
         if prepared is None:
-            prepared = Prepared(self._build(n, dialect))
+            prepared = Prepared(self._build(n, "sqlite"))
             with self._lock:
-                self._built[(n, dialect)] = prepared
+                self._built[n] = prepared
         return prepared
 
 
@@ -121,29 +112,6 @@ def claim_batches(
         for batch_id, model_id, n_rows in batches
     ]
     return {str(row[0]) for row in _CLAIM_BATCHES.run(connection, rows)}
-
-
-def count_window(
-    connection: Connection,
-    key: tuple[int, str, str, dt.datetime],
-    uploads: int,
-    n_rows: int,
-    end: dt.datetime,
-    arrival: dt.datetime,
-) -> Counted | None:
-    """Count `uploads` uploads of `n_rows` rows in all into the window of `key` (model id,
-    version, segment, start), in one UPDATE that takes its row lock; None when it does not
-    exist yet."""
-    model_id, version, segment, start = key
-    found = count_uploads(
-        connection,
-        {"model_id": model_id, "version": version, "segment": segment, "start": start},
-        uploads=uploads,
-        n_rows=n_rows,
-        end=end,
-        arrival=arrival,
-    )
-    return None if found is None else Counted(*found)
 
 
 def add_parts(
