@@ -5,12 +5,12 @@ On PostgreSQL every monitor is written in its own transaction, under its lock (s
 processes may record one monitor: `_lock`), as before; only now after its model's other monitors
 were measured, not between them. On SQLite every write transaction holds the whole store's
 write lock, whichever process runs it, so no lock of a monitor's own is needed: a model's
-monitors are written together, in one
-transaction of at most `WINDOWS_PER_TRANSACTION` windows (a monitor with more has its own), so a
-steady tick commits once per model instead of once per monitor. The statements are the same and
-run in the same order, so the results, alerts and events are the same. Should a monitor's writes
-fail, its transaction is rolled back and its monitors are written again one by one: the others'
-results are kept, as when each had its own transaction.
+monitors are written together, in one transaction of at most `WINDOWS_PER_TRANSACTION` windows
+(a monitor with more has its own), so a steady tick commits once per model instead of once per
+monitor. The statements are the same and run in the same order, so the results, alerts and
+events are the same. Should a monitor's writes fail, its transaction is rolled back and its
+monitors are written again one by one: the others' results are kept, as when each had its own
+transaction.
 """
 
 from __future__ import annotations
