@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.store.conftest import postgres_url, store, store_url
+from tests.store.pg import new_database
 from vigil.api.specs import Scope
 from vigil.server import Settings, create_app
 from vigil.store.core import Store
@@ -50,6 +54,45 @@ def api(server_store: Store) -> Iterator[TestClient]:
 @pytest.fixture
 def tokens(server_store: Store) -> dict[Scope, str]:
     return make_tokens(server_store)
+
+
+@dataclass(frozen=True)
+class SharedApi:
+    """A test client of an app and a live token per scope, shared by the tests of a module."""
+
+    client: TestClient
+    tokens: dict[Scope, str]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SharedApi]:
+    """An app on a store of its own (each backend; on PostgreSQL a database of its own, apart from
+    the session's one that function-scoped stores clear), made once per module: for tests whose
+    requests cannot change one another's answers. An app's first request builds its routes'
+    state (about 0.15 s), and a store's migrations take as long again; hundreds of such tests
+    paid both each."""
+    folder = tmp_path_factory.mktemp("shared-api")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'vigil.db'}"
+        else:
+            session_url: str = request.getfixturevalue("postgres_url")
+            url = stack.enter_context(
+                new_database(session_url, f"vigil_shared_{uuid.uuid4().hex[:12]}")
+            )
+        opened = Store.open(url, str(folder / "artifacts"))
+        stack.callback(opened.close)
+        tokens = make_tokens(opened)
+        client = stack.enter_context(
+            TestClient(
+                create_app(
+                    Settings(store_url=url, artifacts_url=opened.artifacts.url), store=opened
+                )
+            )
+        )
+        yield SharedApi(client, tokens)
 
 
 def auth(token: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from tests.server.conftest import auth
+from tests.server.conftest import SharedApi, auth
 from vigil.api.specs import Scope
 from vigil.server import Settings, create_app
 from vigil.server.app import ROUTERS
@@ -67,8 +67,12 @@ def test_the_route_list_covers_the_api() -> None:
     ("method", "path", "scope"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES]
 )
 def test_every_route_but_health_needs_a_token_of_its_scope(
-    api: TestClient, tokens: dict[Scope, str], method: str, path: str, scope: Scope | None
+    shared_api: SharedApi, method: str, path: str, scope: Scope | None
 ) -> None:
+    """One app per backend serves every route's case: a request here changes no other case's
+    answer (a 401 or 403 writes nothing, and the last request's answer is only checked not to be
+    either)."""
+    api, tokens = shared_api.client, shared_api.tokens
     url = _concrete(path)
     if path in OPEN_ROUTES:
         assert scope is None
