@@ -101,14 +101,23 @@ def _serve(store_url: str, artifacts: str, port: int, log: Path) -> subprocess.P
     env = {**os.environ, "VIGIL_STORE_URL": store_url, "VIGIL_ARTIFACTS_URL": artifacts}
     command = [sys.executable, "-m", "vigil.server", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.05)
+    if _healthy(port):
+        return process
     process.kill()
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def _healthy(port: int) -> bool:
+    """Whether the server on `port` answers /health within 600 polls (one client for them all:
+    `httpx.get` makes a client and an SSL context at every call)."""
+    with httpx.Client(timeout=1) as http:
+        for _ in range(600):
+            try:
+                if http.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    return True
+            except httpx.TransportError:
+                time.sleep(0.05)
+    return False
 
 
 def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, float, float]:
@@ -129,12 +138,7 @@ def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, 
         )
     try:
         for port in ports:
-            for _ in range(600):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+            _healthy(port)
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         _post_all(urls, "none", "floor", bodies[:20], 1)  # warm up
         cpu = sum(_server_cpu_s(p) for p in processes)

@@ -21,7 +21,10 @@ import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.store.migrated import migrated_sqlite  # noqa: E402
 from tests.store.pg import sessions_left_open  # noqa: E402
+
+__all__ = ["migrated_sqlite"]
 
 
 def mixed_table(n: int, seed: int = 0) -> pa.Table:

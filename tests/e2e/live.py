@@ -71,17 +71,21 @@ class LiveServer:
             )
         timeout = patience(timeout)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited with {self.process.returncode}:\n{self.log.read_text()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+        # One client for all the polls: `httpx.get` makes a client, and with it an SSL context
+        # (its CA certificates loaded), at every call. Polled every 50 ms while the server
+        # started, that was 15% of the test processes' CPU, taken from the starting server.
+        with httpx.Client(timeout=1) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"server exited with {self.process.returncode}:\n{self.log.read_text()}"
+                    )
+                try:
+                    if http.get(f"{self.url}/health").status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
         self.stop()
         raise RuntimeError(
             f"server did not answer /health within {timeout}s:\n{self.log.read_text()}"

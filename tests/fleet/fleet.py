@@ -110,20 +110,20 @@ def nginx(upstreams: Sequence[int], folder: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + patience(15)
-        while True:
-            if process.poll() is not None:
-                errors = (
-                    (folder / "error.log").read_text() if (folder / "error.log").exists() else ""
-                )
-                raise RuntimeError(f"nginx exited with {process.returncode}: {errors}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not answer on {url}")
-            time.sleep(0.05)
+        with httpx.Client(timeout=2) as http:  # one client (and SSL context) for all the polls
+            while True:
+                if process.poll() is not None:
+                    log_file = folder / "error.log"
+                    errors = log_file.read_text() if log_file.exists() else ""
+                    raise RuntimeError(f"nginx exited with {process.returncode}: {errors}")
+                try:
+                    if http.get(f"{url}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not answer on {url}")
+                time.sleep(0.05)
         yield url
     finally:
         process.send_signal(signal.SIGQUIT)

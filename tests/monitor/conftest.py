@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.store.conftest import store, store_url
+from tests.store.migrated import sqlite_copy
 from tests.store.pg import postgres_url
 from vigil.client import Client
 from vigil.monitor import MonitorSettings
@@ -20,8 +21,10 @@ HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(f"sqlite:///{tmp_path / 'vigil.db'}", str(tmp_path / "artifacts"))
+def sqlite_store(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Store]:
+    opened = Store.open(
+        sqlite_copy(migrated_sqlite, tmp_path / "vigil.db"), str(tmp_path / "artifacts")
+    )
     try:
         yield opened
     finally:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from tests.store.migrated import sqlite_copy
 from tests.store.pg import postgres_url
 from vigil.store.base import Base
 from vigil.store.core import Store
@@ -61,8 +62,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(store_url: str, tmp_path: Path) -> Iterator[Store]:
-    """An opened, migrated, empty store on each backend, with a local artifact folder."""
+def store(store_url: str, tmp_path: Path, migrated_sqlite: Path) -> Iterator[Store]:
+    """An opened, migrated, empty store on each backend, with a local artifact folder (on SQLite
+    a copy of the migrated file, `migrated_sqlite`)."""
+    if store_url.startswith("sqlite:///"):
+        store_url = sqlite_copy(migrated_sqlite, Path(store_url.removeprefix("sqlite:///")))
     opened = Store.open(store_url, str(tmp_path / "artifacts"))
     if opened.engine.dialect.name == "postgresql":
         _clear(opened)
