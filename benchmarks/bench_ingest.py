@@ -138,7 +138,8 @@ def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, 
         )
     try:
         for port in ports:
-            _healthy(port)
+            if not _healthy(port):
+                raise RuntimeError(f"the bare app on port {port} did not start")
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         _post_all(urls, "none", "floor", bodies[:20], 1)  # warm up
         cpu = sum(_server_cpu_s(p) for p in processes)
