@@ -83,6 +83,10 @@ from vigil.schema import ID_COLUMN, TIMESTAMP_COLUMN
 from vigil.store.db import create_store_engine, session_factory, upgrade
 from vigil.store.repositories import TokenRepository
 
+sys.path.insert(0, str(REPO))  # this checkout's tests package: its waits and PostgreSQL helpers
+from tests.store.pg import new_database
+from tests.waits import wait_for_health
+
 T0 = dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)
 FEATURES = [f"f{i}" for i in range(6)]
 
@@ -101,23 +105,10 @@ def _serve(store_url: str, artifacts: str, port: int, log: Path) -> subprocess.P
     env = {**os.environ, "VIGIL_STORE_URL": store_url, "VIGIL_ARTIFACTS_URL": artifacts}
     command = [sys.executable, "-m", "vigil.server", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    if _healthy(port):
+    if wait_for_health(f"http://127.0.0.1:{port}", process, 30):
         return process
     process.kill()
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
-
-
-def _healthy(port: int) -> bool:
-    """Whether the server on `port` answers /health within 600 polls (one client for them all:
-    `httpx.get` makes a client and an SSL context at every call)."""
-    with httpx.Client(timeout=1) as http:
-        for _ in range(600):
-            try:
-                if http.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    return True
-            except httpx.TransportError:
-                time.sleep(0.05)
-    return False
 
 
 def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, float, float]:
@@ -137,8 +128,8 @@ def _floor(bodies: list[bytes], senders: int, workers: int = 1) -> tuple[float, 
             )
         )
     try:
-        for port in ports:
-            if not _healthy(port):
+        for port, process in zip(ports, processes, strict=True):
+            if not wait_for_health(f"http://127.0.0.1:{port}", process, 30):
                 raise RuntimeError(f"the bare app on port {port} did not start")
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         _post_all(urls, "none", "floor", bodies[:20], 1)  # warm up
@@ -306,9 +297,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     database on that PostgreSQL server, dropped afterwards."""
     if args.store is None:
         return _measure(args, None)
-    sys.path.insert(0, str(REPO))
-    from tests.store.pg import new_database
-
     with new_database(args.store, f"bench_ingest_{os.getpid()}") as url:
         return _measure(args, url)
 

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,13 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 import pytest
 
 from tests.store.pg import in_ci
 from tests.store.s3 import free_port
-from tests.waits import patience
+from tests.waits import patience, wait_for_health
 
 NGINX = "/usr/sbin/nginx"
 
@@ -109,21 +107,12 @@ def nginx(upstreams: Sequence[int], folder: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + patience(15)
-        with httpx.Client(timeout=2) as http:  # one client (and SSL context) for all the polls
-            while True:
-                if process.poll() is not None:
-                    log_file = folder / "error.log"
-                    errors = log_file.read_text() if log_file.exists() else ""
-                    raise RuntimeError(f"nginx exited with {process.returncode}: {errors}")
-                try:
-                    if http.get(f"{url}/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not answer on {url}")
-                time.sleep(0.05)
+        if not wait_for_health(url, process, 15, timeout=2):
+            if process.poll() is not None:
+                log_file = folder / "error.log"
+                errors = log_file.read_text() if log_file.exists() else ""
+                raise RuntimeError(f"nginx exited with {process.returncode}: {errors}")
+            raise RuntimeError(f"nginx did not answer on {url}")
         yield url
     finally:
         process.send_signal(signal.SIGQUIT)

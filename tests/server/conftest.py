@@ -4,11 +4,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.store.conftest import postgres_url, store, store_url
+from tests.store.migrated import sqlite_copy
 from tests.store.pg import new_database
 from vigil.api.specs import Scope
 from vigil.server import Settings, create_app
@@ -66,17 +68,18 @@ class SharedApi:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_sqlite: Path,
 ) -> Iterator[SharedApi]:
     """An app on a store of its own (each backend; on PostgreSQL a database of its own, apart from
     the session's one that function-scoped stores clear), made once per module: for tests whose
     requests cannot change one another's answers. An app's first request builds its routes'
-    state (about 0.15 s), and a store's migrations take as long again; hundreds of such tests
-    paid both each."""
+    state (about 0.15 s), which hundreds of such tests each paid."""
     folder = tmp_path_factory.mktemp("shared-api")
     with ExitStack() as stack:
         if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'vigil.db'}"
+            url = sqlite_copy(migrated_sqlite, folder / "vigil.db")
         else:
             session_url: str = request.getfixturevalue("postgres_url")
             url = stack.enter_context(
