@@ -26,7 +26,8 @@ Measurements, each on a fresh model:
 - profile uploads/s: bodies holding one window profile (8 columns) and no rows, all for the same
   window (the several-replicas case): before, each was merged into the stored profile; now each
   is appended as a part;
-- the same, from light senders: as many bodies for the next hour's window, posted by
+- the same, from light senders (with one reader beside them: `GET /api/v1/models` every 20 ms,
+  its p50 and p95, `_Reads`): as many bodies for the next hour's window, posted by
   `--senders` threads with the standard library's `http.client` (`_post_light`). httpx costs the
   senders about four times the CPU per request, and the senders are threads of this one process:
   with httpx the rate is partly theirs; with light senders it is the server's (the floor below,
@@ -254,6 +255,40 @@ def _post_light(
     return _run_senders(send, chunks, errors)
 
 
+class _Reads:
+    """`GET /api/v1/models` every 20 ms from a thread of its own while the block runs (the
+    uploads): how long a reader waits beside the writers."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read)
+
+    def _read(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=60) as http:
+            while not self._stop.wait(0.02):
+                started = time.perf_counter()
+                response = http.get("/api/v1/models")
+                self.latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET /api/v1/models answered {response.status_code}")
+
+    def __enter__(self) -> _Reads:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def percentiles(self) -> tuple[float, float]:
+        """p50 and p95 in ms."""
+        p50, p95 = np.percentile(self.latencies, [50, 95]) * 1000
+        return float(p50), float(p95)
+
+
 def _server_cpu_s(process: subprocess.Popen[Any]) -> float:
     """User + system CPU seconds of the server process so far (all its threads)."""
     fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -275,7 +310,7 @@ def _window_bytes(store_url: str, model: str) -> tuple[int, int]:
                 text("SELECT id FROM monitored_models WHERE name = :n"), {"n": model}
             )
             try:  # today's code: fold what the compactor has not folded yet
-                from vigil.store.profile_windows import fold_parts
+                from vigil.store.window_folds import fold_parts
 
                 fold_parts(session, model_id)
                 session.commit()
@@ -350,9 +385,11 @@ def _measure(args: argparse.Namespace, given_url: str | None) -> dict[str, Any]:
             for s in range(args.profiles)
         ]
         cpu = server_cpu()
-        elapsed = _post_light(urls, token, "bench-profiles", light_bodies, args.senders)
+        with _Reads(url, token) as reads:
+            elapsed = _post_light(urls, token, "bench-profiles", light_bodies, args.senders)
         report["light_profile_cpu_ms"] = (server_cpu() - cpu) * 1000 / args.profiles
         report["light_profiles_per_s"] = args.profiles / elapsed
+        report["read_p50_ms"], report["read_p95_ms"] = reads.percentiles()
         uploads = sorted(w.n_uploads for w in client.windows("bench-profiles"))
         assert uploads == [args.profiles, args.profiles], uploads
 
@@ -475,6 +512,8 @@ def main() -> None:
         ("window_bytes_per_feature", "stored bytes per window per feature", ""),
         ("light_profiles_per_s", "profile uploads / s, one window, light senders", "higher"),
         ("light_profile_cpu_ms", "server CPU per profile upload, light senders (ms)", "lower"),
+        ("read_p50_ms", "GET /api/v1/models beside those uploads, p50 (ms)", "lower"),
+        ("read_p95_ms", "the same, p95 (ms)", "lower"),
         ("floor_per_s", "floor: the same uploads to a bare FastAPI route / s", ""),
         ("light_floor_per_s", "floor: the same, light senders / s", ""),
         ("floor_cpu_ms", "floor: its server CPU per request (ms)", ""),

@@ -14,8 +14,8 @@ from vigil.ingestion import service
 from vigil.profile import DatasetProfile, trust
 from vigil.store import stored_profiles
 from vigil.store.core import Store
-from vigil.store.profile_windows import fold_parts
 from vigil.store.stored_profiles import StoredProfile, decode_stored
+from vigil.store.window_folds import fold_parts
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from vigil.profile import DatasetProfile
 from vigil.profile.columns import merge_columns
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow, ProfileWindowPart
-from vigil.store.profile_windows import fold_parts, windows_with_parts
 from vigil.store.stored_profiles import decode_stored, load_stored, tally_of
+from vigil.store.window_folds import fold_parts, windows_with_parts
 from vigil.store.window_kinds import combine, decode, encode, kinds_of
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)

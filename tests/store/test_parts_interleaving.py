@@ -34,8 +34,8 @@ from vigil.monitor.reader import WindowReader
 from vigil.profile import DatasetProfile, NumericColumn
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow, ProfileWindowPart
-from vigil.store.profile_windows import Fold, apply_fold, merge_parts, read_parts
 from vigil.store.stored_profiles import tally_of
+from vigil.store.window_folds import Fold, apply_fold, merge_parts, read_parts
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

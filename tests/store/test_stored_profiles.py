@@ -27,7 +27,7 @@ from vigil.server import Settings, create_app
 from vigil.server.dashboard.drift_cache import DriftCache, Warmer
 from vigil.store.core import Store
 from vigil.store.models import ProfileWindow
-from vigil.store.profile_windows import fold_window
+from vigil.store.window_folds import fold_window
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from vigil.store.core import Store
 from vigil.store.leases import FOLD_LOCK_BASE, Leases
 from vigil.store.models import ProfileWindowPart
-from vigil.store.profile_windows import fold_committed, windows_with_parts
 from vigil.store.sql import utcnow
+from vigil.store.window_folds import fold_committed, windows_with_parts
 
 logger = logging.getLogger("vigil.ingestion")
 
@@ -64,11 +64,12 @@ def compact_round(
     """Fold the windows due now (at most `limit`, most parts first); see the module docstring."""
     cutoff = (now or utcnow()) - dt.timedelta(seconds=settle_seconds)
     windows = parts = raced = leased = 0
-    with store.session() as session:
+    # The reads go in read sessions: on SQLite they then do not hold the write lock.
+    with store.read_session() as reader, store.session() as session:
         try:
-            due = windows_with_parts(session, min_parts=min_parts, older_than=cutoff, limit=limit)
+            due = windows_with_parts(reader, min_parts=min_parts, older_than=cutoff, limit=limit)
         finally:
-            session.rollback()
+            reader.rollback()
         if not due:
             return CompactionRound(0, 0, 0)
         with Leases(store.engine) as leases:
@@ -78,7 +79,7 @@ def compact_round(
                     leased += 1
                     continue
                 try:
-                    due_still = _still_due(session, window_id, min_parts, cutoff)
+                    due_still = _still_due(reader, window_id, min_parts, cutoff)
                     done = fold_committed(session, window_id) if due_still else None
                 finally:
                     leases.release(key)

@@ -289,13 +289,13 @@ def _row(session: Session, table: Any, name: str, label: str) -> Any:
 
 
 def get_monitor(store: Store, name: str) -> Monitor:
-    with store.session() as session:
+    with store.read_session() as session:
         return Monitor.model_validate(_row(session, MonitorRow, name, "monitor").definition)
 
 
 def list_monitors(store: Store, *, actor: str | None = None) -> list[Monitor]:
     """The monitors by name; `actor`: only those this person created or last changed."""
-    with store.session() as session:
+    with store.read_session() as session:
         query = select(MonitorRow)
         if actor is not None:
             query = query.where((MonitorRow.created_by == actor) | (MonitorRow.updated_by == actor))
@@ -304,7 +304,7 @@ def list_monitors(store: Store, *, actor: str | None = None) -> list[Monitor]:
 
 
 def list_channels(store: Store) -> list[Channel]:
-    with store.session() as session:
+    with store.read_session() as session:
         rows = session.scalars(select(ChannelRow).order_by(ChannelRow.name)).all()
         return [Channel.model_validate(r.definition) for r in rows]
 
@@ -339,6 +339,6 @@ def save_baseline_profile(store: Store, name: str, profile: DatasetProfile) -> s
 
 
 def evaluated_until(store: Store, name: str) -> dt.datetime | None:
-    with store.session() as session:
+    with store.read_session() as session:
         row: MonitorRow = _row(session, MonitorRow, name, "monitor")
         return row.evaluated_until

@@ -69,11 +69,11 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
             return model_info(session, model)
 
     def get_model(self, name: str) -> RegisteredModelInfo:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return model_info(session, find_model(session, name))
 
     def list_models(self) -> list[RegisteredModelInfo]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             models = session.scalars(select(RegisteredModel).order_by(RegisteredModel.name))
             return [model_info(session, m) for m in models]
 
@@ -213,7 +213,7 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
             return version_info(session, model, row)
 
     def get_version(self, name: str, version: int) -> ModelVersionInfo:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             model = find_model(session, name)
             return version_info(session, model, version_row(session, model, version))
 
@@ -223,7 +223,7 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
         """The model's versions, oldest first; only those in lifecycle `state` (`active`,
         `retired`) and created by `actor` when given."""
         check_lifecycle(state)
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             model = find_model(session, name)
             query = select(RegistryModelVersion).where(RegistryModelVersion.model_id == model.id)
             if state is not None:
@@ -274,7 +274,7 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
 
     def versions_of_run(self, run_id: str) -> list[ModelVersionInfo]:
         """Every version registered from the tracking run `run_id` (lineage), by model and number."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = session.execute(
                 select(RegisteredModel, RegistryModelVersion)
                 .join(RegisteredModel, RegisteredModel.id == RegistryModelVersion.model_id)
@@ -308,7 +308,7 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
         return DatasetProfile.from_bytes(self.store.artifacts.get(found.profile_key))
 
     def get_version_row(self, name: str, version: int) -> RegistryModelVersion:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return version_row(session, find_model(session, name), version)
 
     def artifact(self, name: str, version: int) -> tuple[ModelVersionInfo, bytes]:
@@ -321,7 +321,7 @@ class Registry(AliasOperations, StageOperations, RegistryCore):
     ) -> list[RegistryEventInfo]:
         """The model's event log, oldest first (only one alias's events when `alias` is given,
         only `actor`'s when `actor` is)."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             model = find_model(session, name)
             query = select(RegistryEvent).where(RegistryEvent.model_id == model.id)
             if alias is not None:

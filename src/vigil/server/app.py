@@ -58,6 +58,7 @@ from vigil.server.routers import (
 )
 from vigil.store.artifact_check import artifacts_problem
 from vigil.store.core import Store
+from vigil.store.db import has_read_engine
 from vigil.store.db_errors import classify, is_bind_overflow
 from vigil.store.repositories import TokenRepository
 
@@ -264,6 +265,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         started: list[Worker] = []
         try:
             guard_queries(opened.engine, settings.server.request_timeout_seconds)
+            if has_read_engine(opened.engine.url):  # else read sessions share the engine's pool
+                guard_queries(opened.read_engine, settings.server.request_timeout_seconds)
             with opened.session() as session:
                 if TokenRepository(session).count_admins() == 0:
                     logger.warning(FIRST_TOKEN_HINT.format(store_url=settings.store.store_url))

@@ -77,11 +77,14 @@ StoreDep = Annotated[Store, Depends(get_store)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-async def get_session(store: StoreDep) -> AsyncIterator[Session]:
-    """A session per request. Opening one does no I/O (it connects on first use); closing one in a
-    transaction returns the connection to the pool, which may block, so that runs in the thread
-    pool (a committed or rolled-back session holds no connection any more)."""
-    session = store.new_session()
+async def get_session(request: Request, store: StoreDep) -> AsyncIterator[Session]:
+    """A session per request: for GET and HEAD a read session (`Store.read_session`: on SQLite a
+    snapshot that never waits for the write lock, and cannot write), else a session that writes.
+    Opening one does no I/O (it connects on first use); closing one in a transaction returns the
+    connection to the pool, which may block, so that runs in the thread pool (a committed or
+    rolled-back session holds no connection any more)."""
+    reads = request.method in ("GET", "HEAD")
+    session = store.new_read_session() if reads else store.new_session()
     try:
         yield session
     finally:
@@ -153,30 +156,31 @@ TokenCacheDep = Annotated[TokenCache, Depends(get_token_cache)]
 
 def _lookup(store: Store, secret: str, now: dt.datetime) -> Principal | None:
     """The token's principal (expired or not: the caller says which), None when it is unknown
-    or revoked. Stamps its last use when the stamp is a minute old or more."""
-    with store.session() as session:
+    or revoked. Read in a read session (on SQLite it does not wait behind the writers); its last
+    use is stamped in a write of its own when the stamp is a minute old or more."""
+    with store.read_session() as session:
         try:
-            tokens = TokenRepository(session)
-            token = tokens.find(secret)
+            token = TokenRepository(session).find(secret)
             if token is None or token.revoked_at is not None:
                 return None
             principal = Principal(token.id, token.owner, Scope(token.scope), token.expires_at)
             stale = token.last_used_at is None or token.last_used_at <= now - LAST_USE_RESOLUTION
-            if stale and (token.expires_at is None or token.expires_at > now):
-                _touch(session, tokens, token.id, now)
-            return principal
         finally:
-            session.rollback()  # end the read; on SQLite it holds the write lock
+            session.rollback()
+    if stale and (principal.expires_at is None or principal.expires_at > now):
+        _touch(store, principal.token_id, now)
+    return principal
 
 
-def _touch(session: Session, tokens: TokenRepository, token_id: str, now: dt.datetime) -> None:
+def _touch(store: Store, token_id: str, now: dt.datetime) -> None:
     """Record the token's use; failing to (a busy database) never fails the request."""
-    try:
-        if tokens.touch(token_id, now):
-            session.commit()
-    except SQLAlchemyError as exc:
-        session.rollback()
-        log.warning("could not record the last use of token %s: %s", token_id, exc)
+    with store.session() as session:
+        try:
+            if TokenRepository(session).touch(token_id, now):
+                session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            log.warning("could not record the last use of token %s: %s", token_id, exc)
 
 
 async def authenticate(

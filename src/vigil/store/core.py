@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from vigil.api.specs import Scope
 from vigil.store.artifacts import ArtifactStore, open_artifact_store
-from vigil.store.db import create_store_engine, session_factory, upgrade
+from vigil.store.db import (
+    READERS_KEY,
+    create_store_engine,
+    has_read_engine,
+    session_factory,
+    upgrade,
+)
 from vigil.store.predictions import PredictionStore
 from vigil.store.profile_windows import BatchRepository
 from vigil.store.repositories import ModelCache
@@ -30,8 +36,20 @@ class Store:
         """Stored windows that failed to decode since the store was opened (see stored_profiles)."""
         self.window_kinds = WindowKinds()
         """The column kinds of recently written windows (ingestion checks uploads against them)."""
+        self.read_engine = engine
+        """The engine of `read_session`: on a SQLite file one of its own, whose transactions read
+        a snapshot, never wait for the write lock and cannot write (`vigil.store.db`); on
+        PostgreSQL `engine` with read-only transactions (its pool)."""
+        if has_read_engine(engine.url):
+            url = engine.url.render_as_string(hide_password=False)
+            self.read_engine = create_store_engine(url, read_only=True)
+        elif engine.dialect.name == "postgresql":
+            self.read_engine = engine.execution_options(postgresql_readonly=True)
+        self._readers: sessionmaker[Session] = session_factory(self.read_engine)
         self._sessions: sessionmaker[Session] = session_factory(engine)
-        self._sessions.configure(info={SESSION_KEY: self.undecodable, KINDS_KEY: self.window_kinds})
+        info = {SESSION_KEY: self.undecodable, KINDS_KEY: self.window_kinds}
+        self._sessions.configure(info={**info, READERS_KEY: self._readers})
+        self._readers.configure(info=info)
         self.predictions = PredictionStore(artifacts, self._claimed)
         self.models = ModelCache()
 
@@ -60,6 +78,21 @@ class Store:
         with self._sessions() as session:
             yield session
 
+    def new_read_session(self) -> Session:
+        """A `read_session` the caller closes."""
+        return self._readers()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: any write in it fails (SQLite: "attempt to write a
+        readonly database"; PostgreSQL: a read-only transaction). On a SQLite file each of its
+        transactions reads a snapshot of the last commit without the write lock, so it never
+        waits for a writer (the group writer, the compactor, a monitor tick) nor holds one up;
+        PostgreSQL's reads never wait for writers anyway. An in-memory SQLite store has one
+        connection for all its sessions: there it is a plain session."""
+        with self._readers() as session:
+            yield session
+
     def create_token(self, scope: Scope, *, name: str = "", owner: str = "") -> str:
         """A new API token's secret (only its hash is stored)."""
         with self.session() as session:
@@ -76,3 +109,5 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if has_read_engine(self.engine.url):
+            self.read_engine.dispose()

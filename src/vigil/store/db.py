@@ -2,6 +2,10 @@
 
 SQLite runs in WAL mode with a busy timeout, and every transaction starts with `BEGIN IMMEDIATE`,
 so two writers queue on the lock instead of failing with "database is locked" halfway through.
+A read-only engine (`read_only=True`, a store's `Store.read_session`) begins deferred instead: its
+transactions read a snapshot of the last commit and never take or wait for the write lock (WAL
+readers do not block writers, nor writers them), and its connections refuse to write
+(`PRAGMA query_only`).
 Migrations run under a lock (a file lock beside the SQLite file, an advisory lock on PostgreSQL),
 so several processes starting at once upgrade the schema exactly once.
 """
@@ -58,9 +62,20 @@ def _is_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def create_store_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the store at `url`, set up for safe concurrent use."""
+def has_read_engine(url: URL) -> bool:
+    """Whether the store at `url` gets a read-only engine of its own: a SQLite file, where every
+    other transaction holds the one write lock. PostgreSQL's reads never wait for writers, and an
+    in-memory SQLite database is one connection shared by all sessions."""
+    return url.get_backend_name() == "sqlite" and not _is_memory(url)
+
+
+def create_store_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for the store at `url`, set up for safe concurrent use. With `read_only`, on a
+    SQLite file: one whose transactions read a snapshot without the write lock and cannot write
+    (see the module docstring); ValueError for any other store (`has_read_engine`)."""
     parsed = parse_store_url(url)
+    if read_only and not has_read_engine(parsed):
+        raise ValueError(f"only a SQLite file has a read-only engine, not {parsed!r}")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
     if _is_memory(parsed):
@@ -89,19 +104,39 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
             # lose the last transactions.
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
         cursor.close()
+
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # On the driver's cursor (as the upload's statements, `vigil.store.hot_sql`): through
         # Core, this statement cost a fifth of a session's begin and commit.
-        run_plain(connection, "BEGIN IMMEDIATE")
+        run_plain(connection, begin)
 
     return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+READERS_KEY = "vigil.readers"
+"""Where a Store's sessions carry the factory of its read sessions (`Session.info`)."""
+
+
+@contextlib.contextmanager
+def reader_beside(session: Session) -> Iterator[Session]:
+    """A read session of the store `session` belongs to (`Store.read_session`), closed after the
+    block; `session` itself for a session made outside a Store (the caller ends its read)."""
+    readers = session.info.get(READERS_KEY)
+    if readers is None:
+        yield session
+        return
+    with readers() as reader:
+        yield reader
 
 
 def alembic_config() -> Config:

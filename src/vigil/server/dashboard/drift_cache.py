@@ -40,7 +40,7 @@ class DriftCache:
         self, model: str, granularity: str, start: dt.datetime | None, end: dt.datetime | None
     ) -> DriftCells:
         """The model's drift monitors' results with windows of one `granularity`."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return ingestion.read_only(
                 session,
                 lambda s: drift_cells(s, model, GRANULARITY_SECONDS[granularity], start, end),
@@ -67,14 +67,14 @@ class Warmer:
         self._thread.join(timeout=10)
 
     def warm_once(self) -> None:
-        with self.cache.store.session() as session:
+        with self.cache.store.read_session() as session:
             models = ingestion.read_only(session, ingestion.list_models)
         for model in models:
             if self._stop.is_set():
                 return
             statistics = self.cache.statistics
             statistics.refresh(model.name, "day", wait=True)
-            with self.cache.store.session() as session:
+            with self.cache.store.read_session() as session:
                 last = ingestion.read_only(session, partial(queries.latest_start, model=model.name))
             if last is None:
                 continue

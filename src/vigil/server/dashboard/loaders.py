@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def read(store: Store, action: Callable[[Session], T]) -> T:
     """`action(session)` in a transaction that is rolled back (reads hold no lock afterwards)."""
-    with store.session() as session:
+    with store.read_session() as session:
         return ingestion.read_only(session, action)
 
 

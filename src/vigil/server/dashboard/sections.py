@@ -59,7 +59,7 @@ def kpi_comparison(
         zone = model.grid.tz
         rows: list[list[str]] = []
         charted: list[tuple[str, Markup]] = []
-        with store.session() as session:
+        with store.read_session() as session:
             try:
                 latest = queries.kpi_versions(session, model.name)
                 for name, versions in sorted(latest.items()):
@@ -159,7 +159,7 @@ def importances(store: Store, registry_model: str | None, version: int | None) -
         )
 
     def build() -> Section:
-        with store.session() as session:
+        with store.read_session() as session:
             try:
                 values = load_importances(
                     session, model_version_id=model_version_id(session, registry_model, version)

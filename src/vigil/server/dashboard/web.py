@@ -137,7 +137,7 @@ def templates_of(request: Request) -> Templates:
 
 
 def _lookup(store: Store, cookie: str | None) -> Viewer | None:
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             return viewer_of(session, cookie)
         finally:

@@ -54,7 +54,7 @@ def load_alerts(
     limit: int = 300,
 ) -> AlertList:
     states = alert_service.ACTIVE if state == "active" else (state,) if state else ()
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             alerts = find_alerts(
                 session,
@@ -199,7 +199,7 @@ def _when(value: dt.datetime | None) -> str:
 
 def load_monitors(store: Store) -> list[MonitorLine]:
     monitors = monitor_api.list_monitors(store)
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             states = monitor_states(session)
         finally:

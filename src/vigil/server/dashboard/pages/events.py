@@ -30,7 +30,7 @@ class EventList:
 
 
 def load_events(store: Store, type_: str, actor: str, before: int | None) -> EventList:
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             if before is None:
                 before = latest_event_id(session) + 1

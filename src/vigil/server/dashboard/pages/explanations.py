@@ -82,7 +82,7 @@ def load_explanations(store: Store, name: str) -> ExplanationsPage:
     shown = infos[:MAX_VERSIONS]
 
     found = []
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             for info in shown:
                 version_id = model_version_id(session, registered, info.version)

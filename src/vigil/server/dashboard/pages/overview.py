@@ -47,7 +47,7 @@ class Overview:
 def load_overview(store: Store) -> Overview:
     registered = {m.name: m for m in Registry(store).list_models()}
     cards = []
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             counts = active_alert_counts(session)
             for model in ingestion.list_models(session):

@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _tokens(store: Store) -> list[TokenOut]:
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             return access.list_tokens(session)
         finally:
