@@ -80,7 +80,8 @@ def _result_reads(store: Store) -> list[str]:
         if text.startswith("SELECT") and "monitor_results.window_start >=" in text:
             seen.append(text)
 
-    event.listen(store.engine, "before_cursor_execute", before)
+    for engine in {store.engine, store.read_engine}:  # a tick reads in a read session
+        event.listen(engine, "before_cursor_execute", before)
     return seen
 
 

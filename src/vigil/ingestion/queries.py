@@ -71,7 +71,7 @@ def prediction_volume(
     store: Store, model: str, start: dt.datetime | None = None, end: dt.datetime | None = None
 ) -> list[DailyVolume]:
     """Prediction rows per day in [start, end), and how many of them have a label."""
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             model_id = _model_id(session, model)
         finally:

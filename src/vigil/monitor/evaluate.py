@@ -149,25 +149,34 @@ def evaluate_due(
     """
     now = now or utcnow()
     done: dict[int, list[WindowResult]] = {}
-    with store.session() as session:
-        runs = runs_of(store, session, monitors, cache=cache)
+    # Everything is read in a read session (on SQLite: without the write lock) and only the
+    # results are written in `session`, so uploads never wait for a tick's reads or measures.
+    with store.read_session() as reading, store.session() as session:
+        runs = _recording_in(session, runs_of(store, reading, monitors, cache=cache))
         by_model: dict[int, list[MonitorRun]] = {}
         for run in runs:
             by_model.setdefault(run.model_id, []).append(run)
         for model_runs in by_model.values():
             _prefetch(model_runs, now)
-            evaluated = _evaluated(session, model_runs, now)
+            evaluated = _evaluated(reading, model_runs, now)
             pending = []
             for run in model_runs:
                 try:
-                    pending.append(_due(session, run, now, evaluated.get(run.row_id, [])))
+                    pending.append(_due(reading, run, now, evaluated.get(run.row_id, [])))
                 except Exception:  # one broken monitor must not stop the others
-                    session.rollback()
+                    reading.rollback()
                     logger.exception("monitor %s: evaluation failed", run.monitor.name)
             done.update(write_all(session, pending))
             for run in model_runs:
                 run.release()
     return [result for run in runs for result in done.get(run.row_id, [])]
+
+
+def _recording_in(session: Session, runs: list[MonitorRun]) -> list[MonitorRun]:
+    """`runs`, read in a read session, recording their results in `session`."""
+    for run in runs:
+        run.session = session
+    return runs
 
 
 @dataclass(frozen=True)
@@ -258,15 +267,17 @@ def _due(session: Session, run: MonitorRun, now: dt.datetime, evaluated: Evaluat
 
 
 def _evaluate(
-    session: Session, run: MonitorRun, starts: list[dt.datetime], closed: dt.datetime
+    reading: Session, run: MonitorRun, starts: list[dt.datetime], closed: dt.datetime
 ) -> list[WindowResult]:
-    """Measure, then write in one short transaction (`vigil.monitor.recording`)."""
-    return write_one(session, Pending(run, _measure(session, run, starts), closed))
+    """Measure (reading in `reading`), then write in one short transaction of the run's session
+    (`vigil.monitor.recording`)."""
+    return write_one(run.session, Pending(run, _measure(reading, run, starts), closed))
 
 
 def _measure(session: Session, run: MonitorRun, starts: list[dt.datetime]) -> Measured:
-    """Read, then measure with no transaction open (on SQLite a transaction holds the write lock,
-    and ingestion must not wait for drift statistics)."""
+    """Read (in the read session `session`), end the read, then measure with no transaction
+    open: on PostgreSQL no snapshot is held while drift statistics run, and the next read sees
+    the last commit."""
     windows = run.prepare(starts)
     rolled = [w.start for w in windows if w.rolled is not None]
     if rolled:  # measured before retention rolled its data up: that result stays
@@ -345,9 +356,9 @@ def backfill(
     """
     now = now or utcnow()
     results: list[WindowResult] = []
-    with store.session() as session:
+    with store.read_session() as reading, store.session() as session:
         plans = []
-        for run in runs_of(store, session, monitors, cache=cache):
+        for run in _recording_in(session, runs_of(store, reading, monitors, cache=cache)):
             closed = min(_closed_until(run.monitor, now), end)
             plans.append((run, closed, run.monitor.grid.count(start, closed)))
         total = sum(n for _, _, n in plans)
@@ -366,13 +377,13 @@ def backfill(
                 cut = run.monitor.grid
                 first = cut.floor(start)
                 if first >= closed:
-                    _evaluate(session, run, [], closed)
+                    _evaluate(reading, run, [], closed)
                 while first < closed:  # a chunk at a time: a long range is never one list
                     deadline.check("evaluating the backfill's windows")
                     chunk = [cut.shift(first, i) for i in range(WINDOWS_PER_TRANSACTION)]
                     chunk = [s for s in chunk if s < closed]
                     last = min(cut.next(chunk[-1]), closed)
-                    results.extend(_evaluate(session, run, chunk, last))
+                    results.extend(_evaluate(reading, run, chunk, last))
                     shown.update(len(chunk))
                     first = cut.next(chunk[-1])
     return results
@@ -389,7 +400,7 @@ class MeasuredProfiles:
 def measured_profiles(store: Store, monitor: str, start: dt.datetime) -> MeasuredProfiles:
     """The profiles monitor `monitor` compares in its window holding `start` (its own window and
     baseline, read as the evaluation reads them), to show what a stored measurement is about."""
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             runs = runs_of(store, session, [monitor])
             if not runs:

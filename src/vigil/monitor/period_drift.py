@@ -194,8 +194,11 @@ def period_drift(
     monitor of that grid, else measured (and kept) here, newest first, until `budget_seconds`
     is spent (at least one period per call, so repeated calls always progress). A period of
     more than `max_parts` stored windows is not measured here (`deferred`): a web request must
-    not decode a quarter of hourly profiles."""
-    with store.session() as session:
+    not decode a quarter of hourly profiles.
+
+    Its reads go in read sessions and each cell it keeps is written in a short transaction of its
+    own: on SQLite the measuring happens without the write lock, so uploads never wait for it."""
+    with store.read_session() as session:
         try:
             found = periods(session, model, grid, start, end)
             exact = drift_monitors(session, model, grid)
@@ -221,7 +224,7 @@ def period_drift(
     pending: list[dt.datetime] = []
     deferred: set[dt.datetime] = set()
     rolled: set[dt.datetime] = set()
-    with store.session() as session:
+    with store.read_session() as session, store.session() as writer:
         model_id = ModelRepository(session).get(model).id
         runs = _prepared_runs(store, session, bases, grid)
         done = 0
@@ -243,8 +246,8 @@ def period_drift(
                     if done and late:
                         pending.append(begin)
                         continue
-                    figures = _measure(run, own, begin)
-                    _write(session, model_id, key, grid, period, figures)
+                    figures = _measure(run, own, begin)  # its read ended before measuring
+                    _write(writer, model_id, key, grid, period, figures)
                     done += 1
                 else:
                     figures = row[2]
@@ -390,7 +393,7 @@ def _write(
 def period_profiles(store: Store, monitor: str, grid: Grid, start: dt.datetime) -> MeasuredProfiles:
     """The profiles a drift cell of `grid` compares: the period's merged stored windows and the
     monitor's baseline on that grid (for the cell's distribution chart)."""
-    with store.session() as session:
+    with store.read_session() as session:
         try:
             runs = runs_of(store, session, [monitor])
             if not runs:

@@ -135,7 +135,7 @@ class WindowStatistics:
         self, model: str, granularity: str, start: dt.datetime | None = None
     ) -> dict[dt.datetime, StatsCell]:
         """The stored cells by start."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             try:
                 model_id, _ = self._model(session, model)
                 query = select(
@@ -179,7 +179,9 @@ class WindowStatistics:
     ) -> int:
         began = time.monotonic()
         have = self.cells(model, granularity, start)
-        with self.store.session() as session:
+        # Read in a read session, each cell written in a short transaction of its own: on SQLite
+        # the statistics are computed without the write lock, so uploads never wait for them.
+        with self.store.read_session() as session, self.store.session() as writer:
             reader = WindowReader(session)
             model_id, columns = self._model(session, model)
             wanted = buckets(reader, model_id, granularity, start)
@@ -198,8 +200,9 @@ class WindowStatistics:
                 if done and late:
                     break
                 stats = column_stats(reader.merged(bucket.parts), columns)
+                session.rollback()  # the next bucket reads the last commit
                 reader.forget(bucket.parts)
-                self._write(session, model_id, granularity, bucket, stats)
+                self._write(writer, model_id, granularity, bucket, stats)
                 done += 1
         return len(todo) - done
 

@@ -101,7 +101,7 @@ class Store:
         return secret
 
     def _claimed(self, batch_ids: Sequence[str]) -> set[str]:
-        with self._sessions() as session:
+        with self._readers() as session:
             try:
                 return BatchRepository(session).claimed(batch_ids)
             finally:

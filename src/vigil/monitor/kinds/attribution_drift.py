@@ -65,7 +65,7 @@ class AttributionDrift(MonitorKind):
             return Measurement(None, "attribution drift reads the store; none was given")
 
         target_version = context.monitor.target.version
-        with context.store.session() as session:
+        with context.store.read_session() as session:
             model_id = ModelRepository(session).get(context.model.name).id
             windows = read_attributions(
                 session, model_id, version=target_version, start=window.start, end=window.end

@@ -130,7 +130,7 @@ class EstimatedPerformance(MonitorKind):
 
         store, version, segment = target
         start, end = reference_period(context.monitor, options, window.start)
-        with store.session() as session:
+        with store.read_session() as session:
             model_id = ModelRepository(session).get(context.model.name).id
         # The fit depends on the reference rows and their labels: key it by the files they are in.
         files = tuple(store.predictions.files("labels", model_id)) + tuple(

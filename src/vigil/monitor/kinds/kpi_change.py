@@ -46,7 +46,7 @@ class KpiChange(MonitorKind):
         if context.store is None:
             raise InvalidInputError("a 'kpi_change' monitor needs the store to read KPIs")
         target = context.monitor.target
-        with context.store.session() as session:
+        with context.store.read_session() as session:
             versions: list[str] | None = None
             if target.version is not None:
                 versions = [target.version]

@@ -76,7 +76,7 @@ def target_rows(context: Context) -> tuple[Store, str | None, str]:
     target = context.monitor.target
     version = target.version
     if target.alias is not None:
-        with context.store.session() as session:
+        with context.store.read_session() as session:
             model_id = ModelRepository(session).get(context.model.name).id
             version = resolve_target(session, target, context.model, model_id).version
     return context.store, version, target.segment_key
