@@ -43,3 +43,41 @@ def test_gets_answer_while_a_writer_holds_its_transaction(server_store: Store) -
         # And a write still writes afterwards.
         other = SPEC.model_copy(update={"name": "after"}).model_dump(mode="json")
         assert api.post("/api/v1/models", json=other, headers=auth(token)).status_code == 201
+
+
+def test_mlflow_reads_answer_while_a_writer_holds_its_transaction(server_store: Store) -> None:
+    """MLflow's reads (some of them POSTs, as runs/search) read in read sessions too."""
+    token = make_tokens(server_store)[Scope.ADMIN]
+    settings = Settings(
+        store_url=str(server_store.engine.url),
+        artifacts_url=server_store.artifacts.url,
+        monitor_scheduler=False,
+    )
+    with TestClient(create_app(settings, store=server_store)) as api:
+        created = api.post(
+            "/api/2.0/mlflow/experiments/create", headers=auth(token), json={"name": "exp"}
+        )
+        experiment = created.json()["experiment_id"]
+        run = api.post(
+            "/api/2.0/mlflow/runs/create", headers=auth(token), json={"experiment_id": experiment}
+        ).json()["run"]["info"]["run_id"]
+        with server_store.session() as writer:
+            ModelRepository(writer).create(SPEC)
+            writer.flush()  # SQLite: the write lock is held until the rollback below
+            answers = [
+                api.get("/api/2.0/mlflow/runs/get", params={"run_id": run}, headers=auth(token)),
+                api.post(
+                    "/api/2.0/mlflow/runs/search",
+                    json={"experiment_ids": [experiment]},
+                    headers=auth(token),
+                ),
+                api.get(
+                    "/api/2.0/mlflow/experiments/get-by-name",
+                    params={"experiment_name": "exp"},
+                    headers=auth(token),
+                ),
+            ]
+            writer.rollback()
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    assert answers[0].json()["run"]["info"]["run_id"] == run
+    assert [r["info"]["run_id"] for r in answers[1].json()["runs"]] == [run]

@@ -127,7 +127,7 @@ class MlflowExperiments:
 
     def get_experiment_by_name(self, body: Payload) -> dict[str, Any]:
         name = text(body, "experiment_name")
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = session.scalars(select(Experiment).where(Experiment.name == name)).first()
             if row is None:
                 raise missing(f"Could not find experiment with name '{name}'", experiment=name)
@@ -170,7 +170,7 @@ class MlflowExperiments:
             descending = len(parts) > 1 and parts[1].lower() == "desc"
             query = query.order_by(column.desc() if descending else column.asc())
         query = query.order_by(Experiment.id)
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
             out: dict[str, Any] = {
                 "experiments": [self._experiment_json(session, r) for r in rows[:max_results]]

@@ -87,7 +87,7 @@ class MlflowLoggedModels(MlflowExperiments):
             return {"model": self.logged_model_json(row)}
 
     def get_logged_model(self, model_id: str) -> dict[str, Any]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return {"model": self.logged_model_json(self._logged_model(session, model_id))}
 
     def finalize_logged_model(self, model_id: str, body: Payload) -> dict[str, Any]:
@@ -146,7 +146,7 @@ class MlflowLoggedModels(MlflowExperiments):
         if experiment_ids:
             query = query.where(MlflowLoggedModel.experiment_id.in_(experiment_ids))
         query = query.order_by(MlflowLoggedModel.created_ms.desc(), MlflowLoggedModel.id)
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)))
             out: dict[str, Any] = {
                 "models": [self.logged_model_json(r) for r in rows[:max_results]]

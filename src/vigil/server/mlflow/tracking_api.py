@@ -145,7 +145,7 @@ class MlflowTracking(MlflowLoggedModels):
         return out
 
     def _run_json(self, run_id: str) -> dict[str, Any]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = session.get(Run, run_id)
             if row is None:
                 raise missing(f"Run with id={run_id} not found", run_id=run_id)
@@ -177,11 +177,11 @@ class MlflowTracking(MlflowLoggedModels):
         return {"run": self._run_json(info.id)}
 
     def _exists(self, run_id: str) -> bool:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return session.get(Run, run_id) is not None
 
     def get_run(self, body: Payload) -> dict[str, Any]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = self._run(session, body)
             return {"run": self.runs_json(session, [row])[0]}
 
@@ -323,7 +323,7 @@ class MlflowTracking(MlflowLoggedModels):
         return {}
 
     def _run_id(self, body: Payload) -> str:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return self._run(session, body).id
 
     def get_metric_history(self, body: Payload) -> dict[str, Any]:
@@ -400,7 +400,7 @@ class MlflowTracking(MlflowLoggedModels):
             filters.run_order_by(strings(body, "order_by")),
             stages=stages,
         )
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = list(session.scalars(query.offset(offset).limit(max_results + 1)).unique())
             out: dict[str, Any] = {"runs": self.runs_json(session, rows[:max_results])}
         if len(rows) > max_results:
