@@ -88,7 +88,7 @@ class DeliveryStats:
 
 def _due(store: Store, now: dt.datetime, limit: int) -> list[tuple[int, Subscriber]]:
     """The due pending deliveries, oldest event first, each with its subscriber."""
-    with store.session() as session:
+    with store.read_session() as session:
         rows = session.execute(
             select(EventDeliveryRow, EventRow, EventSubscriptionRow)
             .join(EventRow, EventRow.id == EventDeliveryRow.event_id)
@@ -214,7 +214,7 @@ class Delivery(BaseModel):
 
 def list_deliveries(store: Store, *, alert_id: int | None = None) -> list[Delivery]:
     """The deliveries to alert channels, oldest first (of one alert when given)."""
-    with store.session() as session:
+    with store.read_session() as session:
         query = (
             select(EventDeliveryRow, EventRow.type, EventRow.data)
             .join(EventRow, EventRow.id == EventDeliveryRow.event_id)

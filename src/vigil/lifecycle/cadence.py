@@ -149,7 +149,7 @@ def retraining_cadence(
     cut = Grid.of(window) if window is not None else monitor_grid(window_seconds)
     if persistence < 1:
         raise InvalidInputError(f"persistence must be at least 1 window, got {persistence}")
-    with store.session() as session:
+    with store.read_session() as session:
         monitored = ModelRepository(session).get(model)
         linked = monitored.registry_model
         registered = linked or monitored.name
@@ -205,7 +205,7 @@ def retraining_cadence(
         after_last = cut.next(last)
         hi = min(after_last, end) if end is not None else after_last
         starts = cut.starts(lo, hi) if lo < hi else []
-    with store.session() as session:
+    with store.read_session() as session:
         windows = load_windows(session, model_id, None, starts, cut)
         session.rollback()
     production = _production_history(store, registered)

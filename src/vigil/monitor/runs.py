@@ -62,7 +62,7 @@ def _finished(experiment_id: int) -> Any:
 
 
 def _experiment_id(store: Store, name: str) -> int:
-    with store.session() as session:
+    with store.read_session() as session:
         found = session.scalars(select(Experiment.id).where(Experiment.name == name)).first()
     if found is None:
         raise NotFoundError(f"no experiment named {name!r}", experiment=name)
@@ -72,7 +72,7 @@ def _experiment_id(store: Store, name: str) -> int:
 def runs_finished(store: Store, experiment: str, start: dt.datetime, end: dt.datetime) -> list[str]:
     """Ids of the experiment's top-level runs that finished in [start, end), in that order."""
     experiment_id = _experiment_id(store, experiment)
-    with store.session() as session:
+    with store.read_session() as session:
         rows = session.scalars(
             _finished(experiment_id)
             .where(Run.end_ms >= _ms(start), Run.end_ms < _ms(end))
@@ -84,7 +84,7 @@ def runs_finished(store: Store, experiment: str, start: dt.datetime, end: dt.dat
 def previous_run(store: Store, run_id: str) -> tuple[str, str | None]:
     """The run's experiment name and the id of the top-level run of that experiment that
     finished last before it (None: it is the first)."""
-    with store.session() as session:
+    with store.read_session() as session:
         run = session.get(Run, run_id)
         if run is None or run.end_ms is None:
             raise NotFoundError(f"no finished run {run_id!r}", run_id=run_id)

@@ -140,7 +140,7 @@ def importances(
     version, else for its run (`explain`), else its run's metrics `importance.<feature>`."""
     from vigil.importances.store import load_importances
 
-    with store.session() as session:
+    with store.read_session() as session:
         found = None
         if trained.model_version_id is not None:
             found = load_importances(

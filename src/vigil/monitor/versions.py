@@ -60,7 +60,7 @@ class VersionComparison(ComparedSections):
 
 def trained_version(store: Store, name: str, version: int) -> Trained:
     """What version `version` of `name` brings to a comparison."""
-    with store.session() as session:
+    with store.read_session() as session:
         row = version_row(session, find_model(session, name), version)
         return Trained(
             label=f"version {version}",
@@ -75,7 +75,7 @@ def versions_created(
     store: Store, name: str, start: dt.datetime, end: dt.datetime
 ) -> list[ModelVersionInfo]:
     """The versions of registered model `name` created in [start, end), oldest first."""
-    with store.session() as session:
+    with store.read_session() as session:
         model = find_model(session, name)
         rows = session.scalars(
             select(RegistryModelVersion)
@@ -96,7 +96,7 @@ def reference_version(
     the version alias `against` pointed at, at time `at` (None: now). None when there is none,
     or when the alias points at the version itself."""
     if against == PREVIOUS:
-        with store.session() as session:
+        with store.read_session() as session:
             model = find_model(session, name)
             return session.scalar(
                 select(RegistryModelVersion.version)

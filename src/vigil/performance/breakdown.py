@@ -149,7 +149,7 @@ def drift_series(
     if not starts or not features:
         return {}
     grid = Grid.of(size)
-    with store.session() as session:
+    with store.read_session() as session:
         model_id = ModelRepository(session).get(model).id
         repo = WindowRepository(session)
         reference_rows = repo.list(

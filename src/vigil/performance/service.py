@@ -90,7 +90,7 @@ def load_rows(
     segment: str = "",
 ) -> tuple[ModelSpec, pa.Table]:
     """The model's spec, and its prediction rows in [start, end) with their latest label."""
-    with store.session() as session:
+    with store.read_session() as session:
         stored = ModelRepository(session).get(model)
         model_id, spec = stored.id, spec_of(stored)
     table = store.predictions.joined(model_id, start, end)
@@ -259,7 +259,7 @@ def label_arrivals(
     """(prediction time, label arrival) of the model's predictions in [start, end) that received
     a label in a batch recorded after `after`: what makes a past window's realized performance
     change."""
-    with store.session() as session:
+    with store.read_session() as session:
         model_id = ModelRepository(session).get(model).id
         received = dict(
             session.execute(

@@ -37,7 +37,7 @@ class AliasOperations(RegistryCore):
     def get_alias(self, name: str, alias: str) -> ModelVersionInfo:
         """The version `alias` points at now."""
         check_alias(alias)
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             model = find_model(session, name)
             row = session.scalars(
                 select(RegistryAlias).where(
@@ -174,7 +174,7 @@ class AliasOperations(RegistryCore):
             raise InvalidInputError(
                 f"at must be a timezone-aware datetime (e.g. datetime.now(timezone.utc)), got {at!r}"
             )
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             model = find_model(session, name)
             event = session.scalars(
                 select(RegistryEvent)

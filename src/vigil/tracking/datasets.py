@@ -333,7 +333,7 @@ class DatasetService:
             return _out(version, name)
 
     def _find(self, name: str, digest: str) -> DatasetVersionOut | None:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = (
                 session.query(DatasetVersion)
                 .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
@@ -346,7 +346,7 @@ class DatasetService:
         """`name` (its latest version), `name@3` or `name@v3` (a version number), or
         `name@<digest prefix>` (at least 6 hex characters)."""
         name, _, which = ref.partition("@")
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             query = (
                 session.query(DatasetVersion)
                 .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
@@ -379,7 +379,7 @@ class DatasetService:
         self, name: str | None = None, *, actor: str | None = None
     ) -> list[DatasetVersionOut]:
         """Versions by dataset and number (of `name`, and added by `actor`, when given)."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             query = session.query(DatasetVersion, Dataset.name).join(
                 Dataset, Dataset.id == DatasetVersion.dataset_id
             )
@@ -391,7 +391,7 @@ class DatasetService:
             return [_out(v, n) for v, n in rows]
 
     def _row(self, version_id: int) -> DatasetVersion:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = session.get(DatasetVersion, version_id)
             if row is None:
                 raise NotFoundError(f"no dataset version with id {version_id}")
@@ -422,7 +422,7 @@ class DatasetService:
 
     def runs_using(self, version: DatasetVersionOut) -> list[tuple[str, str]]:
         """(run id, context) of every run that used the version."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = (
                 session.query(RunInput.run_id, RunInput.context)
                 .filter(RunInput.dataset_version_id == version.id)
@@ -433,7 +433,7 @@ class DatasetService:
 
     def inputs_of(self, run_id: str) -> list[tuple[DatasetVersionOut, str]]:
         """The dataset versions a run used, each with its context."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = (
                 session.query(DatasetVersion, Dataset.name, RunInput.context)
                 .join(RunInput, RunInput.dataset_version_id == DatasetVersion.id)

@@ -69,7 +69,7 @@ class TrackingService:
     # experiments ----------------------------------------------------------------------------
 
     def get_experiment(self, name_or_id: str | int) -> ExperimentOut:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = self._experiment(session, name_or_id)
             if row is None:
                 raise NotFoundError(
@@ -79,7 +79,7 @@ class TrackingService:
             return experiment_out(row)
 
     def find_experiment(self, name_or_id: str | int) -> ExperimentOut | None:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             row = self._experiment(session, name_or_id)
             return None if row is None else experiment_out(row)
 
@@ -123,7 +123,7 @@ class TrackingService:
             return self.get_experiment(name)
 
     def list_experiments(self) -> list[ExperimentOut]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = session.scalars(select(Experiment).order_by(Experiment.id)).all()
             return [experiment_out(r) for r in rows]
 
@@ -170,7 +170,7 @@ class TrackingService:
         return row
 
     def get_run_info(self, run_id: str) -> RunInfo:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             return run_info(self._run(session, run_id))
 
     def end_run(self, run_id: str, status: RunStatus, *, end_ms: int | None = None) -> RunInfo:
@@ -186,7 +186,7 @@ class TrackingService:
 
     def get_runs(self, run_ids: Sequence[str]) -> list[RunData]:
         """The runs with these ids, in this order (NotFoundError names a missing one)."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             rows = {r.id: r for r in session.scalars(select(Run).where(Run.id.in_(run_ids)))}
             for run_id in run_ids:
                 if run_id not in rows:
@@ -283,7 +283,7 @@ class TrackingService:
     ) -> list[tuple[float | None, int, int]]:
         """`metric_history` as (value, step, timestamp_ms) tuples, NaN as None: what the HTTP
         route serialises straight to JSON (a million validated models cost seconds)."""
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             self._run(session, run_id)
             return history_rows(session.connection(), run_id, key, max_points)
 
@@ -327,7 +327,7 @@ class TrackingService:
         return ArtifactOut(run_id=run_id, path=path, key=key, size=len(data), sha256=digest)
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactOut]:
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             self._run(session, run_id)
             query = select(RunArtifact).where(RunArtifact.run_id == run_id)
             if prefix:
@@ -340,7 +340,7 @@ class TrackingService:
 
     def get_artifact(self, run_id: str, path: str) -> bytes:
         def current_key() -> str | None:
-            with self.store.session() as session:
+            with self.store.read_session() as session:
                 row = session.get(RunArtifact, (run_id, path))
                 return None if row is None else row.key
 
@@ -368,7 +368,7 @@ class TrackingService:
                 f"max_results must be 1 to {MAX_SEARCH_RESULTS}, got {max_results}"
             )
         offset = decode_page_token(page_token)
-        with self.store.session() as session:
+        with self.store.read_session() as session:
             ids: list[int] | None = None
             # One experiment by name (the common case) is matched inside the search query, and
             # looked up on its own only when nothing matched (to say whether it exists): one
