@@ -15,6 +15,7 @@ from vigil.store.db import (
     READERS_KEY,
     create_store_engine,
     has_read_engine,
+    read_engine_for,
     session_factory,
     upgrade,
 )
@@ -36,15 +37,8 @@ class Store:
         """Stored windows that failed to decode since the store was opened (see stored_profiles)."""
         self.window_kinds = WindowKinds()
         """The column kinds of recently written windows (ingestion checks uploads against them)."""
-        self.read_engine = engine
-        """The engine of `read_session`: on a SQLite file one of its own, whose transactions read
-        a snapshot, never wait for the write lock and cannot write (`vigil.store.db`); on
-        PostgreSQL `engine` with read-only transactions (its pool)."""
-        if has_read_engine(engine.url):
-            url = engine.url.render_as_string(hide_password=False)
-            self.read_engine = create_store_engine(url, read_only=True)
-        elif engine.dialect.name == "postgresql":
-            self.read_engine = engine.execution_options(postgresql_readonly=True)
+        self.read_engine = read_engine_for(engine)
+        """The engine of `read_session` (`vigil.store.db.read_engine_for`)."""
         self._readers: sessionmaker[Session] = session_factory(self.read_engine)
         self._sessions: sessionmaker[Session] = session_factory(engine)
         info = {SESSION_KEY: self.undecodable, KINDS_KEY: self.window_kinds}

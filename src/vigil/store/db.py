@@ -123,6 +123,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def read_engine_for(engine: Engine) -> Engine:
+    """The engine of a store's read sessions (`Store.read_session`): on a SQLite file a
+    read-only engine of its own (`has_read_engine`; see the module docstring), on PostgreSQL
+    `engine`'s pool with read-only transactions, and `engine` itself in memory (one connection
+    serves every session there)."""
+    if has_read_engine(engine.url):
+        return create_store_engine(engine.url.render_as_string(hide_password=False), read_only=True)
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
 READERS_KEY = "vigil.readers"
 """Where a Store's sessions carry the factory of its read sessions (`Session.info`)."""
 
