@@ -5,8 +5,8 @@ A log call appends its profile as a part of its window (`WindowRepository.append
 window's parts when they read it. The compactor folds a window as soon as it has `min_parts` parts,
 and any window whose oldest part has waited `settle_seconds` (so a quiet window ends up as one
 blob). A window with many parts is folded first. Reads stay bounded because the compactor runs
-without pause while there is such work; readers never fold (they hold read transactions, and on
-SQLite any transaction holds the write lock). Where no compactor runs (the client's local mode, a
+without pause while there is such work; readers never fold (they read in read sessions, which
+neither write nor wait for the writers). Where no compactor runs (the client's local mode, a
 script on the store), every `FOLD_EVERY`-th upload to a window folds it after its commit
 (`vigil.ingestion.service.ingest_log`), so parts stay bounded there too.
 

@@ -350,7 +350,8 @@ def model_id(session: Session, model_name: str) -> int:
 
 
 def read_only(session: Session, action: Callable[[Session], T]) -> T:
-    """Run a read and end the transaction (on SQLite every transaction holds the write lock)."""
+    """Run a read and end the transaction (on SQLite a write session's holds the write lock, a
+    read session's a snapshot)."""
     try:
         return action(session)
     finally:

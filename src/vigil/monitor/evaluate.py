@@ -324,8 +324,8 @@ def _late(
             or bool(w.n_uploads and seen[w.start] is not None and w.n_uploads != seen[w.start])
         )
     }
-    # The kind reads with its own session: end this read transaction first (on SQLite every
-    # transaction holds the write lock).
+    # The kind reads in sessions of its own: end this read first (a snapshot is not kept open
+    # while the kind measures).
     session.rollback()
     context = Context(run.monitor, run.model, None, run.first_data, run.store)
     arrivals = run.kind.arrivals(context, evaluated) if evaluated else {}

@@ -99,7 +99,7 @@ def read_parts(session: Session, window_id: int) -> PendingParts | None:
 
 def merge_parts(pending: PendingParts, tally: UndecodableWindows | None) -> Fold | None:
     """The fold of `pending` (None when nothing of it decodes). Pure computation: it can run
-    outside any transaction (on SQLite every transaction holds the write lock)."""
+    outside any transaction (on SQLite a write transaction holds the write lock)."""
     merged = decode_stored(pending.stored, tally)
     if merged is None:
         return None
