@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,9 @@ def server_store(store: Store) -> Store:
     return store
 
 
-def _client(store: Store, **settings: object) -> Iterator[TestClient]:
+@contextmanager
+def app_client(store: Store, **settings: object) -> Iterator[TestClient]:
+    """A started test client of an app on `store`, with these settings."""
     config = Settings(
         store_url=str(store.engine.url),
         artifacts_url=store.artifacts.url,
@@ -50,7 +52,8 @@ def _client(store: Store, **settings: object) -> Iterator[TestClient]:
 @pytest.fixture
 def api(server_store: Store) -> Iterator[TestClient]:
     """A test client of an app on a fresh store (each backend), with a 1 MiB body limit."""
-    yield from _client(server_store, max_request_bytes=1 << 20)
+    with app_client(server_store, max_request_bytes=1 << 20) as client:
+        yield client
 
 
 @pytest.fixture

@@ -7,26 +7,17 @@ whole set of requests, so their answers prove that they did not wait (nothing is
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
-
-from tests.server.conftest import auth, make_tokens
+from tests.server.conftest import app_client, auth, make_tokens
 from tests.store.helpers import SPEC
 from vigil.api.specs import Scope
-from vigil.config import Settings
-from vigil.server.app import create_app
 from vigil.store.core import Store
 from vigil.store.repositories import ModelRepository
 
 
 def test_gets_answer_while_a_writer_holds_its_transaction(server_store: Store) -> None:
     token = make_tokens(server_store)[Scope.ADMIN]
-    settings = Settings(
-        store_url=str(server_store.engine.url),
-        artifacts_url=server_store.artifacts.url,
-        token_cache_seconds=0,  # every request looks its token up in the store
-        monitor_scheduler=False,
-    )
-    with TestClient(create_app(settings, store=server_store)) as api:
+    # token_cache_seconds=0: every request looks its token up in the store
+    with app_client(server_store, token_cache_seconds=0, monitor_scheduler=False) as api:
         created = api.post("/api/v1/models", json=SPEC.model_dump(mode="json"), headers=auth(token))
         assert created.status_code == 201, created.text
         assert api.get("/api/v1/models", headers=auth(token)).status_code == 200  # stamps its use
@@ -48,12 +39,7 @@ def test_gets_answer_while_a_writer_holds_its_transaction(server_store: Store) -
 def test_mlflow_reads_answer_while_a_writer_holds_its_transaction(server_store: Store) -> None:
     """MLflow's reads (some of them POSTs, as runs/search) read in read sessions too."""
     token = make_tokens(server_store)[Scope.ADMIN]
-    settings = Settings(
-        store_url=str(server_store.engine.url),
-        artifacts_url=server_store.artifacts.url,
-        monitor_scheduler=False,
-    )
-    with TestClient(create_app(settings, store=server_store)) as api:
+    with app_client(server_store, monitor_scheduler=False) as api:
         created = api.post(
             "/api/2.0/mlflow/experiments/create", headers=auth(token), json={"name": "exp"}
         )
