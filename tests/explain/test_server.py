@@ -16,7 +16,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 import vigil
 from tests.e2e.live import LiveServer
-from tests.server.conftest import _client, api, auth, server_store, tokens
+from tests.server.conftest import api, app_client, auth, server_store, tokens
 from vigil.api.specs import ModelSpec, Scope
 from vigil.registry.service import Registry
 from vigil.store.core import Store
@@ -39,7 +39,8 @@ def _register(store: Store) -> None:
 @pytest.fixture
 def explain_api(server_store: Store) -> Iterator[TestClient]:
     """An app with server-side explanation turned on (it is off by default)."""
-    yield from _client(server_store, max_request_bytes=1 << 20, server_side_explain=True)
+    with app_client(server_store, max_request_bytes=1 << 20, server_side_explain=True) as client:
+        yield client
 
 
 def test_explain_endpoint_returns_contributions_that_add_up(
